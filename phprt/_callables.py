@@ -1,0 +1,131 @@
+"""PHP callables in Python: resolving, naming and calling them (CALL-*).
+
+A port may pass what PHP accepts -- a function name as a string, "Class::method",
+[object_or_class, "method"] -- or any Python callable. Names follow PHP:
+"fn", "Class::method", "Class::__invoke", and "Closure::__invoke" for lambdas
+and closures.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable, Mapping
+
+__all__ = ["InvalidCallable", "PhpCallable", "resolve_callable"]
+
+
+class InvalidCallable(Exception):
+    """A value PHP's zend_is_callable() rejects; the message is PHP's."""
+
+
+class PhpCallable:
+    """A resolved callable with its PHP name and how many arguments it takes."""
+
+    __slots__ = ("function", "name", "_arity")
+
+    def __init__(self, function: Callable[..., Any], name: str) -> None:
+        self.function = function
+        self.name = name
+        self._arity: dict[int, int] = {}
+
+    def __call__(self, *args: Any) -> Any:
+        """Call with PHP's arguments, dropping the trailing ones the callable cannot take.
+
+        PHP passes every argument and a user function ignores the extra ones;
+        a Python function would raise TypeError instead.
+        """
+        count = len(args)
+        accepted = self._arity.get(count)
+        if accepted is None:
+            accepted = self._arity[count] = _accepted_positional(self.function, count)
+        return self.function(*args[:accepted])
+
+
+def _accepted_positional(function: Callable[..., Any], offered: int) -> int:
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return offered
+    positional = 0
+    for parameter in parameters:
+        if parameter.kind is parameter.VAR_POSITIONAL:
+            return offered
+        if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+            positional += 1
+    return min(positional, offered)
+
+
+def resolve_callable(value: Any, scope: Mapping[str, Any]) -> PhpCallable:
+    """Resolve ``value`` as PHP resolves a callable; names are looked up in ``scope``.
+
+    Raises InvalidCallable with zend_is_callable()'s message (CALL-RESOLVE-1).
+    """
+    if isinstance(value, str):
+        return _resolve_string(value, scope)
+    if isinstance(value, (list, tuple, dict)):
+        return _resolve_array(value, scope)
+    if callable(value) and not isinstance(value, type):
+        return PhpCallable(value, callable_name(value))
+    raise InvalidCallable("no array or string given")
+
+
+def _resolve_string(value: str, scope: Mapping[str, Any]) -> PhpCallable:
+    if "::" in value:
+        class_name, _, method = value.partition("::")
+        cls = scope.get(class_name)
+        if not isinstance(cls, type):
+            raise InvalidCallable(f'class "{class_name}" not found')
+        return _method_of(cls, class_name, method)
+    function = scope.get(value)
+    if not callable(function) or isinstance(function, type):
+        raise InvalidCallable(f'function "{value}" not found or invalid function name')
+    return PhpCallable(function, value)
+
+
+def _resolve_array(value: Any, scope: Mapping[str, Any]) -> PhpCallable:
+    members = list(value.values()) if isinstance(value, dict) else list(value)
+    if isinstance(value, dict) and sorted(value, key=repr) != [0, 1]:
+        members = []
+    if len(members) != 2:
+        raise InvalidCallable("array callback must have exactly two members")
+    target, method = members
+    if isinstance(target, str):
+        cls = scope.get(target)
+        if not isinstance(cls, type):
+            raise InvalidCallable(f'class "{target}" not found')
+        target = cls
+    elif target is None or isinstance(target, (bool, int, float, bytes, list, tuple, dict)):
+        raise InvalidCallable("first array member is not a valid class name or object")
+    if not isinstance(method, str):
+        raise InvalidCallable("second array member is not a valid method")
+    cls = target if isinstance(target, type) else type(target)
+    resolved = _method_of(target, cls.__name__, method)
+    return resolved
+
+
+def _method_of(owner: Any, class_name: str, method: str) -> PhpCallable:
+    function = getattr(owner, method, None)
+    if not callable(function):
+        raise InvalidCallable(f'class {class_name} does not have a method "{method}"')
+    return PhpCallable(function, f"{class_name}::{method}")
+
+
+def callable_name(value: Callable[..., Any]) -> str:
+    """The name PHP gives a callable (CALL-NAME-1)."""
+    bound_to = getattr(value, "__self__", None)
+    function = getattr(value, "__func__", value)
+    qualname = getattr(function, "__qualname__", None)
+    if qualname is None:
+        # A callable object, or a functools.partial (PHP would have written a closure).
+        if hasattr(value, "func"):
+            return "Closure::__invoke"
+        return f"{type(value).__name__}::__invoke"
+    name = getattr(function, "__name__", qualname)
+    if bound_to is not None and not inspect.ismodule(bound_to):
+        owner = bound_to if isinstance(bound_to, type) else type(bound_to)
+        return f"{owner.__name__}::{name}"
+    if name == "<lambda>" or "<locals>" in qualname:
+        return "Closure::__invoke"
+    if "." in qualname:
+        return "::".join(qualname.split(".")[-2:])
+    return name

@@ -1,0 +1,105 @@
+"""Diagnostics: PHP's notices, warnings and errors, and how PHP prints them (DIAG-*)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ._values import leading_int
+from ._constants import (
+    E_COMPILE_ERROR,
+    E_COMPILE_WARNING,
+    E_CORE_ERROR,
+    E_CORE_WARNING,
+    E_DEPRECATED,
+    E_ERROR,
+    E_NOTICE,
+    E_PARSE,
+    E_RECOVERABLE_ERROR,
+    E_STRICT,
+    E_USER_DEPRECATED,
+    E_USER_ERROR,
+    E_USER_NOTICE,
+    E_USER_WARNING,
+    E_WARNING,
+)
+
+__all__ = ["Diagnostic", "FATAL_LEVELS", "UNHANDLEABLE_LEVELS", "display_errors_mode"]
+
+_LABELS = {
+    E_ERROR: "Fatal error",
+    E_CORE_ERROR: "Fatal error",
+    E_COMPILE_ERROR: "Fatal error",
+    E_USER_ERROR: "Fatal error",
+    E_RECOVERABLE_ERROR: "Recoverable fatal error",
+    E_WARNING: "Warning",
+    E_CORE_WARNING: "Warning",
+    E_COMPILE_WARNING: "Warning",
+    E_USER_WARNING: "Warning",
+    E_PARSE: "Parse error",
+    E_NOTICE: "Notice",
+    E_USER_NOTICE: "Notice",
+    E_STRICT: "Strict Standards",
+    E_DEPRECATED: "Deprecated",
+    E_USER_DEPRECATED: "Deprecated",
+}
+
+#: Levels after which PHP stops the script (DIAG-FATAL-1).
+FATAL_LEVELS = E_ERROR | E_CORE_ERROR | E_COMPILE_ERROR | E_USER_ERROR | E_RECOVERABLE_ERROR | E_PARSE
+#: Levels never given to a user error handler (DIAG-HANDLER-3).
+UNHANDLEABLE_LEVELS = E_ERROR | E_PARSE | E_CORE_ERROR | E_CORE_WARNING | E_COMPILE_ERROR | E_COMPILE_WARNING
+
+DISPLAY_OFF, DISPLAY_STDOUT, DISPLAY_STDERR = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One notice, warning or error: its level constant, PHP's message, and the
+    file and line of the Python code that caused it."""
+
+    level: int
+    message: str
+    file: str
+    line: int
+
+    @property
+    def label(self) -> str:
+        """The word PHP prints for the level ("Warning", "Fatal error", ...)."""
+        return _LABELS.get(self.level, "Unknown error")
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.message} in {self.file} on line {self.line}"
+
+    def log_line(self) -> str:
+        """The line log_errors writes (DIAG-LOG-1): ``PHP Notice:  msg in f on line n``."""
+        return f"PHP {self.label}:  {self.message} in {self.file} on line {self.line}"
+
+    def display_text(self, html: bool, prepend: str = "", append: str = "") -> str:
+        """What display_errors prints into the output (DIAG-DISPLAY-1, -2)."""
+        if html:
+            message = _escape_html(self.message)
+            return (
+                f"{prepend}<br />\n<b>{self.label}</b>:  {message} in <b>{self.file}</b>"
+                f" on line <b>{self.line}</b><br />\n{append}"
+            )
+        return f"{prepend}\n{self}\n{append}"
+
+    def as_array(self) -> dict[str, object]:
+        """The array error_get_last() returns."""
+        return {"type": self.level, "message": self.message, "file": self.file, "line": self.line}
+
+
+def _escape_html(text: str) -> str:
+    # htmlspecialchars() with ENT_COMPAT: &, <, > and double quotes.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def display_errors_mode(value: str) -> int:
+    """php_get_display_errors_mode(): "on"/"yes"/"true"/"stdout" print to the
+    output, "stderr" to stderr, a number by its value (DIAG-DISPLAY-3)."""
+    lowered = value.strip().lower()
+    if lowered in ("on", "yes", "true", "stdout"):
+        return DISPLAY_STDOUT
+    if lowered == "stderr":
+        return DISPLAY_STDERR
+    mode = leading_int(lowered)
+    return mode if mode in (DISPLAY_OFF, DISPLAY_STDERR) else DISPLAY_STDOUT

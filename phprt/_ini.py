@@ -1,0 +1,92 @@
+"""ini directives and the SAPI profiles that set their defaults (INI-*, SAPI-*)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from ._values import format_float, leading_int
+
+__all__ = ["INI_ALL", "INI_PERDIR", "INI_SYSTEM", "DIRECTIVES", "SAPI_PROFILES", "SapiProfile", "ini_bool", "ini_file_value", "ini_value"]
+
+INI_USER, INI_PERDIR, INI_SYSTEM = 1, 2, 4
+INI_ALL = INI_USER | INI_PERDIR | INI_SYSTEM
+
+
+@dataclass(frozen=True)
+class Directive:
+    """A directive phprt knows: PHP's built-in default (None: unset, reads as "")
+    and where PHP lets it change (only INI_ALL ones change through ini_set())."""
+
+    default: str | None
+    modifiable: int = INI_ALL
+
+
+#: The directives phprt knows, with PHP 8.2's built-in defaults (``php -n``).
+DIRECTIVES: Mapping[str, Directive] = MappingProxyType({
+    "default_charset": Directive("UTF-8"),
+    "display_errors": Directive("1"),
+    "display_startup_errors": Directive("1"),
+    "error_append_string": Directive(None),
+    "error_log": Directive(None),
+    "error_prepend_string": Directive(None),
+    "error_reporting": Directive(None),
+    "html_errors": Directive("1"),
+    "implicit_flush": Directive("0"),
+    "log_errors": Directive("0"),
+    "output_buffering": Directive("0", INI_PERDIR | INI_SYSTEM),
+    "output_handler": Directive(None, INI_PERDIR | INI_SYSTEM),
+    "precision": Directive("14"),
+    "serialize_precision": Directive("-1"),
+    "url_rewriter.hosts": Directive(None),
+    "url_rewriter.tags": Directive("form="),
+})
+
+
+@dataclass(frozen=True)
+class SapiProfile:
+    """PHP semantics that depend on the SAPI: its name and the defaults it imposes
+    on top of the built-in ones (SAPI-DEFAULTS-1)."""
+
+    name: str
+    ini: Mapping[str, str] = field(default_factory=dict)
+
+
+#: PHP 8.2's SAPIs. The CLI hard-codes its values (php_cli.c INI_DEFAULT); the web
+#: SAPIs use the built-in defaults.
+SAPI_PROFILES: Mapping[str, SapiProfile] = MappingProxyType({
+    "cli": SapiProfile("cli", {"display_errors": "1", "html_errors": "0", "implicit_flush": "1", "output_buffering": "0"}),
+    "cgi": SapiProfile("cgi"),
+    "fpm": SapiProfile("fpm-fcgi"),
+    "cli-server": SapiProfile("cli-server"),
+    "apache2handler": SapiProfile("apache2handler"),
+})
+
+
+def ini_value(value: Any) -> str:
+    """The string ini_set() stores for a value: bools are "1"/"", None is ""."""
+    if value is None or value is False:
+        return ""
+    if value is True:
+        return "1"
+    if isinstance(value, float):
+        return format_float(value, -1)
+    return str(value)
+
+
+def ini_file_value(value: Any) -> str:
+    """A value as php.ini and ``-d`` give it: bare On/Yes/True read "1",
+    Off/No/False/None read "" (INI-SET-3)."""
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("on", "yes", "true"):
+            return "1"
+        if lowered in ("off", "no", "false", "none"):
+            return ""
+    return ini_value(value)
+
+
+def ini_bool(value: str) -> bool:
+    """zend_ini_parse_bool(): "on"/"yes"/"true" or a non-zero number."""
+    return value.strip().lower() in ("on", "yes", "true") or leading_int(value) != 0

@@ -1,0 +1,311 @@
+"""The output layer: PHP's stack of output handlers, with no I/O (OUT-*).
+
+This follows main/output.c. A write goes into the top handler's buffer; a handler
+runs when its chunk size is reached or when an operation (flush, clean, final)
+reaches it; what it returns is written into the handler below; what leaves the
+bottom goes to ``emit``. Before the first byte leaves, ``header`` is called (PHP's
+``php_output_header()``: record where output started, send the headers).
+
+Buffers hold the chunks as they were written -- str as given, bytes as given -- and
+count bytes lazily, so that a write into a buffer without a chunk size is one
+``list.append`` (PERF-ECHO-1). PHP's ``buffer_size`` (which grows in 4 KiB steps and
+shows in ``ob_get_status()``) is replayed from the chunk lengths when it is asked for.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from ._constants import (
+    PHP_OUTPUT_HANDLER_CLEAN as CLEAN,
+    PHP_OUTPUT_HANDLER_CLEANABLE as CLEANABLE,
+    PHP_OUTPUT_HANDLER_DISABLED as DISABLED,
+    PHP_OUTPUT_HANDLER_FINAL as FINAL,
+    PHP_OUTPUT_HANDLER_FLUSH as FLUSH,
+    PHP_OUTPUT_HANDLER_FLUSHABLE as FLUSHABLE,
+    PHP_OUTPUT_HANDLER_PROCESSED as PROCESSED,
+    PHP_OUTPUT_HANDLER_REMOVABLE as REMOVABLE,
+    PHP_OUTPUT_HANDLER_START as START,
+    PHP_OUTPUT_HANDLER_STARTED as STARTED,
+    PHP_OUTPUT_HANDLER_WRITE as WRITE,
+)
+
+__all__ = ["HandlerFunction", "OutputHandler", "OutputLocked", "OutputStack", "initial_buffer_size"]
+
+#: A handler's function: given the buffer and the operation bits, it returns the
+#: output (b"" for none) or None for failure, which disables the handler and passes
+#: the raw buffer on (OUT-CALLBACK-5).
+HandlerFunction = Callable[[bytes, int], Optional[bytes]]
+
+_SUCCESS, _NO_DATA, _FAILURE = 0, 1, 2
+
+
+def initial_buffer_size(chunk_size: int) -> int:
+    """PHP_OUTPUT_HANDLER_INITBUF_SIZE: the next multiple of 4096 above the chunk size,
+    or 16384 for chunk sizes 0 and 1 (OUT-STATUS-3)."""
+    return chunk_size + 0x1000 - chunk_size % 0x1000 if chunk_size > 1 else 0x4000
+
+
+class OutputLocked(Exception):
+    """An ob operation was attempted while a handler runs; the stack is already torn down."""
+
+
+class OutputHandler:
+    """One entry of the stack: PHP's ``php_output_handler``."""
+
+    __slots__ = ("name", "function", "flags", "level", "chunk_size", "size", "used", "chunks", "_counted", "_encoding")
+
+    def __init__(self, name: str, function: HandlerFunction | None, flags: int, chunk_size: int = 0) -> None:
+        self.name = name
+        self.function = function  # None: the default handler, which passes its buffer on
+        self.flags = flags
+        self.level = 0
+        self.chunk_size = chunk_size
+        self.size = initial_buffer_size(chunk_size)
+        self.used = 0  # bytes in chunks[:_counted]
+        self.chunks: list[str | bytes] = []
+        self._counted = 0
+        self._encoding = "utf-8"
+
+    def _count(self) -> None:
+        # Account for the chunks appended since the last count, growing ``size`` as
+        # php_output_handler_append() grows the buffer, write by write.
+        chunks = self.chunks
+        if self._counted == len(chunks):
+            return
+        size, used, grow = self.size, self.used, initial_buffer_size(self.chunk_size)
+        for chunk in chunks[self._counted :]:
+            length = byte_length(chunk, self._encoding)
+            if length:
+                free = size - used
+                if free <= length:
+                    size += max(grow, initial_buffer_size(length - free))
+                used += length
+        self.size, self.used, self._counted = size, used, len(chunks)
+
+    @property
+    def buffer_used(self) -> int:
+        self._count()
+        return self.used
+
+    @property
+    def buffer_size(self) -> int:
+        self._count()
+        return self.size
+
+    def contents(self) -> bytes:
+        encoding = self._encoding
+        return b"".join(c if c.__class__ is bytes else c.encode(encoding, "surrogateescape") for c in self.chunks)  # type: ignore[union-attr]
+
+    def empty(self) -> None:
+        self._count()
+        self.chunks.clear()
+        self.used = self._counted = 0
+
+    def status(self) -> dict[str, object]:
+        """The array ``ob_get_status()`` reports for this handler (OUT-STATUS-1)."""
+        return {
+            "name": self.name,
+            "type": self.flags & 0xF,
+            "flags": self.flags,
+            "level": self.level,
+            "chunk_size": self.chunk_size,
+            "buffer_size": self.buffer_size,
+            "buffer_used": self.buffer_used,
+        }
+
+
+def byte_length(chunk: str | bytes, encoding: str) -> int:
+    """strlen() of a chunk once encoded."""
+    if chunk.__class__ is bytes or chunk.isascii():  # type: ignore[union-attr]
+        return len(chunk)
+    return len(chunk.encode(encoding, "surrogateescape"))  # type: ignore[union-attr]
+
+
+class OutputStack:
+    """The handler stack and the output layer's state (PHP's output globals)."""
+
+    def __init__(
+        self,
+        emit: Callable[[bytes], None],
+        header: Callable[[], bool],
+        encoding: str = "utf-8",
+    ) -> None:
+        self.handlers: list[OutputHandler] = []
+        self.running: OutputHandler | None = None
+        self.activated = True  # PHP_OUTPUT_ACTIVATED: off once the layer is torn down
+        self.disabled = False  # PHP_OUTPUT_DISABLED: all output is dropped
+        self.encoding = encoding
+        self._emit = emit
+        self._header = header
+        #: Called whenever the top of the stack or the running state changes.
+        self.on_change: Callable[[], None] = lambda: None
+
+    # -- state ----------------------------------------------------------------------
+
+    @property
+    def active(self) -> OutputHandler | None:
+        return self.handlers[-1] if self.handlers else None
+
+    @property
+    def level(self) -> int:
+        return len(self.handlers)
+
+    # -- starting handlers ----------------------------------------------------------
+
+    def start(self, handler: OutputHandler) -> None:
+        """Push a handler (php_output_handler_start); OutputLocked inside a handler."""
+        self._lock_error(START)
+        handler._encoding = self.encoding
+        handler.level = len(self.handlers)
+        self.handlers.append(handler)
+        self.on_change()
+
+    # -- writing ----------------------------------------------------------------------
+
+    def write(self, data: bytes | str) -> None:
+        """Write into the stack (php_output_write)."""
+        if self.activated:
+            self._op(WRITE, data)
+        elif not self.disabled and data:
+            self._emit(data if data.__class__ is bytes else data.encode(self.encoding, "surrogateescape"))  # type: ignore[union-attr]
+
+    def _op(self, op: int, data: bytes | str) -> None:
+        # php_output_op: pass data through the stack and out of the bottom.
+        self._lock_error(op)
+        handlers = self.handlers
+        out: bytes | str | None
+        if not handlers:
+            out = data
+        elif len(handlers) > 1:
+            out = self._apply_topdown(op, data)
+        elif not handlers[0].flags & DISABLED:
+            out = self._handler_op(handlers[0], op, data)[1]
+        else:
+            out = data
+        if out:
+            if out.__class__ is not bytes:
+                out = out.encode(self.encoding, "surrogateescape")  # type: ignore[union-attr]
+            if self._header() and not self.disabled:
+                self._emit(out)  # type: ignore[arg-type]
+
+    def _apply_topdown(self, op: int, data: bytes | str) -> bytes | str | None:
+        # zend_stack_apply(TOPDOWN, php_output_stack_apply_op)
+        incoming: bytes | str | None = data
+        out: bytes | str | None = None
+        for handler in reversed(self.handlers):
+            was_disabled = handler.flags & DISABLED
+            if was_disabled:
+                status = _FAILURE
+            else:
+                status, out = self._handler_op(handler, op, incoming or b"")
+            if status == _NO_DATA:
+                return None  # the handler ate all
+            if was_disabled:
+                if not handler.level:
+                    out = incoming
+            elif handler.level:
+                incoming, out = out, None
+        return out
+
+    def _handler_op(self, handler: OutputHandler, op: int, data: bytes | str) -> tuple[int, bytes | None]:
+        # php_output_handler_op: append, and run the handler when its chunk size is
+        # reached or the operation is more than a write.
+        self._lock_error(op)
+        if data:
+            handler.chunks.append(data)
+            if handler.chunk_size:
+                handler._count()
+                if handler.used >= handler.chunk_size and self.running is None:
+                    return self._run(handler, op)
+        if not op:
+            return _NO_DATA, None
+        return self._run(handler, op)
+
+    def _run(self, handler: OutputHandler, op: int) -> tuple[int, bytes | None]:
+        if not handler.flags & STARTED:
+            op |= START
+        function = handler.function
+        self.running = handler
+        self.on_change()
+        try:
+            result = handler.contents() if function is None else function(handler.contents(), op)
+        finally:
+            handler.flags |= STARTED
+            self.running = None
+            self.on_change()
+        if result is None:
+            handler.flags |= DISABLED
+            raw = handler.contents()
+            handler.chunks.clear()
+            handler.used = handler._counted = handler.size = 0
+            self.on_change()
+            return _FAILURE, raw
+        handler.empty()
+        handler.flags |= PROCESSED
+        return (_SUCCESS, result) if result else (_NO_DATA, None)
+
+    # -- the operations ---------------------------------------------------------------
+
+    def flush(self) -> bool:
+        """Flush the top handler into the one below (php_output_flush).
+
+        As in PHP 8.2, a disabled handler is still called (OUT-QUIRK-1).
+        """
+        top = self.active
+        if top is None or not top.flags & FLUSHABLE:
+            return False
+        out = self._handler_op(top, FLUSH, b"")[1]
+        if out:
+            self.handlers.pop()
+            try:
+                self.write(out)
+            finally:
+                self.handlers.append(top)
+                self.on_change()
+        return True
+
+    def clean(self) -> bool:
+        """Run the top handler with CLEAN and drop what it returns (php_output_clean)."""
+        top = self.active
+        if top is None or not top.flags & CLEANABLE:
+            return False
+        self._handler_op(top, CLEAN, b"")
+        return True
+
+    def pop(self, *, discard: bool = False, force: bool = False) -> bool:
+        """End the top handler: FINAL (and CLEAN when discarding), then pass its
+        output on unless discarding (php_output_stack_pop). False when there is no
+        handler, or it is not removable and ``force`` is not set."""
+        orphan = self.active
+        if orphan is None or not (force or orphan.flags & REMOVABLE):
+            return False
+        out = None
+        if not orphan.flags & DISABLED:
+            out = self._handler_op(orphan, FINAL | (CLEAN if discard else 0), b"")[1]
+        self.handlers.pop()
+        self.on_change()
+        if out and not discard:
+            self.write(out)
+        return True
+
+    def end_all(self) -> None:
+        """End every handler, top-down, whatever its flags (php_output_end_all)."""
+        while self.handlers and self.pop(force=True):
+            pass
+
+    def deactivate(self) -> None:
+        """Tear the layer down (php_output_deactivate): send the headers, drop every
+        handler without calling it; later writes go straight out."""
+        if self.activated:
+            self._header()
+            self.activated = False
+            self.running = None
+            self.handlers.clear()
+            self.on_change()
+
+    def _lock_error(self, op: int) -> None:
+        # php_output_lock_error: an operation inside a running handler is fatal.
+        if op and self.handlers and self.running is not None:
+            self.deactivate()
+            raise OutputLocked

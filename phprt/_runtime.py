@@ -1,0 +1,565 @@
+"""The Runtime: one PHP request, with PHP's functions as methods (RT-*).
+
+A Runtime composes the I/O-free core -- the output stack (``_output``), the ini
+settings and the diagnostics -- and connects it to a transport. Entering the
+``with`` block starts the request as PHP's ``php_request_startup()`` does;
+leaving it ends the request as ``php_request_shutdown()`` does.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, Callable, Mapping
+
+from . import _constants as C
+from ._callables import InvalidCallable, PhpCallable, resolve_callable
+from ._diagnostics import (
+    DISPLAY_OFF,
+    DISPLAY_STDERR,
+    FATAL_LEVELS,
+    UNHANDLEABLE_LEVELS,
+    Diagnostic,
+    display_errors_mode,
+)
+from ._errors import Bailout, PhpError
+from ._ini import DIRECTIVES, INI_USER, SAPI_PROFILES, ini_bool, ini_file_value, ini_value
+from ._output import OutputHandler, OutputLocked, OutputStack
+from ._transport import Transport
+
+from ._values import format_float, leading_int, numeric_string, to_php_text, zval_type_name
+
+__all__ = ["Runtime"]
+
+_PACKAGE = __name__.rpartition(".")[0]
+_LOCKED = "Cannot use output buffering in output buffering display handlers"
+_USER_LEVELS = (C.E_USER_ERROR, C.E_USER_WARNING, C.E_USER_NOTICE, C.E_USER_DEPRECATED)
+
+
+def _caller_location() -> tuple[str, int]:
+    """The file and line of the innermost frame outside phprt: the ported script."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module != _PACKAGE and not module.startswith(_PACKAGE + "."):
+            return frame.f_code.co_filename, frame.f_lineno
+        frame = frame.f_back  # type: ignore[assignment]
+    return "Unknown", 0
+
+
+def _caller_scope() -> Mapping[str, Any]:
+    """The globals of the ported script, where PHP-style string callables are looked up."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module != _PACKAGE and not module.startswith(_PACKAGE + "."):
+            return frame.f_globals
+        frame = frame.f_back  # type: ignore[assignment]
+    return {}
+
+
+def _userland(function: Callable[..., Any]) -> Callable[..., Any]:
+    # The PHP-function boundary of the output functions: an operation attempted
+    # inside a running handler is PHP's fatal error, and an exception a handler
+    # threw surfaces once the function has done its work (OUT-CALLBACK-8).
+    name = function.__name__
+
+    def userland(self: Runtime, *args: Any, **kwargs: Any) -> Any:
+        try:
+            result = function(self, *args, **kwargs)
+        except OutputLocked:
+            self._error(C.E_ERROR, f"{name}(): {_LOCKED}")
+            raise  # pragma: no cover - _error raised Bailout
+        self._raise_pending()
+        return result
+
+    userland.__name__ = userland.__qualname__ = name
+    userland.__doc__ = function.__doc__
+    userland.__wrapped__ = function  # type: ignore[attr-defined]
+    return userland
+
+
+class Runtime:
+    """One PHP request: its output layer, its ini settings, its diagnostics.
+
+    ``Runtime(transport=MemoryTransport(), sapi="cli", ini={"output_buffering": "4096"})``
+    -- ``sapi`` picks PHP's behaviour ("cli", "cgi", "fpm", "cli-server",
+    "apache2handler"), ``transport`` where the response goes; any profile runs on
+    any transport (RT-PROFILE-1). ``ini`` sets directives as php.ini or ``-d``
+    would, before the request starts. ``charset`` encodes str output.
+    """
+
+    def __init__(
+        self,
+        transport: Transport | None = None,
+        sapi: str = "cli",
+        ini: Mapping[str, Any] | None = None,
+        *,
+        php_version: str = "8.2",
+        charset: str = "utf-8",
+    ) -> None:
+        if sapi not in SAPI_PROFILES:
+            raise ValueError(f"unknown SAPI {sapi!r}; expected one of {', '.join(SAPI_PROFILES)}")
+        if php_version != "8.2":
+            raise ValueError(f"unsupported php_version {php_version!r}; phprt reproduces PHP 8.2")
+        self.sapi = SAPI_PROFILES[sapi]
+        self.php_version = php_version
+        self.charset = charset
+        self.transport = transport if transport is not None else Transport()
+        self._ini: dict[str, str | None] = {name: d.default for name, d in DIRECTIVES.items()}
+        self._ini.update(self.sapi.ini)
+        for name, value in (ini or {}).items():
+            if name not in DIRECTIVES:
+                raise ValueError(f"unknown ini directive {name!r}")
+            self._ini[name] = ini_file_value(value)
+        #: Every diagnostic raised, in order, whether or not it was displayed.
+        self.diagnostics: list[Diagnostic] = []
+        #: The exit status PHP would end with (255 after a fatal error).
+        self.exit_status = 0
+        self._error_handlers: list[tuple[Any, PhpCallable | None, int]] = []
+        self._in_error_handler = False
+        self._last_error: Diagnostic | None = None
+        self._pending: BaseException | None = None
+        self._implicit_flush = False
+        self._headers_sent = False
+        self._output_start: tuple[str, int] | None = None
+        self._executing = False
+        self._started = self._ended = False
+        self._rewriter: Any = None
+        self._out = OutputStack(self._emit, self._output_header, charset)
+        self._out.on_change = self._bind_echo
+
+    # -- the request --------------------------------------------------------------------
+
+    def __enter__(self) -> Runtime:
+        self.startup()
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        if isinstance(exc, Bailout):
+            self.exit_status = exc.exit_status
+        self.shutdown()
+        return isinstance(exc, Bailout)
+
+    def startup(self) -> None:
+        """Start the request as php_request_startup() does (RT-STARTUP-1): the
+        ``output_handler`` or else the ``output_buffering`` layer, or else
+        ``implicit_flush``."""
+        if self._started:
+            raise RuntimeError("this Runtime has already started; use a new Runtime per request")
+        self._started = self._executing = True
+        handler_name = self._ini["output_handler"]
+        buffering = leading_int(self._ini["output_buffering"] or "0")
+        if handler_name:
+            try:
+                callback = resolve_callable(handler_name, _caller_scope())
+            except InvalidCallable as invalid:
+                self._error(C.E_WARNING, f"PHP Request Startup: {invalid}", location=("Unknown", 0))
+            else:
+                self._out.start(self._user_handler(callback, 0, C.PHP_OUTPUT_HANDLER_STDFLAGS))
+        elif buffering:
+            self._out.start(OutputHandler("default output handler", None, C.PHP_OUTPUT_HANDLER_STDFLAGS, buffering if buffering > 1 else 0))
+        elif ini_bool(self._ini["implicit_flush"] or "0"):
+            self._implicit_flush = True
+
+    def shutdown(self) -> None:
+        """End the request as php_request_shutdown() does (RT-SHUTDOWN-1): every
+        output layer ends top-down with FINAL, the headers go if they have not,
+        and the transport finishes."""
+        if self._ended:
+            return
+        self._ended = True
+        self._executing = False
+        try:
+            self._out.end_all()
+        except Bailout as bailout:
+            self.exit_status = bailout.exit_status
+        finally:
+            self._out.deactivate()
+            self.transport.finish()
+        self._raise_pending()
+
+    # -- the output layer's connection to the transport -------------------------------------
+
+    def _output_header(self) -> bool:
+        # php_output_header(): note where output started, then send the headers.
+        if not self._headers_sent:
+            if self._output_start is None and self._executing:
+                self._output_start = _caller_location()
+            self._headers_sent = True
+            self.transport.send_headers(None if self.sapi.name == "cli" else 200, [])
+        return True
+
+    def _emit(self, data: bytes) -> None:
+        # sapi_module.ub_write, then sapi_flush() under implicit flush.
+        self.transport.write(data)
+        if self._implicit_flush:
+            self.transport.flush()
+
+    def _bind_echo(self) -> None:
+        # The fast path (PERF-ECHO-1): while the top buffer has no chunk size and no
+        # handler runs, echo of a str is an append to that buffer's chunk list.
+        out = self._out
+        top = out.active
+        if top is None or top.chunk_size or top.flags & C.PHP_OUTPUT_HANDLER_DISABLED or out.running is not None:
+            self.__dict__.pop("echo", None)
+            return
+        append, write_value = top.chunks.append, self._write_value
+
+        def echo(*args: Any) -> None:
+            for arg in args:
+                if arg.__class__ is str:
+                    append(arg)
+                else:
+                    write_value(arg)
+
+        echo.__doc__ = Runtime.echo.__doc__
+        self.echo = echo  # type: ignore[method-assign]
+
+    # -- echo and print -------------------------------------------------------------------
+
+    def echo(self, *args: Any) -> None:
+        """PHP's ``echo``: write each argument, converted as PHP converts it (OUT-ECHO-1)."""
+        for arg in args:
+            self._write_value(arg)
+
+    def print(self, arg: Any) -> int:
+        """PHP's ``print``: write one argument; returns 1 (OUT-ECHO-2)."""
+        self._write_value(arg)
+        return 1
+
+    def _write_value(self, value: Any) -> None:
+        text = to_php_text(value, self._precision(), self._array_to_string)
+        if text:
+            self._out.write(text)
+            self._raise_pending()
+
+    def _precision(self) -> int:
+        return leading_int(self._ini["precision"] or "0")
+
+    def _array_to_string(self) -> None:
+        self._error(C.E_WARNING, "Array to string conversion")
+
+    # -- output control -------------------------------------------------------------------
+
+    @_userland
+    def ob_start(self, callback: Any = None, chunk_size: Any = 0, flags: Any = C.PHP_OUTPUT_HANDLER_STDFLAGS) -> bool:
+        """Push an output buffer, optionally with a handler callback (OUT-START-*)."""
+        chunk_size = max(self._int_arg("ob_start", 2, "chunk_size", chunk_size), 0)
+        flags = self._int_arg("ob_start", 3, "flags", flags)
+        flags = (flags + 2**31) % 2**32 - 2**31  # PHP stores the flags in a C int
+        if callback is None:
+            handler = OutputHandler("default output handler", None, flags & ~0xF, chunk_size)
+        else:
+            try:
+                resolved = resolve_callable(callback, _caller_scope())
+            except InvalidCallable as invalid:
+                self._error(C.E_WARNING, f"ob_start(): {invalid}")
+                self._error(C.E_NOTICE, "ob_start(): Failed to create buffer")
+                return False
+            handler = self._user_handler(resolved, chunk_size, flags)
+        self._out.start(handler)
+        return True
+
+    def _user_handler(self, callback: PhpCallable, chunk_size: int, flags: int) -> OutputHandler:
+        def function(buffer: bytes, phase: int) -> bytes | None:
+            # PHP's user handler call (OUT-CALLBACK-*): false, an exception or an
+            # unusable result is a failure; true and null mean no output.
+            if self._pending is not None:
+                return None
+            try:
+                result = callback(buffer.decode(self.charset, "surrogateescape"), phase)
+                if result is False:
+                    return None
+                if result is True:
+                    return b""
+                text = to_php_text(result, self._precision(), self._array_to_string)
+            except Exception as exception:
+                self._pending = exception
+                return None if not isinstance(exception, PhpError) else b""
+            return text if text.__class__ is bytes else text.encode(self.charset, "surrogateescape")  # type: ignore[union-attr]
+
+        return OutputHandler(callback.name, function, (flags & ~0xF) | 1, chunk_size)
+
+    def _raise_pending(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            raise pending
+
+    @_userland
+    def ob_flush(self) -> bool:
+        """Pass the top buffer through its handler into the one below (OUT-FLUSH-*)."""
+        if self._out.active is None:
+            return self._notice_false("ob_flush(): Failed to flush buffer. No buffer to flush")
+        if not self._out.flush():
+            return self._notice_false(f"ob_flush(): Failed to flush buffer of {self._top_label()}")
+        return True
+
+    @_userland
+    def ob_clean(self) -> bool:
+        """Discard the top buffer's contents (OUT-CLEAN-*)."""
+        if self._out.active is None:
+            return self._notice_false("ob_clean(): Failed to delete buffer. No buffer to delete")
+        if not self._out.clean():
+            return self._notice_false(f"ob_clean(): Failed to delete buffer of {self._top_label()}")
+        return True
+
+    @_userland
+    def ob_end_flush(self) -> bool:
+        """Flush the top buffer and remove it (OUT-END-FLUSH-*)."""
+        if self._out.active is None:
+            return self._notice_false("ob_end_flush(): Failed to delete and flush buffer. No buffer to delete or flush")
+        return self._pop("ob_end_flush", discard=False)
+
+    @_userland
+    def ob_end_clean(self) -> bool:
+        """Discard the top buffer and remove it (OUT-END-CLEAN-*)."""
+        if self._out.active is None:
+            return self._notice_false("ob_end_clean(): Failed to delete buffer. No buffer to delete")
+        return self._pop("ob_end_clean", discard=True)
+
+    @_userland
+    def ob_get_clean(self) -> str | bool:
+        """Return the top buffer's contents, discard it and remove it (OUT-GET-CLEAN-*)."""
+        if self._out.active is None:
+            return False
+        contents = self._contents()
+        if not self._pop("ob_get_clean", discard=True):
+            self._error(C.E_NOTICE, f"ob_get_clean(): Failed to delete buffer of {self._top_label()}")
+        return contents
+
+    @_userland
+    def ob_get_flush(self) -> str | bool:
+        """Return the top buffer's contents, flush it and remove it (OUT-GET-FLUSH-*)."""
+        if self._out.active is None:
+            return self._notice_false("ob_get_flush(): Failed to delete and flush buffer. No buffer to delete or flush")
+        contents = self._contents()
+        if not self._pop("ob_get_flush", discard=False):
+            self._error(C.E_NOTICE, f"ob_get_flush(): Failed to delete buffer of {self._top_label()}")
+        return contents
+
+    def _pop(self, function: str, *, discard: bool) -> bool:
+        if self._out.pop(discard=discard):
+            return True
+        verb = "discard" if discard else "send"
+        return self._notice_false(f"{function}(): Failed to {verb} buffer of {self._top_label()}")
+
+    def _top_label(self) -> str:
+        top = self._out.active
+        return f"{top.name} ({top.level})"  # type: ignore[union-attr]
+
+    def _notice_false(self, message: str) -> bool:
+        self._error(C.E_NOTICE, message)
+        return False
+
+    def _contents(self) -> str:
+        return self._out.active.contents().decode(self.charset, "surrogateescape")  # type: ignore[union-attr]
+
+    def ob_get_contents(self) -> str | bool:
+        """The top buffer's contents, or False without a buffer (OUT-GET-CONTENTS-1)."""
+        return False if self._out.active is None else self._contents()
+
+    def ob_get_length(self) -> int | bool:
+        """The top buffer's length in bytes, or False without a buffer (OUT-GET-LENGTH-1)."""
+        top = self._out.active
+        return False if top is None else top.buffer_used
+
+    def ob_get_level(self) -> int:
+        """The number of output buffers (OUT-LEVEL-1)."""
+        return self._out.level
+
+    def ob_get_status(self, full_status: Any = False) -> dict[str, Any] | list[dict[str, Any]]:
+        """The top handler's status array, or with ``full_status`` every handler's,
+        bottom first (OUT-STATUS-*). Without buffers: {} (PHP's empty array), or []."""
+        full = self._bool_arg("ob_get_status", 1, "full_status", full_status)
+        if full:
+            return [handler.status() for handler in self._out.handlers]
+        top = self._out.active
+        return {} if top is None else top.status()
+
+    def ob_list_handlers(self) -> list[str]:
+        """The names of the handlers, bottom first (OUT-LIST-1)."""
+        return [handler.name for handler in self._out.handlers]
+
+    def ob_implicit_flush(self, enable: Any = True) -> None:
+        """Flush the transport after every output that reaches it (OUT-IMPLICIT-1)."""
+        self._implicit_flush = self._bool_arg("ob_implicit_flush", 1, "enable", enable)
+
+    def flush(self) -> None:
+        """PHP's flush(): flush the transport; output buffers are untouched (OUT-FLUSH-SAPI-1)."""
+        self.transport.flush()
+
+    @_userland
+    def output_add_rewrite_var(self, name: Any, value: Any) -> bool:
+        """Add a variable for the URL rewriter; the first call starts its
+        "URL-Rewriter" handler (OUT-REWRITE-1)."""
+        name = self._string_arg("output_add_rewrite_var", 1, "name", name)
+        value = self._string_arg("output_add_rewrite_var", 2, "value", value)
+        if self._rewriter is None:
+            from ._urlrewriter import UrlRewriter  # TEMP until the module lands
+
+            self._rewriter = UrlRewriter(self.ini_get)  # type: ignore[arg-type]
+            self._out.start(OutputHandler("URL-Rewriter", self._rewriter.handle, C.PHP_OUTPUT_HANDLER_STDFLAGS))
+        self._rewriter.add(name, value)
+        return True
+
+    def output_reset_rewrite_vars(self) -> bool:
+        """Forget the URL rewriter's variables; its handler stays (OUT-REWRITE-2)."""
+        if self._rewriter is not None:
+            self._rewriter.reset()
+        return True
+
+    # -- ini -------------------------------------------------------------------------------
+
+    def ini_get(self, option: str) -> str | bool:
+        """The directive's value as a string, or False for one phprt does not know (INI-GET-1)."""
+        if option not in self._ini:
+            return False
+        return self._ini[option] or ""
+
+    def ini_set(self, option: str, value: Any) -> str | bool:
+        """Set a directive changeable at run time; returns the old value, or False (INI-SET-1)."""
+        directive = DIRECTIVES.get(option)
+        if directive is None or not directive.modifiable & INI_USER:
+            return False
+        old = self._ini[option] or ""
+        self._ini[option] = ini_value(value)
+        return old
+
+    # -- diagnostics -------------------------------------------------------------------------
+
+    def trigger_error(self, message: str, error_level: int = C.E_USER_NOTICE) -> bool:
+        """Raise a user-level diagnostic (DIAG-TRIGGER-1)."""
+        if error_level not in _USER_LEVELS:
+            raise ValueError(
+                "trigger_error(): Argument #2 ($error_level) must be one of E_USER_ERROR,"
+                " E_USER_WARNING, E_USER_NOTICE, or E_USER_DEPRECATED"
+            )
+        self._error(error_level, self._string_arg("trigger_error", 1, "message", message))
+        return True
+
+    user_error = trigger_error
+
+    def set_error_handler(self, callback: Any, error_levels: int = C.E_ALL) -> Any:
+        """Install a user error handler; returns the previous one (DIAG-HANDLER-1)."""
+        resolved = None
+        if callback is not None:
+            try:
+                resolved = resolve_callable(callback, _caller_scope())
+            except InvalidCallable as invalid:
+                raise TypeError(f"set_error_handler(): Argument #1 ($callback) must be a valid callback or null, {invalid}") from None
+        previous = self._error_handlers[-1][0] if self._error_handlers else None
+        self._error_handlers.append((callback, resolved, error_levels))
+        return previous
+
+    def restore_error_handler(self) -> bool:
+        """Go back to the previous error handler (DIAG-HANDLER-2)."""
+        if self._error_handlers:
+            self._error_handlers.pop()
+        return True
+
+    def error_reporting(self, error_level: int | None = None) -> int:
+        """The error_reporting mask; with an argument, set it and return the old one (DIAG-REPORTING-1)."""
+        old = self._error_reporting()
+        if error_level is not None:
+            self._ini["error_reporting"] = str(self._int_arg("error_reporting", 1, "error_level", error_level))
+        return old
+
+    def _error_reporting(self) -> int:
+        value = self._ini["error_reporting"]
+        return C.E_ALL if value is None else leading_int(value)
+
+    def error_get_last(self) -> dict[str, object] | None:
+        """The last diagnostic as PHP's array, or None (DIAG-LAST-1)."""
+        return None if self._last_error is None else self._last_error.as_array()
+
+    def error_clear_last(self) -> None:
+        """Forget the last diagnostic (DIAG-LAST-2)."""
+        self._last_error = None
+
+    def _error(self, level: int, message: str, location: tuple[str, int] | None = None) -> None:
+        # zend_error(): a user handler first, then php_error_cb().
+        file, line = location or _caller_location()
+        diagnostic = Diagnostic(level, message, file, line)
+        self.diagnostics.append(diagnostic)
+        if self._error_handlers and not self._in_error_handler and not level & UNHANDLEABLE_LEVELS:
+            _, handler, mask = self._error_handlers[-1]
+            if handler is not None and mask & level:
+                self._in_error_handler = True
+                try:
+                    handled = handler(level, message, file, line)
+                finally:
+                    self._in_error_handler = False
+                if handled is not False:
+                    return
+        self._report(diagnostic)
+
+    def _report(self, diagnostic: Diagnostic) -> None:
+        # php_error_cb(): remember, log, display; stop the script on a fatal level.
+        self._last_error = diagnostic
+        level = diagnostic.level
+        if self._error_reporting() & level:
+            if ini_bool(self._ini["log_errors"] or "0"):
+                self._log(diagnostic.log_line())
+            mode = display_errors_mode(self._ini["display_errors"] or "0")
+            html = ini_bool(self._ini["html_errors"] or "0")
+            if mode == DISPLAY_STDERR and not html and self.sapi.name in ("cli", "cgi"):
+                self.transport.write_stderr(f"{diagnostic}\n".encode(self.charset, "surrogateescape"))
+            elif mode != DISPLAY_OFF:
+                text = diagnostic.display_text(html, self._ini["error_prepend_string"] or "", self._ini["error_append_string"] or "")
+                self._out.write(text)
+        if level & FATAL_LEVELS:
+            self.exit_status = 255
+            raise Bailout(255)
+
+    def _log(self, message: str) -> None:
+        # php_log_err(): to the error_log file with a timestamp, else to the SAPI's log.
+        destination = self._ini["error_log"]
+        if destination:
+            stamp = time.strftime("%d-%b-%Y %H:%M:%S UTC", time.gmtime())
+            try:
+                with open(destination, "a", encoding=self.charset, errors="surrogateescape") as log:
+                    log.write(f"[{stamp}] {message}\n")
+                return
+            except OSError:
+                pass
+        self.transport.write_stderr(f"{message}\n".encode(self.charset, "surrogateescape"))
+
+    # -- argument coercion (PHP's weak mode) ----------------------------------------------------
+
+    def _int_arg(self, function: str, position: int, name: str, value: Any) -> int:
+        if isinstance(value, int):
+            return int(value)
+        if value is None:
+            self._error(C.E_DEPRECATED, f"{function}(): Passing null to parameter #{position} (${name}) of type int is deprecated")
+            return 0
+        number = numeric_string(value) if isinstance(value, str) else value
+        if isinstance(number, int):
+            return number
+        if not isinstance(number, float) or not -(2.0**63) <= number < 2.0**63:
+            raise TypeError(f"{function}(): Argument #{position} (${name}) must be of type int, {zval_type_name(value)} given")
+        if number != int(number):
+            shown = f'float-string "{value}"' if isinstance(value, str) else f"float {format_float(number, -1)}"
+            self._error(C.E_DEPRECATED, f"Implicit conversion from {shown} to int loses precision")
+        return int(number)
+
+    def _bool_arg(self, function: str, position: int, name: str, value: Any) -> bool:
+        if value is None:
+            self._error(C.E_DEPRECATED, f"{function}(): Passing null to parameter #{position} (${name}) of type bool is deprecated")
+            return False
+        if isinstance(value, str):
+            return value not in ("", "0")
+        if isinstance(value, (bool, int, float)):
+            return bool(value)
+        raise TypeError(f"{function}(): Argument #{position} (${name}) must be of type bool, {zval_type_name(value)} given")
+
+    def _string_arg(self, function: str, position: int, name: str, value: Any) -> str:
+        if value is None:
+            self._error(C.E_DEPRECATED, f"{function}(): Passing null to parameter #{position} (${name}) of type string is deprecated")
+            return ""
+        if isinstance(value, (list, tuple, dict)) or (
+            not isinstance(value, (str, bytes, bool, int, float)) and type(value).__str__ is object.__str__
+        ):
+            raise TypeError(f"{function}(): Argument #{position} (${name}) must be of type string, {zval_type_name(value)} given")
+        text = to_php_text(value, self._precision(), self._array_to_string)
+        return text if isinstance(text, str) else text.decode(self.charset, "surrogateescape")

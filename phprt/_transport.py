@@ -1,0 +1,46 @@
+"""The transport interface: what a Runtime tells the outside world (TRANSPORT-*).
+
+A transport is PHP's SAPI seen from the Python side. The Runtime calls it with
+plain values; the transport does the I/O and reports back whether the client is
+still there. It never calls into the Runtime.
+
+The calls, in the order a request makes them:
+
+- ``send_headers(status, headers)`` -- exactly once, just before the first body
+  byte or at the end of the request if there was no output. ``status`` is the
+  response code (None under the CLI, which has none); ``headers`` the
+  ``(name, value)`` pairs in the order PHP sends them.
+- ``write(body)`` -- non-empty body bytes, as they leave the output layer.
+- ``flush()`` -- PHP's ``sapi_flush()``: ``flush()``, or implicit flush.
+- ``write_stderr(data)`` -- the process's stderr: ``log_errors`` lines and
+  ``display_errors=stderr``.
+- ``finish()`` -- the response is complete.
+
+``write`` and ``flush`` return False once the client is gone (TRANSPORT-ABORT-1).
+"""
+
+from __future__ import annotations
+
+__all__ = ["Transport"]
+
+
+class Transport:
+    """Base class of transports. Every hook has a working default, so a transport
+    overrides only what it delivers: the base class discards the body."""
+
+    def send_headers(self, status: int | None, headers: list[tuple[str, str]]) -> None:
+        """Deliver the status and the headers. The default sends nothing, as PHP's CLI."""
+
+    def write(self, data: bytes) -> bool:
+        """Deliver body bytes; return False if the client is gone."""
+        return True
+
+    def flush(self) -> bool:
+        """Push delivered bytes to the client; return False if the client is gone."""
+        return True
+
+    def write_stderr(self, data: bytes) -> None:
+        """Write to the error stream. The default discards it."""
+
+    def finish(self) -> None:
+        """The response is complete."""

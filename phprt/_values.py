@@ -1,0 +1,146 @@
+"""PHP's conversions of values to strings, as echo and print perform them (VAL-*)."""
+
+from __future__ import annotations
+
+import decimal
+import re
+import math
+from typing import Any, Callable
+
+from ._errors import PhpError
+
+__all__ = ["format_float", "leading_int", "numeric_string", "to_php_bytes", "to_php_text", "zval_type_name"]
+
+
+def format_float(value: float, precision: int = 14) -> str:
+    """Format a float as PHP's echo does with the ``precision`` ini (VAL-FLOAT-1).
+
+    This is ``zend_gcvt()``: ``precision`` significant digits (0 counts as 1; -1 means
+    the shortest round-trip digits), exponential form ``1.0E+25`` when the decimal
+    exponent is below -4 or at least the digit count, and ``INF``/``NAN`` cut to
+    ``precision + 1`` bytes by ``snprintf`` exactly as PHP cuts them.
+    """
+    ndigit = precision if precision else 1
+    if math.isinf(value) or math.isnan(value):
+        text = "NAN" if math.isnan(value) else ("-INF" if value < 0 else "INF")
+        return text[: 17 if ndigit < 0 else ndigit]
+    negative = math.copysign(1.0, value) < 0
+    if ndigit < 0:
+        digits, decpt = _shortest_digits(abs(value))
+        ndigit = 17
+    else:
+        digits, decpt = _rounded_digits(abs(value), ndigit)
+    sign = "-" if negative else ""
+    if (decpt < -3) if decpt < 0 else (decpt > ndigit):
+        exponent = decpt - 1
+        mantissa = digits[0] + "." + (digits[1:] or "0")
+        return f"{sign}{mantissa}E{'-' if exponent < 0 else '+'}{abs(exponent)}"
+    if decpt <= 0:
+        return f"{sign}0.{'0' * -decpt}{digits}"
+    whole, fraction = digits[:decpt].ljust(decpt, "0"), digits[decpt:]
+    return f"{sign}{whole}.{fraction}" if fraction else f"{sign}{whole}"
+
+
+def _rounded_digits(value: float, ndigit: int) -> tuple[str, int]:
+    # zend_dtoa mode 2: correctly rounded to ndigit significant digits, zeros stripped.
+    if value == 0:
+        return "0", 1
+    mantissa, exponent = f"{value:.{ndigit - 1}e}".split("e")
+    return mantissa.replace(".", "").rstrip("0") or "0", int(exponent) + 1
+
+
+def _shortest_digits(value: float) -> tuple[str, int]:
+    # zend_dtoa mode 0: the shortest digits that round-trip (what repr() prints).
+    if value == 0:
+        return "0", 1
+    sign, digit_tuple, exponent = decimal.Decimal(repr(value)).normalize().as_tuple()
+    digits = "".join(map(str, digit_tuple))
+    return digits, len(digits) + int(exponent)
+
+
+def zval_type_name(value: Any) -> str:
+    """The PHP type name of a Python value, as PHP's TypeError messages print it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, (str, bytes, bytearray)):
+        return "string"
+    if isinstance(value, (list, tuple, dict)):
+        return "array"
+    return type(value).__name__
+
+
+def to_php_text(
+    value: Any, precision: int, array_warning: Callable[[], None]
+) -> str | bytes:
+    """Convert a value to a PHP string the way ``echo`` does (VAL-ECHO-1).
+
+    str and bytes pass unchanged; True is "1", False and None are ""; ints in
+    decimal; floats by :func:`format_float`; lists, tuples and dicts (PHP arrays)
+    become "Array" after ``array_warning()`` reports PHP's E_WARNING; an object
+    converts through its own ``__str__``, and an object without one raises
+    PHP's Error "Object of class X could not be converted to string".
+    """
+    cls = value.__class__
+    if cls is str or cls is bytes:
+        return value
+    if value is None or value is False:
+        return ""
+    if value is True:
+        return "1"
+    if isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, float):
+        return format_float(value, precision)
+    if isinstance(value, (str, bytes)):
+        return value
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, (list, tuple, dict)):
+        array_warning()
+        return "Array"
+    if cls.__str__ is object.__str__:
+        raise PhpError(f"Object of class {cls.__name__} could not be converted to string")
+    return str(value)
+
+
+def to_php_bytes(
+    value: Any, precision: int, array_warning: Callable[[], None], charset: str
+) -> bytes:
+    """:func:`to_php_text`, encoded: PHP strings are bytes."""
+    text = to_php_text(value, precision, array_warning)
+    return text if text.__class__ is bytes else text.encode(charset, "surrogateescape")  # type: ignore[union-attr]
+
+
+def leading_int(text: str) -> int:
+    """C's atol(): the leading decimal integer of a string, 0 when there is none."""
+    text = text.lstrip()
+    end = 1 if text[:1] in ("-", "+") else 0
+    while end < len(text) and text[end].isdigit():
+        end += 1
+    try:
+        return int(text[:end])
+    except ValueError:
+        return 0
+
+
+_NUMERIC = re.compile(r"[ \t\n\r\v\f]*([+-]?(?:[0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?)[ \t\n\r\v\f]*\Z")
+
+
+def numeric_string(text: str) -> int | float | None:
+    """PHP 8's numeric strings: an int or float, surrounding whitespace allowed;
+    None for anything else (including leading-numeric strings like "10abc")."""
+    match = _NUMERIC.match(text)
+    if match is None:
+        return None
+    number = match.group(1)
+    if match.group(2) is None and match.group(3) is None:
+        value = int(number)
+        if -(2**63) <= value < 2**63:
+            return value
+    return float(number)

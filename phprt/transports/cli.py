@@ -1,0 +1,44 @@
+"""CliTransport: the body to stdout, as ``php script.php`` (TRANSPORT-CLI-*)."""
+
+from __future__ import annotations
+
+import sys
+from typing import BinaryIO
+
+from .._transport import Transport
+
+__all__ = ["CliTransport"]
+
+
+class CliTransport(Transport):
+    """Writes the body to a binary stream (stdout by default) and errors to
+    another (stderr). Headers are not sent, as in PHP's CLI. A write that fails
+    because the reader is gone (EPIPE) reports the client gone."""
+
+    def __init__(self, stdout: BinaryIO | None = None, stderr: BinaryIO | None = None) -> None:
+        self._stdout = stdout if stdout is not None else sys.stdout.buffer
+        self._stderr = stderr if stderr is not None else sys.stderr.buffer
+
+    def write(self, data: bytes) -> bool:
+        try:
+            self._stdout.write(data)
+        except (BrokenPipeError, ConnectionError, ValueError):
+            return False
+        return True
+
+    def flush(self) -> bool:
+        try:
+            self._stdout.flush()
+        except (BrokenPipeError, ConnectionError, ValueError):
+            return False
+        return True
+
+    def write_stderr(self, data: bytes) -> None:
+        try:
+            self._stderr.write(data)
+            self._stderr.flush()
+        except (OSError, ValueError):
+            pass
+
+    def finish(self) -> None:
+        self.flush()

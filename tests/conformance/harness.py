@@ -1,0 +1,295 @@
+"""Conformance cases: load them, render them as PHP and as phprt, run both, compare.
+
+A case (spec/cases/*.toml) is a short script of calls, one per line, written in a
+small language both PHP and Python can express: ``ob_start(h_upper, 3)``,
+``echo("a", 1.5)``, ``ob_get_status(True)``. Arguments are literals, lists and
+dicts, PHP constants, the handler library's names (``h_*`` functions, ``c_*``
+closures, ``o_*`` objects), ``Str("x")``/``stdClass()`` objects and nested calls.
+
+Both renderings put the handler library and every call on the same line numbers,
+so every "in FILE on line N" agrees. Each call's result (its return value, or the
+class and message of what it threw) is recorded, along with stdout, stderr and the
+exit status. Paths are replaced by ``%s``.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import subprocess
+import tempfile
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import phprt
+from phprt import MemoryTransport, Runtime
+
+from .library import LIBRARY
+
+ROOT = Path(__file__).resolve().parents[2]
+CASES_DIR = ROOT / "spec" / "cases"
+RECORDED_DIR = ROOT / "spec" / "recorded"
+PYTHON_PATH = "/phprt-conformance/case.py"
+
+#: ini every case runs with unless it says otherwise: diagnostics are logged to stderr.
+BASE_INI = {"log_errors": "1"}
+
+_CONSTANTS = {name for name in phprt.__all__ if name.startswith(("PHP_", "E_"))}
+_OBJECT_FACTORIES = {"Str": "new Str", "stdClass": "new stdClass"}
+
+
+@dataclass
+class Case:
+    id: str
+    clauses: list[str]
+    script: str
+    source: str  # the .toml file's stem
+    phpt: list[str] = field(default_factory=list)
+    ini: dict[str, str] = field(default_factory=dict)
+    sapi: str = "cli"
+    note: str = ""
+
+    @property
+    def calls(self) -> list[str]:
+        return self.script.strip("\n").split("\n")
+
+    def digest(self) -> str:
+        """Identifies what was recorded: a changed case needs a new recording."""
+        text = json.dumps([self.script.strip(), sorted(self.ini.items()), self.sapi, LIBRARY])
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def load_cases() -> list[Case]:
+    cases = []
+    for path in sorted(CASES_DIR.glob("*.toml")):
+        for entry in tomllib.loads(path.read_text())["case"]:
+            cases.append(Case(source=path.stem, **entry))
+    return cases
+
+
+# -- rendering ----------------------------------------------------------------------------
+
+
+class _Renderer:
+    """Renders one call line as PHP and as Python."""
+
+    def __init__(self, line: str) -> None:
+        self.line = line
+        tree = ast.parse(line.strip(), mode="eval").body
+        if not isinstance(tree, ast.Call) or not isinstance(tree.func, ast.Name):
+            raise ValueError(f"a case line must be one call: {line!r}")
+        self.call = tree
+
+    def php(self) -> str:
+        name = self.call.func.id  # type: ignore[attr-defined]
+        args = ", ".join(self._php(arg) for arg in self.call.args)
+        if name == "echo":
+            statement = f"echo {args}; __r(null);"
+        elif name == "print":
+            statement = f"__r(print {args});"
+        else:
+            statement = f"__r({name}({args}));"
+        return f"try {{ {statement} }} catch (\\Throwable $__e) {{ __x($__e); }}"
+
+    def python(self) -> str:
+        return f"__r(lambda: {self._py(self.call)})"
+
+    def _php(self, node: ast.expr) -> str:
+        if isinstance(node, ast.Constant):
+            return _php_literal(node.value)
+        if isinstance(node, ast.Name):
+            if node.id in _CONSTANTS:
+                return node.id
+            if node.id.startswith(("c_", "o_")):
+                return "$" + node.id
+            if node.id.startswith(("h_", "eh_")):
+                return _php_literal(node.id)
+            raise ValueError(f"unknown name {node.id!r} in {self.line!r}")
+        if isinstance(node, (ast.List, ast.Tuple)):
+            return "[" + ", ".join(self._php(e) for e in node.elts) + "]"
+        if isinstance(node, ast.Dict):
+            items = (f"{self._php(k)} => {self._php(v)}" for k, v in zip(node.keys, node.values))  # type: ignore[arg-type]
+            return "[" + ", ".join(items) + "]"
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.BitOr, ast.BitAnd)):
+            op = "|" if isinstance(node.op, ast.BitOr) else "&"
+            return f"({self._php(node.left)} {op} {self._php(node.right)})"
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.Invert)):
+            return ("-" if isinstance(node.op, ast.USub) else "~") + self._php(node.operand)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            return f"[{self._php(node.value)}, '{node.attr}']"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            args = ", ".join(self._php(a) for a in node.args)
+            prefix = _OBJECT_FACTORIES.get(node.func.id, node.func.id)
+            return f"{prefix}({args})"
+        raise ValueError(f"unsupported expression {ast.dump(node)} in {self.line!r}")
+
+    def _py(self, node: ast.expr) -> str:
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id not in _OBJECT_FACTORIES:
+            args = ", ".join(self._py(a) for a in node.args)
+            return f"rt.{node.func.id}({args})"
+        if isinstance(node, ast.Name) and node.id.startswith(("h_", "eh_")):
+            return node.id
+        if isinstance(node, (ast.List, ast.Tuple, ast.Dict, ast.BinOp, ast.UnaryOp, ast.Call)):
+            return ast.unparse(_map_children(node, self._py))
+        return ast.unparse(node)
+
+
+def _map_children(node: ast.expr, render: Any) -> ast.expr:
+    # Render nested calls inside containers as rt.* calls.
+    class Rewriter(ast.NodeTransformer):
+        def visit_Call(self, call: ast.Call) -> ast.expr:
+            if isinstance(call.func, ast.Name) and call.func.id not in _OBJECT_FACTORIES:
+                return ast.parse(render(call), mode="eval").body
+            self.generic_visit(call)
+            return call
+
+    return Rewriter().visit(ast.parse(ast.unparse(node), mode="eval").body)  # type: ignore[no-any-return]
+
+
+def _php_literal(value: Any) -> str:
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, float) and (value != value or abs(value) == float("inf")):
+        return "NAN" if value != value else ("INF" if value > 0 else "-INF")
+    if isinstance(value, (int, float)):
+        return repr(value)
+    data = value if isinstance(value, bytes) else value.encode("utf-8")
+    return '"' + "".join(chr(b) if 32 <= b < 127 and chr(b) not in '"\\$' else f"\\x{b:02x}" for b in data) + '"'
+
+
+_PHP_RECORDER = (
+    "<?php $__log = fopen(getenv('PHPRT_RECORD'), 'w');"
+    " function __enc($v) { if (is_string($v)) { return preg_match('//u', $v) ? $v : ['bytes' => bin2hex($v)]; }"
+    " if (is_array($v)) { $o = []; foreach ($v as $k => $x) { $o[$k] = __enc($x); } return array_is_list($v) ? $o : (object) $o; }"
+    " if (is_float($v) && (is_nan($v) || is_infinite($v))) { return ['float' => (string) $v]; } return $v; }"
+    " function __r($v) { global $__log; fwrite($__log, json_encode(['value' => __enc($v)]) . \"\\n\"); }"
+    " function __x($e) { global $__log; fwrite($__log, json_encode(['throw' => get_class($e), 'message' => __enc($e->getMessage())]) . \"\\n\"); }"
+)
+
+
+def render_php(case: Case) -> str:
+    lines = [_PHP_RECORDER] + [php for php, _ in LIBRARY]
+    lines += [_Renderer(line).php() if line.strip() else "" for line in case.calls]
+    return "\n".join(lines) + "\n"
+
+
+def render_python(case: Case) -> str:
+    lines = ["# phprt conformance case"] + [py for _, py in LIBRARY]
+    lines += [_Renderer(line).python() if line.strip() else "" for line in case.calls]
+    return "\n".join(lines) + "\n"
+
+
+# -- running ------------------------------------------------------------------------------------
+
+
+def _text(data: bytes, path: str) -> Any:
+    data = data.replace(path.encode(), b"%s")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"bytes": data.hex()}
+
+
+def run_php(case: Case, php: str = "php") -> dict[str, Any]:
+    """Run the case through real PHP (``php -n``) and observe it."""
+    with tempfile.TemporaryDirectory(prefix="phprt-record-") as tmp:
+        script, log = os.path.join(tmp, "case.php"), os.path.join(tmp, "record.jsonl")
+        Path(script).write_text(render_php(case))
+        options = [f"-d{name}={value}" for name, value in {**BASE_INI, **case.ini}.items()]
+        completed = subprocess.run(
+            [php, "-n", *options, script],
+            capture_output=True, env={**os.environ, "PHPRT_RECORD": log}, timeout=60,
+        )
+        results = [json.loads(line) for line in Path(log).read_text().splitlines()]
+    return {
+        "stdout": _text(completed.stdout, script),
+        "stderr": _text(completed.stderr, script),
+        "results": results,
+        "exit": completed.returncode,
+    }
+
+
+class ErrorException(Exception):
+    """The conformance library's stand-in for PHP's ErrorException."""
+
+
+class stdClass:  # noqa: N801 - PHP's name
+    """An object without a string conversion."""
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, str):
+        data = value.encode("utf-8", "surrogateescape")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return {"bytes": data.hex()}
+    if isinstance(value, dict):
+        return {str(k): _encode(v) for k, v in value.items()} if value else []
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return {"float": phprt._values.format_float(value)}
+    return value
+
+
+def _php_class(exception: BaseException) -> str:
+    return {"PhpError": "Error"}.get(type(exception).__name__, type(exception).__name__)
+
+
+def _raise(exception: BaseException) -> Any:
+    raise exception
+
+
+def run_phprt(case: Case) -> dict[str, Any]:
+    """Run the case through phprt on a MemoryTransport and observe it."""
+    results: list[dict[str, Any]] = []
+
+    def record(thunk: Any) -> None:
+        try:
+            results.append({"value": _encode(thunk())})
+        except Exception as exception:
+            results.append({"throw": _php_class(exception), "message": _encode(str(exception))})
+
+    transport = MemoryTransport()
+    runtime = Runtime(transport=transport, sapi=case.sapi, ini={**BASE_INI, **case.ini})
+    namespace: dict[str, Any] = {
+        "__name__": "phprt_conformance_case", "__r": record, "rt": runtime,
+        "strtoupper": lambda s: s.translate(_ASCII_UPPER), "strlen": lambda s: len(s.encode("utf-8", "surrogateescape")),
+        "php_str": lambda v: "" if v is False else str(v), "raise_": _raise,
+        "stdClass": stdClass, "ErrorException": ErrorException,
+        **{name: getattr(phprt, name) for name in _CONSTANTS},
+    }
+    code = compile(render_python(case), PYTHON_PATH, "exec")
+    with runtime:
+        exec(code, namespace)
+    return {
+        "stdout": _text(transport.body, PYTHON_PATH),
+        "stderr": _text(transport.stderr, PYTHON_PATH),
+        "results": results,
+        "exit": runtime.exit_status,
+    }
+
+
+_ASCII_UPPER = {c: c - 32 for c in range(ord("a"), ord("z") + 1)}
+
+
+# -- recordings -------------------------------------------------------------------------------
+
+
+def recorded() -> dict[str, dict[str, Any]]:
+    """Every recorded observation, by case id."""
+    observations: dict[str, dict[str, Any]] = {}
+    for path in sorted(RECORDED_DIR.glob("*.json")):
+        observations.update(json.loads(path.read_text())["cases"])
+    return observations
+
+
+def php_version(php: str = "php") -> str:
+    return subprocess.run([php, "-n", "-r", "echo PHP_VERSION;"], capture_output=True, text=True, check=True).stdout

@@ -1,0 +1,47 @@
+"""Record the conformance cases from real PHP 8.2: ``python -m tests.conformance.record``.
+
+Needs PHP 8.2's CLI (Debian: ``apt-get install php8.2-cli``). Writes
+spec/recorded/<cases file>.json with what PHP did for every case: output bytes,
+stderr, each call's result and the exit status. ``--php PATH`` picks the binary;
+case ids as arguments record only those.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .harness import RECORDED_DIR, load_cases, php_version, run_php
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("ids", nargs="*", help="record only these cases")
+    parser.add_argument("--php", default="php", help="the PHP 8.2 CLI binary")
+    args = parser.parse_args(argv)
+    version = php_version(args.php)
+    if not version.startswith("8.2."):
+        print(f"refusing to record: {args.php} is PHP {version}, not 8.2", file=sys.stderr)
+        return 2
+    by_source: dict[str, list] = {}
+    for case in load_cases():
+        by_source.setdefault(case.source, []).append(case)
+    for source, cases in by_source.items():
+        path = RECORDED_DIR / f"{source}.json"
+        existing = json.loads(path.read_text())["cases"] if path.exists() else {}
+        recorded = {}
+        for case in cases:
+            if args.ids and case.id not in args.ids and case.id in existing:
+                recorded[case.id] = existing[case.id]
+                continue
+            recorded[case.id] = {"digest": case.digest(), **run_php(case, args.php)}
+            print(f"recorded {case.id}")
+        RECORDED_DIR.mkdir(parents=True, exist_ok=True)
+        document = {"php": version, "recorder": "python -m tests.conformance.record", "cases": recorded}
+        path.write_text(json.dumps(document, indent=1, ensure_ascii=False, sort_keys=False) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

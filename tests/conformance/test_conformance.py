@@ -1,0 +1,38 @@
+"""Every conformance case, replayed through phprt, must do what PHP 8.2 did."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+import pytest
+
+from .harness import load_cases, recorded, run_php, run_phprt
+
+CASES = load_cases()
+RECORDED = recorded()
+
+
+def _compare(actual: dict[str, Any], expected: dict[str, Any], who: str) -> None:
+    for key in ("stdout", "stderr", "results", "exit"):
+        assert actual[key] == expected[key], f"{key} differs from {who}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_phprt_does_what_php_did(case: Any, request: pytest.FixtureRequest) -> None:
+    expected = RECORDED.get(case.id)
+    assert expected is not None, f"{case.id} is not recorded: run python -m tests.conformance.record {case.id}"
+    assert expected["digest"] == case.digest(), f"{case.id} changed since it was recorded: record it again"
+    if request.config.getoption("--php-live"):
+        assert shutil.which("php"), "--php-live needs PHP 8.2's CLI on PATH"
+        _compare(run_php(case), expected, "the recording (PHP today)")
+    _compare(run_phprt(case), expected, "PHP 8.2")
+
+
+def test_case_ids_are_unique() -> None:
+    ids = [case.id for case in CASES]
+    assert len(ids) == len(set(ids))
+
+
+def test_no_recording_without_a_case() -> None:
+    assert set(RECORDED) <= {case.id for case in CASES}

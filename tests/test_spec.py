@@ -1,0 +1,58 @@
+"""spec/ and the tests agree: every clause is checked, every reference is known."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .conformance.harness import load_cases
+
+ROOT = Path(__file__).resolve().parents[1]
+CLAUSE = re.compile(r"\*\*([A-Z]+(?:-[A-Z0-9]+)*-\d+)\*\*")
+REFERENCE = re.compile(r"\b((?:OUT|DIAG|INI|SAPI|RT|VAL|CALL|TRANSPORT|PERF|DEV)(?:-[A-Z0-9]+)*-\d+)\b")
+
+
+def defined_clauses() -> dict[str, str]:
+    clauses: dict[str, str] = {}
+    for path in sorted((ROOT / "spec").glob("*.md")):
+        for clause in CLAUSE.findall(path.read_text()):
+            assert clause not in clauses, f"{clause} is defined twice"
+            clauses[clause] = path.name
+    return clauses
+
+
+def clauses_tested() -> set[str]:
+    tested = {clause for case in load_cases() for clause in case.clauses}
+    for path in (ROOT / "tests").rglob("test_*.py"):
+        for marker in re.findall(r'clause\(([^)]*)\)', path.read_text()):
+            tested.update(re.findall(r'"([A-Z0-9-]+)"', marker))
+    return tested
+
+
+def test_clauses_exist() -> None:
+    assert len(defined_clauses()) > 50
+
+
+def test_every_clause_is_tested() -> None:
+    untested = sorted(set(defined_clauses()) - clauses_tested())
+    assert not untested, f"clauses without a case or test: {untested}"
+
+
+def test_tests_name_only_known_clauses() -> None:
+    unknown = sorted(clauses_tested() - set(defined_clauses()))
+    assert not unknown, f"tests name unknown clauses: {unknown}"
+
+
+def test_code_cites_only_known_clauses() -> None:
+    known = set(defined_clauses())
+    for path in (ROOT / "phprt").rglob("*.py"):
+        for reference in REFERENCE.findall(path.read_text()):
+            if not reference.endswith("-*"):
+                assert reference in known, f"{path.name} cites unknown clause {reference}"
+
+
+def test_parity_table_names_real_cases() -> None:
+    ids = {case.id for case in load_cases()}
+    table = (ROOT / "spec" / "parity-tests-output.md").read_text()
+    for cited in re.findall(r"`case:([a-z0-9-]+)`", table):
+        assert cited in ids, f"the parity table cites unknown case {cited}"
