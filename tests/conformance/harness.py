@@ -40,6 +40,7 @@ BASE_INI = {"log_errors": "1"}
 
 _CONSTANTS = {name for name in phprt.__all__ if name.startswith(("PHP_", "E_"))}
 _OBJECT_FACTORIES = {"Str": "new Str", "stdClass": "new stdClass"}
+_OPERATORS = {ast.BitOr: "|", ast.BitAnd: "&", ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 
 
 @dataclass
@@ -114,9 +115,11 @@ class _Renderer:
         if isinstance(node, ast.Dict):
             items = (f"{self._php(k)} => {self._php(v)}" for k, v in zip(node.keys, node.values))  # type: ignore[arg-type]
             return "[" + ", ".join(items) + "]"
-        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.BitOr, ast.BitAnd)):
-            op = "|" if isinstance(node.op, ast.BitOr) else "&"
-            return f"({self._php(node.left)} {op} {self._php(node.right)})"
+        if isinstance(node, ast.BinOp) and isinstance(node.left, ast.Constant) and isinstance(node.op, ast.Mult) \
+                and isinstance(node.left.value, (str, bytes)):
+            return f"str_repeat({self._php(node.left)}, {self._php(node.right)})"
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+            return f"({self._php(node.left)} {_OPERATORS[type(node.op)]} {self._php(node.right)})"
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.Invert)):
             return ("-" if isinstance(node.op, ast.USub) else "~") + self._php(node.operand)
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
@@ -196,6 +199,17 @@ def _text(data: bytes, path: str) -> Any:
         return {"bytes": data.hex()}
 
 
+def _without_path(value: Any, path: str) -> Any:
+    # Results that mention the script (a buffer holding a displayed notice) name it "%s".
+    if isinstance(value, str):
+        return value.replace(path, "%s")
+    if isinstance(value, list):
+        return [_without_path(item, path) for item in value]
+    if isinstance(value, dict):
+        return {key: _without_path(item, path) for key, item in value.items()}
+    return value
+
+
 def run_php(case: Case, php: str = "php") -> dict[str, Any]:
     """Run the case through real PHP (``php -n``) and observe it."""
     with tempfile.TemporaryDirectory(prefix="phprt-record-") as tmp:
@@ -210,7 +224,7 @@ def run_php(case: Case, php: str = "php") -> dict[str, Any]:
     return {
         "stdout": _text(completed.stdout, script),
         "stderr": _text(completed.stderr, script),
-        "results": results,
+        "results": _without_path(results, script),
         "exit": completed.returncode,
     }
 
@@ -272,7 +286,7 @@ def run_phprt(case: Case) -> dict[str, Any]:
     return {
         "stdout": _text(transport.body, PYTHON_PATH),
         "stderr": _text(transport.stderr, PYTHON_PATH),
-        "results": results,
+        "results": _without_path(results, PYTHON_PATH),
         "exit": runtime.exit_status,
     }
 
