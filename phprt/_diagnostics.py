@@ -23,7 +23,7 @@ from ._constants import (
     E_WARNING,
 )
 
-__all__ = ["Diagnostic", "FATAL_LEVELS", "UNHANDLEABLE_LEVELS", "display_errors_mode"]
+__all__ = ["Diagnostic", "FATAL_LEVELS", "UNHANDLEABLE_LEVELS", "display_errors_mode", "escape_html"]
 
 _LABELS = {
     E_ERROR: "Fatal error",
@@ -74,11 +74,10 @@ class Diagnostic:
         return f"PHP {self.label}:  {self.message} in {self.file} on line {self.line}"
 
     def display_text(self, html: bool, prepend: str = "", append: str = "") -> str:
-        """What display_errors prints into the output (DIAG-DISPLAY-1, -2)."""
+        """What display_errors prints into the output (DIAG-DISPLAY-1, DIAG-DISPLAY-2)."""
         if html:
-            message = _escape_html(self.message)
             return (
-                f"{prepend}<br />\n<b>{self.label}</b>:  {message} in <b>{self.file}</b>"
+                f"{prepend}<br />\n<b>{self.label}</b>:  {self.message} in <b>{self.file}</b>"
                 f" on line <b>{self.line}</b><br />\n{append}"
             )
         return f"{prepend}\n{self}\n{append}"
@@ -88,7 +87,7 @@ class Diagnostic:
         return {"type": self.level, "message": self.message, "file": self.file, "line": self.line}
 
 
-def _escape_html(text: str) -> str:
+def escape_html(text: str) -> str:
     # htmlspecialchars() with ENT_COMPAT: &, <, > and double quotes.
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 

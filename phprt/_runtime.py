@@ -21,6 +21,7 @@ from ._diagnostics import (
     UNHANDLEABLE_LEVELS,
     Diagnostic,
     display_errors_mode,
+    escape_html,
 )
 from ._errors import Bailout, PhpError
 from ._ini import DIRECTIVES, INI_USER, SAPI_PROFILES, ini_bool, ini_file_value, ini_value
@@ -68,7 +69,7 @@ def _userland(function: Callable[..., Any]) -> Callable[..., Any]:
         try:
             result = function(self, *args, **kwargs)
         except OutputLocked:
-            self._error(C.E_ERROR, f"{name}(): {_LOCKED}")
+            self._error(C.E_ERROR, f"{name}(): {_LOCKED}", docref=True)
             raise  # pragma: no cover - _error raised Bailout
         self._raise_pending()
         return result
@@ -154,7 +155,7 @@ class Runtime:
             try:
                 callback = resolve_callable(handler_name, _caller_scope())
             except InvalidCallable as invalid:
-                self._error(C.E_WARNING, f"PHP Request Startup: {invalid}", location=("Unknown", 0))
+                self._error(C.E_WARNING, f"PHP Request Startup: {invalid}", location=("Unknown", 0), docref=True)
             else:
                 self._out.start(self._user_handler(callback, 0, C.PHP_OUTPUT_HANDLER_STDFLAGS))
         elif buffering:
@@ -254,8 +255,8 @@ class Runtime:
             try:
                 resolved = resolve_callable(callback, _caller_scope())
             except InvalidCallable as invalid:
-                self._error(C.E_WARNING, f"ob_start(): {invalid}")
-                self._error(C.E_NOTICE, "ob_start(): Failed to create buffer")
+                self._error(C.E_WARNING, f"ob_start(): {invalid}", docref=True)
+                self._error(C.E_NOTICE, "ob_start(): Failed to create buffer", docref=True)
                 return False
             handler = self._user_handler(resolved, chunk_size, flags)
         self._out.start(handler)
@@ -325,7 +326,7 @@ class Runtime:
             return False
         contents = self._contents()
         if not self._pop("ob_get_clean", discard=True):
-            self._error(C.E_NOTICE, f"ob_get_clean(): Failed to delete buffer of {self._top_label()}")
+            self._error(C.E_NOTICE, f"ob_get_clean(): Failed to delete buffer of {self._top_label()}", docref=True)
         return contents
 
     @_userland
@@ -335,7 +336,7 @@ class Runtime:
             return self._notice_false("ob_get_flush(): Failed to delete and flush buffer. No buffer to delete or flush")
         contents = self._contents()
         if not self._pop("ob_get_flush", discard=False):
-            self._error(C.E_NOTICE, f"ob_get_flush(): Failed to delete buffer of {self._top_label()}")
+            self._error(C.E_NOTICE, f"ob_get_flush(): Failed to delete buffer of {self._top_label()}", docref=True)
         return contents
 
     def _pop(self, function: str, *, discard: bool) -> bool:
@@ -349,7 +350,7 @@ class Runtime:
         return f"{top.name} ({top.level})"  # type: ignore[union-attr]
 
     def _notice_false(self, message: str) -> bool:
-        self._error(C.E_NOTICE, message)
+        self._error(C.E_NOTICE, message, docref=True)
         return False
 
     def _contents(self) -> str:
@@ -477,8 +478,11 @@ class Runtime:
         """Forget the last diagnostic (DIAG-LAST-2)."""
         self._last_error = None
 
-    def _error(self, level: int, message: str, location: tuple[str, int] | None = None) -> None:
-        # zend_error(): a user handler first, then php_error_cb().
+    def _error(self, level: int, message: str, location: tuple[str, int] | None = None, *, docref: bool = False) -> None:
+        # zend_error(): a user handler first, then php_error_cb(). A ``docref`` message
+        # (php_error_docref(), "function(): ...") is HTML-escaped under html_errors.
+        if docref and ini_bool(self._ini["html_errors"] or "0"):
+            message = escape_html(message)
         file, line = location or _caller_location()
         diagnostic = Diagnostic(level, message, file, line)
         self.diagnostics.append(diagnostic)

@@ -8,7 +8,7 @@ from pathlib import Path
 from .conformance.harness import load_cases
 
 ROOT = Path(__file__).resolve().parents[1]
-CLAUSE = re.compile(r"\*\*([A-Z]+(?:-[A-Z0-9]+)*-\d+)\*\*")
+CLAUSE = re.compile(r"^- \*\*([A-Z]+(?:-[A-Z0-9]+)*-\d+)\*\*", re.MULTILINE)
 REFERENCE = re.compile(r"\b((?:OUT|DIAG|INI|SAPI|RT|VAL|CALL|TRANSPORT|PERF|DEV)(?:-[A-Z0-9]+)*-\d+)\b")
 
 

@@ -248,6 +248,8 @@ def _encode(value: Any) -> Any:
         return {str(k): _encode(v) for k, v in value.items()} if value else []
     if isinstance(value, list):
         return [_encode(v) for v in value]
+    if callable(value) and hasattr(value, "__name__"):
+        return value.__name__  # a callable a case named by its PHP name
     if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
         return {"float": phprt._values.format_float(value)}
     return value
