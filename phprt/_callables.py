@@ -99,14 +99,15 @@ def _resolve_array(value: Any, scope: Mapping[str, Any]) -> PhpCallable:
     if not isinstance(method, str):
         raise InvalidCallable("second array member is not a valid method")
     cls = target if isinstance(target, type) else type(target)
-    resolved = _method_of(target, cls.__name__, method)
-    return resolved
+    return _method_of(target, cls.__name__, method)
 
 
 def _method_of(owner: Any, class_name: str, method: str) -> PhpCallable:
     function = getattr(owner, method, None)
     if not callable(function):
         raise InvalidCallable(f'class {class_name} does not have a method "{method}"')
+    if isinstance(owner, type) and inspect.isfunction(inspect.getattr_static(owner, method)):
+        raise InvalidCallable(f"non-static method {class_name}::{method}() cannot be called statically")
     return PhpCallable(function, f"{class_name}::{method}")
 
 

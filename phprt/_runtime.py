@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
+from contextvars import ContextVar, Token
 from typing import Any, Callable, Mapping
 
 from . import _constants as C
@@ -30,9 +31,11 @@ from ._transport import Transport
 
 from ._values import format_float, leading_int, numeric_string, to_php_text, zval_type_name
 
-__all__ = ["Runtime"]
+__all__ = ["ACTIVE", "Runtime"]
 
 _PACKAGE = __name__.rpartition(".")[0]
+#: The Runtime whose ``with`` block the current thread or asyncio task is in (RT-ACTIVE-1).
+ACTIVE: ContextVar[Runtime | None] = ContextVar("phprt_active_runtime", default=None)
 _LOCKED = "Cannot use output buffering in output buffering display handlers"
 _USER_LEVELS = (C.E_USER_ERROR, C.E_USER_WARNING, C.E_USER_NOTICE, C.E_USER_DEPRECATED)
 
@@ -134,12 +137,16 @@ class Runtime:
 
     def __enter__(self) -> Runtime:
         self.startup()
+        self._token: Token[Runtime | None] = ACTIVE.set(self)
         return self
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
         if isinstance(exc, Bailout):
             self.exit_status = exc.exit_status
-        self.shutdown()
+        try:
+            self.shutdown()
+        finally:
+            ACTIVE.reset(self._token)
         return isinstance(exc, Bailout)
 
     def startup(self) -> None:
@@ -205,24 +212,24 @@ class Runtime:
         if top is None or top.chunk_size or top.flags & C.PHP_OUTPUT_HANDLER_DISABLED or out.running is not None:
             self.__dict__.pop("echo", None)
             return
-        append, write_value = top.chunks.append, self._write_value
+        append, echo_values = top.chunks.append, Runtime.echo.__get__(self)
 
-        def echo(*args: Any) -> None:
-            for arg in args:
-                if arg.__class__ is str:
-                    append(arg)
-                else:
-                    write_value(arg)
+        def echo(arg: Any, *more: Any) -> None:
+            if arg.__class__ is str and not more:
+                append(arg)
+            else:
+                echo_values(arg, *more)
 
         echo.__doc__ = Runtime.echo.__doc__
         self.echo = echo  # type: ignore[method-assign]
 
     # -- echo and print -------------------------------------------------------------------
 
-    def echo(self, *args: Any) -> None:
+    def echo(self, arg: Any, *more: Any) -> None:
         """PHP's ``echo``: write each argument, converted as PHP converts it (OUT-ECHO-1)."""
-        for arg in args:
-            self._write_value(arg)
+        self._write_value(arg)
+        for value in more:
+            self._write_value(value)
 
     def print(self, arg: Any) -> int:
         """PHP's ``print``: write one argument; returns 1 (OUT-ECHO-2)."""

@@ -279,3 +279,50 @@ def test_another_charset_encodes_str_output() -> None:
         rt.echo("é")
         assert rt.ob_get_length() == 1
     assert transport.body == b"\xe9"
+
+
+@pytest.mark.clause("RT-ACTIVE-1")
+def test_php_functions_use_the_active_runtime_of_each_thread() -> None:
+    from phprt import php
+
+    with pytest.raises(RuntimeError, match="no phprt Runtime is active"):
+        php.echo("x")
+    bodies: dict[str, bytes] = {}
+
+    def request(name: str) -> None:
+        transport = MemoryTransport()
+        with Runtime(transport=transport):
+            php.ob_start()
+            for _ in range(200):
+                php.echo(name)
+            assert php.runtime().ob_get_length() == 200 * len(name)
+        bodies[name] = transport.body
+
+    threads = [threading.Thread(target=request, args=(name,)) for name in ("a", "bb", "ccc")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert bodies == {"a": b"a" * 200, "bb": b"bb" * 200, "ccc": b"ccc" * 200}
+    assert "print" not in php.__all__ and "echo" in php.__all__
+
+
+@pytest.mark.clause("RT-ACTIVE-1")
+def test_php_functions_use_the_active_runtime_of_each_task() -> None:
+    import asyncio
+
+    from phprt import php
+
+    async def request(name: str) -> bytes:
+        transport = MemoryTransport()
+        with Runtime(transport=transport):
+            php.ob_start()
+            for _ in range(3):
+                php.echo(name)
+                await asyncio.sleep(0)
+        return transport.body
+
+    async def both() -> list[bytes]:
+        return await asyncio.gather(request("x"), request("y"))
+
+    assert asyncio.run(both()) == [b"xxx", b"yyy"]

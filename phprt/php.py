@@ -1,0 +1,54 @@
+"""PHP's functions as plain names, for ports that read like the original (RT-ACTIVE-1).
+
+    from phprt.php import *
+
+    ob_start()
+    echo("Hello")
+    contents = ob_get_clean()
+
+Each function calls the method of the same name on the Runtime whose ``with``
+block the current thread or asyncio task is in; with none, it raises
+RuntimeError. ``print`` is left out of ``*`` so that Python's own ``print``
+stays; use ``phprt.php.print`` for PHP's. ``runtime()`` returns the active
+Runtime itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ._constants import __all__ as _constants
+from ._constants import *  # noqa: F403
+from ._runtime import ACTIVE, Runtime
+
+_FUNCTIONS = (
+    "echo", "print", "flush",
+    "ob_start", "ob_flush", "ob_clean", "ob_end_flush", "ob_end_clean", "ob_get_clean", "ob_get_flush",
+    "ob_get_contents", "ob_get_length", "ob_get_level", "ob_get_status", "ob_implicit_flush",
+    "ob_list_handlers", "output_add_rewrite_var", "output_reset_rewrite_vars",
+    "ini_get", "ini_set",
+    "trigger_error", "user_error", "set_error_handler", "restore_error_handler",
+    "error_reporting", "error_get_last", "error_clear_last",
+)
+
+
+def runtime() -> Runtime:
+    """The Runtime active in this thread or asyncio task."""
+    active = ACTIVE.get()
+    if active is None:
+        raise RuntimeError("no phprt Runtime is active here: call PHP functions inside `with Runtime(...):`")
+    return active
+
+
+def _bind(name: str) -> Callable[..., Any]:
+    def function(*args: Any, **kwargs: Any) -> Any:
+        return getattr(runtime(), name)(*args, **kwargs)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = getattr(Runtime, name).__doc__
+    return function
+
+
+globals().update({name: _bind(name) for name in _FUNCTIONS})
+
+__all__ = ["runtime", *(name for name in _FUNCTIONS if name != "print"), *_constants]

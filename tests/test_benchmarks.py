@@ -1,0 +1,36 @@
+"""The echo benchmark runs; the design it measures is in place (PERF-ECHO-1).
+
+Timing is never asserted here: benchmarks/echo.py prints the ratios.
+"""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+import pytest
+
+from phprt import MemoryTransport, Runtime
+
+BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "echo.py"
+
+
+@pytest.mark.clause("PERF-ECHO-1")
+def test_the_echo_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    timings = runpy.run_path(str(BENCHMARK))["main"](["--calls", "2000", "--repeat", "1"])
+    assert set(timings) == {"list.append", "phprt echo", "encode-and-count"}
+    assert "ratio" in capsys.readouterr().out
+
+
+@pytest.mark.clause("PERF-ECHO-1")
+def test_echo_into_an_unchunked_buffer_appends_the_str_itself() -> None:
+    with Runtime(transport=MemoryTransport()) as rt:
+        rt.ob_start()
+        text = "déjà vu"
+        rt.echo(text)
+        top = rt._out.active
+        assert top is not None and top.chunks[-1] is text  # no encoding, no counting yet
+        assert rt.ob_get_length() == len(text.encode())  # counted when asked
+        rt.ob_start(None, 4)
+        rt.echo("abc")
+        assert rt._out.active.used == 3  # a chunk size needs the count at once
