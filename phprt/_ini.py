@@ -25,6 +25,7 @@ class Directive:
 
 #: The directives phprt knows, with PHP 8.2's built-in defaults (``php -n``).
 DIRECTIVES: Mapping[str, Directive] = MappingProxyType({
+    "arg_separator.output": Directive("&"),
     "default_charset": Directive("UTF-8"),
     "display_errors": Directive("1"),
     "display_startup_errors": Directive("1"),
@@ -34,11 +35,13 @@ DIRECTIVES: Mapping[str, Directive] = MappingProxyType({
     "error_reporting": Directive(None),
     "html_errors": Directive("1"),
     "implicit_flush": Directive("0"),
+    "internal_encoding": Directive(None),
     "log_errors": Directive("0"),
     "output_buffering": Directive("0", INI_PERDIR | INI_SYSTEM),
     "output_handler": Directive(None, INI_PERDIR | INI_SYSTEM),
     "precision": Directive("14"),
     "serialize_precision": Directive("-1"),
+    "session.trans_sid_hosts": Directive(None),
     "url_rewriter.hosts": Directive(None),
     "url_rewriter.tags": Directive("form="),
 })

@@ -28,6 +28,7 @@ from ._errors import Bailout, PhpError
 from ._ini import DIRECTIVES, INI_USER, SAPI_PROFILES, ini_bool, ini_file_value, ini_value
 from ._output import OutputHandler, OutputLocked, OutputStack
 from ._transport import Transport
+from ._urlrewriter import UrlRewriter
 
 from ._values import format_float, leading_int, numeric_string, to_php_text, zval_type_name
 
@@ -129,7 +130,7 @@ class Runtime:
         self._output_start: tuple[str, int] | None = None
         self._executing = False
         self._started = self._ended = False
-        self._rewriter: Any = None
+        self._rewriter: UrlRewriter | None = None  # started at most once per request
         self._out = OutputStack(self._emit, self._output_header, charset)
         self._out.on_change = self._bind_echo
 
@@ -404,9 +405,7 @@ class Runtime:
         name = self._string_arg("output_add_rewrite_var", 1, "name", name)
         value = self._string_arg("output_add_rewrite_var", 2, "value", value)
         if self._rewriter is None:
-            from ._urlrewriter import UrlRewriter  # TEMP until the module lands
-
-            self._rewriter = UrlRewriter(self.ini_get)  # type: ignore[arg-type]
+            self._rewriter = UrlRewriter(self.ini_get, encoding=self.charset)  # type: ignore[arg-type]
             self._out.start(OutputHandler("URL-Rewriter", self._rewriter.handle, C.PHP_OUTPUT_HANDLER_STDFLAGS))
         self._rewriter.add(name, value)
         return True
