@@ -129,4 +129,4 @@ def callable_name(value: Callable[..., Any]) -> str:
         return "Closure::__invoke"
     if "." in qualname:
         return "::".join(qualname.split(".")[-2:])
-    return name
+    return str(name)

@@ -8,7 +8,10 @@ from typing import Any, Mapping
 
 from ._values import format_float, leading_int
 
-__all__ = ["INI_ALL", "INI_PERDIR", "INI_SYSTEM", "DIRECTIVES", "SAPI_PROFILES", "SapiProfile", "ini_bool", "ini_file_value", "ini_value"]
+__all__ = [
+    "DIRECTIVES", "INI_ALL", "INI_PERDIR", "INI_SYSTEM", "SAPI_PROFILES",
+    "SapiProfile", "ini_bool", "ini_file_value", "ini_value",
+]
 
 INI_USER, INI_PERDIR, INI_SYSTEM = 1, 2, 4
 INI_ALL = INI_USER | INI_PERDIR | INI_SYSTEM

@@ -27,10 +27,11 @@ from ._constants import (
     PHP_OUTPUT_HANDLER_REMOVABLE as REMOVABLE,
     PHP_OUTPUT_HANDLER_START as START,
     PHP_OUTPUT_HANDLER_STARTED as STARTED,
+    PHP_OUTPUT_HANDLER_STDFLAGS as STDFLAGS,
     PHP_OUTPUT_HANDLER_WRITE as WRITE,
 )
 
-__all__ = ["HandlerFunction", "OutputHandler", "OutputLocked", "OutputStack", "initial_buffer_size"]
+__all__ = ["HandlerFunction", "OutputHandler", "OutputLocked", "OutputStack", "default_handler", "initial_buffer_size"]
 
 #: A handler's function: given the buffer and the operation bits, it returns the
 #: output (b"" for none) or None for failure, which disables the handler and passes
@@ -115,9 +116,14 @@ class OutputHandler:
         }
 
 
+def default_handler(chunk_size: int = 0, flags: int = STDFLAGS) -> OutputHandler:
+    """The "default output handler" (type 0): it passes its buffer on unchanged (OUT-START-1)."""
+    return OutputHandler("default output handler", None, flags & ~0xF, chunk_size)
+
+
 def byte_length(chunk: str | bytes, encoding: str) -> int:
     """strlen() of a chunk once encoded."""
-    if chunk.__class__ is bytes or chunk.isascii():  # type: ignore[union-attr]
+    if chunk.__class__ is bytes or chunk.isascii():
         return len(chunk)
     return len(chunk.encode(encoding, "surrogateescape"))  # type: ignore[union-attr]
 
@@ -187,7 +193,7 @@ class OutputStack:
             if out.__class__ is not bytes:
                 out = out.encode(self.encoding, "surrogateescape")  # type: ignore[union-attr]
             if self._header() and not self.disabled:
-                self._emit(out)  # type: ignore[arg-type]
+                self._emit(out)
 
     def _apply_topdown(self, op: int, data: bytes | str) -> bytes | str | None:
         # zend_stack_apply(TOPDOWN, php_output_stack_apply_op)

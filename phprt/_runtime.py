@@ -26,11 +26,11 @@ from ._diagnostics import (
 )
 from ._errors import Bailout, PhpError
 from ._ini import DIRECTIVES, INI_USER, SAPI_PROFILES, ini_bool, ini_file_value, ini_value
-from ._output import OutputHandler, OutputLocked, OutputStack
+from ._output import OutputHandler, OutputLocked, OutputStack, default_handler
 from ._transport import Transport
 from ._urlrewriter import UrlRewriter
 
-from ._values import format_float, leading_int, numeric_string, to_php_text, zval_type_name
+from ._values import format_float, is_stringable, leading_int, numeric_string, to_php_text, zval_type_name
 
 __all__ = ["ACTIVE", "Runtime"]
 
@@ -158,7 +158,7 @@ class Runtime:
             raise RuntimeError("this Runtime has already started; use a new Runtime per request")
         self._started = self._executing = True
         handler_name = self._ini["output_handler"]
-        buffering = leading_int(self._ini["output_buffering"] or "0")
+        buffering = leading_int(self._ini_str("output_buffering"))
         if handler_name:
             try:
                 callback = resolve_callable(handler_name, _caller_scope())
@@ -167,8 +167,8 @@ class Runtime:
             else:
                 self._out.start(self._user_handler(callback, 0, C.PHP_OUTPUT_HANDLER_STDFLAGS))
         elif buffering:
-            self._out.start(OutputHandler("default output handler", None, C.PHP_OUTPUT_HANDLER_STDFLAGS, buffering if buffering > 1 else 0))
-        elif ini_bool(self._ini["implicit_flush"] or "0"):
+            self._out.start(default_handler(buffering if buffering > 1 else 0))
+        elif self._ini_flag("implicit_flush"):
             self._implicit_flush = True
 
     def shutdown(self) -> None:
@@ -244,7 +244,7 @@ class Runtime:
             self._raise_pending()
 
     def _precision(self) -> int:
-        return leading_int(self._ini["precision"] or "0")
+        return leading_int(self._ini_str("precision"))
 
     def _array_to_string(self) -> None:
         self._error(C.E_WARNING, "Array to string conversion")
@@ -258,7 +258,7 @@ class Runtime:
         flags = self._int_arg("ob_start", 3, "flags", flags)
         flags = (flags + 2**31) % 2**32 - 2**31  # PHP stores the flags in a C int
         if callback is None:
-            handler = OutputHandler("default output handler", None, flags & ~0xF, chunk_size)
+            handler = default_handler(chunk_size, flags)
         else:
             try:
                 resolved = resolve_callable(callback, _caller_scope())
@@ -422,14 +422,20 @@ class Runtime:
         """The directive's value as a string, or False for one phprt does not know (INI-GET-1)."""
         if option not in self._ini:
             return False
-        return self._ini[option] or ""
+        return self._ini_str(option)
+
+    def _ini_str(self, name: str) -> str:
+        return self._ini[name] or ""
+
+    def _ini_flag(self, name: str) -> bool:
+        return ini_bool(self._ini_str(name))
 
     def ini_set(self, option: str, value: Any) -> str | bool:
         """Set a directive changeable at run time; returns the old value, or False (INI-SET-1)."""
         directive = DIRECTIVES.get(option)
         if directive is None or not directive.modifiable & INI_USER:
             return False
-        old = self._ini[option] or ""
+        old = self._ini_str(option)
         self._ini[option] = ini_value(value)
         return old
 
@@ -454,7 +460,8 @@ class Runtime:
             try:
                 resolved = resolve_callable(callback, _caller_scope())
             except InvalidCallable as invalid:
-                raise TypeError(f"set_error_handler(): Argument #1 ($callback) must be a valid callback or null, {invalid}") from None
+                message = f"set_error_handler(): Argument #1 ($callback) must be a valid callback or null, {invalid}"
+                raise TypeError(message) from None
         previous = self._error_handlers[-1][0] if self._error_handlers else None
         self._error_handlers.append((callback, resolved, error_levels))
         return previous
@@ -487,7 +494,7 @@ class Runtime:
     def _error(self, level: int, message: str, location: tuple[str, int] | None = None, *, docref: bool = False) -> None:
         # zend_error(): a user handler first, then php_error_cb(). A ``docref`` message
         # (php_error_docref(), "function(): ...") is HTML-escaped under html_errors.
-        if docref and ini_bool(self._ini["html_errors"] or "0"):
+        if docref and self._ini_flag("html_errors"):
             message = escape_html(message)
         file, line = location or _caller_location()
         diagnostic = Diagnostic(level, message, file, line)
@@ -509,14 +516,14 @@ class Runtime:
         self._last_error = diagnostic
         level = diagnostic.level
         if self._error_reporting() & level:
-            if ini_bool(self._ini["log_errors"] or "0"):
+            if self._ini_flag("log_errors"):
                 self._log(diagnostic.log_line())
-            mode = display_errors_mode(self._ini["display_errors"] or "0")
-            html = ini_bool(self._ini["html_errors"] or "0")
+            mode = display_errors_mode(self._ini_str("display_errors"))
+            html = self._ini_flag("html_errors")
             if mode == DISPLAY_STDERR and not html and self.sapi.name in ("cli", "cgi"):
                 self.transport.write_stderr(f"{diagnostic}\n".encode(self.charset, "surrogateescape"))
             elif mode != DISPLAY_OFF:
-                text = diagnostic.display_text(html, self._ini["error_prepend_string"] or "", self._ini["error_append_string"] or "")
+                text = diagnostic.display_text(html, self._ini_str("error_prepend_string"), self._ini_str("error_append_string"))
                 self._out.write(text)
         if level & FATAL_LEVELS:
             self.exit_status = 255
@@ -541,13 +548,13 @@ class Runtime:
         if isinstance(value, int):
             return int(value)
         if value is None:
-            self._error(C.E_DEPRECATED, f"{function}(): Passing null to parameter #{position} (${name}) of type int is deprecated")
+            self._null_deprecated(function, position, name, "int")
             return 0
         number = numeric_string(value) if isinstance(value, str) else value
         if isinstance(number, int):
             return number
         if not isinstance(number, float) or not -(2.0**63) <= number < 2.0**63:
-            raise TypeError(f"{function}(): Argument #{position} (${name}) must be of type int, {zval_type_name(value)} given")
+            raise self._type_error(function, position, name, "int", value)
         if number != int(number):
             shown = f'float-string "{value}"' if isinstance(value, str) else f"float {format_float(number, -1)}"
             self._error(C.E_DEPRECATED, f"Implicit conversion from {shown} to int loses precision")
@@ -555,21 +562,28 @@ class Runtime:
 
     def _bool_arg(self, function: str, position: int, name: str, value: Any) -> bool:
         if value is None:
-            self._error(C.E_DEPRECATED, f"{function}(): Passing null to parameter #{position} (${name}) of type bool is deprecated")
+            self._null_deprecated(function, position, name, "bool")
             return False
         if isinstance(value, str):
             return value not in ("", "0")
         if isinstance(value, (bool, int, float)):
             return bool(value)
-        raise TypeError(f"{function}(): Argument #{position} (${name}) must be of type bool, {zval_type_name(value)} given")
+        raise self._type_error(function, position, name, "bool", value)
+
+    def _null_deprecated(self, function: str, position: int, name: str, type_name: str) -> None:
+        message = f"{function}(): Passing null to parameter #{position} (${name}) of type {type_name} is deprecated"
+        self._error(C.E_DEPRECATED, message)
+
+    @staticmethod
+    def _type_error(function: str, position: int, name: str, type_name: str, value: Any) -> TypeError:
+        given = zval_type_name(value)
+        return TypeError(f"{function}(): Argument #{position} (${name}) must be of type {type_name}, {given} given")
 
     def _string_arg(self, function: str, position: int, name: str, value: Any) -> str:
         if value is None:
-            self._error(C.E_DEPRECATED, f"{function}(): Passing null to parameter #{position} (${name}) of type string is deprecated")
+            self._null_deprecated(function, position, name, "string")
             return ""
-        if isinstance(value, (list, tuple, dict)) or (
-            not isinstance(value, (str, bytes, bool, int, float)) and type(value).__str__ is object.__str__
-        ):
-            raise TypeError(f"{function}(): Argument #{position} (${name}) must be of type string, {zval_type_name(value)} given")
+        if not is_stringable(value):
+            raise self._type_error(function, position, name, "string", value)
         text = to_php_text(value, self._precision(), self._array_to_string)
         return text if isinstance(text, str) else text.decode(self.charset, "surrogateescape")

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from ._errors import PhpError
 
-__all__ = ["format_float", "leading_int", "numeric_string", "to_php_bytes", "to_php_text", "zval_type_name"]
+__all__ = ["format_float", "is_stringable", "leading_int", "numeric_string", "to_php_bytes", "to_php_text", "zval_type_name"]
 
 
 def format_float(value: float, precision: int = 14) -> str:
@@ -88,7 +88,7 @@ def to_php_text(
     """
     cls = value.__class__
     if cls is str or cls is bytes:
-        return value
+        return value  # type: ignore[no-any-return]
     if value is None or value is False:
         return ""
     if value is True:
@@ -104,9 +104,17 @@ def to_php_text(
     if isinstance(value, (list, tuple, dict)):
         array_warning()
         return "Array"
-    if cls.__str__ is object.__str__:
+    if not is_stringable(value):
         raise PhpError(f"Object of class {cls.__name__} could not be converted to string")
     return str(value)
+
+
+def is_stringable(value: Any) -> bool:
+    """Whether PHP could convert the value to a string: a scalar, or an object whose
+    class (or a base other than object) defines ``__str__`` (DEV-OBJECT-STR-1)."""
+    return value is None or isinstance(value, (str, bytes, bytearray, memoryview, bool, int, float)) or (
+        not isinstance(value, (list, tuple, dict)) and type(value).__str__ is not object.__str__  # type: ignore[comparison-overlap]
+    )
 
 
 def to_php_bytes(
