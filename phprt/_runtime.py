@@ -32,6 +32,11 @@ from ._urlrewriter import UrlRewriter
 
 from ._values import format_float, is_stringable, leading_int, numeric_string, to_php_text, zval_type_name
 
+try:
+    from ._speedups import echo_into as _c_echo_into
+except ImportError:  # not compiled: the pure-Python closure in _bind_echo does the same
+    _c_echo_into = None
+
 __all__ = ["ACTIVE", "Runtime"]
 
 _PACKAGE = __name__.rpartition(".")[0]
@@ -213,7 +218,11 @@ class Runtime:
         if top is None or top.chunk_size or top.flags & C.PHP_OUTPUT_HANDLER_DISABLED or out.running is not None:
             self.__dict__.pop("echo", None)
             return
-        append, echo_values = top.chunks.append, Runtime.echo.__get__(self)
+        echo_values = Runtime.echo.__get__(self)
+        if _c_echo_into is not None:
+            self.echo = _c_echo_into(top.chunks, echo_values)  # type: ignore[method-assign]
+            return
+        append = top.chunks.append
 
         def echo(arg: Any, *more: Any) -> None:
             if arg.__class__ is str and not more:

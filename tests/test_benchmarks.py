@@ -34,3 +34,15 @@ def test_echo_into_an_unchunked_buffer_appends_the_str_itself() -> None:
         rt.ob_start(None, 4)
         rt.echo("abc")
         assert rt._out.active.used == 3  # a chunk size needs the count at once
+
+
+@pytest.mark.clause("PERF-ECHO-1")
+def test_the_c_fast_path_is_built_where_a_compiler_is() -> None:
+    # pip install compiles phprt/_speedups.c when a C compiler is present (CI has gcc).
+    import shutil
+
+    from phprt import _runtime
+
+    if shutil.which("cc") is None and shutil.which("gcc") is None:
+        pytest.skip("no C compiler here: phprt runs its pure-Python echo")
+    assert _runtime._c_echo_into is not None, "phprt/_speedups.c was not compiled: reinstall with pip install -e ."

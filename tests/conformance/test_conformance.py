@@ -7,10 +7,22 @@ from typing import Any
 
 import pytest
 
+from phprt import _runtime
+
 from .harness import load_cases, recorded, run_php, run_phprt
 
 CASES = load_cases()
 RECORDED = recorded()
+
+
+@pytest.fixture(params=["c", "python"])
+def echo_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every case runs with the C echo fast path and with the pure-Python one (PERF-ECHO-1)."""
+    if request.param == "c" and _runtime._c_echo_into is None:
+        pytest.skip("phprt._speedups is not compiled: only the pure-Python echo is checked")
+    if request.param == "python":
+        monkeypatch.setattr(_runtime, "_c_echo_into", None)
+    return str(request.param)
 
 
 def _compare(actual: dict[str, Any], expected: dict[str, Any], who: str) -> None:
@@ -19,11 +31,11 @@ def _compare(actual: dict[str, Any], expected: dict[str, Any], who: str) -> None
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
-def test_phprt_does_what_php_did(case: Any, request: pytest.FixtureRequest) -> None:
+def test_phprt_does_what_php_did(case: Any, echo_path: str, request: pytest.FixtureRequest) -> None:
     expected = RECORDED.get(case.id)
     assert expected is not None, f"{case.id} is not recorded: run python -m tests.conformance.record {case.id}"
     assert expected["digest"] == case.digest(), f"{case.id} changed since it was recorded: record it again"
-    if request.config.getoption("--php-live"):
+    if request.config.getoption("--php-live") and echo_path == "python":
         assert shutil.which("php"), "--php-live needs PHP 8.2's CLI on PATH"
         _compare(run_php(case), expected, "the recording (PHP today)")
     _compare(run_phprt(case), expected, "PHP 8.2")

@@ -1,0 +1,3 @@
+from typing import Any, Callable
+
+def echo_into(chunks: list[str | bytes], fallback: Callable[..., None], /) -> Callable[..., None]: ...
