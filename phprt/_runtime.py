@@ -32,6 +32,7 @@ from ._urlrewriter import UrlRewriter
 
 from ._values import format_float, is_stringable, leading_int, numeric_string, to_php_text, zval_type_name
 
+_c_echo_into: Callable[[list[str | bytes], Callable[..., None]], Callable[..., None]] | None
 try:
     from ._speedups import echo_into as _c_echo_into
 except ImportError:  # not compiled: the pure-Python closure in _bind_echo does the same

@@ -1,3 +1,3 @@
-from typing import Any, Callable
+from typing import Callable
 
 def echo_into(chunks: list[str | bytes], fallback: Callable[..., None], /) -> Callable[..., None]: ...
