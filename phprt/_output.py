@@ -96,7 +96,7 @@ class OutputHandler:
 
     def contents(self) -> bytes:
         encoding = self._encoding
-        return b"".join(c if c.__class__ is bytes else c.encode(encoding, "surrogateescape") for c in self.chunks)  # type: ignore[union-attr]
+        return b"".join(as_bytes(chunk, encoding) for chunk in self.chunks)
 
     def empty(self) -> None:
         self._count()
@@ -121,11 +121,16 @@ def default_handler(chunk_size: int = 0, flags: int = STDFLAGS) -> OutputHandler
     return OutputHandler("default output handler", None, flags & ~0xF, chunk_size)
 
 
+def as_bytes(chunk: str | bytes, encoding: str) -> bytes:
+    """A chunk as the bytes PHP would hold: str is encoded, losslessly (OUT-BYTES-1)."""
+    return chunk if isinstance(chunk, bytes) else chunk.encode(encoding, "surrogateescape")
+
+
 def byte_length(chunk: str | bytes, encoding: str) -> int:
     """strlen() of a chunk once encoded."""
-    if chunk.__class__ is bytes or chunk.isascii():
+    if isinstance(chunk, bytes) or chunk.isascii():
         return len(chunk)
-    return len(chunk.encode(encoding, "surrogateescape"))  # type: ignore[union-attr]
+    return len(as_bytes(chunk, encoding))
 
 
 class OutputStack:
@@ -174,7 +179,7 @@ class OutputStack:
         if self.activated:
             self._op(WRITE, data)
         elif not self.disabled and data:
-            self._emit(data if data.__class__ is bytes else data.encode(self.encoding, "surrogateescape"))  # type: ignore[union-attr]
+            self._emit(as_bytes(data, self.encoding))
 
     def _op(self, op: int, data: bytes | str) -> None:
         # php_output_op: pass data through the stack and out of the bottom.
@@ -189,11 +194,8 @@ class OutputStack:
             out = self._handler_op(handlers[0], op, data)[1]
         else:
             out = data
-        if out:
-            if out.__class__ is not bytes:
-                out = out.encode(self.encoding, "surrogateescape")  # type: ignore[union-attr]
-            if self._header() and not self.disabled:
-                self._emit(out)
+        if out and self._header() and not self.disabled:
+            self._emit(as_bytes(out, self.encoding))
 
     def _apply_topdown(self, op: int, data: bytes | str) -> bytes | str | None:
         # zend_stack_apply(TOPDOWN, php_output_stack_apply_op)
