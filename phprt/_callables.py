@@ -72,10 +72,7 @@ def resolve_callable(value: Any, scope: Mapping[str, Any]) -> PhpCallable:
 def _resolve_string(value: str, scope: Mapping[str, Any]) -> PhpCallable:
     if "::" in value:
         class_name, _, method = value.partition("::")
-        cls = scope.get(class_name)
-        if not isinstance(cls, type):
-            raise InvalidCallable(f'class "{class_name}" not found')
-        return _method_of(cls, class_name, method)
+        return _method_of(_class_named(class_name, scope), class_name, method)
     function = scope.get(value)
     if not callable(function) or isinstance(function, type):
         raise InvalidCallable(f'function "{value}" not found or invalid function name')
@@ -90,16 +87,20 @@ def _resolve_array(value: Any, scope: Mapping[str, Any]) -> PhpCallable:
         raise InvalidCallable("array callback must have exactly two members")
     target, method = members
     if isinstance(target, str):
-        cls = scope.get(target)
-        if not isinstance(cls, type):
-            raise InvalidCallable(f'class "{target}" not found')
-        target = cls
+        target = _class_named(target, scope)
     elif target is None or isinstance(target, (bool, int, float, bytes, list, tuple, dict)):
         raise InvalidCallable("first array member is not a valid class name or object")
     if not isinstance(method, str):
         raise InvalidCallable("second array member is not a valid method")
     cls = target if isinstance(target, type) else type(target)
     return _method_of(target, cls.__name__, method)
+
+
+def _class_named(name: str, scope: Mapping[str, Any]) -> type:
+    cls = scope.get(name)
+    if not isinstance(cls, type):
+        raise InvalidCallable(f'class "{name}" not found')
+    return cls
 
 
 def _method_of(owner: Any, class_name: str, method: str) -> PhpCallable:

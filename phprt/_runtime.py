@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 import time
 from contextvars import ContextVar, Token
+from types import FrameType
 from typing import Any, Callable, Mapping
 
 from . import _constants as C
@@ -29,7 +30,6 @@ from ._ini import DIRECTIVES, INI_USER, SAPI_PROFILES, ini_bool, ini_file_value,
 from ._output import OutputHandler, OutputLocked, OutputStack, default_handler
 from ._transport import Transport
 from ._urlrewriter import UrlRewriter
-
 from ._values import format_float, is_stringable, leading_int, numeric_string, to_php_text, zval_type_name
 
 _c_echo_into: Callable[[list[str | bytes], Callable[..., None]], Callable[..., None]] | None
@@ -47,26 +47,27 @@ _LOCKED = "Cannot use output buffering in output buffering display handlers"
 _USER_LEVELS = (C.E_USER_ERROR, C.E_USER_WARNING, C.E_USER_NOTICE, C.E_USER_DEPRECATED)
 
 
-def _caller_location() -> tuple[str, int]:
-    """The file and line of the innermost frame outside phprt: the ported script."""
+def _script_frame() -> FrameType | None:
+    """The innermost frame outside phprt: the ported script (or a handler it wrote)."""
     frame = sys._getframe(1)
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
         if module != _PACKAGE and not module.startswith(_PACKAGE + "."):
-            return frame.f_code.co_filename, frame.f_lineno
+            return frame
         frame = frame.f_back  # type: ignore[assignment]
-    return "Unknown", 0
+    return None
+
+
+def _caller_location() -> tuple[str, int]:
+    """The file and line of the ported script's code that called into phprt."""
+    frame = _script_frame()
+    return ("Unknown", 0) if frame is None else (frame.f_code.co_filename, frame.f_lineno)
 
 
 def _caller_scope() -> Mapping[str, Any]:
-    """The globals of the ported script, where PHP-style string callables are looked up."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        module = frame.f_globals.get("__name__", "")
-        if module != _PACKAGE and not module.startswith(_PACKAGE + "."):
-            return frame.f_globals
-        frame = frame.f_back  # type: ignore[assignment]
-    return {}
+    """The ported script's globals, where PHP-style string callables are looked up."""
+    frame = _script_frame()
+    return {} if frame is None else frame.f_globals
 
 
 def _userland(function: Callable[..., Any]) -> Callable[..., Any]:

@@ -15,6 +15,7 @@ exit status. Paths are replaced by ``%s``.
 from __future__ import annotations
 
 import ast
+import copy
 import hashlib
 import json
 import os
@@ -97,7 +98,7 @@ class _Renderer:
         return f"try {{ {statement} }} catch (\\Throwable $__e) {{ __x($__e); }}"
 
     def python(self) -> str:
-        return f"__r(lambda: {self._py(self.call)})"
+        return f"__r(lambda: {ast.unparse(_ToRuntime().visit(copy.deepcopy(self.call)))})"
 
     def _php(self, node: ast.expr) -> str:
         if isinstance(node, ast.Constant):
@@ -130,27 +131,15 @@ class _Renderer:
             return f"{prefix}({args})"
         raise ValueError(f"unsupported expression {ast.dump(node)} in {self.line!r}")
 
-    def _py(self, node: ast.expr) -> str:
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id not in _OBJECT_FACTORIES:
-            args = ", ".join(self._py(a) for a in node.args)
-            return f"rt.{node.func.id}({args})"
-        if isinstance(node, ast.Name) and node.id.startswith(("h_", "eh_")):
-            return node.id
-        if isinstance(node, (ast.List, ast.Tuple, ast.Dict, ast.BinOp, ast.UnaryOp, ast.Call)):
-            return ast.unparse(_map_children(node, self._py))
-        return ast.unparse(node)
 
+class _ToRuntime(ast.NodeTransformer):
+    """Calls of PHP functions become ``rt.function(...)``; the rest already is Python."""
 
-def _map_children(node: ast.expr, render: Any) -> ast.expr:
-    # Render nested calls inside containers as rt.* calls.
-    class Rewriter(ast.NodeTransformer):
-        def visit_Call(self, call: ast.Call) -> ast.expr:
-            if isinstance(call.func, ast.Name) and call.func.id not in _OBJECT_FACTORIES:
-                return ast.parse(render(call), mode="eval").body
-            self.generic_visit(call)
-            return call
-
-    return Rewriter().visit(ast.parse(ast.unparse(node), mode="eval").body)  # type: ignore[no-any-return]
+    def visit_Call(self, call: ast.Call) -> ast.Call:
+        self.generic_visit(call)
+        if isinstance(call.func, ast.Name) and call.func.id not in _OBJECT_FACTORIES:
+            call.func = ast.Attribute(ast.Name("rt", ast.Load()), call.func.id, ast.Load())
+        return call
 
 
 def _php_literal(value: Any) -> str:
