@@ -80,12 +80,12 @@ def _resolve_string(value: str, scope: Mapping[str, Any]) -> PhpCallable:
 
 
 def _resolve_array(value: Any, scope: Mapping[str, Any]) -> PhpCallable:
-    members = list(value.values()) if isinstance(value, dict) else list(value)
-    if isinstance(value, dict) and sorted(value, key=repr) != [0, 1]:
-        members = []
-    if len(members) != 2:
+    if len(value) != 2:
         raise InvalidCallable("array callback must have exactly two members")
-    target, method = members
+    # PHP reads an array callback's members at indexes 0 and 1, whatever their order.
+    if isinstance(value, dict) and not (0 in value and 1 in value):
+        raise InvalidCallable("array callback has to contain indices 0 and 1")
+    target, method = value[0], value[1]
     if isinstance(target, str):
         target = _class_named(target, scope)
     elif target is None or isinstance(target, (bool, int, float, bytes, list, tuple, dict)):
