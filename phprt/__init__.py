@@ -13,18 +13,22 @@ from ._constants import __all__ as _constant_names
 from ._diagnostics import Diagnostic
 from ._errors import ArgumentCountError, Bailout, PhpError
 from ._runtime import Runtime
-from ._transport import Transport
-from .transports import CliTransport, MemoryTransport
+from ._transport import ResponseHead, Transport
+from ._values import Ref
+from .transports import CgiTransport, CliTransport, MemoryTransport
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ArgumentCountError",
     "Bailout",
+    "CgiTransport",
     "CliTransport",
     "Diagnostic",
     "MemoryTransport",
     "PhpError",
+    "Ref",
+    "ResponseHead",
     "Runtime",
     "Transport",
     *_constant_names,

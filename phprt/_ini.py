@@ -30,12 +30,14 @@ class Directive:
 DIRECTIVES: Mapping[str, Directive] = MappingProxyType({
     "arg_separator.output": Directive("&"),
     "default_charset": Directive("UTF-8"),
+    "default_mimetype": Directive("text/html"),
     "display_errors": Directive("1"),
     "display_startup_errors": Directive("1"),
     "error_append_string": Directive(None),
     "error_log": Directive(None),
     "error_prepend_string": Directive(None),
     "error_reporting": Directive(None),
+    "expose_php": Directive("1", INI_SYSTEM),
     "html_errors": Directive("1"),
     "implicit_flush": Directive("0"),
     "internal_encoding": Directive(None),
@@ -47,16 +49,23 @@ DIRECTIVES: Mapping[str, Directive] = MappingProxyType({
     "session.trans_sid_hosts": Directive(None),
     "url_rewriter.hosts": Directive(None),
     "url_rewriter.tags": Directive("form="),
+    "zlib.output_compression": Directive("0"),
+    "zlib.output_compression_level": Directive("-1"),
+    "zlib.output_handler": Directive(None),
 })
 
 
 @dataclass(frozen=True)
 class SapiProfile:
-    """PHP semantics that depend on the SAPI: its name and the defaults it imposes
-    on top of the built-in ones (SAPI-DEFAULTS-1)."""
+    """PHP semantics that depend on the SAPI: its name, the defaults it imposes on
+    top of the built-in ones (SAPI-DEFAULTS-1), and how it treats the response head
+    (SAPI-HEAD-1): whether it reports the request's protocol (which makes a
+    redirect of an HTTP/1.1 POST a 303) and whether flush() sends the headers."""
 
     name: str
     ini: Mapping[str, str] = field(default_factory=dict)
+    reports_protocol: bool = False
+    flush_sends_headers: bool = False
 
 
 #: PHP 8.2's SAPIs. The CLI hard-codes its values (php_cli.c INI_DEFAULT); the web
@@ -65,8 +74,8 @@ SAPI_PROFILES: Mapping[str, SapiProfile] = MappingProxyType({
     "cli": SapiProfile("cli", {"display_errors": "1", "html_errors": "0", "implicit_flush": "1", "output_buffering": "0"}),
     "cgi": SapiProfile("cgi"),
     "fpm": SapiProfile("fpm-fcgi"),
-    "cli-server": SapiProfile("cli-server"),
-    "apache2handler": SapiProfile("apache2handler"),
+    "cli-server": SapiProfile("cli-server", flush_sends_headers=True),
+    "apache2handler": SapiProfile("apache2handler", reports_protocol=True),
 })
 
 

@@ -194,8 +194,11 @@ class OutputStack:
             out = self._handler_op(handlers[0], op, data)[1]
         else:
             out = data
-        if out and self._header() and not self.disabled:
-            self._emit(as_bytes(out, self.encoding))
+        if out:
+            if not self._header():
+                self.disabled = True
+            if not self.disabled:
+                self._emit(as_bytes(out, self.encoding))
 
     def _apply_topdown(self, op: int, data: bytes | str) -> bytes | str | None:
         # zend_stack_apply(TOPDOWN, php_output_stack_apply_op)

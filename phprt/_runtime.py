@@ -8,6 +8,7 @@ leaving it ends the request as ``php_request_shutdown()`` does.
 
 from __future__ import annotations
 
+import email.utils
 import sys
 import time
 from contextvars import ContextVar, Token
@@ -16,6 +17,7 @@ from typing import Any, Callable, Mapping
 
 from . import _constants as C
 from ._callables import InvalidCallable, PhpCallable, resolve_callable
+from ._cookies import cookie_line, parse_options
 from ._diagnostics import (
     DISPLAY_OFF,
     DISPLAY_STDERR,
@@ -25,12 +27,13 @@ from ._diagnostics import (
     display_errors_mode,
     escape_html,
 )
-from ._errors import Bailout, PhpError
+from ._errors import ArgumentCountError, Bailout, PhpError
+from ._headers import HeaderError, HeaderQueue, head_for
 from ._ini import DIRECTIVES, INI_USER, SAPI_PROFILES, ini_bool, ini_file_value, ini_value
 from ._output import OutputHandler, OutputLocked, OutputStack, default_handler
 from ._transport import Transport
 from ._urlrewriter import UrlRewriter
-from ._values import format_float, is_stringable, leading_int, numeric_string, to_php_text, zval_type_name
+from ._values import Ref, c_int, format_float, is_stringable, leading_int, numeric_string, to_php_text, zval_type_name
 
 _c_echo_into: Callable[[list[str | bytes], Callable[..., None]], Callable[..., None]] | None
 try:
@@ -38,13 +41,16 @@ try:
 except ImportError:  # not compiled: the pure-Python closure in _bind_echo does the same
     _c_echo_into = None
 
-__all__ = ["ACTIVE", "Runtime"]
+__all__ = ["ACTIVE", "POWERED_BY", "Runtime"]
 
 _PACKAGE = __name__.rpartition(".")[0]
 #: The Runtime whose ``with`` block the current thread or asyncio task is in (RT-ACTIVE-1).
 ACTIVE: ContextVar[Runtime | None] = ContextVar("phprt_active_runtime", default=None)
 _LOCKED = "Cannot use output buffering in output buffering display handlers"
 _USER_LEVELS = (C.E_USER_ERROR, C.E_USER_WARNING, C.E_USER_NOTICE, C.E_USER_DEPRECATED)
+#: The X-Powered-By value phprt sends where PHP sends "PHP/8.2.36" (DEV-POWERED-BY-1).
+POWERED_BY = "PHP/8.2 (phprt)"
+_UNSET: Any = object()  # an argument the caller did not pass
 
 
 def _script_frame() -> FrameType | None:
@@ -133,8 +139,15 @@ class Runtime:
         self._last_error: Diagnostic | None = None
         self._pending: BaseException | None = None
         self._implicit_flush = False
-        self._headers_sent = False
         self._output_start: tuple[str, int] | None = None
+        self._output_sent = False  # PHP_OUTPUT_SENT: body bytes have left
+        #: The request variables, PHP's $_SERVER, as the transport filled them (REQ-SERVER-1).
+        self.server: dict[str, str] = dict(self.transport.server)
+        cli = self.sapi.name == "cli"
+        self._headers_only = not cli and self.server.get("REQUEST_METHOD") == "HEAD"
+        self._headers = HeaderQueue(self._ini_str, stores=not cli, response_code=0 if cli else 200,
+                                    redirect_code=self._redirect_code())
+        self._header_callback: PhpCallable | None = None
         self._executing = False
         self._started = self._ended = False
         self._rewriter: UrlRewriter | None = None  # started at most once per request
@@ -164,6 +177,8 @@ class Runtime:
         if self._started:
             raise RuntimeError("this Runtime has already started; use a new Runtime per request")
         self._started = self._executing = True
+        if self._ini_flag("expose_php"):
+            self._headers.header(f"X-Powered-By: {POWERED_BY}")
         handler_name = self._ini["output_handler"]
         buffering = leading_int(self._ini_str("output_buffering"))
         if handler_name:
@@ -198,16 +213,43 @@ class Runtime:
     # -- the output layer's connection to the transport -------------------------------------
 
     def _output_header(self) -> bool:
-        # php_output_header(): note where output started, then send the headers.
-        if not self._headers_sent:
-            if self._output_start is None and self._executing:
-                self._output_start = _caller_location()
-            self._headers_sent = True
-            self.transport.send_headers(None if self.sapi.name == "cli" else 200, [])
-        return True
+        # php_output_header(): note where output started, then send the headers;
+        # False (no body may follow) for a HEAD request.
+        if self._headers.sent:
+            return True
+        if self._output_start is None and self._executing:
+            self._output_start = _caller_location()
+        self._send_headers()
+        return not self._headers_only
+
+    def _send_headers(self) -> None:
+        # sapi_send_headers() (HDR-SEND-1): the default Content-type, the header
+        # callback, then the head goes to the transport.
+        queue = self._headers
+        if queue.sent:
+            return
+        queue.add_default_content_type()
+        callback, self._header_callback = self._header_callback, None
+        if callback is not None:
+            try:
+                callback()
+            except Exception as exception:  # it surfaces when the script's call returns
+                self._pending = self._pending or exception
+        queue.sent = True
+        date = email.utils.formatdate(usegmt=True)
+        self.transport.send_headers(head_for(self.sapi.name, queue, self.server, date, self.charset))
+
+    def _redirect_code(self) -> int:
+        # A Location answers 303 to an HTTP/1.1 non-GET request where the SAPI
+        # reports the protocol, else 302 (HDR-LOCATION-1).
+        protocol = self.server.get("SERVER_PROTOCOL", "")
+        method = self.server.get("REQUEST_METHOD")
+        newer = protocol[:5].upper() == "HTTP/" and protocol[5:] > "1.0"
+        return 303 if self.sapi.reports_protocol and newer and method not in (None, "GET", "HEAD") else 302
 
     def _emit(self, data: bytes) -> None:
         # sapi_module.ub_write, then sapi_flush() under implicit flush.
+        self._output_sent = True
         self.transport.write(data)
         if self._implicit_flush:
             self.transport.flush()
@@ -267,7 +309,7 @@ class Runtime:
         """Push an output buffer, optionally with a handler callback (OUT-START-*)."""
         chunk_size = max(self._int_arg("ob_start", 2, "chunk_size", chunk_size), 0)
         flags = self._int_arg("ob_start", 3, "flags", flags)
-        flags = (flags + 2**31) % 2**32 - 2**31  # PHP stores the flags in a C int
+        flags = c_int(flags)  # PHP stores the flags in a C int
         if callback is None:
             handler = default_handler(chunk_size, flags)
         else:
@@ -406,7 +448,10 @@ class Runtime:
         self._implicit_flush = self._bool_arg("ob_implicit_flush", 1, "enable", enable)
 
     def flush(self) -> None:
-        """PHP's flush(): flush the transport; output buffers are untouched (OUT-FLUSH-SAPI-1)."""
+        """PHP's flush(): flush the transport; output buffers are untouched (OUT-FLUSH-SAPI-1).
+        The built-in server's flush sends the headers first (HDR-SENT-1)."""
+        if self.sapi.flush_sends_headers:
+            self._send_headers()
         self.transport.flush()
 
     @_userland
@@ -426,6 +471,127 @@ class Runtime:
         if self._rewriter is not None:
             self._rewriter.reset()
         return True
+
+    # -- headers ---------------------------------------------------------------------------
+
+    def header(self, header: Any, replace: Any = True, response_code: Any = 0) -> None:
+        """Queue a raw header line; ``HTTP/...``, Location, WWW-Authenticate and
+        Content-Type have PHP's special meanings (HDR-HEADER-*)."""
+        line = self._string_arg("header", 1, "header", header)
+        replace = self._bool_arg("header", 2, "replace", replace)
+        code = c_int(self._int_arg("header", 3, "response_code", response_code))
+        if not self._headers_sent_warning():
+            self._header_op(line, replace, code)
+
+    def _header_op(self, line: str, replace: bool, code: int = 0) -> None:
+        try:
+            self._headers.header(line, replace, code)
+        except HeaderError as refused:
+            self._error(C.E_WARNING, str(refused))
+
+    def _headers_sent_warning(self) -> bool:
+        # sapi_header_op() once the headers are gone: PHP's warning, nothing changes (HDR-SENT-2).
+        if not self._headers.sent:
+            return False
+        message = "Cannot modify header information - headers already sent"
+        if self._output_start is not None:
+            message += " by (output started at {}:{})".format(*self._output_start)
+        self._error(C.E_WARNING, message)
+        return True
+
+    def header_remove(self, name: Any = None) -> None:
+        """Remove the headers named ``name`` (case-insensitively), or all of them (HDR-REMOVE-*)."""
+        if name is not None:
+            name = self._string_arg("header_remove", 1, "name", name)
+        if self._headers_sent_warning():
+            return
+        if name is None:
+            self._headers.lines.clear()
+            return
+        try:
+            self._headers.delete(name)
+        except HeaderError as refused:
+            self._error(C.E_WARNING, str(refused))
+
+    def headers_list(self) -> list[str]:
+        """The queued header lines, in order; always [] under the CLI (HDR-LIST-1)."""
+        return list(self._headers.lines)
+
+    def headers_sent(self, file: Ref | None = None, line: Ref | None = None) -> bool:
+        """Whether the headers have gone; ``file`` and ``line`` (``Ref``s, PHP's
+        by-reference arguments) receive where output started, "" and 0 if no
+        output sent them (HDR-SENT-3)."""
+        sent = self._headers.sent
+        where = self._output_start if sent and self._output_start else ("", 0)
+        if file is not None:
+            file.value = where[0]
+        if line is not None:
+            line.value = where[1]
+        return sent
+
+    def http_response_code(self, response_code: Any = 0) -> int | bool:
+        """The response code, or False when none is set; with a code, set it and
+        return the previous one, or True when there was none (HDR-CODE-*)."""
+        code = c_int(self._int_arg("http_response_code", 1, "response_code", response_code))
+        queue = self._headers
+        if code:
+            old, queue.response_code = queue.response_code, code  # the status line stays (GH-18582)
+            return old or True
+        return queue.response_code or False
+
+    def header_register_callback(self, callback: Any) -> bool:
+        """Call ``callback`` just before the headers are sent; the last one
+        registered wins, and none is kept once they have gone (HDR-CALLBACK-*)."""
+        try:
+            resolved = resolve_callable(callback, _caller_scope())
+        except InvalidCallable as invalid:
+            raise TypeError(f"header_register_callback(): Argument #1 ($callback) must be a valid callback, {invalid}") from None
+        self._header_callback = None if self._headers.sent else resolved
+        return True
+
+    def setcookie(self, name: Any, value: Any = _UNSET, expires_or_options: Any = 0, path: Any = _UNSET,
+                  domain: Any = _UNSET, secure: Any = False, httponly: Any = False) -> bool:
+        """Queue a Set-Cookie header with the value URL-encoded (COOKIE-*)."""
+        return self._cookie("setcookie", True, name, value, expires_or_options, path, domain, secure, httponly)
+
+    def setrawcookie(self, name: Any, value: Any = _UNSET, expires_or_options: Any = 0, path: Any = _UNSET,
+                     domain: Any = _UNSET, secure: Any = False, httponly: Any = False) -> bool:
+        """Queue a Set-Cookie header with the value as given (COOKIE-*)."""
+        return self._cookie("setrawcookie", False, name, value, expires_or_options, path, domain, secure, httponly)
+
+    def _cookie(self, function: str, url_encode: bool, name: Any, value: Any, expires_or_options: Any,
+                path: Any, domain: Any, secure: Any, httponly: Any) -> bool:
+        name = self._string_arg(function, 1, "name", name)
+        value = None if value is _UNSET else self._string_arg(function, 2, "value", value)
+        if isinstance(expires_or_options, (dict, list)):
+            if path is not _UNSET or domain is not _UNSET or secure is not False or httponly is not False:
+                raise ArgumentCountError(
+                    f"{function}(): Expects exactly 3 arguments when argument #3 ($expires_or_options) is an array")
+            options = expires_or_options if isinstance(expires_or_options, dict) else dict(enumerate(expires_or_options))
+            parsed = parse_options(function, options, self._expires_value, self._option_string)
+        else:
+            parsed = {"expires": self._int_arg(function, 3, "expires_or_options", expires_or_options, "array|int")}
+            if path is not _UNSET:
+                parsed["path"] = self._string_arg(function, 4, "path", path)
+            if domain is not _UNSET:
+                parsed["domain"] = self._string_arg(function, 5, "domain", domain)
+            parsed["secure"] = self._bool_arg(function, 6, "secure", secure)
+            parsed["httponly"] = self._bool_arg(function, 7, "httponly", httponly)
+        line = cookie_line(function, name, value, parsed, url_encode=url_encode, encoding=self.charset, now=int(time.time()))
+        if self._headers_sent_warning():
+            return False
+        self._header_op(line, False)
+        return True
+
+    def _expires_value(self, value: Any) -> int:
+        # zval_get_long(): no diagnostics, 0 for what is not a number
+        if isinstance(value, str):
+            return leading_int(value)
+        return int(value) if isinstance(value, (int, float)) else int(bool(value))
+
+    def _option_string(self, value: Any) -> str:
+        text = to_php_text(value, self._precision(), self._array_to_string)
+        return text if isinstance(text, str) else text.decode(self.charset, "surrogateescape")
 
     # -- ini -------------------------------------------------------------------------------
 
@@ -538,6 +704,9 @@ class Runtime:
                 self._out.write(text)
         if level & FATAL_LEVELS:
             self.exit_status = 255
+            queue = self._headers
+            if display_errors_mode(self._ini_str("display_errors")) == DISPLAY_OFF and not queue.sent and queue.response_code == 200:
+                queue.header("HTTP/1.0 500 Internal Server Error")  # HDR-FATAL-1
             raise Bailout(255)
 
     def _log(self, message: str) -> None:
@@ -555,17 +724,17 @@ class Runtime:
 
     # -- argument coercion (PHP's weak mode) ----------------------------------------------------
 
-    def _int_arg(self, function: str, position: int, name: str, value: Any) -> int:
+    def _int_arg(self, function: str, position: int, name: str, value: Any, type_name: str = "int") -> int:
         if isinstance(value, int):
             return int(value)
         if value is None:
-            self._null_deprecated(function, position, name, "int")
+            self._null_deprecated(function, position, name, type_name)
             return 0
         number = numeric_string(value) if isinstance(value, str) else value
         if isinstance(number, int):
             return number
         if not isinstance(number, float) or not -(2.0**63) <= number < 2.0**63:
-            raise self._type_error(function, position, name, "int", value)
+            raise self._type_error(function, position, name, type_name, value)
         if number != int(number):
             shown = f'float-string "{value}"' if isinstance(value, str) else f"float {format_float(number, -1)}"
             self._error(C.E_DEPRECATED, f"Implicit conversion from {shown} to int loses precision")

@@ -6,10 +6,10 @@ still there. It never calls into the Runtime.
 
 The calls, in the order a request makes them:
 
-- ``send_headers(status, headers)`` -- exactly once, just before the first body
-  byte or at the end of the request if there was no output. ``status`` is the
-  response code (None under the CLI, which has none); ``headers`` the
-  ``(name, value)`` pairs in the order PHP sends them.
+- ``send_headers(head)`` -- once, just before the first body byte or at the end
+  of the request if there was no output: a ``ResponseHead`` with the status, its
+  reason and the header lines exactly as the SAPI profile writes them. (A header
+  callback that outputs makes PHP send its head twice, and so the Runtime.)
 - ``write(body)`` -- non-empty body bytes, as they leave the output layer.
 - ``flush()`` -- PHP's ``sapi_flush()``: ``flush()``, or implicit flush.
 - ``write_stderr(data)`` -- the process's stderr: ``log_errors`` lines and
@@ -17,19 +17,30 @@ The calls, in the order a request makes them:
 - ``finish()`` -- the response is complete.
 
 ``write`` and ``flush`` return False once the client is gone (TRANSPORT-ABORT-1).
+
+The transport also fills ``server``: the request variables (CGI/1.1 names such as
+REQUEST_METHOD, SERVER_PROTOCOL and HTTP_* headers), which the Runtime copies into
+``Runtime.server``, PHP's $_SERVER (REQ-SERVER-1).
 """
 
 from __future__ import annotations
 
-__all__ = ["Transport"]
+from typing import Mapping
+
+from ._headers import ResponseHead
+
+__all__ = ["ResponseHead", "Transport"]
 
 
 class Transport:
     """Base class of transports. Every hook has a working default, so a transport
     overrides only what it delivers: the base class discards the body."""
 
-    def send_headers(self, status: int | None, headers: list[tuple[str, str]]) -> None:
-        """Deliver the status and the headers. The default sends nothing, as PHP's CLI."""
+    #: The request variables ($_SERVER); none by default.
+    server: Mapping[str, str] = {}
+
+    def send_headers(self, head: ResponseHead) -> None:
+        """Deliver the response head. The default sends nothing, as PHP's CLI."""
 
     def write(self, data: bytes) -> bool:
         """Deliver body bytes; return False if the client is gone."""

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from ._errors import PhpError
 
-__all__ = ["format_float", "is_stringable", "leading_int", "numeric_string", "to_php_bytes", "to_php_text", "zval_type_name"]
+__all__ = ["Ref", "c_int", "format_float", "is_stringable", "leading_int", "numeric_string", "to_php_bytes", "to_php_text", "zval_type_name"]
 
 
 def format_float(value: float, precision: int = 14) -> str:
@@ -152,3 +152,21 @@ def numeric_string(text: str) -> int | float | None:
         if -(2**63) <= value < 2**63:
             return value
     return float(number)
+
+
+def c_int(value: int) -> int:
+    """The value as a C int holds it: wrapped to 32 bits."""
+    return (value + 2**31) % 2**32 - 2**31
+
+
+class Ref:
+    """A by-reference argument: PHP's ``headers_sent($file, $line)`` becomes
+    ``headers_sent(file := Ref(), line := Ref())`` and the function sets ``.value``."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any = None) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"Ref({self.value!r})"

@@ -61,7 +61,7 @@ def test_startup_and_shutdown_order() -> None:
 @pytest.mark.clause("RT-SHUTDOWN-1", "TRANSPORT-ORDER-1")
 def test_headers_are_sent_at_the_end_without_output() -> None:
     transport = MemoryTransport()
-    with Runtime(transport=transport, sapi="cgi"):
+    with Runtime(transport=transport, sapi="cgi", ini={"expose_php": "0", "default_mimetype": ""}):
         pass
     assert transport.events == [("headers", 200, []), ("finish",)]
 

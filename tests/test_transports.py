@@ -13,7 +13,7 @@ from phprt import MemoryTransport, Runtime, Transport
 @pytest.mark.clause("TRANSPORT-MEMORY-1")
 def test_memory_transport_records_everything_in_order() -> None:
     transport = MemoryTransport()
-    with Runtime(transport=transport, sapi="cgi") as rt:
+    with Runtime(transport=transport, sapi="cgi", ini={"expose_php": "0", "default_mimetype": ""}) as rt:
         rt.echo("a")
         rt.flush()
         rt.ob_start()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import BinaryIO
+from typing import BinaryIO, Mapping
 
 from .._transport import Transport
 
@@ -13,11 +14,16 @@ __all__ = ["CliTransport"]
 class CliTransport(Transport):
     """Writes the body to a binary stream (stdout by default) and errors to
     another (stderr). Headers are not sent, as in PHP's CLI. A write that fails
-    because the reader is gone (EPIPE) reports the client gone."""
+    because the reader is gone (EPIPE) reports the client gone. The request
+    variables are the environment, as PHP's CLI puts it in $_SERVER (``environ``
+    replaces ``os.environ``)."""
 
-    def __init__(self, stdout: BinaryIO | None = None, stderr: BinaryIO | None = None) -> None:
+    def __init__(
+        self, stdout: BinaryIO | None = None, stderr: BinaryIO | None = None, environ: Mapping[str, str] | None = None
+    ) -> None:
         self._stdout = stdout if stdout is not None else sys.stdout.buffer
         self._stderr = stderr if stderr is not None else sys.stderr.buffer
+        self.server = dict(os.environ if environ is None else environ)
 
     def write(self, data: bytes) -> bool:
         try:

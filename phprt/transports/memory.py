@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .._transport import Transport
+from typing import Mapping
+
+from .._transport import ResponseHead, Transport
 
 __all__ = ["MemoryTransport"]
 
@@ -10,8 +12,9 @@ __all__ = ["MemoryTransport"]
 class MemoryTransport(Transport):
     """Records the response in memory, for tests and for showing what PHP does.
 
-    - ``status``, ``headers``: what ``send_headers`` was given (``status`` stays
-      None until then, and under the CLI profile).
+    - ``head``: the ``ResponseHead`` ``send_headers`` was given (None until then);
+      ``status`` and ``headers`` its status and (name, value) fields (``status``
+      stays None until then, and under the CLI profile).
     - ``body``: every byte the client received.
     - ``events``: everything in order: ``("headers", status, headers)``,
       ``("write", bytes)``, ``("flush",)``, ``("finish",)``.
@@ -19,10 +22,13 @@ class MemoryTransport(Transport):
 
     ``disconnect_after=N`` makes a client that hangs up after receiving N body
     bytes: the write that crosses N delivers only what fits, and from then on
-    ``write`` and ``flush`` report the client gone.
+    ``write`` and ``flush`` report the client gone. ``server`` gives the request
+    variables ($_SERVER).
     """
 
-    def __init__(self, disconnect_after: int | None = None) -> None:
+    def __init__(self, disconnect_after: int | None = None, server: Mapping[str, str] | None = None) -> None:
+        self.server = dict(server or {})
+        self.head: ResponseHead | None = None
         self.status: int | None = None
         self.headers: list[tuple[str, str]] = []
         self.body = b""
@@ -40,9 +46,9 @@ class MemoryTransport(Transport):
     def client_gone(self) -> bool:
         return self.disconnect_after is not None and len(self.body) >= self.disconnect_after
 
-    def send_headers(self, status: int | None, headers: list[tuple[str, str]]) -> None:
-        self.status, self.headers = status, list(headers)
-        self.events.append(("headers", status, list(headers)))
+    def send_headers(self, head: ResponseHead) -> None:
+        self.head, self.status, self.headers = head, head.status, head.fields
+        self.events.append(("headers", head.status, head.fields))
 
     def write(self, data: bytes) -> bool:
         if self.client_gone:

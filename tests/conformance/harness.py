@@ -17,8 +17,10 @@ from __future__ import annotations
 import ast
 import copy
 import hashlib
+import io
 import json
 import os
+import re
 import subprocess
 import tempfile
 import tomllib
@@ -27,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import phprt
-from phprt import MemoryTransport, Runtime
+from phprt import CgiTransport, MemoryTransport, Ref, Runtime
 
 from .library import LIBRARY
 
@@ -53,6 +55,7 @@ class Case:
     phpt: list[str] = field(default_factory=list)
     ini: dict[str, str] = field(default_factory=dict)
     sapi: str = "cli"
+    server: dict[str, str] = field(default_factory=dict)
     note: str = ""
 
     @property
@@ -61,7 +64,10 @@ class Case:
 
     def digest(self) -> str:
         """Identifies what was recorded: a changed case needs a new recording."""
-        text = json.dumps([self.script.strip(), sorted(self.ini.items()), self.sapi, LIBRARY])
+        parts: list[Any] = [self.script.strip(), sorted(self.ini.items()), self.sapi, LIBRARY]
+        if self.server:
+            parts.append(sorted(self.server.items()))
+        text = json.dumps(parts)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -91,6 +97,8 @@ class _Renderer:
         args = ", ".join(self._php(arg) for arg in self.call.args)
         if name == "echo":
             statement = f"echo {args}; __r(null);"
+        elif name == "headers_sent_where":
+            statement = "__r([headers_sent($__f, $__l), $__f, $__l]);"
         elif name == "print":
             statement = f"__r(print {args});"
         else:
@@ -98,6 +106,8 @@ class _Renderer:
         return f"try {{ {statement} }} catch (\\Throwable $__e) {{ __x($__e); }}"
 
     def python(self) -> str:
+        if self.call.func.id == "headers_sent_where":  # type: ignore[attr-defined]
+            return "__r(lambda f=Ref(), l=Ref(): [rt.headers_sent(f, l), f.value, l.value])"
         return f"__r(lambda: {ast.unparse(_ToRuntime().visit(copy.deepcopy(self.call)))})"
 
     def _php(self, node: ast.expr) -> str:
@@ -108,7 +118,7 @@ class _Renderer:
                 return node.id
             if node.id.startswith(("c_", "o_")):
                 return "$" + node.id
-            if node.id.startswith(("h_", "eh_")):
+            if node.id.startswith(("h_", "eh_", "hc_")):
                 return _php_literal(node.id)
             raise ValueError(f"unknown name {node.id!r} in {self.line!r}")
         if isinstance(node, (ast.List, ast.Tuple)):
@@ -180,8 +190,13 @@ def render_python(case: Case) -> str:
 # -- running ------------------------------------------------------------------------------------
 
 
+#: PHP's X-Powered-By names its exact version, phprt's does not (DEV-POWERED-BY-1).
+_POWERED_BY = re.compile(r"X-Powered-By: PHP/(8\.2\.[0-9]+|8\.2 \(phprt\))")
+
+
 def _text(data: bytes, path: str) -> Any:
     data = data.replace(path.encode(), b"%s")
+    data = _POWERED_BY.sub("X-Powered-By: PHP/%s", data.decode("latin-1")).encode("latin-1")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -191,7 +206,7 @@ def _text(data: bytes, path: str) -> Any:
 def _without_path(value: Any, path: str) -> Any:
     # Results that mention the script (a buffer holding a displayed notice) name it "%s".
     if isinstance(value, str):
-        return value.replace(path, "%s")
+        return _POWERED_BY.sub("X-Powered-By: PHP/%s", value.replace(path, "%s"))
     if isinstance(value, list):
         return [_without_path(item, path) for item in value]
     if isinstance(value, dict):
@@ -199,15 +214,25 @@ def _without_path(value: Any, path: str) -> Any:
     return value
 
 
-def run_php(case: Case, php: str = "php") -> dict[str, Any]:
-    """Run the case through real PHP (``php -n``) and observe it."""
+#: The PHP 8.2 binary that records each SAPI profile's cases.
+PHP_BINARIES = {"cli": "php", "cgi": "php-cgi"}
+
+
+def run_php(case: Case, php: str | None = None) -> dict[str, Any]:
+    """Run the case through real PHP (``php -n``, or ``php-cgi -n`` for the "cgi"
+    profile, whose stdout is the CGI response: head and body) and observe it."""
     with tempfile.TemporaryDirectory(prefix="phprt-record-") as tmp:
         script, log = os.path.join(tmp, "case.php"), os.path.join(tmp, "record.jsonl")
         Path(script).write_text(render_php(case))
         options = [f"-d{name}={value}" for name, value in {**BASE_INI, **case.ini}.items()]
+        environment = {**os.environ, **case.server, "PHPRT_RECORD": log}
+        arguments = [script]
+        if "REQUEST_METHOD" in case.server:  # php-cgi then runs as a web server's CGI program
+            environment.update(REDIRECT_STATUS="200", SCRIPT_FILENAME=script)
+            arguments = []
         completed = subprocess.run(
-            [php, "-n", *options, script],
-            capture_output=True, env={**os.environ, "PHPRT_RECORD": log}, timeout=60,
+            [php or PHP_BINARIES[case.sapi], "-n", *options, *arguments],
+            capture_output=True, stdin=subprocess.DEVNULL, env=environment, timeout=60,
         )
         results = [json.loads(line) for line in Path(log).read_text().splitlines()]
     return {
@@ -262,21 +287,29 @@ def run_phprt(case: Case) -> dict[str, Any]:
         except Exception as exception:
             results.append({"throw": _php_class(exception), "message": _encode(str(exception))})
 
-    transport = MemoryTransport()
+    stdout, stderr = io.BytesIO(), io.BytesIO()
+    transport: MemoryTransport | CgiTransport
+    if case.sapi == "cgi":
+        transport = CgiTransport(stdout, stderr, environ=case.server)
+    else:
+        transport = MemoryTransport(server=case.server)
     runtime = Runtime(transport=transport, sapi=case.sapi, ini={**BASE_INI, **case.ini})
     namespace: dict[str, Any] = {
         "__name__": "phprt_conformance_case", "__r": record, "rt": runtime,
         "strtoupper": lambda s: s.translate(_ASCII_UPPER), "strlen": lambda s: len(s.encode("utf-8", "surrogateescape")),
         "php_str": lambda v: "" if v is False else str(v), "raise_": _raise,
-        "stdClass": stdClass, "ErrorException": ErrorException,
+        "stdClass": stdClass, "ErrorException": ErrorException, "Ref": Ref,
         **{name: getattr(phprt, name) for name in _CONSTANTS},
     }
     code = compile(render_python(case), PYTHON_PATH, "exec")
     with runtime:
         exec(code, namespace)
+    if isinstance(transport, MemoryTransport):
+        stdout.write(transport.body)
+        stderr.write(transport.stderr)
     return {
-        "stdout": _text(transport.body, PYTHON_PATH),
-        "stderr": _text(transport.stderr, PYTHON_PATH),
+        "stdout": _text(stdout.getvalue(), PYTHON_PATH),
+        "stderr": _text(stderr.getvalue(), PYTHON_PATH),
         "results": _without_path(results, PYTHON_PATH),
         "exit": runtime.exit_status,
     }
@@ -297,4 +330,6 @@ def recorded() -> dict[str, dict[str, Any]]:
 
 
 def php_version(php: str = "php") -> str:
-    return subprocess.run([php, "-n", "-r", "echo PHP_VERSION;"], capture_output=True, text=True, check=True).stdout
+    """The version of the PHP binary ``php`` (the CLI or php-cgi)."""
+    banner = subprocess.run([php, "-n", "-v"], capture_output=True, text=True, check=True).stdout
+    return banner.split()[1]

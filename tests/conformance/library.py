@@ -62,4 +62,10 @@ LIBRARY: list[tuple[str, str]] = [
     ('    function __construct(public $s) { }', '    def __init__(self, s): self.s = s'),
     ('    function __toString(): string { return $this->s; } }', '    def __str__(self): return self.s'),
     ('$o_a = new A;', 'o_a = A()'),
+    ('function hc_add() { header("X-From-Callback: 1"); }', 'def hc_add(): rt.header("X-From-Callback: 1")'),
+    ('function hc_list() { header("X-Seen: " . count(headers_list())); }', 'def hc_list(): rt.header(f"X-Seen: {len(rt.headers_list())}")'),
+    ('function hc_echo() { echo "[cb]"; header("X-Late: 1"); }', 'def hc_echo(): rt.echo("[cb]"); rt.header("X-Late: 1")'),
+    ('function hc_code() { http_response_code(404); header_remove("X-Powered-By"); }',
+     'def hc_code(): rt.http_response_code(404); rt.header_remove("X-Powered-By")'),
+    ('function hc_throw() { throw new Exception("in callback"); }', 'def hc_throw(): raise Exception("in callback")'),
 ]

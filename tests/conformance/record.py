@@ -1,6 +1,7 @@
 """Record the conformance cases from real PHP 8.2: ``python -m tests.conformance.record``.
 
-Needs PHP 8.2's CLI (Debian: ``apt-get install php8.2-cli``). Writes
+Needs PHP 8.2's CLI and, for the CGI cases, php-cgi (Debian: ``apt-get install
+php8.2-cli php8.2-cgi``). Writes
 spec/recorded/<cases file>.json with what PHP did for every case: output bytes,
 stderr, each call's result and the exit status. ``--php PATH`` picks the binary;
 case ids as arguments record only those.
@@ -12,18 +13,19 @@ import argparse
 import json
 import sys
 
-from .harness import RECORDED_DIR, load_cases, php_version, run_php
+from .harness import PHP_BINARIES, RECORDED_DIR, load_cases, php_version, run_php
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("ids", nargs="*", help="record only these cases")
-    parser.add_argument("--php", default="php", help="the PHP 8.2 CLI binary")
+    parser.add_argument("--php", help="one PHP 8.2 binary for every case (default: php, and php-cgi for CGI cases)")
     args = parser.parse_args(argv)
-    version = php_version(args.php)
-    if not version.startswith("8.2."):
-        print(f"refusing to record: {args.php} is PHP {version}, not 8.2", file=sys.stderr)
-        return 2
+    for binary in [args.php] if args.php else PHP_BINARIES.values():
+        version = php_version(binary)
+        if not version.startswith("8.2."):
+            print(f"refusing to record: {binary} is PHP {version}, not 8.2", file=sys.stderr)
+            return 2
     by_source: dict[str, list] = {}
     for case in load_cases():
         by_source.setdefault(case.source, []).append(case)

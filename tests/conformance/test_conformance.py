@@ -9,7 +9,7 @@ import pytest
 
 from phprt import _runtime
 
-from .harness import load_cases, recorded, run_php, run_phprt
+from .harness import PHP_BINARIES, load_cases, recorded, run_php, run_phprt
 
 CASES = load_cases()
 RECORDED = recorded()
@@ -36,7 +36,8 @@ def test_phprt_does_what_php_did(case: Any, echo_path: str, request: pytest.Fixt
     assert expected is not None, f"{case.id} is not recorded: run python -m tests.conformance.record {case.id}"
     assert expected["digest"] == case.digest(), f"{case.id} changed since it was recorded: record it again"
     if request.config.getoption("--php-live") and echo_path == "python":
-        assert shutil.which("php"), "--php-live needs PHP 8.2's CLI on PATH"
+        binary = PHP_BINARIES[case.sapi]
+        assert shutil.which(binary), f"--php-live needs PHP 8.2's {binary} on PATH"
         _compare(run_php(case), expected, "the recording (PHP today)")
     _compare(run_phprt(case), expected, "PHP 8.2")
 

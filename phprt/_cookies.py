@@ -1,0 +1,95 @@
+"""setcookie() and setrawcookie(): the Set-Cookie line PHP builds (COOKIE-*).
+
+A port of ext/standard/head.c (``php_setcookie``, the options array parser). The
+checks run in PHP's order and raise PHP's ValueError messages.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Mapping
+
+__all__ = ["CookieOptions", "cookie_line", "parse_options"]
+
+_ILLEGAL = '",", ";", " ", "\\t", "\\r", "\\n", "\\013", or "\\014"'
+_ILLEGAL_CHARS = frozenset(",; \t\r\n\013\014")
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
+_YEAR_10000 = 253402300800
+
+CookieOptions = dict[str, Any]
+
+
+def _contains(text: str, chars: frozenset[str]) -> bool:
+    # strpbrk() on a C string: the text ends at its first NUL
+    return not chars.isdisjoint(text.partition("\0")[0])
+
+
+def raw_url_encode(value: str, encoding: str) -> str:
+    """rawurlencode(): every byte but A-Z a-z 0-9 - _ . ~ as %XX."""
+    return "".join(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in value.encode(encoding, "surrogateescape"))
+
+
+def http_date(timestamp: int) -> str:
+    """PHP's date("D, d M Y H:i:s \\G\\M\\T") in UTC."""
+    return time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(timestamp))
+
+
+def parse_options(function: str, options: Mapping[Any, Any], to_int: Callable[[Any], int], to_str: Callable[[Any], str]) -> CookieOptions:
+    """php_head_parse_cookie_options_array(): keys compared case-insensitively (COOKIE-OPTIONS-1)."""
+    parsed: CookieOptions = {}
+    for key, value in options.items():
+        if not isinstance(key, str) or _is_integer_key(key):
+            raise ValueError(f"{function}(): option array cannot have numeric keys")
+        lowered = key.lower()
+        if lowered == "expires":
+            parsed["expires"] = to_int(value)
+        elif lowered in ("path", "domain", "samesite"):
+            parsed[lowered] = to_str(value)
+        elif lowered in ("secure", "httponly"):
+            parsed[lowered] = bool(value) and value not in ("", "0") and value != []
+        else:
+            raise ValueError(f'{function}(): option "{key}" is invalid')
+    return parsed
+
+
+def _is_integer_key(key: str) -> bool:
+    # PHP stores "5" and "-5" as integer keys, but not "05" or "+5"
+    digits = key[1:] if key.startswith("-") else key
+    return digits.isdigit() and digits.isascii() and (digits == "0" or not digits.startswith("0")) and key != "-0"
+
+
+def cookie_line(
+    function: str, name: str, value: str | None, options: CookieOptions, *, url_encode: bool, encoding: str, now: float
+) -> str:
+    """php_setcookie(): validate, then build ``Set-Cookie: ...`` (COOKIE-FORMAT-*)."""
+    path, domain = options.get("path"), options.get("domain")
+    expires = options.get("expires", 0)
+    if not name:
+        raise ValueError(f"{function}(): Argument #1 ($name) cannot be empty")
+    if _contains(name, _ILLEGAL_CHARS | {"="}):
+        raise ValueError(f'{function}(): Argument #1 ($name) cannot contain "=", {_ILLEGAL}')
+    if not url_encode and value and _contains(value, _ILLEGAL_CHARS):
+        raise ValueError(f"{function}(): Argument #2 ($value) cannot contain {_ILLEGAL}")
+    if path and _contains(path, _ILLEGAL_CHARS):
+        raise ValueError(f'{function}(): "path" option cannot contain {_ILLEGAL}')
+    if domain and _contains(domain, _ILLEGAL_CHARS):
+        raise ValueError(f'{function}(): "domain" option cannot contain {_ILLEGAL}')
+    if expires >= _YEAR_10000:
+        raise ValueError(f'{function}(): "expires" option cannot have a year greater than 9999')
+    if not value:
+        line = f"Set-Cookie: {name}=deleted; expires={http_date(1)}; Max-Age=0"
+    else:
+        line = f"Set-Cookie: {name}={raw_url_encode(value, encoding) if url_encode else value}"
+        if expires > 0:
+            line += f"; expires={http_date(expires)}; Max-Age={max(0, int(expires - now))}"
+    if path:
+        line += f"; path={path}"
+    if domain:
+        line += f"; domain={domain}"
+    if options.get("secure"):
+        line += "; secure"
+    if options.get("httponly"):
+        line += "; HttpOnly"
+    if options.get("samesite"):
+        line += f"; SameSite={options['samesite']}"
+    return line

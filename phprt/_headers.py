@@ -1,0 +1,274 @@
+"""The response head: PHP's header queue and response code, with no I/O (HDR-*).
+
+This follows main/SAPI.c (``sapi_header_op``, ``sapi_send_headers``) and the
+SAPIs' ``send_headers`` functions. The queue keeps header lines as PHP keeps them
+-- one string per line, verbatim -- with the response code and the status line a
+``header("HTTP/...")`` set. When the headers go, a SAPI profile turns the queue
+into a ``ResponseHead``: the lines exactly as that SAPI writes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Callable, Mapping
+
+from ._values import leading_int
+
+__all__ = ["HeaderError", "HeaderQueue", "ResponseHead", "REASONS", "head_for"]
+
+#: main/http_status_codes.h: the reason phrases PHP knows.
+REASONS: Mapping[int, str] = {
+    100: "Continue", 101: "Switching Protocols",
+    200: "OK", 201: "Created", 202: "Accepted", 203: "Non-Authoritative Information", 204: "No Content",
+    205: "Reset Content", 206: "Partial Content",
+    300: "Multiple Choices", 301: "Moved Permanently", 302: "Found", 303: "See Other", 304: "Not Modified",
+    305: "Use Proxy", 307: "Temporary Redirect", 308: "Permanent Redirect",
+    400: "Bad Request", 401: "Unauthorized", 402: "Payment Required", 403: "Forbidden", 404: "Not Found",
+    405: "Method Not Allowed", 406: "Not Acceptable", 407: "Proxy Authentication Required",
+    408: "Request Timeout", 409: "Conflict", 410: "Gone", 411: "Length Required", 412: "Precondition Failed",
+    413: "Request Entity Too Large", 414: "Request-URI Too Long", 415: "Unsupported Media Type",
+    416: "Requested Range Not Satisfiable", 417: "Expectation Failed", 426: "Upgrade Required",
+    428: "Precondition Required", 429: "Too Many Requests", 431: "Request Header Fields Too Large",
+    451: "Unavailable For Legal Reasons",
+    500: "Internal Server Error", 501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable",
+    504: "Gateway Timeout", 505: "HTTP Version Not Supported", 506: "Variant Also Negotiates",
+    511: "Network Authentication Required",
+}
+
+_C_SPACE = " \t\n\v\f\r"  # C's isspace()
+
+
+class HeaderError(Exception):
+    """A header operation PHP refuses with a warning; the message is PHP's."""
+
+
+def _name_is(line: str, name: str) -> bool:
+    # strncasecmp(line, "Name:", len) with the line longer than the prefix
+    return len(line) > len(name) and line[: len(name)].lower() == name
+
+
+def c_atoi(text: str) -> int:
+    """C's atoi(): leading whitespace, a sign, digits; 0 when there are none."""
+    return leading_int(text.lstrip(_C_SPACE))
+
+
+@dataclass(frozen=True)
+class ResponseHead:
+    """What the transport is given once, when PHP sends the headers (TRANSPORT-HEAD-1).
+
+    ``status`` is the response code a client sees (None under the CLI, which sends
+    no head) and ``reason`` its phrase; ``lines`` are the header lines exactly as the
+    SAPI writes them, in order -- for CGI and FPM that includes the ``Status:`` line,
+    for ``php -S`` the status line. ``charset`` encodes them as the script's strings.
+    """
+
+    status: int | None
+    reason: str
+    lines: tuple[str, ...]
+    charset: str = "utf-8"
+
+    def block(self) -> bytes:
+        """The head as the SAPI writes it: each line and a blank one, CRLF-terminated."""
+        return "".join(f"{line}\r\n" for line in (*self.lines, "")).encode(self.charset, "surrogateescape")
+
+    @property
+    def fields(self) -> list[tuple[str, str]]:
+        """The header lines as (name, value) pairs, without CGI's ``Status:``; a line
+        without a colon has no field and is left out."""
+        pairs = []
+        for line in self.lines:
+            name, colon, value = line.partition(":")
+            if colon and name.lower() != "status":
+                pairs.append((name, value.strip(" \t")))
+        return pairs
+
+
+class HeaderQueue:
+    """SG(sapi_headers): the header lines, the response code and the status line.
+
+    ``stores`` is False under the CLI, whose SAPI accepts header() but keeps nothing
+    (HDR-CLI-1). ``ini`` reads default_charset and default_mimetype when they are
+    needed; ``redirect_code`` is 303 for a SAPI that reports an HTTP/1.1 non-GET
+    request, else 302 (HDR-LOCATION-1).
+    """
+
+    def __init__(self, ini: Callable[[str], str], *, stores: bool, response_code: int, redirect_code: int = 302) -> None:
+        self.lines: list[str] = []
+        self.response_code = response_code
+        self.status_line: str | None = None
+        self.sent = False
+        self.send_default_content_type = True
+        self.stores = stores
+        self._ini = ini
+        self._redirect_code = redirect_code
+        #: Called when a Content-Length header is set (it turns zlib compression off).
+        self.on_content_length: Callable[[], None] = lambda: None
+
+    def set_response_code(self, code: int) -> None:
+        """sapi_update_response_code(): a new code forgets the status line."""
+        if code != self.response_code:
+            self.status_line = None
+            self.response_code = code
+
+    def header(self, line: str, replace: bool = True, response_code: int = 0) -> None:
+        """sapi_header_op(ADD or REPLACE) on a queue whose headers are not sent (HDR-HEADER-*)."""
+        if not line:
+            return
+        line = line.rstrip(_C_SPACE)
+        if "\r" in line or "\n" in line:
+            raise HeaderError("Header may not contain more than a single header, new line detected")
+        if "\0" in line:
+            raise HeaderError("Header may not contain NUL bytes")
+        if line[:5].lower() == "http/":
+            self.set_response_code(_extract_response_code(line))
+            self.status_line = line
+            return
+        name, colon, value = line.partition(":")
+        if colon:
+            lowered = name.lower()
+            if lowered == "content-type":
+                mimetype = value.lstrip(" ")
+                charset = self._ini("default_charset")
+                if charset and mimetype.startswith("text/") and "charset=" not in mimetype:
+                    line = f"Content-type: {mimetype};charset={charset}"
+                self.send_default_content_type = False
+            elif lowered == "content-length":
+                self.on_content_length()
+            elif lowered == "location":
+                code = self.response_code
+                if not 300 <= code <= 399 and code != 201:
+                    self.set_response_code(response_code or self._redirect_code)
+            elif lowered == "www-authenticate":
+                self.set_response_code(401)
+        if response_code:
+            self.set_response_code(response_code)
+        self.add(line, replace)
+
+    def add(self, line: str, replace: bool) -> None:
+        """sapi_header_add_op(): with ``replace``, first drop the lines of that name."""
+        if not self.stores:
+            return
+        name, colon, _ = line.partition(":")
+        if replace and colon:
+            self.remove(name)
+        self.lines.append(line)
+
+    def remove(self, name: str) -> None:
+        """sapi_remove_header(): every line named ``name``, compared case-insensitively."""
+        prefix = name.lower() + ":"
+        self.lines = [line for line in self.lines if line[: len(prefix)].lower() != prefix]
+
+    def delete(self, name: str) -> None:
+        """sapi_header_op(DELETE), header_remove(name) (HDR-REMOVE-1)."""
+        if not name:
+            return
+        name = name.rstrip(_C_SPACE)
+        if ":" in name:
+            raise HeaderError("Header to delete may not contain colon.")
+        self.remove(name)
+
+    def add_default_content_type(self) -> None:
+        """The first step of sapi_send_headers(): the default Content-type (HDR-DEFAULT-2)."""
+        if self.send_default_content_type:
+            self.send_default_content_type = False
+            content_type = default_content_type(self._ini("default_mimetype"), self._ini("default_charset"))
+            if content_type:
+                self.add(f"Content-type: {content_type}", False)
+
+
+def _extract_response_code(line: str) -> int:
+    # sapi_extract_response_code(): atoi after the first space not followed by a space
+    for index, char in enumerate(line):
+        if char == " " and line[index + 1 : index + 2] != " ":
+            return c_atoi(line[index + 1 :])
+    return 200
+
+
+def default_content_type(mimetype: str, charset: str) -> str:
+    """get_default_content_type(): the mimetype, with "; charset=" for text/ types."""
+    if charset and mimetype[:5].lower() == "text/":
+        return f"{mimetype}; charset={charset}"
+    return mimetype
+
+
+# -- the head each SAPI writes ---------------------------------------------------------
+
+
+def cgi_head(queue: HeaderQueue) -> ResponseHead:
+    """sapi_cgi_send_headers() of php-cgi and php-fpm (HDR-CGI-*): a ``Status:`` line
+    unless the code is 200, the user's first ``Status:`` header otherwise, no
+    Content-Type for a 304, no empty lines."""
+    code = queue.response_code
+    response_status = code
+    written: list[str] = []
+    ignore_status = False
+    if code != 200:
+        has_status = False
+        line = queue.status_line
+        space = line.find(" ") if line else -1
+        if line and space >= 5 and line[:5].lower() == "http/":
+            written.append("Status:" + line[space:])
+            response_status = c_atoi(line[space + 1 :])
+        elif any(_name_is(header, "status:") for header in queue.lines):
+            has_status = True
+        else:
+            reason = REASONS.get(code)
+            written.append(f"Status: {code} {reason}" if reason else f"Status: {code}")
+        ignore_status = not has_status
+    for header in queue.lines:
+        if not header:
+            continue
+        if _name_is(header, "status:"):
+            if not ignore_status:
+                ignore_status = True
+                written.append(header)
+        elif not (response_status == 304 and _name_is(header, "content-type:")):
+            written.append(header)
+    status, reason = 200, "OK"
+    for header in written:
+        if _name_is(header, "status:"):
+            text = header[7:].lstrip(_C_SPACE)
+            status = c_atoi(text)
+            reason = text.partition(" ")[2] or REASONS.get(status, "")
+            break
+    return ResponseHead(status, reason, tuple(written))
+
+
+def cli_server_head(queue: HeaderQueue, request: Mapping[str, str], date: str) -> ResponseHead:
+    """sapi_cli_server_send_headers() of ``php -S`` (HDR-SERVER-1): the status line,
+    Host, Date (unless the script set one) and ``Connection: close``, then the lines."""
+    code = queue.response_code or 200
+    reason = REASONS.get(code, "Unknown Status Code")
+    if queue.status_line:
+        status_line = queue.status_line
+        reason = queue.status_line.partition(" ")[2].partition(" ")[2]
+    else:
+        status_line = f"{request.get('SERVER_PROTOCOL') or 'HTTP/1.0'} {code} {reason}"
+    lines = [status_line]
+    if "HTTP_HOST" in request:
+        lines.append(f"Host: {request['HTTP_HOST']}")
+    if not any(_name_is(header, "date:") for header in queue.lines):
+        lines.append(f"Date: {date}")
+    lines.append("Connection: close")
+    lines += [header for header in queue.lines if header]
+    return ResponseHead(code, reason, tuple(lines))
+
+
+def server_head(queue: HeaderQueue) -> ResponseHead:
+    """A web server module such as apache2handler: the code, PHP's reason phrase and
+    the non-empty lines; the server writes its own status line."""
+    code = queue.response_code or 200
+    return ResponseHead(code, REASONS.get(code, ""), tuple(header for header in queue.lines if header))
+
+
+def head_for(sapi: str, queue: HeaderQueue, request: Mapping[str, str], date: str, charset: str) -> ResponseHead:
+    """The head the SAPI named ``sapi`` writes for ``queue``; the CLI writes none."""
+    if sapi in ("cgi", "fpm-fcgi"):
+        head = cgi_head(queue)
+    elif sapi == "cli-server":
+        head = cli_server_head(queue, request, date)
+    elif sapi == "cli":
+        head = ResponseHead(None, "", ())
+    else:
+        head = server_head(queue)
+    return replace(head, charset=charset)
