@@ -33,6 +33,7 @@ from ._ini import DIRECTIVES, INI_USER, SAPI_PROFILES, ini_bool, ini_file_value,
 from ._output import OutputHandler, OutputLocked, OutputStack, default_handler
 from ._transport import Transport
 from ._urlrewriter import UrlRewriter
+from ._zlib import GZIP, DeflateContext, output_encoding
 from ._values import Ref, c_int, format_float, is_stringable, leading_int, numeric_string, to_php_text, zval_type_name
 
 _c_echo_into: Callable[[list[str | bytes], Callable[..., None]], Callable[..., None]] | None
@@ -97,6 +98,28 @@ def _userland(function: Callable[..., Any]) -> Callable[..., Any]:
     return userland
 
 
+_DISCARDED_UNSTARTED = C.PHP_OUTPUT_HANDLER_START | C.PHP_OUTPUT_HANDLER_CLEAN | C.PHP_OUTPUT_HANDLER_FINAL
+
+
+def _is_gzhandler(callback: Any) -> bool:
+    # ob_start("ob_gzhandler") names PHP's handler alias; so does passing phprt's own function.
+    if isinstance(callback, str):
+        return callback == "ob_gzhandler"
+    return getattr(callback, "__name__", None) == "ob_gzhandler" and getattr(callback, "__module__", "").startswith(_PACKAGE)
+
+
+def _coding_name(encoding: int) -> str:
+    return "gzip" if encoding == GZIP else "deflate"
+
+
+def _zlib_setting(value: str) -> int:
+    # zlib.output_compression: Off, On (1) or a chunk size, with PHP's quantity suffixes
+    lowered = value.strip().lower()
+    if lowered in ("off", "on"):
+        return int(lowered == "on")
+    return leading_int(lowered) * {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}.get(lowered[-1:], 1)
+
+
 class Runtime:
     """One PHP request: its output layer, its ini settings, its diagnostics.
 
@@ -148,6 +171,10 @@ class Runtime:
         self._headers = HeaderQueue(self._ini_str, stores=not cli, response_code=0 if cli else 200,
                                     redirect_code=self._redirect_code())
         self._header_callback: PhpCallable | None = None
+        self._headers.on_content_length = self._content_length_set
+        self._zlib_compression = 0  # ZLIBG(output_compression): the zlib handlers' chunk size, 0 off
+        self._zlib_coding = 0  # the encoding Accept-Encoding asks for, once looked up
+        self._gzhandler_context: DeflateContext | None = None  # for ob_gzhandler() called directly
         self._executing = False
         self._started = self._ended = False
         self._rewriter: UrlRewriter | None = None  # started at most once per request
@@ -192,6 +219,8 @@ class Runtime:
             self._out.start(default_handler(buffering if buffering > 1 else 0))
         elif self._ini_flag("implicit_flush"):
             self._implicit_flush = True
+        self._zlib_compression = _zlib_setting(self._ini_str("zlib.output_compression"))
+        self._start_zlib_compression(startup=True)
 
     def shutdown(self) -> None:
         """End the request as php_request_shutdown() does (RT-SHUTDOWN-1): every
@@ -312,6 +341,11 @@ class Runtime:
         flags = c_int(flags)  # PHP stores the flags in a C int
         if callback is None:
             handler = default_handler(chunk_size, flags)
+        elif _is_gzhandler(callback):
+            handler = self._zlib_handler("ob_gzhandler", chunk_size, flags)
+            if self._zlib_conflict("ob_gzhandler", "ob_start(): "):
+                self._error(C.E_NOTICE, "ob_start(): Failed to create buffer", docref=True)
+                return False
         else:
             try:
                 resolved = resolve_callable(callback, _caller_scope())
@@ -593,6 +627,128 @@ class Runtime:
         text = to_php_text(value, self._precision(), self._array_to_string)
         return text if isinstance(text, str) else text.decode(self.charset, "surrogateescape")
 
+    # -- zlib output compression -----------------------------------------------------------
+
+    def ob_gzhandler(self, data: Any, flags: Any) -> bytes | bool:
+        """PHP's ob_gzhandler() called as a function: compress ``data`` for the
+        encoding the request accepts, or False when it accepts none (OUT-GZIP-7).
+        ``ob_start("ob_gzhandler")`` (or this method) starts the handler itself."""
+        text = self._string_arg("ob_gzhandler", 1, "data", data)
+        flags = self._int_arg("ob_gzhandler", 2, "flags", flags)
+        encoding = self._zlib_encoding()
+        if not encoding:
+            return False
+        if flags & C.PHP_OUTPUT_HANDLER_START:
+            self._add_header(f"Content-Encoding: {_coding_name(encoding)}", True)
+            self._add_header("Vary: Accept-Encoding", False)
+        if self._gzhandler_context is None:
+            self._gzhandler_context = DeflateContext(encoding, self._zlib_level())
+        out = self._gzhandler_context.process(flags, text.encode(self.charset, "surrogateescape"))
+        if out is None:
+            self._gzhandler_context = None
+            return False
+        return out
+
+    def _zlib_encoding(self) -> int:
+        # php_zlib_output_encoding(): gzip or deflate, from $_SERVER['HTTP_ACCEPT_ENCODING']
+        if not self._zlib_coding:
+            self._zlib_coding = output_encoding(self.server.get("HTTP_ACCEPT_ENCODING"))
+        return self._zlib_coding
+
+    def _zlib_level(self) -> int:
+        return leading_int(self._ini_str("zlib.output_compression_level"))
+
+    def _add_header(self, line: str, replace: bool) -> None:
+        # sapi_add_header_ex(): header() from inside PHP, warning included
+        if not self._headers_sent_warning():
+            self._header_op(line, replace)
+
+    def _zlib_handler(self, name: str, chunk_size: int, flags: int) -> OutputHandler:
+        # php_zlib_output_handler_init() and php_zlib_output_handler() (OUT-GZIP-4).
+        if not self._zlib_compression:
+            self._zlib_compression = chunk_size or 0x4000
+        handler = OutputHandler(name, None, flags & ~0xF, chunk_size)
+        context: DeflateContext | None = None
+
+        def compress(buffer: bytes, op: int) -> bytes | None:
+            nonlocal context
+            encoding = self._zlib_encoding()
+            if not encoding:
+                if op & C.PHP_OUTPUT_HANDLER_START and op != _DISCARDED_UNSTARTED:
+                    self._add_header("Vary: Accept-Encoding", False)
+                return None
+            if op & C.PHP_OUTPUT_HANDLER_START:
+                context = DeflateContext(encoding, self._zlib_level())
+            out = None if context is None else context.process(op, buffer)
+            if out is None:
+                return None
+            clean, final = op & C.PHP_OUTPUT_HANDLER_CLEAN, op & C.PHP_OUTPUT_HANDLER_FINAL
+            if not handler.flags & C.PHP_OUTPUT_HANDLER_STARTED and (not clean or (op & C.PHP_OUTPUT_HANDLER_START and not final)):
+                if self._headers.sent or not self._zlib_compression:
+                    return None
+                self._add_header(f"Content-Encoding: {_coding_name(encoding)}", True)
+                self._add_header("Vary: Accept-Encoding", False)
+                handler.flags &= ~(C.PHP_OUTPUT_HANDLER_CLEANABLE | C.PHP_OUTPUT_HANDLER_REMOVABLE)
+            return out
+
+        handler.function = compress
+        return handler
+
+    def _zlib_conflict(self, name: str, prefix: str) -> bool:
+        # php_zlib_output_conflict_check(): each of these handlers may run once (OUT-GZIP-5).
+        if self._out.level:
+            for started in ("zlib output compression", "ob_gzhandler", "mb_output_handler", "URL-Rewriter"):
+                if self._handler_started(started):
+                    problem = "cannot be used twice" if name == started else f"conflicts with '{started}'"
+                    self._error(C.E_WARNING, f"{prefix}Output handler '{name}' {problem}", docref=True)
+                    return True
+        return False
+
+    def _handler_started(self, name: str) -> bool:
+        return any(handler.name == name for handler in self._out.handlers)
+
+    def _start_zlib_compression(self, *, startup: bool = False) -> None:
+        # php_zlib_output_compression_start(): only when the request accepts an encoding (OUT-GZIP-6).
+        if self._zlib_compression == 1:
+            self._zlib_compression = 0x4000
+        if not self._zlib_compression or not self._zlib_encoding():
+            return
+        name = "zlib output compression"
+        handler = self._zlib_handler(name, self._zlib_compression, C.PHP_OUTPUT_HANDLER_STDFLAGS)
+        prefix, location = ("PHP Request Startup: ", ("Unknown", 0)) if startup else ("ini_set(): ", None)
+        if self._zlib_conflict(name, prefix):
+            return
+        self._out.start(handler)
+        user_handler = self._ini_str("zlib.output_handler")
+        if user_handler:
+            try:
+                callback = resolve_callable(user_handler, _caller_scope())
+            except InvalidCallable as invalid:
+                self._error(C.E_WARNING, f"{prefix}{invalid}", location, docref=True)
+            else:
+                self._out.start(self._user_handler(callback, self._zlib_compression, C.PHP_OUTPUT_HANDLER_STDFLAGS))
+
+    def _update_zlib_compression(self, value: str) -> bool:
+        # OnUpdate_zlib_output_compression (OUT-GZIP-6)
+        if self._output_sent:
+            self._error(C.E_WARNING, "ini_set(): Cannot change zlib.output_compression - headers already sent", docref=True)
+            return False
+        self._zlib_compression = _zlib_setting(value)
+        if self._started and self._zlib_compression and not self._handler_started("zlib output compression"):
+            self._start_zlib_compression()
+        return True
+
+    def _update_zlib_output_handler(self, value: str) -> bool:
+        if self._output_sent:
+            self._error(C.E_WARNING, "ini_set(): Cannot change zlib.output_handler - headers already sent", docref=True)
+            return False
+        return True
+
+    def _content_length_set(self) -> None:
+        # A Content-Length header turns compression off, as ini_set would (OUT-GZIP-8).
+        if self._update_zlib_compression("0"):
+            self._ini["zlib.output_compression"] = "0"
+
     # -- ini -------------------------------------------------------------------------------
 
     def ini_get(self, option: str) -> str | bool:
@@ -612,8 +768,14 @@ class Runtime:
         directive = DIRECTIVES.get(option)
         if directive is None or not directive.modifiable & INI_USER:
             return False
-        old = self._ini_str(option)
-        self._ini[option] = ini_value(value)
+        old, new = self._ini_str(option), ini_value(value)
+        on_update = {
+            "zlib.output_compression": self._update_zlib_compression,
+            "zlib.output_handler": self._update_zlib_output_handler,
+        }.get(option)
+        if on_update is not None and not on_update(new):
+            return False
+        self._ini[option] = new
         return old
 
     # -- diagnostics -------------------------------------------------------------------------

@@ -252,8 +252,8 @@ class stdClass:  # noqa: N801 - PHP's name
 
 
 def _encode(value: Any) -> Any:
-    if isinstance(value, str):
-        data = value.encode("utf-8", "surrogateescape")
+    if isinstance(value, (str, bytes)):
+        data = value if isinstance(value, bytes) else value.encode("utf-8", "surrogateescape")
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
