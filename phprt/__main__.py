@@ -1,4 +1,5 @@
-"""``python -m phprt run SCRIPT.py``: run a ported script the way ``php SCRIPT.php`` would (RT-RUN-1)."""
+"""``python -m phprt run SCRIPT.py``: run a ported script the way ``php SCRIPT.php``
+(or, with ``--sapi cgi``, ``php-cgi SCRIPT.php``) would (RT-RUN-1)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 
 from ._ini import SAPI_PROFILES
 from ._runtime import Runtime
-from .transports import CliTransport
+from .transports import CgiTransport, CliTransport
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
         name, _, value = setting.partition("=")
         ini[name] = value if _ else "1"
     try:
-        runtime = Runtime(transport=CliTransport(), sapi=options.sapi, ini=ini)
+        transport = CgiTransport() if options.sapi == "cgi" else CliTransport()
+        runtime = Runtime(transport=transport, sapi=options.sapi, ini=ini)
     except ValueError as error:
         parser.error(str(error))
     script = os.path.abspath(options.script)  # PHP reports scripts by their full path

@@ -54,10 +54,12 @@ POWERED_BY = "PHP/8.2 (phprt)"
 _UNSET: Any = object()  # an argument the caller did not pass
 
 
-def _script_frame() -> FrameType | None:
-    """The innermost frame outside phprt: the ported script (or a handler it wrote)."""
+def _script_frame(stop: FrameType | None = None) -> FrameType | None:
+    """The innermost frame outside phprt: the ported script (or a handler it wrote).
+    None when the frame ``stop`` (the request's shutdown) comes first: then no
+    script code is running, as PHP's zend_is_executing() says."""
     frame = sys._getframe(1)
-    while frame is not None:
+    while frame is not None and frame is not stop:
         module = frame.f_globals.get("__name__", "")
         if module != _PACKAGE and not module.startswith(_PACKAGE + "."):
             return frame
@@ -65,9 +67,9 @@ def _script_frame() -> FrameType | None:
     return None
 
 
-def _caller_location() -> tuple[str, int]:
+def _caller_location(stop: FrameType | None = None) -> tuple[str, int]:
     """The file and line of the ported script's code that called into phprt."""
-    frame = _script_frame()
+    frame = _script_frame(stop)
     return ("Unknown", 0) if frame is None else (frame.f_code.co_filename, frame.f_lineno)
 
 
@@ -175,7 +177,7 @@ class Runtime:
         self._zlib_compression = 0  # ZLIBG(output_compression): the zlib handlers' chunk size, 0 off
         self._zlib_coding = 0  # the encoding Accept-Encoding asks for, once looked up
         self._gzhandler_context: DeflateContext | None = None  # for ob_gzhandler() called directly
-        self._executing = False
+        self._shutdown_frame: FrameType | None = None  # while the request ends
         self._started = self._ended = False
         self._rewriter: UrlRewriter | None = None  # started at most once per request
         self._out = OutputStack(self._emit, self._output_header, charset)
@@ -203,7 +205,7 @@ class Runtime:
         ``implicit_flush``."""
         if self._started:
             raise RuntimeError("this Runtime has already started; use a new Runtime per request")
-        self._started = self._executing = True
+        self._started = True
         if self._ini_flag("expose_php"):
             self._headers.header(f"X-Powered-By: {POWERED_BY}")
         handler_name = self._ini["output_handler"]
@@ -229,7 +231,7 @@ class Runtime:
         if self._ended:
             return
         self._ended = True
-        self._executing = False
+        self._shutdown_frame = sys._getframe()
         try:
             self._out.end_all()
         except Bailout as bailout:
@@ -237,6 +239,7 @@ class Runtime:
         finally:
             self._out.deactivate()
             self.transport.finish()
+            self._shutdown_frame = None
         self._raise_pending()
 
     # -- the output layer's connection to the transport -------------------------------------
@@ -246,8 +249,10 @@ class Runtime:
         # False (no body may follow) for a HEAD request.
         if self._headers.sent:
             return True
-        if self._output_start is None and self._executing:
-            self._output_start = _caller_location()
+        if self._output_start is None:
+            frame = _script_frame(self._shutdown_frame)
+            if frame is not None:
+                self._output_start = (frame.f_code.co_filename, frame.f_lineno)
         self._send_headers()
         return not self._headers_only
 
@@ -835,7 +840,7 @@ class Runtime:
         # (php_error_docref(), "function(): ...") is HTML-escaped under html_errors.
         if docref and self._ini_flag("html_errors"):
             message = escape_html(message)
-        file, line = location or _caller_location()
+        file, line = location or _caller_location(self._shutdown_frame)
         diagnostic = Diagnostic(level, message, file, line)
         self.diagnostics.append(diagnostic)
         if self._error_handlers and not self._in_error_handler and not level & UNHANDLEABLE_LEVELS:

@@ -47,3 +47,15 @@ def test_run_refuses_an_unknown_directive() -> None:
     completed = run("-d", "no_such=1", "examples/hello.py")
     assert completed.returncode == 2
     assert b"unknown ini directive 'no_such'" in completed.stderr
+
+
+@pytest.mark.clause("RT-RUN-1", "TRANSPORT-CGI-1")
+def test_run_as_cgi_prints_the_head_like_php_cgi(tmp_path: Path) -> None:
+    script = tmp_path / "moved.py"
+    script.write_text('from phprt.php import *\nheader("Location: /next")\necho("moved\\n")\n')
+    completed = run("--sapi", "cgi", str(script))
+    # php-cgi -n moved.php, for <?php header("Location: /next"); echo "moved\n";
+    assert completed.stdout == (
+        b"Status: 302 Found\r\nX-Powered-By: PHP/8.2 (phprt)\r\nLocation: /next\r\n"
+        b"Content-type: text/html; charset=UTF-8\r\n\r\nmoved\n"
+    )
