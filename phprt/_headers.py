@@ -36,6 +36,7 @@ REASONS: Mapping[int, str] = {
 }
 
 _C_SPACE = " \t\n\v\f\r"  # C's isspace()
+_CGI_MAX_HEADER = 1024  # SAPI_CGI_MAX_HEADER_LENGTH
 
 
 class HeaderError(Exception):
@@ -207,7 +208,7 @@ def cgi_head(queue: HeaderQueue) -> ResponseHead:
         line = queue.status_line
         space = line.find(" ") if line else -1
         if line and space >= 5 and line[:5].lower() == "http/":
-            written.append("Status:" + line[space:])
+            written.append(("Status:" + line[space:])[:_CGI_MAX_HEADER - 1])  # slprintf() into 1024 bytes
             response_status = c_atoi(line[space + 1 :])
         elif any(_name_is(header, "status:") for header in queue.lines):
             has_status = True

@@ -110,6 +110,11 @@ def _is_gzhandler(callback: Any) -> bool:
     return getattr(callback, "__name__", None) == "ob_gzhandler" and getattr(callback, "__module__", "").startswith(_PACKAGE)
 
 
+def _header_safe(value: str) -> bool:
+    # OnUpdateDefaultCharset, OnUpdateDefaultMimeTye: no CR, LF or NUL (HDR-DEFAULT-3)
+    return not any(char in value for char in "\r\n\0")
+
+
 def _coding_name(encoding: int) -> str:
     return "gzip" if encoding == GZIP else "deflate"
 
@@ -176,6 +181,7 @@ class Runtime:
         self._headers.on_content_length = self._content_length_set
         self._zlib_compression = 0  # ZLIBG(output_compression): the zlib handlers' chunk size, 0 off
         self._zlib_coding = 0  # the encoding Accept-Encoding asks for, once looked up
+        self._zlib_registered = False  # a zlib handler was created in this request
         self._gzhandler_context: DeflateContext | None = None  # for ob_gzhandler() called directly
         self._shutdown_frame: FrameType | None = None  # while the request ends
         self._started = self._ended = False
@@ -210,7 +216,9 @@ class Runtime:
             self._headers.header(f"X-Powered-By: {POWERED_BY}")
         handler_name = self._ini["output_handler"]
         buffering = leading_int(self._ini_str("output_buffering"))
-        if handler_name:
+        if handler_name and _is_gzhandler(handler_name):
+            self._out.start(self._zlib_handler("ob_gzhandler", 0, C.PHP_OUTPUT_HANDLER_STDFLAGS))
+        elif handler_name:
             try:
                 callback = resolve_callable(handler_name, _caller_scope())
             except InvalidCallable as invalid:
@@ -221,8 +229,9 @@ class Runtime:
             self._out.start(default_handler(buffering if buffering > 1 else 0))
         elif self._ini_flag("implicit_flush"):
             self._implicit_flush = True
-        self._zlib_compression = _zlib_setting(self._ini_str("zlib.output_compression"))
-        self._start_zlib_compression(startup=True)
+        if not self._zlib_registered:  # zlib's RINIT: unless output_handler started ob_gzhandler
+            self._zlib_compression = _zlib_setting(self._ini_str("zlib.output_compression"))
+            self._start_zlib_compression(startup=True)
 
     def shutdown(self) -> None:
         """End the request as php_request_shutdown() does (RT-SHUTDOWN-1): every
@@ -672,6 +681,7 @@ class Runtime:
         # php_zlib_output_handler_init() and php_zlib_output_handler() (OUT-GZIP-4).
         if not self._zlib_compression:
             self._zlib_compression = chunk_size or 0x4000
+        self._zlib_registered = True
         handler = OutputHandler(name, None, flags & ~0xF, chunk_size)
         context: DeflateContext | None = None
 
@@ -775,6 +785,8 @@ class Runtime:
             return False
         old, new = self._ini_str(option), ini_value(value)
         on_update = {
+            "default_charset": _header_safe,
+            "default_mimetype": _header_safe,
             "zlib.output_compression": self._update_zlib_compression,
             "zlib.output_handler": self._update_zlib_output_handler,
         }.get(option)

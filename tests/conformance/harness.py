@@ -129,6 +129,8 @@ class _Renderer:
         if isinstance(node, ast.BinOp) and isinstance(node.left, ast.Constant) and isinstance(node.op, ast.Mult) \
                 and isinstance(node.left.value, (str, bytes)):
             return f"str_repeat({self._php(node.left)}, {self._php(node.right)})"
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add) and _is_text(node.left):
+            return f"({self._php(node.left)} . {self._php(node.right)})"
         if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
             return f"({self._php(node.left)} {_OPERATORS[type(node.op)]} {self._php(node.right)})"
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.Invert)):
@@ -150,6 +152,13 @@ class _ToRuntime(ast.NodeTransformer):
         if isinstance(call.func, ast.Name) and call.func.id not in _OBJECT_FACTORIES:
             call.func = ast.Attribute(ast.Name("rt", ast.Load()), call.func.id, ast.Load())
         return call
+
+
+def _is_text(node: ast.expr) -> bool:
+    # a string literal, or a concatenation or repetition starting with one
+    if isinstance(node, ast.BinOp):
+        return _is_text(node.left)
+    return isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes))
 
 
 def _php_literal(value: Any) -> str:
