@@ -34,7 +34,9 @@ def http_date(timestamp: int) -> str:
     return time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(timestamp))
 
 
-def parse_options(function: str, options: Mapping[Any, Any], to_int: Callable[[Any], int], to_str: Callable[[Any], str]) -> CookieOptions:
+def parse_options(
+    function: str, options: Mapping[Any, Any], to_int: Callable[[Any], int], to_str: Callable[[Any], str]
+) -> CookieOptions:
     """php_head_parse_cookie_options_array(): keys compared case-insensitively (COOKIE-OPTIONS-1)."""
     parsed: CookieOptions = {}
     for key, value in options.items():

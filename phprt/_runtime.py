@@ -698,7 +698,8 @@ class Runtime:
             if out is None:
                 return None
             clean, final = op & C.PHP_OUTPUT_HANDLER_CLEAN, op & C.PHP_OUTPUT_HANDLER_FINAL
-            if not handler.flags & C.PHP_OUTPUT_HANDLER_STARTED and (not clean or (op & C.PHP_OUTPUT_HANDLER_START and not final)):
+            first_output = not clean or (op & C.PHP_OUTPUT_HANDLER_START and not final)
+            if first_output and not handler.flags & C.PHP_OUTPUT_HANDLER_STARTED:
                 if self._headers.sent or not self._zlib_compression:
                     return None
                 self._add_header(f"Content-Encoding: {_coding_name(encoding)}", True)
@@ -884,7 +885,8 @@ class Runtime:
         if level & FATAL_LEVELS:
             self.exit_status = 255
             queue = self._headers
-            if display_errors_mode(self._ini_str("display_errors")) == DISPLAY_OFF and not queue.sent and queue.response_code == 200:
+            displayed = display_errors_mode(self._ini_str("display_errors")) != DISPLAY_OFF
+            if not displayed and not queue.sent and queue.response_code == 200:
                 queue.header("HTTP/1.0 500 Internal Server Error")  # HDR-FATAL-1
             raise Bailout(255)
 
