@@ -528,14 +528,18 @@ class Runtime:
         line = self._string_arg("header", 1, "header", header)
         replace = self._bool_arg("header", 2, "replace", replace)
         code = c_int(self._int_arg("header", 3, "response_code", response_code))
-        if not self._headers_sent_warning():
-            self._header_op(line, replace, code)
+        self._add_header(line, replace, code)
 
-    def _header_op(self, line: str, replace: bool, code: int = 0) -> None:
+    def _add_header(self, line: str, replace: bool, code: int = 0) -> bool:
+        # sapi_header_op(ADD or REPLACE), for header() and for PHP's own headers:
+        # False once the headers are gone; PHP's warning when refused.
+        if self._headers_sent_warning():
+            return False
         try:
             self._headers.header(line, replace, code)
         except HeaderError as refused:
             self._error(C.E_WARNING, str(refused))
+        return True
 
     def _headers_sent_warning(self) -> bool:
         # sapi_header_op() once the headers are gone: PHP's warning, nothing changes (HDR-SENT-2).
@@ -626,10 +630,7 @@ class Runtime:
             parsed["secure"] = self._bool_arg(function, 6, "secure", secure)
             parsed["httponly"] = self._bool_arg(function, 7, "httponly", httponly)
         line = cookie_line(function, name, value, parsed, url_encode=url_encode, encoding=self.charset, now=int(time.time()))
-        if self._headers_sent_warning():
-            return False
-        self._header_op(line, False)
-        return True
+        return self._add_header(line, False)
 
     def _expires_value(self, value: Any) -> int:
         # zval_get_long(): no diagnostics, 0 for what is not a number
@@ -671,11 +672,6 @@ class Runtime:
 
     def _zlib_level(self) -> int:
         return leading_int(self._ini_str("zlib.output_compression_level"))
-
-    def _add_header(self, line: str, replace: bool) -> None:
-        # sapi_add_header_ex(): header() from inside PHP, warning included
-        if not self._headers_sent_warning():
-            self._header_op(line, replace)
 
     def _zlib_handler(self, name: str, chunk_size: int, flags: int) -> OutputHandler:
         # php_zlib_output_handler_init() and php_zlib_output_handler() (OUT-GZIP-4).
