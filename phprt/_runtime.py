@@ -115,10 +115,6 @@ def _header_safe(value: str) -> bool:
     return not any(char in value for char in "\r\n\0")
 
 
-def _coding_name(encoding: int) -> str:
-    return "gzip" if encoding == GZIP else "deflate"
-
-
 def _zlib_setting(value: str) -> int:
     # zlib.output_compression: Off, On (1) or a chunk size, with PHP's quantity suffixes
     lowered = value.strip().lower()
@@ -620,7 +616,7 @@ class Runtime:
                 raise ArgumentCountError(
                     f"{function}(): Expects exactly 3 arguments when argument #3 ($expires_or_options) is an array")
             options = expires_or_options if isinstance(expires_or_options, dict) else dict(enumerate(expires_or_options))
-            parsed = parse_options(function, options, self._expires_value, self._option_string)
+            parsed = parse_options(function, options, self._expires_value, self._php_string)
         else:
             parsed = {"expires": self._int_arg(function, 3, "expires_or_options", expires_or_options, "array|int")}
             if path is not _UNSET:
@@ -638,7 +634,8 @@ class Runtime:
             return leading_int(value)
         return int(value) if isinstance(value, (int, float)) else int(bool(value))
 
-    def _option_string(self, value: Any) -> str:
+    def _php_string(self, value: Any) -> str:
+        # zval_get_string(): PHP's string conversion, as a str
         text = to_php_text(value, self._precision(), self._array_to_string)
         return text if isinstance(text, str) else text.decode(self.charset, "surrogateescape")
 
@@ -654,8 +651,7 @@ class Runtime:
         if not encoding:
             return False
         if flags & C.PHP_OUTPUT_HANDLER_START:
-            self._add_header(f"Content-Encoding: {_coding_name(encoding)}", True)
-            self._add_header("Vary: Accept-Encoding", False)
+            self._add_encoding_headers(encoding)
         if self._gzhandler_context is None:
             self._gzhandler_context = DeflateContext(encoding, self._zlib_level())
         out = self._gzhandler_context.process(flags, text.encode(self.charset, "surrogateescape"))
@@ -669,6 +665,11 @@ class Runtime:
         if not self._zlib_coding:
             self._zlib_coding = output_encoding(self.server.get("HTTP_ACCEPT_ENCODING"))
         return self._zlib_coding
+
+    def _add_encoding_headers(self, encoding: int) -> None:
+        # Content-Encoding replaces one already queued; Vary is appended (OUT-GZIP-4).
+        self._add_header(f"Content-Encoding: {'gzip' if encoding == GZIP else 'deflate'}", True)
+        self._add_header("Vary: Accept-Encoding", False)
 
     def _zlib_level(self) -> int:
         return leading_int(self._ini_str("zlib.output_compression_level"))
@@ -698,8 +699,7 @@ class Runtime:
             if first_output and not handler.flags & C.PHP_OUTPUT_HANDLER_STARTED:
                 if self._headers.sent or not self._zlib_compression:
                     return None
-                self._add_header(f"Content-Encoding: {_coding_name(encoding)}", True)
-                self._add_header("Vary: Accept-Encoding", False)
+                self._add_encoding_headers(encoding)
                 handler.flags &= ~(C.PHP_OUTPUT_HANDLER_CLEANABLE | C.PHP_OUTPUT_HANDLER_REMOVABLE)
             return out
 
@@ -742,8 +742,7 @@ class Runtime:
 
     def _update_zlib_compression(self, value: str) -> bool:
         # OnUpdate_zlib_output_compression (OUT-GZIP-6)
-        if self._output_sent:
-            self._error(C.E_WARNING, "ini_set(): Cannot change zlib.output_compression - headers already sent", docref=True)
+        if self._refused_after_output("zlib.output_compression"):
             return False
         self._zlib_compression = _zlib_setting(value)
         if self._started and self._zlib_compression and not self._handler_started("zlib output compression"):
@@ -751,10 +750,13 @@ class Runtime:
         return True
 
     def _update_zlib_output_handler(self, value: str) -> bool:
+        return not self._refused_after_output("zlib.output_handler")
+
+    def _refused_after_output(self, directive: str) -> bool:
+        # The zlib directives cannot change once output has left (OUT-GZIP-6).
         if self._output_sent:
-            self._error(C.E_WARNING, "ini_set(): Cannot change zlib.output_handler - headers already sent", docref=True)
-            return False
-        return True
+            self._error(C.E_WARNING, f"ini_set(): Cannot change {directive} - headers already sent", docref=True)
+        return self._output_sent
 
     def _content_length_set(self) -> None:
         # A Content-Length header turns compression off, as ini_set would (OUT-GZIP-8).
@@ -942,5 +944,4 @@ class Runtime:
             return ""
         if not is_stringable(value):
             raise self._type_error(function, position, name, "string", value)
-        text = to_php_text(value, self._precision(), self._array_to_string)
-        return text if isinstance(text, str) else text.decode(self.charset, "surrogateescape")
+        return self._php_string(value)
