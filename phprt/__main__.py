@@ -34,8 +34,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(error))
     script = os.path.abspath(options.script)  # PHP reports scripts by their full path
     sys.argv = [options.script, *options.args]
-    with runtime:
-        runpy.run_path(script, run_name="__main__")
+    try:
+        with runtime:
+            runpy.run_path(script, run_name="__main__")
+    except Exception:  # the Runtime reported it as PHP's "Uncaught ..." fatal error
+        pass
     return runtime.exit_status
 
 

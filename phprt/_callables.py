@@ -9,6 +9,7 @@ and closures.
 from __future__ import annotations
 
 import inspect
+from ._timelimit import calls_script
 from typing import Any, Callable, Mapping
 
 __all__ = ["InvalidCallable", "PhpCallable", "resolve_callable"]
@@ -28,6 +29,7 @@ class PhpCallable:
         self.name = name
         self._arity: dict[int, int] = {}
 
+    @calls_script
     def __call__(self, *args: Any) -> Any:
         """Call with PHP's arguments, dropping the trailing ones the callable cannot take.
 

@@ -37,4 +37,9 @@ E_DEPRECATED = 8192
 E_USER_DEPRECATED = 16384
 E_ALL = 32767
 
-__all__ = [name for name in dir() if name.startswith(("PHP_", "E_"))]
+# Connection status bits (CONN-STATUS-1).
+CONNECTION_NORMAL = 0
+CONNECTION_ABORTED = 1
+CONNECTION_TIMEOUT = 2
+
+__all__ = [name for name in dir() if name.startswith(("PHP_", "E_", "CONNECTION_"))]

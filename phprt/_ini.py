@@ -38,10 +38,13 @@ DIRECTIVES: Mapping[str, Directive] = MappingProxyType({
     "error_prepend_string": Directive(None),
     "error_reporting": Directive(None),
     "expose_php": Directive("1", INI_SYSTEM),
+    "hard_timeout": Directive("2", INI_SYSTEM),
     "html_errors": Directive("1"),
+    "ignore_user_abort": Directive("0"),
     "implicit_flush": Directive("0"),
     "internal_encoding": Directive(None),
     "log_errors": Directive("0"),
+    "max_execution_time": Directive("30"),
     "output_buffering": Directive("0", INI_PERDIR | INI_SYSTEM),
     "output_handler": Directive(None, INI_PERDIR | INI_SYSTEM),
     "precision": Directive("14"),
@@ -60,21 +63,32 @@ class SapiProfile:
     """PHP semantics that depend on the SAPI: its name, the defaults it imposes on
     top of the built-in ones (SAPI-DEFAULTS-1), and how it treats the response head
     (SAPI-HEAD-1): whether it reports the request's protocol (which makes a
-    redirect of an HTTP/1.1 POST a 303) and whether flush() sends the headers."""
+    redirect of an HTTP/1.1 POST a 303) and whether flush() sends the headers;
+    and how it notices a client that has gone (SAPI-ABORT-1): whether a failed
+    flush counts, the exit status a failed write sets, and whether output goes
+    through PHP-FPM's FastCGI record buffer, which also brings
+    fastcgi_finish_request()."""
 
     name: str
     ini: Mapping[str, str] = field(default_factory=dict)
     reports_protocol: bool = False
     flush_sends_headers: bool = False
+    flush_detects_abort: bool = True
+    abort_exit_status: int | None = None
+    fastcgi: bool = False
 
 
 #: PHP 8.2's SAPIs. The CLI hard-codes its values (php_cli.c INI_DEFAULT); the web
 #: SAPIs use the built-in defaults.
 SAPI_PROFILES: Mapping[str, SapiProfile] = MappingProxyType({
-    "cli": SapiProfile("cli", {"display_errors": "1", "html_errors": "0", "implicit_flush": "1", "output_buffering": "0"}),
+    "cli": SapiProfile(
+        "cli",
+        {"display_errors": "1", "html_errors": "0", "implicit_flush": "1", "max_execution_time": "0", "output_buffering": "0"},
+        abort_exit_status=255,
+    ),
     "cgi": SapiProfile("cgi"),
-    "fpm": SapiProfile("fpm-fcgi"),
-    "cli-server": SapiProfile("cli-server", flush_sends_headers=True),
+    "fpm": SapiProfile("fpm-fcgi", fastcgi=True),
+    "cli-server": SapiProfile("cli-server", flush_sends_headers=True, flush_detects_abort=False),
     "apache2handler": SapiProfile("apache2handler", reports_protocol=True),
 })
 

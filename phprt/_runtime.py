@@ -11,9 +11,10 @@ from __future__ import annotations
 import email.utils
 import sys
 import time
+from contextlib import contextmanager
 from contextvars import ContextVar, Token
-from types import FrameType
-from typing import Any, Callable, Mapping
+from types import FrameType, TracebackType
+from typing import Any, Callable, Iterator, Mapping, NoReturn
 
 from . import _constants as C
 from ._callables import InvalidCallable, PhpCallable, resolve_callable
@@ -28,10 +29,15 @@ from ._diagnostics import (
     escape_html,
 )
 from ._errors import ArgumentCountError, Bailout, PhpError
+from ._frames import PACKAGE, caller_location, is_phprt, script_frame
 from ._headers import HeaderError, HeaderQueue, head_for
 from ._ini import DIRECTIVES, INI_USER, SAPI_PROFILES, ini_bool, ini_file_value, ini_value
+from ._capture import capturing, release
 from ._output import OutputHandler, OutputLocked, OutputStack, default_handler
-from ._transport import Transport
+from ._records import STDERR, STDOUT, RecordBuffer
+from ._timelimit import ExecutionTimer, TimeLimitExceeded, calls_script
+from ._transport import ResponseHead, Transport
+from ._uncaught import uncaught_error
 from ._urlrewriter import UrlRewriter
 from ._zlib import GZIP, DeflateContext, output_encoding
 from ._values import Ref, c_int, format_float, is_stringable, leading_int, numeric_string, to_php_text, zval_type_name
@@ -42,9 +48,8 @@ try:
 except ImportError:  # not compiled: the pure-Python closure in _bind_echo does the same
     _c_echo_into = None
 
-__all__ = ["ACTIVE", "POWERED_BY", "Runtime"]
+__all__ = ["ACTIVE", "FUNCTIONS", "POWERED_BY", "Runtime"]
 
-_PACKAGE = __name__.rpartition(".")[0]
 #: The Runtime whose ``with`` block the current thread or asyncio task is in (RT-ACTIVE-1).
 ACTIVE: ContextVar[Runtime | None] = ContextVar("phprt_active_runtime", default=None)
 _LOCKED = "Cannot use output buffering in output buffering display handlers"
@@ -53,29 +58,25 @@ _USER_LEVELS = (C.E_USER_ERROR, C.E_USER_WARNING, C.E_USER_NOTICE, C.E_USER_DEPR
 POWERED_BY = "PHP/8.2 (phprt)"
 _UNSET: Any = object()  # an argument the caller did not pass
 
-
-def _script_frame(stop: FrameType | None = None) -> FrameType | None:
-    """The innermost frame outside phprt: the ported script (or a handler it wrote).
-    None when the frame ``stop`` (the request's shutdown) comes first: then no
-    script code is running, as PHP's zend_is_executing() says."""
-    frame = sys._getframe(1)
-    while frame is not None and frame is not stop:
-        module = frame.f_globals.get("__name__", "")
-        if module != _PACKAGE and not module.startswith(_PACKAGE + "."):
-            return frame
-        frame = frame.f_back  # type: ignore[assignment]
-    return None
-
-
-def _caller_location(stop: FrameType | None = None) -> tuple[str, int]:
-    """The file and line of the ported script's code that called into phprt."""
-    frame = _script_frame(stop)
-    return ("Unknown", 0) if frame is None else (frame.f_code.co_filename, frame.f_lineno)
+#: PHP's functions a Runtime provides, by name (phprt.php binds each of them).
+FUNCTIONS = (
+    "echo", "print", "flush",
+    "ob_start", "ob_flush", "ob_clean", "ob_end_flush", "ob_end_clean", "ob_get_clean", "ob_get_flush",
+    "ob_get_contents", "ob_get_length", "ob_get_level", "ob_get_status", "ob_implicit_flush",
+    "ob_list_handlers", "output_add_rewrite_var", "output_reset_rewrite_vars", "ob_gzhandler",
+    "header", "header_remove", "headers_list", "headers_sent", "http_response_code", "header_register_callback",
+    "setcookie", "setrawcookie",
+    "register_shutdown_function", "exit", "die", "connection_status", "connection_aborted", "ignore_user_abort",
+    "set_time_limit", "fastcgi_finish_request", "sleep", "usleep", "function_exists",
+    "ini_get", "ini_set",
+    "trigger_error", "user_error", "set_error_handler", "restore_error_handler",
+    "error_reporting", "error_get_last", "error_clear_last",
+)
 
 
 def _caller_scope() -> Mapping[str, Any]:
     """The ported script's globals, where PHP-style string callables are looked up."""
-    frame = _script_frame()
+    frame = script_frame()
     return {} if frame is None else frame.f_globals
 
 
@@ -107,7 +108,7 @@ def _is_gzhandler(callback: Any) -> bool:
     # ob_start("ob_gzhandler") names PHP's handler alias; so does passing phprt's own function.
     if isinstance(callback, str):
         return callback == "ob_gzhandler"
-    return getattr(callback, "__name__", None) == "ob_gzhandler" and getattr(callback, "__module__", "").startswith(_PACKAGE)
+    return getattr(callback, "__name__", None) == "ob_gzhandler" and getattr(callback, "__module__", "").startswith(PACKAGE)
 
 
 def _header_safe(value: str) -> bool:
@@ -131,6 +132,10 @@ class Runtime:
     "apache2handler"), ``transport`` where the response goes; any profile runs on
     any transport (RT-PROFILE-1). ``ini`` sets directives as php.ini or ``-d``
     would, before the request starts. ``charset`` encodes str output.
+    ``capture_print=True`` makes Python's print() in the Runtime's thread or task
+    PHP's echo (RT-CAPTURE-1). ``clock`` is what the time limit counts: the
+    thread's CPU time, as PHP on Linux (TIME-CPU-1), or "wall" time, as PHP on
+    Windows (TIME-WALL-1).
     """
 
     def __init__(
@@ -141,6 +146,8 @@ class Runtime:
         *,
         php_version: str = "8.2",
         charset: str = "utf-8",
+        capture_print: bool = False,
+        clock: str = "cpu",
     ) -> None:
         if sapi not in SAPI_PROFILES:
             raise ValueError(f"unknown SAPI {sapi!r}; expected one of {', '.join(SAPI_PROFILES)}")
@@ -184,22 +191,41 @@ class Runtime:
         self._rewriter: UrlRewriter | None = None  # started at most once per request
         self._out = OutputStack(self._emit, self._output_header, charset)
         self._out.on_change = self._bind_echo
+        self._capture_print = capture_print
+        self._status = C.CONNECTION_NORMAL  # connection_status()
+        self._shutdown_functions: list[tuple[PhpCallable, tuple[Any, ...]]] = []
+        self._timer = ExecutionTimer(self._time_up, clock)
+        self._timeout_seconds = 0  # EG(timeout_seconds): the N of the timeout message
+        #: PHP-FPM's FastCGI buffer, under the "fpm" profile (SAPI-FPM-1).
+        self._records = RecordBuffer(self._deliver) if self.sapi.fastcgi else None
+        self._head: tuple[ResponseHead, int] | None = None  # a head in the records, and its bytes not yet delivered
+        self._finished_early = False  # fastcgi_finish_request() ended the response
+        self._fpm_logged = False  # PHP-FPM joins a request's log messages with "; "
 
     # -- the request --------------------------------------------------------------------
 
     def __enter__(self) -> Runtime:
         self.startup()
         self._token: Token[Runtime | None] = ACTIVE.set(self)
+        if self._capture_print:
+            self._capture = capturing(self.echo)
         return self
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
-        if isinstance(exc, Bailout):
-            self.exit_status = exc.exit_status
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: TracebackType | None) -> bool:
+        """End the request. A Bailout (exit, a fatal error, a client abort) and a
+        timeout stop here; an uncaught exception is reported as PHP reports it and
+        then continues on its way once the request has ended (DEV-UNCAUGHT-1)."""
         try:
+            if isinstance(exc, TimeLimitExceeded):
+                self._timed_out(tb)
+            elif isinstance(exc, Exception):
+                self._uncaught(exc, tb)
             self.shutdown()
         finally:
+            if self._capture_print:
+                release(self._capture)
             ACTIVE.reset(self._token)
-        return isinstance(exc, Bailout)
+        return isinstance(exc, (Bailout, TimeLimitExceeded))
 
     def startup(self) -> None:
         """Start the request as php_request_startup() does (RT-STARTUP-1): the
@@ -228,24 +254,91 @@ class Runtime:
         if not self._zlib_registered:  # zlib's RINIT: unless output_handler started ob_gzhandler
             self._zlib_compression = _zlib_setting(self._ini_str("zlib.output_compression"))
             self._start_zlib_compression(startup=True)
+        self._timer.bind()
+        self._update_timeout(self._ini_str("max_execution_time"))
 
     def shutdown(self) -> None:
-        """End the request as php_request_shutdown() does (RT-SHUTDOWN-1): every
-        output layer ends top-down with FINAL, the headers go if they have not,
-        and the transport finishes."""
+        """End the request as php_request_shutdown() does (RT-SHUTDOWN-1): the
+        shutdown functions, then every output layer ends top-down with FINAL, the
+        time limit stops, the headers go if they have not, and the transport
+        finishes. A fatal error, exit or abort in one step ends that step only."""
         if self._ended:
             return
         self._ended = True
         self._shutdown_frame = sys._getframe()
         try:
-            self._out.end_all()
-        except Bailout as bailout:
-            self.exit_status = bailout.exit_status
+            with self._zend_try():
+                self._call_shutdown_functions()
+            with self._zend_try():
+                self._out.end_all()
+            self._timer.stop()
+            with self._zend_try():
+                self._out.deactivate()
+            if self._records is not None and not self._records.closed:
+                self._records.flush()
+                self._records.closed = True
+            if not self._finished_early:
+                self.transport.finish()
         finally:
+            self._timer.stop()
             self._out.deactivate()
-            self.transport.finish()
             self._shutdown_frame = None
-        self._raise_pending()
+
+    @contextmanager
+    def _zend_try(self) -> Iterator[None]:
+        # zend_try around a shutdown step: a bailout ends the step; a timeout or an
+        # exception nobody caught is first reported as the fatal error it is.
+        try:
+            yield
+            self._raise_pending()
+        except Bailout:
+            pass
+        except TimeLimitExceeded as timeout:
+            self._timed_out(timeout.__traceback__)
+        except Exception as exception:
+            self._uncaught(exception, exception.__traceback__)
+
+    @calls_script
+    def _call_shutdown_functions(self) -> None:
+        # php_call_shutdown_functions(): in order, including ones registered meanwhile
+        functions = self._shutdown_functions
+        index = 0
+        while index < len(functions):
+            callback, args = functions[index]
+            index += 1
+            callback(*args)
+
+    def _fatal(self, message: str, location: tuple[str, int], *, escape: bool = False) -> None:
+        try:
+            self._error(C.E_ERROR, message, location, docref=escape)
+        except Bailout:
+            pass
+
+    def _uncaught(self, exception: BaseException, tb: TracebackType | None) -> None:
+        # zend_exception_error(): "Uncaught ..." as a fatal error (DIAG-UNCAUGHT-1)
+        message, file, line = uncaught_error(exception, tb)
+        self._fatal(message, (file, line), escape=True)
+
+    def _timed_out(self, tb: TracebackType | None) -> None:
+        # zend_timeout(): the TIMEOUT bit, then the fatal error where the script was (TIME-FATAL-1)
+        self._status |= C.CONNECTION_TIMEOUT
+        location = ("Unknown", 0)
+        while tb is not None:
+            if not is_phprt(tb.tb_frame):
+                location = (tb.tb_frame.f_code.co_filename, tb.tb_lineno)
+            tb = tb.tb_next
+        seconds = self._timeout_seconds
+        self._fatal(f"Maximum execution time of {seconds} second{'' if seconds == 1 else 's'} exceeded", location)
+
+    def _time_up(self) -> bool:
+        # The watchdog's call when the limit expires: stop the script where it is,
+        # and give what runs next hard_timeout seconds (TIME-HARD-1).
+        if not self._timer.interrupt():
+            return False
+        hard = leading_int(self._ini_str("hard_timeout"))
+        if hard > 0:
+            self._timer.start(hard)
+        return True
 
     # -- the output layer's connection to the transport -------------------------------------
 
@@ -255,7 +348,7 @@ class Runtime:
         if self._headers.sent:
             return True
         if self._output_start is None:
-            frame = _script_frame(self._shutdown_frame)
+            frame = script_frame(self._shutdown_frame)
             if frame is not None:
                 self._output_start = (frame.f_code.co_filename, frame.f_lineno)
         self._send_headers()
@@ -276,7 +369,14 @@ class Runtime:
                 self._pending = self._pending or exception
         queue.sent = True
         date = email.utils.formatdate(usegmt=True)
-        self.transport.send_headers(head_for(self.sapi.name, queue, self.server, date, self.charset))
+        head = head_for(self.sapi.name, queue, self.server, date, self.charset)
+        if self._records is None:
+            self.transport.send_headers(head)
+            return
+        block = head.block()  # PHP-FPM writes the head into its records, as output
+        self._head = (head, len(block))
+        if not self._records.write(STDOUT, block):
+            self._aborted()
 
     def _redirect_code(self) -> int:
         # A Location answers 303 to an HTTP/1.1 non-GET request where the SAPI
@@ -287,11 +387,61 @@ class Runtime:
         return 303 if self.sapi.reports_protocol and newer and method not in (None, "GET", "HEAD") else 302
 
     def _emit(self, data: bytes) -> None:
-        # sapi_module.ub_write, then sapi_flush() under implicit flush.
+        # sapi_module.ub_write, then sapi_flush() under implicit flush; a write
+        # that finds the client gone is PHP's aborted connection (CONN-ABORT-1).
         self._output_sent = True
-        self.transport.write(data)
+        if self._records is not None:
+            delivered = self._records.write(STDOUT, data)
+        else:
+            delivered = self.transport.write(data)
+        if not delivered:
+            self._aborted()
         if self._implicit_flush:
-            self.transport.flush()
+            self._sapi_flush()
+
+    def _sapi_flush(self) -> None:
+        # sapi_flush(): the SAPI's flush, which notices a client gone where the SAPI does (SAPI-ABORT-1)
+        if self._records is not None:
+            delivered = self._records.flush()
+        else:
+            delivered = self.transport.flush()
+        if not delivered and self.sapi.flush_detects_abort:
+            self._aborted()
+
+    def _deliver(self, pieces: list[tuple[int, bytes]]) -> bool:
+        # PHP-FPM's socket write of its buffered records (SAPI-FPM-1): the head
+        # once its bytes leave, then body and log bytes in order.
+        delivered = True
+        body = bytearray()
+        for kind, data in pieces:
+            if kind == STDERR:
+                delivered = (not body or self.transport.write(bytes(body))) and delivered
+                body.clear()
+                self.transport.write_stderr(data)
+                continue
+            if self._head is not None:
+                head, left = self._head
+                if left == len(head.block()):
+                    self.transport.send_headers(head)
+                taken = min(left, len(data))
+                self._head = (head, left - taken) if left > taken else None
+                data = data[taken:]
+            body += data
+        if not body:  # a write of record headers alone still meets a closed socket
+            return self.transport.flush() and delivered
+        delivered = self.transport.write(bytes(body)) and delivered
+        self.transport.flush()
+        return delivered
+
+    def _aborted(self) -> None:
+        # php_handle_aborted_connection(): ABORTED, all later output dropped, and
+        # the script stopped unless user aborts are ignored (CONN-ABORT-1).
+        self._status = C.CONNECTION_ABORTED
+        if self.sapi.abort_exit_status is not None:
+            self.exit_status = self.sapi.abort_exit_status
+        self._out.disabled = True
+        if not self._ini_flag("ignore_user_abort"):
+            raise Bailout(self.exit_status)
 
     def _bind_echo(self) -> None:
         # The fast path (PERF-ECHO-1): while the top buffer has no chunk size and no
@@ -496,7 +646,7 @@ class Runtime:
         The built-in server's flush sends the headers first (HDR-SENT-1)."""
         if self.sapi.flush_sends_headers:
             self._send_headers()
-        self.transport.flush()
+        self._sapi_flush()
 
     @_userland
     def output_add_rewrite_var(self, name: Any, value: Any) -> bool:
@@ -763,6 +913,104 @@ class Runtime:
         if self._update_zlib_compression("0"):
             self._ini["zlib.output_compression"] = "0"
 
+    # -- the script's lifecycle -------------------------------------------------------------
+
+    def register_shutdown_function(self, callback: Any, *args: Any) -> None:
+        """Call ``callback(*args)`` when the request ends, in registration order
+        (LIFE-SHUTDOWN-1)."""
+        try:
+            resolved = resolve_callable(callback, _caller_scope())
+        except InvalidCallable as invalid:
+            message = f"register_shutdown_function(): Argument #1 ($callback) must be a valid callback, {invalid}"
+            raise TypeError(message) from None
+        self._shutdown_functions.append((resolved, args))
+
+    def exit(self, status: Any = None) -> NoReturn:
+        """PHP's ``exit``/``die``: an int is the exit status, anything else is
+        printed; then the request ends (LIFE-EXIT-1)."""
+        if isinstance(status, int) and not isinstance(status, bool):
+            self.exit_status = status & 0xFF
+        elif status is not None:
+            self._write_value(status)
+        raise Bailout(self.exit_status)
+
+    die = exit
+
+    def connection_status(self) -> int:
+        """The connection status bits: CONNECTION_ABORTED, CONNECTION_TIMEOUT (CONN-STATUS-1)."""
+        return self._status
+
+    def connection_aborted(self) -> int:
+        """1 once the client is known to be gone, else 0 (CONN-STATUS-1)."""
+        return self._status & C.CONNECTION_ABORTED
+
+    def ignore_user_abort(self, enable: Any = None) -> int:
+        """Whether a client abort stops the script; returns the previous setting
+        as 0 or 1, and sets it unless ``enable`` is None (CONN-IGNORE-1)."""
+        old = int(self._ini_flag("ignore_user_abort"))
+        if enable is not None:
+            enable = self._bool_arg("ignore_user_abort", 1, "enable", enable, "?bool")
+            self._ini["ignore_user_abort"] = "1" if enable else "0"
+        return old
+
+    def set_time_limit(self, seconds: Any) -> bool:
+        """Set max_execution_time and restart the count from zero (TIME-LIMIT-2)."""
+        value = str(self._int_arg("set_time_limit", 1, "seconds", seconds))
+        self._ini["max_execution_time"] = value
+        self._update_timeout(value)
+        return True
+
+    def _update_timeout(self, value: str) -> bool:
+        # OnUpdateTimeout: the leading integer; the count restarts
+        self._timeout_seconds = leading_int(value)
+        self._timer.start(self._timeout_seconds)
+        return True
+
+    def fastcgi_finish_request(self) -> bool:
+        """PHP-FPM's: end every output buffer, send the headers and the output, and
+        complete the response while the script goes on (FPM-FINISH-1). False when
+        already done. Under other profiles, or on a transport that cannot end a
+        response early, PHP has no such function."""
+        if not self._has_finish_request():
+            raise PhpError("Call to undefined function fastcgi_finish_request()")
+        assert self._records is not None
+        if self._records.closed:
+            return False
+        self._out.end_all()
+        self._send_headers()
+        self._records.flush()
+        self._records.closed = True
+        self._finished_early = True
+        self.transport.finish()
+        return True
+
+    def _has_finish_request(self) -> bool:
+        return self.sapi.fastcgi and self.transport.can_end_early
+
+    def sleep(self, seconds: Any) -> int:
+        """Sleep; returns 0. Sleeping does not count towards the CPU time limit (TIME-SLEEP-1)."""
+        seconds = self._int_arg("sleep", 1, "seconds", seconds)
+        if seconds < 0:
+            raise ValueError("sleep(): Argument #1 ($seconds) must be greater than or equal to 0")
+        time.sleep(seconds)
+        return 0
+
+    def usleep(self, microseconds: Any) -> None:
+        """Sleep for microseconds (TIME-SLEEP-1)."""
+        microseconds = self._int_arg("usleep", 1, "microseconds", microseconds)
+        if microseconds < 0:
+            raise ValueError("usleep(): Argument #1 ($microseconds) must be greater than or equal to 0")
+        time.sleep(microseconds / 1e6)
+
+    def function_exists(self, function: Any) -> bool:
+        """Whether PHP would have the function here: one of the PHP functions this
+        Runtime provides (fastcgi_finish_request only where it works), or a function
+        of the script's (LIFE-EXISTS-1)."""
+        name = self._string_arg("function_exists", 1, "function", function).lower().lstrip("\\")
+        if name in FUNCTIONS:
+            return name != "fastcgi_finish_request" or self._has_finish_request()
+        return callable(_caller_scope().get(name))
+
     # -- ini -------------------------------------------------------------------------------
 
     def ini_get(self, option: str) -> str | bool:
@@ -788,6 +1036,7 @@ class Runtime:
             "default_mimetype": _header_safe,
             "zlib.output_compression": self._update_zlib_compression,
             "zlib.output_handler": self._update_zlib_output_handler,
+            "max_execution_time": self._update_timeout,
         }.get(option)
         if on_update is not None and not on_update(new):
             return False
@@ -851,7 +1100,7 @@ class Runtime:
         # (php_error_docref(), "function(): ...") is HTML-escaped under html_errors.
         if docref and self._ini_flag("html_errors"):
             message = escape_html(message)
-        file, line = location or _caller_location(self._shutdown_frame)
+        file, line = location or caller_location(self._shutdown_frame)
         diagnostic = Diagnostic(level, message, file, line)
         self.diagnostics.append(diagnostic)
         if self._error_handlers and not self._in_error_handler and not level & UNHANDLEABLE_LEVELS:
@@ -865,6 +1114,8 @@ class Runtime:
                 if handled is not False:
                     return
         self._report(diagnostic)
+        if level & FATAL_LEVELS:
+            raise Bailout(self.exit_status)
 
     def _report(self, diagnostic: Diagnostic) -> None:
         # php_error_cb(): remember, log, display; stop the script on a fatal level.
@@ -886,11 +1137,17 @@ class Runtime:
             displayed = display_errors_mode(self._ini_str("display_errors")) != DISPLAY_OFF
             if not displayed and not queue.sent and queue.response_code == 200:
                 queue.header("HTTP/1.0 500 Internal Server Error")  # HDR-FATAL-1
-            raise Bailout(255)
 
     def _log(self, message: str) -> None:
         # php_log_err(): to the error_log file with a timestamp, else to the SAPI's log.
         destination = self._ini["error_log"]
+        if self._records is not None and not destination:
+            # PHP-FPM sends its log to the web server in the records (SAPI-FPM-2)
+            if not self._records.closed:
+                separator = "; " if self._fpm_logged else ""
+                self._fpm_logged = True
+                self._records.write(STDERR, f"{separator}PHP message: {message}".encode(self.charset, "surrogateescape"))
+            return
         if destination:
             stamp = time.strftime("%d-%b-%Y %H:%M:%S UTC", time.gmtime())
             try:
@@ -919,7 +1176,7 @@ class Runtime:
             self._error(C.E_DEPRECATED, f"Implicit conversion from {shown} to int loses precision")
         return int(number)
 
-    def _bool_arg(self, function: str, position: int, name: str, value: Any) -> bool:
+    def _bool_arg(self, function: str, position: int, name: str, value: Any, type_name: str = "bool") -> bool:
         if value is None:
             self._null_deprecated(function, position, name, "bool")
             return False
@@ -927,7 +1184,7 @@ class Runtime:
             return value not in ("", "0")
         if isinstance(value, (bool, int, float)):
             return bool(value)
-        raise self._type_error(function, position, name, "bool", value)
+        raise self._type_error(function, position, name, type_name, value)
 
     def _null_deprecated(self, function: str, position: int, name: str, type_name: str) -> None:
         message = f"{function}(): Passing null to parameter #{position} (${name}) of type {type_name} is deprecated"

@@ -14,7 +14,8 @@ The calls, in the order a request makes them:
 - ``flush()`` -- PHP's ``sapi_flush()``: ``flush()``, or implicit flush.
 - ``write_stderr(data)`` -- the process's stderr: ``log_errors`` lines and
   ``display_errors=stderr``.
-- ``finish()`` -- the response is complete.
+- ``finish()`` -- the response is complete: once, at the end of the request, or
+  earlier for ``fastcgi_finish_request()`` where ``can_end_early`` is set.
 
 ``write`` and ``flush`` return False once the client is gone (TRANSPORT-ABORT-1).
 
@@ -38,6 +39,9 @@ class Transport:
 
     #: The request variables ($_SERVER); none by default.
     server: Mapping[str, str] = {}
+    #: Whether ``finish()`` can complete the response while the script goes on
+    #: (fastcgi_finish_request()); after it, the Runtime writes nothing more.
+    can_end_early = False
 
     def send_headers(self, head: ResponseHead) -> None:
         """Deliver the response head. The default sends nothing, as PHP's CLI."""

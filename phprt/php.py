@@ -9,7 +9,8 @@
 Each function calls the method of the same name on the Runtime whose ``with``
 block the current thread or asyncio task is in; with none, it raises
 RuntimeError. ``print`` is left out of ``*`` so that Python's own ``print``
-stays; use ``phprt.php.print`` for PHP's. ``runtime()`` returns the active
+stays; use ``phprt.php.print`` for PHP's. ``exit`` and ``die`` are PHP's: they
+end the request (replacing Python's interactive ``exit``). ``runtime()`` returns the active
 Runtime itself, and ``Ref`` stands for PHP's by-reference arguments
 (``headers_sent(file := Ref(), line := Ref())``).
 """
@@ -20,20 +21,9 @@ from typing import Any, Callable
 
 from ._constants import __all__ as _constants
 from ._constants import *  # noqa: F403
-from ._runtime import ACTIVE, Runtime
+from ._runtime import ACTIVE, FUNCTIONS, Runtime
 from ._values import Ref
 
-_FUNCTIONS = (
-    "echo", "print", "flush",
-    "ob_start", "ob_flush", "ob_clean", "ob_end_flush", "ob_end_clean", "ob_get_clean", "ob_get_flush",
-    "ob_get_contents", "ob_get_length", "ob_get_level", "ob_get_status", "ob_implicit_flush",
-    "ob_list_handlers", "output_add_rewrite_var", "output_reset_rewrite_vars", "ob_gzhandler",
-    "header", "header_remove", "headers_list", "headers_sent", "http_response_code", "header_register_callback",
-    "setcookie", "setrawcookie",
-    "ini_get", "ini_set",
-    "trigger_error", "user_error", "set_error_handler", "restore_error_handler",
-    "error_reporting", "error_get_last", "error_clear_last",
-)
 
 
 def runtime() -> Runtime:
@@ -53,6 +43,6 @@ def _bind(name: str) -> Callable[..., Any]:
     return function
 
 
-globals().update({name: _bind(name) for name in _FUNCTIONS})
+globals().update({name: _bind(name) for name in FUNCTIONS})
 
-__all__ = ["Ref", "runtime", *(name for name in _FUNCTIONS if name != "print"), *_constants]
+__all__ = ["Ref", "runtime", *(name for name in FUNCTIONS if name != "print"), *_constants]

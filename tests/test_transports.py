@@ -28,10 +28,19 @@ def test_memory_transport_records_everything_in_order() -> None:
 def test_memory_transport_client_disconnects_after_n_bytes() -> None:
     transport = MemoryTransport(disconnect_after=5)
     assert transport.write(b"abc") is True
-    assert transport.write(b"defg") is False
+    assert transport.write(b"defg") is True
     assert transport.write(b"h") is False and transport.flush() is False
     assert transport.body == b"abcde"
     assert transport.client_gone
+
+
+@pytest.mark.clause("TRANSPORT-MEMORY-2")
+def test_memory_transport_like_tcp_accepts_a_write_after_the_hang_up() -> None:
+    transport = MemoryTransport(disconnect_after=2, lost_writes=1)
+    assert transport.write(b"ab") is True
+    assert transport.write(b"lost") is True
+    assert transport.write(b"c") is False
+    assert transport.body == b"ab"
 
 
 @pytest.mark.clause("TRANSPORT-ORDER-1")

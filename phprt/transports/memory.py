@@ -20,13 +20,19 @@ class MemoryTransport(Transport):
       ``("write", bytes)``, ``("flush",)``, ``("finish",)``.
     - ``stderr``: what went to the error stream.
 
-    ``disconnect_after=N`` makes a client that hangs up after receiving N body
-    bytes: the write that crosses N delivers only what fits, and from then on
-    ``write`` and ``flush`` report the client gone. ``server`` gives the request
-    variables ($_SERVER).
+    ``disconnect_after=N`` is a client that reads N body bytes and hangs up: the
+    write that reaches N is delivered as far as N, and later writes and flushes
+    report the client gone -- except the first ``lost_writes`` writes after the
+    hang-up, which are reported delivered and lost, as a TCP socket accepts a send
+    after its peer closed (TRANSPORT-MEMORY-2). ``server`` gives the request
+    variables ($_SERVER). ``finish()`` may come early (fastcgi_finish_request()).
     """
 
-    def __init__(self, disconnect_after: int | None = None, server: Mapping[str, str] | None = None) -> None:
+    can_end_early = True
+
+    def __init__(
+        self, disconnect_after: int | None = None, server: Mapping[str, str] | None = None, *, lost_writes: int = 0
+    ) -> None:
         self.server = dict(server or {})
         self.head: ResponseHead | None = None
         self.status: int | None = None
@@ -36,6 +42,7 @@ class MemoryTransport(Transport):
         self.events: list[tuple[object, ...]] = []
         self.finished = False
         self.disconnect_after = disconnect_after
+        self.lost_writes = lost_writes
 
     @property
     def chunks(self) -> list[bytes]:
@@ -52,12 +59,15 @@ class MemoryTransport(Transport):
 
     def write(self, data: bytes) -> bool:
         if self.client_gone:
+            if self.lost_writes > 0:
+                self.lost_writes -= 1
+                return True
             return False
         if self.disconnect_after is not None:
             data = data[: self.disconnect_after - len(self.body)]
         self.body += data
         self.events.append(("write", data))
-        return not self.client_gone
+        return True
 
     def flush(self) -> bool:
         if self.client_gone:

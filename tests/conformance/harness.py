@@ -23,6 +23,7 @@ import os
 import re
 import subprocess
 import tempfile
+import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ from typing import Any
 import phprt
 from phprt import CgiTransport, MemoryTransport, Ref, Runtime
 
+from . import servers
 from .library import LIBRARY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +43,7 @@ PYTHON_PATH = "/phprt-conformance/case.py"
 #: ini every case runs with unless it says otherwise: diagnostics are logged to stderr.
 BASE_INI = {"log_errors": "1"}
 
-_CONSTANTS = {name for name in phprt.__all__ if name.startswith(("PHP_", "E_"))}
+_CONSTANTS = {name for name in phprt.__all__ if name.startswith(("PHP_", "E_", "CONNECTION_"))}
 _OBJECT_FACTORIES = {"Str": "new Str", "stdClass": "new stdClass"}
 _OPERATORS = {ast.BitOr: "|", ast.BitAnd: "&", ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 
@@ -56,6 +58,7 @@ class Case:
     ini: dict[str, str] = field(default_factory=dict)
     sapi: str = "cli"
     server: dict[str, str] = field(default_factory=dict)
+    disconnect_after: int | None = None
     note: str = ""
 
     @property
@@ -67,6 +70,8 @@ class Case:
         parts: list[Any] = [self.script.strip(), sorted(self.ini.items()), self.sapi, LIBRARY]
         if self.server:
             parts.append(sorted(self.server.items()))
+        if self.disconnect_after is not None:
+            parts.append(["disconnect_after", self.disconnect_after])
         text = json.dumps(parts)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -101,6 +106,8 @@ class _Renderer:
             statement = "__r([headers_sent($__f, $__l), $__f, $__l]);"
         elif name == "print":
             statement = f"__r(print {args});"
+        elif name == "uncaught":
+            return f"throw new Exception({args});"
         else:
             statement = f"__r({name}({args}));"
         return f"try {{ {statement} }} catch (\\Throwable $__e) {{ __x($__e); }}"
@@ -108,6 +115,8 @@ class _Renderer:
     def python(self) -> str:
         if self.call.func.id == "headers_sent_where":  # type: ignore[attr-defined]
             return "__r(lambda f=Ref(), l=Ref(): [rt.headers_sent(f, l), f.value, l.value])"
+        if self.call.func.id == "uncaught":  # type: ignore[attr-defined]
+            return f"raise Exception({ast.unparse(self.call.args[0])})"
         return f"__r(lambda: {ast.unparse(_ToRuntime().visit(copy.deepcopy(self.call)))})"
 
     def _php(self, node: ast.expr) -> str:
@@ -118,7 +127,7 @@ class _Renderer:
                 return node.id
             if node.id.startswith(("c_", "o_")):
                 return "$" + node.id
-            if node.id.startswith(("h_", "eh_", "hc_")):
+            if node.id.startswith(("h_", "eh_", "hc_", "sd_")):
                 return _php_literal(node.id)
             raise ValueError(f"unknown name {node.id!r} in {self.line!r}")
         if isinstance(node, (ast.List, ast.Tuple)):
@@ -149,7 +158,7 @@ class _ToRuntime(ast.NodeTransformer):
 
     def visit_Call(self, call: ast.Call) -> ast.Call:
         self.generic_visit(call)
-        if isinstance(call.func, ast.Name) and call.func.id not in _OBJECT_FACTORIES:
+        if isinstance(call.func, ast.Name) and call.func.id not in _OBJECT_FACTORIES and not call.func.id.startswith("sd_"):
             call.func = ast.Attribute(ast.Name("rt", ast.Load()), call.func.id, ast.Load())
         return call
 
@@ -224,32 +233,67 @@ def _without_path(value: Any, path: str) -> Any:
 
 
 #: The PHP 8.2 binary that records each SAPI profile's cases.
-PHP_BINARIES = {"cli": "php", "cgi": "php-cgi"}
+PHP_BINARIES = {"cli": "php", "cgi": "php-cgi", "cli-server": "php", "fpm": servers.PHP_FPM}
+#: Writes the built-in server still accepts after its client hung up (TCP); PHP-FPM's
+#: unix socket fails the first one.
+LOST_WRITES = {"cli-server": 1}
+#: The request the servers.py client makes, as phprt's transport reports it.
+SERVER_DEFAULTS = {
+    "cli-server": {"REQUEST_METHOD": "GET", "SERVER_PROTOCOL": "HTTP/1.1"},
+    "fpm": {"REQUEST_METHOD": "GET", "SERVER_PROTOCOL": "HTTP/1.1"},
+}
+_SERVER_LOG = re.compile(r"^127\.0\.0\.1:%d .*\n", re.MULTILINE)
+_DATE = re.compile(rb"^Date: [^\r]*\r$", re.MULTILINE)
 
 
 def run_php(case: Case, php: str | None = None) -> dict[str, Any]:
-    """Run the case through real PHP (``php -n``, or ``php-cgi -n`` for the "cgi"
-    profile, whose stdout is the CGI response: head and body) and observe it."""
+    """Run the case through real PHP and observe it: ``php -n``; ``php-cgi -n`` for
+    the "cgi" profile, whose stdout is the CGI response; for "cli-server" and
+    "fpm" a real ``php -S`` or php-fpm with a client (tests/conformance/servers.py),
+    whose stdout is what the client read."""
     with tempfile.TemporaryDirectory(prefix="phprt-record-") as tmp:
         script, log = os.path.join(tmp, "case.php"), os.path.join(tmp, "record.jsonl")
         Path(script).write_text(render_php(case))
-        options = [f"-d{name}={value}" for name, value in {**BASE_INI, **case.ini}.items()]
-        environment = {**os.environ, **case.server, "PHPRT_RECORD": log}
-        arguments = [script]
-        if "REQUEST_METHOD" in case.server:  # php-cgi then runs as a web server's CGI program
-            environment.update(REDIRECT_STATUS="200", SCRIPT_FILENAME=script)
-            arguments = []
-        completed = subprocess.run(
-            [php or PHP_BINARIES[case.sapi], "-n", *options, *arguments],
-            capture_output=True, stdin=subprocess.DEVNULL, env=environment, timeout=60,
-        )
+        Path(log).touch()
+        ini = {**BASE_INI, **case.ini}
+        if case.sapi in ("cli-server", "fpm"):
+            driver = servers.run_cli_server if case.sapi == "cli-server" else servers.run_fpm
+            seen = driver(script, ini, {**case.server, "PHPRT_RECORD": log}, case.disconnect_after)
+            stdout, stderr, status = _DATE.sub(b"Date: %s\r", seen["stdout"]), seen["stderr"], seen["exit"]
+        else:
+            stdout, stderr, status = _run_binary(case, php or PHP_BINARIES[case.sapi], script, log, ini)
         results = [json.loads(line) for line in Path(log).read_text().splitlines()]
+    error_text = _text(stderr, script)
+    if case.sapi == "cli-server" and isinstance(error_text, str):  # the server's own access log is not PHP's
+        error_text = _SERVER_LOG.sub("", error_text)
     return {
-        "stdout": _text(completed.stdout, script),
-        "stderr": _text(completed.stderr, script),
+        "stdout": _text(stdout, script),
+        "stderr": error_text,
         "results": _without_path(results, script),
-        "exit": completed.returncode,
+        "exit": status,
     }
+
+
+def _run_binary(case: Case, php: str, script: str, log: str, ini: dict[str, str]) -> tuple[bytes, bytes, int]:
+    options = [f"-d{name}={value}" for name, value in ini.items()]
+    environment = {**os.environ, **case.server, "PHPRT_RECORD": log}
+    arguments = [script]
+    if "REQUEST_METHOD" in case.server:  # php-cgi then runs as a web server's CGI program
+        environment.update(REDIRECT_STATUS="200", SCRIPT_FILENAME=script)
+        arguments = []
+    stdout: Any = subprocess.PIPE
+    if case.disconnect_after == 0:  # a reader that is already gone: every write fails (EPIPE)
+        reader, stdout = os.pipe()
+        os.close(reader)
+    try:
+        completed = subprocess.run(
+            [php, "-n", *options, *arguments], stdout=stdout, stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL, env=environment, timeout=60,
+        )
+    finally:
+        if stdout is not subprocess.PIPE:
+            os.close(stdout)
+    return completed.stdout or b"", completed.stderr, completed.returncode
 
 
 class ErrorException(Exception):
@@ -301,26 +345,37 @@ def run_phprt(case: Case) -> dict[str, Any]:
     if case.sapi == "cgi":
         transport = CgiTransport(stdout, stderr, environ=case.server)
     else:
-        transport = MemoryTransport(server=case.server)
+        server = {**SERVER_DEFAULTS.get(case.sapi, {}), **case.server}
+        transport = MemoryTransport(case.disconnect_after, server, lost_writes=LOST_WRITES.get(case.sapi, 0))
     runtime = Runtime(transport=transport, sapi=case.sapi, ini={**BASE_INI, **case.ini})
     namespace: dict[str, Any] = {
         "__name__": "phprt_conformance_case", "__r": record, "rt": runtime,
         "strtoupper": lambda s: s.translate(_ASCII_UPPER), "strlen": lambda s: len(s.encode("utf-8", "surrogateescape")),
         "php_str": lambda v: "" if v is False else str(v), "raise_": _raise,
-        "stdClass": stdClass, "ErrorException": ErrorException, "Ref": Ref,
+        "stdClass": stdClass, "ErrorException": ErrorException, "Ref": Ref, "perf_counter": time.perf_counter,
         **{name: getattr(phprt, name) for name in _CONSTANTS},
     }
     code = compile(render_python(case), PYTHON_PATH, "exec")
-    with runtime:
-        exec(code, namespace)
+    try:
+        with runtime:
+            exec(code, namespace)
+    except Exception:  # an uncaught exception: reported by the Runtime, as PHP reports it
+        pass
+    status: int | None = runtime.exit_status
     if isinstance(transport, MemoryTransport):
+        if case.sapi in ("cli-server", "fpm") and transport.head is not None:
+            stdout.write(_DATE.sub(b"Date: %s\r", transport.head.block()))
         stdout.write(transport.body)
         stderr.write(transport.stderr)
+        if case.sapi == "cli-server":
+            status = None  # the server's process goes on
+        elif case.sapi == "fpm":  # PHP-FPM's END_REQUEST says 0, if the client stayed to read it
+            status = None if transport.client_gone else 0
     return {
         "stdout": _text(stdout.getvalue(), PYTHON_PATH),
         "stderr": _text(stderr.getvalue(), PYTHON_PATH),
         "results": _without_path(results, PYTHON_PATH),
-        "exit": runtime.exit_status,
+        "exit": status,
     }
 
 

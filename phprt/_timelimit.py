@@ -1,0 +1,168 @@
+"""The execution time limit: PHP's max_execution_time timer (TIME-*).
+
+PHP on Linux arms ``setitimer(ITIMER_PROF)``: the limit counts the CPU time the
+process spends, so ``sleep()`` and blocking I/O do not count, and when it expires
+the VM stops the script at its next instruction. phprt counts the CPU time of the
+thread a Runtime runs in (``pthread_getcpuclockid``), so runtimes in other threads
+neither add to it nor share it (TIME-CPU-1); ``clock="wall"`` counts wall time, as
+Windows PHP does (TIME-WALL-1).
+
+One daemon thread watches every armed timer. When a limit expires it raises
+``TimeLimitExceeded`` inside the script's thread (``PyThreadState_SetAsyncExc``),
+which interrupts pure-Python code wherever it is -- but only at a point where the
+thread runs the script's own code, never halfway through phprt's bookkeeping:
+while phprt's code runs, the watchdog retries a millisecond later, as PHP's VM
+raises the error only at its next interrupt check.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+import threading
+import time
+from types import CodeType, FrameType
+from typing import Callable, TypeVar
+
+from ._frames import is_phprt
+
+__all__ = ["ExecutionTimer", "TimeLimitExceeded", "calls_script", "in_script_code"]
+
+_RETRY = 0.001  # seconds between attempts while phprt's own code runs
+_F = TypeVar("_F", bound=Callable[..., object])
+
+
+class TimeLimitExceeded(BaseException):
+    """Raised in the script's thread when its time limit expires; the Runtime turns
+    it into PHP's fatal error (TIME-FATAL-1). A BaseException, so that the script's
+    ``except Exception:`` cannot swallow it."""
+
+
+#: phprt code objects that call into the script (handlers, shutdown functions, the script itself).
+_ENTRY_POINTS: set[CodeType] = set()
+
+
+def calls_script(function: _F) -> _F:
+    """Mark a phprt function that calls script code: the script code it calls may be
+    interrupted; phprt's own code around it may not."""
+    _ENTRY_POINTS.add(function.__code__)
+    return function
+
+
+def in_script_code(thread_id: int) -> bool:
+    """Whether the thread is running the script's code (or code the script called)
+    rather than phprt's: walking outwards from its innermost frame, the first phprt
+    frame must be one that called the script (or there is none)."""
+    frame = sys._current_frames().get(thread_id)
+    in_script = False
+    while frame is not None:
+        if is_phprt(frame):
+            return in_script and frame.f_code in _ENTRY_POINTS
+        in_script = True
+        frame = frame.f_back
+    return True
+
+
+def _raise_in(thread_id: int) -> None:
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(TimeLimitExceeded))
+
+
+class ExecutionTimer:
+    """One Runtime's timer. ``start(seconds)`` (re)starts it from zero, ``stop()``
+    disarms it. When it expires, ``on_expire()`` runs in the watchdog thread; it
+    returns False to be asked again shortly (the thread is in phprt's code)."""
+
+    def __init__(self, on_expire: Callable[[], bool], clock: str = "cpu") -> None:
+        if clock not in ("cpu", "wall"):
+            raise ValueError(f"unknown clock {clock!r}; expected 'cpu' or 'wall'")
+        self.clock = clock
+        self.thread_id = threading.get_ident()
+        self._on_expire = on_expire
+        self._deadline: float | None = None
+        self._clock_id = time.pthread_getcpuclockid(self.thread_id) if clock == "cpu" else None
+
+    def now(self) -> float:
+        """The clock's reading: the thread's CPU seconds, or monotonic wall seconds."""
+        if self._clock_id is None:
+            return time.monotonic()
+        return time.clock_gettime(self._clock_id)
+
+    def bind(self) -> None:
+        """Count the calling thread from now on (the thread that runs the script)."""
+        self.thread_id = threading.get_ident()
+        if self.clock == "cpu":
+            self._clock_id = time.pthread_getcpuclockid(self.thread_id)
+
+    def start(self, seconds: float) -> None:
+        """Restart the count with a limit of ``seconds``; 0 or less disarms it."""
+        self._deadline = self.now() + seconds if seconds > 0 else None
+        _WATCHDOG.update(self)
+
+    def stop(self) -> None:
+        self._deadline = None
+        _WATCHDOG.update(self)
+
+    def remaining(self) -> float | None:
+        """Seconds left on the clock, or None when disarmed (or the thread is gone)."""
+        deadline = self._deadline
+        if deadline is None:
+            return None
+        try:
+            return deadline - self.now()
+        except OSError:  # the thread has ended
+            self._deadline = None
+            return None
+
+    def interrupt(self) -> bool:
+        """Raise TimeLimitExceeded in the timer's thread if it runs script code."""
+        if not in_script_code(self.thread_id):
+            return False
+        _raise_in(self.thread_id)
+        return True
+
+    def _expire(self) -> None:
+        self._deadline = None
+        if not self._on_expire():
+            self._deadline = self.now()  # still due: ask again at the next round
+
+
+class _Watchdog:
+    """The thread that watches every armed timer. A thread's CPU clock advances no
+    faster than the wall clock, so sleeping for the smallest time left is exact."""
+
+    def __init__(self) -> None:
+        self._timers: set[ExecutionTimer] = set()
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def update(self, timer: ExecutionTimer) -> None:
+        with self._changed:
+            if timer._deadline is None:
+                self._timers.discard(timer)
+            else:
+                self._timers.add(timer)
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="phprt-time-limit", daemon=True)
+                    self._thread.start()
+            self._changed.notify()
+
+    def _run(self) -> None:
+        with self._changed:
+            while True:
+                wait: float | None = None
+                for timer in list(self._timers):
+                    left = timer.remaining()
+                    if left is None:
+                        self._timers.discard(timer)
+                    elif left <= 0:
+                        timer._expire()
+                        if timer._deadline is None:
+                            self._timers.discard(timer)
+                        else:
+                            wait = _RETRY if wait is None else min(wait, _RETRY)
+                    else:
+                        wait = left if wait is None else min(wait, left)
+                self._changed.wait(wait)
+
+
+_WATCHDOG = _Watchdog()

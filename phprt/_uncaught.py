@@ -1,0 +1,122 @@
+"""An uncaught exception as PHP reports it (DIAG-UNCAUGHT-1).
+
+PHP turns an exception nobody caught into the fatal error "Uncaught " + the
+exception's string form + "\\n  thrown", located where the exception was raised.
+The string form is ``Class: message in FILE:LINE``, then "Stack trace:" and one
+line per call, innermost first, ending in ``{main}``. This module builds it from a
+Python traceback: the script's frames are PHP's user functions, a phprt method the
+script called is the internal function PHP names in the trace, and a script
+function phprt called (a handler, a shutdown function) was called from
+"[internal function]".
+"""
+
+from __future__ import annotations
+
+from types import FrameType, TracebackType
+from typing import Any
+
+from ._frames import is_phprt
+from ._values import format_float
+
+__all__ = ["php_class_name", "uncaught_error"]
+
+_ESCAPES = {0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x0C: "\\f", 0x0B: "\\v", 0x5C: "\\\\", 0x1B: "\\e"}
+_STRING_PARAM_MAX_LEN = 15  # zend.exception_string_param_max_len
+
+
+def php_class_name(exception: BaseException) -> str:
+    """The PHP class an exception stands for: phprt's PhpError is PHP's Error."""
+    name = type(exception).__name__
+    return "Error" if name == "PhpError" else name
+
+
+def _escaped(data: bytes) -> str:
+    # smart_str_append_escaped(): C escapes, other non-printables as \xHH
+    return "".join(_ESCAPES.get(b) or (chr(b) if 32 <= b < 127 else f"\\x{b:02X}") for b in data)
+
+
+def _argument(value: Any) -> str:
+    # _build_trace_args()
+    if value is None:
+        return "NULL"
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return format_float(value, 14)
+    if isinstance(value, (str, bytes)):
+        data = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
+        more = "..." if len(data) > _STRING_PARAM_MAX_LEN else ""
+        return f"'{_escaped(data[:_STRING_PARAM_MAX_LEN])}{more}'"
+    if isinstance(value, (list, tuple, dict)):
+        return "Array"
+    return f"Object({type(value).__name__})"
+
+
+def _call(frame: FrameType) -> str:
+    """``name(args)`` for the function a frame runs, as PHP's trace names it."""
+    code = frame.f_code
+    names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+    values = [frame.f_locals.get(name) for name in names]
+    if code.co_flags & 0x04 and len(code.co_varnames) > len(names):  # CO_VARARGS
+        values += list(frame.f_locals.get(code.co_varnames[len(names)], ()))
+    name = code.co_name
+    if is_phprt(frame):  # a PHP function: the Runtime method (or phprt.php function) called
+        name = frame.f_locals.get("name", name) if name in ("userland", "function") else name
+        values = values[1:] if names[:1] == ("self",) else values
+    elif name == "<lambda>" or "<locals>" in code.co_qualname:
+        name = "{closure}"
+    elif names[:1] in (("self",), ("cls",)) and values:
+        owner = values[0] if names[0] == "cls" else type(values[0])
+        name = f"{getattr(owner, '__name__', owner)}{'::' if names[0] == 'cls' else '->'}{name}"
+        values = values[1:]
+    return f"{name}({', '.join(_argument(value) for value in values)})"
+
+
+def uncaught_error(exception: BaseException, traceback: TracebackType | None) -> tuple[str, str, int]:
+    """PHP's message for the uncaught exception, and the file and line it names."""
+    frames: list[tuple[FrameType, int]] = []
+    while traceback is not None:
+        frames.append((traceback.tb_frame, traceback.tb_lineno))
+        traceback = traceback.tb_next
+    modules = [i for i, (frame, _) in enumerate(frames) if frame.f_code.co_name == "<module>" and not is_phprt(frame)]
+    frames = frames[modules[0]:] if modules else frames
+    # the script's frames: (frame, line, whether phprt called it)
+    script: list[tuple[FrameType, int, bool]] = []
+    after_phprt = False
+    inner_call: str | None = None  # the phprt function the innermost script frame was in
+    for frame, line in frames:
+        if is_phprt(frame):
+            if script and not after_phprt:
+                inner_call = _call(frame)
+            after_phprt = True
+            continue
+        if after_phprt:
+            inner_call = None
+        script.append((frame, line, after_phprt))
+        after_phprt = False
+    if not script:
+        return f"Uncaught {_string_form(exception, 'Unknown', 0, [])}\n  thrown", "Unknown", 0
+    file, line = script[-1][0].f_code.co_filename, script[-1][1]
+    trace: list[str] = []
+    if inner_call is not None:
+        trace.append(f"{file}({line}): {inner_call}")
+    for index in range(len(script) - 1, -1, -1):
+        frame, _, called_from_phprt = script[index]
+        if index == 0 and not called_from_phprt:
+            break  # the script's main code: {main}
+        if called_from_phprt:
+            trace.append(f"[internal function]: {_call(frame)}")
+        else:
+            caller, caller_line, _ = script[index - 1]
+            trace.append(f"{caller.f_code.co_filename}({caller_line}): {_call(frame)}")
+    return f"Uncaught {_string_form(exception, file, line, trace)}\n  thrown", file, line
+
+
+def _string_form(exception: BaseException, file: str, line: int, trace: list[str]) -> str:
+    # Exception::__toString()
+    message = str(exception)
+    head = f"{php_class_name(exception)}: {message}" if message else php_class_name(exception)
+    lines = [f"#{number} {entry}" for number, entry in enumerate(trace)] + [f"#{len(trace)} {{main}}"]
+    return f"{head} in {file}:{line}\nStack trace:\n" + "\n".join(lines)
