@@ -73,7 +73,7 @@ class SapiProfile:
     ini: Mapping[str, str] = field(default_factory=dict)
     reports_protocol: bool = False
     flush_sends_headers: bool = False
-    flush_detects_abort: bool = True
+    flush_detects_abort: bool = False
     abort_exit_status: int | None = None
     fastcgi: bool = False
 
@@ -87,9 +87,9 @@ SAPI_PROFILES: Mapping[str, SapiProfile] = MappingProxyType({
         abort_exit_status=255,
     ),
     "cgi": SapiProfile("cgi"),
-    "fpm": SapiProfile("fpm-fcgi", fastcgi=True),
-    "cli-server": SapiProfile("cli-server", flush_sends_headers=True, flush_detects_abort=False),
-    "apache2handler": SapiProfile("apache2handler", reports_protocol=True),
+    "fpm": SapiProfile("fpm-fcgi", flush_detects_abort=True, fastcgi=True),
+    "cli-server": SapiProfile("cli-server", flush_sends_headers=True),
+    "apache2handler": SapiProfile("apache2handler", reports_protocol=True, flush_detects_abort=True),
 })
 
 

@@ -331,14 +331,27 @@ class Runtime:
         self._fatal(f"Maximum execution time of {seconds} second{'' if seconds == 1 else 's'} exceeded", location)
 
     def _time_up(self) -> bool:
-        # The watchdog's call when the limit expires: stop the script where it is,
-        # and give what runs next hard_timeout seconds (TIME-HARD-1).
+        # The watchdog's call when the limit expires: stop the script where it is.
         if not self._timer.interrupt():
             return False
-        hard = leading_int(self._ini_str("hard_timeout"))
-        if hard > 0:
-            self._timer.start(hard)
+        self._arm_hard_timeout()
         return True
+
+    def _arm_hard_timeout(self) -> None:
+        # What runs after a timeout gets hard_timeout seconds (TIME-HARD-1).
+        hard = leading_int(self._ini_str("hard_timeout"))
+        self._timer.start(hard)
+
+    def _wait(self, seconds: float) -> None:
+        # Sleeping: the watchdog leaves a thread in phprt's code alone, so a wall-clock
+        # limit that expires meanwhile is raised here, when it expires (TIME-WALL-1).
+        left = self._timer.remaining() if self._timer.clock == "wall" else None
+        if left is None or left > seconds:
+            time.sleep(seconds)
+            return
+        time.sleep(max(left, 0.0))
+        self._arm_hard_timeout()
+        raise TimeLimitExceeded
 
     # -- the output layer's connection to the transport -------------------------------------
 
@@ -992,7 +1005,7 @@ class Runtime:
         seconds = self._int_arg("sleep", 1, "seconds", seconds)
         if seconds < 0:
             raise ValueError("sleep(): Argument #1 ($seconds) must be greater than or equal to 0")
-        time.sleep(seconds)
+        self._wait(seconds)
         return 0
 
     def usleep(self, microseconds: Any) -> None:
@@ -1000,7 +1013,7 @@ class Runtime:
         microseconds = self._int_arg("usleep", 1, "microseconds", microseconds)
         if microseconds < 0:
             raise ValueError("usleep(): Argument #1 ($microseconds) must be greater than or equal to 0")
-        time.sleep(microseconds / 1e6)
+        self._wait(microseconds / 1e6)
 
     def function_exists(self, function: Any) -> bool:
         """Whether PHP would have the function here: one of the PHP functions this

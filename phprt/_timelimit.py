@@ -95,12 +95,14 @@ class ExecutionTimer:
 
     def start(self, seconds: float) -> None:
         """Restart the count with a limit of ``seconds``; 0 or less disarms it."""
-        self._deadline = self.now() + seconds if seconds > 0 else None
-        _WATCHDOG.update(self)
+        with _WATCHDOG.lock:
+            self._deadline = self.now() + seconds if seconds > 0 else None
+            _WATCHDOG.update(self)
 
     def stop(self) -> None:
-        self._deadline = None
-        _WATCHDOG.update(self)
+        with _WATCHDOG.lock:
+            self._deadline = None
+            _WATCHDOG.update(self)
 
     def remaining(self) -> float | None:
         """Seconds left on the clock, or None when disarmed (or the thread is gone)."""
@@ -132,7 +134,8 @@ class _Watchdog:
 
     def __init__(self) -> None:
         self._timers: set[ExecutionTimer] = set()
-        self._changed = threading.Condition()
+        self._changed = threading.Condition(threading.RLock())
+        self.lock = self._changed  # held while a deadline changes or expires
         self._thread: threading.Thread | None = None
 
     def update(self, timer: ExecutionTimer) -> None:

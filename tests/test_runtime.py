@@ -70,12 +70,17 @@ def test_headers_are_sent_at_the_end_without_output() -> None:
 def test_a_python_exception_leaves_after_the_request_ended() -> None:
     transport = MemoryTransport()
     with pytest.raises(KeyError):
-        with Runtime(transport=transport) as rt:
-            rt.ob_start(cb_upper)
+        with Runtime(transport=transport, ini={"html_errors": "0"}) as rt:
+            rt.ob_start()
             rt.echo("flushed")
+            line = sys._getframe().f_lineno + 1
             raise KeyError("boom")
-    assert transport.body == b"FLUSHED"
-    assert transport.finished
+    where = f"{__file__}:{line}"
+    assert transport.body.decode() == (
+        f"flushed\nFatal error: Uncaught KeyError: 'boom' in {where}\nStack trace:\n#0 {{main}}\n"
+        f"  thrown in {__file__} on line {line}\n"
+    )
+    assert transport.finished and rt.exit_status == 255
 
 
 @pytest.mark.clause("DIAG-FATAL-1")

@@ -26,8 +26,10 @@ class CliTransport(Transport):
         self.server = dict(os.environ if environ is None else environ)
 
     def write(self, data: bytes) -> bool:
+        # PHP's CLI and CGI write(2) each piece: a reader that is gone shows at once
         try:
             self._stdout.write(data)
+            self._stdout.flush()
         except (BrokenPipeError, ConnectionError, ValueError):
             return False
         return True
