@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         ini[name] = value if _ else "1"
     try:
         transport = CgiTransport() if options.sapi == "cgi" else CliTransport()
-        runtime = Runtime(transport=transport, sapi=options.sapi, ini=ini)
+        runtime = Runtime(transport=transport, sapi=options.sapi, ini=ini, capture_print=True)
     except ValueError as error:
         parser.error(str(error))
     script = os.path.abspath(options.script)  # PHP reports scripts by their full path

@@ -68,7 +68,7 @@ def capturing(echo: Callable[[Any], None]) -> Token[Callable[[Any], None] | None
     global _users
     with _LOCK:
         if not isinstance(sys.stdout, _Router):
-            sys.stdout = _Router(sys.stdout)  # type: ignore[assignment]
+            sys.stdout = _Router(sys.stdout)
         _users += 1
     return _ECHO.set(echo)
 

@@ -12,7 +12,7 @@ PACKAGE = __name__.rpartition(".")[0]
 
 def is_phprt(frame: FrameType) -> bool:
     """Whether the frame runs phprt's own code."""
-    module = frame.f_globals.get("__name__", "")
+    module: str = frame.f_globals.get("__name__", "")
     return module == PACKAGE or module.startswith(PACKAGE + ".")
 
 

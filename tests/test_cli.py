@@ -59,3 +59,30 @@ def test_run_as_cgi_prints_the_head_like_php_cgi(tmp_path: Path) -> None:
         b"Status: 302 Found\r\nX-Powered-By: PHP/8.2 (phprt)\r\nLocation: /next\r\n"
         b"Content-type: text/html; charset=UTF-8\r\n\r\nmoved\n"
     )
+
+
+@pytest.mark.clause("RT-RUN-1", "LIFE-EXIT-1", "RT-CAPTURE-1")
+def test_run_exits_with_the_status_of_exit_and_prints_through_the_buffers(tmp_path: Path) -> None:
+    script = tmp_path / "exit.py"
+    script.write_text(
+        "from phprt.php import *\n"
+        "register_shutdown_function(lambda: echo('[shutdown]'))\n"
+        "ob_start(lambda buffer, phase: buffer.upper())\n"
+        "print('printed')\n"
+        "exit(3)\n"
+    )
+    completed = run(str(script))
+    assert completed.returncode == 3
+    assert completed.stdout == b"PRINTED\n[SHUTDOWN]"
+
+
+@pytest.mark.clause("RT-RUN-1", "DEV-UNCAUGHT-1")
+def test_run_reports_an_uncaught_exception_like_php_and_exits_255(tmp_path: Path) -> None:
+    script = tmp_path / "uncaught.py"
+    script.write_text("from phprt.php import *\necho('a')\nraise ValueError('bad')\n")
+    completed = run(str(script))
+    assert completed.returncode == 255 and completed.stderr == b""
+    assert completed.stdout == (
+        f"a\nFatal error: Uncaught ValueError: bad in {script}:3\nStack trace:\n#0 {{main}}\n"
+        f"  thrown in {script} on line 3\n"
+    ).encode()
