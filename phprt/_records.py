@@ -79,6 +79,13 @@ class RecordBuffer:
         pieces, self._pending, self._pos = self._pending, [], 0
         return self._send(pieces)
 
+    def close(self) -> bool:
+        """fcgi_end() and fcgi_close(): write out what is buffered; from then on
+        every write that reaches the socket fails."""
+        delivered = self.flush()
+        self.closed = True
+        return delivered
+
     def _send(self, pieces: list[tuple[int, bytes]]) -> bool:
         # safe_write(): nothing to write succeeds, unless the request was closed
         if self.closed:

@@ -198,7 +198,8 @@ class Runtime:
         self._timeout_seconds = 0  # EG(timeout_seconds): the N of the timeout message
         #: PHP-FPM's FastCGI buffer, under the "fpm" profile (SAPI-FPM-1).
         self._records = RecordBuffer(self._deliver) if self.sapi.fastcgi else None
-        self._head: tuple[ResponseHead, int] | None = None  # a head in the records, and its bytes not yet delivered
+        self._unsent_head: ResponseHead | None = None  # a head in the records, not delivered yet
+        self._head_left = 0  # bytes of that head still in the records
         self._finished_early = False  # fastcgi_finish_request() ended the response
         self._fpm_logged = False  # PHP-FPM joins a request's log messages with "; "
 
@@ -275,8 +276,7 @@ class Runtime:
             with self._zend_try():
                 self._out.deactivate()
             if self._records is not None and not self._records.closed:
-                self._records.flush()
-                self._records.closed = True
+                self._records.close()
             if not self._finished_early:
                 self.transport.finish()
         finally:
@@ -387,7 +387,7 @@ class Runtime:
             self.transport.send_headers(head)
             return
         block = head.block()  # PHP-FPM writes the head into its records, as output
-        self._head = (head, len(block))
+        self._unsent_head, self._head_left = head, len(block)
         if not self._records.write(STDOUT, block):
             self._aborted()
 
@@ -432,12 +432,12 @@ class Runtime:
                 body.clear()
                 self.transport.write_stderr(data)
                 continue
-            if self._head is not None:
-                head, left = self._head
-                if left == len(head.block()):
-                    self.transport.send_headers(head)
-                taken = min(left, len(data))
-                self._head = (head, left - taken) if left > taken else None
+            if self._unsent_head is not None:
+                self.transport.send_headers(self._unsent_head)
+                self._unsent_head = None
+            if self._head_left:
+                taken = min(self._head_left, len(data))
+                self._head_left -= taken
                 data = data[taken:]
             body += data
         if not body:  # a write of record headers alone still meets a closed socket
@@ -991,8 +991,7 @@ class Runtime:
             return False
         self._out.end_all()
         self._send_headers()
-        self._records.flush()
-        self._records.closed = True
+        self._records.close()
         self._finished_early = True
         self.transport.finish()
         return True
@@ -1131,7 +1130,8 @@ class Runtime:
             raise Bailout(self.exit_status)
 
     def _report(self, diagnostic: Diagnostic) -> None:
-        # php_error_cb(): remember, log, display; stop the script on a fatal level.
+        # php_error_cb(): remember, log, display; a fatal level sets the exit status
+        # and, where nothing was displayed, the 500 status.
         self._last_error = diagnostic
         level = diagnostic.level
         if self._error_reporting() & level:

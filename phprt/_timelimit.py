@@ -76,10 +76,10 @@ class ExecutionTimer:
         if clock not in ("cpu", "wall"):
             raise ValueError(f"unknown clock {clock!r}; expected 'cpu' or 'wall'")
         self.clock = clock
-        self.thread_id = threading.get_ident()
         self._on_expire = on_expire
         self._deadline: float | None = None
-        self._clock_id = time.pthread_getcpuclockid(self.thread_id) if clock == "cpu" else None
+        self._clock_id: int | None = None
+        self.bind()
 
     def now(self) -> float:
         """The clock's reading: the thread's CPU seconds, or monotonic wall seconds."""
