@@ -34,6 +34,7 @@ from ._headers import HeaderError, HeaderQueue, head_for
 from ._ini import DIRECTIVES, INI_USER, SAPI_PROFILES, ini_bool, ini_file_value, ini_value
 from ._capture import capturing, release
 from ._output import OutputHandler, OutputLocked, OutputStack, default_handler
+from ._request import request_variables
 from ._records import STDERR, STDOUT, RecordBuffer
 from ._timelimit import ExecutionTimer, TimeLimitExceeded, calls_script
 from ._transport import ResponseHead, Transport
@@ -175,7 +176,15 @@ class Runtime:
         self._output_start: tuple[str, int] | None = None
         self._output_sent = False  # PHP_OUTPUT_SENT: body bytes have left
         #: The request variables, PHP's $_SERVER, as the transport filled them (REQ-SERVER-1).
-        self.server: dict[str, str] = dict(self.transport.server)
+        self.server: dict[str, Any] = dict(self.transport.server)
+        #: $_GET, $_POST, $_COOKIE, $_FILES and $_REQUEST, parsed when the request starts (REQ-GET-1).
+        self.get: dict[Any, Any] = {}
+        self.post: dict[Any, Any] = {}
+        self.cookie: dict[Any, Any] = {}
+        self.files: dict[Any, Any] = {}
+        self.request: dict[Any, Any] = {}
+        #: php://input: the request body as the transport received it (REQ-INPUT-1).
+        self.input = b""
         cli = self.sapi.name == "cli"
         self._headers_only = not cli and self.server.get("REQUEST_METHOD") == "HEAD"
         self._headers = HeaderQueue(self._ini_str, stores=not cli, response_code=0 if cli else 200,
@@ -237,6 +246,12 @@ class Runtime:
         self._started = True
         if self._ini_flag("expose_php"):
             self._headers.header(f"X-Powered-By: {POWERED_BY}")
+        if self.sapi.name != "cli":  # php_hash_environment(): the CLI has no request to parse
+            variables = request_variables(self.server, self.transport.body, self._ini_str)
+            self.get, self.post, self.cookie = variables.get, variables.post, variables.cookie
+            self.files, self.request, self.input = variables.files, variables.request, variables.input
+            for level, message in variables.diagnostics:
+                self._error(level, message, location=("Unknown", 0))
         handler_name = self._ini["output_handler"]
         buffering = leading_int(self._ini_str("output_buffering"))
         if handler_name and _is_gzhandler(handler_name):
@@ -403,6 +418,8 @@ class Runtime:
         # sapi_module.ub_write, then sapi_flush() under implicit flush; a write
         # that finds the client gone is PHP's aborted connection (CONN-ABORT-1).
         self._output_sent = True
+        if self._finished_early and self._records is None:
+            return  # the response is complete: output goes nowhere (DEV-FINISH-1)
         if self._records is not None:
             delivered = self._records.write(STDOUT, data)
         else:
@@ -414,6 +431,8 @@ class Runtime:
 
     def _sapi_flush(self) -> None:
         # sapi_flush(): the SAPI's flush, which notices a client gone where the SAPI does (SAPI-ABORT-1)
+        if self._finished_early and self._records is None:
+            return
         if self._records is not None:
             delivered = self._records.flush()
         else:
@@ -986,18 +1005,20 @@ class Runtime:
         response early, PHP has no such function."""
         if not self._has_finish_request():
             raise PhpError("Call to undefined function fastcgi_finish_request()")
-        assert self._records is not None
-        if self._records.closed:
+        if self._finished_early:
             return False
         self._out.end_all()
         self._send_headers()
-        self._records.close()
+        if self._records is not None:
+            self._records.close()
+        else:
+            self._sapi_flush()
         self._finished_early = True
         self.transport.finish()
         return True
 
     def _has_finish_request(self) -> bool:
-        return self.sapi.fastcgi and self.transport.can_end_early
+        return self.transport.can_end_early and (self.sapi.fastcgi or self.transport.finish_request)
 
     def sleep(self, seconds: Any) -> int:
         """Sleep; returns 0. Sleeping does not count towards the CPU time limit (TIME-SLEEP-1)."""

@@ -21,12 +21,13 @@ The calls, in the order a request makes them:
 
 The transport also fills ``server``: the request variables (CGI/1.1 names such as
 REQUEST_METHOD, SERVER_PROTOCOL and HTTP_* headers), which the Runtime copies into
-``Runtime.server``, PHP's $_SERVER (REQ-SERVER-1).
+``Runtime.server``, PHP's $_SERVER (REQ-SERVER-1); and ``body``, the request body
+as received, from which the Runtime parses $_POST and which is php://input.
 """
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any, Mapping
 
 from ._headers import ResponseHead
 
@@ -38,10 +39,15 @@ class Transport:
     overrides only what it delivers: the base class discards the body."""
 
     #: The request variables ($_SERVER); none by default.
-    server: Mapping[str, str] = {}
+    server: Mapping[str, Any] = {}
+    #: The request body, as received (php://input).
+    body = b""
     #: Whether ``finish()`` can complete the response while the script goes on
     #: (fastcgi_finish_request()); after it, the Runtime writes nothing more.
     can_end_early = False
+    #: Whether fastcgi_finish_request() exists under every profile here, not only
+    #: PHP-FPM's, as on phprt's network transports (DEV-FINISH-1).
+    finish_request = False
 
     def send_headers(self, head: ResponseHead) -> None:
         """Deliver the response head. The default sends nothing, as PHP's CLI."""

@@ -12,12 +12,14 @@ RuntimeError. ``print`` is left out of ``*`` so that Python's own ``print``
 stays; use ``phprt.php.print`` for PHP's. ``exit`` and ``die`` are PHP's: they
 end the request (replacing Python's interactive ``exit``). ``runtime()`` returns the active
 Runtime itself, and ``Ref`` stands for PHP's by-reference arguments
-(``headers_sent(file := Ref(), line := Ref())``).
+(``headers_sent(file := Ref(), line := Ref())``). ``_SERVER``, ``_GET``, ``_POST``,
+``_COOKIE``, ``_FILES`` and ``_REQUEST`` are the active Runtime's request variables,
+so ``$_GET['t']`` ports as ``_GET['t']`` (REQ-SUPERGLOBAL-1).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, MutableMapping
 
 from ._constants import __all__ as _constants
 from ._constants import *  # noqa: F403
@@ -45,4 +47,45 @@ def _bind(name: str) -> Callable[..., Any]:
 
 globals().update({name: _bind(name) for name in FUNCTIONS})
 
-__all__ = ["Ref", "runtime", *(name for name in FUNCTIONS if name != "print"), *_constants]
+
+class Superglobal(MutableMapping[Any, Any]):
+    """One of PHP's superglobals: the array of that name in the active Runtime."""
+
+    def __init__(self, name: str, attribute: str) -> None:
+        self._name, self._attribute = name, attribute
+
+    def _array(self) -> MutableMapping[Any, Any]:
+        array: MutableMapping[Any, Any] = getattr(runtime(), self._attribute)
+        return array
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._array()[key]
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._array()[key] = value
+
+    def __delitem__(self, key: Any) -> None:
+        del self._array()[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._array())
+
+    def __len__(self) -> int:
+        return len(self._array())
+
+    def __repr__(self) -> str:
+        active = ACTIVE.get()
+        return f"<{self._name} of {active!r}>" if active is not None else f"<{self._name}: no active Runtime>"
+
+
+_SERVER = Superglobal("_SERVER", "server")
+_GET = Superglobal("_GET", "get")
+_POST = Superglobal("_POST", "post")
+_COOKIE = Superglobal("_COOKIE", "cookie")
+_FILES = Superglobal("_FILES", "files")
+_REQUEST = Superglobal("_REQUEST", "request")
+
+__all__ = [
+    "Ref", "runtime", "_SERVER", "_GET", "_POST", "_COOKIE", "_FILES", "_REQUEST",
+    *(name for name in FUNCTIONS if name != "print"), *_constants,
+]

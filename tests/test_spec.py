@@ -9,7 +9,7 @@ from .conformance.harness import load_cases
 
 ROOT = Path(__file__).resolve().parents[1]
 CLAUSE = re.compile(r"^- \*\*([A-Z]+(?:-[A-Z0-9]+)*-\d+)\*\*", re.MULTILINE)
-REFERENCE = re.compile(r"\b((?:OUT|DIAG|INI|SAPI|RT|VAL|CALL|TRANSPORT|PERF|DEV|HDR|COOKIE|REQ|LIFE|CONN|TIME|FPM|EXAMPLES)(?:-[A-Z0-9]+)*-\d+)\b")
+REFERENCE = re.compile(r"\b((?:OUT|DIAG|INI|SAPI|RT|VAL|CALL|TRANSPORT|PERF|DEV|HDR|COOKIE|REQ|LIFE|CONN|TIME|FPM|EXAMPLES|NET|DOCROOT|SERVE|FCGI|WSGI|ASGI)(?:-[A-Z0-9]+)*-\d+)\b")
 
 
 def defined_clauses() -> dict[str, str]:

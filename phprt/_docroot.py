@@ -1,0 +1,113 @@
+"""The document root: which file a URL path names, and never one outside it (DOCROOT-*).
+
+No I/O beyond looking at the file system. A server hands ``DocumentRoot.resolve``
+the path of a request-target, still percent-encoded, and gets the file to run or
+serve, or ``Refused`` with the 4xx status to answer: 400 for a path no client
+should send, 404 for one that names nothing inside the root, as ``php -S``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote_to_bytes
+
+__all__ = ["DocumentRoot", "Refused", "Resolved"]
+
+#: Percent-escapes that would smuggle a separator or a NUL into one segment.
+_ENCODED_SEPARATOR = re.compile(r"%(2f|5c|00)", re.IGNORECASE)
+_BAD_ESCAPE = re.compile(r"%(?![0-9a-fA-F]{2})")
+
+
+class Refused(Exception):
+    """The path names nothing the server may hand out; ``status`` is the answer."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A file inside the document root. ``script_name`` is its URL path
+    ($_SERVER['SCRIPT_NAME']) and ``path_info`` what followed it in the URL."""
+
+    path: Path
+    script_name: str
+    path_info: str = ""
+
+    @property
+    def is_script(self) -> bool:
+        """A ported script (``.py``) runs; any other file is served as it is."""
+        return self.path.suffix == ".py"
+
+
+class DocumentRoot:
+    """Maps URL paths to files as ``php -S`` does, with ``.py`` for ``.php``
+    (DOCROOT-MAP-1): ``/`` and a directory run its ``index.py`` (or serve its
+    ``index.html``), ``/x`` and ``/x.py`` run ``x.py``, ``/x.py/more`` runs ``x.py``
+    with PATH_INFO ``/more``, and another existing file is served. Nothing outside
+    the root is ever named (DOCROOT-REFUSE-1)."""
+
+    INDEX = ("index.py", "index.html")
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(os.path.realpath(root))
+        if not self.root.is_dir():
+            raise NotADirectoryError(f"document root {str(root)!r} is not a directory")
+
+    def resolve(self, url_path: str) -> Resolved:
+        """The file for the path of a request-target (percent-encoded, no query)."""
+        if not url_path.startswith("/"):
+            raise Refused(400, "the path must start with /")
+        if _ENCODED_SEPARATOR.search(url_path) or _BAD_ESCAPE.search(url_path):
+            raise Refused(400, "an encoded separator, NUL or malformed escape in the path")
+        decoded = unquote_to_bytes(url_path)
+        if b"\\" in decoded or b"\0" in decoded:
+            raise Refused(400, "a backslash or NUL in the path")
+        segments = [os.fsdecode(s) for s in decoded.split(b"/") if s not in (b"", b".")]
+        if any(segment in ("..", "__pycache__") for segment in segments):
+            raise Refused(404, "the path leaves the document root")
+        directory = self.root
+        for depth, segment in enumerate(segments):
+            candidate = directory / segment
+            if candidate.is_dir():
+                directory = candidate
+                continue
+            named = "/" + "/".join(segments[: depth + 1])
+            rest = segments[depth + 1 :]
+            path_info = "/" + "/".join(rest) if rest else ""
+            if url_path.endswith("/") and rest:
+                path_info += "/"
+            if candidate.is_file():
+                return self._inside(Resolved(candidate, named, path_info))
+            script = directory / f"{segment}.py"
+            if script.is_file():
+                return self._inside(Resolved(script, named + ".py", path_info))
+            raise Refused(404, "no such file")
+        for index in self.INDEX:
+            candidate = directory / index
+            if candidate.is_file():
+                prefix = "/" + "/".join(segments) if segments else ""
+                return self._inside(Resolved(candidate, f"{prefix}/{index}"))
+        raise Refused(404, "no index file")
+
+    def script(self, filename: str) -> Path:
+        """The script a FastCGI request's SCRIPT_FILENAME names: a ``.py`` file
+        inside the root, or ``Refused`` (DOCROOT-REFUSE-1)."""
+        path = Path(filename)
+        if not path.is_absolute() or "\0" in filename:
+            raise Refused(404, "SCRIPT_FILENAME must be an absolute path")
+        resolved = self._inside(Resolved(path, filename))
+        if not resolved.is_script or not path.is_file():
+            raise Refused(404, "no such script")
+        return resolved.path
+
+    def _inside(self, resolved: Resolved) -> Resolved:
+        # Symbolic links are followed, and then the file must still be in the root.
+        real = Path(os.path.realpath(resolved.path))
+        if not real.is_relative_to(self.root) or real == self.root:
+            raise Refused(404, "the file is outside the document root")
+        return Resolved(real, resolved.script_name, resolved.path_info)

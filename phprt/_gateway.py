@@ -1,0 +1,203 @@
+"""What every network transport does with a request, free of I/O (NET-*).
+
+A server parses a request into an ``HttpRequest``; a ``Site`` says what answers
+it: a script to run in a Runtime, with the request variables PHP's built-in
+server would give it ($_SERVER), or a static response (a file, or ``php -S``'s
+error page). The HTTP server, the WSGI and the ASGI applications all go through
+here, so a script sees the same request variables on each (NET-SERVER-1).
+"""
+
+from __future__ import annotations
+
+import html
+import mimetypes
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Union
+
+from ._docroot import DocumentRoot, Refused, Resolved
+from ._headers import REASONS
+from ._ini import SAPI_PROFILES
+from ._runtime import POWERED_BY, Runtime
+from ._script import Script, execute
+from ._transport import Transport
+
+__all__ = ["HttpRequest", "ScriptCall", "Site", "StaticResponse", "error_page"]
+
+#: What ``php -S`` reports as SERVER_SOFTWARE, with phprt's name.
+SOFTWARE = "PHP 8.2 Development Server (phprt)"
+
+#: php_cli_server.c's error pages: the CSS it copies from phpinfo() and the texts.
+_CSS = (
+    "<style>\n"
+    "body { background-color: #fcfcfc; color: #333333; margin: 0; padding:0; }\n"
+    "h1 { font-size: 1.5em; font-weight: normal; background-color: #9999cc; min-height:2em; line-height:2em;"
+    " border-bottom: 1px inset black; margin: 0; }\n"
+    "h1, p { padding-left: 10px; }\n"
+    "code.url { background-color: #eeeeee; font-family:monospace; padding:0 2px;}\n"
+    "</style>\n"
+)
+_PAGES = {
+    400: "<h1>{reason}</h1><p>Your browser sent a request that this server could not understand.</p>",
+    404: "<h1>{reason}</h1><p>The requested resource <code class=\"url\">{uri}</code> was not found on this server.</p>",
+    405: "<h1>{reason}</h1><p>Requested method not allowed.</p>",
+    500: "<h1>{reason}</h1><p>The server is temporarily unavailable.</p>",
+    501: "<h1>{reason}</h1><p>Request method not supported.</p>",
+}
+#: Python's own table, not the machine's /etc/mime.types, so a file's type is the same everywhere.
+_MIME = mimetypes.MimeTypes(filenames=())
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """One request as a server received it. ``target`` is the request-target as
+    sent (path and query, percent-encoded), ``headers`` the fields in order, with
+    their names as sent; ``client`` and ``local`` the two ends of the connection."""
+
+    method: str
+    target: str
+    protocol: str = "HTTP/1.1"
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+    client: tuple[str, int] = ("", 0)
+    local: tuple[str, int] = ("", 0)
+    server_name: str = ""
+
+    @property
+    def path(self) -> str:
+        return self.target.partition("?")[0]
+
+    @property
+    def query(self) -> str | None:
+        path, mark, query = self.target.partition("?")
+        return query if mark else None
+
+    def header(self, name: str) -> str | None:
+        """The first field named ``name`` (case-insensitively), or None."""
+        lowered = name.lower()
+        return next((value for key, value in self.headers if key.lower() == lowered), None)
+
+
+@dataclass(frozen=True)
+class StaticResponse:
+    """A response the server writes itself: a file from the document root or an error page."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    log_message: str = ""  # what ``php -S`` appends to its access-log line
+
+    @property
+    def reason(self) -> str:
+        return REASONS.get(self.status, "")
+
+
+@dataclass
+class ScriptCall:
+    """A script to run for the request, with the request variables it sees."""
+
+    script: Script
+    server: dict[str, Any]
+    body: bytes
+    sapi: str
+    ini: Mapping[str, Any] = field(default_factory=dict)
+
+    def run(self, transport: Transport) -> Runtime:
+        """Run the script, its output going to ``transport``; the Runtime, ended."""
+        runtime = Runtime(transport=transport, sapi=self.sapi, ini=self.ini, capture_print=True)
+        return execute(runtime, self.script)
+
+
+def error_page(status: int, request: HttpRequest) -> StaticResponse:
+    """``php -S``'s error page for ``status`` (NET-ERROR-1)."""
+    reason = REASONS.get(status, "")
+    content = _PAGES.get(status, "<h1>{reason}</h1>").format(reason=reason, uri=html.escape(request.target, quote=True))
+    body = f"<!doctype html><html><head><title>{status} {reason}</title>{_CSS}</head><body>{content}</body></html>"
+    data = body.encode()
+    return StaticResponse(status, (("Content-Type", "text/html; charset=UTF-8"), ("Content-Length", str(len(data)))), data)
+
+
+def content_type(path: Path) -> str | None:
+    """The type ``php -S`` gives a static file: by its extension, ``; charset=UTF-8`` for text (NET-STATIC-1)."""
+    mime, _ = _MIME.guess_type(path.name, strict=False)
+    if mime is None:
+        return None
+    return f"{mime}; charset=UTF-8" if mime.startswith("text/") else mime
+
+
+class Site:
+    """What a server serves: a document root (a directory), one script for
+    every URL (a ``.py`` file), or a Python callable that does a script's work.
+    ``sapi`` is the PHP SAPI the scripts behave as; ``ini`` sets directives for
+    every request (NET-SITE-1)."""
+
+    def __init__(self, target: Union[str, "os.PathLike[str]", Callable[[], object]], *, sapi: str = "cli-server",
+                 ini: Mapping[str, Any] | None = None, software: str = SOFTWARE) -> None:
+        if sapi not in SAPI_PROFILES or sapi == "cli":
+            raise ValueError(f"a server runs scripts as a web SAPI, not {sapi!r}")
+        self.sapi, self.ini, self.software = sapi, dict(ini or {}), software
+        self.root: DocumentRoot | None = None
+        self.script: Script | None = None
+        if callable(target):
+            self.script = target
+        elif os.path.isdir(target):
+            self.root = DocumentRoot(target)
+        elif os.path.isfile(target):
+            self.script = Path(os.path.realpath(target))
+        else:
+            raise FileNotFoundError(f"no such directory or script: {os.fspath(target)!r}")
+
+    def answer(self, request: HttpRequest) -> ScriptCall | StaticResponse:
+        """Run a script or send a file or an error page, as ``php -S`` decides (DOCROOT-MAP-1)."""
+        if self.root is None:
+            assert self.script is not None
+            return self._call(request, self.script, None)
+        try:
+            resolved = self.root.resolve(request.path)
+        except Refused as refused:
+            page = error_page(refused.status, request)
+            return StaticResponse(page.status, page.headers, page.body, str(refused))
+        if resolved.is_script:
+            return self._call(request, resolved.path, resolved)
+        if request.method not in ("GET", "HEAD"):
+            return error_page(405, request)
+        data = resolved.path.read_bytes()
+        mime = content_type(resolved.path)
+        headers = ((("Content-Type", mime),) if mime else ()) + (("Content-Length", str(len(data))),)
+        return StaticResponse(200, headers, data)
+
+    def _call(self, request: HttpRequest, script: Script, resolved: Resolved | None) -> ScriptCall:
+        return ScriptCall(script, self.server_variables(request, resolved), request.body, self.sapi, self.ini)
+
+    def server_variables(self, request: HttpRequest, resolved: Resolved | None) -> dict[str, Any]:
+        """$_SERVER as ``php -S`` fills it, in its order (NET-SERVER-1)."""
+        now = time.time()
+        server: dict[str, Any] = {"DOCUMENT_ROOT": str(self.root.root) if self.root else ""}
+        server["REMOTE_ADDR"], server["REMOTE_PORT"] = request.client[0], str(request.client[1])
+        server["SERVER_SOFTWARE"] = self.software
+        server["SERVER_PROTOCOL"] = request.protocol
+        server["SERVER_NAME"] = request.server_name or request.local[0]
+        server["SERVER_PORT"] = str(request.local[1])
+        server["REQUEST_URI"] = request.target
+        server["REQUEST_METHOD"] = request.method
+        if resolved is not None:
+            server["SCRIPT_NAME"] = resolved.script_name
+            server["SCRIPT_FILENAME"] = str(resolved.path)
+            if resolved.path_info:
+                server["PATH_INFO"] = resolved.path_info
+            server["PHP_SELF"] = resolved.script_name + resolved.path_info
+        else:
+            server["SCRIPT_NAME"] = server["PHP_SELF"] = request.path
+            server["SCRIPT_FILENAME"] = str(self.script) if not callable(self.script) else ""
+        if request.query is not None:
+            server["QUERY_STRING"] = request.query
+        for name, value in request.headers:
+            key = name.upper().replace("-", "_")
+            if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                server.setdefault(key, value)
+            server["HTTP_" + key] = value
+        server["REQUEST_TIME_FLOAT"] = now
+        server["REQUEST_TIME"] = int(now)
+        return server
