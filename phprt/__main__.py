@@ -1,4 +1,4 @@
-"""The command line (RT-RUN-1, SERVE-CLI-1, FCGI-CLI-1):
+"""The command line (RT-RUN-1, NET-CLI-1):
 
 - ``python -m phprt run SCRIPT.py``: run a ported script the way ``php SCRIPT.php``
   (or, with ``--sapi cgi``, ``php-cgi SCRIPT.php``) would;

@@ -100,12 +100,14 @@ class ScriptCall:
 
     script: Script
     server: dict[str, Any]
-    body: bytes
+    input: bytes
     sapi: str
     ini: Mapping[str, Any] = field(default_factory=dict)
 
     def run(self, transport: Transport) -> Runtime:
-        """Run the script, its output going to ``transport``; the Runtime, ended."""
+        """Run the script, its output going to ``transport`` (whose ``server`` and
+        ``input`` it sets to the request's); the Runtime, ended."""
+        transport.server, transport.input = self.server, self.input
         runtime = Runtime(transport=transport, sapi=self.sapi, ini=self.ini, capture_print=True)
         return execute(runtime, self.script)
 
@@ -161,8 +163,9 @@ class Site:
             return StaticResponse(page.status, page.headers, page.body, str(refused))
         if resolved.is_script:
             return self._call(request, resolved.path, resolved)
-        if request.method not in ("GET", "HEAD"):
-            return error_page(405, request)
+        if request.method not in ("GET", "HEAD", "POST"):
+            page = error_page(405, request)
+            return StaticResponse(405, (*page.headers, ("Allow", "GET, HEAD, POST")), page.body)
         data = resolved.path.read_bytes()
         mime = content_type(resolved.path)
         headers = ((("Content-Type", mime),) if mime else ()) + (("Content-Length", str(len(data))),)
@@ -200,4 +203,6 @@ class Site:
             server["HTTP_" + key] = value
         server["REQUEST_TIME_FLOAT"] = now
         server["REQUEST_TIME"] = int(now)
+        server["argv"] = [request.query] if request.query else []  # register_argc_argv
+        server["argc"] = len(server["argv"])
         return server

@@ -247,7 +247,7 @@ class Runtime:
         if self._ini_flag("expose_php"):
             self._headers.header(f"X-Powered-By: {POWERED_BY}")
         if self.sapi.name != "cli":  # php_hash_environment(): the CLI has no request to parse
-            variables = request_variables(self.server, self.transport.body, self._ini_str)
+            variables = request_variables(self.server, self.transport.input, self._ini.get)
             self.get, self.post, self.cookie = variables.get, variables.post, variables.cookie
             self.files, self.request, self.input = variables.files, variables.request, variables.input
             for level, message in variables.diagnostics:

@@ -21,7 +21,7 @@ The calls, in the order a request makes them:
 
 The transport also fills ``server``: the request variables (CGI/1.1 names such as
 REQUEST_METHOD, SERVER_PROTOCOL and HTTP_* headers), which the Runtime copies into
-``Runtime.server``, PHP's $_SERVER (REQ-SERVER-1); and ``body``, the request body
+``Runtime.server``, PHP's $_SERVER (REQ-SERVER-1); and ``input``, the request body
 as received, from which the Runtime parses $_POST and which is php://input.
 """
 
@@ -41,7 +41,7 @@ class Transport:
     #: The request variables ($_SERVER); none by default.
     server: Mapping[str, Any] = {}
     #: The request body, as received (php://input).
-    body = b""
+    input = b""
     #: Whether ``finish()`` can complete the response while the script goes on
     #: (fastcgi_finish_request()); after it, the Runtime writes nothing more.
     can_end_early = False

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any, Mapping
 
 from .._transport import ResponseHead, Transport
 
@@ -25,15 +25,18 @@ class MemoryTransport(Transport):
     report the client gone -- except the first ``lost_writes`` writes after the
     hang-up, which are reported delivered and lost, as a TCP socket accepts a send
     after its peer closed (TRANSPORT-MEMORY-2). ``server`` gives the request
-    variables ($_SERVER). ``finish()`` may come early (fastcgi_finish_request()).
+    variables ($_SERVER), ``input`` the request body. ``finish()`` may come early
+    (fastcgi_finish_request()).
     """
 
     can_end_early = True
 
     def __init__(
-        self, disconnect_after: int | None = None, server: Mapping[str, str] | None = None, *, lost_writes: int = 0
+        self, disconnect_after: int | None = None, server: Mapping[str, Any] | None = None, *, lost_writes: int = 0,
+        input: bytes = b"",
     ) -> None:
         self.server = dict(server or {})
+        self.input = input
         self.head: ResponseHead | None = None
         self.status: int | None = None
         self.headers: list[tuple[str, str]] = []

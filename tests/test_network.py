@@ -1,0 +1,221 @@
+"""The common ground of the network transports: the document root, the Site, the
+request variables a script sees, fastcgi_finish_request off PHP-FPM (spec/network.md).
+
+Expected responses come from ``php -S`` (spec/recorded/network-cli-server.json, written by
+``python -m tests.conformance.record_network``)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+import phprt.php as php
+from phprt import MemoryTransport, Runtime
+from phprt._docroot import DocumentRoot, Refused
+from phprt._gateway import HttpRequest, ScriptCall, Site, StaticResponse
+
+ROOT = Path(__file__).resolve().parents[1]
+RECORDED = json.loads((ROOT / "spec" / "recorded" / "network-cli-server.json").read_text())
+#: What php -S's $_SERVER holds that depends on the machine or the moment.
+VOLATILE = {"REMOTE_PORT", "SERVER_PORT", "REQUEST_TIME_FLOAT", "REQUEST_TIME", "SERVER_SOFTWARE"}
+
+
+@pytest.fixture
+def docroot(tmp_path: Path) -> Path:
+    root = tmp_path / "root"
+    (root / "sub" / "deeper").mkdir(parents=True)
+    (root / "html").mkdir()
+    for name in ("index.py", "x.py", "sub/index.py", "sub/page.py", "info.py"):
+        (root / name).write_text("from phprt.php import *\necho('hi')\n")
+    (root / "html" / "index.html").write_text("<p>hi</p>")
+    (root / "style.css").write_text("body{}\n")
+    (root / "d.json").write_text('{"a":1}\n')
+    (root / "noext").write_text("x")
+    (tmp_path / "secret.py").write_text("echo('secret')\n")
+    (tmp_path / "secret.txt").write_text("secret")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "leak.txt").write_text("secret")
+    os.symlink(tmp_path / "secret.txt", root / "link.txt")
+    os.symlink(tmp_path / "secret.py", root / "link.py")
+    os.symlink(tmp_path / "outside", root / "linkdir")
+    os.symlink(root / "x.py", root / "alias.py")
+    return root
+
+
+def _parse_response(raw: str) -> tuple[list[str], str]:
+    head, _, body = raw.partition("\r\n\r\n")
+    return head.split("\r\n"), body
+
+
+@pytest.mark.clause("DOCROOT-MAP-1")
+@pytest.mark.parametrize(
+    ("url", "file", "script_name", "path_info"),
+    [
+        ("/", "index.py", "/index.py", ""),
+        ("/x", "x.py", "/x.py", ""),
+        ("/x.py", "x.py", "/x.py", ""),
+        ("/x.py/more/path", "x.py", "/x.py", "/more/path"),
+        ("/x/more/", "x.py", "/x.py", "/more/"),
+        ("/sub/", "sub/index.py", "/sub/index.py", ""),
+        ("/sub", "sub/index.py", "/sub/index.py", ""),
+        ("/sub/page", "sub/page.py", "/sub/page.py", ""),
+        ("/sub/./page.py", "sub/page.py", "/sub/page.py", ""),
+        ("/html/", "html/index.html", "/html/index.html", ""),
+        ("/style.css", "style.css", "/style.css", ""),
+        ("/%73tyle.css", "style.css", "/style.css", ""),
+        ("/alias.py", "x.py", "/alias.py", ""),
+    ],
+)
+def test_a_url_path_names_a_file_as_php_s_does(docroot: Path, url: str, file: str, script_name: str, path_info: str) -> None:
+    resolved = DocumentRoot(docroot).resolve(url)
+    assert (resolved.path, resolved.script_name, resolved.path_info) == (docroot / file, script_name, path_info)
+    assert resolved.is_script == file.endswith(".py")
+
+
+@pytest.mark.clause("DOCROOT-REFUSE-1")
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("x.py", 400), ("http://host/x.py", 400), ("*", 400),
+        ("/..", 404), ("/../secret.py", 404), ("/sub/../../secret.txt", 404), ("/%2e%2e/secret.txt", 404),
+        ("/.%2E/secret.txt", 404), ("/%2E%2e/%2e%2e/etc/passwd", 404),
+        ("/..%2fsecret.txt", 400), ("/%2e%2e%2fsecret.txt", 400), ("/sub%2F..%2F..%2Fsecret.txt", 400),
+        ("/..%5csecret.txt", 400), ("/..\\secret.txt", 400), ("/sub\\..\\..\\secret.txt", 400),
+        ("/x.py%00.css", 400), ("/%zz", 400), ("/%", 400),
+        ("//etc/passwd", 404), ("/etc/passwd", 404),
+        ("/link.txt", 404), ("/link.py", 404), ("/linkdir/leak.txt", 404),
+        ("/__pycache__/x.cpython-311.pyc", 404), ("/nothing", 404), ("/sub/deeper/", 404),
+    ],
+)
+def test_nothing_outside_the_document_root_is_named(docroot: Path, url: str, status: int) -> None:
+    with pytest.raises(Refused) as refused:
+        DocumentRoot(docroot).resolve(url)
+    assert refused.value.status == status
+
+
+@pytest.mark.clause("DOCROOT-REFUSE-1")
+def test_a_fastcgi_script_filename_must_be_a_script_inside_the_root(docroot: Path) -> None:
+    root = DocumentRoot(docroot)
+    assert root.script(str(docroot / "sub" / "page.py")) == docroot / "sub" / "page.py"
+    for filename in ("sub/page.py", str(docroot / "style.css"), str(docroot / "missing.py"),
+                     str(docroot / "link.py"), str(docroot.parent / "secret.py"),
+                     str(docroot / ".." / "secret.py"), str(docroot / "x.py\0")):
+        with pytest.raises(Refused):
+            root.script(filename)
+
+
+def _request(raw: str) -> HttpRequest:
+    head, _, body = raw.partition("\r\n\r\n")
+    request_line, *fields = head.split("\r\n")
+    method, target, protocol = request_line.split(" ")
+    headers = tuple((name, value.strip()) for name, _, value in (field.partition(":") for field in fields))
+    return HttpRequest(method, target, protocol, headers, body.encode(), ("127.0.0.1", 40000), ("127.0.0.1", 8000))
+
+
+@pytest.mark.clause("NET-SERVER-1")
+@pytest.mark.parametrize("name", ["post-with-path-info", "http10-no-query"])
+def test_server_variables_are_those_php_s_gives_in_its_order(docroot: Path, name: str) -> None:
+    request = _request(RECORDED["requests"][name].replace(".php", ".py"))
+    answer = Site(docroot).answer(request)
+    assert isinstance(answer, ScriptCall) and answer.input == request.body
+    _, body = _parse_response(RECORDED["responses"][name])
+    expected = {key: json.loads(value) for key, _, value in (line.partition("=") for line in body.splitlines())}
+    expected = {key: value.replace("%root%", str(docroot)).replace(".php", ".py") if isinstance(value, str) else value
+                for key, value in expected.items()}
+    ours = answer.server
+    assert list(ours) == list(expected)
+    assert {k: v for k, v in ours.items() if k not in VOLATILE} == {k: v for k, v in expected.items() if k not in VOLATILE}
+    assert isinstance(ours["REQUEST_TIME_FLOAT"], float) and isinstance(ours["REQUEST_TIME"], int)
+    assert ours["SERVER_SOFTWARE"] == "PHP 8.2 Development Server (phprt)"
+
+
+@pytest.mark.clause("NET-STATIC-1", "NET-ERROR-1")
+@pytest.mark.parametrize("name", ["static-css", "static-json", "static-unknown-type", "missing", "static-put"])
+def test_static_files_and_error_pages_are_php_s_bytes(docroot: Path, name: str) -> None:
+    answer = Site(docroot).answer(_request(RECORDED["requests"][name]))
+    assert isinstance(answer, StaticResponse)
+    lines, body = _parse_response(RECORDED["responses"][name])
+    status = int(lines[0].split(" ")[1])
+    php_s_own = ("Host", "Date", "Connection")  # the head every php -S response starts with
+    fields = [tuple(line.split(": ", 1)) for line in lines[1:] if line.split(":")[0] not in php_s_own]
+    assert (answer.status, list(answer.headers), answer.body) == (status, fields, body.encode("latin-1"))
+
+
+@pytest.mark.clause("NET-SITE-1")
+def test_a_site_serves_a_directory_one_script_or_a_callable(docroot: Path) -> None:
+    request = HttpRequest("GET", "/any/path?a=1", client=("127.0.0.1", 1), local=("127.0.0.1", 2))
+    one = Site(docroot / "x.py").answer(request)
+    assert isinstance(one, ScriptCall) and one.script == docroot / "x.py"
+    assert (one.server["SCRIPT_NAME"], one.server["SCRIPT_FILENAME"]) == ("/any/path", str(docroot / "x.py"))
+
+    def work() -> None:
+        php.echo("from a callable")
+
+    called = Site(work, sapi="cgi").answer(request)
+    assert isinstance(called, ScriptCall) and called.sapi == "cgi"
+    transport = MemoryTransport()
+    called.run(transport)
+    assert transport.body == b"from a callable"
+    with pytest.raises(ValueError):
+        Site(docroot, sapi="cli")
+    with pytest.raises(FileNotFoundError):
+        Site(docroot / "missing")
+
+
+@pytest.mark.clause("NET-RUNTIME-1")
+def test_an_uncaught_exception_ends_its_request_only(docroot: Path) -> None:
+    def failing() -> None:
+        php.echo("before ")
+        raise ValueError("broken")
+
+    request = HttpRequest("GET", "/", client=("127.0.0.1", 1), local=("127.0.0.1", 2))
+    transports = [MemoryTransport(), MemoryTransport()]
+    runtimes = [Site(failing, ini={"html_errors": "0"}).answer(request).run(transports[0]),  # type: ignore[union-attr]
+                Site(docroot).answer(request).run(transports[1])]  # type: ignore[union-attr]
+    assert runtimes[0].exit_status == 255 and runtimes[1].exit_status == 0
+    assert transports[0].body.startswith(b"before \nFatal error: Uncaught ValueError: broken")
+    assert transports[1].body == b"hi"
+
+
+@pytest.mark.clause("REQ-SUPERGLOBAL-1")
+def test_superglobals_read_and_write_the_active_runtime() -> None:
+    server = {"REQUEST_METHOD": "POST", "QUERY_STRING": "t=1&a[]=x", "HTTP_COOKIE": "c=3",
+              "CONTENT_TYPE": "application/x-www-form-urlencoded", "CONTENT_LENGTH": "3"}
+
+    namespace: dict[str, object] = {}
+    exec("from phprt.php import *", namespace)
+    with Runtime(transport=MemoryTransport(server=server, input=b"p=2"), sapi="cgi") as rt:
+        assert namespace["_GET"]["t"] == "1" and dict(namespace["_GET"]) == {"t": "1", "a": {0: "x"}}  # type: ignore[index]
+        assert namespace["_POST"]["p"] == "2" and namespace["_COOKIE"]["c"] == "3"  # type: ignore[index]
+        assert list(namespace["_REQUEST"]) == ["t", "a", "p", "c"]  # type: ignore[call-overload]
+        assert namespace["_SERVER"]["REQUEST_METHOD"] == "POST" and len(namespace["_FILES"]) == 0  # type: ignore[index, arg-type]
+        namespace["_GET"]["added"] = "yes"  # type: ignore[index]
+        assert rt.get["added"] == "yes" and php.runtime() is rt
+    with pytest.raises(RuntimeError):
+        namespace["_GET"]["t"]  # type: ignore[index]
+
+
+class _EndsEarly(MemoryTransport):
+    finish_request = True
+
+
+@pytest.mark.clause("DEV-FINISH-1")
+@pytest.mark.parametrize("sapi", ["cgi", "cli-server", "apache2handler"])
+def test_fastcgi_finish_request_where_a_transport_offers_it(sapi: str) -> None:
+    transport = _EndsEarly()
+    with Runtime(transport=transport, sapi=sapi, ini={"expose_php": "0"}) as rt:
+        rt.ob_start()
+        rt.echo("sent")
+        assert rt.function_exists("fastcgi_finish_request") is True
+        assert rt.fastcgi_finish_request() is True
+        assert rt.fastcgi_finish_request() is False
+        rt.echo("x" * 100_000)
+        rt.flush()
+        assert rt.ob_get_level() == 0 and rt.headers_sent() is True and rt.connection_status() == 0
+    assert transport.body == b"sent"
+    assert transport.events[-1] == ("finish",) and transport.events.count(("finish",)) == 1
+    with Runtime(transport=MemoryTransport(), sapi=sapi) as rt:  # not offered: PHP's undefined function
+        assert rt.function_exists("fastcgi_finish_request") is False
