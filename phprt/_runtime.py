@@ -34,7 +34,7 @@ from ._headers import HeaderError, HeaderQueue, head_for
 from ._ini import DIRECTIVES, INI_USER, SAPI_PROFILES, ini_bool, ini_file_value, ini_value
 from ._capture import capturing, release
 from ._output import OutputHandler, OutputLocked, OutputStack, default_handler
-from ._request import request_variables
+from ._request import UploadedFile, request_variables
 from ._records import STDERR, STDOUT, RecordBuffer
 from ._timelimit import ExecutionTimer, TimeLimitExceeded, calls_script
 from ._transport import ResponseHead, Transport
@@ -177,7 +177,7 @@ class Runtime:
         self._output_sent = False  # PHP_OUTPUT_SENT: body bytes have left
         #: The request variables, PHP's $_SERVER, as the transport filled them (REQ-SERVER-1).
         self.server: dict[str, Any] = dict(self.transport.server)
-        #: $_GET, $_POST, $_COOKIE, $_FILES and $_REQUEST, parsed when the request starts (REQ-GET-1).
+        #: $_GET, $_POST, $_COOKIE, $_FILES and $_REQUEST, parsed when the request starts (REQ-VARS-1).
         self.get: dict[Any, Any] = {}
         self.post: dict[Any, Any] = {}
         self.cookie: dict[Any, Any] = {}
@@ -185,6 +185,9 @@ class Runtime:
         self.request: dict[Any, Any] = {}
         #: php://input: the request body as the transport received it (REQ-INPUT-1).
         self.input = b""
+        #: The uploaded files' contents, by $_FILES' tmp_name (REQ-FILES-5, DEV-UPLOAD-1).
+        self.uploads: dict[str, UploadedFile] = {}
+        self._starting = False  # in php_request_startup(): display_startup_errors rules
         cli = self.sapi.name == "cli"
         self._headers_only = not cli and self.server.get("REQUEST_METHOD") == "HEAD"
         self._headers = HeaderQueue(self._ini_str, stores=not cli, response_code=0 if cli else 200,
@@ -246,12 +249,16 @@ class Runtime:
         self._started = True
         if self._ini_flag("expose_php"):
             self._headers.header(f"X-Powered-By: {POWERED_BY}")
-        if self.sapi.name != "cli":  # php_hash_environment(): the CLI has no request to parse
-            variables = request_variables(self.server, self.transport.input, self._ini.get)
+        self._starting = True
+        warnings: list[tuple[int, str]] = []
+        if self.sapi.name != "cli":  # the CLI has no request to parse
+            variables = request_variables(self.server, self.transport.input, self._ini.get, encoding=self.charset)
             self.get, self.post, self.cookie = variables.get, variables.post, variables.cookie
             self.files, self.request, self.input = variables.files, variables.request, variables.input
-            for level, message in variables.diagnostics:
-                self._error(level, message, location=("Unknown", 0))
+            self.uploads = variables.uploads
+            warnings = variables.diagnostics
+            self._startup_warnings(warnings[: variables.early_diagnostics])  # sapi_activate(): reading the body
+            del warnings[: variables.early_diagnostics]
         handler_name = self._ini["output_handler"]
         buffering = leading_int(self._ini_str("output_buffering"))
         if handler_name and _is_gzhandler(handler_name):
@@ -270,8 +277,14 @@ class Runtime:
         if not self._zlib_registered:  # zlib's RINIT: unless output_handler started ob_gzhandler
             self._zlib_compression = _zlib_setting(self._ini_str("zlib.output_compression"))
             self._start_zlib_compression(startup=True)
+        self._startup_warnings(warnings)  # php_hash_environment(): parsing the variables
+        self._starting = False
         self._timer.bind()
         self._update_timeout(self._ini_str("max_execution_time"))
+
+    def _startup_warnings(self, warnings: list[tuple[int, str]]) -> None:
+        for level, message in warnings:
+            self._error(level, message, location=("Unknown", 0))
 
     def shutdown(self) -> None:
         """End the request as php_request_shutdown() does (RT-SHUTDOWN-1): the
@@ -1162,7 +1175,7 @@ class Runtime:
             html = self._ini_flag("html_errors")
             if mode == DISPLAY_STDERR and not html and self.sapi.name in ("cli", "cgi"):
                 self.transport.write_stderr(f"{diagnostic}\n".encode(self.charset, "surrogateescape"))
-            elif mode != DISPLAY_OFF:
+            elif mode != DISPLAY_OFF and (not self._starting or self._ini_flag("display_startup_errors")):
                 text = diagnostic.display_text(html, self._ini_str("error_prepend_string"), self._ini_str("error_append_string"))
                 self._out.write(text)
         if level & FATAL_LEVELS:

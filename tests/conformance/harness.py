@@ -389,7 +389,7 @@ def recorded() -> dict[str, dict[str, Any]]:
     """Every recorded observation, by case id."""
     observations: dict[str, dict[str, Any]] = {}
     for path in sorted(RECORDED_DIR.glob("*.json")):
-        observations.update(json.loads(path.read_text())["cases"])
+        observations.update(json.loads(path.read_text()).get("cases", {}))
     return observations
 
 

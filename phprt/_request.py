@@ -1,0 +1,1005 @@
+"""PHP's request variables: $_GET, $_POST, $_COOKIE, $_FILES, $_REQUEST and
+php://input, built from a request as PHP 8.2 builds them at request startup
+(REQ-*), without any I/O.
+
+The code follows php-src: ``php_default_treat_data()`` and
+``php_register_variable_ex()`` (main/php_variables.c) for the query string, the
+cookie header and parse_str(); ``php_std_post_handler()`` for
+application/x-www-form-urlencoded bodies; ``sapi_read_post_data()`` and
+``sapi_read_standard_form_data()`` (main/SAPI.c) for when a body is read; and
+``rfc1867_post_handler()`` (main/rfc1867.c) for multipart/form-data, whose
+5 KiB read buffer is reproduced so that a body PHP cuts or mis-reads is cut and
+mis-read the same way. Every rule was checked against php-cgi 8.2
+(spec/cases/request-vars.toml, spec/recorded/request-vars.json).
+
+PHP strings are bytes; here they are ``str``, decoded with ``encoding`` (the
+Runtime's charset, UTF-8 by default) and ``surrogateescape``, as the rest of
+phprt decodes PHP strings, so that ``value.encode(encoding, "surrogateescape")``
+gives PHP's bytes back exactly (REQ-VARS-1). PHP arrays are dicts in PHP's
+order; keys PHP makes integers ("5", "-3", not "05") are ``int``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, TypeAlias, Union
+
+from ._constants import E_WARNING
+from ._diagnostics import DISPLAY_OFF, display_errors_mode
+
+__all__ = [
+    "PhpArray",
+    "REQUEST_INI_DEFAULTS",
+    "RequestVariables",
+    "UPLOAD_ERR_CANT_WRITE",
+    "UPLOAD_ERR_EXTENSION",
+    "UPLOAD_ERR_FORM_SIZE",
+    "UPLOAD_ERR_INI_SIZE",
+    "UPLOAD_ERR_NO_FILE",
+    "UPLOAD_ERR_NO_TMP_DIR",
+    "UPLOAD_ERR_OK",
+    "UPLOAD_ERR_PARTIAL",
+    "UploadedFile",
+    "parse_str",
+    "request_variables",
+]
+
+#: A PHP array: a dict in PHP's order, with int keys where PHP has integer keys.
+PhpArray: TypeAlias = "dict[Union[int, str], PhpValue]"
+#: A value in a request array: a string, an int ($_FILES' error and size) or an array.
+PhpValue: TypeAlias = Union[str, int, PhpArray]
+
+UPLOAD_ERR_OK = 0
+UPLOAD_ERR_INI_SIZE = 1
+UPLOAD_ERR_FORM_SIZE = 2
+UPLOAD_ERR_PARTIAL = 3
+UPLOAD_ERR_NO_FILE = 4
+UPLOAD_ERR_NO_TMP_DIR = 6
+UPLOAD_ERR_CANT_WRITE = 7
+UPLOAD_ERR_EXTENSION = 8
+
+#: The directives this module reads, with PHP 8.2's built-in defaults (``php -n``).
+#: ``request_order`` is unset (None) by default.
+REQUEST_INI_DEFAULTS: Mapping[str, str | None] = {
+    "variables_order": "EGPCS",
+    "request_order": None,
+    "arg_separator.input": "&",
+    "max_input_vars": "1000",
+    "max_input_nesting_level": "64",
+    "post_max_size": "8M",
+    "upload_max_filesize": "2M",
+    "max_file_uploads": "20",
+    "max_multipart_body_parts": "-1",
+    "file_uploads": "1",
+    "enable_post_data_reading": "1",
+    "display_errors": "1",
+    "display_startup_errors": "1",
+    "error_reporting": None,
+    "output_buffering": "0",
+    "output_handler": None,
+}
+
+_STARTUP = "PHP Request Startup: "
+_FILLUNIT = 5 * 1024  # rfc1867.c's read unit and smallest buffer
+_INPUT_CHUNK = 8192  # what file_get_contents() asks php://input for at a time
+_E_ALL = 32767
+_LONG_MAX = 2**63 - 1
+_LONG_MIN = -(2**63)
+_C_SPACE = b" \t\n\v\f\r"  # isspace() in the C locale
+_NUMERIC_KEY = re.compile(rb"(?:0|-?[1-9][0-9]*)\Z")
+_URL_ESCAPE = re.compile(rb"%([0-9A-Fa-f]{2})")
+
+
+@dataclass
+class UploadedFile:
+    """A file PHP would have stored in a temporary file: one multipart part with a
+    filename that was received whole (error UPLOAD_ERR_OK). phprt keeps its bytes in
+    ``content`` instead of writing a file (DEV-UPLOAD-1); ``tmp_name`` is the name
+    $_FILES shows for it and the key of ``RequestVariables.uploads`` (what PHP's
+    is_uploaded_file() checks). ``field`` is the part's name as sent (``f[a]``)."""
+
+    field: str
+    name: str
+    full_path: str
+    type: str
+    tmp_name: str
+    size: int
+    content: bytes
+    error: int = UPLOAD_ERR_OK
+
+
+@dataclass
+class RequestVariables:
+    """What PHP's request startup gives a script (REQ-VARS-1).
+
+    ``get``, ``post``, ``cookie``, ``files`` and ``request`` are $_GET, $_POST,
+    $_COOKIE, $_FILES and $_REQUEST; ``input`` is what php://input reads;
+    ``diagnostics`` the warnings PHP raised meanwhile, as (level, message), each
+    reported by PHP "in Unknown on line 0" (REQ-VARS-2); ``uploads`` the stored
+    files by tmp_name (REQ-FILES-5); ``early_diagnostics`` how many diagnostics
+    come before PHP starts output buffering (REQ-POST-1)."""
+
+    get: PhpArray
+    post: PhpArray
+    cookie: PhpArray
+    files: PhpArray
+    request: PhpArray
+    input: bytes
+    diagnostics: list[tuple[int, str]] = field(default_factory=list)
+    uploads: dict[str, UploadedFile] = field(default_factory=dict)
+    #: How many of ``diagnostics`` (the first ones) PHP raises while reading the body
+    #: (sapi_activate()), before it starts output buffering; the others come after.
+    early_diagnostics: int = 0
+
+
+# -- settings ---------------------------------------------------------------------------------
+
+
+def _ini_lookup(ini: Callable[[str], object] | None, name: str) -> str | None:
+    # A directive's value: what ``ini`` returns when it is a string, else PHP's default.
+    value = ini(name) if ini is not None else None
+    return value if isinstance(value, str) else REQUEST_INI_DEFAULTS[name]
+
+
+def _c_strtol(text: bytes, base: int = 10) -> tuple[int, int]:
+    # C's strtol/strtoll: leading whitespace, a sign, digits (base 0: 0x hex, 0 octal);
+    # clamped to the C long range. Returns the value and how many bytes it used.
+    i, n = 0, len(text)
+    while i < n and text[i] in _C_SPACE:
+        i += 1
+    negative = False
+    if i < n and text[i] in b"+-":
+        negative = text[i] == ord("-")
+        i += 1
+    if base == 0:
+        if text[i:i + 2].lower() == b"0x" and i + 2 < n and chr(text[i + 2]) in "0123456789abcdefABCDEF":
+            base, i = 16, i + 2
+        elif text[i:i + 1] == b"0":
+            base = 8
+        else:
+            base = 10
+    start, value = i, 0
+    while i < n:
+        digit = int(chr(text[i]), 36) if chr(text[i]).isalnum() and text[i] < 128 else 99
+        if digit >= base:
+            break
+        value = value * base + digit
+        i += 1
+    if i == start:
+        return 0, 0
+    value = -value if negative else value
+    return max(_LONG_MIN, min(_LONG_MAX, value)), i
+
+
+def _quantity(text: str) -> int:
+    """zend_ini_parse_quantity(): a number (decimal, 0x hex, 0o or 0 octal, 0b binary)
+    and an optional k/m/g multiplier; what PHP makes of an invalid one (the number
+    it starts with) otherwise. The ini warning PHP gives for that belongs to ini
+    handling, not to the request."""
+    data = text.strip(" \t\n\r\v\f").encode("ascii", "replace")
+    if not data:
+        return 0
+    sign, body = 1, data
+    if body[:1] in (b"+", b"-"):
+        sign, body = (-1 if body[:1] == b"-" else 1), body[1:]
+    base, digits = 10, body
+    prefix = body[:2].lower()
+    if prefix in (b"0x", b"0o", b"0b"):
+        base, digits = {b"0x": 16, b"0o": 8, b"0b": 2}[prefix], body[2:]
+    elif body[:1] == b"0" and len(body) > 1:
+        base, digits = 8, body[1:]
+    end = 0
+    while end < len(digits) and chr(digits[end]).isalnum() and int(chr(digits[end]), 36) < base:
+        end += 1
+    value = int(digits[:end], base) if end else 0
+    rest = digits[end:].strip(b" \t\n\r\v\f")
+    multiplier = {b"k": 1 << 10, b"m": 1 << 20, b"g": 1 << 30}.get(rest.lower(), 1) if len(rest) == 1 else 1
+    return max(_LONG_MIN, min(_LONG_MAX, sign * value * multiplier))
+
+
+def _ini_bool(text: str) -> bool:
+    # zend_ini_parse_bool()
+    lowered = text.strip().lower()
+    return lowered in ("on", "yes", "true") or _c_strtol(lowered.encode("ascii", "replace"))[0] != 0
+
+
+class _Settings:
+    """The directives, read as PHP's handlers read them (REQ-VARS-3)."""
+
+    def __init__(self, ini: Callable[[str], object] | None) -> None:
+        def get(name: str) -> str:
+            return _ini_lookup(ini, name) or ""
+
+        def unempty(name: str) -> str | None:
+            # OnUpdateStringUnempty: an empty value is refused, the default stays.
+            return _ini_lookup(ini, name) or REQUEST_INI_DEFAULTS[name]
+
+        def at_least_zero(name: str) -> int:
+            # OnUpdateLongGEZero: a negative value is refused, the default stays.
+            value = _quantity(get(name))
+            return value if value >= 0 else _quantity(REQUEST_INI_DEFAULTS[name] or "")
+
+        self.variables_order = unempty("variables_order") or ""
+        # OnUpdateString: "" is a value (no letters: an empty $_REQUEST), unlike unset.
+        self.request_order = _ini_lookup(ini, "request_order")
+        self.separators = (unempty("arg_separator.input") or "&").encode("latin-1", "replace")
+        self.max_input_vars = at_least_zero("max_input_vars")
+        self.max_nesting = at_least_zero("max_input_nesting_level")
+        self.post_max_size = _quantity(get("post_max_size"))
+        self.upload_max_filesize = _quantity(get("upload_max_filesize"))
+        self.max_file_uploads = _c_strtol(get("max_file_uploads").encode("latin-1", "replace"), 0)[0]
+        self.max_body_parts = _c_strtol(get("max_multipart_body_parts").encode("latin-1", "replace"), 0)[0]
+        self.file_uploads = _ini_bool(get("file_uploads"))
+        self.enable_post_data_reading = _ini_bool(get("enable_post_data_reading"))
+        self.display_errors = display_errors_mode(get("display_errors")) != DISPLAY_OFF
+        # A warning during request startup reaches the output when it is reported and
+        # displayed (display_startup_errors), and sends the headers unless output
+        # buffering already runs; php-cgi and PHP-FPM print even display_errors=stderr
+        # to the output (REQ-POST-1).
+        reporting = _ini_lookup(ini, "error_reporting")
+        reported = (_c_strtol(reporting.encode("latin-1", "replace"))[0] if reporting is not None else _E_ALL) & E_WARNING
+        self.startup_warnings_shown = bool(reported) and self.display_errors and _ini_bool(get("display_startup_errors"))
+        self.output_buffered = bool(get("output_handler")) or _quantity(get("output_buffering")) != 0
+
+    def reads(self, letter: str) -> bool:
+        return letter in self.variables_order or letter.lower() in self.variables_order
+
+
+# -- strings ------------------------------------------------------------------------------------
+
+
+def _cstr(data: bytes) -> bytes:
+    # A C string: up to the first NUL byte.
+    nul = data.find(b"\0")
+    return data if nul < 0 else data[:nul]
+
+
+def _url_decode(data: bytes) -> bytes:
+    """php_url_decode(): "+" is a space, "%XX" (two hex digits) a byte; anything else,
+    an invalid escape included, stays as it is (REQ-GET-1)."""
+    return _raw_url_decode(data.replace(b"+", b" "))
+
+
+def _raw_url_decode(data: bytes) -> bytes:
+    """php_raw_url_decode(): _url_decode() without "+" (REQ-COOKIE-1)."""
+    if b"%" not in data:
+        return data
+    return _URL_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), data)
+
+
+def _strtok(data: bytes, separators: bytes) -> list[bytes]:
+    # php_strtok_r(): the pieces between any of the separator bytes, empty ones skipped.
+    pattern = b"[" + b"".join(re.escape(bytes([c])) for c in set(separators)) + b"]"
+    return [piece for piece in re.split(pattern, data) if piece]
+
+
+class _Array(dict):  # type: ignore[type-arg]
+    """A PHP array being built: a dict that knows its next free integer key."""
+
+    next_free: int | None = None
+
+
+def _plain(value: object) -> PhpValue:
+    # The finished array: plain dicts all the way down.
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value  # type: ignore[return-value]
+
+
+def _set(table: _Array, key: int | str, value: object) -> None:
+    # zend_hash_update(): an existing key keeps its place; an integer key moves the
+    # next free key past it (PHP 8.2: past a negative one too).
+    table[key] = value
+    if isinstance(key, int) and (table.next_free is None or key >= table.next_free):
+        table.next_free = key + 1 if key < _LONG_MAX else _LONG_MAX
+
+
+def _append(table: _Array, value: object) -> bool:
+    # zend_hash_next_index_insert(): fails when the next free key is taken (PHP_INT_MAX).
+    key = 0 if table.next_free is None else table.next_free
+    if key in table:
+        return False
+    _set(table, key, value)
+    return True
+
+
+# -- registering a variable ---------------------------------------------------------------------
+
+
+class _Parser:
+    """One request's (or one parse_str() call's) registrations and diagnostics."""
+
+    def __init__(self, settings: _Settings, encoding: str, prefix: str) -> None:
+        self.settings = settings
+        self.encoding = encoding
+        self.prefix = prefix  # "PHP Request Startup: " or "parse_str(): "
+        self.diagnostics: list[tuple[int, str]] = []
+
+    def warn(self, message: str, *, docref: bool = True) -> None:
+        self.diagnostics.append((E_WARNING, (self.prefix if docref else "") + message))
+
+    def text(self, data: bytes) -> str:
+        return data.decode(self.encoding, "surrogateescape")
+
+    def key(self, data: bytes) -> int | str:
+        """A key as PHP's symbol tables store it: an integer for a canonical decimal
+        integer in PHP's range, else the string (REQ-NAME-3)."""
+        if _NUMERIC_KEY.match(data) and data != b"-0":
+            number = int(data)
+            if _LONG_MIN <= number <= _LONG_MAX:
+                return number
+        return self.text(data)
+
+    def register(self, var_name: bytes, value: object, track: _Array, *,
+                 cookie: bool = False, copies: int = 1) -> None:
+        """php_register_variable_ex(): store ``value`` under a name with PHP's array
+        syntax (REQ-NAME-1 .. REQ-NAME-6). ``cookie`` makes the first top-level value
+        of a name win (REQ-COOKIE-2); ``copies`` is how many times PHP registers the
+        variable (2 for GET, POST and COOKIE, whose raw copy the filter extension
+        registers first), which is how often a nesting warning appears."""
+        original = _cstr(var_name).lstrip(b" ")
+        buf = bytearray(original + b"\0")  # the C buffer, NUL-terminated
+        p = 0
+        is_array = False
+        while buf[p]:
+            if buf[p] in b" .":
+                buf[p] = ord("_")
+            elif buf[p] == ord("["):
+                is_array = True
+                buf[p] = 0
+                break
+            p += 1
+        if p == 0:  # an empty name
+            return
+
+        def cstring(at: int) -> bytes:
+            return bytes(buf[at:buf.index(0, at)])
+
+        def forbidden(key: bytes) -> bool:
+            # php_is_forbidden_variable_name() (REQ-NAME-5)
+            return any(key.startswith(prefix) and not original.startswith(prefix)
+                       for prefix in (b"__Host-", b"__Secure-"))
+
+        table = track
+        index: int | None = 0  # where the current key starts in buf; None: "[]"
+        if is_array:
+            ip = p
+            nest_level = 0
+            while True:
+                nest_level += 1
+                if nest_level > self.settings.max_nesting:
+                    track.pop(self.key(cstring(0)), None)
+                    if not self.settings.display_errors:
+                        for _ in range(copies):
+                            self.warn(f"Input variable nesting level exceeded {self.settings.max_nesting}. "
+                                      "To increase the limit change max_input_nesting_level in php.ini.")
+                    return
+                ip += 1
+                index_s: int | None = ip
+                if buf[ip] and buf[ip] in _C_SPACE:
+                    ip += 1
+                if buf[ip] == ord("]"):
+                    index_s = None
+                else:
+                    close = buf.find(b"]", ip, buf.index(0, ip))
+                    if close < 0:
+                        # not an index: the "[" and every " ", "." or "[" after it become "_"
+                        assert index_s is not None
+                        buf[index_s - 1] = ord("_")
+                        for q in range(index_s, buf.index(0, index_s)):
+                            if buf[q] in b" .[":
+                                buf[q] = ord("_")
+                        break
+                    buf[close] = 0
+                    ip = close
+                if index is None:
+                    child = _Array()
+                    if not _append(table, child):
+                        return
+                else:
+                    name = cstring(index)
+                    if forbidden(name):
+                        return
+                    key = self.key(name)
+                    existing = table.get(key)
+                    if isinstance(existing, _Array):
+                        child = existing
+                    else:
+                        child = _Array()
+                        _set(table, key, child)
+                table = child
+                index = index_s
+                ip += 1
+                if buf[ip] == ord("["):
+                    buf[ip] = 0
+                else:
+                    break
+        # plain_var
+        if index is None:
+            _append(table, value)
+            return
+        name = cstring(index)
+        if forbidden(name):
+            return
+        key = self.key(name)
+        if cookie and table is track and key in table:
+            return
+        _set(table, key, value)
+
+    # -- the query string, cookies, parse_str() ------------------------------------------------
+
+    def treat_data(self, data: bytes, track: _Array, *, cookie: bool = False, copies: int = 2) -> None:
+        """php_default_treat_data() for $_GET and parse_str() (REQ-GET-1, REQ-GET-2)
+        and for $_COOKIE (REQ-COOKIE-1)."""
+        separators = b";" if cookie else self.settings.separators
+        count = 0
+        for var in _strtok(_cstr(data), separators):
+            equals = var.find(b"=")
+            start = 0
+            if cookie:
+                while start < len(var) and var[start] in _C_SPACE:
+                    start += 1
+                if start == len(var) or start == equals:
+                    continue
+            count += 1
+            if count > self.settings.max_input_vars:
+                self.warn(f"Input variables exceeded {self.settings.max_input_vars}. "
+                          "To increase the limit change max_input_vars in php.ini.")
+                break
+            if equals >= 0:
+                name, raw = var[start:equals], var[equals + 1:]
+            else:
+                name, raw = var[start:], b""
+            value = _raw_url_decode(raw) if cookie else _url_decode(raw)
+            if not cookie:
+                name = _cstr(_url_decode(name))
+            self.register(name, self.text(value), track, cookie=cookie, copies=copies)
+
+    # -- application/x-www-form-urlencoded -----------------------------------------------------
+
+    def urlencoded(self, body: bytes, track: _Array) -> None:
+        """php_std_post_handler(): "&" only separates, every piece counts, and the
+        piece over max_input_vars is stored before the warning stops it (REQ-POST-3)."""
+        pieces = body.split(b"&")
+        if not pieces[-1]:
+            pieces.pop()
+        count = 0
+        for piece in pieces:
+            name, equals, raw = piece.partition(b"=")
+            self.register(_cstr(_url_decode(name)), self.text(_url_decode(raw) if equals else b""), track, copies=2)
+            count += 1
+            if count > self.settings.max_input_vars:
+                self.warn(f"Input variables exceeded {self.settings.max_input_vars}. "
+                          "To increase the limit change max_input_vars in php.ini.")
+                break
+
+
+# -- multipart/form-data ----------------------------------------------------------------------
+
+
+class _Body:
+    """The request body as the multipart parser reads it (sapi_module.read_post).
+    Once more than ``limit`` bytes were read (post_max_size, when a negative
+    CONTENT_LENGTH let the body past the first check) the parser gets no more; the
+    warning comes after it (REQ-POST-2)."""
+
+    def __init__(self, data: bytes, limit: int = 0) -> None:
+        self.data = data
+        self.read_bytes = 0
+        self.limit = limit
+
+    @property
+    def over_limit(self) -> bool:
+        return 0 < self.limit < self.read_bytes
+
+    def read(self, count: int) -> bytes:
+        if self.over_limit:
+            return b""
+        chunk = self.data[self.read_bytes:self.read_bytes + count]
+        self.read_bytes += len(chunk)
+        return chunk
+
+
+def _memstr(haystack: bytes, needle: bytes, partial: bool) -> int:
+    """php_ap_memstr(): the first match of needle; with ``partial``, a prefix of it at
+    the very end of the haystack counts too. -1 when there is none."""
+    found = haystack.find(needle)
+    if found >= 0 or not partial:
+        return found
+    for start in range(max(0, len(haystack) - len(needle) + 1), len(haystack)):
+        if needle.startswith(haystack[start:]):
+            return start
+    return -1
+
+
+class _MultipartBuffer:
+    """rfc1867.c's multipart_buffer: a read buffer of max(5 KiB, boundary + 6) bytes,
+    lines ending in LF (a CR before it dropped), data read up to "\\n--boundary"."""
+
+    def __init__(self, body: _Body, boundary: bytes) -> None:
+        self.body = body
+        self.size = max(len(boundary) + 6, _FILLUNIT)
+        self.data = b""  # the unread bytes in the buffer
+        self.boundary = b"--" + boundary
+        self.boundary_next = b"\n--" + boundary
+
+    def fill(self) -> int:
+        chunk = self.body.read(self.size - len(self.data))
+        self.data += chunk
+        return len(chunk)
+
+    def eof(self) -> bool:
+        return not self.data and self.fill() < 1
+
+    def next_line(self) -> bytes | None:
+        lf = self.data.find(b"\n")
+        if lf >= 0:
+            line = self.data[:lf - 1] if lf > 0 and self.data[lf - 1] == ord("\r") else self.data[:lf]
+            self.data = self.data[lf + 1:]
+            return _cstr(line)
+        if len(self.data) < self.size:
+            return None
+        line, self.data = self.data, b""  # a full buffer without LF: one partial line
+        return _cstr(line)
+
+    def get_line(self) -> bytes | None:
+        line = self.next_line()
+        if line is None:
+            self.fill()
+            line = self.next_line()
+        return line
+
+    def find_boundary(self) -> bool:
+        while (line := self.get_line()) is not None:
+            if line == self.boundary:
+                return True
+        return False
+
+    def headers(self) -> list[tuple[bytes, bytes]] | None:
+        """multipart_buffer_headers(): None when no further boundary line."""
+        if not self.find_boundary():
+            return None
+        headers: list[tuple[bytes, bytes]] = []
+        key: bytes | None = None
+        value: bytes | None = None
+        while (line := self.get_line()) is not None and line:
+            colon = -1 if line[0] in _C_SPACE else line.find(b":")
+            if colon >= 0:
+                if value is not None and key is not None:
+                    headers.append((key, value))
+                key, rest = line[:colon], line[colon + 1:]
+                value = rest.lstrip(_C_SPACE)
+            elif value is not None:
+                value += line  # a continuation line, joined without a separator
+        if value is not None and key is not None:
+            headers.append((key, value))
+        return headers
+
+    def read(self, count: int) -> tuple[bytes, bool]:
+        """multipart_buffer_read(): up to count - 1 bytes before a (possible) boundary,
+        a CR right before it dropped; and whether the whole boundary is in the buffer."""
+        if count > len(self.data):
+            self.fill()
+        bound = _memstr(self.data, self.boundary_next, True)
+        end = False
+        if bound >= 0:
+            limit = bound
+            end = _memstr(self.data, self.boundary_next, False) >= 0
+        else:
+            limit = len(self.data)
+        length = min(limit, count - 1)
+        if length <= 0:
+            return b"", end
+        chunk = self.data[:length]
+        if bound >= 0 and chunk[-1] == ord("\r"):
+            chunk = chunk[:-1]
+        self.data = self.data[len(chunk):]
+        return chunk, end
+
+    def read_body(self) -> bytes:
+        parts = []
+        while chunk := self.read(_FILLUNIT)[0]:
+            parts.append(chunk)
+        return b"".join(parts)
+
+
+def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
+    for key, value in headers:
+        if key.lower() == name.lower():
+            return value
+    return None
+
+
+def _getword(line: bytes, stop: int) -> tuple[bytes, bytes]:
+    """php_ap_getword(): the text up to ``stop`` outside quotes, and what follows the
+    run of ``stop`` bytes after it."""
+    pos, n = 0, len(line)
+    while pos < n and line[pos] != stop:
+        quote = line[pos]
+        if quote in b"\"'":
+            pos += 1
+            while pos < n and line[pos] != quote:
+                pos += 2 if line[pos] == ord("\\") and pos + 1 < n and line[pos + 1] == quote else 1
+            if pos < n:
+                pos += 1
+        else:
+            pos += 1
+    if pos >= n:
+        return line, b""
+    word = line[:pos]
+    while pos < n and line[pos] == stop:
+        pos += 1
+    return word, line[pos:]
+
+
+def _getword_conf(text: bytes) -> bytes:
+    """php_ap_getword_conf(): a quoted value up to its closing quote (backslash
+    escapes the quote and itself), or an unquoted one up to whitespace."""
+    text = text.lstrip(_C_SPACE)
+    if not text:
+        return b""
+    quote = 0
+    if text[0] in b"\"'":
+        quote, text = text[0], text[1:]
+        length = len(text)
+    else:
+        length = next((i for i, c in enumerate(text) if c in _C_SPACE), len(text))
+    out = bytearray()
+    i = 0
+    while i < length and text[i] != quote:
+        if text[i] == ord("\\") and i + 1 < len(text) and (text[i + 1] == ord("\\") or (quote and text[i + 1] == quote)):
+            i += 1
+        out.append(text[i])
+        i += 1
+    return bytes(out)
+
+
+def _basename(path: bytes) -> bytes:
+    # php_ap_basename(): after the last "/" or "\"
+    cut = max(path.rfind(b"/"), path.rfind(b"\\"))
+    return path[cut + 1:] if cut >= 0 else path
+
+
+def _normalize_protected(name: bytes) -> bytes:
+    """normalize_protected_variable(): leading spaces gone, " " and "." before the
+    first "[" made "_", leading whitespace inside each [...] dropped, and anything
+    after the last "]" that does not open another "[" cut (REQ-FILES-1)."""
+    name = name.lstrip(b" ")
+    bracket = name.find(b"[")
+    base = (name if bracket < 0 else name[:bracket]).replace(b" ", b"_").replace(b".", b"_")
+    if bracket < 0:
+        return base
+    out, rest = bytearray(base + b"["), name[bracket + 1:]
+    while True:
+        rest = rest.lstrip(b" \r\n\t")
+        close = rest.find(b"]")
+        segment = rest if close < 0 else rest[:close + 1]
+        out += segment
+        rest = rest[len(segment):]
+        if not rest.startswith(b"["):
+            return bytes(out)
+        out += b"["
+        rest = rest[1:]
+
+
+def _brackets_balanced(name: bytes) -> bool:
+    # rfc1867.c: "never repair potential malicious user input"
+    depth = 0
+    for i, c in enumerate(name):
+        if c == ord("["):
+            depth += 1
+        elif c == ord("]"):
+            depth -= 1
+            if i + 1 < len(name) and name[i + 1] != ord("["):
+                return False
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _file_entry_names(param: bytes) -> Callable[[bytes], bytes]:
+    """The names a file part's entries are registered under: ``f[name]`` for a part
+    named ``f``, ``f[name][a][b]`` for ``f[a][b]`` (everything between the first "["
+    and the final "]" goes after the entry's key) (REQ-FILES-1)."""
+    start = param.find(b"[")
+    if start >= 0 and param.endswith(b"]"):
+        base, array_index = param[:start], param[start + 1:-1]
+        return lambda key: base + b"[" + key + b"][" + array_index + b"]"
+    return lambda key: param + b"[" + key + b"]"
+
+
+def _multipart(parser: _Parser, content_type: bytes, content_length: int, body: _Body,
+               post: _Array, files: _Array, uploads: dict[str, UploadedFile],
+               store_upload: Callable[[bytes], str] | None) -> None:
+    """rfc1867_post_handler() (REQ-POST-4 .. REQ-POST-6, REQ-FILES-*)."""
+    settings = parser.settings
+    if settings.post_max_size > 0 and content_length > settings.post_max_size:
+        parser.warn(f"POST Content-Length of {content_length} bytes exceeds the limit of "
+                    f"{settings.post_max_size} bytes", docref=False)
+        return
+    upload_cnt = settings.max_file_uploads
+    body_parts = settings.max_body_parts
+    if body_parts < 0:
+        body_parts = settings.max_input_vars + upload_cnt
+    body_parts_limit = body_parts
+
+    at = content_type.find(b"boundary")
+    if at < 0:
+        at = content_type.lower().find(b"boundary")
+    equals = content_type.find(b"=", at) if at >= 0 else -1
+    if equals < 0:
+        parser.warn("Missing boundary in multipart/form-data POST data", docref=False)
+        return
+    boundary = content_type[equals + 1:]
+    if boundary.startswith(b'"'):
+        close = boundary.find(b'"', 1)
+        if close < 0:
+            parser.warn("Invalid boundary in multipart/form-data POST data", docref=False)
+            return
+        boundary = boundary[1:close]
+    else:
+        cut = [i for i in (boundary.find(b","), boundary.find(b";")) if i >= 0]
+        if cut:
+            boundary = boundary[:min(cut)]
+    if len(boundary) > _FILLUNIT - 4:
+        parser.warn("Boundary too large in multipart/form-data POST data", docref=False)
+        return
+
+    buffer = _MultipartBuffer(body, boundary)
+    protected: set[bytes] = set()
+    skip_upload = False  # once set, it stays set for the rest of the body
+    anonymous_index = 0
+    count = 0
+    max_file_size = 0
+
+    def register_file(var: bytes, value: object, override: bool = False) -> None:
+        normalized = _normalize_protected(var)
+        if override or normalized not in protected:
+            parser.register(normalized, value, files)
+
+    while not buffer.eof():
+        headers = buffer.headers()
+        if headers is None:
+            break
+        disposition = _header(headers, b"Content-Disposition")
+        if disposition is None:
+            continue
+        body_parts -= 1
+        if body_parts < 0:
+            parser.warn(f"Multipart body parts limit exceeded {body_parts_limit}. "
+                        "To increase the limit change max_multipart_body_parts in php.ini.")
+            break
+        param: bytes | None = None
+        filename: bytes | None = None
+        rest = disposition.lstrip(_C_SPACE)
+        while rest:
+            pair, rest = _getword(rest, ord(";"))
+            rest = rest.lstrip(_C_SPACE)
+            if b"=" in pair:
+                key, pair = _getword(pair, ord("="))
+                if key.lower() == b"name":
+                    param = _getword_conf(pair)
+                elif key.lower() == b"filename":
+                    filename = _getword_conf(pair)
+
+        if filename is None and param is not None:  # a form field
+            value = buffer.read_body()
+            count += 1
+            if count <= settings.max_input_vars:
+                parser.register(param, parser.text(value), post, copies=2)
+            elif count == settings.max_input_vars + 1:
+                parser.warn(f"Input variables exceeded {settings.max_input_vars}. "
+                            "To increase the limit change max_input_vars in php.ini.")
+            if param.lower() == b"max_file_size":
+                max_file_size = _c_strtol(_cstr(value))[0]
+            continue
+
+        if not settings.file_uploads:
+            skip_upload = True
+        elif upload_cnt <= 0:
+            skip_upload = True
+            if upload_cnt == 0:
+                upload_cnt -= 1
+                parser.warn("Maximum number of allowable file uploads has been exceeded", docref=False)
+        if param is None and filename is None:
+            parser.warn("File Upload Mime headers garbled", docref=False)
+            break
+        if param is None:
+            param = str(anonymous_index).encode()
+            anonymous_index += 1
+        if not skip_upload and not _brackets_balanced(param):
+            skip_upload = True
+        if skip_upload:
+            continue
+        assert filename is not None
+
+        error = UPLOAD_ERR_NO_FILE if not filename else UPLOAD_ERR_OK
+        end = False
+        content = bytearray()
+        chunk = b""
+        if not error:
+            chunk, end = buffer.read(_FILLUNIT)
+            upload_cnt -= 1  # PHP opens the temporary file here
+        while not error and chunk:
+            if settings.upload_max_filesize > 0 and len(content) + len(chunk) > settings.upload_max_filesize:
+                error = UPLOAD_ERR_INI_SIZE
+            elif max_file_size and len(content) + len(chunk) > max_file_size:
+                error = UPLOAD_ERR_FORM_SIZE
+            else:
+                content += chunk
+            chunk, found = buffer.read(_FILLUNIT)
+            end = end or found
+        if not error and not end:
+            error = UPLOAD_ERR_PARTIAL
+
+        tmp_name = ""
+        if not error:
+            data = bytes(content)
+            tmp_name = store_upload(data) if store_upload is not None else f"phprt://upload/{len(uploads) + 1}"
+            uploads[tmp_name] = UploadedFile(
+                field=parser.text(param), name=parser.text(_basename(filename)),
+                full_path=parser.text(filename), type="", tmp_name=tmp_name, size=len(data), content=data)
+
+        entry = _file_entry_names(param)
+
+        content_type_value = _header(headers, b"Content-Type")
+        if error or content_type_value is None:
+            mime = b""
+        else:
+            mime = content_type_value.split(b";", 1)[0]
+        if tmp_name:
+            uploads[tmp_name].type = parser.text(mime)
+        register_file(entry(b"name"), parser.text(_basename(filename)))
+        register_file(entry(b"full_path"), parser.text(filename))
+        register_file(entry(b"type"), parser.text(mime))
+        protected.add(_normalize_protected(param))
+        protected.add(_normalize_protected(entry(b"tmp_name")))
+        register_file(entry(b"tmp_name"), tmp_name, override=True)
+        register_file(entry(b"error"), error)
+        register_file(entry(b"size"), 0 if error else len(content))
+
+
+# -- the request ----------------------------------------------------------------------------------
+
+
+def _merge(dest: _Array, src: Mapping[object, object]) -> None:
+    """php_autoglobal_merge(): arrays present on both sides merge recursively; any
+    other value replaces the one before it (REQ-REQUEST-1)."""
+    for key, value in src.items():
+        existing = dest.get(key)
+        if isinstance(value, dict) and isinstance(existing, _Array):
+            _merge(existing, value)
+        else:
+            _set(dest, key, _copy(value))  # type: ignore[arg-type]
+
+
+def _copy(value: object) -> object:
+    if isinstance(value, dict):
+        copy = _Array()
+        for key, item in value.items():
+            _set(copy, key, _copy(item))
+        return copy
+    return value
+
+
+def request_variables(
+    server: Mapping[str, str],
+    body: bytes,
+    ini: Callable[[str], object] | None = None,
+    *,
+    encoding: str = "utf-8",
+    store_upload: Callable[[bytes], str] | None = None,
+) -> RequestVariables:
+    """From $_SERVER (QUERY_STRING, HTTP_COOKIE, REQUEST_METHOD, CONTENT_TYPE,
+    CONTENT_LENGTH) and the raw body, what PHP 8.2's request startup makes of them,
+    as php-cgi and PHP-FPM do (REQ-VARS-1).
+
+    ``ini(name)`` gives a directive's value as a string, or anything else (None,
+    or False as ini_get() gives for a directive it does not know) for one that is
+    not set, which then has PHP's built-in default (REQUEST_INI_DEFAULTS,
+    REQ-VARS-3). Only request_order tells "" from unset: PHP's default is unset
+    (GET, POST, COOKIE from variables_order), while "" gives an empty $_REQUEST. ``encoding`` decodes PHP's bytes into str (REQ-VARS-1).
+    ``store_upload``, if given, is called with each received file's content and
+    returns the tmp_name $_FILES shows for it (a real temporary file, if the caller
+    writes one); by default files stay in memory (DEV-UPLOAD-1). Server values are
+    encoded back to bytes with ``encoding`` and surrogateescape.
+    """
+    settings = _Settings(ini)
+    parser = _Parser(settings, encoding, _STARTUP)
+
+    def server_bytes(name: str) -> bytes | None:
+        value = server.get(name)
+        return None if value is None else value.encode(encoding, "surrogateescape")
+
+    method = server.get("REQUEST_METHOD")
+    # CGI and FPM: an absent CONTENT_TYPE is "", an absent CONTENT_LENGTH 0, and the
+    # SAPI hands out at most CONTENT_LENGTH bytes (all of them for a negative one).
+    content_type = server_bytes("CONTENT_TYPE") or b""
+    length_text = server_bytes("CONTENT_LENGTH")
+    content_length = _c_strtol(length_text)[0] if length_text is not None else 0
+    available = body if content_length < 0 else body[:content_length]
+    source = _Body(available, settings.post_max_size)
+
+    # sapi_activate() -> sapi_read_post_data(): REQ-POST-1, REQ-POST-2
+    kind: str | None = None
+    request_body: bytes | None = None
+    if method == "POST" and settings.enable_post_data_reading:
+        semicolon = re.search(rb"[;, ]", content_type)
+        mime = (content_type if semicolon is None else content_type[:semicolon.start()]).lower()
+        content_type = mime + content_type[len(mime):]
+        if mime == b"multipart/form-data":
+            kind = "multipart"
+        else:
+            kind = "urlencoded" if mime == b"application/x-www-form-urlencoded" else "other"
+            if settings.post_max_size > 0 and content_length > settings.post_max_size:
+                parser.warn(f"POST Content-Length of {content_length} bytes exceeds the limit of "
+                            f"{settings.post_max_size} bytes")
+            elif settings.post_max_size > 0 and len(available) > settings.post_max_size:
+                parser.warn("Actual POST length does not match Content-Length, and exceeds "
+                            f"{settings.post_max_size} bytes")
+            else:
+                request_body = available
+
+    early = len(parser.diagnostics)  # shown before output buffering starts
+    get, post, cookie, files = _Array(), _Array(), _Array(), _Array()
+    uploads: dict[str, UploadedFile] = {}
+    if settings.reads("G"):
+        query = server_bytes("QUERY_STRING")
+        if query:
+            parser.treat_data(query, get)
+    rest_of_input = available
+    # A warning that reached the output sent the headers, and PHP parses no body once
+    # the headers are sent (REQ-POST-1): one from reading the body always does, one
+    # from the query string unless output buffering has started by then.
+    shown = settings.startup_warnings_shown
+    headers_sent = shown and (early > 0 or (len(parser.diagnostics) > early and not settings.output_buffered))
+    if settings.reads("P") and method is not None and method.upper() == "POST" and not headers_sent:
+        if kind == "urlencoded" and request_body is not None:
+            parser.urlencoded(request_body, post)
+        elif kind == "multipart":
+            _multipart(parser, content_type, content_length, source, post, files, uploads, store_upload)
+            if source.over_limit:
+                parser.warn("Actual POST length does not match Content-Length, and exceeds "
+                            f"{settings.post_max_size} bytes", docref=False)
+            # php://input only asks the SAPI for more while it has handed out fewer bytes
+            # than the reader asks for (file_get_contents(): 8 KiB), so it gives what the
+            # parser left unread only when the parser read less than that (REQ-INPUT-1).
+            rest_of_input = available[source.read_bytes:] if source.read_bytes < _INPUT_CHUNK else b""
+    if settings.reads("C"):
+        cookies = server_bytes("HTTP_COOKIE")
+        if cookies:
+            parser.treat_data(cookies, cookie, cookie=True)
+
+    request = _Array()
+    order = settings.request_order if settings.request_order is not None else settings.variables_order
+    merged: set[str] = set()
+    for letter in order.upper():
+        source_array = {"G": get, "P": post, "C": cookie}.get(letter)
+        if source_array is not None and letter not in merged:
+            merged.add(letter)
+            _merge(request, source_array)
+
+    return RequestVariables(
+        get=_plain(get), post=_plain(post), cookie=_plain(cookie), files=_plain(files),  # type: ignore[arg-type]
+        request=_plain(request), input=rest_of_input,  # type: ignore[arg-type]
+        diagnostics=parser.diagnostics, uploads=uploads, early_diagnostics=early,
+    )
+
+
+def parse_str(
+    query: str | bytes,
+    *,
+    ini: Callable[[str], object] | None = None,
+    encoding: str = "utf-8",
+    diagnostics: list[tuple[int, str]] | None = None,
+) -> PhpArray:
+    """PHP's parse_str(): the string parsed as $_GET is (REQ-GET-3). It ends at a NUL
+    byte; warnings (prefixed "parse_str(): ") go to ``diagnostics`` when given."""
+    data = query if isinstance(query, bytes) else query.encode(encoding, "surrogateescape")
+    parser = _Parser(_Settings(ini), encoding, "parse_str(): ")
+    result = _Array()
+    parser.treat_data(data, result, copies=1)
+    if diagnostics is not None:
+        diagnostics.extend(parser.diagnostics)
+    return _plain(result)  # type: ignore[return-value]
