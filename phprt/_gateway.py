@@ -160,10 +160,11 @@ class Site:
             resolved = self.root.resolve(request.path)
         except Refused as refused:
             page = error_page(refused.status, request)
-            return StaticResponse(page.status, page.headers, page.body, str(refused))
+            message = "No such file or directory" if refused.status == 404 else str(refused)  # php -S's log
+            return StaticResponse(page.status, page.headers, page.body, message)
         if resolved.is_script:
             return self._call(request, resolved.path, resolved)
-        if request.method not in ("GET", "HEAD", "POST"):
+        if request.method in ("DELETE", "PUT", "PATCH"):  # php -S serves a file to any other method
             page = error_page(405, request)
             return StaticResponse(405, (*page.headers, ("Allow", "GET, HEAD, POST")), page.body)
         data = resolved.path.read_bytes()
@@ -196,10 +197,15 @@ class Site:
             server["SCRIPT_FILENAME"] = str(self.script) if not callable(self.script) else ""
         if request.query is not None:
             server["QUERY_STRING"] = request.query
+        fields: dict[str, str] = {}  # php -S joins a repeated field with ", ", but for Set-Cookie
         for name, value in request.headers:
+            lowered = name.lower()
+            joined = lowered in fields and lowered != "set-cookie"
+            fields[lowered] = f"{fields[lowered]}, {value}" if joined else value
+        for name, value in fields.items():
             key = name.upper().replace("-", "_")
             if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-                server.setdefault(key, value)
+                server[key] = value
             server["HTTP_" + key] = value
         server["REQUEST_TIME_FLOAT"] = now
         server["REQUEST_TIME"] = int(now)

@@ -116,7 +116,7 @@ def _request(raw: str) -> HttpRequest:
 
 
 @pytest.mark.clause("NET-SERVER-1")
-@pytest.mark.parametrize("name", ["post-with-path-info", "http10-no-query"])
+@pytest.mark.parametrize("name", ["post-with-path-info", "http10-no-query", "repeated-fields"])
 def test_server_variables_are_those_php_s_gives_in_its_order(docroot: Path, name: str) -> None:
     request = _request(RECORDED["requests"][name].replace(".php", ".py"))
     answer = Site(docroot).answer(request)
@@ -133,7 +133,7 @@ def test_server_variables_are_those_php_s_gives_in_its_order(docroot: Path, name
 
 
 @pytest.mark.clause("NET-STATIC-1", "NET-ERROR-1")
-@pytest.mark.parametrize("name", ["static-css", "static-json", "static-unknown-type", "missing", "static-put"])
+@pytest.mark.parametrize("name", ["static-css", "static-json", "static-unknown-type", "missing", "static-put", "static-options"])
 def test_static_files_and_error_pages_are_php_s_bytes(docroot: Path, name: str) -> None:
     answer = Site(docroot).answer(_request(RECORDED["requests"][name]))
     assert isinstance(answer, StaticResponse)

@@ -1,0 +1,211 @@
+"""phprt as an ASGI 3.0 application (ASGI-*).
+
+``ASGIApp(target)`` serves a document root, one ported script or a Python
+callable behind any ASGI server (uvicorn, hypercorn)::
+
+    from phprt.asgi import ASGIApp
+    app = ASGIApp("examples")                # uvicorn module:app
+
+The request body is read in full before the script starts, as a web server
+reads it before it runs PHP. The script then runs in a thread of its own, never
+on the event loop (ASGI-THREAD-1); its output reaches the loop through the same
+``ResponseChannel`` the WSGI application uses, and leaves as
+``http.response.start`` and ``http.response.body`` messages (ASGI-SEND-1). A task
+listens for ``http.disconnect`` meanwhile: the client gone is an aborted
+connection for the script (ASGI-ABORT-1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from typing import Any, Awaitable, Callable, Mapping, MutableMapping
+from urllib.parse import quote
+
+from ._gateway import HttpRequest, Site, StaticResponse
+from .wsgi import INTERNAL_ERROR, GatewayHead, ResponseChannel, ScriptThreads, Target
+
+__all__ = ["ASGIApp", "request_from_scope"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+#: RFC 3986's pchar and "/": what a rebuilt path leaves unescaped.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+
+def _text(data: bytes) -> str:
+    # bytes from the wire as phprt holds PHP's strings (REQ-VARS-1)
+    return data.decode("utf-8", "surrogateescape")
+
+
+def _address(value: Any) -> tuple[str, int]:
+    if not value:
+        return "", 0
+    host, port = value[0], value[1]
+    return str(host), port if isinstance(port, int) else 0
+
+
+def request_from_scope(scope: Mapping[str, Any], body: bytes) -> HttpRequest:
+    """The request an ASGI server parsed, as phprt's HTTP server would have it
+    (ASGI-REQUEST-1): the target from ``raw_path`` and ``query_string`` (the path
+    percent-encoded again where a server gives no ``raw_path``), the protocol
+    from ``http_version``, the headers in order, duplicates kept, the two ends
+    from ``client`` and ``server``."""
+    raw_path = scope.get("raw_path")
+    if raw_path:
+        path = _text(bytes(raw_path))
+    else:
+        path = quote(str(scope.get("path") or "/").encode("utf-8", "surrogateescape"), safe=_PATH_SAFE)
+    query = bytes(scope.get("query_string") or b"")
+    target = path if "?" in path or not query else f"{path}?{_text(query)}"
+    version = str(scope.get("http_version") or "1.1")
+    local = _address(scope.get("server"))
+    return HttpRequest(
+        method=str(scope.get("method") or "GET"),
+        target=target,
+        protocol="HTTP/" + (version if "." in version else version + ".0"),
+        headers=tuple((bytes(name).decode("latin-1"), _text(bytes(value))) for name, value in scope.get("headers") or ()),
+        body=body,
+        client=_address(scope.get("client")),
+        local=local,
+        server_name=local[0],
+    )
+
+
+def _start_message(head: GatewayHead) -> Message:
+    # ASGI wants the header names lowercased
+    headers = [(name.lower(), value) for name, value in head.fields]
+    return {"type": "http.response.start", "status": head.status, "headers": headers}
+
+
+class ASGIApp:
+    """An ASGI 3.0 application that serves ``target`` -- a document root, one script
+    for every URL, or a Python callable -- as ``phprt serve`` does (WSGI-APP-1), for
+    the ``http`` and ``lifespan`` scopes (ASGI-SCOPE-1). ``sapi`` is the PHP SAPI the
+    scripts behave as, "cgi" by default (WSGI-SAPI-1); ``ini`` sets directives for
+    every request."""
+
+    def __init__(self, target: Target, *, sapi: str = "cgi", ini: Mapping[str, Any] | None = None) -> None:
+        self.site = Site(target, sapi=sapi, ini=ini)
+        self.scripts = ScriptThreads()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait until no script runs (at most ``timeout`` seconds); whether none does.
+        Blocks: from a coroutine, ``await asyncio.to_thread(app.join)``."""
+        return self.scripts.join(timeout)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope.get("type")
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        else:  # ASGI: an application refuses what it does not understand by raising
+            raise ValueError(f"phprt.asgi.ASGIApp serves 'http' and 'lifespan' scopes, not {kind!r}")
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        # startup: nothing to prepare; shutdown: the scripts still running end first (ASGI-SCOPE-1)
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await asyncio.to_thread(self.scripts.join)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # the client left before its request was complete: nothing runs
+            if message["type"] == "http.request":
+                body += message.get("body", b"")
+                if not message.get("more_body", False):
+                    break
+        request = request_from_scope(scope, bytes(body))
+        answer = await asyncio.to_thread(self.site.answer, request)  # it reads files: off the loop
+        if isinstance(answer, StaticResponse):
+            await self._static(answer, request, send)
+            return
+        loop = asyncio.get_running_loop()
+        arrived = asyncio.Event()
+        ended = loop.create_future()
+        channel = ResponseChannel(sapi=answer.sapi, head_request=request.method == "HEAD", errors=_stderr)
+        channel.on_change(lambda: loop.call_soon_threadsafe(arrived.set))
+        self.scripts.start(answer, channel, on_end=lambda: _resolve_threadsafe(loop, ended))
+        listener = asyncio.create_task(_listen(receive, channel))
+        try:
+            await _respond(channel, send, arrived)
+            await asyncio.shield(ended)  # the request lasts as long as its script
+        except asyncio.CancelledError:
+            channel.client_gone()  # the server gave up on the request
+            raise
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    @staticmethod
+    async def _static(answer: StaticResponse, request: HttpRequest, send: Send) -> None:
+        headers = [(name.lower().encode(), value.encode("utf-8", "surrogateescape")) for name, value in answer.headers]
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        content = b"" if request.method == "HEAD" else answer.body
+        await send({"type": "http.response.body", "body": content, "more_body": False})
+
+
+async def _listen(receive: Receive, channel: ResponseChannel) -> None:
+    # http.disconnect while the script runs is the client gone (ASGI-ABORT-1)
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            channel.client_gone()
+            return
+
+
+async def _respond(channel: ResponseChannel, send: Send, arrived: asyncio.Event) -> None:
+    # The script's output, as it arrives, as ASGI messages (ASGI-SEND-1).
+    started = False
+    try:
+        while True:
+            arrived.clear()
+            taken = channel.poll()
+            if taken is None:
+                await arrived.wait()
+                continue
+            head, data, done = taken
+            if done and channel.gone:
+                return  # nothing more goes to a client that has left
+            if head is None and not started and done:
+                head = INTERNAL_ERROR
+            if head is not None:
+                await send(_start_message(head))
+                started = True
+            await send({"type": "http.response.body", "body": data, "more_body": not done})
+            if done:
+                return
+    except OSError:  # ASGI 2.4: send() on a closed connection raises an OSError
+        channel.client_gone()
+    finally:
+        channel.on_change(None)
+
+
+def _resolve_threadsafe(loop: asyncio.AbstractEventLoop, future: asyncio.Future[None]) -> None:
+    def resolve() -> None:
+        if not future.done():
+            future.set_result(None)
+
+    with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits any more
+        loop.call_soon_threadsafe(resolve)
+
+
+def _stderr(data: bytes) -> None:
+    # PHP's stderr (log_errors) goes to the server process's stderr, as php-cgi's does
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(data.decode("utf-8", "replace"))
+        sys.stderr.flush()

@@ -1,0 +1,611 @@
+"""phprt.wsgi behind the standard library's WSGI server (spec/wsgi-asgi.md).
+
+Every test serves a WSGIApp with ``wsgiref`` (a threading variant, as a real
+deployment runs requests side by side) on a free loopback port and talks to it
+with raw sockets or http.client. Expected values come from:
+
+- a MemoryTransport running the same script under the same profile (what PHP
+  sends, as every conformance case checks it), minus what PEP 3333 makes a
+  gateway leave out and plus what the server adds (Date, Server);
+- PHP 8.2.36 recordings: ``php -S``'s $_SERVER (spec/recorded/network-cli-server.json),
+  its $_GET/$_POST/$_COOKIE for ``REQUEST`` below, php-cgi's output for a header
+  callback that echoes, and what nginx 1.22.1 answers for PHP-FPM's invalid heads;
+- PEP 3333 and RFC 9110 (hop-by-hop fields, the early end of a response).
+
+Moments are compared in order only (the client had the whole response before the
+script ended), never against a duration.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import socket
+import socketserver
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.util import setup_testing_defaults
+
+import pytest
+
+from phprt import MemoryTransport
+from phprt._gateway import HttpRequest, ScriptCall
+from phprt.php import (
+    _GET, connection_aborted, connection_status, echo, fastcgi_finish_request, flush,
+    header, header_register_callback, http_response_code, ignore_user_abort, ob_end_flush, ob_start,
+    register_shutdown_function, runtime, setcookie, trigger_error, usleep,
+)
+from phprt.wsgi import HOP_BY_HOP, WSGIApp, request_from_environ
+
+ROOT = Path(__file__).resolve().parents[1]
+NETWORK = json.loads((ROOT / "spec" / "recorded" / "network-cli-server.json").read_text())
+WAIT = 30.0  # seconds: generous bounds on every wait, never a measured expectation
+WEB_PROFILES = ["cgi", "fpm", "cli-server", "apache2handler"]
+
+#: A POST whose variables ``php -n -S`` (8.2.36) gave as RECORDED_VARIABLES, with index.php printing
+#: json_encode() of $_GET, $_POST, $_COOKIE and php://input.
+REQUEST = (b"POST /index.py/extra/path?a=1&b[]=2&b[]=x%20y HTTP/1.1\r\nHost: example.test:8765\r\nX-Custom: yes\r\n"
+           b"Content-Type: application/x-www-form-urlencoded\r\nCookie: c=3; d=4\r\nContent-Length: 11\r\n\r\np=5&q[k]=6x")
+RECORDED_VARIABLES = {"get": {"a": "1", "b": ["2", "x y"]}, "post": {"p": "5", "q": {"k": "6x"}},
+                      "cookie": {"c": "3", "d": "4"}, "input": "p=5&q[k]=6x"}
+
+
+# -- the server and the client ----------------------------------------------------------------
+
+
+class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    request_queue_size = 128  # a hundred clients connect at once
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def serve(app: WSGIApp) -> Iterator[int]:
+    """``app`` behind wsgiref on a free loopback port; stopped, and its scripts ended, afterwards."""
+    server = make_server("127.0.0.1", 0, app, server_class=ThreadingWSGIServer, handler_class=QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        thread.join(WAIT)
+        server.server_close()
+        assert app.join(WAIT), "a script was still running"
+
+
+@contextmanager
+def connect(port: int) -> Iterator[socket.socket]:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
+    try:
+        yield sock
+    finally:
+        sock.close()
+
+
+def read_until(sock: socket.socket, data: bytes, marker: bytes) -> bytes:
+    """Read from ``sock`` until ``data`` holds ``marker`` (or the peer closes)."""
+    while marker not in data:
+        piece = sock.recv(65536)
+        if not piece:
+            break
+        data += piece
+    return data
+
+
+def read_to_end(sock: socket.socket, data: bytes = b"") -> bytes:
+    while piece := sock.recv(65536):
+        data += piece
+    return data
+
+
+def split_response(raw: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
+    """The status line, the header fields in order, and the body of a raw HTTP/1.0 response."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    fields = [(name, value.strip()) for name, _, value in (line.partition(":") for line in lines[1:])]
+    return lines[0], fields, body
+
+
+def exchange(port: int, request: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
+    with connect(port) as sock:
+        sock.sendall(request)
+        return split_response(read_to_end(sock))
+
+
+def get(path: str, method: str = "GET") -> bytes:
+    return f"{method} {path} HTTP/1.1\r\nHost: test\r\n\r\n".encode()
+
+
+def expected_response(app: WSGIApp, raw_request: bytes = b"GET / HTTP/1.1\r\nHost: test\r\n\r\n") -> MemoryTransport:
+    """What PHP sends for the request, on a MemoryTransport under the app's profile."""
+    head, _, body = raw_request.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    method, target, protocol = lines[0].split(" ")
+    headers = tuple((name, value.strip()) for name, _, value in (line.partition(":") for line in lines[1:]))
+    call = app.site.answer(HttpRequest(method, target, protocol, headers, body, ("127.0.0.1", 1), ("127.0.0.1", 2)))
+    assert isinstance(call, ScriptCall)
+    transport = MemoryTransport()
+    call.run(transport)
+    return transport
+
+
+def without_server_fields(fields: list[tuple[str, str]], expected: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The fields a client received, without those wsgiref adds (Date, Server, and Content-Length
+    for a response whose iterable ended before any body) and with any Date's value blanked."""
+    names = {name.lower() for name, _ in expected}
+    kept = [(n, v) for n, v in fields if n.lower() not in ("date", "server", "content-length") or n.lower() in names]
+    return [(n, "%date%" if n.lower() == "date" else v) for n, v in kept]
+
+
+def blank_date(fields: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(n, "%date%" if n.lower() == "date" else v) for n, v in fields]
+
+
+# -- the scripts ---------------------------------------------------------------------------------
+
+
+def page() -> None:
+    header("X-A: 1")
+    setcookie("c", "v w")
+    echo("h\u00e9llo\n")
+    ob_start()
+    echo("buffered ")
+    ob_end_flush()
+    echo([1, 2])  # Warning: Array to string conversion, displayed as HTML
+
+
+def not_found() -> None:
+    http_response_code(404)
+    header("Content-Type: text/plain")
+    echo("nope")
+
+
+def redirect() -> None:
+    header("Location: /elsewhere")
+
+
+def hop_by_hop() -> None:
+    for line in ("Connection: close", "Keep-Alive: timeout=5", "Transfer-Encoding: identity", "Upgrade: h2c",
+                 "TE: trailers", "Trailers: X", "Proxy-Authenticate: Basic", "Proxy-Authorization: x", "X-Ok: 1"):
+        header(line)
+    echo("body")
+
+
+class Gate:
+    """A script waits at the gate until the test opens it; it notes whether it was opened
+    (rather than timed out) and when it ended."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.opened: list[bool] = []
+        self.ended: list[float] = []
+        self.status: list[int] = []
+
+    def wait(self) -> None:
+        self.opened.append(self.event.wait(WAIT))
+
+    def open(self) -> None:
+        self.event.set()
+
+    def end(self) -> None:
+        self.ended.append(time.monotonic())
+
+    def probe(self) -> None:
+        """Register a shutdown function that notes connection_status()."""
+        register_shutdown_function(lambda: self.status.append(connection_status()))
+
+
+# -- the tests -----------------------------------------------------------------------------------
+
+
+@pytest.mark.clause("WSGI-HEAD-1", "WSGI-STREAM-1", "WSGI-APP-1", "WSGI-SAPI-1")
+@pytest.mark.parametrize("sapi", WEB_PROFILES)
+@pytest.mark.parametrize("script", [page, not_found, redirect], ids=lambda f: f.__name__)
+def test_a_client_gets_the_bytes_and_headers_php_sends(sapi: str, script: Callable[[], None]) -> None:
+    app = WSGIApp(script, sapi=sapi)
+    expected = expected_response(app)
+    assert expected.head is not None
+    fields = [(n, v) for n, v in expected.head.fields if n.lower() not in HOP_BY_HOP]
+    with serve(app) as port:
+        status, received, body = exchange(port, get("/"))
+    assert status == f"HTTP/1.0 {expected.head.status} {expected.head.reason}"
+    assert without_server_fields(received, fields) == blank_date(fields)
+    assert body == expected.body
+
+
+@pytest.mark.clause("WSGI-SAPI-1")
+def test_the_default_profile_is_cgi() -> None:
+    app = WSGIApp(page)
+    expected = expected_response(WSGIApp(page, sapi="cgi"))
+    with serve(app) as port:
+        status, received, body = exchange(port, get("/"))
+    assert without_server_fields(received, expected.headers) == expected.headers
+    assert body == expected.body
+
+
+@pytest.mark.clause("WSGI-SAPI-1")
+@pytest.mark.parametrize("sapi", ["cli", "php"])
+def test_a_profile_must_be_a_web_sapi(sapi: str) -> None:
+    with pytest.raises(ValueError):
+        WSGIApp(page, sapi=sapi)
+
+
+@pytest.mark.clause("WSGI-SAPI-1", "WSGI-EARLY-1")
+def test_fastcgi_finish_request_exists_under_the_default_profile() -> None:
+    seen: list[object] = []
+
+    def script() -> None:
+        seen.append(runtime().function_exists("fastcgi_finish_request"))
+        echo("x")
+
+    with serve(WSGIApp(script)) as port:
+        exchange(port, get("/"))
+    assert seen == [True]
+
+
+@pytest.mark.clause("WSGI-HOP-1")
+@pytest.mark.parametrize("sapi", ["cgi", "cli-server"])
+def test_hop_by_hop_fields_are_not_passed_to_the_server(sapi: str) -> None:
+    # wsgiref asserts on a hop-by-hop field: passing one would be a 500 here.
+    with serve(WSGIApp(hop_by_hop, sapi=sapi)) as port:
+        status, received, body = exchange(port, get("/"))
+    assert status == "HTTP/1.0 200 OK"
+    names = [name.lower() for name, _ in received]
+    assert "x-ok" in names and body == b"body"
+    hop = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
+           "transfer-encoding", "upgrade"}  # PEP 3333 / wsgiref.util.is_hop_by_hop
+    assert not hop & set(names)
+
+
+@pytest.mark.clause("WSGI-STATUS-1")
+@pytest.mark.parametrize("line", ["code:42", "code:100", "code:199", "code:1000", "Status: 42 Odd", "Foo Bar: x",
+                                  "Foo\x01: x"])
+def test_an_invalid_head_is_answered_502_as_nginx_answers_php_fpm(line: str) -> None:
+    gate = Gate()
+
+    def script() -> None:
+        gate.probe()
+        if line.startswith("code:"):
+            http_response_code(int(line[5:]))
+        else:
+            header(line)
+        echo("dropped")
+        gate.end()
+
+    with serve(WSGIApp(script)) as port:
+        status, received, body = exchange(port, get("/"))
+    assert status == "HTTP/1.0 502 Bad Gateway"
+    assert ("Content-Length", "0") in received and body == b""
+    assert gate.ended and gate.status == [0]  # the script ran on, and nobody hung up on it
+
+
+@pytest.mark.clause("WSGI-STATUS-1")
+@pytest.mark.parametrize("code", [299, 600, 999])
+def test_any_three_digit_final_status_passes(code: int) -> None:
+    def script() -> None:
+        http_response_code(code)
+        echo("x")
+
+    with serve(WSGIApp(script)) as port:
+        status, _, body = exchange(port, get("/"))
+    assert status == f"HTTP/1.0 {code} " and body == b"x"
+
+
+@pytest.mark.clause("WSGI-HEAD-2")
+@pytest.mark.parametrize("sapi", ["cgi", "apache2handler"])
+def test_a_second_head_is_body_bytes_where_the_sapi_writes_it_into_the_stream(sapi: str) -> None:
+    # php-cgi -n (8.2.36) printed: <head>\r\n\r\nin-cb\n<the same head>\r\n\r\nbody\n
+    def script() -> None:
+        header_register_callback(lambda: echo("in-cb\n"))
+        header("X-A: 1")
+        echo("body\n")
+
+    with serve(WSGIApp(script, sapi=sapi)) as port:
+        _, received, body = exchange(port, get("/"))
+    head = b"X-Powered-By: PHP/8.2 (phprt)\r\nX-A: 1\r\nContent-type: text/html; charset=UTF-8\r\n\r\n"
+    assert ("X-A", "1") in received
+    assert body == (b"in-cb\n" + head + b"body\n" if sapi == "cgi" else b"in-cb\nbody\n")
+
+
+@pytest.mark.clause("WSGI-STREAM-1", "WSGI-THREAD-1")
+def test_the_client_reads_the_first_part_while_the_script_still_runs() -> None:
+    gate = Gate()
+
+    def script() -> None:
+        echo("first|")
+        gate.wait()  # until the client has read "first|"
+        echo("second")
+        gate.end()
+
+    with serve(WSGIApp(script)) as port, connect(port) as sock:
+        sock.sendall(get("/"))
+        data = read_until(sock, b"", b"first|")
+        read_first = time.monotonic()
+        gate.open()
+        _, _, body = split_response(read_to_end(sock, data))
+    assert body == b"first|second"
+    assert gate.opened == [True] and read_first < gate.ended[0]
+
+
+@pytest.mark.clause("WSGI-HEAD-1")
+def test_the_head_goes_out_when_php_sends_it() -> None:
+    # Under "cli-server" flush() sends the headers; wsgiref writes a head on the empty piece after it.
+    gate = Gate()
+
+    def script() -> None:
+        header("X-Early: 1")
+        flush()
+        gate.wait()
+        echo("body")
+
+    with serve(WSGIApp(script, sapi="cli-server")) as port, connect(port) as sock:
+        sock.sendall(get("/"))
+        data = read_until(sock, b"", b"\r\n\r\n")
+        gate.open()
+        data = read_to_end(sock, data)
+    assert b"X-Early: 1" in data.partition(b"\r\n\r\n")[0]
+    assert data.endswith(b"\r\n\r\nbody") and gate.opened == [True]
+
+
+def _early_script(gate: Gate, finish: Callable[[], None]) -> Callable[[], None]:
+    def script() -> None:
+        gate.probe()
+        finish()
+        gate.wait()  # until the client has the whole response
+        echo("dropped")
+        gate.end()
+
+    return script
+
+
+def _content_length() -> None:
+    header("Content-Length: 2")
+    echo("okTOO MUCH")
+    flush()  # PHP-FPM's records go out here; php-cgi wrote at once
+
+
+def _finish_request() -> None:
+    echo("ok")
+    fastcgi_finish_request()
+
+
+@pytest.mark.clause("WSGI-EARLY-1", "WSGI-ITER-1")
+@pytest.mark.parametrize("finish", [_content_length, _finish_request], ids=["content-length", "fastcgi_finish_request"])
+@pytest.mark.parametrize("sapi", ["cgi", "fpm"])
+def test_the_response_ends_before_the_script_does(finish: Callable[[], None], sapi: str) -> None:
+    gate = Gate()
+    with serve(WSGIApp(_early_script(gate, finish), sapi=sapi)) as port, connect(port) as sock:
+        sock.sendall(get("/"))
+        raw = read_to_end(sock)  # the server closes the connection when the iterable ends
+        client_done = time.monotonic()
+        gate.open()
+    _, _, body = split_response(raw)
+    assert body == b"ok"
+    assert gate.opened == [True] and client_done < gate.ended[0]
+    assert gate.status == [0]  # nothing the script did afterwards counted as an abort
+
+
+@pytest.mark.clause("WSGI-EARLY-1")
+@pytest.mark.parametrize("kind", ["HEAD", "204", "304"])
+def test_a_response_without_a_body_ends_with_its_head(kind: str) -> None:
+    gate = Gate()
+
+    def script() -> None:
+        gate.probe()
+        if kind != "HEAD":
+            http_response_code(int(kind))
+        echo("x")
+        gate.wait()
+        gate.end()
+
+    with serve(WSGIApp(script)) as port, connect(port) as sock:
+        sock.sendall(get("/", "HEAD" if kind == "HEAD" else "GET"))
+        raw = read_to_end(sock)
+        client_done = time.monotonic()
+        gate.open()
+    status, _, body = split_response(raw)
+    assert status.startswith(f"HTTP/1.0 {200 if kind == 'HEAD' else kind} ") and body == b""
+    assert gate.opened == [True] and client_done < gate.ended[0] and gate.status == [0]
+
+
+def _writer(gate: Gate, steps: list[int], ignore: bool) -> Callable[[], None]:
+    def script() -> None:
+        gate.probe()
+        if ignore:
+            ignore_user_abort(True)
+        for step in range(400):  # bounded: 400 writes of 8 KiB, 2 ms apart
+            echo("x" * 8192)
+            steps.append(step)
+            usleep(2000)
+        gate.status.append(connection_aborted())
+
+    return script
+
+
+@pytest.mark.clause("WSGI-ABORT-1", "WSGI-ITER-1")
+@pytest.mark.parametrize("ignore", [False, True], ids=["stops", "ignore_user_abort"])
+def test_a_client_that_hangs_up_is_an_aborted_connection(ignore: bool) -> None:
+    gate, steps = Gate(), []
+    with serve(WSGIApp(_writer(gate, steps, ignore))) as port:
+        with connect(port) as sock:
+            sock.sendall(get("/"))
+            read_until(sock, b"", b"\r\n\r\nxxxx")
+        # the socket is closed: wsgiref's next writes fail and it closes the iterable
+    if ignore:
+        assert len(steps) == 400 and gate.status == [1, 1]  # ran to its end; connection_aborted(), then the probe
+    else:
+        assert len(steps) < 400 and gate.status == [1]  # stopped at a write; the shutdown function saw 1
+
+
+@pytest.mark.clause("WSGI-ITER-1", "WSGI-ABORT-1")
+def test_start_response_is_called_from_the_iteration_and_close_is_the_client_leaving() -> None:
+    gate = Gate()
+
+    def script() -> None:
+        gate.probe()
+        echo("a")
+        gate.wait()
+        echo("b")
+
+    app = WSGIApp(script)
+    environ: dict[str, Any] = {}
+    setup_testing_defaults(environ)
+    calls: list[tuple[str, list[tuple[str, str]]]] = []
+    result = app(environ, lambda status, headers, exc_info=None: calls.append((status, headers)))
+    assert calls == []  # the script may already have sent its head; the server hears of it only when iterating
+    iterator = iter(result)
+    pieces = [next(iterator)]
+    while pieces[-1] == b"":
+        pieces.append(next(iterator))
+    assert len(calls) == 1 and calls[0][0] == "200 OK" and b"".join(pieces) == b"a"
+    result.close()  # type: ignore[attr-defined]
+    gate.open()
+    assert app.join(WAIT) and gate.status == [1]
+
+
+@pytest.mark.clause("WSGI-THREAD-1", "WSGI-APP-1")
+def test_a_hundred_concurrent_requests_each_get_their_own_response() -> None:
+    def script() -> None:
+        n = _GET["n"]
+        header(f"X-N: {n}")
+        usleep(20000)  # the requests overlap
+        echo(f"<{n}>" * 50)
+
+    app = WSGIApp(script)
+    results: dict[int, tuple[int, str | None, bytes]] = {}
+
+    def client(n: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=WAIT)
+        try:
+            connection.request("GET", f"/?n={n}")
+            response = connection.getresponse()
+            results[n] = (response.status, response.getheader("X-N"), response.read())
+        finally:
+            connection.close()
+
+    with serve(app) as port:
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(100)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(WAIT)
+    assert results == {n: (200, str(n), f"<{n}>".encode() * 50) for n in range(100)}
+
+
+def _info_root(tmp_path: Path) -> Path:
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "info.py").write_text(
+        "import json\nfrom phprt.php import *\n"
+        "for k, v in _SERVER.items():\n"
+        "    echo(k, '=', json.dumps(v, separators=(',', ':')), '\\n')\n"
+    )
+    (root / "index.py").write_text(
+        "import json\nfrom phprt.php import *\n"
+        "def php(a):\n"
+        "    if isinstance(a, dict):\n"
+        "        return list(map(php, a.values())) if list(a) == list(range(len(a))) else {str(k): php(v) for k, v in a.items()}\n"
+        "    return a\n"
+        "echo(json.dumps({'get': php(dict(_GET)), 'post': php(dict(_POST)), 'cookie': php(dict(_COOKIE)),"
+        " 'input': runtime().input.decode()}))\n"
+    )
+    (root / "style.css").write_text("body{}\n")
+    return root
+
+
+def recorded_server(root: Path) -> dict[str, str]:
+    """``php -S``'s $_SERVER for the recorded POST, .php read as .py, the root as ``root``."""
+    response = NETWORK["responses"]["post-with-path-info"].replace("%root%", str(root.resolve()))
+    body = response.partition("\r\n\r\n")[2].replace("info.php", "info.py")
+    return dict(line.partition("=")[::2] for line in body.splitlines())
+
+
+#: What depends on the machine, the moment or the server program (NET-SERVER-1 names phprt).
+VOLATILE = {"REMOTE_PORT", "SERVER_PORT", "REQUEST_TIME_FLOAT", "REQUEST_TIME", "SERVER_SOFTWARE"}
+
+
+@pytest.mark.clause("WSGI-REQUEST-1", "DEV-WSGI-ENVIRON-1")
+def test_server_variables_are_php_s_as_far_as_the_environ_carries_them(tmp_path: Path) -> None:
+    root = _info_root(tmp_path)
+    request = NETWORK["requests"]["post-with-path-info"].replace("info.php", "info.py").encode("latin-1")
+    with serve(WSGIApp(root)) as port:
+        _, _, body = exchange(port, request)
+    got = dict(line.partition("=")[::2] for line in body.decode().splitlines())
+    expected = recorded_server(root)
+    lost = VOLATILE | {"SERVER_NAME"}  # DEV-WSGI-ENVIRON-1: wsgiref's SERVER_NAME is the host's name
+    assert {k: v for k, v in got.items() if k not in lost} == {k: v for k, v in expected.items() if k not in lost}
+    assert got["REMOTE_PORT"] == '"0"'  # wsgiref gives none
+
+
+@pytest.mark.clause("WSGI-REQUEST-1")
+def test_get_post_and_cookie_are_php_s(tmp_path: Path) -> None:
+    with serve(WSGIApp(_info_root(tmp_path))) as port:
+        status, _, body = exchange(port, REQUEST)
+    assert status == "HTTP/1.0 200 OK" and json.loads(body) == RECORDED_VARIABLES
+
+
+@pytest.mark.clause("WSGI-REQUEST-1")
+def test_the_target_is_the_raw_one_where_the_server_gives_it() -> None:
+    environ: dict[str, Any] = {}
+    setup_testing_defaults(environ)
+    environ.update(PATH_INFO="/a/b~c", QUERY_STRING="x=%41", SCRIPT_NAME="/mount", REMOTE_ADDR="127.0.0.1", REMOTE_PORT="5000")
+    assert request_from_environ(environ).target == "/mount/a/b~c?x=%41"
+    environ["PATH_INFO"] = "/caf\u00c3\u00a9 x"  # PEP 3333: the decoded path's bytes as latin-1
+    assert request_from_environ(environ).target == "/mount/caf%C3%A9%20x?x=%41"
+    environ["RAW_URI"] = "/mount/a%2Fb%7E?x=%41"  # gunicorn
+    assert request_from_environ(environ).target == "/mount/a%2Fb%7E?x=%41"
+    del environ["RAW_URI"]
+    environ["REQUEST_URI"] = "/uwsgi%20path"  # uWSGI
+    request = request_from_environ(environ)
+    assert request.target == "/uwsgi%20path" and request.client == ("127.0.0.1", 5000)
+
+
+@pytest.mark.clause("WSGI-REQUEST-1")
+def test_the_body_is_read_to_its_length_or_to_the_end_of_a_terminated_stream() -> None:
+    environ: dict[str, Any] = {}
+    setup_testing_defaults(environ)
+    environ.update({"wsgi.input": io.BytesIO(b"abcdef"), "CONTENT_LENGTH": "4", "HTTP_X_Y_Z": "v"})
+    request = request_from_environ(environ)
+    assert request.body == b"abcd" and ("X-Y-Z", "v") in request.headers
+    environ.update({"wsgi.input": io.BytesIO(b"chunked body"), "CONTENT_LENGTH": "", "wsgi.input_terminated": True})
+    assert request_from_environ(environ).body == b"chunked body"
+
+
+@pytest.mark.clause("WSGI-APP-1")
+def test_static_files_and_error_pages_are_served_as_phprt_serve_serves_them(tmp_path: Path) -> None:
+    root = _info_root(tmp_path)
+    with serve(WSGIApp(root)) as port:
+        status, fields, body = exchange(port, get("/style.css"))
+        assert (status, body) == ("HTTP/1.0 200 OK", b"body{}\n")
+        assert ("Content-Type", "text/css; charset=UTF-8") in fields
+        status, fields, body = exchange(port, get("/style.css", "HEAD"))
+        assert (status, body) == ("HTTP/1.0 200 OK", b"") and ("Content-Length", "7") in fields
+        status, _, body = exchange(port, get("/missing?x=<b>"))
+    recorded = NETWORK["responses"]["missing"].encode("latin-1")
+    assert status == "HTTP/1.0 404 Not Found" and body == recorded.partition(b"\r\n\r\n")[2]
+
+
+@pytest.mark.clause("WSGI-ERRORS-1")
+def test_php_s_stderr_goes_to_wsgi_errors() -> None:
+    def script() -> None:
+        trigger_error("to the log")
+
+    app = WSGIApp(script, ini={"log_errors": "1", "display_errors": "0"})
+    environ: dict[str, Any] = {}
+    setup_testing_defaults(environ)
+    errors = io.StringIO()
+    environ["wsgi.errors"] = errors
+    result = app(environ, lambda status, headers, exc_info=None: None)
+    assert b"".join(result) == b""
+    assert app.join(WAIT)
+    assert f"PHP Notice:  to the log in {__file__} on line " in errors.getvalue()
