@@ -24,7 +24,7 @@ from typing import Any, Awaitable, Callable, Mapping, MutableMapping
 from urllib.parse import quote
 
 from ._gateway import HttpRequest, Site, StaticResponse
-from .wsgi import INTERNAL_ERROR, GatewayHead, ResponseChannel, ScriptThreads, Target
+from ._channel import INTERNAL_ERROR, GatewayHead, ResponseChannel, ScriptThreads, Target
 
 __all__ = ["ASGIApp", "request_from_scope"]
 

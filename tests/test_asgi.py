@@ -22,7 +22,8 @@ import pytest
 
 from phprt.asgi import ASGIApp, request_from_scope
 from phprt.php import _GET, echo, flush, header, http_response_code, trigger_error, usleep
-from phprt.wsgi import HOP_BY_HOP, WSGIApp
+from phprt._channel import HOP_BY_HOP
+from phprt.wsgi import WSGIApp
 
 from .test_wsgi import (
     NETWORK, RECORDED_VARIABLES, REQUEST, VOLATILE, WAIT, WEB_PROFILES, Gate, _content_length, _early_script,

@@ -40,7 +40,8 @@ from phprt.php import (
     header, header_register_callback, http_response_code, ignore_user_abort, ob_end_flush, ob_start,
     register_shutdown_function, runtime, setcookie, trigger_error, usleep,
 )
-from phprt.wsgi import HOP_BY_HOP, WSGIApp, request_from_environ
+from phprt._channel import HOP_BY_HOP
+from phprt.wsgi import WSGIApp, request_from_environ
 
 ROOT = Path(__file__).resolve().parents[1]
 NETWORK = json.loads((ROOT / "spec" / "recorded" / "network-cli-server.json").read_text())
