@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     fastcgi.add_argument("docroot", help="the directory whose scripts SCRIPT_FILENAME may name")
     fastcgi.add_argument("--listen", required=True, metavar="HOST:PORT|PATH", help="a TCP address or a unix socket path")
     fastcgi.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes sharing the socket (default: 1)")
+    fastcgi.add_argument("--socket-mode", type=lambda mode: int(mode, 8), default=0o660, metavar="MODE",
+                         help="the permissions of a unix socket (default: 0660)")
     _common(fastcgi, "fpm")
     options = parser.parse_args(argv)
 
@@ -50,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         if options.command == "fastcgi":
             from .fastcgi import serve as serve_fastcgi
 
-            return serve_fastcgi(options.docroot, options.listen, sapi=options.sapi, ini=ini, workers=options.workers)
+            return serve_fastcgi(options.docroot, options.listen, sapi=options.sapi, ini=ini, workers=options.workers,
+                                 socket_mode=options.socket_mode)
         transport = CgiTransport() if options.sapi == "cgi" else CliTransport()
         runtime = Runtime(transport=transport, sapi=options.sapi, ini=ini, capture_print=True)
     except (ValueError, OSError) as error:

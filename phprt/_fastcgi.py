@@ -1,0 +1,309 @@
+"""The FastCGI 1.0 protocol for a responder, free of I/O (FCGI-*).
+
+In the manner of h11: a ``Connection`` is fed the bytes a web server sent
+(``receive``) and answers with events -- a complete ``Request``, an ``Abort`` of
+it, the web server's hang-up (``Closed``) -- while the replies the protocol makes
+by itself (GET_VALUES_RESULT, UNKNOWN_TYPE, END_REQUEST with UNKNOWN_ROLE or
+CANT_MPX_CONN) wait in ``data_to_send()``. The response goes out through
+``stdout``/``stderr``/``end_request``, which return the bytes to write. Nothing
+here reads a socket, a clock or the file system; malformed input raises
+``ProtocolError``, after which the connection is closed.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Union
+
+__all__ = [
+    "Abort", "Closed", "Connection", "Event", "ProtocolError", "Record", "RecordReader", "Request",
+    "decode_pairs", "encode_pairs", "encode_record", "encode_stream",
+]
+
+VERSION_1 = 1
+BEGIN_REQUEST, ABORT_REQUEST, END_REQUEST, PARAMS, STDIN, STDOUT, STDERR, DATA = 1, 2, 3, 4, 5, 6, 7, 8
+GET_VALUES, GET_VALUES_RESULT, UNKNOWN_TYPE = 9, 10, 11
+RESPONDER, AUTHORIZER, FILTER = 1, 2, 3
+KEEP_CONN = 1
+REQUEST_COMPLETE, CANT_MPX_CONN, OVERLOADED, UNKNOWN_ROLE = 0, 1, 2, 3
+MAX_CONTENT = 0xFFFF  # a record's contentLength is 16 bits
+#: What PHP-FPM answers to GET_VALUES: main/fastcgi.c registers FCGI_MPXS_CONNS only
+#: (its FCGI_MAX_CONNS and FCGI_MAX_REQS code is disabled) (FCGI-VALUES-1).
+MANAGEMENT_VALUES = {b"FCGI_MPXS_CONNS": b"0"}
+
+_HEADER = struct.Struct(">BBHHBx")
+#: The record types a web server sends; any other is answered UNKNOWN_TYPE (FCGI-UNKNOWN-1).
+_FROM_SERVER = frozenset({BEGIN_REQUEST, ABORT_REQUEST, PARAMS, STDIN, DATA, GET_VALUES})
+
+
+class ProtocolError(Exception):
+    """The peer broke the protocol; the connection must be closed (FCGI-MALFORMED-1)."""
+
+
+@dataclass(frozen=True)
+class Record:
+    type: int
+    request_id: int
+    content: bytes
+
+
+def encode_record(kind: int, request_id: int, content: bytes = b"") -> bytes:
+    """One record: the 8-byte header, the content, padding to a multiple of 8 (FCGI-RECORD-1)."""
+    if len(content) > MAX_CONTENT:
+        raise ValueError("a record holds at most 65535 bytes")
+    padding = -len(content) % 8
+    return _HEADER.pack(VERSION_1, kind, request_id, len(content), padding) + content + bytes(padding)
+
+
+def encode_stream(kind: int, request_id: int, data: bytes) -> bytes:
+    """``data`` as records of at most 65535 bytes each; nothing for no data (an
+    empty record would end the stream) (FCGI-STDOUT-1)."""
+    view = memoryview(data)
+    return b"".join(encode_record(kind, request_id, bytes(view[i:i + MAX_CONTENT])) for i in range(0, len(data), MAX_CONTENT))
+
+
+def _length(n: int) -> bytes:
+    return bytes([n]) if n < 0x80 else struct.pack(">I", n | 0x80000000)
+
+
+def encode_pairs(pairs: Iterable[tuple[bytes, bytes]]) -> bytes:
+    """Name-value pairs: each length in 1 byte below 128, else 4 bytes with the high bit set (FCGI-PAIRS-1)."""
+    return b"".join(_length(len(name)) + _length(len(value)) + name + value for name, value in pairs)
+
+
+def decode_pairs(data: bytes) -> list[tuple[bytes, bytes]]:
+    """The name-value pairs of a whole PARAMS or GET_VALUES stream, in order (FCGI-PAIRS-1)."""
+    pairs: list[tuple[bytes, bytes]] = []
+    position, end = 0, len(data)
+
+    def length() -> int:
+        nonlocal position
+        if position >= end:
+            raise ProtocolError("a name-value pair is cut short")
+        if data[position] < 0x80:
+            position += 1
+            return data[position - 1]
+        if position + 4 > end:
+            raise ProtocolError("a name-value pair's length is cut short")
+        (value,) = struct.unpack_from(">I", data, position)
+        position += 4
+        return int(value) & 0x7FFFFFFF
+
+    while position < end:
+        name_length = length()
+        value_length = length()
+        if position + name_length + value_length > end:
+            raise ProtocolError("a name-value pair runs past the end of its stream")
+        name = data[position:position + name_length]
+        position += name_length
+        pairs.append((name, data[position:position + value_length]))
+        position += value_length
+    return pairs
+
+
+class RecordReader:
+    """Splits a byte stream into records. A version other than 1 is a
+    ``ProtocolError``; ``eof()`` says whether a record was left unfinished."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[Record]:
+        self._buffer += data
+        records = []
+        while len(self._buffer) >= _HEADER.size:
+            version, kind, request_id, length, padding = _HEADER.unpack_from(self._buffer)
+            if version != VERSION_1:
+                raise ProtocolError(f"FastCGI version {version}, not 1")
+            total = _HEADER.size + length + padding
+            if len(self._buffer) < total:
+                break
+            records.append(Record(kind, request_id, bytes(self._buffer[_HEADER.size:_HEADER.size + length])))
+            del self._buffer[:total]
+        return records
+
+    @property
+    def pending(self) -> bool:
+        """Bytes of an unfinished record are waiting."""
+        return bool(self._buffer)
+
+
+@dataclass(frozen=True)
+class Request:
+    """A request ready to run: its PARAMS (in the order sent, names and values as
+    bytes) and its whole STDIN. ``keep_conn``: the web server keeps the connection
+    for more requests."""
+
+    request_id: int
+    params: tuple[tuple[bytes, bytes], ...]
+    stdin: bytes
+    keep_conn: bool
+
+
+@dataclass(frozen=True)
+class Abort:
+    """ABORT_REQUEST for the running request: its client is gone (FCGI-ABORT-1)."""
+
+    request_id: int
+
+
+@dataclass(frozen=True)
+class Closed:
+    """The web server closed the connection; ``request_id`` the request it abandoned, if one ran."""
+
+    request_id: int | None
+
+
+Event = Union[Request, Abort, Closed]
+
+
+class Connection:
+    """One transport connection from a web server, serving one request at a time.
+
+    States: waiting for BEGIN_REQUEST; reading PARAMS, then STDIN (``Request`` is
+    emitted when STDIN ends); responding (``Abort`` may come), until
+    ``end_request``. Then the connection waits for the next request if the web
+    server asked to keep it (``KEEP_CONN``), else ``should_close`` is set.
+    ``max_params`` and ``max_stdin`` bound what one request may send.
+    """
+
+    def __init__(self, *, max_params: int = 1 << 20, max_stdin: int = 1 << 30) -> None:
+        self.max_params, self.max_stdin = max_params, max_stdin
+        self._reader = RecordReader()
+        self._out = bytearray()
+        self._id: int | None = None  # the request being read or answered
+        self._keep = False
+        self._phase = "idle"  # idle, params, stdin, running
+        self._params = bytearray()
+        self._pairs: tuple[tuple[bytes, bytes], ...] = ()
+        self._stdin = bytearray()
+        self._stderr_used = False
+        self.should_close = False  # the protocol wants the connection closed now
+        self.closed = False  # the web server has closed it
+
+    @property
+    def request_id(self) -> int | None:
+        """The request being read or answered, if any."""
+        return self._id
+
+    def data_to_send(self) -> bytes:
+        """The replies the protocol made by itself since the last call."""
+        data, self._out = bytes(self._out), bytearray()
+        return data
+
+    def receive(self, data: bytes) -> list[Event]:
+        """Take bytes from the web server; ``b""`` is its hang-up. Raises
+        ``ProtocolError`` on malformed input (FCGI-MALFORMED-1)."""
+        if not data:
+            self.closed = True
+            running = self._id if self._phase == "running" else None
+            return [Closed(running)]
+        events: list[Event] = []
+        for record in self._reader.feed(data):
+            event = self._record(record)
+            if event is not None:
+                events.append(event)
+        return events
+
+    def _record(self, record: Record) -> Event | None:
+        kind, request_id, content = record.type, record.request_id, record.content
+        if kind not in _FROM_SERVER:
+            # FCGI-UNKNOWN-1: the spec's reply for a type this side does not know
+            self._out += encode_record(UNKNOWN_TYPE, 0, bytes([kind]) + bytes(7))
+            return None
+        if kind == GET_VALUES:
+            if request_id != 0:
+                raise ProtocolError("GET_VALUES belongs to request 0")
+            asked = decode_pairs(content)
+            answer = [(name, MANAGEMENT_VALUES[name]) for name, _ in asked if name in MANAGEMENT_VALUES]
+            self._out += encode_record(GET_VALUES_RESULT, 0, encode_pairs(answer))  # FCGI-VALUES-1
+            return None
+        if request_id == 0:
+            raise ProtocolError(f"record type {kind} needs a request id")
+        if kind == BEGIN_REQUEST:
+            return self._begin(request_id, content)
+        if request_id != self._id:
+            return None  # records of a request that is not active are ignored (FCGI-MPX-1)
+        if kind == ABORT_REQUEST:
+            return self._abort(request_id)
+        if kind == PARAMS and self._phase == "params":
+            if not content:  # the stream is whole: its pairs are decoded now
+                self._pairs = tuple(decode_pairs(bytes(self._params)))
+                self._params, self._phase = bytearray(), "stdin"
+                return None
+            if len(self._params) + len(content) > self.max_params:
+                raise ProtocolError("PARAMS too long")
+            self._params += content
+            return None
+        if kind == STDIN and self._phase == "stdin":
+            if content:
+                if len(self._stdin) + len(content) > self.max_stdin:
+                    raise ProtocolError("STDIN too long")
+                self._stdin += content
+                return None
+            self._phase = "running"
+            stdin, self._stdin = bytes(self._stdin), bytearray()
+            return Request(request_id, self._pairs, stdin, self._keep)
+        if kind in (PARAMS, STDIN) and self._phase != "running":
+            raise ProtocolError("a stream record out of order")
+        return None  # DATA (a FILTER's stream), or input after its end: ignored
+
+    def _begin(self, request_id: int, content: bytes) -> Event | None:
+        if len(content) != 8:
+            raise ProtocolError("BEGIN_REQUEST's body is 8 bytes")
+        role, flags = struct.unpack_from(">HB", content)
+        if self._id is not None:
+            if request_id == self._id:
+                raise ProtocolError("BEGIN_REQUEST for a request already active")
+            # FCGI-MPX-1: one request at a time on a connection
+            self._out += self._end_record(request_id, 0, CANT_MPX_CONN)
+            return None
+        if role != RESPONDER:
+            # FCGI-ROLE-1: phprt is a responder only
+            self._out += self._end_record(request_id, 0, UNKNOWN_ROLE)
+            if not flags & KEEP_CONN:
+                self.should_close = True
+            return None
+        self._id, self._keep, self._phase = request_id, bool(flags & KEEP_CONN), "params"
+        self._stderr_used = False
+        return None
+
+    def _abort(self, request_id: int) -> Event | None:
+        if self._phase == "running":
+            return Abort(request_id)
+        # FCGI-ABORT-1: aborted before it ran: it ends at once
+        self._params, self._stdin = bytearray(), bytearray()
+        self._out += self.end_request(request_id)
+        return None
+
+    # -- the response ------------------------------------------------------------------
+
+    def stdout(self, request_id: int, data: bytes) -> bytes:
+        """STDOUT records for ``data`` (FCGI-STDOUT-1)."""
+        return encode_stream(STDOUT, request_id, data)
+
+    def stderr(self, request_id: int, data: bytes) -> bytes:
+        """STDERR records for ``data`` (FCGI-STDERR-1)."""
+        if data:
+            self._stderr_used = True
+        return encode_stream(STDERR, request_id, data)
+
+    def end_request(self, request_id: int, app_status: int = 0) -> bytes:
+        """The end of the response: the empty records that end STDOUT (and STDERR
+        if it was used), then END_REQUEST with REQUEST_COMPLETE (FCGI-END-1). The
+        connection is then free for the next request, or ``should_close``."""
+        data = encode_record(STDOUT, request_id)
+        if self._stderr_used:
+            data += encode_record(STDERR, request_id)
+        data += self._end_record(request_id, app_status, REQUEST_COMPLETE)
+        if request_id == self._id:
+            self._id, self._phase, self._stderr_used = None, "idle", False
+            if not self._keep:
+                self.should_close = True
+        return data
+
+    @staticmethod
+    def _end_record(request_id: int, app_status: int, protocol_status: int) -> bytes:
+        return encode_record(END_REQUEST, request_id, struct.pack(">iB3x", app_status, protocol_status))

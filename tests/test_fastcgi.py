@@ -1,0 +1,966 @@
+"""The FastCGI responder (spec/fastcgi.md), through a raw FastCGI client on real sockets.
+
+The client below is written from the FastCGI 1.0 specification, not from phprt's
+code. The same client recorded what ``php-fpm8.2 -n`` (8.2.36, one static pool
+with the built-in defaults) sends for the PHP half of each case in ``CASES``;
+``pytest --php-live`` records it again and fails on any difference.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import signal
+import socket
+import stat
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from phprt import MemoryTransport, Runtime
+from phprt._fastcgi import (
+    Connection,
+    ProtocolError,
+    RecordReader,
+    decode_pairs,
+    encode_pairs,
+    encode_record,
+    encode_stream,
+)
+from phprt.fastcgi import FastCgiServer, fpm_server_variables
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 20.0  # generous: a loaded 2-core machine
+
+# -- a raw FastCGI client ---------------------------------------------------------------------
+
+BEGIN, ABORT, END, PARAMS, STDIN, STDOUT, STDERR, DATA, GET_VALUES, VALUES_RESULT, UNKNOWN = range(1, 12)
+
+
+def record(kind: int, content: bytes = b"", request_id: int = 1, *, version: int = 1) -> bytes:
+    padding = -len(content) % 8
+    return struct.pack(">BBHHBx", version, kind, request_id, len(content), padding) + content + b"\0" * padding
+
+
+def _length(n: int) -> bytes:
+    return bytes([n]) if n < 128 else struct.pack(">I", n | 0x80000000)
+
+
+def pairs(items: list[tuple[str, str]] | dict[str, str]) -> bytes:
+    listed = list(items.items()) if isinstance(items, dict) else items
+    out = b""
+    for name, value in listed:
+        key, val = name.encode(), value.encode("utf-8", "surrogateescape")
+        out += _length(len(key)) + _length(len(val)) + key + val
+    return out
+
+
+def begin(role: int = 1, flags: int = 0, request_id: int = 1) -> bytes:
+    return record(BEGIN, struct.pack(">HB5x", role, flags), request_id)
+
+
+def fcgi_request(params: list[tuple[str, str]] | dict[str, str], stdin: bytes = b"", request_id: int = 1,
+                 flags: int = 0) -> bytes:
+    out = begin(1, flags, request_id) + record(PARAMS, pairs(params), request_id) + record(PARAMS, b"", request_id)
+    if stdin:
+        out += record(STDIN, stdin, request_id)
+    return out + record(STDIN, b"", request_id)
+
+
+@dataclass
+class Reply:
+    records: list[tuple[int, int, bytes]]
+    eof: bool  # the server closed the connection
+
+    def stream(self, kind: int, request_id: int = 1) -> bytes:
+        return b"".join(content for k, rid, content in self.records if k == kind and rid == request_id)
+
+    @property
+    def stdout(self) -> bytes:
+        return self.stream(STDOUT)
+
+    @property
+    def stderr(self) -> bytes:
+        return self.stream(STDERR)
+
+    def end(self, request_id: int = 1) -> tuple[int, int] | None:
+        for kind, rid, content in self.records:
+            if kind == END and rid == request_id:
+                app, protocol = struct.unpack(">iB3x", content)
+                return app, protocol
+        return None
+
+
+class Client:
+    """One connection to a FastCGI server; reads records with a deadline."""
+
+    def __init__(self, address: Any) -> None:
+        family = socket.AF_UNIX if isinstance(address, str) else socket.AF_INET
+        self.sock = socket.socket(family)
+        self.sock.settimeout(TIMEOUT)
+        self.sock.connect(address)
+        self.buffer = b""
+        self.records: list[tuple[int, int, bytes]] = []
+        self.eof = False
+        self.times: list[float] = []  # when each record arrived
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def _parse(self) -> None:
+        while len(self.buffer) >= 8:
+            version, kind, rid, length, padding = struct.unpack(">BBHHBx", self.buffer[:8])
+            assert version == 1
+            if len(self.buffer) < 8 + length + padding:
+                return
+            self.records.append((kind, rid, self.buffer[8:8 + length]))
+            self.times.append(time.time())
+            self.buffer = self.buffer[8 + length + padding:]
+
+    def read_until(self, done: Any, timeout: float = TIMEOUT) -> Reply:
+        """Read until ``done(reply)``, the server closes, or ``timeout`` (then TimeoutError)."""
+        deadline = time.monotonic() + timeout
+        while not done(self.reply()) and not self.eof:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no answer from the FastCGI server")
+            self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(65536)
+            except TimeoutError:
+                continue
+            except ConnectionResetError:
+                chunk = b""
+            if not chunk:
+                self.eof = True
+            self.buffer += chunk
+            self._parse()
+        return self.reply()
+
+    def read_end(self, request_id: int = 1) -> Reply:
+        return self.read_until(lambda reply: reply.end(request_id) is not None)
+
+    def read_eof(self, timeout: float = TIMEOUT) -> Reply:
+        return self.read_until(lambda reply: False, timeout)
+
+    def quiet_for(self, seconds: float) -> Reply:
+        """Read for ``seconds``; the connection must stay open."""
+        try:
+            self.read_until(lambda reply: False, seconds)
+        except TimeoutError:
+            return self.reply()
+        raise AssertionError("the server closed the connection")
+
+    def reply(self) -> Reply:
+        return Reply(list(self.records), self.eof)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def exchange(address: Any, payload: bytes, request_id: int = 1) -> Reply:
+    client = Client(address)
+    try:
+        client.send(payload)
+        return client.read_end(request_id)
+    finally:
+        client.close()
+
+
+def nginx_params(root: Path, script_name: str, *, method: str = "GET", query: str = "", path_info: str | None = "",
+                 **extra: str) -> list[tuple[str, str]]:
+    """What nginx sends with its standard fastcgi_params and SCRIPT_FILENAME (README's server block)."""
+    uri = script_name + (path_info or "")
+    params = [
+        ("QUERY_STRING", query), ("REQUEST_METHOD", method), ("CONTENT_TYPE", ""), ("CONTENT_LENGTH", ""),
+        ("SCRIPT_NAME", script_name), ("REQUEST_URI", uri + (f"?{query}" if query else "")), ("DOCUMENT_URI", uri),
+        ("DOCUMENT_ROOT", str(root)), ("SERVER_PROTOCOL", "HTTP/1.1"), ("REQUEST_SCHEME", "http"),
+        ("GATEWAY_INTERFACE", "CGI/1.1"), ("SERVER_SOFTWARE", "nginx/1.22.1"), ("REMOTE_ADDR", "127.0.0.1"),
+        ("REMOTE_PORT", "50000"), ("REMOTE_USER", ""), ("SERVER_ADDR", "127.0.0.1"), ("SERVER_PORT", "80"),
+        ("SERVER_NAME", "localhost"), ("REDIRECT_STATUS", "200"), ("HTTP_HOST", "localhost"),
+        ("SCRIPT_FILENAME", f"{root}{script_name}"),
+    ]
+    if path_info is not None:
+        params.append(("PATH_INFO", path_info))
+    updated = dict(params)
+    updated.update(extra)
+    return list(updated.items())
+
+
+# -- the scripts ------------------------------------------------------------------------------
+
+# (PHP, Python port) pairs: the same lines, so every "on line N" agrees.
+PAIRS = {
+    "hello": ('<?php\necho "Hello\\n";\n', 'from phprt.php import *\necho("Hello\\n")\n'),
+    "server": (
+        '<?php\nforeach ($_SERVER as $k => $v) {\n'
+        '    if (!str_starts_with($k, "REQUEST_TIME")) echo $k, "=", is_array($v) ? implode(",", $v) : $v, "\\n";\n}\n',
+        'from phprt.php import *\nfor k, v in _SERVER.items():\n'
+        '    if not k.startswith("REQUEST_TIME"): echo(k, "=", ",".join(v) if isinstance(v, list) else v, "\\n")\n\n',
+    ),
+    "post": (
+        '<?php\necho file_get_contents("php://input"), "|";\nforeach ($_POST as $k => $v) echo "$k=$v;";\n',
+        'from phprt.php import *\necho(runtime().input, "|")\nfor k, v in _POST.items(): echo(f"{k}={v};")\n',
+    ),
+    "exit3": ('<?php\necho "x";\nexit(3);\n', 'from phprt.php import *\necho("x")\nexit(3)\n'),
+    "big": ('<?php\necho str_repeat("a", 70000), str_repeat("b", 100);\n',
+            'from phprt.php import *\necho("a" * 70000, "b" * 100)\n'),
+    "log": (
+        '<?php\nini_set("display_errors", "0"); ini_set("log_errors", "1");\ntrigger_error("careful", E_USER_WARNING);\necho "after\\n";\n'
+        'trigger_error("again", E_USER_NOTICE);\n',
+        'from phprt.php import *\nini_set("display_errors", "0"); ini_set("log_errors", "1")\ntrigger_error("careful", E_USER_WARNING)\necho("after\\n")\n'
+        'trigger_error("again", E_USER_NOTICE)\n',
+    ),
+    "status": (
+        '<?php\nheader("X-Custom: yes");\nhttp_response_code(201);\necho "created";\n',
+        'from phprt.php import *\nheader("X-Custom: yes")\nhttp_response_code(201)\necho("created")\n',
+    ),
+    "finish": (
+        '<?php\necho "done";\nfastcgi_finish_request();\necho "dropped";\n',
+        'from phprt.php import *\necho("done")\nfastcgi_finish_request()\necho("dropped")\n',
+    ),
+}
+
+# phprt-only scripts for the server's own behaviour.
+SCRIPTS = {
+    # Ticks until the client is gone; the shutdown function records what the script saw.
+    "ticks.py": """import time
+from phprt.php import *
+out = _GET["out"]
+ticks = 0
+def done():
+    with open(out, "w") as f:
+        f.write(f"{connection_status()} {ticks} {time.time()!r}")
+register_shutdown_function(done)
+echo("tick\\n"); flush()
+while ticks < 400:
+    usleep(25000)
+    ticks += 1
+    echo("tick\\n"); flush()
+""",
+    # Completes the response, then keeps working and notes when it ends.
+    "late.py": """import time
+from phprt.php import *
+echo("early answer")
+fastcgi_finish_request()
+usleep(int(_GET.get("sleep", "800000")))
+with open(_GET["out"], "w") as f:
+    f.write(repr(time.time()))
+""",
+    "echo_n.py": """import os
+from phprt.php import *
+usleep(50000)
+header("X-N: " + _GET["n"])
+echo(f"n={_GET['n']} pid={os.getpid()} level={ob_get_level()}")
+ob_start()
+echo(" buffered")
+""",
+    "raise.py": """from phprt.php import *
+echo("before ")
+raise RuntimeError("boom")
+""",
+    "system_exit.py": "import sys\nsys.exit(7)\n",
+    "pid.py": "import os\nfrom phprt.php import *\nusleep(int(_GET.get('sleep', '0')))\necho(str(os.getpid()))\n",
+}
+
+
+@pytest.fixture(scope="module")
+def docroot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = Path(os.path.realpath(tmp_path_factory.mktemp("fcgi-root")))
+    for name, (php, port) in PAIRS.items():
+        (root / f"{name}.php").write_text(php)
+        (root / f"{name}.py").write_text(port)
+    for name, text in SCRIPTS.items():
+        (root / name).write_text(text)
+    (root / "notes.txt").write_text("not a script\n")
+    (root / "sub").mkdir()
+    (root / "sub" / "index.py").write_text('from phprt.php import *\necho("sub")\n')
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(docroot: Path) -> Iterator[FastCgiServer]:
+    with FastCgiServer(docroot, "127.0.0.1:0") as running:
+        yield running
+
+
+# -- the protocol core, without I/O -----------------------------------------------------------
+
+
+@pytest.mark.clause("FCGI-RECORD-1")
+def test_records_are_padded_to_eight_bytes_and_read_in_any_pieces() -> None:
+    # FastCGI 1.0, section 3.3: header, content, padding; 8-byte alignment is what PHP-FPM uses.
+    assert encode_record(STDOUT, 1, b"abc") == b"\x01\x06\x00\x01\x00\x03\x05\x00abc" + bytes(5)
+    assert encode_record(END, 258, bytes(8)) == b"\x01\x03\x01\x02\x00\x08\x00\x00" + bytes(8)
+    assert len(encode_record(STDOUT, 1, b"x" * 65535)) == 8 + 65535 + 1
+    with pytest.raises(ValueError):
+        encode_record(STDOUT, 1, b"x" * 65536)
+    stream = record(PARAMS, b"\x01\x01ab") + record(STDIN, b"q" * 9, request_id=7)
+    reader = RecordReader()
+    got = [r for byte in stream for r in reader.feed(bytes([byte]))]  # one byte at a time
+    assert [(r.type, r.request_id, r.content) for r in got] == [(PARAMS, 1, b"\x01\x01ab"), (STDIN, 7, b"q" * 9)]
+    assert not reader.pending
+
+
+@pytest.mark.clause("FCGI-RECORD-1", "FCGI-STDOUT-1")
+def test_a_stream_is_cut_into_records_of_at_most_65535_bytes() -> None:
+    data = bytes(range(256)) * 600  # 153600 bytes
+    reader = RecordReader()
+    records = reader.feed(encode_stream(STDOUT, 3, data))
+    assert [len(r.content) for r in records] == [65535, 65535, 153600 - 2 * 65535]
+    assert b"".join(r.content for r in records) == data
+    assert encode_stream(STDOUT, 3, b"") == b""  # an empty record would end the stream
+
+
+@pytest.mark.clause("FCGI-PAIRS-1")
+def test_name_value_pairs_use_one_or_four_byte_lengths() -> None:
+    long_value = "v" * 200
+    encoded = encode_pairs([(b"A", b"1"), (b"LONG", long_value.encode()), (b"N" * 130, b"")])
+    assert encoded == pairs([("A", "1"), ("LONG", long_value), ("N" * 130, "")])
+    assert encoded[:5] == b"\x01\x01A1\x04"
+    assert encoded[5:9] == b"\x80\x00\x00\xc8"  # 200 in four bytes, high bit set
+    assert decode_pairs(encoded) == [(b"A", b"1"), (b"LONG", long_value.encode()), (b"N" * 130, b"")]
+    for cut in (b"\x05", b"\x01\x05ab", b"\x80\x00", b"\x02\x01a"):
+        with pytest.raises(ProtocolError):
+            decode_pairs(cut)
+
+
+@pytest.mark.clause("FCGI-PAIRS-1", "FCGI-BEGIN-1")
+def test_a_pair_may_cross_params_records() -> None:
+    connection = Connection()
+    stream = pairs([("REQUEST_METHOD", "GET"), ("X", "y" * 300)])
+    data = begin(flags=1) + record(PARAMS, stream[:7]) + record(PARAMS, stream[7:20]) + record(PARAMS, stream[20:])
+    events = connection.receive(data + record(PARAMS) + record(STDIN, b"body") + record(STDIN))
+    assert len(events) == 1
+    event = events[0]
+    assert event.params == ((b"REQUEST_METHOD", b"GET"), (b"X", b"y" * 300))  # type: ignore[union-attr]
+    assert event.stdin == b"body" and event.keep_conn  # type: ignore[union-attr]
+
+
+# -- requests through the server ----------------------------------------------------------------
+
+
+def _normalise(data: bytes, root: Path) -> bytes:
+    data = data.replace(str(root).encode(), b"%ROOT%")
+    for version in (b"PHP/8.2 (phprt)", b"PHP/8.2.36"):
+        data = data.replace(b"X-Powered-By: " + version, b"X-Powered-By: PHP/%s")
+    return data.replace(b".php", b".py")
+
+
+# Each case: (script, params beyond nginx's, stdin). The PHP run uses SCRIPT.php, phprt SCRIPT.py.
+CASES: dict[str, tuple[str, dict[str, Any], bytes]] = {
+    "hello": ("hello", {}, b""),
+    "head": ("hello", {"method": "HEAD"}, b""),
+    "server-split": ("server", {"path_info": "/more/x", "query": "a=1+b",
+                                "HTTP_AUTHORIZATION": "Basic " + base64.b64encode(b"ann:s3cret").decode()}, b""),
+    "server-fix-pathinfo": ("server", {"path_info": None, "SCRIPT_NAME": "/server.php/more",
+                                       "SCRIPT_FILENAME": "%ROOT%/server.php/more"}, b""),
+    "post": ("post", {"method": "POST", "CONTENT_TYPE": "application/x-www-form-urlencoded", "CONTENT_LENGTH": "11"},
+             b"a=1&b=two+2"),
+    "exit3": ("exit3", {}, b""),
+    "big": ("big", {}, b""),
+    "log": ("log", {}, b""),
+    "status": ("status", {}, b""),
+    "finish": ("finish", {}, b""),
+    "missing": ("nope", {}, b""),
+    "no-method": ("hello", {"REQUEST_METHOD": None}, b""),
+}
+
+# What php-fpm8.2 -n (8.2.36) sent for CASES, normalised by _normalise (the .php names read .py).
+_HEAD = b"X-Powered-By: PHP/%s\r\nContent-type: text/html; charset=UTF-8\r\n\r\n"
+RECORDED: dict[str, tuple[bytes, bytes]] = {
+    "hello": (_HEAD + b"Hello\n", b""),
+    "head": (_HEAD, b""),
+    "server-split": (_HEAD + (
+        b"HTTP_AUTHORIZATION=Basic YW5uOnMzY3JldA==\nPATH_INFO=/more/x\nSCRIPT_FILENAME=%ROOT%/server.py\n"
+        b"HTTP_HOST=localhost\nREDIRECT_STATUS=200\nSERVER_NAME=localhost\nSERVER_PORT=80\nSERVER_ADDR=127.0.0.1\n"
+        b"REMOTE_USER=\nREMOTE_PORT=50000\nREMOTE_ADDR=127.0.0.1\nSERVER_SOFTWARE=nginx/1.22.1\n"
+        b"GATEWAY_INTERFACE=CGI/1.1\nREQUEST_SCHEME=http\nSERVER_PROTOCOL=HTTP/1.1\nDOCUMENT_ROOT=%ROOT%\n"
+        b"DOCUMENT_URI=/server.py/more/x\nREQUEST_URI=/server.py/more/x?a=1+b\nSCRIPT_NAME=/server.py\n"
+        b"CONTENT_LENGTH=\nCONTENT_TYPE=\nREQUEST_METHOD=GET\nQUERY_STRING=a=1+b\nFCGI_ROLE=RESPONDER\n"
+        b"PHP_SELF=/server.py/more/x\nPHP_AUTH_USER=ann\nPHP_AUTH_PW=s3cret\nargv=a=1,b\nargc=2\n"), b""),
+    "server-fix-pathinfo": (_HEAD + (
+        b"PATH_TRANSLATED=%ROOT%\nORIG_SCRIPT_FILENAME=%ROOT%/server.py/more\nSCRIPT_FILENAME=%ROOT%/server.py\n"
+        b"HTTP_HOST=localhost\nREDIRECT_STATUS=200\nSERVER_NAME=localhost\nSERVER_PORT=80\nSERVER_ADDR=127.0.0.1\n"
+        b"REMOTE_USER=\nREMOTE_PORT=50000\nREMOTE_ADDR=127.0.0.1\nSERVER_SOFTWARE=nginx/1.22.1\n"
+        b"GATEWAY_INTERFACE=CGI/1.1\nREQUEST_SCHEME=http\nSERVER_PROTOCOL=HTTP/1.1\nDOCUMENT_ROOT=%ROOT%\n"
+        b"DOCUMENT_URI=/server.py\nREQUEST_URI=/server.py\nSCRIPT_NAME=/server.py/more\nCONTENT_LENGTH=\n"
+        b"CONTENT_TYPE=\nREQUEST_METHOD=GET\nQUERY_STRING=\nFCGI_ROLE=RESPONDER\nPHP_SELF=/server.py/more\n"
+        b"argv=\nargc=0\n"), b""),
+    "post": (_HEAD + b"a=1&b=two+2|a=1;b=two 2;", b""),
+    "exit3": (_HEAD + b"x", b""),
+    "big": (_HEAD + b"a" * 70000 + b"b" * 100, b""),
+    "log": (_HEAD + b"after\n", b"PHP message: PHP Warning:  careful in %ROOT%/log.py on line 3; "
+                                b"PHP message: PHP Notice:  again in %ROOT%/log.py on line 5"),
+    "status": (b"Status: 201 Created\r\nX-Powered-By: PHP/%s\r\nX-Custom: yes\r\n"
+               b"Content-type: text/html; charset=UTF-8\r\n\r\ncreated", b""),
+    "finish": (_HEAD + b"done", b""),
+    "missing": (b"Status: 404 Not Found\r\n" + _HEAD + b"File not found.\n", b"Primary script unknown"),
+    "no-method": (_HEAD, b""),
+}
+
+
+def _case_params(root: Path, case: str, extension: str) -> tuple[list[tuple[str, str]], bytes]:
+    script, options, stdin = CASES[case]
+    options = dict(options)
+    named = {key: options.pop(key) for key in ("method", "query", "path_info") if key in options}
+    extra = {key: str(value).replace("%ROOT%", str(root)).replace(".php", extension)
+             for key, value in options.items() if value is not None}
+    params = nginx_params(root, f"/{script}{extension}", **named, **extra)
+    params = [(key, value) for key, value in params if options.get(key, "") is not None]
+    return params, stdin
+
+
+def _observe(address: Any, root: Path, case: str, extension: str) -> tuple[bytes, bytes, tuple[int, int] | None]:
+    params, stdin = _case_params(root, case, extension)
+    reply = exchange(address, fcgi_request(params, stdin))
+    return _normalise(reply.stdout, root), _normalise(reply.stderr, root), reply.end()
+
+
+@pytest.mark.clause("FCGI-STDOUT-1", "FCGI-STDERR-1", "FCGI-END-1", "FCGI-SERVER-1", "FCGI-PATHINFO-1",
+                    "FCGI-SCRIPT-1", "FCGI-BEGIN-1", "FCGI-FINISH-1", "SAPI-FPM-2")
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_stdout_and_stderr_are_php_fpm_s(server: FastCgiServer, docroot: Path, case: str) -> None:
+    stdout, stderr, end = _observe(server.address, docroot, case, ".py")
+    assert (stdout, stderr) == RECORDED[case]
+    assert end == (0, 0)  # appStatus 0 even after exit(3), REQUEST_COMPLETE
+
+
+@pytest.fixture(scope="module")
+def php_fpm(request: pytest.FixtureRequest, docroot: Path) -> Iterator[str]:
+    """A private php-fpm8.2 pool serving the same document root, for --php-live."""
+    if not request.config.getoption("--php-live"):
+        pytest.skip("compares with a live php-fpm8.2 only with --php-live")
+    binary = shutil.which("php-fpm8.2") or "/usr/sbin/php-fpm8.2"
+    assert os.path.exists(binary), "--php-live needs php-fpm8.2"
+    with tempfile.TemporaryDirectory(prefix="phprt-fpm-") as tmp:
+        sock = f"{tmp}/fpm.sock"
+        Path(tmp, "fpm.conf").write_text(
+            f"[global]\npid = {tmp}/fpm.pid\nerror_log = {tmp}/fpm.log\ndaemonize = no\n\n"
+            f"[www]\nlisten = {sock}\npm = static\npm.max_children = 1\n")
+        process = subprocess.Popen([binary, "-n", "-F", "-R", "-y", f"{tmp}/fpm.conf"], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            deadline = time.monotonic() + TIMEOUT
+            while not os.path.exists(sock):
+                assert process.poll() is None and time.monotonic() < deadline, "php-fpm8.2 did not start"
+                time.sleep(0.01)
+            yield sock
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(TIMEOUT)
+
+
+@pytest.mark.clause("FCGI-STDOUT-1", "FCGI-END-1", "FCGI-SERVER-1", "FCGI-PATHINFO-1", "FCGI-SCRIPT-1")
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_recording_is_what_php_fpm_sends(php_fpm: str, docroot: Path, case: str) -> None:
+    stdout, stderr, end = _observe(php_fpm, docroot, case, ".php")
+    assert (stdout, stderr) == RECORDED[case]
+    assert end == (0, 0)
+
+
+@pytest.mark.clause("DEV-FCGI-PROTOCOL-1", "DEV-FCGI-SCRIPT-1")
+def test_php_fpm_differs_where_the_deviations_say(php_fpm: str, docroot: Path, tmp_path: Path) -> None:
+    # What php-fpm8.2 does where phprt follows the FastCGI specification instead.
+    for payload in (begin(role=9) + record(PARAMS), record(20, b"junk", request_id=0)):
+        client = Client(php_fpm)
+        try:
+            client.send(payload)
+            assert client.read_eof().records == []  # closed, unanswered
+        finally:
+            client.close()
+    hello = nginx_params(docroot, "/hello.php")
+    reply = exchange(php_fpm, b"\x02" + fcgi_request(hello)[1:])  # version 2 is run
+    assert reply.stdout.endswith(b"Hello\n")
+    assert [kind for kind, _, content in reply.records if not content] == []  # no empty STDOUT record
+    denied = exchange(php_fpm, fcgi_request(nginx_params(docroot, "/notes.txt")))
+    assert denied.stdout.startswith(b"Status: 403 Forbidden\r\n") and denied.stdout.endswith(b"Access denied.\n")
+    assert b"security.limit_extensions" in denied.stderr
+    out = tmp_path / "status"
+    (docroot / "ticks.php").write_text(
+        '<?php register_shutdown_function(function () { file_put_contents($_GET["out"], connection_status()); });\n'
+        'for ($i = 0; $i < 8; $i++) { echo "tick\\n"; flush(); usleep(25000); }\n')
+    client = Client(php_fpm)
+    try:
+        client.send(fcgi_request(nginx_params(docroot, "/ticks.php", query=f"out={out}")))
+        client.read_until(lambda r: b"tick" in r.stdout)
+        client.send(record(ABORT))
+        assert client.read_end().stdout.count(b"tick") == 8  # ABORT_REQUEST is never read
+    finally:
+        client.close()
+    assert _wait_for(out) == "0"
+
+
+@pytest.mark.clause("FCGI-SERVER-1")
+def test_request_time_and_repeated_params() -> None:
+    before = time.time()
+    server, script = fpm_server_variables([("REQUEST_METHOD", "GET"), ("X", "1"), ("Y", "2"), ("X", "3")])
+    assert list(server)[:4] == ["Y", "X", "REQUEST_METHOD", "FCGI_ROLE"]  # recorded from php-fpm8.2
+    assert server["X"] == "3" and script is None
+    assert isinstance(server["REQUEST_TIME_FLOAT"], float) and before <= server["REQUEST_TIME_FLOAT"] <= time.time()
+    assert server["REQUEST_TIME"] == int(server["REQUEST_TIME_FLOAT"])
+    assert list(server)[-5:] == ["PHP_SELF", "REQUEST_TIME_FLOAT", "REQUEST_TIME", "argv", "argc"]
+    digest = fpm_server_variables([("HTTP_AUTHORIZATION", 'Digest username="ann"')])[0]
+    assert digest["PHP_AUTH_DIGEST"] == 'username="ann"' and "PHP_AUTH_USER" not in digest
+
+
+@pytest.mark.clause("FCGI-SCRIPT-1", "FCGI-PATHINFO-1", "DEV-FCGI-SCRIPT-1")
+@pytest.mark.parametrize("filename", ["%ROOT%/notes.txt", "%ROOT%/sub", "%ROOT%/sub/", "%ROOT%/../outside.py",
+                                      "/etc/passwd", "relative.py", "%ROOT%/sub/../hello.py"])
+def test_only_a_script_inside_the_root_runs(server: FastCgiServer, docroot: Path, filename: str) -> None:
+    outside = docroot.parent / "outside.py"
+    outside.write_text('from phprt.php import *\necho("outside")\n')
+    params = nginx_params(docroot, "/x.py", SCRIPT_FILENAME=filename.replace("%ROOT%", str(docroot)))
+    reply = exchange(server.address, fcgi_request(params))
+    assert reply.stderr == b"Primary script unknown"
+    assert reply.stdout.startswith(b"Status: 404 Not Found\r\n") and reply.stdout.endswith(b"\r\n\r\nFile not found.\n")
+
+
+@pytest.mark.clause("FCGI-BEGIN-1", "FCGI-STDOUT-1")
+def test_keep_conn_serves_requests_one_after_another(server: FastCgiServer, docroot: Path) -> None:
+    client = Client(server.address)
+    try:
+        for request_id in (1, 2, 3):
+            client.send(fcgi_request(nginx_params(docroot, "/hello.py"), request_id=request_id, flags=1))
+            reply = client.read_end(request_id)
+            assert reply.stream(STDOUT, request_id).endswith(b"\r\n\r\nHello\n")
+            # the stream ends with an empty record, then END_REQUEST
+            kinds = [(kind, len(content)) for kind, rid, content in reply.records if rid == request_id]
+            assert kinds[-2:] == [(STDOUT, 0), (END, 8)]
+        client.quiet_for(0.3)  # kept open
+    finally:
+        client.close()
+    closing = Client(server.address)
+    try:
+        closing.send(fcgi_request(nginx_params(docroot, "/hello.py")))
+        assert closing.read_eof().end() == (0, 0)  # without KEEP_CONN: closed after END_REQUEST
+    finally:
+        closing.close()
+
+
+@pytest.mark.clause("FCGI-BEGIN-1")
+def test_stdin_in_many_records_is_the_body(server: FastCgiServer, docroot: Path) -> None:
+    body = b"a=" + b"x" * 150000 + b"&b=2"
+    params = nginx_params(docroot, "/post.py", method="POST", CONTENT_TYPE="application/x-www-form-urlencoded",
+                          CONTENT_LENGTH=str(len(body)))
+    stdin = b"".join(record(STDIN, body[i:i + 8000]) for i in range(0, len(body), 8000))
+    data = begin() + record(PARAMS, pairs(params)) + record(PARAMS) + stdin + record(STDIN)
+    reply = exchange(server.address, data)
+    assert reply.stdout.split(b"\r\n\r\n", 1)[1] == body + b"|a=" + b"x" * 150000 + b";b=2;"
+
+
+# -- management records, roles, multiplexing, aborts --------------------------------------------
+
+
+@pytest.mark.clause("FCGI-VALUES-1", "DEV-FCGI-POOL-1")
+def test_get_values_answers_what_php_fpm_answers(server: FastCgiServer) -> None:
+    client = Client(server.address)
+    try:
+        client.send(record(GET_VALUES, pairs({"FCGI_MAX_CONNS": "", "FCGI_MAX_REQS": "", "FCGI_MPXS_CONNS": "",
+                                              "OTHER": ""}), request_id=0))
+        reply = client.read_until(lambda r: r.records)
+        # php-fpm8.2 answered exactly this record: 0f 01 "FCGI_MPXS_CONNS" "0", request id 0
+        assert reply.records == [(VALUES_RESULT, 0, b"\x0f\x01FCGI_MPXS_CONNS0")]
+        client.quiet_for(0.2)  # the connection goes on
+    finally:
+        client.close()
+
+
+@pytest.mark.clause("FCGI-UNKNOWN-1", "DEV-FCGI-PROTOCOL-1")
+@pytest.mark.parametrize("kind", [0, END, STDOUT, VALUES_RESULT, 12, 200])
+def test_unknown_types_are_answered_unknown_type(server: FastCgiServer, docroot: Path, kind: int) -> None:
+    client = Client(server.address)
+    try:
+        client.send(record(kind, b"junk", request_id=0))
+        reply = client.read_until(lambda r: r.records)
+        assert reply.records == [(UNKNOWN, 0, bytes([kind]) + bytes(7))]
+        client.send(fcgi_request(nginx_params(docroot, "/hello.py")))  # and the connection still serves
+        assert client.read_end().stdout.endswith(b"Hello\n")
+    finally:
+        client.close()
+
+
+@pytest.mark.clause("FCGI-ROLE-1", "DEV-FCGI-PROTOCOL-1")
+@pytest.mark.parametrize("role", [2, 3, 9])
+def test_other_roles_are_answered_unknown_role(server: FastCgiServer, role: int) -> None:
+    client = Client(server.address)
+    try:
+        client.send(begin(role=role, request_id=5))
+        reply = client.read_eof()
+        assert reply.records == [(END, 5, b"\x00\x00\x00\x00\x03\x00\x00\x00")]
+    finally:
+        client.close()
+    kept = Client(server.address)
+    try:
+        kept.send(begin(role=role, flags=1, request_id=5))
+        assert kept.read_end(5).end(5) == (0, 3)
+        kept.quiet_for(0.2)
+    finally:
+        kept.close()
+
+
+@pytest.mark.clause("FCGI-MPX-1", "DEV-FCGI-PROTOCOL-1")
+def test_a_second_request_on_a_busy_connection_is_cant_mpx_conn(server: FastCgiServer, docroot: Path) -> None:
+    client = Client(server.address)
+    try:
+        client.send(fcgi_request(nginx_params(docroot, "/echo_n.py", query="n=1"), flags=1))
+        client.send(fcgi_request(nginx_params(docroot, "/echo_n.py", query="n=2"), request_id=2))
+        reply = client.read_end(1)
+        assert reply.end(2) == (0, 1)  # CANT_MPX_CONN
+        assert not reply.stream(STDOUT, 2)
+        assert b"n=1 " in reply.stdout
+        client.send(record(STDIN, b"stray", request_id=9))  # a request that is not active: ignored
+        client.send(fcgi_request(nginx_params(docroot, "/echo_n.py", query="n=3"), request_id=3))
+        assert b"n=3 " in client.read_end(3).stream(STDOUT, 3)
+    finally:
+        client.close()
+
+
+def _ticks(docroot: Path, out: Path) -> bytes:
+    return fcgi_request(nginx_params(docroot, "/ticks.py", query=f"out={out}"))
+
+
+def _wait_for(path: Path) -> str:
+    deadline = time.monotonic() + TIMEOUT
+    while not path.exists() or not path.read_text():
+        assert time.monotonic() < deadline, f"{path} was never written"
+        time.sleep(0.02)
+    return path.read_text()
+
+
+@pytest.mark.clause("FCGI-ABORT-1", "CONN-ABORT-1", "DEV-FCGI-PROTOCOL-1")
+def test_abort_request_stops_the_script_at_its_next_flush(server: FastCgiServer, docroot: Path, tmp_path: Path) -> None:
+    out = tmp_path / "status"
+    client = Client(server.address)
+    try:
+        client.send(_ticks(docroot, out))
+        client.read_until(lambda r: b"tick" in r.stdout)
+        client.send(record(ABORT))
+        reply = client.read_end()
+        assert reply.end() == (0, 0)  # END_REQUEST still answers the ABORT_REQUEST
+    finally:
+        client.close()
+    status, ticks, _ = _wait_for(out).split()
+    assert status == "1" and int(ticks) < 400  # ABORTED, and stopped long before its end
+
+
+@pytest.mark.clause("FCGI-ABORT-1", "CONN-ABORT-1")
+def test_a_web_server_that_closes_is_a_client_abort(server: FastCgiServer, docroot: Path, tmp_path: Path) -> None:
+    out = tmp_path / "status"
+    client = Client(server.address)
+    client.send(_ticks(docroot, out))
+    client.read_until(lambda r: b"tick" in r.stdout)
+    client.close()
+    status, ticks, _ = _wait_for(out).split()
+    assert status == "1" and int(ticks) < 400
+
+
+@pytest.mark.clause("FCGI-ABORT-1")
+def test_abort_before_the_request_ran(server: FastCgiServer, docroot: Path, tmp_path: Path) -> None:
+    out = tmp_path / "status"
+    client = Client(server.address)
+    try:
+        params = nginx_params(docroot, "/ticks.py", query=f"out={out}")
+        client.send(begin() + record(PARAMS, pairs(params)) + record(PARAMS) + record(ABORT))
+        reply = client.read_eof()
+        assert [kind for kind, _, _ in reply.records][-1] == END and reply.end() == (0, 0)
+        assert not reply.stdout
+    finally:
+        client.close()
+    time.sleep(0.3)
+    assert not out.exists()
+
+
+@pytest.mark.clause("FCGI-FINISH-1", "FPM-FINISH-1")
+def test_finish_request_ends_the_response_before_the_script(server: FastCgiServer, docroot: Path,
+                                                            tmp_path: Path) -> None:
+    out = tmp_path / "end"
+    client = Client(server.address)
+    try:
+        client.send(fcgi_request(nginx_params(docroot, "/late.py", query=f"out={out}&sleep=1500000")))
+        reply = client.read_eof()
+        answered = client.times[-1]
+        assert reply.stdout.endswith(b"\r\n\r\nearly answer") and reply.end() == (0, 0)
+    finally:
+        client.close()
+    ended = float(_wait_for(out))
+    assert answered < ended  # the web server had everything before the script ended
+
+
+@pytest.mark.clause("FCGI-FINISH-1", "FCGI-BEGIN-1")
+def test_after_finish_request_a_kept_connection_takes_the_next_request(server: FastCgiServer, docroot: Path,
+                                                                       tmp_path: Path) -> None:
+    out = tmp_path / "end"
+    client = Client(server.address)
+    try:
+        client.send(fcgi_request(nginx_params(docroot, "/late.py", query=f"out={out}&sleep=3000000"), flags=1))
+        client.read_end(1)
+        client.send(fcgi_request(nginx_params(docroot, "/hello.py"), request_id=2, flags=1))
+        second = client.read_end(2)
+        assert second.stream(STDOUT, 2).endswith(b"Hello\n")
+        assert not out.exists()  # the first script is still running
+    finally:
+        client.close()
+    _wait_for(out)
+
+
+# -- malformed input ----------------------------------------------------------------------------
+
+
+MALFORMED = {
+    "version 0": record(BEGIN, struct.pack(">HB5x", 1, 0), version=0),
+    "version 2": record(BEGIN, struct.pack(">HB5x", 1, 0), version=2),
+    "short begin": record(BEGIN, b"\x00\x01"),
+    "begin id 0": record(BEGIN, struct.pack(">HB5x", 1, 0), request_id=0),
+    "begin twice": begin() + begin(),
+    "cut pair": begin() + record(PARAMS, b"\x05\x05ab") + record(PARAMS),
+    "stdin before params end": begin() + record(STDIN, b"x"),
+    "get values with id": record(GET_VALUES, pairs({"FCGI_MPXS_CONNS": ""}), request_id=3),
+    "garbage": b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+    "truncated": begin() + record(PARAMS, pairs({"A": "b"}))[:11],
+    "huge params": begin() + b"".join(record(PARAMS, b"\x7f" * 65535) for _ in range(17)),
+}
+
+
+@pytest.mark.clause("FCGI-MALFORMED-1")
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_malformed_input_closes_that_connection_only(server: FastCgiServer, docroot: Path, case: str) -> None:
+    bystander = Client(server.address)  # a connection in the middle of its own request
+    bystander.send(begin(flags=1) + record(PARAMS, pairs(nginx_params(docroot, "/hello.py"))))
+    client = Client(server.address)
+    try:
+        try:
+            client.send(MALFORMED[case])
+            if case == "truncated":
+                client.sock.shutdown(socket.SHUT_WR)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # already closed by the server
+        reply = client.read_eof()
+        assert reply.records == [] and reply.eof
+        bystander.send(record(PARAMS) + record(STDIN))
+        assert bystander.read_end().stdout.endswith(b"Hello\n")
+        assert exchange(server.address, fcgi_request(nginx_params(docroot, "/hello.py"))).end() == (0, 0)
+    finally:
+        client.close()
+        bystander.close()
+
+
+@pytest.mark.clause("FCGI-MALFORMED-1", "NET-RUNTIME-1")
+@pytest.mark.parametrize("script", ["raise.py", "system_exit.py"])
+def test_a_failing_script_ends_its_request_only(server: FastCgiServer, docroot: Path, script: str) -> None:
+    reply = exchange(server.address, fcgi_request(nginx_params(docroot, f"/{script}")))
+    assert reply.end() == (0, 0)
+    if script == "raise.py":
+        assert b"before <br />\n<b>Fatal error</b>:  Uncaught RuntimeError: boom" in reply.stdout
+    assert exchange(server.address, fcgi_request(nginx_params(docroot, "/hello.py"))).stdout.endswith(b"Hello\n")
+
+
+# -- concurrency ------------------------------------------------------------------------------
+
+
+@pytest.mark.clause("FCGI-CONCURRENT-1", "NET-RUNTIME-1", "DEV-FCGI-POOL-1")
+def test_a_hundred_concurrent_requests_each_get_their_own_response(server: FastCgiServer, docroot: Path) -> None:
+    barrier = threading.Barrier(100, timeout=TIMEOUT)
+
+    def one(n: int) -> tuple[int, Reply]:
+        client = Client(server.address)
+        try:
+            barrier.wait()
+            client.send(fcgi_request(nginx_params(docroot, "/echo_n.py", query=f"n={n}")))
+            return n, client.read_end()
+        finally:
+            client.close()
+
+    with ThreadPoolExecutor(max_workers=100) as pool:
+        results = list(pool.map(one, range(100)))
+    for n, reply in results:
+        head, _, body = reply.stdout.partition(b"\r\n\r\n")
+        assert f"X-N: {n}\r\n".encode() in head + b"\r\n"
+        assert body == f"n={n} pid={os.getpid()} level=0 buffered".encode()
+        assert reply.end() == (0, 0)
+
+
+# -- the listening socket, the command line and the worker pool ---------------------------------
+
+
+@pytest.mark.clause("FCGI-LISTEN-1")
+def test_unix_socket_mode_stale_files_and_removal(docroot: Path, tmp_path: Path) -> None:
+    path = str(tmp_path / "phprt.sock")
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(path)  # a socket file nobody listens on
+    stale.close()
+    with FastCgiServer(docroot, path) as server:
+        assert server.address == path
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o660
+        assert exchange(path, fcgi_request(nginx_params(docroot, "/hello.py"))).stdout.endswith(b"Hello\n")
+        with pytest.raises(OSError, match="in use"):
+            FastCgiServer(docroot, path)
+    assert not os.path.exists(path)
+    plain = tmp_path / "plain"
+    plain.write_text("x")
+    with pytest.raises(OSError, match="not a socket"):
+        FastCgiServer(docroot, str(plain))
+    with pytest.raises(ValueError):
+        FastCgiServer(docroot, "localhost")
+
+
+@pytest.mark.clause("FCGI-SCRIPT-1")
+def test_a_server_for_one_callable_runs_it_for_every_request() -> None:
+    def page() -> None:
+        from phprt.php import _SERVER, echo
+        echo("callable ", _SERVER["REQUEST_URI"])
+
+    with FastCgiServer(page, "127.0.0.1:0") as server:
+        reply = exchange(server.address, fcgi_request({"REQUEST_METHOD": "GET", "REQUEST_URI": "/any"}))
+    assert reply.stdout.endswith(b"\r\n\r\ncallable /any")
+
+
+def _spawn(docroot: Path, *args: str) -> subprocess.Popen[bytes]:
+    environment = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.Popen([sys.executable, "-m", "phprt", "fastcgi", str(docroot), *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=environment)
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found.update(int(child) for child in (task / "children").read_text().split())
+    return found
+
+
+def _await(ready: Any, what: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while not ready():
+        assert process.poll() is None, f"{what}: the server exited: {process.stdout.read() if process.stdout else ''!r}"
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
+def _stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> int:
+    process.send_signal(sig)
+    try:
+        return process.wait(TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+@pytest.mark.clause("FCGI-LISTEN-1", "NET-CLI-1", "FCGI-WORKERS-1")
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_the_command_serves_a_unix_socket_until_a_signal(docroot: Path, tmp_path: Path, sig: int) -> None:
+    path = str(tmp_path / "cli.sock")
+    process = _spawn(docroot, "--listen", path)
+    try:
+        _await(lambda: os.path.exists(path), "socket", process)
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o660
+        reply = exchange(path, fcgi_request(nginx_params(docroot, "/hello.py")))
+        assert reply.stdout.endswith(b"Hello\n") and reply.stdout.startswith(b"X-Powered-By: PHP/8.2 (phprt)\r\n")
+    finally:
+        status = _stop(process, sig)
+    assert status == 0
+    assert not os.path.exists(path)
+
+
+@pytest.mark.clause("FCGI-WORKERS-1", "NET-CLI-1")
+def test_workers_share_the_socket_are_replaced_and_stop_together(docroot: Path, tmp_path: Path) -> None:
+    path = str(tmp_path / "pool.sock")
+    process = _spawn(docroot, "--listen", path, "--workers", "3", "-d", "output_buffering=0")
+    try:
+        _await(lambda: os.path.exists(path) and len(_children(process.pid)) == 3, "three workers", process)
+        workers = _children(process.pid)
+        seen: set[int] = set()
+        for _ in range(40):  # concurrent batches until more than one worker has answered
+            with ThreadPoolExecutor(max_workers=12) as pool:
+                replies = list(pool.map(lambda _: exchange(path, fcgi_request(
+                    nginx_params(docroot, "/pid.py", query="sleep=100000"))), range(12)))
+            seen.update(int(reply.stdout.split(b"\r\n\r\n")[1]) for reply in replies)
+            if len(seen) > 1:
+                break
+        assert len(seen) > 1 and seen <= workers
+        victim = next(iter(workers))
+        os.kill(victim, signal.SIGKILL)
+        _await(lambda: len(_children(process.pid)) == 3 and victim not in _children(process.pid), "a new worker",
+               process)
+        assert exchange(path, fcgi_request(nginx_params(docroot, "/hello.py"))).stdout.endswith(b"Hello\n")
+        workers = _children(process.pid)
+    finally:
+        status = _stop(process)
+    assert status == 0
+    assert not os.path.exists(path)
+    for pid in workers:
+        assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+
+
+@pytest.mark.clause("FCGI-STDOUT-1", "SAPI-FPM-1")
+def test_stdout_is_what_the_runtime_delivers(server: FastCgiServer, docroot: Path) -> None:
+    # The same script on a MemoryTransport under "fpm": the FastCGI stdout is its head block and body.
+    params = nginx_params(docroot, "/status.py")
+    reply = exchange(server.address, fcgi_request(params))
+    memory = MemoryTransport(server=dict(params))
+    with Runtime(transport=memory, sapi="fpm"):
+        from phprt.php import echo, header, http_response_code
+        header("X-Custom: yes")
+        http_response_code(201)
+        echo("created")
+    assert memory.head is not None
+    assert reply.stdout == memory.head.block() + memory.body
+
+
+@pytest.mark.clause("FCGI-STDOUT-1", "NET-CLI-1")
+@pytest.mark.parametrize("sapi", ["cgi", "apache2handler", "cli-server"])
+def test_other_profiles_still_send_a_cgi_head(docroot: Path, sapi: str) -> None:
+    with FastCgiServer(docroot, "127.0.0.1:0", sapi=sapi) as server:
+        reply = exchange(server.address, fcgi_request(nginx_params(docroot, "/status.py")))
+    head, _, body = reply.stdout.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    assert lines[0] == b"Status: 201 Created" and body == b"created"
+    assert b"X-Custom: yes" in lines and not any(line.startswith(b"HTTP/") for line in lines)
+
+
+@pytest.mark.clause("FCGI-MALFORMED-1")
+def test_random_records_never_stop_the_server(server: FastCgiServer, docroot: Path) -> None:
+    import random
+
+    chooser = random.Random(20260521)
+    odd_values = ["", "\0", "/", "..", "%ROOT%/hello.py\0x", "%ROOT%/../../etc", "\udcff\udcfe", "x" * 70000]
+    for _ in range(60):
+        parts = []
+        for _ in range(chooser.randint(1, 6)):
+            kind = chooser.choice([BEGIN, ABORT, PARAMS, STDIN, DATA, GET_VALUES, 0, 77])
+            if chooser.random() < 0.5:
+                names = ["SCRIPT_FILENAME", "REQUEST_METHOD", "PATH_INFO", "DOCUMENT_ROOT", "HTTP_AUTHORIZATION"]
+                content = pairs([(chooser.choice(names), chooser.choice(odd_values).replace("%ROOT%", str(docroot)))
+                                 for _ in range(3)])[:65535]
+            else:
+                content = bytes(chooser.getrandbits(8) for _ in range(chooser.randint(0, 40)))
+            parts.append(record(kind, content, request_id=chooser.choice([0, 1, 2])))
+        data = b"".join(parts)
+        if chooser.random() < 0.3:
+            data = data[: chooser.randint(0, len(data))]
+        client = Client(server.address)
+        try:
+            client.send(data + (record(PARAMS) + record(STDIN) if chooser.random() < 0.5 else b""))
+            client.sock.shutdown(socket.SHUT_WR)
+            client.read_eof()  # the server always closes: a TimeoutError fails the test
+        except TimeoutError:
+            raise
+        except OSError:
+            pass  # the server closed first
+        finally:
+            client.close()
+    reply = exchange(server.address, fcgi_request(nginx_params(docroot, "/hello.py")))
+    assert reply.stdout.endswith(b"Hello\n") and reply.end() == (0, 0)

@@ -1,0 +1,356 @@
+"""phprt's FastCGI responder behind a real nginx (FCGI-NGINX-1).
+
+nginx runs from a private prefix with the server block README.md gives (the
+standard ``fastcgi_params``, ``fastcgi_split_path_info`` for PATH_INFO, an
+``upstream`` with keep-alive connections), in front of a ``FastCgiServer`` on a TCP
+port or a unix socket, or of several ``python -m phprt fastcgi`` processes. What
+the client gets is compared with the same script on a MemoryTransport under
+the "fpm" profile.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from phprt import MemoryTransport
+from phprt._gateway import ScriptCall
+from phprt.fastcgi import FastCgiServer
+
+NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.path.exists(p)), None)
+if NGINX is None:
+    pytest.skip("nginx is not installed (Debian: apt-get install nginx-light); .ci/run installs it",
+                allow_module_level=True)
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 20.0
+
+# nginx's standard fastcgi_params (Debian's /etc/nginx/fastcgi_params), written next to the config.
+FASTCGI_PARAMS = """
+fastcgi_param  QUERY_STRING       $query_string;
+fastcgi_param  REQUEST_METHOD     $request_method;
+fastcgi_param  CONTENT_TYPE       $content_type;
+fastcgi_param  CONTENT_LENGTH     $content_length;
+fastcgi_param  SCRIPT_NAME        $fastcgi_script_name;
+fastcgi_param  REQUEST_URI        $request_uri;
+fastcgi_param  DOCUMENT_URI       $document_uri;
+fastcgi_param  DOCUMENT_ROOT      $document_root;
+fastcgi_param  SERVER_PROTOCOL    $server_protocol;
+fastcgi_param  REQUEST_SCHEME     $scheme;
+fastcgi_param  HTTPS              $https if_not_empty;
+fastcgi_param  GATEWAY_INTERFACE  CGI/1.1;
+fastcgi_param  SERVER_SOFTWARE    nginx/$nginx_version;
+fastcgi_param  REMOTE_ADDR        $remote_addr;
+fastcgi_param  REMOTE_PORT        $remote_port;
+fastcgi_param  REMOTE_USER        $remote_user;
+fastcgi_param  SERVER_ADDR        $server_addr;
+fastcgi_param  SERVER_PORT        $server_port;
+fastcgi_param  SERVER_NAME        $server_name;
+fastcgi_param  REDIRECT_STATUS    200;
+"""
+
+# README.md's server block, with the upstream servers, port and root filled in.
+SERVER_BLOCK = """
+upstream phprt {{
+{servers}
+    keepalive 8;
+}}
+server {{
+    listen 127.0.0.1:{port};
+    server_name localhost;
+    root {root};
+    index index.py;
+
+    location / {{
+        try_files $uri $uri/ =404;
+    }}
+    location ~ [^/]\\.py(/|$) {{
+        fastcgi_split_path_info ^(.+?\\.py)(/.*)$;
+        try_files $fastcgi_script_name =404;
+        set $path_info $fastcgi_path_info;
+        fastcgi_param PATH_INFO $path_info;
+        fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+        include fastcgi_params;
+        fastcgi_keep_conn on;
+        fastcgi_pass phprt;
+    }}
+}}
+"""
+
+CONFIG = """{user}worker_processes 1;
+pid {tmp}/nginx.pid;
+events {{ worker_connections 512; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/client_body;
+    fastcgi_temp_path {tmp}/fastcgi;
+    proxy_temp_path {tmp}/proxy;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+{server_block}
+}}
+"""
+
+# Scripts whose response is compared with a MemoryTransport's.
+PAGES = {
+    "hello.py": 'from phprt.php import *\necho("Hello from phprt\\n")\n',
+    "status.py": 'from phprt.php import *\nhttp_response_code(404)\nheader("X-A: 1")\nheader("X-B: two", False)\necho("gone")\n',
+    "redirect.py": 'from phprt.php import *\nheader("Location: /elsewhere")\necho("moved")\n',
+    "cookie.py": 'from phprt.php import *\nsetcookie("a", "b c", 0, "/")\nheader("Cache-Control: no-store")\necho("c")\n',
+    "big.py": 'from phprt.php import *\nob_start(None, 4096)\nfor i in range(20000):\n    echo(f"{i:09d}\\n")\n',
+    "gzip.py": 'from phprt.php import *\nob_start(ob_gzhandler)\necho("compress me " * 500)\n',
+}
+SCRIPTS = {
+    "post.py": 'from phprt.php import *\necho(len(runtime().input), " ", runtime().input[:20], "|", _POST.get("b", "-"))\n',
+    "where.py": 'from phprt.php import *\nfor k in ("SCRIPT_NAME", "PATH_INFO", "PHP_SELF", "SCRIPT_FILENAME", "REQUEST_URI",'
+                ' "QUERY_STRING", "REQUEST_METHOD"):\n    echo(k, "=", _SERVER.get(k, "(unset)"), "\\n")\n',
+    "late.py": """import time
+from phprt.php import *
+echo("early answer")
+fastcgi_finish_request()
+usleep(1500000)
+with open(_GET["out"], "w") as f:
+    f.write(repr(time.time()))
+""",
+    "ticks.py": """import time
+from phprt.php import *
+out = _GET["out"]
+ticks = 0
+def done():
+    with open(out, "w") as f:
+        f.write(f"{connection_status()} {ticks}")
+register_shutdown_function(done)
+echo("tick\\n"); flush()
+while ticks < 400:
+    usleep(25000)
+    ticks += 1
+    echo("tick\\n"); flush()
+""",
+    "pid.py": "import os\nfrom phprt.php import *\necho(str(os.getpid()))\n",
+    "sub/index.py": 'from phprt.php import *\necho("sub index")\n',
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class Nginx:
+    """A private nginx serving ROOT through the upstream SERVERS."""
+
+    def __init__(self, tmp: Path, root: Path, servers: list[str]) -> None:
+        self.tmp, self.process = tmp, None
+        (tmp / "fastcgi_params").write_text(FASTCGI_PARAMS)
+        user = "user root;\n" if os.geteuid() == 0 else ""  # as root nginx's workers need root's files
+        upstream = "\n".join(f"    server {server};" for server in servers)
+        for _ in range(5):  # the probed port may be taken before nginx binds it
+            self.port = _free_port()
+            block = SERVER_BLOCK.format(servers=upstream, port=self.port, root=root)
+            (tmp / "nginx.conf").write_text(CONFIG.format(user=user, tmp=tmp, server_block=block))
+            self.log = open(tmp / "nginx.log", "wb")
+            self.process = subprocess.Popen(
+                [str(NGINX), "-p", str(tmp), "-c", str(tmp / "nginx.conf"), "-e", "stderr", "-g",
+                 "daemon off; error_log stderr;"], stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+            if self._ready():
+                return
+            self.stop()
+        raise RuntimeError(f"nginx did not start: {(tmp / 'nginx.log').read_text()}")
+
+    def _ready(self) -> bool:
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline and self.process is not None and self.process.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return True
+            except OSError:
+                time.sleep(0.02)
+        return False
+
+    def stop(self) -> None:
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(TIMEOUT)
+            except ProcessLookupError:
+                self.process.wait()
+            self.process = None
+        self.log.close()
+
+    def get(self, target: str, *, method: str = "GET", body: bytes | None = None,
+            headers: dict[str, str] | None = None) -> tuple[http.client.HTTPResponse, bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=TIMEOUT)
+        try:
+            connection.request(method, target, body=body, headers={"Accept-Encoding": "gzip", **(headers or {})})
+            response = connection.getresponse()
+            return response, response.read()
+        finally:
+            connection.close()
+
+
+@pytest.fixture(scope="module")
+def docroot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = Path(os.path.realpath(tmp_path_factory.mktemp("nginx-root")))
+    for name, text in {**PAGES, **SCRIPTS}.items():
+        (root / name).parent.mkdir(exist_ok=True)
+        (root / name).write_text(text)
+    (root / "static.txt").write_text("static file\n")
+    return root
+
+
+@pytest.fixture(scope="module", params=["tcp", "unix"])
+def nginx(request: pytest.FixtureRequest, docroot: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nginx]:
+    tmp = Path(os.path.realpath(tmp_path_factory.mktemp(f"nginx-{request.param}")))
+    listen = str(tmp / "phprt.sock") if request.param == "unix" else "127.0.0.1:0"
+    with FastCgiServer(docroot, listen) as server:
+        upstream = f"unix:{server.address}" if request.param == "unix" else "{}:{}".format(*server.address)
+        running = Nginx(tmp, docroot, [upstream])
+        try:
+            yield running
+        finally:
+            running.stop()
+
+
+def _memory(docroot: Path, name: str) -> MemoryTransport:
+    transport = MemoryTransport()
+    server = {"REQUEST_METHOD": "GET", "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_ACCEPT_ENCODING": "gzip"}
+    ScriptCall(docroot / name, server, b"", "fpm").run(transport)
+    return transport
+
+
+_NGINX_OWN = {"server", "date", "transfer-encoding", "connection", "content-length", "keep-alive"}
+
+
+@pytest.mark.clause("FCGI-NGINX-1", "FCGI-STDOUT-1")
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_the_client_gets_what_the_script_gives(nginx: Nginx, docroot: Path, name: str) -> None:
+    response, body = nginx.get(f"/{name}")
+    memory = _memory(docroot, name)
+    assert response.status == memory.status
+    expected = {(field.lower(), value) for field, value in memory.headers}
+    got = {(field.lower(), value) for field, value in response.getheaders() if field.lower() not in _NGINX_OWN}
+    assert got == expected
+    assert body == memory.body
+
+
+@pytest.mark.clause("FCGI-NGINX-1", "FCGI-PATHINFO-1", "FCGI-SERVER-1")
+def test_nginx_splits_path_info_and_serves_indexes(nginx: Nginx, docroot: Path) -> None:
+    response, body = nginx.get("/where.py/extra/path?x=1+2")
+    assert response.status == 200
+    assert body.decode().splitlines() == [
+        "SCRIPT_NAME=/where.py", "PATH_INFO=/extra/path", "PHP_SELF=/where.py/extra/path",
+        f"SCRIPT_FILENAME={docroot}/where.py", "REQUEST_URI=/where.py/extra/path?x=1+2", "QUERY_STRING=x=1+2",
+        "REQUEST_METHOD=GET"]
+    assert nginx.get("/sub/")[1] == b"sub index"
+    assert nginx.get("/static.txt")[1] == b"static file\n"
+    assert nginx.get("/missing.py")[0].status == 404  # nginx's try_files, before phprt
+
+
+@pytest.mark.clause("FCGI-NGINX-1", "FCGI-BEGIN-1")
+@pytest.mark.parametrize("size", [11, 300000])
+def test_post_bodies_reach_the_script(nginx: Nginx, size: int) -> None:
+    body = (b"a=1&b=two+2" + b"&c=" + b"x" * (size - 14)) if size > 11 else b"a=1&b=two+2"
+    response, data = nginx.get("/post.py", method="POST", body=body,
+                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status == 200
+    assert data == f"{len(body)} ".encode() + body[:20] + b"|two 2"
+
+
+@pytest.mark.clause("FCGI-NGINX-1", "FCGI-FINISH-1")
+def test_finish_request_completes_the_client_response_first(nginx: Nginx, tmp_path: Path) -> None:
+    out = tmp_path / "end"
+    response, body = nginx.get(f"/late.py?out={out}")
+    received = time.time()  # the whole response, chunked end included, is in
+    assert (response.status, body) == (200, b"early answer")
+    deadline = time.monotonic() + TIMEOUT
+    while not out.exists() or not out.read_text():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    ended = float(out.read_text())
+    assert received < ended  # measured: the client had it about 1.5 s before the script ended
+    assert nginx.get("/hello.py")[1] == b"Hello from phprt\n"  # the kept connection serves on
+
+
+@pytest.mark.clause("FCGI-NGINX-1", "FCGI-ABORT-1", "CONN-ABORT-1")
+def test_a_client_that_hangs_up_aborts_the_script(nginx: Nginx, tmp_path: Path) -> None:
+    out = tmp_path / "status"
+    client = socket.create_connection(("127.0.0.1", nginx.port), timeout=TIMEOUT)
+    try:
+        client.sendall(f"GET /ticks.py?out={out} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+        received = b""
+        while b"tick" not in received:
+            chunk = client.recv(65536)
+            assert chunk, "nginx closed before the first tick"
+            received += chunk
+    finally:
+        client.close()  # mid-response: nginx closes its FastCGI connection
+    deadline = time.monotonic() + TIMEOUT
+    while not out.exists() or not out.read_text():
+        assert time.monotonic() < deadline, "the script never ended"
+        time.sleep(0.02)
+    status, ticks = out.read_text().split()
+    assert status == "1"  # connection_status() in the shutdown function: CONNECTION_ABORTED
+    assert int(ticks) < 400  # stopped at a flush after the hang-up, not at its end
+
+
+def _spawn(docroot: Path, *args: str) -> subprocess.Popen[bytes]:
+    environment = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.Popen([sys.executable, "-m", "phprt", "fastcgi", str(docroot), *args], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment)
+
+
+def _listening(address: Any) -> bool:
+    try:
+        if isinstance(address, str):
+            with socket.socket(socket.AF_UNIX) as probe:
+                probe.connect(address)
+        else:
+            socket.create_connection(address, timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.clause("FCGI-NGINX-1", "FCGI-WORKERS-1", "NET-CLI-1")
+def test_an_upstream_of_phprt_processes_shares_the_requests(docroot: Path, tmp_path: Path) -> None:
+    port, sock = _free_port(), str(tmp_path / "b.sock")
+    first = _spawn(docroot, "--listen", f"127.0.0.1:{port}", "--workers", "2")
+    second = _spawn(docroot, "--listen", sock)
+    running = None
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not (_listening(("127.0.0.1", port)) and _listening(sock)):
+            assert first.poll() is None and second.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        running = Nginx(tmp_path, docroot, [f"127.0.0.1:{port}", f"unix:{sock}"])
+        pids = {int(running.get("/pid.py")[1]) for _ in range(8)}
+        assert second.pid in pids  # the unix-socket process, serving in its own process
+        assert pids - {second.pid}  # and a worker of the two-worker process
+        assert all(pid not in (first.pid,) for pid in pids)  # the master only supervises
+    finally:
+        if running is not None:
+            running.stop()
+        statuses = []
+        for process in (first, second):
+            process.send_signal(signal.SIGTERM)
+            try:
+                statuses.append(process.wait(TIMEOUT))
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+    assert statuses == [0, 0]
+    assert not os.path.exists(sock)
