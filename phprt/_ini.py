@@ -78,7 +78,8 @@ class SapiProfile:
     and how it notices a client that has gone (SAPI-ABORT-1): whether a failed
     flush counts, the exit status a failed write sets, and whether output goes
     through PHP-FPM's FastCGI record buffer, which also brings
-    fastcgi_finish_request()."""
+    fastcgi_finish_request(); and whether PHP reads the whole request body or only
+    CONTENT_LENGTH bytes of it (REQ-POST-7)."""
 
     name: str
     ini: Mapping[str, str] = field(default_factory=dict)
@@ -87,6 +88,7 @@ class SapiProfile:
     flush_detects_abort: bool = False
     abort_exit_status: int | None = None
     fastcgi: bool = False
+    reads_whole_body: bool = False
 
 
 #: PHP 8.2's SAPIs. The CLI hard-codes its values (php_cli.c INI_DEFAULT); the web
@@ -99,7 +101,7 @@ SAPI_PROFILES: Mapping[str, SapiProfile] = MappingProxyType({
     ),
     "cgi": SapiProfile("cgi"),
     "fpm": SapiProfile("fpm-fcgi", flush_detects_abort=True, fastcgi=True),
-    "cli-server": SapiProfile("cli-server", flush_sends_headers=True),
+    "cli-server": SapiProfile("cli-server", flush_sends_headers=True, reads_whole_body=True),
     "apache2handler": SapiProfile("apache2handler", reports_protocol=True, flush_detects_abort=True),
 })
 

@@ -890,6 +890,7 @@ def request_variables(
     *,
     encoding: str = "utf-8",
     store_upload: Callable[[bytes], str] | None = None,
+    whole_body: bool = False,
 ) -> RequestVariables:
     """From $_SERVER (QUERY_STRING, HTTP_COOKIE, REQUEST_METHOD, CONTENT_TYPE,
     CONTENT_LENGTH) and the raw body, what PHP 8.2's request startup makes of them,
@@ -903,7 +904,9 @@ def request_variables(
     ``store_upload``, if given, is called with each received file's content and
     returns the tmp_name $_FILES shows for it (a real temporary file, if the caller
     writes one); by default files stay in memory (DEV-UPLOAD-1). Server values are
-    encoded back to bytes with ``encoding`` and surrogateescape.
+    encoded back to bytes with ``encoding`` and surrogateescape. ``whole_body`` is
+    ``php -S``'s way: the SAPI hands PHP the whole body it received, whatever
+    CONTENT_LENGTH says or whether it is there (REQ-POST-7).
     """
     settings = _Settings(ini)
     parser = _Parser(settings, encoding, _STARTUP)
@@ -918,7 +921,7 @@ def request_variables(
     content_type = server_bytes("CONTENT_TYPE") or b""
     length_text = server_bytes("CONTENT_LENGTH")
     content_length = _c_strtol(length_text)[0] if length_text is not None else 0
-    available = body if content_length < 0 else body[:content_length]
+    available = body if whole_body or content_length < 0 else body[:content_length]
     source = _Body(available, settings.post_max_size)
 
     # sapi_activate() -> sapi_read_post_data(): REQ-POST-1, REQ-POST-2

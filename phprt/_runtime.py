@@ -252,7 +252,8 @@ class Runtime:
         self._starting = True
         warnings: list[tuple[int, str]] = []
         if self.sapi.name != "cli":  # the CLI has no request to parse
-            variables = request_variables(self.server, self.transport.input, self._ini.get, encoding=self.charset)
+            variables = request_variables(self.server, self.transport.input, self._ini.get, encoding=self.charset,
+                                          whole_body=self.sapi.reads_whole_body)
             self.get, self.post, self.cookie = variables.get, variables.post, variables.cookie
             self.files, self.request, self.input = variables.files, variables.request, variables.input
             self.uploads = variables.uploads

@@ -1,0 +1,499 @@
+"""HTTP/1.1 for ``python -m phprt serve``, free of I/O (SERVE-PARSE-*, SERVE-FRAME-*).
+
+In the manner of h11: the server feeds what it receives to a ``RequestParser``
+and asks it for the next event -- a request's head, then the whole request with
+its body -- or gets an ``HttpError`` naming the status to answer before closing
+the connection. ``plan_response`` decides how a response is delimited and
+whether the connection stays open, ``render_head`` writes its head and
+``BodyEncoder`` frames its body. Sockets are phprt/server.py's business.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+__all__ = [
+    "CLOSED", "NEED_DATA", "BodyEncoder", "Framing", "HttpError", "Limits", "Request", "RequestHead",
+    "RequestParser", "plan_response", "render_head",
+]
+
+
+class _Sentinel:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+#: ``next_event()``: more bytes are needed.
+NEED_DATA = _Sentinel("NEED_DATA")
+#: ``next_event()``: the client closed the connection between requests.
+CLOSED = _Sentinel("CLOSED")
+
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_VERSION = re.compile(rb"HTTP/([0-9])\.([0-9])")
+_TARGET = re.compile(rb"[\x21-\x7e]+")
+_FIELD_VALUE_BAD = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+_HOST = re.compile(r"[A-Za-z0-9\-._~%!$&'()*+,;=:\[\]]*")
+_DIGITS = re.compile(r"[0-9]{1,18}")
+_CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(;[^\x00-\x08\x0a-\x1f\x7f]*)?")
+_ABSOLUTE = re.compile(rb"(?i:https?)://([^/?#]+)([^#]*)")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may be (SERVE-LIMIT-1): the request line in bytes (414
+    beyond), the header section in bytes and in fields (431 beyond), the body
+    after decoding (413 beyond), and a chunk-size line with its extensions (400)."""
+
+    request_line: int = 8192
+    header_section: int = 65536
+    header_count: int = 100
+    body: int = 64 * 1024 * 1024
+    chunk_line: int = 4096
+
+
+class HttpError(Exception):
+    """A request the server refuses: answer ``status`` and close the connection.
+    ``head`` is the request's head when it was complete, ``version`` the
+    request's HTTP version when its request line was read."""
+
+    def __init__(self, status: int, reason: str, *, head: RequestHead | None = None,
+                 version: tuple[int, int] = (1, 1), method: str = "", target: str = "") -> None:
+        super().__init__(reason)
+        self.status, self.head, self.version, self.method, self.target = status, head, version, method, target
+
+
+@dataclass(frozen=True)
+class RequestHead:
+    """A request's head. ``target`` is in origin form (an absolute-form target is
+    cut to its path and query; ``sent_target`` is what the client sent);
+    ``headers`` are the fields in order, names as sent, values with the
+    surrounding whitespace removed (bytes beyond ASCII kept by surrogateescape)."""
+
+    method: str
+    target: str
+    sent_target: str
+    version: tuple[int, int]
+    protocol: str
+    headers: tuple[tuple[str, str], ...]
+    content_length: int | None = None
+    chunked: bool = False
+
+    def values(self, name: str) -> list[str]:
+        """Every value of the fields named ``name`` (case-insensitively), in order."""
+        lowered = name.lower()
+        return [value for key, value in self.headers if key.lower() == lowered]
+
+    def tokens(self, name: str) -> list[str]:
+        """The comma-separated members of the fields named ``name``, lowercased."""
+        return [part.strip(" \t").lower() for value in self.values(name) for part in value.split(",") if part.strip(" \t")]
+
+    @property
+    def persistent(self) -> bool:
+        """Whether the client asks to keep the connection: HTTP/1.1 unless it says
+        ``close``, HTTP/1.0 only with ``keep-alive`` (SERVE-KEEP-1)."""
+        tokens = self.tokens("connection")
+        if "close" in tokens:
+            return False
+        return self.version >= (1, 1) or "keep-alive" in tokens
+
+    @property
+    def expects_continue(self) -> bool:
+        """An HTTP/1.1 client waiting for ``100 Continue`` before it sends the body (SERVE-CONTINUE-1)."""
+        has_body = self.chunked or bool(self.content_length)
+        return has_body and self.version >= (1, 1) and "100-continue" in self.tokens("expect")
+
+
+@dataclass(frozen=True)
+class Request:
+    """A whole request: its head and its body, decoded from the chunked coding if it was sent so."""
+
+    head: RequestHead
+    body: bytes
+
+
+# Parser states
+_LINE, _HEADERS, _BODY, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILERS, _COMPLETE, _DONE = range(9)
+
+
+class RequestParser:
+    """Reads requests from a connection's bytes, one after the other (SERVE-PARSE-1).
+
+    ``feed(data)`` and ``feed_eof()`` give it what arrived; ``next_event()`` returns
+    ``NEED_DATA``, a ``RequestHead`` (once per request, as soon as the head is
+    complete), then the ``Request``, or ``CLOSED`` when the client closed between
+    requests. A request that breaks the rules raises ``HttpError``. After a
+    ``Request``, ``next_request()`` starts on the next one; bytes already received
+    (a pipelined request) stay.
+    """
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        self._buffer = bytearray()
+        self._eof = False
+        self._reset()
+
+    def _reset(self) -> None:
+        self._state = _LINE
+        self._head: RequestHead | None = None
+        self._request_line: tuple[str, str, str, tuple[int, int], str] | None = None
+        self._fields: list[tuple[str, str]] = []
+        self._section = 0  # bytes of the header (or trailer) section so far
+        self._body = bytearray()
+        self._remaining = 0
+
+    @property
+    def started(self) -> bool:
+        """Whether a byte of the current request has arrived."""
+        return self._state != _LINE or bool(self._buffer.lstrip(b"\r\n"))
+
+    def feed(self, data: bytes) -> None:
+        if self._eof:
+            raise RuntimeError("data after the end of the stream")
+        self._buffer += data
+
+    def feed_eof(self) -> None:
+        self._eof = True
+
+    def next_request(self) -> None:
+        if self._state != _DONE:
+            raise RuntimeError("the current request is not complete")
+        self._reset()
+
+    def next_event(self) -> object:
+        while True:
+            state = self._state
+            if state == _LINE:
+                event = self._read_request_line()
+            elif state == _HEADERS:
+                event = self._read_field()
+            elif state == _BODY:
+                event = self._read_body()
+            elif state == _CHUNK_SIZE:
+                event = self._read_chunk_size()
+            elif state == _CHUNK_DATA:
+                event = self._read_chunk_data()
+            elif state == _CHUNK_END:
+                event = self._read_chunk_end()
+            elif state == _TRAILERS:
+                event = self._read_field()
+            elif state == _COMPLETE:
+                event = self._complete()
+            else:
+                raise RuntimeError("call next_request() first")
+            if event is not None:
+                return event
+
+    # -- the head ---------------------------------------------------------------------
+
+    def _error(self, status: int, reason: str) -> HttpError:
+        line = self._request_line
+        if line is None:
+            return HttpError(status, reason, head=self._head)
+        method, target, _, version, _ = line
+        return HttpError(status, reason, head=self._head, version=version, method=method, target=target)
+
+    def _line(self, limit: int, status: int, what: str) -> bytes | None:
+        # One line without its terminator (CRLF, or a bare LF), or None if it has not all arrived.
+        end = self._buffer.find(b"\n", 0, limit + 2)
+        if end < 0:
+            if len(self._buffer) > limit + 1:
+                raise self._error(status, f"{what} too long")
+            if self._eof:
+                raise self._error(400, "Unexpected EOF")
+            return None
+        line = bytes(self._buffer[:end])
+        del self._buffer[: end + 1]
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        if len(line) > limit:
+            raise self._error(status, f"{what} too long")
+        return line
+
+    def _read_request_line(self) -> object:
+        while self._buffer[:2] == b"\r\n" or self._buffer[:1] == b"\n":  # empty lines before a request (RFC 9112 2.2)
+            del self._buffer[: 2 if self._buffer[:1] == b"\r" else 1]
+        if not self._buffer and self._eof:
+            return CLOSED
+        line = self._line(self.limits.request_line, 414, "request line")
+        if line is None:
+            return NEED_DATA
+        parts = line.split(b" ")
+        if len(parts) != 3 or not _TOKEN.fullmatch(parts[0]):
+            raise self._error(400, "Malformed request line")
+        method_bytes, target_bytes, version_bytes = parts
+        version = _VERSION.fullmatch(version_bytes)
+        if version is None:
+            raise self._error(400, "Malformed HTTP version")
+        method, sent = method_bytes.decode("ascii"), target_bytes.decode("latin-1")
+        numbers = (int(version[1]), int(version[2]))
+        self._request_line = (method, sent, sent, numbers, version_bytes.decode("ascii"))
+        if numbers[0] != 1:
+            raise self._error(505, "Unsupported HTTP version")
+        if not _TARGET.fullmatch(target_bytes):
+            raise self._error(400, "Malformed request target")
+        if method == "CONNECT":
+            raise self._error(501, "CONNECT is not supported")
+        if target_bytes.startswith(b"/") or (target_bytes == b"*" and method == "OPTIONS"):
+            target = sent
+        else:
+            absolute = _ABSOLUTE.fullmatch(target_bytes)
+            if absolute is None:
+                raise self._error(400, "Malformed request target")
+            rest = absolute[2].decode("latin-1")
+            target = rest if rest.startswith("/") else "/" + rest
+        self._request_line = (method, target, sent, numbers, version_bytes.decode("ascii"))
+        self._state = _HEADERS
+        return None
+
+    def _read_field(self) -> object:
+        limits = self.limits
+        line = self._line(limits.header_section - self._section, 431, "header section")
+        if line is None:
+            return NEED_DATA
+        self._section += len(line) + 2
+        if not line:
+            return self._end_of_head() if self._state == _HEADERS else self._end_of_trailers()
+        if line[:1] in (b" ", b"\t"):
+            raise self._error(400, "Obsolete line folding")
+        name, colon, value = line.partition(b":")
+        if not colon or not _TOKEN.fullmatch(name):
+            raise self._error(400, "Malformed header field")
+        value = value.strip(b" \t")
+        if _FIELD_VALUE_BAD.search(value):
+            raise self._error(400, "Invalid character in a header field")
+        if len(self._fields) >= limits.header_count:
+            raise self._error(431, "Too many header fields")
+        self._fields.append((name.decode("ascii"), value.decode("utf-8", "surrogateescape")))
+        return None
+
+    def _end_of_head(self) -> object:
+        assert self._request_line is not None
+        method, target, sent, version, protocol = self._request_line
+        head = RequestHead(method, target, sent, version, protocol, tuple(self._fields))
+        self._fields = []
+        hosts = head.values("host")
+        if len(hosts) > 1 or (version >= (1, 1) and not hosts):
+            raise self._error(400, "An HTTP/1.1 request needs exactly one Host field")
+        if hosts and not _HOST.fullmatch(hosts[0]):
+            raise self._error(400, "Malformed Host field")
+        codings = head.tokens("transfer-encoding")
+        lengths = head.values("content-length")
+        length: int | None = None
+        if head.values("transfer-encoding"):  # SERVE-SMUGGLE-1
+            if lengths:
+                raise self._error(400, "Both Transfer-Encoding and Content-Length")
+            if version < (1, 1):
+                raise self._error(400, "Transfer-Encoding in an HTTP/1.0 request")
+            if not codings or codings[-1] != "chunked" or codings.count("chunked") > 1:
+                raise self._error(400, "The chunked coding must be the last coding, once")
+            if len(codings) > 1:
+                raise self._error(501, f"Unsupported transfer coding {codings[0]!r}")
+        elif lengths:
+            members = {part.strip(" \t") for value in lengths for part in value.split(",")}
+            if len(members) != 1 or not _DIGITS.fullmatch(next(iter(members))):
+                raise self._error(400, "Invalid Content-Length")
+            length = int(next(iter(members)))
+            if length > self.limits.body:
+                raise self._error(413, "Request body too large")
+        head = RequestHead(method, target, sent, version, protocol, head.headers, length, bool(codings))
+        self._head = head
+        if head.chunked:
+            self._state = _CHUNK_SIZE
+        elif length:
+            self._state, self._remaining = _BODY, length
+        else:
+            self._state = _COMPLETE
+        return head
+
+    # -- the body ---------------------------------------------------------------------
+
+    def _complete(self) -> Request:
+        assert self._head is not None
+        self._state = _DONE
+        body, self._body = bytes(self._body), bytearray()
+        return Request(self._head, body)
+
+    def _take(self) -> None:
+        taken = self._buffer[: self._remaining]
+        del self._buffer[: len(taken)]
+        self._body += taken
+        self._remaining -= len(taken)
+
+    def _read_body(self) -> object:
+        self._take()
+        if not self._remaining:
+            return self._complete()
+        if self._eof:
+            raise self._error(400, "Unexpected EOF")
+        return NEED_DATA
+
+    def _read_chunk_size(self) -> object:
+        end = self._buffer.find(b"\r\n", 0, self.limits.chunk_line + 2)
+        if end < 0:
+            if len(self._buffer) > self.limits.chunk_line + 1 or b"\n" in self._buffer:
+                raise self._error(400, "Malformed chunk size line")
+            if self._eof:
+                raise self._error(400, "Unexpected EOF")
+            return NEED_DATA
+        line = bytes(self._buffer[:end])
+        del self._buffer[: end + 2]
+        match = _CHUNK_LINE.fullmatch(line)
+        if match is None:
+            raise self._error(400, "Malformed chunk size line")
+        size = int(match[1], 16)
+        if not size:
+            self._state, self._section = _TRAILERS, 0
+            return None
+        if len(self._body) + size > self.limits.body:
+            raise self._error(413, "Request body too large")
+        self._state, self._remaining = _CHUNK_DATA, size
+        return None
+
+    def _read_chunk_data(self) -> object:
+        self._take()
+        if not self._remaining:
+            self._state = _CHUNK_END
+            return None
+        if self._eof:
+            raise self._error(400, "Unexpected EOF")
+        return NEED_DATA
+
+    def _read_chunk_end(self) -> object:
+        if len(self._buffer) < 2:
+            if self._eof:
+                raise self._error(400, "Unexpected EOF")
+            return NEED_DATA
+        if self._buffer[:2] != b"\r\n":
+            raise self._error(400, "Chunk data not followed by CRLF")
+        del self._buffer[:2]
+        self._state = _CHUNK_SIZE
+        return None
+
+    def _end_of_trailers(self) -> object:
+        self._fields = []  # trailer fields are read and dropped
+        return self._complete()
+
+
+# -- the response ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Framing:
+    """How a response's body is delimited (SERVE-FRAME-1): ``"none"`` (no body may
+    follow), ``"length"`` (``length`` bytes), ``"chunked"``, ``"close"`` (the body
+    ends when the connection closes) or ``"verbatim"`` (the script sent its own
+    Transfer-Encoding; its bytes go as they are and the connection closes).
+    ``persistent``: the connection stays open for another request (SERVE-KEEP-1)."""
+
+    mode: str
+    length: int | None
+    persistent: bool
+
+
+def _fields(lines: Sequence[str], skip: int | None) -> list[tuple[str, str]]:
+    pairs = []
+    for index, line in enumerate(lines):
+        name, colon, value = line.partition(":")
+        if colon and index != skip:
+            pairs.append((name.strip(" \t").lower(), value.strip(" \t")))
+    return pairs
+
+
+def _tokens(fields: list[tuple[str, str]], name: str) -> list[str]:
+    return [part.strip(" \t").lower() for key, value in fields if key == name for part in value.split(",")]
+
+
+def plan_response(request: RequestHead, status: int, lines: Sequence[str], *, own_close: int | None = None,
+                  closing: bool = False) -> Framing:
+    """The framing of a response to ``request`` with ``status`` and the header
+    ``lines`` (after the status line); ``own_close`` is the index of ``php -S``'s
+    own ``Connection: close`` line in them, which says nothing about the script's
+    wishes. ``closing``: the server closes the connection anyway."""
+    fields = _fields(lines, own_close)
+    lengths = [value for key, value in fields if key == "content-length"]
+    members = {part.strip(" \t") for value in lengths for part in value.split(",")}
+    length: int | None = None
+    if request.method == "HEAD" or status in (204, 304) or status < 200:
+        mode = "none"
+    elif any(key == "transfer-encoding" for key, _ in fields):
+        mode = "verbatim"
+    elif lengths:
+        valid = len(members) == 1 and _DIGITS.fullmatch(next(iter(members))) is not None
+        mode = "length" if valid else "close"
+        length = int(next(iter(members))) if valid else None
+    elif request.version >= (1, 1):
+        mode = "chunked"
+    else:
+        mode = "close"
+    persistent = (request.persistent and not closing and mode in ("none", "length", "chunked")
+                  and "close" not in _tokens(fields, "connection"))
+    return Framing(mode, length, persistent)
+
+
+def render_head(request: RequestHead, status: int, reason: str, lines: Sequence[str], framing: Framing, *,
+                own_close: int | None = None, charset: str = "utf-8") -> bytes:
+    """The head the server writes (SERVE-HEAD-1): the status line in the request's
+    HTTP version, the ``lines`` without ``own_close`` when the connection stays
+    open, then ``Connection: keep-alive`` for a persistent HTTP/1.0 connection,
+    ``Connection: close`` for a closing one that says so nowhere else, and
+    ``Transfer-Encoding: chunked`` for a chunked body."""
+    version = "HTTP/1.1" if request.version >= (1, 1) else "HTTP/1.0"
+    out = [f"{version} {status} {reason}"]
+    out += [line for index, line in enumerate(lines) if not (index == own_close and framing.persistent)]
+    connection = _tokens(_fields(lines, own_close if framing.persistent else None), "connection")
+    if framing.persistent and request.version < (1, 1) and "keep-alive" not in connection:
+        out.append("Connection: keep-alive")
+    if not framing.persistent and "close" not in connection:
+        out.append("Connection: close")
+    if framing.mode == "chunked":
+        out.append("Transfer-Encoding: chunked")
+    return "".join(f"{line}\r\n" for line in (*out, "")).encode(charset, "surrogateescape")
+
+
+class BodyEncoder:
+    """Frames a response's body bytes as ``framing`` says (SERVE-FRAME-1).
+
+    ``encode(data)`` returns the bytes to send: nothing for a response without a
+    body, at most what is left of a declared length (the rest is dropped,
+    SERVE-FRAME-2), a chunk, or the bytes themselves. ``end()`` returns the last
+    chunk. ``complete`` is true once nothing more may be sent; ``intact`` is false
+    when a declared length was not reached, so the connection must close."""
+
+    def __init__(self, framing: Framing) -> None:
+        self.mode = framing.mode
+        self.remaining = framing.length or 0
+        self.ended = False
+
+    @property
+    def complete(self) -> bool:
+        if self.mode == "none":
+            return True
+        if self.mode == "length":
+            return self.remaining == 0
+        return self.ended
+
+    @property
+    def intact(self) -> bool:
+        return self.mode != "length" or self.remaining == 0
+
+    def encode(self, data: bytes) -> bytes:
+        if self.complete or not data:
+            return b""
+        if self.mode == "length":
+            data = data[: self.remaining]
+            self.remaining -= len(data)
+            return data
+        if self.mode == "chunked":
+            return b"%X\r\n%b\r\n" % (len(data), data)
+        return data
+
+    def end(self) -> bytes:
+        if self.ended:
+            return b""
+        self.ended = True
+        return b"0\r\n\r\n" if self.mode == "chunked" else b""
