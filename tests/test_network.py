@@ -75,7 +75,7 @@ def test_a_url_path_names_a_file_as_php_s_does(docroot: Path, url: str, file: st
     assert resolved.is_script == file.endswith(".py")
 
 
-@pytest.mark.clause("DOCROOT-REFUSE-1")
+@pytest.mark.clause("DOCROOT-REFUSE-1", "DEV-DOCROOT-1")
 @pytest.mark.parametrize(
     ("url", "status"),
     [
