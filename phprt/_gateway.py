@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping, Union
 from ._docroot import DocumentRoot, Refused, Resolved
 from ._headers import REASONS
 from ._ini import SAPI_PROFILES
-from ._runtime import POWERED_BY, Runtime
+from ._runtime import Runtime
 from ._script import Script, execute
 from ._transport import Transport
 

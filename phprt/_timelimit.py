@@ -21,7 +21,7 @@ import ctypes
 import sys
 import threading
 import time
-from types import CodeType, FrameType
+from types import CodeType
 from typing import Callable, TypeVar
 
 from ._frames import is_phprt

@@ -17,12 +17,8 @@ PHP-FPM pool (FCGI-WORKERS-1).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
-import re
 import select
-import selectors
 import signal
 import socket
 import stat
@@ -36,7 +32,9 @@ from typing import Any, Union
 
 from ._docroot import Refused
 from ._fastcgi import Abort, Closed, Connection, ProtocolError, Request
+from ._fpm import fpm_server_variables
 from ._gateway import ScriptCall, Site
+from ._listener import STOP_SIGNALS, Listener, host_port, serve_until_signalled, stop_on_signals
 from ._runtime import ACTIVE, Runtime
 from ._script import Script
 from ._transport import ResponseHead, Transport
@@ -46,150 +44,8 @@ __all__ = ["FastCgiServer", "FastCgiTransport", "fpm_server_variables", "parse_a
 Target = Union[Site, str, "os.PathLike[str]", Callable[[], object]]
 Address = Union[str, tuple[str, int]]
 
-_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
 #: How long a connection being closed waits for the web server to close its side.
 _LINGER = 2.0
-
-
-# -- $_SERVER as PHP-FPM fills it ---------------------------------------------------------
-
-
-class _Environment:
-    """main/fastcgi.c's request hash: a name sent twice keeps its first place and
-    its last value; a name deleted and set again goes last. PHP-FPM lists it into
-    $_SERVER newest first (FCGI-SERVER-1)."""
-
-    def __init__(self, pairs: list[tuple[str, str]]) -> None:
-        self.values: dict[str, str] = {}
-        for name, value in pairs:
-            self.values[name] = value
-
-    def get(self, name: str) -> str | None:
-        return self.values.get(name)
-
-    def put(self, name: str, value: str | None) -> str | None:
-        if value is None:
-            self.values.pop(name, None)
-        else:
-            self.values[name] = value
-        return value
-
-
-def _is_valid_path(path: str | None) -> bool:
-    # fpm_main.c is_valid_path(): no ".." segment
-    if path is None:
-        return False
-    return not any(segment == ".." for segment in re.split(r"[/\\]", path))
-
-
-def _fix_pathinfo(env: _Environment) -> tuple[str | None, str | None]:
-    """fpm_main.c init_request_info() with cgi.fix_pathinfo=1 (FCGI-PATHINFO-1): the
-    script's path (None: "Primary script unknown") and the request URI PHP_SELF
-    starts with, updating SCRIPT_FILENAME, SCRIPT_NAME, PATH_INFO and
-    PATH_TRANSLATED (keeping changed values in ORIG_*) as PHP-FPM does."""
-    script_filename = env.get("SCRIPT_FILENAME")
-    orig_path_translated = env.get("PATH_TRANSLATED")
-    translated = script_filename if script_filename is not None else orig_path_translated
-    if translated is None:
-        return None, None
-    path_info = env.get("PATH_INFO")
-    script_name = env.get("SCRIPT_NAME")
-    document_root = env.get("DOCUMENT_ROOT")
-    request_uri: str | None = None
-    if translated and (translated.endswith("/") or not os.path.exists(translated)):
-        # /docroot/info.py/test: walk back through the '/' to the script, the rest is PATH_INFO
-        found = False
-        trimmed = translated
-        while (cut := max(trimmed.rfind("/"), trimmed.rfind("\\"))) >= 0:
-            trimmed = trimmed[:cut]
-            try:
-                regular = stat.S_ISREG(os.stat(trimmed).st_mode)
-            except (OSError, ValueError):
-                regular = False
-            if not regular:
-                continue
-            found = True
-            stripped = len(translated) - len(trimmed)
-            given = len(path_info) if path_info is not None else 0
-            if path_info is not None and given > stripped:
-                new_info = path_info[given - stripped:]
-                env.put("ORIG_PATH_INFO", path_info)
-                prefix = path_info[:given - stripped]
-                if script_name is None or script_name != prefix:
-                    if script_name is not None:
-                        env.put("ORIG_SCRIPT_NAME", script_name)
-                    request_uri = env.put("SCRIPT_NAME", prefix)
-                else:
-                    request_uri = script_name
-                path_info = env.put("PATH_INFO", new_info)
-            if script_filename is None or script_filename != trimmed:
-                if script_filename is not None:
-                    env.put("ORIG_SCRIPT_FILENAME", script_filename)
-                translated = env.put("SCRIPT_FILENAME", trimmed)
-            if document_root is not None:
-                root = document_root.removesuffix("/")
-                if orig_path_translated is not None:
-                    env.put("ORIG_PATH_TRANSLATED", orig_path_translated)
-                env.put("PATH_TRANSLATED", root + (path_info or ""))
-            elif script_name is not None and script_name in trimmed:
-                if orig_path_translated is not None:
-                    env.put("ORIG_PATH_TRANSLATED", orig_path_translated)
-                env.put("PATH_TRANSLATED", trimmed[:len(trimmed) - len(script_name)] + (path_info or ""))
-            break
-        if not found:
-            if script_filename is not None:
-                env.put("ORIG_SCRIPT_FILENAME", script_filename)
-            translated = env.put("SCRIPT_FILENAME", None)
-        if request_uri is None:
-            request_uri = script_name
-    else:
-        if script_filename is None:  # PATH_TRANSLATED stood in for it
-            env.put("SCRIPT_FILENAME", translated)
-        request_uri = script_name
-    return (translated if _is_valid_path(translated) else None), request_uri
-
-
-def _auth(value: str | None) -> dict[str, str]:
-    """php_handle_auth_data(): PHP_AUTH_USER and PHP_AUTH_PW from Basic, PHP_AUTH_DIGEST from Digest."""
-    if not value:
-        return {}
-    if value[:6].lower() == "basic ":
-        letters = _BASE64.sub(b"", value[6:].encode("utf-8", "surrogateescape"))
-        letters = letters[: len(letters) - (len(letters) % 4 == 1)]
-        try:
-            decoded = base64.b64decode(letters + b"=" * (-len(letters) % 4))
-        except binascii.Error:  # pragma: no cover - the letters are valid base64 by now
-            decoded = b""
-        text = decoded.split(b"\0", 1)[0]
-        if b":" in text:
-            user, _, password = text.partition(b":")
-            found = {"PHP_AUTH_USER": user.decode("utf-8", "surrogateescape")}
-            if password:
-                found["PHP_AUTH_PW"] = password.decode("utf-8", "surrogateescape")
-            return found
-    if value[:7].lower() == "digest ":
-        return {"PHP_AUTH_DIGEST": value[7:]}
-    return {}
-
-
-def fpm_server_variables(params: list[tuple[str, str]], now: float | None = None) -> tuple[dict[str, Any], str | None]:
-    """$_SERVER as PHP-FPM fills it from a request's PARAMS, and the path of the
-    script to run (None when PHP-FPM would answer "Primary script unknown")
-    (FCGI-SERVER-1, FCGI-PATHINFO-1): FCGI_ROLE and the PARAMS, newest first, as
-    cgi.fix_pathinfo left them; PHP_SELF; PHP_AUTH_*; REQUEST_TIME_FLOAT and
-    REQUEST_TIME; argv and argc from QUERY_STRING."""
-    env = _Environment([("FCGI_ROLE", "RESPONDER"), *params])
-    script, request_uri = _fix_pathinfo(env)
-    server: dict[str, Any] = dict(reversed(env.values.items()))
-    server["PHP_SELF"] = (request_uri or "") + (env.get("PATH_INFO") or "")
-    server.update(_auth(env.get("HTTP_AUTHORIZATION")))
-    now = time.time() if now is None else now
-    server["REQUEST_TIME_FLOAT"] = now
-    server["REQUEST_TIME"] = int(now)
-    query = env.get("QUERY_STRING")
-    server["argv"] = query.split("+") if query else []  # php_build_argv()
-    server["argc"] = len(server["argv"])
-    return server, script
 
 
 def _text(data: bytes) -> str:
@@ -217,6 +73,8 @@ def _nothing() -> None:
 class _Channel:
     """An accepted connection: the protocol state, its socket, and a lock that keeps
     the records of the request thread and the reader thread whole."""
+
+    name = "connection"
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
@@ -252,6 +110,18 @@ class _Channel:
         """After the protocol finished a response: shut the connection if it is not kept."""
         if self.protocol.should_close:
             self.shut()
+
+    @property
+    def idle(self) -> bool:
+        """No request is read or runs: shutdown() closes it at once."""
+        with self.lock:
+            return not self.transports
+
+    def interrupt(self) -> None:
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 def _cgi_head(head: ResponseHead) -> ResponseHead:
@@ -350,12 +220,8 @@ def parse_address(listen: Address) -> tuple[int, Any]:
         return socket.AF_UNIX, listen[5:]
     if "/" in listen:
         return socket.AF_UNIX, listen
-    host, colon, port = listen.rpartition(":")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    if not colon or not host or not port.isdigit() or int(port) > 65535:
-        raise ValueError(f"--listen expects HOST:PORT or a socket path, not {listen!r}")
-    return (socket.AF_INET6 if ":" in host else socket.AF_INET), (host, int(port))
+    host, port = host_port(listen, "HOST:PORT or a socket path")
+    return (socket.AF_INET6 if ":" in host else socket.AF_INET), (host, port)
 
 
 def _bind_unix(path: str, mode: int, backlog: int) -> socket.socket:
@@ -385,19 +251,22 @@ def _bind_unix(path: str, mode: int, backlog: int) -> socket.socket:
     return listener
 
 
-class FastCgiServer:
+class FastCgiServer(Listener[_Channel]):
     """A FastCGI responder for a ``Site`` (or what ``Site`` takes: a document root,
     one script, a callable), as PHP-FPM is for a pool, listening on ``listen``:
     ``HOST:PORT`` (port 0: a free one), a unix socket path (created with
     ``socket_mode``, 0660 as PHP-FPM's listen.mode, and removed on shutdown), or
     a listening socket to share (FCGI-LISTEN-1).
 
-    ``serve_forever()`` serves in the calling thread until ``shutdown()``; ``start()``
-    (or ``with FastCgiServer(...) as server:``) serves from a background thread.
-    Each connection is read in its own thread and each request runs in a Runtime
-    of its own, in a thread of its own (FCGI-CONCURRENT-1). ``address`` is where it
-    listens: (host, port) or the socket path.
+    ``serve_forever()`` serves in the calling thread until ``shutdown()`` or
+    ``stop()``; ``start()`` (or ``with FastCgiServer(...) as server:``) serves from
+    a background thread. Each connection is read in its own thread and each
+    request runs in a Runtime of its own, in a thread of its own
+    (FCGI-CONCURRENT-1). ``address`` is where it listens: (host, port) or the
+    socket path.
     """
+
+    kind = "fastcgi"
 
     def __init__(self, site_or_target: Target, listen: Address | socket.socket = "127.0.0.1:0", *,
                  sapi: str = "fpm", ini: Mapping[str, Any] | None = None, socket_mode: int = 0o660,
@@ -407,92 +276,34 @@ class FastCgiServer:
         self._unix_path: str | None = None
         self._unix_inode: tuple[int, int] | None = None
         if isinstance(listen, socket.socket):
-            self._listener = listen
+            listener = listen
         else:
             family, address = parse_address(listen)
             if family == socket.AF_UNIX:
-                self._listener = _bind_unix(address, socket_mode, backlog)
+                listener = _bind_unix(address, socket_mode, backlog)
                 self._unix_path = address
                 info = os.stat(address)
                 self._unix_inode = (info.st_dev, info.st_ino)
             else:
-                self._listener = socket.create_server(address, family=family, backlog=backlog)
-        self._listener.setblocking(False)
-        bound = self._listener.getsockname()
+                listener = socket.create_server(address, family=family, backlog=backlog)
+        super().__init__(listener)
+        bound = listener.getsockname()
         self.address: Any = bound if isinstance(bound, str) else (str(bound[0]), int(bound[1]))
-        self.stopping = False
-        self._lock = threading.Lock()
-        self._channels: dict[_Channel, threading.Thread] = {}
         self._requests: set[threading.Thread] = set()
-        self._wake: tuple[socket.socket, socket.socket] | None = None
-        self._thread: threading.Thread | None = None
 
-    @property
-    def listener(self) -> socket.socket:
-        return self._listener
+    def _connection(self, sock: socket.socket, peer: Any) -> _Channel:
+        return _Channel(sock)
 
-    def __enter__(self) -> FastCgiServer:
-        return self.start()
+    def _unserved(self, connection: _Channel, error: Exception) -> None:
+        _say(f"a connection closed unserved: {error}")
 
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
-
-    def start(self) -> FastCgiServer:
-        """Serve from a background thread."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self.serve_forever, name="phprt-fastcgi-accept", daemon=True)
-            self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        """Accept connections until ``shutdown()`` or ``stop()``."""
-        wake = socket.socketpair()  # made here, so each worker process has its own
+    def _busy(self, connections: dict[_Channel, threading.Thread]) -> bool:
         with self._lock:
-            self._wake = wake
-        try:
-            with selectors.DefaultSelector() as selector:
-                selector.register(self._listener, selectors.EVENT_READ)
-                selector.register(wake[0], selectors.EVENT_READ)
-                while not self.stopping:
-                    for key, _ in selector.select(timeout=1.0):
-                        if key.fileobj is self._listener and not self.stopping:
-                            self._accept()
-        finally:
-            with self._lock:
-                self._wake = None
-            for end in wake:
-                end.close()
-
-    def stop(self) -> None:
-        """Stop accepting; ``serve_forever()`` returns. Safe in a signal handler."""
-        self.stopping = True
-        wake = self._wake
-        if wake is not None:
-            try:
-                wake[1].send(b"x")
-            except OSError:
-                pass
-
-    def _accept(self) -> None:
-        try:
-            sock, _ = self._listener.accept()
-        except (BlockingIOError, InterruptedError, ConnectionAbortedError):
-            return  # another worker took it, or the peer left
-        except OSError:
-            time.sleep(0.05)  # e.g. out of file descriptors: let it pass
-            return
-        sock.setblocking(True)
-        if sock.family != socket.AF_UNIX:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        channel = _Channel(sock)
-        thread = threading.Thread(target=self._read, args=(channel,), daemon=True, name="phprt-fastcgi-connection")
-        with self._lock:
-            self._channels[channel] = thread
-        thread.start()
+            return bool(self._requests)
 
     # -- one connection ------------------------------------------------------------------
 
-    def _read(self, channel: _Channel) -> None:
+    def _handle(self, channel: _Channel) -> None:
         """Read the web server's records until it closes the connection; malformed
         input closes it (FCGI-MALFORMED-1). The socket stays blocking for the
         request threads' writes; the reader waits on it with poll()."""
@@ -531,8 +342,6 @@ class FastCgiServer:
             for transport in transports:
                 transport.abort()  # the web server is gone: the next write fails (FCGI-ABORT-1)
             sock.close()
-            with self._lock:
-                self._channels.pop(channel, None)
 
     def _event(self, channel: _Channel, event: Request | Abort | Closed) -> None:
         if isinstance(event, Request):
@@ -586,36 +395,13 @@ class FastCgiServer:
 
     # -- stopping ------------------------------------------------------------------------
 
-    def shutdown(self, timeout: float = 5.0) -> None:
-        """Stop accepting, close idle connections, give running requests ``timeout``
-        seconds, then close the rest and remove the unix socket (FCGI-LISTEN-1)."""
-        self.stop()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:
-                requests = list(self._requests)
-                channels = list(self._channels)
-            for channel in channels:
-                with channel.lock:
-                    idle = not channel.transports
-                if idle:
-                    _interrupt(channel.sock)
-            if not requests or time.monotonic() > deadline:
-                break
-            time.sleep(0.02)
-        for channel in channels:
-            _interrupt(channel.sock)
-        self.close()
-
     def forget_socket_file(self) -> None:
         """Leave the unix socket file in place on close (a worker's, whose master removes it)."""
         self._unix_path = None
 
     def close(self) -> None:
-        """Close the listening socket; remove the unix socket file this server made."""
-        self._listener.close()
+        """Close the listening socket; remove the unix socket file this server made (FCGI-LISTEN-1)."""
+        super().close()
         path, inode = self._unix_path, self._unix_inode
         if path is not None and inode is not None:
             self._unix_path = None
@@ -625,13 +411,6 @@ class FastCgiServer:
                     os.unlink(path)
             except OSError:
                 pass
-
-
-def _interrupt(sock: socket.socket) -> None:
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
 
 
 # -- the command line ----------------------------------------------------------------------
@@ -650,7 +429,7 @@ def serve(docroot: str | os.PathLike[str], listen: str, *, sapi: str = "fpm", in
     where = server.address if isinstance(server.address, str) else "{}:{}".format(*server.address)
     _say(f"phprt FastCGI ({server.site.sapi}, {workers} worker{'s' if workers > 1 else ''}) listening on {where}")
     if workers == 1:
-        _serve_here(server, grace)
+        serve_until_signalled(server, grace)
         server.close()
         return 0
     return _pool(server, workers, grace)
@@ -660,31 +439,13 @@ def _say(line: str) -> None:
     print(f"[{time.strftime('%d-%b-%Y %H:%M:%S')}] {line}", file=sys.stderr, flush=True)
 
 
-def _serve_here(server: FastCgiServer, grace: float) -> None:
-    # The process serves until SIGINT or SIGTERM, then lets running requests finish.
-    def stop(signum: int, frame: FrameType | None) -> None:
-        server.stop()
-
-    previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        server.serve_forever()
-        server.shutdown(grace)
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-
-
-_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
-
-
 def _work(server: FastCgiServer, grace: float) -> None:
     """A worker process: serve until SIGINT or SIGTERM, then exit; the master owns the socket file."""
     status = 0
     try:
         server.forget_socket_file()
-        for number in _STOP_SIGNALS:
-            signal.signal(number, lambda signum, frame: server.stop())
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+        stop_on_signals(server)  # kept to the end: a late signal must not raise in the worker
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         server.serve_forever()
         server.shutdown(grace)
     except BaseException:  # noqa: B036 - whatever happens, the worker ends here
@@ -703,14 +464,14 @@ def _pool(server: FastCgiServer, workers: int, grace: float) -> int:
 
     def spawn() -> None:
         # Signals wait until the worker has its own handlers and the master knows its pid.
-        signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         try:
             pid = os.fork()
             if pid == 0:  # a worker: serve, and never return into the master's code
                 _work(server, grace)
             children[pid] = time.monotonic()
         finally:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         nonlocal stopping
@@ -721,7 +482,7 @@ def _pool(server: FastCgiServer, workers: int, grace: float) -> int:
             except ProcessLookupError:
                 pass
 
-    previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
+    previous = {number: signal.signal(number, stop) for number in STOP_SIGNALS}
     try:
         for _ in range(workers):
             spawn()

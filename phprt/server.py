@@ -17,13 +17,10 @@ from __future__ import annotations
 
 import email.utils
 import os
-import selectors
-import signal
 import socket
 import sys
 import threading
 import time
-from types import FrameType
 from typing import Any, Callable, Mapping, TextIO, Union
 
 from . import _constants as C
@@ -31,6 +28,7 @@ from ._gateway import HttpRequest, ScriptCall, Site, StaticResponse, error_page
 from ._headers import REASONS
 from ._http11 import (CLOSED, NEED_DATA, BodyEncoder, Framing, HttpError, Limits, Request, RequestHead, RequestParser,
                       plan_response, render_head)
+from ._listener import Listener, host_port, serve_until_signalled
 from ._transport import ResponseHead, Transport
 
 __all__ = ["HttpServer", "Limits", "SocketTransport", "parse_listen", "serve"]
@@ -47,12 +45,7 @@ _LINGER_BYTES = 1 << 20
 
 def parse_listen(listen: str) -> tuple[str, int]:
     """``HOST:PORT`` (``[::1]:PORT`` for IPv6) as (host, port); port 0 picks a free one."""
-    host, colon, port = listen.rpartition(":")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    if not colon or not host or not port.isdigit() or int(port) > 65535:
-        raise ValueError(f"--listen expects HOST:PORT, not {listen!r}")
-    return host, int(port)
+    return host_port(listen)
 
 
 class _Log:
@@ -280,6 +273,9 @@ class _Connection:
         self.waiting = False
         self.deadline = 0.0
 
+    def interrupt(self) -> None:
+        self.channel.interrupt()
+
     def run(self) -> None:
         log = self.server.log
         log.line(f"{self.name} Accepted")
@@ -416,11 +412,11 @@ class _Connection:
         return transport.persistent
 
 
-class HttpServer:
+class HttpServer(Listener[_Connection]):
     """An HTTP/1.1 server for a ``Site`` (or what ``Site`` takes: a document root,
     one script, a callable), listening on ``address`` (port 0: a free one).
 
-    ``serve_forever()`` serves in the calling thread until ``shutdown()``;
+    ``serve_forever()`` serves in the calling thread until ``shutdown()`` or ``stop()``;
     ``start()`` (or ``with HttpServer(...) as server:``) serves from a background
     thread. ``address`` and ``url`` say where it listens. ``limits`` bound a request
     (SERVE-LIMIT-1); ``read_timeout`` is how long a request may take to arrive,
@@ -431,6 +427,8 @@ class HttpServer:
     lines (None: ``sys.stderr``).
     """
 
+    kind = "http"
+
     def __init__(self, site_or_target: Target, address: tuple[str, int] = ("127.0.0.1", 0), *,
                  sapi: str = "cli-server", ini: Mapping[str, Any] | None = None, limits: Limits | None = None,
                  read_timeout: float = 30.0, idle_timeout: float = 5.0, write_timeout: float = 60.0,
@@ -439,121 +437,36 @@ class HttpServer:
         self.limits = limits or Limits()
         self.read_timeout, self.idle_timeout, self.write_timeout = read_timeout, idle_timeout, write_timeout
         self.log = _Log(log)
-        self.stopping = False
         host, port = address
         info = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
         family, _, _, _, sockaddr = info[0]
-        self._listener = socket.create_server(sockaddr[:2], family=family, backlog=1024)
-        self._listener.setblocking(False)
+        super().__init__(socket.create_server(sockaddr[:2], family=family, backlog=1024), max_connections)
         bound = self._listener.getsockname()
         self.host = host
         self.address: tuple[str, int] = (str(bound[0]), int(bound[1]))
-        self._slots = threading.BoundedSemaphore(max_connections)
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._lock = threading.Lock()
-        self._connections: dict[_Connection, threading.Thread] = {}
-        self._thread: threading.Thread | None = None
-        self._served = threading.Event()
 
     @property
     def url(self) -> str:
         host, port = self.address
         return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
-    def __enter__(self) -> HttpServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
-
-    def start(self) -> HttpServer:
-        """Serve from a background thread; returns once the server accepts connections."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self.serve_forever, name="phprt-http-accept", daemon=True)
-            self._thread.start()
-        return self
-
     def serve_forever(self) -> None:
         """Accept connections until ``shutdown()``, each served in its own thread (SERVE-CONCURRENT-1)."""
         self.log.line(f"{self.site.software} ({self.url}) started")
-        try:
-            with selectors.DefaultSelector() as selector:
-                selector.register(self._listener, selectors.EVENT_READ)
-                selector.register(self._wake_r, selectors.EVENT_READ)
-                while not self.stopping:
-                    for key, _ in selector.select(timeout=1.0):
-                        if key.fileobj is self._wake_r or self.stopping:
-                            continue
-                        self._accept()
-        finally:
-            self._served.set()
+        super().serve_forever()
 
-    def _accept(self) -> None:
-        if not self._slots.acquire(timeout=0.2):  # at capacity: the client waits in the listen queue
-            return
-        try:
-            sock, peer = self._listener.accept()
-        except OSError:
-            self._slots.release()
-            return
-        try:
-            sock.setblocking(True)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            connection = _Connection(self, sock, peer)
-        except OSError:
-            sock.close()
-            self._slots.release()
-            return
-        thread = threading.Thread(target=self._serve_connection, args=(connection,), daemon=True,
-                                  name=f"phprt-http-{connection.name}")
-        with self._lock:
-            self._connections[connection] = thread
-        try:
-            thread.start()
-        except RuntimeError as error:  # no thread to be had: this client goes, the server stays
-            self.log.line(f"{connection.name} Closing ({error})")
-            with self._lock:
-                self._connections.pop(connection, None)
-            sock.close()
-            self._slots.release()
+    def _connection(self, sock: socket.socket, peer: Any) -> _Connection:
+        return _Connection(self, sock, peer)
 
-    def _serve_connection(self, connection: _Connection) -> None:
-        try:
-            connection.run()
-        finally:
-            with self._lock:
-                self._connections.pop(connection, None)
-            self._slots.release()
+    def _handle(self, connection: _Connection) -> None:
+        connection.run()
 
-    def shutdown(self, timeout: float = 5.0) -> None:
-        """Stop accepting, end idle connections, give running requests ``timeout``
-        seconds to finish, then cut the rest (SERVE-CLI-1)."""
-        if self.stopping:
-            return
-        self.stopping = True
-        try:
-            self._wake_w.send(b"x")
-        except OSError:
-            pass
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:
-                connections = dict(self._connections)
-            for connection in connections:
-                if connection.idle:
-                    connection.channel.interrupt()
-            if not connections or time.monotonic() > deadline:
-                break
-            time.sleep(0.02)
-        for connection in connections:  # still running after the grace period
-            connection.channel.interrupt()
-        for thread in connections.values():
-            thread.join(0.5)
-        self._listener.close()
-        self._wake_r.close()
-        self._wake_w.close()
+    def _unserved(self, connection: _Connection, error: Exception) -> None:
+        self.log.line(f"{connection.name} Closing ({error})")
+
+    def close(self) -> None:
+        """Close the listening socket; nothing more is logged."""
+        super().close()
         self.log.closed = True
 
 
@@ -568,20 +481,5 @@ def serve(docroot: str | os.PathLike[str], listen: str, *, sapi: str = "cli-serv
         reason = os.strerror(error.errno) if error.errno else str(error)
         _Log(None).line(f"Failed to listen on {host}:{port} (reason: {reason})")
         return 1
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, stop) if threading.current_thread() is threading.main_thread() else None
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        try:
-            server.shutdown(timeout=2.0)
-        except KeyboardInterrupt:  # a second Ctrl-C: stop waiting for the running requests
-            pass
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+    serve_until_signalled(server, 2.0, hurry=True)
     return 0
