@@ -46,10 +46,12 @@ class Resolved:
 
 class DocumentRoot:
     """Maps URL paths to files as ``php -S`` does, with ``.py`` for ``.php``
-    (DOCROOT-MAP-1): ``/`` and a directory run its ``index.py`` (or serve its
-    ``index.html``), ``/x`` and ``/x.py`` run ``x.py``, ``/x.py/more`` runs ``x.py``
-    with PATH_INFO ``/more``, and another existing file is served. Nothing outside
-    the root is ever named (DOCROOT-REFUSE-1)."""
+    (DOCROOT-MAP-1): the longest leading part of the path that names a file runs
+    (``.py``) or is served, the rest is PATH_INFO; a part may name a script without
+    its ``.py``; a directory runs its ``index.py`` (or serves its ``index.html``),
+    and a path that names nothing falls back to the nearest directory's index
+    unless it has a dot (a missing static file). Nothing outside the root is ever
+    named (DOCROOT-REFUSE-1)."""
 
     INDEX = ("index.py", "index.html")
 
@@ -70,29 +72,25 @@ class DocumentRoot:
         segments = [os.fsdecode(s) for s in decoded.split(b"/") if s not in (b"", b".")]
         if any(segment in ("..", "__pycache__") for segment in segments):
             raise Refused(404, "the path leaves the document root")
-        directory = self.root
-        for depth, segment in enumerate(segments):
-            candidate = directory / segment
+        static = any("." in segment for segment in segments)
+        for depth in range(len(segments), -1, -1):  # php -S walks back to what exists
+            candidate = self.root.joinpath(*segments[:depth])
+            named = "/" + "/".join(segments[:depth])
+            rest = segments[depth:]
+            path_info = "/" + "/".join(rest) + ("/" if url_path.endswith("/") else "") if rest else ""
             if candidate.is_dir():
-                directory = candidate
-                continue
-            named = "/" + "/".join(segments[: depth + 1])
-            rest = segments[depth + 1 :]
-            path_info = "/" + "/".join(rest) if rest else ""
-            if url_path.endswith("/") and rest:
-                path_info += "/"
+                if rest and static:
+                    break  # a missing file, not a route for the index
+                for index in self.INDEX:
+                    if (candidate / index).is_file():
+                        return self._inside(Resolved(candidate / index, named.rstrip("/") + "/" + index, path_info))
+                break
             if candidate.is_file():
                 return self._inside(Resolved(candidate, named, path_info))
-            script = directory / f"{segment}.py"
-            if script.is_file():
+            script = candidate.with_name(candidate.name + ".py") if depth else None
+            if script is not None and script.is_file():
                 return self._inside(Resolved(script, named + ".py", path_info))
-            raise Refused(404, "no such file")
-        for index in self.INDEX:
-            candidate = directory / index
-            if candidate.is_file():
-                prefix = "/" + "/".join(segments) if segments else ""
-                return self._inside(Resolved(candidate, f"{prefix}/{index}"))
-        raise Refused(404, "no index file")
+        raise Refused(404, "no such file")
 
     def script(self, filename: str) -> Path:
         """The script a FastCGI request's SCRIPT_FILENAME names: a ``.py`` file

@@ -562,18 +562,18 @@ class _MultipartBuffer:
             return None
         headers: list[tuple[bytes, bytes]] = []
         key: bytes | None = None
-        value: bytes | None = None
+        value: list[bytes] | None = None  # the pieces of the value, joined once
         while (line := self.get_line()) is not None and line:
             colon = -1 if line[0] in _C_SPACE else line.find(b":")
             if colon >= 0:
                 if value is not None and key is not None:
-                    headers.append((key, value))
+                    headers.append((key, b"".join(value)))
                 key, rest = line[:colon], line[colon + 1:]
-                value = rest.lstrip(_C_SPACE)
+                value = [rest.lstrip(_C_SPACE)]
             elif value is not None:
-                value += line  # a continuation line, joined without a separator
+                value.append(line)  # a continuation line, joined without a separator
         if value is not None and key is not None:
-            headers.append((key, value))
+            headers.append((key, b"".join(value)))
         return headers
 
     def read(self, count: int) -> tuple[bytes, bool]:

@@ -177,6 +177,7 @@ class Runtime:
         self._output_sent = False  # PHP_OUTPUT_SENT: body bytes have left
         #: The request variables, PHP's $_SERVER, as the transport filled them (REQ-SERVER-1).
         self.server: dict[str, Any] = dict(self.transport.server)
+        self._received = dict(self.server)  # the request as the SAPI holds it, whatever the script does to $_SERVER
         #: $_GET, $_POST, $_COOKIE, $_FILES and $_REQUEST, parsed when the request starts (REQ-VARS-1).
         self.get: dict[Any, Any] = {}
         self.post: dict[Any, Any] = {}
@@ -411,7 +412,7 @@ class Runtime:
                 self._pending = self._pending or exception
         queue.sent = True
         date = email.utils.formatdate(usegmt=True)
-        head = head_for(self.sapi.name, queue, self.server, date, self.charset)
+        head = head_for(self.sapi.name, queue, self._received, date, self.charset)
         if self._records is None:
             self.transport.send_headers(head)
             return

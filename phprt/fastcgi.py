@@ -76,7 +76,8 @@ class _Channel:
 
     name = "connection"
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, write_timeout: float) -> None:
+        sock.settimeout(write_timeout)  # a web server that stops reading is gone after it
         self.sock = sock
         self.protocol = Connection()
         self.lock = threading.Lock()
@@ -113,9 +114,9 @@ class _Channel:
 
     @property
     def idle(self) -> bool:
-        """No request is read or runs: shutdown() closes it at once."""
-        with self.lock:
-            return not self.transports
+        """No request is read or runs: shutdown() closes it at once. Read without the
+        lock, which a request thread holds while it writes."""
+        return not self.transports
 
     def interrupt(self) -> None:
         try:
@@ -150,11 +151,10 @@ class FastCgiTransport(Transport):
 
     def __init__(self, channel: _Channel, request_id: int, server: Mapping[str, Any], body: bytes) -> None:
         self.server = dict(server)
-        self.body = body
+        self.input = body
         self.request_id = request_id
         self.aborted = False
         self.finished = False
-        self.finished_at: float | None = None
         self._channel = channel
         self._head = b""
 
@@ -195,7 +195,6 @@ class FastCgiTransport(Transport):
             if self.finished:
                 return
             self.finished = True
-            self.finished_at = time.monotonic()
             head, self._head = self._head, b""
             data = b"" if self.aborted else channel.protocol.stdout(self.request_id, head)
             channel.send(data + channel.protocol.end_request(self.request_id))
@@ -270,7 +269,8 @@ class FastCgiServer(Listener[_Channel]):
 
     def __init__(self, site_or_target: Target, listen: Address | socket.socket = "127.0.0.1:0", *,
                  sapi: str = "fpm", ini: Mapping[str, Any] | None = None, socket_mode: int = 0o660,
-                 backlog: int = 511) -> None:
+                 backlog: int = 511, write_timeout: float = 60.0) -> None:
+        self.write_timeout = write_timeout
         self.site = site_or_target if isinstance(site_or_target, Site) else Site(site_or_target, sapi=sapi, ini=ini)
         Runtime(sapi=self.site.sapi, ini=self.site.ini)  # an unknown directive fails here, not per request
         self._unix_path: str | None = None
@@ -292,7 +292,7 @@ class FastCgiServer(Listener[_Channel]):
         self._requests: set[threading.Thread] = set()
 
     def _connection(self, sock: socket.socket, peer: Any) -> _Channel:
-        return _Channel(sock)
+        return _Channel(sock, self.write_timeout)
 
     def _unserved(self, connection: _Channel, error: Exception) -> None:
         _say(f"a connection closed unserved: {error}")

@@ -667,6 +667,30 @@ def test_a_web_server_that_closes_is_a_client_abort(server: FastCgiServer, docro
 
 
 @pytest.mark.clause("FCGI-ABORT-1")
+def test_a_web_server_that_stops_reading_is_gone_and_never_holds_up_shutdown(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    out = tmp_path / "status"
+    (root / "flood.py").write_text(
+        "from phprt.php import *\n"
+        "def done():\n    with open(_GET['out'], 'w') as f:\n        f.write(str(connection_status()))\n"
+        "register_shutdown_function(done)\n"
+        "while True:\n    echo('x' * 65536)\n    flush()\n")
+    running = FastCgiServer(root, "127.0.0.1:0", write_timeout=0.5).start()
+    client = socket.create_connection(running.address)
+    try:
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        client.sendall(fcgi_request(nginx_params(root, "/flood.py", query=f"out={out}")))  # and never reads
+        assert _wait_for(out) == "1"  # the write that found no reader for 0.5 s was a client abort
+        started = time.monotonic()
+        running.shutdown(5.0)
+        assert time.monotonic() - started < 5.0
+    finally:
+        client.close()
+        running.shutdown()
+
+
+@pytest.mark.clause("FCGI-ABORT-1")
 def test_abort_before_the_request_ran(server: FastCgiServer, docroot: Path, tmp_path: Path) -> None:
     out = tmp_path / "status"
     client = Client(server.address)

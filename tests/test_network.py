@@ -28,7 +28,8 @@ def docroot(tmp_path: Path) -> Path:
     root = tmp_path / "root"
     (root / "sub" / "deeper").mkdir(parents=True)
     (root / "html").mkdir()
-    for name in ("index.py", "x.py", "sub/index.py", "sub/page.py", "info.py"):
+    (root / "v1.0").mkdir()
+    for name in ("index.py", "x.py", "sub/index.py", "sub/page.py", "info.py", "v1.0/index.py"):
         (root / name).write_text("from phprt.php import *\necho('hi')\n")
     (root / "html" / "index.html").write_text("<p>hi</p>")
     (root / "style.css").write_text("body{}\n")
@@ -50,7 +51,7 @@ def _parse_response(raw: str) -> tuple[list[str], str]:
     return head.split("\r\n"), body
 
 
-@pytest.mark.clause("DOCROOT-MAP-1")
+@pytest.mark.clause("DOCROOT-MAP-1", "DEV-DOCROOT-1")
 @pytest.mark.parametrize(
     ("url", "file", "script_name", "path_info"),
     [
@@ -67,6 +68,11 @@ def _parse_response(raw: str) -> tuple[list[str], str]:
         ("/style.css", "style.css", "/style.css", ""),
         ("/%73tyle.css", "style.css", "/style.css", ""),
         ("/alias.py", "x.py", "/alias.py", ""),
+        ("/nothing", "index.py", "/index.py", "/nothing"),
+        ("//etc/passwd", "index.py", "/index.py", "/etc/passwd"),
+        ("/sub/nothing/more", "sub/index.py", "/sub/index.py", "/nothing/more"),
+        ("/style.css/more", "style.css", "/style.css", "/more"),
+        ("/v1.0/", "v1.0/index.py", "/v1.0/index.py", ""),
     ],
 )
 def test_a_url_path_names_a_file_as_php_s_does(docroot: Path, url: str, file: str, script_name: str, path_info: str) -> None:
@@ -85,9 +91,9 @@ def test_a_url_path_names_a_file_as_php_s_does(docroot: Path, url: str, file: st
         ("/..%2fsecret.txt", 400), ("/%2e%2e%2fsecret.txt", 400), ("/sub%2F..%2F..%2Fsecret.txt", 400),
         ("/..%5csecret.txt", 400), ("/..\\secret.txt", 400), ("/sub\\..\\..\\secret.txt", 400),
         ("/x.py%00.css", 400), ("/%zz", 400), ("/%", 400),
-        ("//etc/passwd", 404), ("/etc/passwd", 404),
-        ("/link.txt", 404), ("/link.py", 404), ("/linkdir/leak.txt", 404),
-        ("/__pycache__/x.cpython-311.pyc", 404), ("/nothing", 404), ("/sub/deeper/", 404),
+        ("/etc/passwd.txt", 404), ("/sub/nothing.css", 404), ("/sub/deeper/", 404), ("/sub/deeper/x", 404),
+        ("/link.txt", 404), ("/link.py", 404), ("/linkdir/leak.txt", 404), ("/linkdir/", 404),
+        ("/__pycache__/x.cpython-311.pyc", 404),
     ],
 )
 def test_nothing_outside_the_document_root_is_named(docroot: Path, url: str, status: int) -> None:
@@ -116,7 +122,7 @@ def _request(raw: str) -> HttpRequest:
 
 
 @pytest.mark.clause("NET-SERVER-1")
-@pytest.mark.parametrize("name", ["post-with-path-info", "http10-no-query", "repeated-fields"])
+@pytest.mark.parametrize("name", ["post-with-path-info", "http10-no-query", "repeated-fields", "index-fallback"])
 def test_server_variables_are_those_php_s_gives_in_its_order(docroot: Path, name: str) -> None:
     request = _request(RECORDED["requests"][name].replace(".php", ".py"))
     answer = Site(docroot).answer(request)
@@ -133,8 +139,10 @@ def test_server_variables_are_those_php_s_gives_in_its_order(docroot: Path, name
 
 
 @pytest.mark.clause("NET-STATIC-1", "NET-ERROR-1")
-@pytest.mark.parametrize("name", ["static-css", "static-json", "static-unknown-type", "missing", "static-put", "static-options"])
+@pytest.mark.parametrize("name", ["static-css", "static-json", "static-unknown-type", "missing", "static-put", "static-options",
+                                  "no-fallback-with-a-dot"])
 def test_static_files_and_error_pages_are_php_s_bytes(docroot: Path, name: str) -> None:
+    (docroot / "index.py").unlink()  # the recorded root has no index, only sub/ has one
     answer = Site(docroot).answer(_request(RECORDED["requests"][name]))
     assert isinstance(answer, StaticResponse)
     lines, body = _parse_response(RECORDED["responses"][name])
@@ -219,3 +227,18 @@ def test_fastcgi_finish_request_where_a_transport_offers_it(sapi: str) -> None:
     assert transport.events[-1] == ("finish",) and transport.events.count(("finish",)) == 1
     with Runtime(transport=MemoryTransport(), sapi=sapi) as rt:  # not offered: PHP's undefined function
         assert rt.function_exists("fastcgi_finish_request") is False
+
+
+@pytest.mark.clause("HDR-SERVER-1")
+def test_the_built_in_server_s_head_comes_from_the_request_not_from_server() -> None:
+    """php -S, ``$_SERVER["HTTP_HOST"]="changed"; $_SERVER["SERVER_PROTOCOL"]="HTTP/9.9"; echo "b\n";``
+    for ``GET /inj.php HTTP/1.1`` with ``Host: orig.test``: ``HTTP/1.1 200 OK``, ``Host: orig.test``."""
+    transport = MemoryTransport(server={"REQUEST_METHOD": "GET", "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": "orig.test"})
+    with Runtime(transport=transport, sapi="cli-server", ini={"expose_php": "0"}) as rt:
+        rt.server["HTTP_HOST"] = "changed\r\nSet-Cookie: injected=1"
+        rt.server["SERVER_PROTOCOL"] = "HTTP/9.9"
+        rt.echo("b\n")
+    assert transport.head is not None
+    assert transport.head.lines[:2] == ("HTTP/1.1 200 OK", "Host: orig.test")
+    assert not any("injected" in line for line in transport.head.lines)
+

@@ -585,6 +585,7 @@ def test_the_body_is_read_to_its_length_or_to_the_end_of_a_terminated_stream() -
 @pytest.mark.clause("WSGI-APP-1")
 def test_static_files_and_error_pages_are_served_as_phprt_serve_serves_them(tmp_path: Path) -> None:
     root = _info_root(tmp_path)
+    (root / "index.py").unlink()  # as in the recording: no index for /missing to fall back to
     with serve(WSGIApp(root)) as port:
         status, fields, body = exchange(port, get("/style.css"))
         assert (status, body) == ("HTTP/1.0 200 OK", b"body{}\n")

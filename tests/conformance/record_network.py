@@ -21,7 +21,7 @@ from .harness import RECORDED_DIR, php_version
 from .servers import _free_port as free_port
 
 INFO = "<?php foreach ($_SERVER as $k => $v) echo $k, '=', json_encode($v, JSON_UNESCAPED_SLASHES), \"\\n\";\n"
-FILES = {"info.php": INFO, "style.css": "body{}\n", "d.json": '{"a":1}\n', "noext": "x"}
+FILES = {"info.php": INFO, "style.css": "body{}\n", "d.json": '{"a":1}\n', "noext": "x", "sub/index.php": INFO}
 REQUESTS = {
     "post-with-path-info": b"POST /info.php/extra/x?q=1&b=2 HTTP/1.1\r\nHost: example.test:8080\r\nUser-Agent: t\r\n"
     b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 3\r\nCookie: a=1\r\nX-Custom: v\r\n\r\nk=v",
@@ -31,6 +31,8 @@ REQUESTS = {
     b"Set-Cookie: a\r\nSet-Cookie: b\r\nX-Custom: third\r\n\r\n",
     "static-put": b"PUT /style.css HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n",
     "static-options": b"OPTIONS /style.css HTTP/1.1\r\nHost: h\r\n\r\n",
+    "index-fallback": b"GET /sub/nothing/more?q HTTP/1.1\r\nHost: h\r\n\r\n",
+    "no-fallback-with-a-dot": b"GET /sub/nothing.css HTTP/1.1\r\nHost: h\r\n\r\n",
     "static-css": b"GET /style.css HTTP/1.1\r\nHost: h\r\n\r\n",
     "static-json": b"GET /d.json HTTP/1.1\r\nHost: h\r\n\r\n",
     "static-unknown-type": b"GET /noext HTTP/1.1\r\nHost: h\r\n\r\n",
@@ -49,6 +51,7 @@ def _exchange(port: int, request: bytes) -> str:
 def main() -> None:
     with tempfile.TemporaryDirectory() as root:
         for name, text in FILES.items():
+            Path(root, name).parent.mkdir(exist_ok=True)
             Path(root, name).write_text(text)
         port = free_port()
         server = subprocess.Popen(["php", "-n", "-S", f"127.0.0.1:{port}", "-t", root],
