@@ -6,16 +6,16 @@ put it on their servers."""
 from __future__ import annotations
 
 import os
-import re
 import threading
 import traceback
 from dataclasses import dataclass
 from typing import Callable, Union
 
 from ._gateway import ScriptCall
+from ._http11 import TOKEN
 from ._transport import ResponseHead, Transport
 
-__all__ = ["GatewayHead", "HOP_BY_HOP", "INTERNAL_ERROR", "ResponseChannel", "ScriptThreads", "Target", "gateway_head"]
+__all__ = ["GatewayHead", "HOP_BY_HOP", "INTERNAL_ERROR", "PATH_SAFE", "ResponseChannel", "ScriptThreads", "Target", "gateway_head"]
 
 #: Fields a gateway must not pass to the server: PEP 3333's hop-by-hop list,
 #: which ``wsgiref`` asserts on (WSGI-HOP-1).
@@ -23,8 +23,8 @@ HOP_BY_HOP = frozenset({
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
     "transfer-encoding", "upgrade",
 })
-#: RFC 9110's token: what a field name may be made of.
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+#: RFC 3986's pchar and "/": what a path rebuilt from a server's decoded one leaves unescaped.
+PATH_SAFE = "/:@!$&'()*+,;=-._~"
 #: What the channel holds for a slow client before the script's write waits.
 _PENDING_LIMIT = 1 << 20
 #: The statuses after which a response has no body (RFC 9110 §6.4.1).
@@ -68,7 +68,7 @@ def gateway_head(head: ResponseHead) -> GatewayHead:
     fields = []
     for name, value in head.fields:
         raw_name = name.encode(head.charset, "surrogateescape")
-        if not _TOKEN.fullmatch(raw_name):
+        if not TOKEN.fullmatch(raw_name):
             return BAD_GATEWAY
         if name.lower() not in HOP_BY_HOP:
             fields.append((raw_name, value.encode(head.charset, "surrogateescape")))
@@ -264,8 +264,13 @@ class ScriptThreads:
         """Run ``call`` with ``channel`` as its transport in a new thread; then ``on_end()``."""
         with self._lock:
             self._running += 1
-        thread = threading.Thread(target=self._run, args=(call, channel, on_end), name="phprt-script")
-        thread.start()
+        # A daemon, as a server's own request threads are: the server decides how long to wait for it.
+        thread = threading.Thread(target=self._run, args=(call, channel, on_end), name="phprt-script", daemon=True)
+        try:
+            thread.start()
+        except RuntimeError:  # no thread to be had: the request ends unanswered, the server goes on
+            channel.write_stderr(traceback.format_exc().encode("utf-8", "replace"))
+            self._ended(channel, on_end)
 
     def _run(self, call: ScriptCall, channel: ResponseChannel, on_end: Callable[[], None] | None) -> None:
         try:
@@ -273,12 +278,15 @@ class ScriptThreads:
         except BaseException:  # the thread's end: say what stopped the script, end the response
             channel.write_stderr(traceback.format_exc().encode("utf-8", "replace"))
         finally:
-            channel.finish()
-            with self._lock:
-                self._running -= 1
-                self._lock.notify_all()
-            if on_end is not None:
-                on_end()
+            self._ended(channel, on_end)
+
+    def _ended(self, channel: ResponseChannel, on_end: Callable[[], None] | None) -> None:
+        channel.finish()
+        with self._lock:
+            self._running -= 1
+            self._lock.notify_all()
+        if on_end is not None:
+            on_end()
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait until no script runs (at most ``timeout`` seconds); whether none does."""

@@ -152,16 +152,23 @@ class Site:
             raise FileNotFoundError(f"no such directory or script: {os.fspath(target)!r}")
 
     def answer(self, request: HttpRequest) -> ScriptCall | StaticResponse:
-        """Run a script or send a file or an error page, as ``php -S`` decides (DOCROOT-MAP-1)."""
+        """Run a script or send a file or an error page, as ``php -S`` decides (DOCROOT-MAP-1);
+        a path the file system cannot look up or a file it cannot read is 404, as there."""
         if self.root is None:
             assert self.script is not None
             return self._call(request, self.script, None)
         try:
-            resolved = self.root.resolve(request.path)
+            return self._answer(request, self.root)
         except Refused as refused:
             page = error_page(refused.status, request)
             message = "No such file or directory" if refused.status == 404 else str(refused)  # php -S's log
             return StaticResponse(page.status, page.headers, page.body, message)
+        except OSError as error:  # a name too long, a file that cannot be read
+            page = error_page(404, request)
+            return StaticResponse(page.status, page.headers, page.body, error.strerror or str(error))
+
+    def _answer(self, request: HttpRequest, root: DocumentRoot) -> ScriptCall | StaticResponse:
+        resolved = root.resolve(request.path)
         if resolved.is_script:
             return self._call(request, resolved.path, resolved)
         if request.method in ("DELETE", "PUT", "PATCH"):  # php -S serves a file to any other method
@@ -209,6 +216,6 @@ class Site:
             server["HTTP_" + key] = value
         server["REQUEST_TIME_FLOAT"] = now
         server["REQUEST_TIME"] = int(now)
-        server["argv"] = [request.query] if request.query else []  # register_argc_argv
+        server["argv"] = request.query.split("+") if request.query else []  # php_build_argv()
         server["argc"] = len(server["argv"])
         return server

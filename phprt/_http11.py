@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 __all__ = [
-    "CLOSED", "NEED_DATA", "BodyEncoder", "Framing", "HttpError", "Limits", "Request", "RequestHead",
+    "CLOSED", "NEED_DATA", "TOKEN", "BodyEncoder", "Framing", "HttpError", "Limits", "Request", "RequestHead",
     "RequestParser", "plan_response", "render_head",
 ]
 
@@ -33,7 +33,7 @@ NEED_DATA = _Sentinel("NEED_DATA")
 #: ``next_event()``: the client closed the connection between requests.
 CLOSED = _Sentinel("CLOSED")
 
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _VERSION = re.compile(rb"HTTP/([0-9])\.([0-9])")
 _TARGET = re.compile(rb"[\x21-\x7e]+")
 _FIELD_VALUE_BAD = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
@@ -223,7 +223,7 @@ class RequestParser:
         if line is None:
             return NEED_DATA
         parts = line.split(b" ")
-        if len(parts) != 3 or not _TOKEN.fullmatch(parts[0]):
+        if len(parts) != 3 or not TOKEN.fullmatch(parts[0]):
             raise self._error(400, "Malformed request line")
         method_bytes, target_bytes, version_bytes = parts
         version = _VERSION.fullmatch(version_bytes)
@@ -261,7 +261,7 @@ class RequestParser:
         if line[:1] in (b" ", b"\t"):
             raise self._error(400, "Obsolete line folding")
         name, colon, value = line.partition(b":")
-        if not colon or not _TOKEN.fullmatch(name):
+        if not colon or not TOKEN.fullmatch(name):
             raise self._error(400, "Malformed header field")
         value = value.strip(b" \t")
         if _FIELD_VALUE_BAD.search(value):

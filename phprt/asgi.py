@@ -24,7 +24,7 @@ from typing import Any, Awaitable, Callable, Mapping, MutableMapping
 from urllib.parse import quote
 
 from ._gateway import HttpRequest, Site, StaticResponse
-from ._channel import INTERNAL_ERROR, GatewayHead, ResponseChannel, ScriptThreads, Target
+from ._channel import INTERNAL_ERROR, PATH_SAFE, GatewayHead, ResponseChannel, ScriptThreads, Target
 
 __all__ = ["ASGIApp", "request_from_scope"]
 
@@ -33,8 +33,6 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-#: RFC 3986's pchar and "/": what a rebuilt path leaves unescaped.
-_PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
 def _text(data: bytes) -> str:
@@ -59,7 +57,7 @@ def request_from_scope(scope: Mapping[str, Any], body: bytes) -> HttpRequest:
     if raw_path:
         path = _text(bytes(raw_path))
     else:
-        path = quote(str(scope.get("path") or "/").encode("utf-8", "surrogateescape"), safe=_PATH_SAFE)
+        path = quote(str(scope.get("path") or "/").encode("utf-8", "surrogateescape"), safe=PATH_SAFE)
     query = bytes(scope.get("query_string") or b"")
     target = path if "?" in path or not query else f"{path}?{_text(query)}"
     version = str(scope.get("http_version") or "1.1")
@@ -87,11 +85,14 @@ class ASGIApp:
     for every URL, or a Python callable -- as ``phprt serve`` does (WSGI-APP-1), for
     the ``http`` and ``lifespan`` scopes (ASGI-SCOPE-1). ``sapi`` is the PHP SAPI the
     scripts behave as, "cgi" by default (WSGI-SAPI-1); ``ini`` sets directives for
-    every request."""
+    every request; ``shutdown_timeout`` is how long lifespan's shutdown waits for
+    running scripts."""
 
-    def __init__(self, target: Target, *, sapi: str = "cgi", ini: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, target: Target, *, sapi: str = "cgi", ini: Mapping[str, Any] | None = None,
+                 shutdown_timeout: float = 30.0) -> None:
         self.site = Site(target, sapi=sapi, ini=ini)
         self.scripts = ScriptThreads()
+        self.shutdown_timeout = shutdown_timeout
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait until no script runs (at most ``timeout`` seconds); whether none does.
@@ -114,7 +115,7 @@ class ASGIApp:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                await asyncio.to_thread(self.scripts.join)
+                await asyncio.to_thread(self.scripts.join, self.shutdown_timeout)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

@@ -280,10 +280,8 @@ class _Connection:
         log = self.server.log
         log.line(f"{self.name} Accepted")
         try:
-            first = True
-            while not self.server.stopping and self._serve(first):
+            while not self.server.stopping and self._serve():
                 self.parser.next_request()
-                first = False
         except BaseException as error:  # a connection's failure never stops the server
             log.line(f"{self.name} Internal server error ({type(error).__name__}: {error})")
         finally:
@@ -311,11 +309,11 @@ class _Connection:
             else:
                 parser.feed_eof()
 
-    def _serve(self, first: bool) -> bool:
+    def _serve(self) -> bool:
         """Serve one request; whether the connection stays open for another."""
         server = self.server
-        # A kept connection waits idle_timeout for the next request to begin (SERVE-TIMEOUT-1).
-        self.waiting = not first and not self.parser.started
+        # A connection waits idle_timeout for a request to begin (SERVE-TIMEOUT-1).
+        self.waiting = not self.parser.started
         self.deadline = time.monotonic() + (server.idle_timeout if self.waiting else server.read_timeout)
         try:
             head = self._next_event()
@@ -357,9 +355,6 @@ class _Connection:
         http_request = self._http_request(head, request.body)
         try:
             answer = self.server.site.answer(http_request)
-        except OSError as error:  # a file that cannot be read: php -S answers 404
-            page = error_page(404, http_request)
-            answer = StaticResponse(page.status, page.headers, page.body, error.strerror or str(error))
         except Exception as error:  # the server's own failure: 500, and the server goes on
             page = error_page(500, http_request)
             answer = StaticResponse(page.status, page.headers, page.body, f"{type(error).__name__}: {error}")

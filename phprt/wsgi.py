@@ -25,13 +25,11 @@ import sys
 from typing import Any, Callable, Iterable, Iterator, Mapping
 from urllib.parse import quote
 
-from ._channel import INTERNAL_ERROR, GatewayHead, ResponseChannel, ScriptThreads, Target
+from ._channel import INTERNAL_ERROR, PATH_SAFE, GatewayHead, ResponseChannel, ScriptThreads, Target
 from ._gateway import HttpRequest, Site, StaticResponse
 
 __all__ = ["WSGIApp", "request_from_environ"]
 
-#: RFC 3986's pchar and "/": what a rebuilt path leaves unescaped.
-_PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 StartResponse = Callable[..., Any]
 
@@ -64,7 +62,7 @@ def request_from_environ(environ: Mapping[str, Any]) -> HttpRequest:
         target = raw
     else:
         path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
-        target = quote(path.encode("latin-1", "replace"), safe=_PATH_SAFE) or "/"
+        target = quote(path.encode("latin-1", "replace"), safe=PATH_SAFE) or "/"
         if environ.get("QUERY_STRING"):
             target += "?" + environ["QUERY_STRING"]
     headers = []

@@ -365,6 +365,33 @@ def test_lifespan_startup_and_shutdown_once_the_scripts_have_ended() -> None:
 
 
 @pytest.mark.clause("ASGI-SCOPE-1")
+def test_lifespan_shutdown_waits_no_longer_than_shutdown_timeout() -> None:
+    gate = Gate()
+    app = ASGIApp(_early_script(gate, _finish_request), shutdown_timeout=0.2)
+
+    async def main() -> bool:
+        inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        replies: list[dict[str, Any]] = []
+
+        async def reply(message: dict[str, Any]) -> None:
+            replies.append(message)
+
+        lifespan = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}}, inbox.get, reply))
+        await inbox.put({"type": "lifespan.startup"})
+        exchange = Exchange(app, get("/"))
+        request = asyncio.create_task(exchange.run())
+        await asyncio.to_thread(exchange.complete.wait, WAIT)
+        await inbox.put({"type": "lifespan.shutdown"})
+        await lifespan  # the script still waits at its gate
+        still_running = app.scripts.running == 1 and replies[-1] == {"type": "lifespan.shutdown.complete"}
+        gate.open()
+        await request
+        return still_running
+
+    assert run(main()) is True
+
+
+@pytest.mark.clause("ASGI-SCOPE-1")
 def test_other_scopes_are_refused() -> None:
     received: list[Any] = []
 

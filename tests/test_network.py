@@ -242,3 +242,16 @@ def test_the_built_in_server_s_head_comes_from_the_request_not_from_server() -> 
     assert transport.head.lines[:2] == ("HTTP/1.1 200 OK", "Host: orig.test")
     assert not any("injected" in line for line in transport.head.lines)
 
+
+@pytest.mark.clause("NET-SERVER-1")
+def test_argv_is_the_query_string_split_at_plus_signs(docroot: Path) -> None:
+    """php -S for ``/sub/nothing/more?q+r+s``: argv ["q","r","s"], argc 3 (also in the recording)."""
+    answer = Site(docroot).answer(HttpRequest("GET", "/x.py?q+r+s"))
+    assert isinstance(answer, ScriptCall) and (answer.server["argv"], answer.server["argc"]) == (["q", "r", "s"], 3)
+
+
+@pytest.mark.clause("DOCROOT-MAP-1")
+def test_a_path_the_file_system_refuses_is_404_not_a_failure(docroot: Path) -> None:
+    answer = Site(docroot).answer(HttpRequest("GET", "/" + "a" * 300 + ".txt"))  # ENAMETOOLONG
+    assert isinstance(answer, StaticResponse) and answer.status == 404 and answer.log_message == "File name too long"
+

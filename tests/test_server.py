@@ -944,6 +944,14 @@ def test_random_garbage_never_stops_the_server(make_server, docroot) -> None:
     assert_still_serving(server)
 
 
+@pytest.mark.clause("SERVE-TIMEOUT-1")
+def test_a_connection_that_never_sends_a_request_waits_idle_timeout_not_read_timeout(make_server, docroot) -> None:
+    server = make_server(docroot, read_timeout=3600.0, idle_timeout=0.5)
+    with connect(server) as silent:
+        assert read_to_eof(silent) == b""  # closed without a word, long before an hour
+    assert_still_serving(server)
+
+
 @pytest.mark.clause("SERVE-TIMEOUT-1", "SERVE-REFUSE-1")
 def test_slow_and_idle_clients_are_timed_out_while_others_are_served(make_server, docroot) -> None:
     server = make_server(docroot, read_timeout=1.0, idle_timeout=0.5)

@@ -31,7 +31,7 @@ REQUESTS = {
     b"Set-Cookie: a\r\nSet-Cookie: b\r\nX-Custom: third\r\n\r\n",
     "static-put": b"PUT /style.css HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n",
     "static-options": b"OPTIONS /style.css HTTP/1.1\r\nHost: h\r\n\r\n",
-    "index-fallback": b"GET /sub/nothing/more?q HTTP/1.1\r\nHost: h\r\n\r\n",
+    "index-fallback": b"GET /sub/nothing/more?q+r+s HTTP/1.1\r\nHost: h\r\n\r\n",
     "no-fallback-with-a-dot": b"GET /sub/nothing.css HTTP/1.1\r\nHost: h\r\n\r\n",
     "static-css": b"GET /style.css HTTP/1.1\r\nHost: h\r\n\r\n",
     "static-json": b"GET /d.json HTTP/1.1\r\nHost: h\r\n\r\n",
