@@ -15,7 +15,7 @@ from ._gateway import ScriptCall
 from ._http11 import TOKEN
 from ._transport import ResponseHead, Transport
 
-__all__ = ["GatewayHead", "HOP_BY_HOP", "INTERNAL_ERROR", "PATH_SAFE", "ResponseChannel", "ScriptThreads", "Target", "gateway_head"]
+__all__ = ["BodyTooLarge", "GatewayHead", "HOP_BY_HOP", "INTERNAL_ERROR", "MAX_BODY", "PATH_SAFE", "ResponseChannel", "ScriptThreads", "Target", "gateway_head"]
 
 #: Fields a gateway must not pass to the server: PEP 3333's hop-by-hop list,
 #: which ``wsgiref`` asserts on (WSGI-HOP-1).
@@ -25,12 +25,18 @@ HOP_BY_HOP = frozenset({
 })
 #: RFC 3986's pchar and "/": what a path rebuilt from a server's decoded one leaves unescaped.
 PATH_SAFE = "/:@!$&'()*+,;=-._~"
+#: The largest request body an application reads, as the HTTP server's limit (SERVE-LIMIT-1).
+MAX_BODY = 64 * 1024 * 1024
 #: What the channel holds for a slow client before the script's write waits.
 _PENDING_LIMIT = 1 << 20
 #: The statuses after which a response has no body (RFC 9110 §6.4.1).
 _NO_BODY = (204, 304)
 
 Target = Union[str, "os.PathLike[str]", Callable[[], object]]
+
+
+class BodyTooLarge(Exception):
+    """The request's body is over the application's ``max_body``: it is answered 413."""
 
 
 # -- the head --------------------------------------------------------------------------

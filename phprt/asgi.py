@@ -23,8 +23,8 @@ import sys
 from typing import Any, Awaitable, Callable, Mapping, MutableMapping
 from urllib.parse import quote
 
-from ._gateway import HttpRequest, Site, StaticResponse
-from ._channel import INTERNAL_ERROR, PATH_SAFE, GatewayHead, ResponseChannel, ScriptThreads, Target
+from ._gateway import HttpRequest, Site, StaticResponse, error_page
+from ._channel import INTERNAL_ERROR, MAX_BODY, PATH_SAFE, GatewayHead, ResponseChannel, ScriptThreads, Target
 
 __all__ = ["ASGIApp", "request_from_scope"]
 
@@ -86,13 +86,14 @@ class ASGIApp:
     the ``http`` and ``lifespan`` scopes (ASGI-SCOPE-1). ``sapi`` is the PHP SAPI the
     scripts behave as, "cgi" by default (WSGI-SAPI-1); ``ini`` sets directives for
     every request; ``shutdown_timeout`` is how long lifespan's shutdown waits for
-    running scripts."""
+    running scripts; a body over ``max_body`` bytes is answered 413."""
 
     def __init__(self, target: Target, *, sapi: str = "cgi", ini: Mapping[str, Any] | None = None,
-                 shutdown_timeout: float = 30.0) -> None:
+                 shutdown_timeout: float = 30.0, max_body: int = MAX_BODY) -> None:
         self.site = Site(target, sapi=sapi, ini=ini)
         self.scripts = ScriptThreads()
         self.shutdown_timeout = shutdown_timeout
+        self.max_body = max_body
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait until no script runs (at most ``timeout`` seconds); whether none does.
@@ -127,6 +128,10 @@ class ASGIApp:
                 return  # the client left before its request was complete: nothing runs
             if message["type"] == "http.request":
                 body += message.get("body", b"")
+                if len(body) > self.max_body:  # answered at once; the rest is never read (ASGI-REQUEST-1)
+                    request = request_from_scope(scope, b"")
+                    await self._static(error_page(413, request), request, send)
+                    return
                 if not message.get("more_body", False):
                     break
         request = request_from_scope(scope, bytes(body))

@@ -261,16 +261,17 @@ class FastCgiServer(Listener[_Channel]):
     ``stop()``; ``start()`` (or ``with FastCgiServer(...) as server:``) serves from
     a background thread. Each connection is read in its own thread and each
     request runs in a Runtime of its own, in a thread of its own
-    (FCGI-CONCURRENT-1). ``address`` is where it listens: (host, port) or the
-    socket path.
+    (FCGI-CONCURRENT-1), at most ``max_requests`` at once. ``address`` is where it
+    listens: (host, port) or the socket path.
     """
 
     kind = "fastcgi"
 
     def __init__(self, site_or_target: Target, listen: Address | socket.socket = "127.0.0.1:0", *,
                  sapi: str = "fpm", ini: Mapping[str, Any] | None = None, socket_mode: int = 0o660,
-                 backlog: int = 511, write_timeout: float = 60.0) -> None:
+                 backlog: int = 511, write_timeout: float = 60.0, max_requests: int = 128) -> None:
         self.write_timeout = write_timeout
+        self._pool = threading.BoundedSemaphore(max_requests)  # scripts running at once
         self.site = site_or_target if isinstance(site_or_target, Site) else Site(site_or_target, sapi=sapi, ini=ini)
         Runtime(sapi=self.site.sapi, ini=self.site.ini)  # an unknown directive fails here, not per request
         self._unix_path: str | None = None
@@ -359,10 +360,18 @@ class FastCgiServer(Listener[_Channel]):
             channel.transports[request.request_id] = transport
         script, log = self._script(server, script_path)
         call = ScriptCall(script, server, request.stdin, self.site.sapi, self.site.ini)
+        self._pool.acquire()  # a full pool: the web server waits, as for PHP-FPM's busy workers
         thread = threading.Thread(target=self._run, args=(call, transport, log), daemon=True, name="phprt-fastcgi-request")
         with self._lock:
             self._requests.add(thread)
-        thread.start()
+        try:
+            thread.start()
+        except RuntimeError:  # no thread to be had: the request ends unanswered
+            with self._lock:
+                self._requests.discard(thread)
+            self._pool.release()
+            transport.finish()
+            raise
 
     def _script(self, server: Mapping[str, Any], path: str | None) -> tuple[Script, bytes]:
         """What runs for the request, and what PHP-FPM logs first (FCGI-SCRIPT-1)."""
@@ -390,6 +399,7 @@ class FastCgiServer(Listener[_Channel]):
             traceback.print_exc()
         finally:
             transport.finish()
+            self._pool.release()
             with self._lock:
                 self._requests.discard(threading.current_thread())
 

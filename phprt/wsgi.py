@@ -25,8 +25,8 @@ import sys
 from typing import Any, Callable, Iterable, Iterator, Mapping
 from urllib.parse import quote
 
-from ._channel import INTERNAL_ERROR, PATH_SAFE, GatewayHead, ResponseChannel, ScriptThreads, Target
-from ._gateway import HttpRequest, Site, StaticResponse
+from ._channel import INTERNAL_ERROR, MAX_BODY, PATH_SAFE, BodyTooLarge, GatewayHead, ResponseChannel, ScriptThreads, Target
+from ._gateway import HttpRequest, ScriptCall, Site, StaticResponse, error_page
 
 __all__ = ["WSGIApp", "request_from_environ"]
 
@@ -52,7 +52,7 @@ def _port(value: Any) -> int:
     return int(text) if text.isdigit() else 0
 
 
-def request_from_environ(environ: Mapping[str, Any]) -> HttpRequest:
+def request_from_environ(environ: Mapping[str, Any], max_body: int = MAX_BODY) -> HttpRequest:
     """The request a WSGI server parsed, as phprt's HTTP server would have it
     (WSGI-REQUEST-1): the target from RAW_URI or REQUEST_URI where the server
     gives it, else rebuilt from SCRIPT_NAME, PATH_INFO and QUERY_STRING; the
@@ -80,21 +80,29 @@ def request_from_environ(environ: Mapping[str, Any]) -> HttpRequest:
         target=_text(target),
         protocol=environ.get("SERVER_PROTOCOL") or "HTTP/1.0",
         headers=tuple(headers),
-        body=_read_body(environ),
+        body=_read_body(environ, max_body),
         client=(environ.get("REMOTE_ADDR", ""), _port(environ.get("REMOTE_PORT"))),
         local=(environ.get("SERVER_NAME", ""), _port(environ.get("SERVER_PORT"))),
         server_name=environ.get("SERVER_NAME", ""),
     )
 
 
-def _read_body(environ: Mapping[str, Any]) -> bytes:
-    # CONTENT_LENGTH bytes; to the end where the server says the stream ends there
+def _read_body(environ: Mapping[str, Any], max_body: int) -> bytes:
+    # CONTENT_LENGTH bytes; to the end where the server says the stream ends there;
+    # BodyTooLarge past max_body (WSGI-REQUEST-1)
     stream = environ.get("wsgi.input")
     if stream is None:
         return b""
     length = str(environ.get("CONTENT_LENGTH") or "").strip()
     if not length.isdigit():
-        return bytes(stream.read()) if environ.get("wsgi.input_terminated") else b""
+        if not environ.get("wsgi.input_terminated"):
+            return b""
+        data = bytes(stream.read(max_body + 1))
+        if len(data) > max_body:
+            raise BodyTooLarge(max_body)
+        return data
+    if int(length) > max_body:
+        raise BodyTooLarge(max_body)
     left, parts = int(length), []
     while left > 0:
         part = stream.read(min(left, 1 << 16))
@@ -109,22 +117,30 @@ class WSGIApp:
     """A WSGI application (PEP 3333) that serves ``target`` -- a document root, one
     script for every URL, or a Python callable -- as ``phprt serve`` does
     (WSGI-APP-1). ``sapi`` is the PHP SAPI the scripts behave as, "cgi" by default
-    (WSGI-SAPI-1); ``ini`` sets directives for every request.
+    (WSGI-SAPI-1); ``ini`` sets directives for every request; a body over
+    ``max_body`` bytes is answered 413 (WSGI-REQUEST-1).
 
     ``join(timeout)`` waits until the scripts still running -- after their response
     ended early, say -- have ended."""
 
-    def __init__(self, target: Target, *, sapi: str = "cgi", ini: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, target: Target, *, sapi: str = "cgi", ini: Mapping[str, Any] | None = None,
+                 max_body: int = MAX_BODY) -> None:
         self.site = Site(target, sapi=sapi, ini=ini)
         self.scripts = ScriptThreads()
+        self.max_body = max_body
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait until no script runs (at most ``timeout`` seconds); whether none does."""
         return self.scripts.join(timeout)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        request = request_from_environ(environ)
-        answer = self.site.answer(request)
+        try:
+            request = request_from_environ(environ, self.max_body)
+        except BodyTooLarge:
+            request = request_from_environ({**environ, "wsgi.input": None})
+            answer: ScriptCall | StaticResponse = error_page(413, request)
+        else:
+            answer = self.site.answer(request)
         if isinstance(answer, StaticResponse):
             headers = [(name, _native(value.encode())) for name, value in answer.headers]
             start_response(f"{answer.status} {answer.reason}", headers)

@@ -479,3 +479,14 @@ def test_php_s_stderr_goes_to_the_process_stderr(capsys: pytest.CaptureFixture[s
 
     call(ASGIApp(script, ini={"log_errors": "1", "display_errors": "0"}), get("/"))
     assert f"PHP Notice:  to the log in {__file__} on line " in capsys.readouterr().err
+
+
+@pytest.mark.clause("ASGI-REQUEST-1")
+def test_a_body_over_max_body_is_413_at_once_and_runs_nothing() -> None:
+    ran: list[bool] = []
+    app = ASGIApp(lambda: ran.append(True), max_body=10)
+    exchange = call(app, b"POST / HTTP/1.1\r\nHost: test\r\nContent-Length: 11\r\n\r\n" + b"x" * 11)
+    assert exchange.start["status"] == 413 and b"<title>413 Request Entity Too Large</title>" in exchange.body
+    assert call(app, b"POST / HTTP/1.1\r\nHost: test\r\nContent-Length: 10\r\n\r\n" + b"x" * 10).start["status"] == 200
+    assert ran == [True]
+

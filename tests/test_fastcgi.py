@@ -690,6 +690,29 @@ def test_a_web_server_that_stops_reading_is_gone_and_never_holds_up_shutdown(tmp
         running.shutdown()
 
 
+@pytest.mark.clause("FCGI-CONCURRENT-1")
+def test_scripts_past_max_requests_wait_for_a_free_slot(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "gate.py").write_text(
+        "import os, time\nfrom phprt.php import *\n"
+        "echo('in ' + _GET['n'])\nfastcgi_finish_request()\n"
+        "while not os.path.exists(_GET['gate']):\n    time.sleep(0.01)\n")
+    gate = tmp_path / "open"
+    with FastCgiServer(root, "127.0.0.1:0", max_requests=1) as running:
+        first, second = Client(running.address), Client(running.address)
+        try:
+            first.send(fcgi_request(nginx_params(root, "/gate.py", query=f"n=1&gate={gate}")))
+            assert b"in 1" in first.read_end().stdout  # answered; its script still holds the one slot
+            second.send(fcgi_request(nginx_params(root, "/gate.py", query=f"n=2&gate={gate}")))
+            second.quiet_for(0.3)  # waits for the slot: nothing comes
+            gate.write_text("")
+            assert b"in 2" in second.read_end().stdout
+        finally:
+            first.close()
+            second.close()
+
+
 @pytest.mark.clause("FCGI-ABORT-1")
 def test_abort_before_the_request_ran(server: FastCgiServer, docroot: Path, tmp_path: Path) -> None:
     out = tmp_path / "status"

@@ -611,3 +611,15 @@ def test_php_s_stderr_goes_to_wsgi_errors() -> None:
     assert b"".join(result) == b""
     assert app.join(WAIT)
     assert f"PHP Notice:  to the log in {__file__} on line " in errors.getvalue()
+
+
+@pytest.mark.clause("WSGI-REQUEST-1")
+def test_a_body_over_max_body_is_413_and_runs_nothing() -> None:
+    ran: list[bool] = []
+    with serve(WSGIApp(lambda: ran.append(True), max_body=10)) as port:
+        status, _, body = exchange(port, b"POST / HTTP/1.1\r\nHost: test\r\nContent-Length: 11\r\n\r\n" + b"x" * 11)
+        assert status == "HTTP/1.0 413 Request Entity Too Large" and b"<title>413 Request Entity Too Large</title>" in body
+        status, _, _ = exchange(port, b"POST / HTTP/1.1\r\nHost: test\r\nContent-Length: 10\r\n\r\n" + b"x" * 10)
+        assert status == "HTTP/1.0 200 OK"
+    assert ran == [True]
+
