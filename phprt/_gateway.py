@@ -64,10 +64,21 @@ class HttpRequest:
     client: tuple[str, int] = ("", 0)
     local: tuple[str, int] = ("", 0)
     server_name: str = ""
+    #: Where an application is mounted (a WSGI SCRIPT_NAME, an ASGI root_path), as
+    #: the target spells it: the document root answers the path below it (NET-MOUNT-1).
+    mount: str = ""
 
     @property
     def path(self) -> str:
         return self.target.partition("?")[0]
+
+    @property
+    def site_path(self) -> str:
+        """The path below the mount point: what the document root resolves."""
+        path = self.path
+        if self.mount and path.startswith(self.mount) and path[len(self.mount):][:1] in ("", "/"):
+            return path[len(self.mount):] or "/"
+        return path
 
     @property
     def query(self) -> str | None:
@@ -168,7 +179,7 @@ class Site:
             return StaticResponse(page.status, page.headers, page.body, error.strerror or str(error))
 
     def _answer(self, request: HttpRequest, root: DocumentRoot) -> ScriptCall | StaticResponse:
-        resolved = root.resolve(request.path)
+        resolved = root.resolve(request.site_path)
         if resolved.is_script:
             return self._call(request, resolved.path, resolved)
         if request.method in ("DELETE", "PUT", "PATCH"):  # php -S serves a file to any other method
@@ -194,11 +205,12 @@ class Site:
         server["REQUEST_URI"] = request.target
         server["REQUEST_METHOD"] = request.method
         if resolved is not None:
-            server["SCRIPT_NAME"] = resolved.script_name
+            mount = request.mount if request.site_path != request.path else ""
+            server["SCRIPT_NAME"] = mount + resolved.script_name
             server["SCRIPT_FILENAME"] = str(resolved.path)
             if resolved.path_info:
                 server["PATH_INFO"] = resolved.path_info
-            server["PHP_SELF"] = resolved.script_name + resolved.path_info
+            server["PHP_SELF"] = server["SCRIPT_NAME"] + resolved.path_info
         else:
             server["SCRIPT_NAME"] = server["PHP_SELF"] = request.path
             server["SCRIPT_FILENAME"] = str(self.script) if not callable(self.script) else ""

@@ -71,6 +71,7 @@ def request_from_scope(scope: Mapping[str, Any], body: bytes) -> HttpRequest:
         client=_address(scope.get("client")),
         local=local,
         server_name=local[0],
+        mount=quote(str(scope.get("root_path") or "").encode("utf-8", "surrogateescape"), safe=PATH_SAFE),
     )
 
 

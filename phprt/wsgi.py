@@ -84,6 +84,7 @@ def request_from_environ(environ: Mapping[str, Any], max_body: int = MAX_BODY) -
         client=(environ.get("REMOTE_ADDR", ""), _port(environ.get("REMOTE_PORT"))),
         local=(environ.get("SERVER_NAME", ""), _port(environ.get("SERVER_PORT"))),
         server_name=environ.get("SERVER_NAME", ""),
+        mount=_text(quote(environ.get("SCRIPT_NAME", "").encode("latin-1", "replace"), safe=PATH_SAFE)),
     )
 
 

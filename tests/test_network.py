@@ -255,3 +255,33 @@ def test_a_path_the_file_system_refuses_is_404_not_a_failure(docroot: Path) -> N
     answer = Site(docroot).answer(HttpRequest("GET", "/" + "a" * 300 + ".txt"))  # ENAMETOOLONG
     assert isinstance(answer, StaticResponse) and answer.status == 404 and answer.log_message == "File name too long"
 
+
+@pytest.mark.clause("NET-MOUNT-1")
+def test_a_mounted_site_maps_the_path_below_its_mount_point(docroot: Path) -> None:
+    site = Site(docroot)
+    answer = site.answer(HttpRequest("GET", "/app/sub/page.py/more?a=1", mount="/app"))
+    assert isinstance(answer, ScriptCall) and answer.script == docroot / "sub" / "page.py"
+    server = answer.server
+    assert (server["REQUEST_URI"], server["SCRIPT_NAME"], server["PATH_INFO"], server["PHP_SELF"]) == (
+        "/app/sub/page.py/more?a=1", "/app/sub/page.py", "/more", "/app/sub/page.py/more")
+    top = site.answer(HttpRequest("GET", "/app", mount="/app"))
+    assert isinstance(top, ScriptCall) and top.script == docroot / "index.py" and top.server["SCRIPT_NAME"] == "/app/index.py"
+    outside = site.answer(HttpRequest("GET", "/application/thing", mount="/app"))  # not below /app: mapped whole
+    assert isinstance(outside, ScriptCall) and outside.server["SCRIPT_NAME"] == "/index.py"
+    assert outside.server["PATH_INFO"] == "/application/thing"
+
+
+@pytest.mark.clause("NET-MOUNT-1", "WSGI-REQUEST-1", "ASGI-REQUEST-1")
+def test_wsgi_script_name_and_asgi_root_path_are_the_mount_point() -> None:
+    from phprt.asgi import request_from_scope
+    from phprt.wsgi import request_from_environ
+
+    environ = {"REQUEST_METHOD": "GET", "SCRIPT_NAME": "/my app", "PATH_INFO": "/x.py", "QUERY_STRING": "a=1",
+               "SERVER_PROTOCOL": "HTTP/1.1", "SERVER_NAME": "h", "SERVER_PORT": "80"}
+    request = request_from_environ(environ)
+    assert (request.target, request.mount, request.site_path) == ("/my%20app/x.py?a=1", "/my%20app", "/x.py")
+    scope = {"type": "http", "method": "GET", "path": "/app/x.py", "raw_path": b"/app/x.py", "root_path": "/app",
+             "query_string": b"", "headers": [], "http_version": "1.1"}
+    request = request_from_scope(scope, b"")
+    assert (request.target, request.mount, request.site_path) == ("/app/x.py", "/app", "/x.py")
+
