@@ -70,7 +70,7 @@ def _nothing() -> None:
 # -- the transport -------------------------------------------------------------------------
 
 
-class _Channel:
+class _FcgiConnection:
     """An accepted connection: the protocol state, its socket, and a lock that keeps
     the records of the request thread and the reader thread whole."""
 
@@ -149,7 +149,7 @@ class FastCgiTransport(Transport):
 
     can_end_early = True
 
-    def __init__(self, channel: _Channel, request_id: int, server: Mapping[str, Any], body: bytes) -> None:
+    def __init__(self, channel: _FcgiConnection, request_id: int, server: Mapping[str, Any], body: bytes) -> None:
         self.server = dict(server)
         self.input = body
         self.request_id = request_id
@@ -250,7 +250,7 @@ def _bind_unix(path: str, mode: int, backlog: int) -> socket.socket:
     return listener
 
 
-class FastCgiServer(Listener[_Channel]):
+class FastCgiServer(Listener[_FcgiConnection]):
     """A FastCGI responder for a ``Site`` (or what ``Site`` takes: a document root,
     one script, a callable), as PHP-FPM is for a pool, listening on ``listen``:
     ``HOST:PORT`` (port 0: a free one), a unix socket path (created with
@@ -292,19 +292,19 @@ class FastCgiServer(Listener[_Channel]):
         self.address: Any = bound if isinstance(bound, str) else (str(bound[0]), int(bound[1]))
         self._requests: set[threading.Thread] = set()
 
-    def _connection(self, sock: socket.socket, peer: Any) -> _Channel:
-        return _Channel(sock, self.write_timeout)
+    def _connection(self, sock: socket.socket, peer: Any) -> _FcgiConnection:
+        return _FcgiConnection(sock, self.write_timeout)
 
-    def _unserved(self, connection: _Channel, error: Exception) -> None:
+    def _unserved(self, connection: _FcgiConnection, error: Exception) -> None:
         _say(f"a connection closed unserved: {error}")
 
-    def _busy(self, connections: dict[_Channel, threading.Thread]) -> bool:
+    def _busy(self, connections: dict[_FcgiConnection, threading.Thread]) -> bool:
         with self._lock:
             return bool(self._requests)
 
     # -- one connection ------------------------------------------------------------------
 
-    def _handle(self, channel: _Channel) -> None:
+    def _handle(self, channel: _FcgiConnection) -> None:
         """Read the web server's records until it closes the connection; malformed
         input closes it (FCGI-MALFORMED-1). The socket stays blocking for the
         request threads' writes; the reader waits on it with poll()."""
@@ -344,7 +344,7 @@ class FastCgiServer(Listener[_Channel]):
                 transport.abort()  # the web server is gone: the next write fails (FCGI-ABORT-1)
             sock.close()
 
-    def _event(self, channel: _Channel, event: Request | Abort | Closed) -> None:
+    def _event(self, channel: _FcgiConnection, event: Request | Abort | Closed) -> None:
         if isinstance(event, Request):
             self._begin(channel, event)
         elif isinstance(event, Abort):
@@ -352,7 +352,7 @@ class FastCgiServer(Listener[_Channel]):
             if transport is not None:
                 transport.abort()
 
-    def _begin(self, channel: _Channel, request: Request) -> None:
+    def _begin(self, channel: _FcgiConnection, request: Request) -> None:
         params = [(_text(name), _text(value)) for name, value in request.params]
         server, script_path = fpm_server_variables(params)
         transport = FastCgiTransport(channel, request.request_id, server, request.stdin)

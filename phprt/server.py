@@ -76,7 +76,7 @@ class _Timeout(Exception):
     pass
 
 
-class _Channel:
+class _Socket:
     """An accepted socket: sends bounded by a timeout, and remembers that the client is gone."""
 
     def __init__(self, sock: socket.socket, write_timeout: float) -> None:
@@ -176,7 +176,7 @@ class SocketTransport(Transport):
     can_end_early = True
     finish_request = True
 
-    def __init__(self, channel: _Channel, request: RequestHead, *, sapi: str = "cli-server",
+    def __init__(self, channel: _Socket, request: RequestHead, *, sapi: str = "cli-server",
                  closing: Callable[[], bool] = lambda: False, log: _Log | None = None) -> None:
         self.request = request
         self.sapi = sapi
@@ -261,7 +261,7 @@ class _Connection:
 
     def __init__(self, server: HttpServer, sock: socket.socket, peer: tuple[Any, ...]) -> None:
         self.server = server
-        self.channel = _Channel(sock, server.write_timeout)
+        self.channel = _Socket(sock, server.write_timeout)
         self.peer = (str(peer[0]), int(peer[1]))
         host = self.peer[0]
         self.name = f"[{host}]:{self.peer[1]}" if ":" in host else f"{host}:{self.peer[1]}"
