@@ -27,6 +27,7 @@ import pytest
 from phprt import MemoryTransport
 from phprt._gateway import ScriptCall
 from phprt.fastcgi import FastCgiServer
+from tests.test_fastcgi import SCRIPTS as FASTCGI_SCRIPTS
 
 NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.path.exists(p)), None)
 if NGINX is None:
@@ -123,20 +124,7 @@ usleep(1500000)
 with open(_GET["out"], "w") as f:
     f.write(repr(time.time()))
 """,
-    "ticks.py": """import time
-from phprt.php import *
-out = _GET["out"]
-ticks = 0
-def done():
-    with open(out, "w") as f:
-        f.write(f"{connection_status()} {ticks}")
-register_shutdown_function(done)
-echo("tick\\n"); flush()
-while ticks < 400:
-    usleep(25000)
-    ticks += 1
-    echo("tick\\n"); flush()
-""",
+    "ticks.py": FASTCGI_SCRIPTS["ticks.py"],  # ticks until the client is gone, as in test_fastcgi
     "pid.py": "import os\nfrom phprt.php import *\necho(str(os.getpid()))\n",
     "sub/index.py": 'from phprt.php import *\necho("sub index")\n',
 }
@@ -301,7 +289,7 @@ def test_a_client_that_hangs_up_aborts_the_script(nginx: Nginx, tmp_path: Path) 
     while not out.exists() or not out.read_text():
         assert time.monotonic() < deadline, "the script never ended"
         time.sleep(0.02)
-    status, ticks = out.read_text().split()
+    status, ticks, _ = out.read_text().split()
     assert status == "1"  # connection_status() in the shutdown function: CONNECTION_ABORTED
     assert int(ticks) < 400  # stopped at a flush after the hang-up, not at its end
 
