@@ -5,17 +5,16 @@ put it on their servers."""
 
 from __future__ import annotations
 
-import os
 import threading
 import traceback
 from dataclasses import dataclass
-from typing import Callable, Union
+from typing import Callable
 
 from ._gateway import ScriptCall
 from ._http11 import TOKEN
 from ._transport import ResponseHead, Transport
 
-__all__ = ["BodyTooLarge", "GatewayHead", "HOP_BY_HOP", "INTERNAL_ERROR", "MAX_BODY", "PATH_SAFE", "ResponseChannel", "ScriptThreads", "Target", "gateway_head"]
+__all__ = ["BodyTooLarge", "GatewayHead", "HOP_BY_HOP", "INTERNAL_ERROR", "MAX_BODY", "PATH_SAFE", "ResponseChannel", "ScriptThreads", "gateway_head"]
 
 #: Fields a gateway must not pass to the server: PEP 3333's hop-by-hop list,
 #: which ``wsgiref`` asserts on (WSGI-HOP-1).
@@ -32,7 +31,6 @@ _PENDING_LIMIT = 1 << 20
 #: The statuses after which a response has no body (RFC 9110 §6.4.1).
 _NO_BODY = (204, 304)
 
-Target = Union[str, "os.PathLike[str]", Callable[[], object]]
 
 
 class BodyTooLarge(Exception):

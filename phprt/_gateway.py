@@ -15,7 +15,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Union
+from typing import Any, Mapping
 
 from ._docroot import DocumentRoot, Refused, Resolved
 from ._headers import REASONS
@@ -146,7 +146,7 @@ class Site:
     ``sapi`` is the PHP SAPI the scripts behave as; ``ini`` sets directives for
     every request (NET-SITE-1)."""
 
-    def __init__(self, target: Union[str, "os.PathLike[str]", Callable[[], object]], *, sapi: str = "cli-server",
+    def __init__(self, target: Script, *, sapi: str = "cli-server",
                  ini: Mapping[str, Any] | None = None, software: str = SOFTWARE) -> None:
         if sapi not in SAPI_PROFILES or sapi == "cli":
             raise ValueError(f"a server runs scripts as a web SAPI, not {sapi!r}")

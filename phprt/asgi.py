@@ -23,8 +23,9 @@ import sys
 from typing import Any, Awaitable, Callable, Mapping, MutableMapping
 from urllib.parse import quote
 
+from ._channel import INTERNAL_ERROR, MAX_BODY, PATH_SAFE, GatewayHead, ResponseChannel, ScriptThreads
 from ._gateway import HttpRequest, Site, StaticResponse, error_page
-from ._channel import INTERNAL_ERROR, MAX_BODY, PATH_SAFE, GatewayHead, ResponseChannel, ScriptThreads, Target
+from ._script import Script
 
 __all__ = ["ASGIApp", "request_from_scope"]
 
@@ -89,7 +90,7 @@ class ASGIApp:
     every request; ``shutdown_timeout`` is how long lifespan's shutdown waits for
     running scripts; a body over ``max_body`` bytes is answered 413."""
 
-    def __init__(self, target: Target, *, sapi: str = "cgi", ini: Mapping[str, Any] | None = None,
+    def __init__(self, target: Script, *, sapi: str = "cgi", ini: Mapping[str, Any] | None = None,
                  shutdown_timeout: float = 30.0, max_body: int = MAX_BODY) -> None:
         self.site = Site(target, sapi=sapi, ini=ini)
         self.scripts = ScriptThreads()

@@ -41,7 +41,7 @@ from ._transport import ResponseHead, Transport
 
 __all__ = ["FastCgiServer", "FastCgiTransport", "fpm_server_variables", "parse_address", "serve"]
 
-Target = Union[Site, str, "os.PathLike[str]", Callable[[], object]]
+Target = Union[Site, Script]
 Address = Union[str, tuple[str, int]]
 
 #: How long a connection being closed waits for the web server to close its side.

@@ -29,11 +29,12 @@ from ._headers import REASONS
 from ._http11 import (CLOSED, NEED_DATA, BodyEncoder, Framing, HttpError, Limits, Request, RequestHead, RequestParser,
                       plan_response, render_head)
 from ._listener import Listener, host_port, serve_until_signalled
+from ._script import Script
 from ._transport import ResponseHead, Transport
 
 __all__ = ["HttpServer", "Limits", "SocketTransport", "parse_listen", "serve"]
 
-Target = Union[Site, str, "os.PathLike[str]", Callable[[], object]]
+Target = Union[Site, Script]
 
 #: E_FATAL_ERRORS: the errors ``php -S`` appends to a request's log line.
 _FATAL = C.E_ERROR | C.E_CORE_ERROR | C.E_COMPILE_ERROR | C.E_USER_ERROR | C.E_RECOVERABLE_ERROR | C.E_PARSE

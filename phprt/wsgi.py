@@ -25,8 +25,10 @@ import sys
 from typing import Any, Callable, Iterable, Iterator, Mapping
 from urllib.parse import quote
 
-from ._channel import INTERNAL_ERROR, MAX_BODY, PATH_SAFE, BodyTooLarge, GatewayHead, ResponseChannel, ScriptThreads, Target
+from ._channel import (INTERNAL_ERROR, MAX_BODY, PATH_SAFE, BodyTooLarge, GatewayHead, ResponseChannel,
+                       ScriptThreads)
 from ._gateway import HttpRequest, ScriptCall, Site, StaticResponse, error_page
+from ._script import Script
 
 __all__ = ["WSGIApp", "request_from_environ"]
 
@@ -124,7 +126,7 @@ class WSGIApp:
     ``join(timeout)`` waits until the scripts still running -- after their response
     ended early, say -- have ended."""
 
-    def __init__(self, target: Target, *, sapi: str = "cgi", ini: Mapping[str, Any] | None = None,
+    def __init__(self, target: Script, *, sapi: str = "cgi", ini: Mapping[str, Any] | None = None,
                  max_body: int = MAX_BODY) -> None:
         self.site = Site(target, sapi=sapi, ini=ini)
         self.scripts = ScriptThreads()
