@@ -15,7 +15,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from ._docroot import DocumentRoot, Refused, Resolved
 from ._headers import REASONS
@@ -93,16 +93,32 @@ class HttpRequest:
 
 @dataclass(frozen=True)
 class StaticResponse:
-    """A response the server writes itself: a file from the document root or an error page."""
+    """A response the server writes itself: an error page (``body``) or a file from
+    the document root (``file``, ``size`` bytes of it), which ``chunks()`` reads a
+    piece at a time, as ``php -S`` sends a file from its descriptor (NET-STATIC-1)."""
 
     status: int
     headers: tuple[tuple[str, str], ...]
-    body: bytes
+    body: bytes = b""
     log_message: str = ""  # what ``php -S`` appends to its access-log line
+    file: Path | None = None
+    size: int = 0
 
     @property
     def reason(self) -> str:
         return REASONS.get(self.status, "")
+
+    def chunks(self, size: int = 1 << 16) -> Iterator[bytes]:
+        """The body, a piece at a time: never more of the file than its ``size``."""
+        if self.file is None:
+            if self.body:
+                yield self.body
+            return
+        left = self.size
+        with open(self.file, "rb") as stream:
+            while left > 0 and (piece := stream.read(min(size, left))):
+                left -= len(piece)
+                yield piece
 
 
 @dataclass
@@ -185,10 +201,10 @@ class Site:
         if request.method in ("DELETE", "PUT", "PATCH"):  # php -S serves a file to any other method
             page = error_page(405, request)
             return StaticResponse(405, (*page.headers, ("Allow", "GET, HEAD, POST")), page.body)
-        data = resolved.path.read_bytes()
+        size = resolved.path.stat().st_size
         mime = content_type(resolved.path)
-        headers = ((("Content-Type", mime),) if mime else ()) + (("Content-Length", str(len(data))),)
-        return StaticResponse(200, headers, data)
+        headers = ((("Content-Type", mime),) if mime else ()) + (("Content-Length", str(size)),)
+        return StaticResponse(200, headers, file=resolved.path, size=size)
 
     def _call(self, request: HttpRequest, script: Script, resolved: Resolved | None) -> ScriptCall:
         return ScriptCall(script, self.server_variables(request, resolved), request.body, self.sapi, self.ini)

@@ -163,8 +163,14 @@ class ASGIApp:
     async def _static(answer: StaticResponse, request: HttpRequest, send: Send) -> None:
         headers = [(name.lower().encode(), value.encode("utf-8", "surrogateescape")) for name, value in answer.headers]
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
-        content = b"" if request.method == "HEAD" else answer.body
-        await send({"type": "http.response.body", "body": content, "more_body": False})
+        pieces = iter(() if request.method == "HEAD" else answer.chunks())
+        piece = await asyncio.to_thread(next, pieces, b"")  # a file is read off the loop
+        while True:
+            following = await asyncio.to_thread(next, pieces, b"") if piece else b""
+            await send({"type": "http.response.body", "body": piece, "more_body": bool(following)})
+            if not following:
+                return
+            piece = following
 
 
 async def _listen(receive: Receive, channel: ResponseChannel) -> None:

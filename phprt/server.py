@@ -373,7 +373,11 @@ class _Connection:
         encoder = BodyEncoder(framing)
         reason = response.reason or "Unknown Status Code"
         data = render_head(head, response.status, reason, lines, framing, own_close=own_close)
-        self.channel.send(data + encoder.encode(response.body) + encoder.end())
+        self.channel.send(data)
+        for piece in response.chunks() if framing.mode != "none" else ():
+            if not self.channel.send(encoder.encode(piece)):
+                break
+        self.channel.send(encoder.end())
         if log:
             message = f" - {response.log_message}" if response.log_message else ""
             self.server.log.line(f"{self.name} [{response.status}]: {head.method} {head.sent_target}{message}")

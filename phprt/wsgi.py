@@ -147,7 +147,7 @@ class WSGIApp:
         if isinstance(answer, StaticResponse):
             headers = [(name, _native(value.encode())) for name, value in answer.headers]
             start_response(f"{answer.status} {answer.reason}", headers)
-            return [] if request.method == "HEAD" else [answer.body]
+            return [] if request.method == "HEAD" else answer.chunks()
         errors = environ.get("wsgi.errors")
         channel = ResponseChannel(sapi=answer.sapi, head_request=request.method == "HEAD", errors=_error_writer(errors))
         self.scripts.start(answer, channel)

@@ -490,3 +490,14 @@ def test_a_body_over_max_body_is_413_at_once_and_runs_nothing() -> None:
     assert call(app, b"POST / HTTP/1.1\r\nHost: test\r\nContent-Length: 10\r\n\r\n" + b"x" * 10).start["status"] == 200
     assert ran == [True]
 
+
+@pytest.mark.clause("NET-STATIC-1", "ASGI-SEND-1")
+def test_a_large_static_file_is_sent_in_pieces(tmp_path: Path) -> None:
+    root = _info_root(tmp_path)
+    data = bytes(range(256)) * 1200  # 300 KiB
+    (root / "big.bin").write_bytes(data)
+    exchange = call(ASGIApp(root), get("/big.bin"))
+    check_message_order(exchange.messages)
+    assert len(exchange.messages) > 2 and exchange.body == data
+    assert (b"content-length", str(len(data)).encode()) in exchange.start["headers"]
+

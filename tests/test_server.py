@@ -1197,3 +1197,19 @@ def test_a_second_head_from_a_header_callback_is_body_bytes_as_php_s_writes_it(m
     first_head = [line for line in reply.lines if line != "Transfer-Encoding: chunked"]
     assert [line for line in again if not line.startswith("Date: ")] == [
         line for line in first_head if not line.startswith("Date: ")]
+
+
+@pytest.mark.clause("NET-STATIC-1")
+def test_a_large_static_file_arrives_whole_in_pieces(make_server, docroot) -> None:
+    data = bytes(range(256)) * 1200  # 300 KiB: several pieces
+    (docroot / "big.bin").write_bytes(data)
+    server = make_server(docroot)
+    conn = http.client.HTTPConnection(*server.address, timeout=TIMEOUT)
+    conn.request("GET", "/big.bin")
+    response = conn.getresponse()
+    assert (response.status, response.getheader("Content-Length"), response.read()) == (200, str(len(data)), data)
+    conn.request("HEAD", "/big.bin")
+    response = conn.getresponse()
+    assert (response.getheader("Content-Length"), response.read()) == (str(len(data)), b"")
+    conn.close()
+

@@ -623,3 +623,13 @@ def test_a_body_over_max_body_is_413_and_runs_nothing() -> None:
         assert status == "HTTP/1.0 200 OK"
     assert ran == [True]
 
+
+@pytest.mark.clause("NET-STATIC-1")
+def test_a_large_static_file_arrives_whole(tmp_path: Path) -> None:
+    root = _info_root(tmp_path)
+    data = bytes(range(256)) * 1200  # 300 KiB
+    (root / "big.bin").write_bytes(data)
+    with serve(WSGIApp(root)) as port:
+        status, fields, body = exchange(port, get("/big.bin"))
+    assert (status, body) == ("HTTP/1.0 200 OK", data) and ("Content-Length", str(len(data))) in fields
+
