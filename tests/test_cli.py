@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -59,6 +62,27 @@ def test_run_as_cgi_prints_the_head_like_php_cgi(tmp_path: Path) -> None:
         b"Status: 302 Found\r\nX-Powered-By: PHP/8.2 (phprt)\r\nLocation: /next\r\n"
         b"Content-type: text/html; charset=UTF-8\r\n\r\nmoved\n"
     )
+
+
+@pytest.mark.clause("TRANSPORT-CGI-2", "REQ-POST-7")
+def test_run_as_a_cgi_program_reads_the_posted_body_from_stdin(tmp_path: Path) -> None:
+    """The recorded request "post-urlencoded" (php-cgi 8.2.36, spec/recorded/request-vars.json),
+    its body on the stdin of ``python -m phprt run --sapi cgi`` as a web server's CGI call."""
+    case = next(c for c in tomllib.loads((ROOT / "spec/cases/request-vars.toml").read_text())["request"]
+                if c["id"] == "post-urlencoded")
+    recorded = json.loads((ROOT / "spec/recorded/request-vars.json").read_text())["requests"]["post-urlencoded"]
+    script = tmp_path / "post.py"
+    script.write_text("import json\nfrom phprt.php import *\n"
+                      "encode = lambda v: {'array': [[k, encode(x)] for k, x in v.items()]} if isinstance(v, dict) "
+                      "else ({'bytes': v.encode('utf-8', 'surrogateescape').hex()} if not v.isascii() else v)\n"
+                      "echo(json.dumps([encode(runtime().post), runtime().input.decode('latin-1')]))\n")
+    body = case["body"].encode("latin-1")
+    environment = {**os.environ, "REQUEST_METHOD": "POST", "CONTENT_TYPE": case["content_type"],
+                   "CONTENT_LENGTH": str(len(body))}
+    completed = subprocess.run([sys.executable, "-m", "phprt", "run", "--sapi", "cgi", str(script)], input=body + b"tail",
+                               capture_output=True, env=environment, cwd=ROOT, timeout=60)
+    posted, raw = json.loads(completed.stdout.partition(b"\r\n\r\n")[2])
+    assert posted == recorded["post"] and raw == case["body"]
 
 
 @pytest.mark.clause("RT-RUN-1", "LIFE-EXIT-1", "RT-CAPTURE-1")
