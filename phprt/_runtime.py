@@ -1016,8 +1016,9 @@ class Runtime:
     def fastcgi_finish_request(self) -> bool:
         """PHP-FPM's: end every output buffer, send the headers and the output, and
         complete the response while the script goes on (FPM-FINISH-1). False when
-        already done. Under other profiles, or on a transport that cannot end a
-        response early, PHP has no such function."""
+        already done. On a transport that cannot end a response early, and under
+        other profiles unless the transport offers it (phprt's network transports,
+        DEV-FINISH-1), PHP has no such function."""
         if not self._has_finish_request():
             raise PhpError("Call to undefined function fastcgi_finish_request()")
         if self._finished_early:
