@@ -32,7 +32,7 @@ from ._listener import Listener, host_port, serve_until_signalled
 from ._script import Script
 from ._transport import ResponseHead, Transport
 
-__all__ = ["HttpServer", "Limits", "SocketTransport", "parse_listen", "serve"]
+__all__ = ["HttpServer", "Limits", "SocketTransport", "serve"]
 
 Target = Union[Site, Script]
 
@@ -42,11 +42,6 @@ _FATAL = C.E_ERROR | C.E_CORE_ERROR | C.E_COMPILE_ERROR | C.E_USER_ERROR | C.E_R
 #: that the response is not lost to a reset (a lingering close).
 _LINGER = 2.0
 _LINGER_BYTES = 1 << 20
-
-
-def parse_listen(listen: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``[::1]:PORT`` for IPv6) as (host, port); port 0 picks a free one."""
-    return host_port(listen)
 
 
 class _Log:
@@ -473,7 +468,7 @@ class HttpServer(Listener[_Connection]):
 def serve(docroot: str | os.PathLike[str], listen: str, *, sapi: str = "cli-server",
           ini: Mapping[str, Any] | None = None) -> int:
     """Serve ``docroot`` on ``listen`` (``HOST:PORT``) until SIGINT or SIGTERM; the exit status (SERVE-CLI-1)."""
-    host, port = parse_listen(listen)
+    host, port = host_port(listen)
     site = Site(docroot, sapi=sapi, ini=ini)
     try:
         server = HttpServer(site, (host, port))

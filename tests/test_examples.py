@@ -28,7 +28,6 @@ with ob_end_clean() or end with ob_flush() rely on that buffer.
 
 from __future__ import annotations
 
-import os
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -38,7 +38,8 @@ from phprt._gateway import HttpRequest, Site
 from phprt._http11 import (CLOSED, NEED_DATA, BodyEncoder, HttpError, Limits, Request, RequestHead, RequestParser,
                            plan_response, render_head)
 from phprt._script import execute
-from phprt.server import HttpServer, parse_listen
+from phprt._listener import host_port
+from phprt.server import HttpServer
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -1128,10 +1129,10 @@ def test_command_line_reports_an_address_it_cannot_listen_on(docroot) -> None:
             assert STAMP.sub("", line) == f"Failed to listen on 127.0.0.1:{port} (reason: Address already in use)\n"
         finally:
             _stop(process)
-    assert parse_listen("[::1]:80") == ("::1", 80) and parse_listen("localhost:0") == ("localhost", 0)
+    assert host_port("[::1]:80") == ("::1", 80) and host_port("localhost:0") == ("localhost", 0)
     for bad in ("8000", "host:", "host:http", ":80", "host:70000"):
         with pytest.raises(ValueError):
-            parse_listen(bad)
+            host_port(bad)
 
 
 @pytest.mark.clause("SERVE-CLI-1", "SERVE-RUN-1")
