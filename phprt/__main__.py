@@ -15,6 +15,7 @@ import sys
 from typing import Any
 
 from ._ini import SAPI_PROFILES
+from ._listener import byte_size
 from ._runtime import Runtime
 from ._script import execute
 from .transports import CgiTransport, CliTransport
@@ -30,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="serve a document root over HTTP, as `php -S` does")
     serve.add_argument("docroot", help="the directory (or one script) to serve")
     serve.add_argument("--listen", default="127.0.0.1:8000", metavar="HOST:PORT", help="where to listen (default: 127.0.0.1:8000)")
+    _limits(serve, requests=("--max-requests", 256, "requests answered at once, each in a thread"),
+            idle=5.0, read=30.0, header=True)
     _common(serve, "cli-server")
     fastcgi = commands.add_parser("fastcgi", help="answer FastCGI requests from a web server, as PHP-FPM does")
     fastcgi.add_argument("docroot", help="the directory whose scripts SCRIPT_FILENAME may name")
@@ -37,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     fastcgi.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes sharing the socket (default: 1)")
     fastcgi.add_argument("--socket-mode", type=lambda mode: int(mode, 8), default=0o660, metavar="MODE",
                          help="the permissions of a unix socket (default: 0660)")
+    fastcgi.add_argument("--listen-backlog", type=int, default=511, metavar="N",
+                         help="the listen queue, PHP-FPM's listen.backlog (default: 511)")
+    _limits(fastcgi, requests=("--max-children", 128, "scripts running at once in each worker, as PHP-FPM's "
+                                                      "pm.max_children"), idle=60.0, read=60.0, header=False)
     _common(fastcgi, "fpm")
     options = parser.parse_args(argv)
 
@@ -48,19 +55,51 @@ def main(argv: list[str] | None = None) -> int:
         if options.command == "serve":
             from .server import serve as serve_http
 
-            return serve_http(options.docroot, options.listen, sapi=options.sapi, ini=ini)
+            return serve_http(options.docroot, options.listen, sapi=options.sapi, ini=ini, **_chosen(options))
         if options.command == "fastcgi":
             from .fastcgi import serve as serve_fastcgi
 
             return serve_fastcgi(options.docroot, options.listen, sapi=options.sapi, ini=ini, workers=options.workers,
-                                 socket_mode=options.socket_mode)
+                                 socket_mode=options.socket_mode, backlog=options.listen_backlog, **_chosen(options))
         transport = CgiTransport() if options.sapi == "cgi" else CliTransport()
         runtime = Runtime(transport=transport, sapi=options.sapi, ini=ini, capture_print=True)
     except (ValueError, OSError) as error:
         parser.error(str(error))
     script = os.path.abspath(options.script)  # PHP reports scripts by their full path
-    sys.argv = [options.script, *options.args]
-    return execute(runtime, script).exit_status
+    sys.path.insert(0, os.path.dirname(script))  # as `python SCRIPT.py`: the script's neighbours import
+    return execute(runtime, script, [options.script, *options.args]).exit_status
+
+
+def _limits(command: argparse.ArgumentParser, *, requests: tuple[str, int, str], idle: float, read: float,
+            header: bool) -> None:
+    """The servers' limits and timeouts (SERVE-CLI-2, FCGI-LIMIT-1)."""
+    flag, default, text = requests
+    command.add_argument(flag, dest="max_requests", type=int, default=default, metavar="N", help=f"{text} (default: {default})")
+    command.add_argument("--max-connections", type=int, default=1024, metavar="N",
+                         help="connections held at once; a new one closes the one that has waited longest for "
+                              "its request (default: 1024)")
+    command.add_argument("--idle-timeout", type=float, default=idle, metavar="SECONDS",
+                         help=f"how long a connection waits for a request to begin (default: {idle:g})")
+    if header:
+        command.add_argument("--header-timeout", type=float, default=10.0, metavar="SECONDS",
+                             help="how long a request's head may take, from the connection's start or the last "
+                                  "response; then 408 (default: 10)")
+    command.add_argument("--read-timeout", type=float, default=read, metavar="SECONDS",
+                         help=f"how long a request may take to arrive from its first byte (default: {read:g})")
+    command.add_argument("--write-timeout", type=float, default=60.0, metavar="SECONDS",
+                         help="how long a send may wait for a peer that does not read (default: 60)")
+    command.add_argument("--max-body", type=byte_size, default=64 << 20, metavar="BYTES",
+                         help="the largest request body, with K, M or G (default: 64M)")
+    command.add_argument("--body-buffer", type=byte_size, default=64 << 10, metavar="BYTES",
+                         help="a body beyond this waits in a temporary file (default: 64K)")
+    command.add_argument("--body-memory", type=byte_size, default=128 << 20, metavar="BYTES",
+                         help="memory for the bodies of running requests read back from their files (default: 128M)")
+
+
+def _chosen(options: argparse.Namespace) -> dict[str, Any]:
+    names = ("max_requests", "max_connections", "idle_timeout", "header_timeout", "read_timeout", "write_timeout",
+             "max_body", "body_buffer", "body_memory")
+    return {name: getattr(options, name) for name in names if hasattr(options, name)}
 
 
 def _common(command: argparse.ArgumentParser, sapi: str) -> None:

@@ -13,6 +13,7 @@ from typing import Callable
 from ._gateway import ScriptCall
 from ._http11 import TOKEN
 from ._transport import ResponseHead, Transport
+from ._values import PHP_BYTES
 
 __all__ = ["BodyTooLarge", "GatewayHead", "HOP_BY_HOP", "INTERNAL_ERROR", "MAX_BODY", "PATH_SAFE", "ResponseChannel", "ScriptThreads", "gateway_head"]
 
@@ -71,12 +72,12 @@ def gateway_head(head: ResponseHead) -> GatewayHead:
         return BAD_GATEWAY
     fields = []
     for name, value in head.fields:
-        raw_name = name.encode(head.charset, "surrogateescape")
+        raw_name = name.encode(head.charset, PHP_BYTES)
         if not TOKEN.fullmatch(raw_name):
             return BAD_GATEWAY
         if name.lower() not in HOP_BY_HOP:
-            fields.append((raw_name, value.encode(head.charset, "surrogateescape")))
-    return GatewayHead(status, head.reason.encode(head.charset, "surrogateescape"), tuple(fields))
+            fields.append((raw_name, value.encode(head.charset, PHP_BYTES)))
+    return GatewayHead(status, head.reason.encode(head.charset, PHP_BYTES), tuple(fields))
 
 
 def _content_length(head: GatewayHead) -> int | None:

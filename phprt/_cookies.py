@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Mapping
 
+from ._values import PHP_BYTES
+
 __all__ = ["CookieOptions", "cookie_line", "parse_options"]
 
 _ILLEGAL = '",", ";", " ", "\\t", "\\r", "\\n", "\\013", or "\\014"'
@@ -26,7 +28,7 @@ def _contains(text: str, chars: frozenset[str]) -> bool:
 
 def raw_url_encode(value: str, encoding: str) -> str:
     """rawurlencode(): every byte but A-Z a-z 0-9 - _ . ~ as %XX."""
-    return "".join(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in value.encode(encoding, "surrogateescape"))
+    return "".join(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in value.encode(encoding, PHP_BYTES))
 
 
 def http_date(timestamp: int) -> str:

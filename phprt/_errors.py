@@ -7,6 +7,7 @@
      └── ValueError            PHP's ValueError, with PHP's message
     BaseException
      └── Bailout               the script was stopped (a fatal error); Runtime ends the request
+          └── Exit             exit/die: PHP 8's "unwind exit", which a handler's call passes on
 """
 
 from __future__ import annotations
@@ -33,4 +34,11 @@ class Bailout(BaseException):
         self.exit_status = exit_status
 
 
-__all__ = ["ArgumentCountError", "Bailout", "PhpError"]
+class Exit(Bailout):
+    """``exit``/``die``. PHP 8 implements exit as an internal exception that unwinds
+    the stack rather than as a bailout: inside an output handler or a header callback
+    that PHP code called, it ends the callback's call (a failed call) and stops the
+    script when that code resumes, as a thrown exception would (OUT-EXIT-1)."""
+
+
+__all__ = ["ArgumentCountError", "Bailout", "Exit", "PhpError"]

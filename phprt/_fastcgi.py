@@ -5,20 +5,22 @@ In the manner of h11: a ``Connection`` is fed the bytes a web server sent
 it, the web server's hang-up (``Closed``) -- while the replies the protocol makes
 by itself (GET_VALUES_RESULT, UNKNOWN_TYPE, END_REQUEST with UNKNOWN_ROLE or
 CANT_MPX_CONN) wait in ``data_to_send()``. The response goes out through
-``stdout``/``stderr``/``end_request``, which return the bytes to write. Nothing
-here reads a socket, a clock or the file system; malformed input raises
+``stdout``/``stderr``/``end_request``, which return the bytes to write. A
+request's STDIN goes, as it arrives, into what the ``stdin`` factory makes (a
+``Buffer`` in memory unless the server gives a file-backed one, FCGI-LIMIT-1).
+Nothing here reads a socket, a clock or the file system; malformed input raises
 ``ProtocolError``, after which the connection is closed.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Union
+from typing import Protocol, Union
 
 __all__ = [
-    "Abort", "Closed", "Connection", "Event", "ProtocolError", "Record", "RecordReader", "Request",
+    "Abort", "Buffer", "Closed", "Connection", "Event", "ProtocolError", "Record", "RecordReader", "Request", "Sink",
     "decode_pairs", "encode_pairs", "encode_record", "encode_stream",
 ]
 
@@ -130,15 +132,33 @@ class RecordReader:
         return bool(self._buffer)
 
 
+class Sink(Protocol):
+    """Where a request's STDIN is written as it arrives."""
+
+    def write(self, data: bytes, /) -> object: ...
+
+    def close(self) -> None: ...
+
+
+class Buffer(bytearray):
+    """STDIN kept in memory: the default ``Sink`` (it compares equal to its bytes)."""
+
+    def write(self, data: bytes, /) -> None:
+        self.extend(data)
+
+    def close(self) -> None:
+        pass
+
+
 @dataclass(frozen=True)
 class Request:
     """A request ready to run: its PARAMS (in the order sent, names and values as
-    bytes) and its whole STDIN. ``keep_conn``: the web server keeps the connection
-    for more requests."""
+    bytes) and its whole STDIN, in the sink it was written into. ``keep_conn``: the
+    web server keeps the connection for more requests."""
 
     request_id: int
     params: tuple[tuple[bytes, bytes], ...]
-    stdin: bytes
+    stdin: Sink
     keep_conn: bool
 
 
@@ -166,11 +186,14 @@ class Connection:
     emitted when STDIN ends); responding (``Abort`` may come), until
     ``end_request``. Then the connection waits for the next request if the web
     server asked to keep it (``KEEP_CONN``), else ``should_close`` is set.
-    ``max_params`` and ``max_stdin`` bound what one request may send.
+    ``max_params`` and ``max_stdin`` bound what one request may send; its STDIN
+    goes into a sink ``stdin()`` makes (default: a ``Buffer``).
     """
 
-    def __init__(self, *, max_params: int = 1 << 20, max_stdin: int = 1 << 30) -> None:
+    def __init__(self, *, max_params: int = 256 << 10, max_stdin: int = 64 << 20,
+                 stdin: Callable[[], Sink] = Buffer) -> None:
         self.max_params, self.max_stdin = max_params, max_stdin
+        self._new_stdin = stdin
         self._reader = RecordReader()
         self._out = bytearray()
         self._id: int | None = None  # the request being read or answered
@@ -178,7 +201,8 @@ class Connection:
         self._phase = "idle"  # idle, params, stdin, running
         self._params = bytearray()
         self._pairs: tuple[tuple[bytes, bytes], ...] = ()
-        self._stdin = bytearray()
+        self._stdin: Sink | None = None
+        self._stdin_size = 0
         self._stderr_used = False
         self.should_close = False  # the protocol wants the connection closed now
         self.closed = False  # the web server has closed it
@@ -187,6 +211,17 @@ class Connection:
     def request_id(self) -> int | None:
         """The request being read or answered, if any."""
         return self._id
+
+    @property
+    def started(self) -> bool:
+        """A request is being read or answered, or a record has begun to arrive."""
+        return self._id is not None or self._reader.pending
+
+    def discard(self) -> None:
+        """Close the STDIN of a request that was being read (the connection is closing)."""
+        if self._stdin is not None:
+            self._stdin.close()
+            self._stdin = None
 
     def data_to_send(self) -> bytes:
         """The replies the protocol made by itself since the last call."""
@@ -232,19 +267,22 @@ class Connection:
             if not content:  # the stream is whole: its pairs are decoded now
                 self._pairs = tuple(decode_pairs(bytes(self._params)))
                 self._params, self._phase = bytearray(), "stdin"
+                self._stdin, self._stdin_size = self._new_stdin(), 0
                 return None
             if len(self._params) + len(content) > self.max_params:
                 raise ProtocolError("PARAMS too long")
             self._params += content
             return None
         if kind == STDIN and self._phase == "stdin":
+            assert self._stdin is not None
             if content:
-                if len(self._stdin) + len(content) > self.max_stdin:
+                self._stdin_size += len(content)
+                if self._stdin_size > self.max_stdin:
                     raise ProtocolError("STDIN too long")
-                self._stdin += content
+                self._stdin.write(content)
                 return None
             self._phase = "running"
-            stdin, self._stdin = bytes(self._stdin), bytearray()
+            stdin, self._stdin = self._stdin, None
             return Request(request_id, self._pairs, stdin, self._keep)
         if kind in (PARAMS, STDIN) and self._phase != "running":
             raise ProtocolError("a stream record out of order")
@@ -274,7 +312,8 @@ class Connection:
         if self._phase == "running":
             return Abort(request_id)
         # FCGI-ABORT-1: aborted before it ran: it ends at once
-        self._params, self._stdin = bytearray(), bytearray()
+        self._params = bytearray()
+        self.discard()
         self._out += self.end_request(request_id)
         return None
 

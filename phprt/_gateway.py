@@ -136,7 +136,8 @@ class ScriptCall:
         ``input`` it sets to the request's); the Runtime, ended."""
         transport.server, transport.input = self.server, self.input
         runtime = Runtime(transport=transport, sapi=self.sapi, ini=self.ini, capture_print=True)
-        return execute(runtime, self.script)
+        name = self.server.get("SCRIPT_FILENAME") or ""
+        return execute(runtime, self.script, [name, *self.server.get("argv", ())])
 
 
 def error_page(status: int, request: HttpRequest) -> StaticResponse:

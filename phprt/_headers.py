@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Callable, Mapping
 
-from ._values import leading_int
+from ._values import PHP_BYTES, encodable, leading_int
 
 __all__ = ["HeaderError", "HeaderQueue", "ResponseHead", "REASONS", "head_for"]
 
@@ -43,6 +43,12 @@ class HeaderError(Exception):
     """A header operation PHP refuses with a warning; the message is PHP's."""
 
 
+def unencodable(charset: str) -> str:
+    """The warning for a header no PHP string could hold: a str with a character
+    ``charset`` cannot encode (DEV-HEADER-BYTES-1)."""
+    return f"Header may not contain characters that {charset} cannot encode"
+
+
 def _name_is(line: str, name: str) -> bool:
     # strncasecmp(line, "Name:", len) with the line longer than the prefix
     return len(line) > len(name) and line[: len(name)].lower() == name
@@ -70,7 +76,7 @@ class ResponseHead:
 
     def block(self) -> bytes:
         """The head as the SAPI writes it: each line and a blank one, CRLF-terminated."""
-        return "".join(f"{line}\r\n" for line in (*self.lines, "")).encode(self.charset, "surrogateescape")
+        return "".join(f"{line}\r\n" for line in (*self.lines, "")).encode(self.charset, PHP_BYTES)
 
     @property
     def fields(self) -> list[tuple[str, str]]:
@@ -93,8 +99,10 @@ class HeaderQueue:
     request, else 302 (HDR-LOCATION-1).
     """
 
-    def __init__(self, ini: Callable[[str], str], *, stores: bool, response_code: int, redirect_code: int = 302) -> None:
+    def __init__(self, ini: Callable[[str], str], *, stores: bool, response_code: int, redirect_code: int = 302,
+                 charset: str = "utf-8") -> None:
         self.lines: list[str] = []
+        self.charset = charset
         self.response_code = response_code
         self.status_line: str | None = None
         self.sent = False
@@ -120,6 +128,8 @@ class HeaderQueue:
             raise HeaderError("Header may not contain more than a single header, new line detected")
         if "\0" in line:
             raise HeaderError("Header may not contain NUL bytes")
+        if not encodable(line, self.charset):
+            raise HeaderError(unencodable(self.charset))
         if line[:5].lower() == "http/":
             self.set_response_code(_extract_response_code(line))
             self.status_line = line

@@ -3,7 +3,9 @@
 In the manner of h11: the server feeds what it receives to a ``RequestParser``
 and asks it for the next event -- a request's head, then the whole request with
 its body -- or gets an ``HttpError`` naming the status to answer before closing
-the connection. ``plan_response`` decides how a response is delimited and
+the connection. The body goes, as it arrives, into what the parser's ``body``
+factory makes (a ``Buffer`` in memory unless the server gives a file-backed
+one, SERVE-BODY-1). ``plan_response`` decides how a response is delimited and
 whether the connection stays open, ``render_head`` writes its head and
 ``BodyEncoder`` frames its body. Sockets are phprt/server.py's business.
 """
@@ -12,11 +14,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Protocol, Sequence
 
 __all__ = [
-    "CLOSED", "NEED_DATA", "TOKEN", "BodyEncoder", "Framing", "HttpError", "Limits", "Request", "RequestHead",
-    "RequestParser", "plan_response", "render_head",
+    "CLOSED", "NEED_DATA", "TOKEN", "BodyEncoder", "BodySink", "Buffer", "Framing", "HttpError", "Limits", "Request",
+    "RequestHead", "RequestParser", "plan_response", "render_head",
 ]
 
 
@@ -108,12 +110,31 @@ class RequestHead:
         return has_body and self.version >= (1, 1) and "100-continue" in self.tokens("expect")
 
 
+class BodySink(Protocol):
+    """Where the parser writes a request's body as it arrives."""
+
+    def write(self, data: bytes, /) -> object: ...
+
+    def close(self) -> None: ...
+
+
+class Buffer(bytearray):
+    """A body kept in memory: the parser's default ``BodySink`` (it compares equal to its bytes)."""
+
+    def write(self, data: bytes, /) -> None:
+        self.extend(data)
+
+    def close(self) -> None:
+        pass
+
+
 @dataclass(frozen=True)
 class Request:
-    """A whole request: its head and its body, decoded from the chunked coding if it was sent so."""
+    """A whole request: its head and its body (the sink the parser wrote it into),
+    decoded from the chunked coding if it was sent so."""
 
     head: RequestHead
-    body: bytes
+    body: BodySink
 
 
 # Parser states
@@ -128,11 +149,13 @@ class RequestParser:
     complete), then the ``Request``, or ``CLOSED`` when the client closed between
     requests. A request that breaks the rules raises ``HttpError``. After a
     ``Request``, ``next_request()`` starts on the next one; bytes already received
-    (a pipelined request) stay.
+    (a pipelined request) stay. Each request's body goes into a sink ``body()``
+    makes (default: a ``Buffer``); ``close()`` closes the one being written.
     """
 
-    def __init__(self, limits: Limits | None = None) -> None:
+    def __init__(self, limits: Limits | None = None, body: Callable[[], BodySink] = Buffer) -> None:
         self.limits = limits or Limits()
+        self._new_body = body
         self._buffer = bytearray()
         self._eof = False
         self._reset()
@@ -143,7 +166,8 @@ class RequestParser:
         self._request_line: tuple[str, str, str, tuple[int, int], str] | None = None
         self._fields: list[tuple[str, str]] = []
         self._section = 0  # bytes of the header (or trailer) section so far
-        self._body = bytearray()
+        self._body: BodySink | None = None  # made when the head is complete
+        self._size = 0  # bytes of the body so far
         self._remaining = 0
 
     @property
@@ -158,6 +182,11 @@ class RequestParser:
 
     def feed_eof(self) -> None:
         self._eof = True
+
+    def close(self) -> None:
+        """Close the body of the request being read, if there is one."""
+        if self._body is not None and self._state != _DONE:
+            self._body.close()
 
     def next_request(self) -> None:
         if self._state != _DONE:
@@ -302,6 +331,7 @@ class RequestParser:
                 raise self._error(413, "Request body too large")
         head = RequestHead(method, target, sent, version, protocol, head.headers, length, bool(codings))
         self._head = head
+        self._body = self._new_body()
         if head.chunked:
             self._state = _CHUNK_SIZE
         elif length:
@@ -313,15 +343,17 @@ class RequestParser:
     # -- the body ---------------------------------------------------------------------
 
     def _complete(self) -> Request:
-        assert self._head is not None
+        assert self._head is not None and self._body is not None
         self._state = _DONE
-        body, self._body = bytes(self._body), bytearray()
-        return Request(self._head, body)
+        return Request(self._head, self._body)
 
     def _take(self) -> None:
-        taken = self._buffer[: self._remaining]
+        assert self._body is not None
+        taken = bytes(self._buffer[: self._remaining])
         del self._buffer[: len(taken)]
-        self._body += taken
+        if taken:
+            self._body.write(taken)
+        self._size += len(taken)
         self._remaining -= len(taken)
 
     def _read_body(self) -> object:
@@ -349,7 +381,7 @@ class RequestParser:
         if not size:
             self._state, self._section = _TRAILERS, 0
             return None
-        if len(self._body) + size > self.limits.body:
+        if self._size + size > self.limits.body:
             raise self._error(413, "Request body too large")
         self._state, self._remaining = _CHUNK_DATA, size
         return None

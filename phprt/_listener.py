@@ -1,27 +1,56 @@
-"""What the HTTP server and the FastCGI responder share: a listening socket and its lifecycle.
+"""What the HTTP server and the FastCGI responder share: a listening socket, one
+loop that reads every connection while its request arrives, and a thread for
+each request that has arrived.
 
-``Listener`` accepts connections in a selector loop and serves each in a thread
-of its own (SERVE-CONCURRENT-1, FCGI-CONCURRENT-1); ``stop()`` ends the loop,
-``shutdown()`` also ends idle connections and gives running requests a grace
+``Listener`` accepts connections and reads them in a selector loop, without a
+thread of their own, so a client that sends slowly, or nothing, costs the
+server a socket and a few buffers, not a thread (SERVE-SLOW-1, FCGI-LIMIT-1).
+What a connection says is its ``Link`` subclass's business: the loop hands it
+the bytes and it answers with a ``Step`` -- wait for more, run the request that
+has arrived, close, or linger. A request that has arrived is served in a
+thread of its own (SERVE-CONCURRENT-1, FCGI-CONCURRENT-1), at most
+``max_requests`` at once; then the connection comes back to the loop. The
+loop holds at most ``max_connections`` connections: a new one pushes out the
+one that has waited longest for its request. A body larger than a ``Spool``
+keeps in memory is on disk until its request runs, and the bodies read back
+for running requests take at most ``body_memory`` bytes at once
+(SERVE-BODY-1, FCGI-LIMIT-1). ``stop()`` ends the loop and closes the
+connections it holds; ``shutdown()`` also gives running requests a grace
 period. ``serve_until_signalled`` runs one in the foreground until SIGINT or
-SIGTERM (SERVE-CLI-1, FCGI-WORKERS-1). What a connection says is the
-subclass's business.
+SIGTERM (SERVE-CLI-1, FCGI-WORKERS-1).
 """
 
 from __future__ import annotations
 
+import enum
+import errno
+import math
+import os
+import re
 import selectors
 import signal
 import socket
+import tempfile
 import threading
 import time
+from collections import deque
 from types import FrameType
-from typing import Any, Callable, Generic, Optional, Protocol, Self, TypeVar, Union
+from typing import IO, Any, Callable, Generic, Optional, Self, TypeVar, Union
 
-__all__ = ["STOP_SIGNALS", "Listener", "host_port", "serve_until_signalled", "stop_on_signals"]
+__all__ = ["STOP_SIGNALS", "Link", "Listener", "Spool", "Step", "byte_size", "host_port", "send_now",
+           "serve_until_signalled", "stop_on_signals"]
 
 #: The signals that stop a server.
 STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+#: How long a closing connection keeps reading what its peer still sends, so that
+#: the answer is not destroyed by a reset (a lingering close), and how much of it.
+LINGER = 2.0
+LINGER_BYTES = 1 << 20
+#: What the loop reads from a connection at a time.
+_READ = 65536
+#: At most this many connections are accepted before the loop reads the others.
+_ACCEPT_BATCH = 64
 
 _Handler = Union[Callable[[int, Optional[FrameType]], Any], int, signal.Handlers, None]
 
@@ -36,44 +65,159 @@ def host_port(listen: str, expected: str = "HOST:PORT") -> tuple[str, int]:
     return host, int(port)
 
 
-class Accepted(Protocol):
-    """An accepted connection, as ``Listener`` keeps it."""
+def byte_size(text: str) -> int:
+    """A size as the command line takes it: bytes, or with PHP's ``K``, ``M`` or ``G`` suffix (``64M``)."""
+    match = re.fullmatch(r"\s*(\d+)\s*([kKmMgG]?)\s*", text)
+    if match is None:
+        raise ValueError(f"expected a size such as 65536, 64K or 64M, not {text!r}")
+    return int(match[1]) << {"": 0, "k": 10, "m": 20, "g": 30}[match[2].lower()]
+
+
+def send_now(sock: socket.socket, data: bytes) -> bool:
+    """Write ``data`` without waiting, as the loop writes (its sockets' descriptors are
+    non-blocking); whether all of it went."""
+    view = memoryview(data)
+    while view:
+        try:
+            sent = os.write(sock.fileno(), view)
+        except OSError:  # full (BlockingIOError), or the peer is gone
+            return False
+        view = view[sent:]
+    return True
+
+
+class Spool:
+    """A request body as it arrives: in memory up to ``memory`` bytes, beyond that in an
+    anonymous temporary file, so a body costs at most ``memory`` bytes of memory until
+    its request runs (SERVE-BODY-1, FCGI-LIMIT-1)."""
+
+    def __init__(self, memory: int) -> None:
+        self.memory = memory
+        self.size = 0
+        self._data = bytearray()
+        self._file: IO[bytes] | None = None
 
     @property
-    def name(self) -> str:
-        """Names its thread: ``phprt-KIND-NAME``."""
+    def on_disk(self) -> bool:
+        return self._file is not None
 
-    @property
-    def idle(self) -> bool:
-        """Waiting for a request that has not begun: ``shutdown()`` ends it at once."""
+    def write(self, data: bytes, /) -> None:
+        if self._file is None and self.size + len(data) > self.memory:
+            self._file = tempfile.TemporaryFile(prefix="phprt-body-")
+            self._file.write(self._data)
+            self._data = bytearray()
+        if self._file is not None:
+            self._file.write(data)
+        else:
+            self._data += data
+        self.size += len(data)
+
+    def read(self) -> bytes:
+        """The whole body; the file is closed."""
+        if self._file is None:
+            return bytes(self._data)
+        self._file.seek(0)
+        data = self._file.read()
+        self.close()
+        return data
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        self._data = bytearray()
+
+
+class Step(enum.Enum):
+    """What happens to a connection next."""
+
+    WAIT = "wait"  # the loop reads it until its request has arrived
+    RUN = "run"  # its request has arrived: serve it in a thread
+    CLOSE = "close"  # close it now
+    LINGER = "linger"  # shut this side, read what still comes for up to LINGER seconds, then close
+
+
+class Link:
+    """An accepted connection, as ``Listener`` keeps it. A server's connection
+    subclasses it: the loop calls ``received`` with what arrived (``b""`` for the
+    end of the stream), ``resume`` when the connection comes back from its thread,
+    ``expired`` once ``deadline`` (a ``time.monotonic()`` value) has passed, and
+    ``close`` when it closes the connection. ``cost()`` is the memory its request
+    needs when it runs; the server gives back what it was granted (``granted``) with
+    ``Listener.release_memory``."""
+
+    #: Names the connection's thread: ``phprt-KIND-NAME``.
+    name = "connection"
+
+    def __init__(self, sock: socket.socket, write_timeout: float) -> None:
+        # A send in the request's thread waits at most write_timeout; with a timeout the
+        # descriptor is non-blocking, so the loop's reads and send_now() never wait.
+        sock.settimeout(write_timeout)
+        self.sock = sock
+        self.deadline = math.inf
+        self.granted = 0
+
+    def received(self, data: bytes) -> Step:
+        raise NotImplementedError
+
+    def resume(self) -> Step:
+        return Step.WAIT
+
+    def expired(self) -> Step:
+        return Step.CLOSE
+
+    def cost(self) -> int:
+        return 0
 
     def interrupt(self) -> None:
-        """Shut the socket both ways, so that the connection's thread ends."""
+        """Shut the socket both ways, so that a thread serving it ends."""
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self.sock.close()
 
 
-C = TypeVar("C", bound=Accepted)
+C = TypeVar("C", bound=Link)
 
 
 class Listener(Generic[C]):
-    """A listening socket whose connections are each served in a thread of their own.
+    """A listening socket, the loop that reads its connections, and a thread per request.
 
-    ``serve_forever()`` accepts until ``stop()`` or ``shutdown()``; ``start()`` (or
+    ``serve_forever()`` serves until ``stop()`` or ``shutdown()``; ``start()`` (or
     ``with``) serves from a background thread. A subclass makes the connection
-    (``_connection``) and serves it (``_handle``); at most ``max_connections``
-    are served at once (None: no limit), later ones wait in the listen queue.
+    (``_connection``) and serves its request in a thread (``_handle``), returning
+    the next ``Step``: ``WAIT`` gives the connection back to the loop for another
+    request, ``RUN`` has it run another request that has already arrived.
     """
 
     #: Names the threads: ``phprt-KIND-accept``, ``phprt-KIND-NAME``.
     kind = "listener"
 
-    def __init__(self, listener: socket.socket, max_connections: int | None = None) -> None:
+    def __init__(self, listener: socket.socket, *, max_connections: int = 1024, max_requests: int = 256,
+                 body_memory: int = 128 << 20) -> None:
+        if max_connections < 1 or max_requests < 1:
+            raise ValueError("max_connections and max_requests must be at least 1")
         listener.setblocking(False)
         self._listener = listener
-        self._slots = threading.BoundedSemaphore(max_connections) if max_connections is not None else None
+        self.max_connections, self.max_requests, self.body_memory = max_connections, max_requests, body_memory
         self.stopping = False
         self._shut = False
         self._lock = threading.Lock()
-        self._connections: dict[C, threading.Thread] = {}
+        # The loop's own state: connections whose request is awaited (in the order they
+        # began to wait), whose request waits for a thread, and that are closing.
+        self._waiting: dict[C, None] = {}
+        self._ready: deque[C] = deque()
+        self._lingering: dict[C, list[float]] = {}  # [deadline, bytes drained]
+        self._next_check = math.inf  # the earliest deadline, or sooner
+        self._paused_until = 0.0  # accept() failed for want of descriptors
+        self._selector: selectors.BaseSelector | None = None
+        # Shared with the request threads, under _lock.
+        self._running: dict[C, threading.Thread] = {}
+        self._back: list[tuple[C, Step]] = []  # connections their threads are done with
+        self._memory = 0  # bytes of bodies granted to running requests
+        self._looping = False
         self._wake: tuple[socket.socket, socket.socket] | None = None
         self._thread: threading.Thread | None = None
 
@@ -94,98 +238,316 @@ class Listener(Generic[C]):
             self._thread.start()
         return self
 
+    # -- the loop ---------------------------------------------------------------------------
+
     def serve_forever(self) -> None:
-        """Accept connections until ``stop()`` or ``shutdown()``, each served in its own thread."""
+        """Accept and read connections until ``stop()`` or ``shutdown()``; each request
+        that has arrived is served in a thread of its own."""
         wake = socket.socketpair()  # made here, so each worker process has its own
+        for end in wake:
+            end.setblocking(False)
+        selector = selectors.DefaultSelector()
+        selector.register(wake[0], selectors.EVENT_READ)
         with self._lock:
-            self._wake = wake
+            self._wake, self._looping = wake, True
+        self._selector = selector
+        accepting = False
         try:
-            with selectors.DefaultSelector() as selector:
-                selector.register(self._listener, selectors.EVENT_READ)
-                selector.register(wake[0], selectors.EVENT_READ)
-                while not self.stopping:
-                    for key, _ in selector.select(timeout=1.0):
-                        if key.fileobj is self._listener and not self.stopping:
-                            self._accept()
+            while not self.stopping:
+                room = self._room()
+                if room != accepting:
+                    if room:
+                        selector.register(self._listener, selectors.EVENT_READ)
+                    else:
+                        selector.unregister(self._listener)
+                    accepting = room
+                timeout = min(max(self._next_check - time.monotonic(), 0.0), 1.0)
+                for key, _ in selector.select(timeout):
+                    if key.fileobj is self._listener:
+                        self._accept()
+                    elif key.fileobj is wake[0]:
+                        try:
+                            wake[0].recv(4096)
+                        except OSError:
+                            pass
+                    else:
+                        self._readable(key.data)
+                self._collect()
+                self._expire()
+                self._dispatch()
         finally:
             with self._lock:
-                self._wake = None
+                self._looping, self._wake = False, None
+                back, self._back = self._back, []
+                for connection, _ in back:
+                    self._running.pop(connection, None)
+            for connection in [*(connection for connection, _ in back), *self._waiting, *self._ready,
+                               *self._lingering]:
+                self._close(connection)
+            self._selector = None
+            selector.close()
             for end in wake:
                 end.close()
 
     def stop(self) -> None:
-        """Stop accepting; ``serve_forever()`` returns. Safe in a signal handler."""
+        """Stop accepting and reading; ``serve_forever()`` closes the connections it
+        holds and returns. Safe in a signal handler."""
         self.stopping = True
+        self._poke()
+
+    def _poke(self) -> None:
         wake = self._wake
         if wake is not None:
             try:
                 wake[1].send(b"x")
             except OSError:
-                pass
+                pass  # full: the loop wakes anyway
+
+    def _held(self) -> int:
+        return len(self._waiting) + len(self._ready) + len(self._lingering) + len(self._running)
+
+    def _room(self) -> bool:
+        """Whether a new connection can be taken: below max_connections, or by closing
+        one that is closing anyway or has waited longest for its request."""
+        if time.monotonic() < self._paused_until:
+            return False
+        return self._held() < self.max_connections or bool(self._lingering) or bool(self._waiting)
+
+    def _make_room(self) -> None:
+        # At max_connections: close a connection that is closing anyway, else the one
+        # that has waited longest for its request (SERVE-SLOW-1, FCGI-LIMIT-1).
+        if self._held() < self.max_connections:
+            return
+        if self._lingering:
+            self._close(next(iter(self._lingering)))
+        elif self._waiting:
+            oldest = next(iter(self._waiting))
+            self._evicted(oldest)
+            self._close(oldest)
 
     def _accept(self) -> None:
-        slots = self._slots
-        if slots is not None and not slots.acquire(timeout=0.2):  # at capacity: the client waits in the queue
+        assert self._selector is not None
+        for _ in range(_ACCEPT_BATCH):
+            if not self._room():
+                return
+            try:
+                sock, peer = self._listener.accept()
+            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                return  # another worker took it, or the peer left
+            except OSError as error:
+                if error.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    self._paused_until = time.monotonic() + 0.1  # out of descriptors: let it pass
+                return
+            try:
+                if sock.family != socket.AF_UNIX:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                connection = self._connection(sock, peer)
+            except OSError:
+                sock.close()
+                continue
+            self._make_room()
+            self._waiting[connection] = None
+            self._selector.register(sock, selectors.EVENT_READ, connection)
+            self._note(connection)
+
+    def _note(self, connection: C) -> None:
+        self._next_check = min(self._next_check, connection.deadline)
+
+    def _readable(self, connection: C) -> None:
+        if connection not in self._waiting and connection not in self._lingering:
+            return  # closed earlier in this round
+        try:
+            data = os.read(connection.sock.fileno(), _READ)
+        except (BlockingIOError, InterruptedError):
             return
-        try:
-            sock, peer = self._listener.accept()
-        except OSError as error:
-            if slots is not None:
-                slots.release()
-            if not isinstance(error, (BlockingIOError, InterruptedError, ConnectionAbortedError)):
-                time.sleep(0.05)  # e.g. out of file descriptors: let it pass
-            return  # else another worker took it, or the peer left
-        try:
-            sock.setblocking(True)
-            if sock.family != socket.AF_UNIX:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            connection = self._connection(sock, peer)
         except OSError:
-            sock.close()
-            if slots is not None:
-                slots.release()
+            data = b""
+        state = self._lingering.get(connection)
+        if state is not None:  # closing: what still comes is read and dropped
+            state[1] += len(data)
+            if not data or state[1] > LINGER_BYTES:
+                self._close(connection)
             return
+        self._apply(connection, self._call(connection, connection.received, data))
+
+    def _call(self, connection: C, method: Callable[..., Step], *args: Any) -> Step:
+        try:
+            return method(*args)
+        except Exception as error:  # noqa: BLE001 - a connection's failure never stops the server
+            self._failed(connection, error)
+            return Step.CLOSE
+
+    def _apply(self, connection: C, step: Step) -> None:
+        """Carry out ``step`` for a connection the loop reads."""
+        if step is Step.WAIT:
+            self._note(connection)
+            return
+        self._waiting.pop(connection, None)
+        if step is Step.RUN:
+            assert self._selector is not None
+            self._selector.unregister(connection.sock)
+            self._ready.append(connection)
+        elif step is Step.LINGER:
+            self._linger(connection)
+        else:
+            self._close(connection)
+
+    def _linger(self, connection: C) -> None:
+        try:
+            connection.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            self._close(connection)
+            return
+        deadline = time.monotonic() + LINGER
+        self._lingering[connection] = [deadline, 0]
+        self._next_check = min(self._next_check, deadline)
+
+    def _close(self, connection: C) -> None:
+        self._waiting.pop(connection, None)
+        self._lingering.pop(connection, None)
+        try:
+            self._ready.remove(connection)
+        except ValueError:
+            pass
+        if self._selector is not None:
+            try:
+                self._selector.unregister(connection.sock)
+            except (KeyError, ValueError):
+                pass
+        try:
+            connection.close()
+        except Exception as error:  # noqa: BLE001
+            self._failed(connection, error)
+
+    def _collect(self) -> None:
+        """Take back the connections whose threads are done."""
+        with self._lock:
+            back, self._back = self._back, []
+            for connection, _ in back:
+                self._running.pop(connection, None)
+        assert self._selector is not None
+        for connection, step in back:
+            if step in (Step.WAIT, Step.LINGER):
+                self._selector.register(connection.sock, selectors.EVENT_READ, connection)
+            if step is Step.WAIT:
+                self._waiting[connection] = None
+                self._apply(connection, self._call(connection, connection.resume))
+            elif step is Step.LINGER:
+                self._linger(connection)
+            elif step is Step.RUN:
+                self._ready.append(connection)
+            else:
+                self._close(connection)
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        if now < self._next_check:
+            return
+        upcoming = now + 1.0
+        expired = []
+        for connection in self._waiting:
+            if connection.deadline <= now:
+                expired.append(connection)
+            else:
+                upcoming = min(upcoming, connection.deadline)
+        for connection, (deadline, _) in list(self._lingering.items()):
+            if deadline <= now:
+                self._close(connection)
+            else:
+                upcoming = min(upcoming, deadline)
+        self._next_check = upcoming
+        for connection in expired:
+            self._apply(connection, self._call(connection, connection.expired))
+
+    def _dispatch(self) -> None:
+        """Start the requests that have arrived, in order, as threads and memory allow:
+        a body that needs memory waits for it, and so do later ones that need some,
+        while requests that need none go ahead."""
+        blocked = False
+        for connection in list(self._ready):
+            with self._lock:
+                if len(self._running) >= self.max_requests:
+                    return
+                cost = connection.cost()
+                if cost:
+                    if blocked or (self._memory and self._memory + cost > self.body_memory):
+                        blocked = True
+                        continue
+                    self._memory += cost
+            connection.granted = cost
+            self._ready.remove(connection)
+            self._start(connection)
+
+    def _start(self, connection: C) -> None:
         thread = threading.Thread(target=self._serve_connection, args=(connection,), daemon=True,
                                   name=f"phprt-{self.kind}-{connection.name}")
         with self._lock:
-            self._connections[connection] = thread
+            self._running[connection] = thread
         try:
             thread.start()
         except RuntimeError as error:  # no thread to be had: this client goes, the server stays
-            self._unserved(connection, error)
             with self._lock:
-                self._connections.pop(connection, None)
-            sock.close()
-            if slots is not None:
-                slots.release()
+                self._running.pop(connection, None)
+            self.release_memory(connection.granted)
+            connection.granted = 0
+            self._unserved(connection, error)
+            self._close(connection)
 
     def _serve_connection(self, connection: C) -> None:
+        step = Step.CLOSE
         try:
-            self._handle(connection)
+            step = self._handle(connection)
+        except BaseException as error:  # noqa: B036 - a connection's failure never stops the server
+            self._failed(connection, error)
         finally:
             with self._lock:
-                self._connections.pop(connection, None)
-            if self._slots is not None:
-                self._slots.release()
+                looping = self._looping
+                if looping:
+                    self._back.append((connection, step))
+                else:
+                    self._running.pop(connection, None)
+            if looping:
+                self._poke()
+            else:
+                connection.close()
+
+    def release_memory(self, size: int) -> None:
+        """Give back ``size`` bytes granted to a request's body."""
+        if size:
+            with self._lock:
+                self._memory -= size
+            self._poke()
+
+    # -- what a subclass says -------------------------------------------------------------
 
     def _connection(self, sock: socket.socket, peer: Any) -> C:
-        """The connection for an accepted socket (blocking)."""
+        """The connection for an accepted socket."""
         raise NotImplementedError
 
-    def _handle(self, connection: C) -> None:
-        """Serve ``connection`` in its own thread until it ends; close its socket."""
+    def _handle(self, connection: C) -> Step:
+        """Serve ``connection``'s request, in its own thread; what comes next."""
         raise NotImplementedError
 
     def _unserved(self, connection: C, error: Exception) -> None:
         """``connection`` is closed without being served: no thread could be started."""
 
-    def _busy(self, connections: dict[C, threading.Thread]) -> bool:
+    def _evicted(self, connection: C) -> None:
+        """``connection`` is closed to make room for a new one (``max_connections``)."""
+
+    def _failed(self, connection: C, error: BaseException) -> None:
+        """Serving ``connection`` raised ``error``; it is closed."""
+
+    def _busy(self) -> bool:
         """Whether requests still run, which ``shutdown()`` waits for."""
-        return bool(connections)
+        with self._lock:
+            return bool(self._running)
+
+    # -- stopping ---------------------------------------------------------------------------
 
     def shutdown(self, timeout: float = 5.0) -> None:
-        """Stop accepting, end idle connections, give running requests ``timeout``
-        seconds to finish, then cut the rest and ``close()`` (SERVE-CLI-1)."""
+        """Stop accepting, close the connections whose request has not arrived, give
+        running requests ``timeout`` seconds to finish, then cut the rest and
+        ``close()`` (SERVE-CLI-1)."""
         if self._shut:
             return
         self._shut = True
@@ -193,18 +555,13 @@ class Listener(Generic[C]):
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
         deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:
-                connections = dict(self._connections)
-            for connection in connections:
-                if connection.idle:
-                    connection.interrupt()
-            if not self._busy(connections) or time.monotonic() > deadline:
-                break
+        while self._busy() and time.monotonic() < deadline:
             time.sleep(0.02)
-        for connection in connections:  # still running after the grace period
+        with self._lock:
+            running = dict(self._running)
+        for connection in running:  # still running after the grace period
             connection.interrupt()
-        for thread in connections.values():
+        for thread in running.values():
             thread.join(0.5)
         self.close()
 
@@ -235,7 +592,7 @@ def serve_until_signalled(listener: Listener[Any], grace: float, *, hurry: bool 
             listener.serve_forever()
         finally:
             listener.shutdown(grace)
-    except KeyboardInterrupt:  # a second Ctrl-C: stop waiting for the running requests
+    except KeyboardInterrupt:  # a second Ctrl-C: stop waiting for running requests
         pass
     finally:
         for number, handler in previous.items():

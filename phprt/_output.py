@@ -30,6 +30,7 @@ from ._constants import (
     PHP_OUTPUT_HANDLER_STDFLAGS as STDFLAGS,
     PHP_OUTPUT_HANDLER_WRITE as WRITE,
 )
+from ._values import PHP_BYTES
 
 __all__ = ["HandlerFunction", "OutputHandler", "OutputLocked", "OutputStack", "default_handler", "initial_buffer_size"]
 
@@ -123,7 +124,7 @@ def default_handler(chunk_size: int = 0, flags: int = STDFLAGS) -> OutputHandler
 
 def as_bytes(chunk: str | bytes, encoding: str) -> bytes:
     """A chunk as the bytes PHP would hold: str is encoded, losslessly (OUT-BYTES-1)."""
-    return chunk if isinstance(chunk, bytes) else chunk.encode(encoding, "surrogateescape")
+    return chunk if isinstance(chunk, bytes) else chunk.encode(encoding, PHP_BYTES)
 
 
 def byte_length(chunk: str | bytes, encoding: str) -> int:
@@ -141,6 +142,7 @@ class OutputStack:
         emit: Callable[[bytes], None],
         header: Callable[[], bool],
         encoding: str = "utf-8",
+        direct: Callable[[bytes], None] | None = None,
     ) -> None:
         self.handlers: list[OutputHandler] = []
         self.running: OutputHandler | None = None
@@ -149,6 +151,9 @@ class OutputStack:
         self.encoding = encoding
         self._emit = emit
         self._header = header
+        #: Where output goes once the layer is torn down (PHP's php_output_direct,
+        #: the process's stdout): ``emit`` unless told otherwise (OUT-DIRECT-1).
+        self._direct = emit if direct is None else direct
         #: Called whenever the top of the stack or the running state changes.
         self.on_change: Callable[[], None] = lambda: None
 
@@ -175,11 +180,12 @@ class OutputStack:
     # -- writing ----------------------------------------------------------------------
 
     def write(self, data: bytes | str) -> None:
-        """Write into the stack (php_output_write)."""
+        """Write into the stack (php_output_write); once the layer is torn down,
+        straight to ``direct``."""
         if self.activated:
             self._op(WRITE, data)
         elif not self.disabled and data:
-            self._emit(as_bytes(data, self.encoding))
+            self._direct(as_bytes(data, self.encoding))
 
     def _op(self, op: int, data: bytes | str) -> None:
         # php_output_op: pass data through the stack and out of the bottom.
@@ -234,17 +240,19 @@ class OutputStack:
         return self._run(handler, op)
 
     def _run(self, handler: OutputHandler, op: int) -> tuple[int, bytes | None]:
+        # A bailout out of the handler's call (a fatal error, the time limit, exit
+        # where no PHP code runs) leaves the handler running, as PHP's longjmp leaves
+        # OG(running): later output is only stored, and the next operation is the
+        # "Cannot use output buffering" fatal error (OUT-BAILOUT-1).
         if not handler.flags & STARTED:
             op |= START
         function = handler.function
         self.running = handler
         self.on_change()
-        try:
-            result = handler.contents() if function is None else function(handler.contents(), op)
-        finally:
-            handler.flags |= STARTED
-            self.running = None
-            self.on_change()
+        result = handler.contents() if function is None else function(handler.contents(), op)
+        handler.flags |= STARTED
+        self.running = None
+        self.on_change()
         if result is None:
             handler.flags |= DISABLED
             raw = handler.contents()

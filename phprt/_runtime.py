@@ -28,7 +28,7 @@ from ._diagnostics import (
     display_errors_mode,
     escape_html,
 )
-from ._errors import ArgumentCountError, Bailout, PhpError
+from ._errors import ArgumentCountError, Bailout, Exit, PhpError
 from ._frames import PACKAGE, caller_location, is_phprt, script_frame
 from ._headers import HeaderError, HeaderQueue, head_for
 from ._ini import DIRECTIVES, INI_USER, SAPI_PROFILES, ini_bool, ini_file_value, ini_value
@@ -41,7 +41,7 @@ from ._transport import ResponseHead, Transport
 from ._uncaught import uncaught_error
 from ._urlrewriter import UrlRewriter
 from ._zlib import GZIP, DeflateContext, output_encoding
-from ._values import Ref, c_int, format_float, is_stringable, leading_int, numeric_string, to_php_text, zval_type_name
+from ._values import PHP_BYTES, Ref, c_int, encodable, format_float, is_stringable, leading_int, numeric_string, to_php_text, zval_type_name
 
 _c_echo_into: Callable[[list[str | bytes], Callable[..., None]], Callable[..., None]] | None
 try:
@@ -112,9 +112,14 @@ def _is_gzhandler(callback: Any) -> bool:
     return getattr(callback, "__name__", None) == "ob_gzhandler" and getattr(callback, "__module__", "").startswith(PACKAGE)
 
 
-def _header_safe(value: str) -> bool:
-    # OnUpdateDefaultCharset, OnUpdateDefaultMimeTye: no CR, LF or NUL (HDR-DEFAULT-3)
-    return not any(char in value for char in "\r\n\0")
+def _dropped(data: bytes) -> None:
+    """Output that reaches no client (OUT-DIRECT-1)."""
+
+
+def _header_safe(value: str, charset: str) -> bool:
+    # OnUpdateDefaultCharset, OnUpdateDefaultMimeTye: no CR, LF or NUL (HDR-DEFAULT-3),
+    # and nothing the charset cannot encode (DEV-HEADER-BYTES-1)
+    return not any(char in value for char in "\r\n\0") and encodable(value, charset)
 
 
 def _zlib_setting(value: str) -> int:
@@ -192,7 +197,7 @@ class Runtime:
         cli = self.sapi.name == "cli"
         self._headers_only = not cli and self.server.get("REQUEST_METHOD") == "HEAD"
         self._headers = HeaderQueue(self._ini_str, stores=not cli, response_code=0 if cli else 200,
-                                    redirect_code=self._redirect_code())
+                                    redirect_code=self._redirect_code(), charset=charset)
         self._header_callback: PhpCallable | None = None
         self._headers.on_content_length = self._content_length_set
         self._zlib_compression = 0  # ZLIBG(output_compression): the zlib handlers' chunk size, 0 off
@@ -202,7 +207,10 @@ class Runtime:
         self._shutdown_frame: FrameType | None = None  # while the request ends
         self._started = self._ended = False
         self._rewriter: UrlRewriter | None = None  # started at most once per request
-        self._out = OutputStack(self._emit, self._output_header, charset)
+        # Once the output layer is torn down, PHP writes to its process's stdout: the
+        # response under the CLI and CGI, not the client's under the servers (OUT-DIRECT-1).
+        direct = self._emit if self.sapi.name in ("cli", "cgi") else _dropped
+        self._out = OutputStack(self._emit, self._output_header, charset, direct)
         self._out.on_change = self._bind_echo
         self._capture_print = capture_print
         self._status = C.CONNECTION_NORMAL  # connection_status()
@@ -325,6 +333,8 @@ class Runtime:
             pass
         except TimeLimitExceeded as timeout:
             self._timed_out(timeout.__traceback__)
+        except OutputLocked:  # php_output_end_all() finds a handler still running (OUT-BAILOUT-1)
+            self._fatal(f"PHP Request Shutdown: {_LOCKED}", ("Unknown", 0), escape=True)
         except Exception as exception:
             self._uncaught(exception, exception.__traceback__)
 
@@ -343,6 +353,22 @@ class Runtime:
             self._error(C.E_ERROR, message, location, docref=escape)
         except Bailout:
             pass
+
+    def _throw(self, exception: Exception | Exit) -> None:
+        # The end of zend_call_function() for a handler or header callback that threw
+        # or exited: while PHP code runs (the script, a shutdown function), the
+        # exception waits for it to resume (EG(exception)); with none running (the
+        # request's end), an exception is the "Uncaught" fatal error and exit a
+        # bailout, right here, ending that step (OUT-EXIT-1, OUT-EXIT-2,
+        # LIFE-CALLBACK-1, LIFE-CALLBACK-2).
+        if script_frame(self._shutdown_frame) is not None:
+            if self._pending is None:
+                self._pending = exception
+            return
+        if isinstance(exception, Exit):
+            raise exception
+        self._uncaught(exception, exception.__traceback__)
+        raise Bailout(self.exit_status)
 
     def _uncaught(self, exception: BaseException, tb: TracebackType | None) -> None:
         # zend_exception_error(): "Uncaught ..." as a fatal error (DIAG-UNCAUGHT-1)
@@ -405,11 +431,11 @@ class Runtime:
             return
         queue.add_default_content_type()
         callback, self._header_callback = self._header_callback, None
-        if callback is not None:
+        if callback is not None and self._pending is None:  # not called while an exception waits
             try:
                 callback()
-            except Exception as exception:  # it surfaces when the script's call returns
-                self._pending = self._pending or exception
+            except (Exception, Exit) as exception:  # LIFE-CALLBACK-1, LIFE-CALLBACK-2
+                self._throw(exception)
         queue.sent = True
         date = email.utils.formatdate(usegmt=True)
         head = head_for(self.sapi.name, queue, self._received, date, self.charset)
@@ -566,8 +592,9 @@ class Runtime:
 
     def _user_handler(self, callback: PhpCallable, chunk_size: int, flags: int) -> OutputHandler:
         def function(buffer: bytes, phase: int) -> bytes | None:
-            # PHP's user handler call (OUT-CALLBACK-*): false, an exception or an
-            # unusable result is a failure; true and null mean no output.
+            # PHP's user handler call (OUT-CALLBACK-*): false, an exception, exit or an
+            # unusable result is a failure; true and null mean no output. A fatal error
+            # or the time limit is a bailout and leaves the call (OUT-BAILOUT-1).
             if self._pending is not None:
                 return None
             try:
@@ -577,10 +604,10 @@ class Runtime:
                 if result is True:
                     return b""
                 text = to_php_text(result, self._precision(), self._array_to_string)
-            except Exception as exception:
-                self._pending = exception
+            except (Exception, Exit) as exception:
+                self._throw(exception)
                 return None if not isinstance(exception, PhpError) else b""
-            return text if text.__class__ is bytes else text.encode(self.charset, "surrogateescape")  # type: ignore[union-attr]
+            return text if text.__class__ is bytes else text.encode(self.charset, PHP_BYTES)  # type: ignore[union-attr]
 
         return OutputHandler(callback.name, function, (flags & ~0xF) | 1, chunk_size)
 
@@ -693,6 +720,7 @@ class Runtime:
         The built-in server's flush sends the headers first (HDR-SENT-1)."""
         if self.sapi.flush_sends_headers:
             self._send_headers()
+            self._raise_pending()  # what the header callback threw (LIFE-CALLBACK-1)
         self._sapi_flush()
 
     @_userland
@@ -851,7 +879,7 @@ class Runtime:
             self._add_encoding_headers(encoding)
         if self._gzhandler_context is None:
             self._gzhandler_context = DeflateContext(encoding, self._zlib_level())
-        out = self._gzhandler_context.process(flags, text.encode(self.charset, "surrogateescape"))
+        out = self._gzhandler_context.process(flags, text.encode(self.charset, PHP_BYTES))
         if out is None:
             self._gzhandler_context = None
             return False
@@ -979,7 +1007,7 @@ class Runtime:
             self.exit_status = status & 0xFF
         elif status is not None:
             self._write_value(status)
-        raise Bailout(self.exit_status)
+        raise Exit(self.exit_status)
 
     die = exit
 
@@ -1081,8 +1109,8 @@ class Runtime:
             return False
         old, new = self._ini_str(option), ini_value(value)
         on_update = {
-            "default_charset": _header_safe,
-            "default_mimetype": _header_safe,
+            "default_charset": lambda value: _header_safe(value, self.charset),
+            "default_mimetype": lambda value: _header_safe(value, self.charset),
             "zlib.output_compression": self._update_zlib_compression,
             "zlib.output_handler": self._update_zlib_output_handler,
             "max_execution_time": self._update_timeout,
@@ -1177,7 +1205,7 @@ class Runtime:
             mode = display_errors_mode(self._ini_str("display_errors"))
             html = self._ini_flag("html_errors")
             if mode == DISPLAY_STDERR and not html and self.sapi.name in ("cli", "cgi"):
-                self.transport.write_stderr(f"{diagnostic}\n".encode(self.charset, "surrogateescape"))
+                self.transport.write_stderr(f"{diagnostic}\n".encode(self.charset, PHP_BYTES))
             elif mode != DISPLAY_OFF and (not self._starting or self._ini_flag("display_startup_errors")):
                 text = diagnostic.display_text(html, self._ini_str("error_prepend_string"), self._ini_str("error_append_string"))
                 self._out.write(text)
@@ -1196,7 +1224,7 @@ class Runtime:
             if not self._records.closed:
                 separator = "; " if self._fpm_logged else ""
                 self._fpm_logged = True
-                self._records.write(STDERR, f"{separator}PHP message: {message}".encode(self.charset, "surrogateescape"))
+                self._records.write(STDERR, f"{separator}PHP message: {message}".encode(self.charset, PHP_BYTES))
             return
         if destination:
             stamp = time.strftime("%d-%b-%Y %H:%M:%S UTC", time.gmtime())
@@ -1206,7 +1234,7 @@ class Runtime:
                 return
             except OSError:
                 pass
-        self.transport.write_stderr(f"{message}\n".encode(self.charset, "surrogateescape"))
+        self.transport.write_stderr(f"{message}\n".encode(self.charset, PHP_BYTES))
 
     # -- argument coercion (PHP's weak mode) ----------------------------------------------------
 

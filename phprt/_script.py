@@ -1,32 +1,127 @@
-"""Running one request's script inside its Runtime (RT-RUN-1, NET-RUNTIME-1).
+"""Running one request's script inside its Runtime (RT-RUN-1, RT-SCRIPT-1, NET-RUNTIME-1).
 
 A script is a ported PHP script -- a ``.py`` file run as ``__main__``, the way
 ``php`` runs a ``.php`` file -- or a Python callable that does the same work.
+
+Each run of a file gets a module namespace of its own (``__name__ == "__main__"``,
+``__file__``) and its own view of ``sys.argv``; nothing process-wide is swapped
+while it runs, so requests running at once in other threads never see each other's
+(RT-SCRIPT-1). The file's code object is compiled once and kept while the file's
+path, inode, size and modification time stay the same, as opcache does with
+``validate_timestamps`` (RT-SCRIPT-2).
 """
 
 from __future__ import annotations
 
+import builtins
 import os
-import runpy
-from typing import Callable, Union
+import sys
+import threading
+from collections import UserList
+from contextvars import ContextVar
+from types import CodeType, ModuleType
+from typing import Any, Callable, Iterable, Sequence, Union
 
 from ._runtime import Runtime
+from ._timelimit import calls_script
 
-__all__ = ["Script", "execute"]
+__all__ = ["Script", "compile_script", "execute"]
 
 Script = Union[str, "os.PathLike[str]", Callable[[], object]]
 
+_ARGV: ContextVar[list[str] | None] = ContextVar("phprt_argv", default=None)
+_CODE: dict[str, tuple[tuple[int, int, int, int], CodeType]] = {}
+_INSTALL = threading.Lock()
 
-def execute(runtime: Runtime, script: Script) -> Runtime:
-    """Run ``script`` as the request of ``runtime``, start to end. An uncaught
+
+class ArgvView(UserList[str]):
+    """``sys.argv`` while scripts run: the running script's own argument list in the
+    thread or asyncio task that runs it, the process's list everywhere else."""
+
+    def __init__(self, process: list[str]) -> None:  # no super().__init__: ``data`` is a view
+        self.process = process
+
+    @property
+    def data(self) -> list[str]:
+        own = _ARGV.get()
+        return self.process if own is None else own
+
+    @data.setter
+    def data(self, value: list[str]) -> None:
+        own = _ARGV.get()
+        if own is None:
+            self.process = value
+        else:
+            own[:] = value
+
+
+    # What UserList would build as another view answers as a plain list.
+    def __getitem__(self, index: Any) -> Any:
+        return self.data[index]
+
+    def __add__(self, other: Iterable[str]) -> list[str]:  # type: ignore[override]
+        return self.data + list(other)
+
+    def __radd__(self, other: Iterable[str]) -> list[str]:  # type: ignore[override]
+        return list(other) + self.data
+
+    def __mul__(self, count: int) -> list[str]:  # type: ignore[override]
+        return self.data * count
+
+    def __rmul__(self, count: int) -> list[str]:  # type: ignore[override]
+        return self.data * count
+
+    def copy(self) -> list[str]:  # type: ignore[override]
+        return self.data.copy()
+
+
+def _install_argv_view() -> None:
+    # Once per process: sys.argv becomes a view; outside scripts it reads as before.
+    if not isinstance(sys.argv, ArgvView):
+        with _INSTALL:
+            if not isinstance(sys.argv, ArgvView):
+                sys.argv = ArgvView(sys.argv)  # type: ignore[assignment]
+
+
+def compile_script(path: str) -> CodeType:
+    """The script's code object, compiled once per version of the file (RT-SCRIPT-2)."""
+    with open(path, "rb") as source:
+        status = os.fstat(source.fileno())
+        key = (status.st_ino, status.st_dev, status.st_size, status.st_mtime_ns)
+        cached = _CODE.get(path)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        code = compile(source.read(), path, "exec", dont_inherit=True)
+    _CODE[path] = (key, code)
+    return code
+
+
+def execute(runtime: Runtime, script: Script, argv: Sequence[str] | None = None) -> Runtime:
+    """Run ``script`` as the request of ``runtime``, start to end. ``argv`` is what
+    the script sees as ``sys.argv`` (by default the script's path alone). An uncaught
     exception is reported as PHP reports it (DIAG-UNCAUGHT-1) and ends here:
     ``runtime.exit_status`` says how the request ended."""
+    _install_argv_view()
+    if not callable(script):
+        script = os.fspath(script)
+    token = _ARGV.set(list(argv) if argv is not None else [script if isinstance(script, str) else ""])
     try:
         with runtime:
-            if callable(script):
-                script()
-            else:
-                runpy.run_path(os.fspath(script), run_name="__main__")
+            _run(script)
     except Exception:  # the Runtime reported it as PHP's "Uncaught ..." fatal error
         pass
+    finally:
+        _ARGV.reset(token)
     return runtime
+
+
+@calls_script
+def _run(script: str | Callable[[], object]) -> None:
+    # The script's own code runs below this frame: the time limit may stop it anywhere (TIME-THREADS-1).
+    if callable(script):
+        script()
+        return
+    module = ModuleType("__main__")
+    module.__file__ = script
+    module.__builtins__ = builtins  # type: ignore[attr-defined]
+    exec(compile_script(script), module.__dict__)

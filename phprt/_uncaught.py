@@ -7,7 +7,8 @@ line per call, innermost first, ending in ``{main}``. This module builds it from
 Python traceback: the script's frames are PHP's user functions, a phprt method the
 script called is the internal function PHP names in the trace, and a script
 function phprt called (a handler, a shutdown function) was called from
-"[internal function]".
+"[internal function]" -- or, when the script called phprt through echo, print or
+exit, PHP's language constructs, from the script's line.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from types import FrameType, TracebackType
 from typing import Any
 
 from ._frames import is_phprt
-from ._values import format_float
+from ._values import PHP_BYTES, format_float
 
 __all__ = ["php_class_name", "uncaught_error"]
 
 _ESCAPES = {0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x0C: "\\f", 0x0B: "\\v", 0x5C: "\\\\", 0x1B: "\\e"}
 _STRING_PARAM_MAX_LEN = 15  # zend.exception_string_param_max_len
+_CONSTRUCTS = ("echo", "print", "exit")  # language constructs: no frame of their own in PHP
 
 
 def php_class_name(exception: BaseException) -> str:
@@ -46,12 +48,18 @@ def _argument(value: Any) -> str:
     if isinstance(value, float):
         return format_float(value, 14)
     if isinstance(value, (str, bytes)):
-        data = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
+        data = value.encode("utf-8", PHP_BYTES) if isinstance(value, str) else value
         more = "..." if len(data) > _STRING_PARAM_MAX_LEN else ""
         return f"'{_escaped(data[:_STRING_PARAM_MAX_LEN])}{more}'"
     if isinstance(value, (list, tuple, dict)):
         return "Array"
     return f"Object({type(value).__name__})"
+
+
+def _php_name(frame: FrameType) -> str:
+    """The name of the PHP function a phprt frame runs."""
+    name = frame.f_code.co_name
+    return str(frame.f_locals.get("name", name)) if name in ("userland", "function") else name
 
 
 def _call(frame: FrameType) -> str:
@@ -63,7 +71,7 @@ def _call(frame: FrameType) -> str:
         values += list(frame.f_locals.get(code.co_varnames[len(names)], ()))
     name = code.co_name
     if is_phprt(frame):  # a PHP function: the Runtime method (or phprt.php function) called
-        name = frame.f_locals.get("name", name) if name in ("userland", "function") else name
+        name = _php_name(frame)
         values = values[1:] if names[:1] == ("self",) else values
     elif name == "<lambda>" or "<locals>" in code.co_qualname:
         name = "{closure}"
@@ -82,20 +90,20 @@ def uncaught_error(exception: BaseException, traceback: TracebackType | None) ->
         traceback = traceback.tb_next
     modules = [i for i, (frame, _) in enumerate(frames) if frame.f_code.co_name == "<module>" and not is_phprt(frame)]
     frames = frames[modules[0]:] if modules else frames
-    # the script's frames: (frame, line, whether phprt called it)
-    script: list[tuple[FrameType, int, bool]] = []
-    after_phprt = False
+    # the script's frames: (frame, line, and if phprt called it, the phprt frame the previous one called)
+    script: list[tuple[FrameType, int, FrameType | None]] = []
+    entry: FrameType | None = None  # the first phprt frame since the last script frame
     inner_call: str | None = None  # the phprt function the innermost script frame was in
     for frame, line in frames:
         if is_phprt(frame):
-            if script and not after_phprt:
+            if script and entry is None:
                 inner_call = _call(frame)
-            after_phprt = True
+            entry = entry or frame
             continue
-        if after_phprt:
+        if entry is not None:
             inner_call = None
-        script.append((frame, line, after_phprt))
-        after_phprt = False
+        script.append((frame, line, entry))
+        entry = None
     if not script:
         return f"Uncaught {_string_form(exception, 'Unknown', 0, [])}\n  thrown", "Unknown", 0
     file, line = script[-1][0].f_code.co_filename, script[-1][1]
@@ -103,14 +111,17 @@ def uncaught_error(exception: BaseException, traceback: TracebackType | None) ->
     if inner_call is not None:
         trace.append(f"{file}({line}): {inner_call}")
     for index in range(len(script) - 1, -1, -1):
-        frame, _, called_from_phprt = script[index]
-        if index == 0 and not called_from_phprt:
+        frame, _, via = script[index]
+        if index == 0 and via is None:
             break  # the script's main code: {main}
-        if called_from_phprt:
-            trace.append(f"[internal function]: {_call(frame)}")
-        else:
+        if via is None or index and _php_name(via) in _CONSTRUCTS:
             caller, caller_line, _ = script[index - 1]
             trace.append(f"{caller.f_code.co_filename}({caller_line}): {_call(frame)}")
+            continue
+        trace.append(f"[internal function]: {_call(frame)}")
+        if index:  # the PHP function the script called, which called this one
+            caller, caller_line, _ = script[index - 1]
+            trace.append(f"{caller.f_code.co_filename}({caller_line}): {_call(via)}")
     return f"Uncaught {_string_form(exception, file, line, trace)}\n  thrown", file, line
 
 

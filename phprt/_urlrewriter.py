@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import quote_from_bytes
 
+from ._values import PHP_BYTES
+
 __all__ = ["UrlRewriter"]
 
 _FLUSH = 0x04
@@ -155,7 +157,7 @@ class UrlRewriter:
         return self._bytes(value) if isinstance(value, (str, bytes)) else b"&"
 
     def _bytes(self, text: str | bytes) -> bytes:
-        return text if isinstance(text, bytes) else text.encode(self._encoding, "surrogateescape")
+        return text if isinstance(text, bytes) else text.encode(self._encoding, PHP_BYTES)
 
     def _tags(self) -> dict[bytes, bytes]:
         # OnUpdateTags: "tag=attr" items split on commas; tag lowercased, first one wins.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import decimal
 import re
 import math
@@ -9,7 +10,43 @@ from typing import Any, Callable
 
 from ._errors import PhpError
 
-__all__ = ["Ref", "c_int", "format_float", "is_stringable", "leading_int", "numeric_string", "to_php_bytes", "to_php_text", "zval_type_name"]
+__all__ = ["PHP_BYTES", "Ref", "encodable", "c_int", "format_float", "is_stringable", "leading_int", "numeric_string", "to_php_bytes", "to_php_text", "zval_type_name"]
+
+#: The codec error handler that turns any str into the bytes of a PHP string (VAL-BYTES-1).
+PHP_BYTES = "phprt.bytes"
+
+
+def _php_bytes(error: UnicodeError) -> tuple[bytes, int]:
+    # surrogateescape for U+DC80..U+DCFF (the bytes phprt decoded them from); any other
+    # surrogate as UTF-8 encodes it with surrogatepass, anything else as "?".
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    utf8 = codecs.lookup(error.encoding).name == "utf-8"
+    out = bytearray()
+    for char in error.object[error.start : error.end]:
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:
+            out.append(code - 0xDC00)
+        elif utf8 and 0xD800 <= code <= 0xDFFF:
+            out += char.encode("utf-8", "surrogatepass")
+        else:
+            out += b"?"
+    return bytes(out), error.end
+
+
+codecs.register_error(PHP_BYTES, _php_bytes)
+
+
+def encodable(text: str, charset: str) -> bool:
+    """Whether ``text`` is a string of bytes in ``charset``: each character encodes, a
+    lone surrogate only as one of the bytes phprt decodes into U+DC80..U+DCFF."""
+    if text.isascii():
+        return True
+    try:
+        text.encode(charset, "surrogateescape")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def format_float(value: float, precision: int = 14) -> str:
@@ -122,7 +159,7 @@ def to_php_bytes(
 ) -> bytes:
     """:func:`to_php_text`, encoded: PHP strings are bytes."""
     text = to_php_text(value, precision, array_warning)
-    return text if text.__class__ is bytes else text.encode(charset, "surrogateescape")  # type: ignore[union-attr]
+    return text if text.__class__ is bytes else text.encode(charset, PHP_BYTES)  # type: ignore[union-attr]
 
 
 def leading_int(text: str) -> int:

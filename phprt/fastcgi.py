@@ -1,10 +1,12 @@
 """``python -m phprt fastcgi DOCROOT --listen ADDRESS``: a FastCGI responder, as PHP-FPM is (FCGI-*).
 
 A web server such as nginx passes each request over FastCGI; phprt/_fastcgi.py
-speaks the protocol, this module does the I/O: a thread per connection reads
-records, each request runs in a Runtime of its own in a thread of its own, on a
-``FastCgiTransport`` that frames what the Runtime delivers as STDOUT and STDERR
-records. The script is the ``.py`` file SCRIPT_FILENAME names inside the document
+speaks the protocol, this module does the I/O: one loop (phprt/_listener.py)
+reads every connection until its request has arrived, STDIN past
+``body_buffer`` bytes going to a temporary file (FCGI-LIMIT-1); then a thread
+reads the connection while the request runs in a Runtime of its own, in a
+thread of its own, on a ``FastCgiTransport`` that frames what the Runtime
+delivers as STDOUT and STDERR records. The script is the ``.py`` file SCRIPT_FILENAME names inside the document
 root, and ``$_SERVER`` is the PARAMS as PHP-FPM turns them into its variables.
 
     with FastCgiServer("docroot/", "127.0.0.1:0") as server:   # from a background thread
@@ -31,10 +33,11 @@ from types import FrameType
 from typing import Any, Union
 
 from ._docroot import Refused
-from ._fastcgi import Abort, Closed, Connection, ProtocolError, Request
+from ._fastcgi import Abort, Connection, Event, ProtocolError, Request
 from ._fpm import fpm_server_variables
 from ._gateway import ScriptCall, Site
-from ._listener import STOP_SIGNALS, Listener, host_port, serve_until_signalled, stop_on_signals
+from ._listener import (STOP_SIGNALS, Link, Listener, Spool, Step, host_port, send_now, serve_until_signalled,
+                        stop_on_signals)
 from ._runtime import ACTIVE, Runtime
 from ._script import Script
 from ._transport import ResponseHead, Transport
@@ -43,10 +46,6 @@ __all__ = ["FastCgiServer", "FastCgiTransport", "fpm_server_variables", "parse_a
 
 Target = Union[Site, Script]
 Address = Union[str, tuple[str, int]]
-
-#: How long a connection being closed waits for the web server to close its side.
-_LINGER = 2.0
-
 
 def _text(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
@@ -70,20 +69,23 @@ def _nothing() -> None:
 # -- the transport -------------------------------------------------------------------------
 
 
-class _FcgiConnection:
+class _FcgiConnection(Link):
     """An accepted connection: the protocol state, its socket, and a lock that keeps
-    the records of the request thread and the reader thread whole."""
+    the records of the request thread and the reader whole. The server's loop reads
+    it (``received``) until a request has arrived; then a thread reads it while the
+    request runs (``FastCgiServer._handle``)."""
 
-    name = "connection"
-
-    def __init__(self, sock: socket.socket, write_timeout: float) -> None:
-        sock.settimeout(write_timeout)  # a web server that stops reading is gone after it
-        self.sock = sock
-        self.protocol = Connection()
+    def __init__(self, server: FastCgiServer, sock: socket.socket) -> None:
+        super().__init__(sock, server.write_timeout)  # a web server that stops reading is gone after it
+        self.server = server
+        self.protocol = Connection(max_stdin=server.max_body, stdin=lambda: Spool(server.body_buffer))
         self.lock = threading.Lock()
         self.closed = False  # this side is shut or the web server went away: nothing more goes out
         self.transports: dict[int, FastCgiTransport] = {}
-        self.close_deadline: float | None = None
+        self.request: Request | None = None  # arrived, to run
+        self.later: list[Event] = []  # what the loop read after it, for the request's thread
+        self.wake_fd: int | None = None  # wakes the request's thread when a response ends
+        self._await()
 
     def send(self, data: bytes) -> bool:
         """Write ``data``; False once the connection is gone. Call with the lock held."""
@@ -98,31 +100,82 @@ class _FcgiConnection:
         return True
 
     def shut(self) -> None:
-        """Send nothing more: the web server sees the end; the reader waits for its close."""
+        """Send nothing more: the web server sees the end of the connection."""
         if not self.closed:
             self.closed = True
-            self.close_deadline = time.monotonic() + _LINGER
             try:
                 self.sock.shutdown(socket.SHUT_WR)
             except OSError:
                 pass
 
     def settle(self) -> None:
-        """After the protocol finished a response: shut the connection if it is not kept."""
+        """After the protocol finished a response: shut the connection if it is not
+        kept, and wake the thread that reads it. Call with the lock held."""
         if self.protocol.should_close:
             self.shut()
+        if self.wake_fd is not None:
+            try:
+                os.write(self.wake_fd, b"x")
+            except OSError:
+                pass  # already woken
 
-    @property
-    def idle(self) -> bool:
-        """No request is read or runs: shutdown() closes it at once. Read without the
-        lock, which a request thread holds while it writes."""
-        return not self.transports
+    def close(self) -> None:
+        with self.lock:
+            self.closed = True
+            self.protocol.discard()
+            transports = list(self.transports.values())
+        for transport in transports:
+            transport.abort()  # the web server is gone: the next write fails (FCGI-ABORT-1)
+        if self.request is not None:
+            self.request.stdin.close()
+        super().close()
 
-    def interrupt(self) -> None:
+    # -- read by the loop (FCGI-LIMIT-1) --------------------------------------------------
+
+    def _await(self) -> None:
+        # idle_timeout while no request has begun, read_timeout from its first byte
+        self.waiting_since, self.started = time.monotonic(), 0.0
+        self._reschedule()
+
+    def _reschedule(self) -> None:
+        if not self.protocol.started:
+            self.started = 0.0
+            self.deadline = self.waiting_since + self.server.idle_timeout
+            return
+        if not self.started:
+            self.started = time.monotonic()
+        self.deadline = self.started + self.server.read_timeout
+
+    def received(self, data: bytes) -> Step:
         try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+            with self.lock:
+                events = self.protocol.receive(data)
+                replies = self.protocol.data_to_send()
+        except ProtocolError:
+            return Step.CLOSE  # FCGI-MALFORMED-1
+        if replies and not send_now(self.sock, replies):
+            return Step.CLOSE  # a web server that does not read its answers
+        for index, event in enumerate(events):
+            if isinstance(event, Request):
+                self.request, self.later = event, events[index + 1:]
+                return Step.RUN
+        if not data:
+            return Step.CLOSE
+        if self.protocol.should_close:
+            return Step.LINGER
+        if self.protocol.request_id is None:
+            self.waiting_since = time.monotonic()  # a management record or a refused request
+        self._reschedule()
+        return Step.WAIT
+
+    def resume(self) -> Step:
+        self._await()
+        return Step.WAIT
+
+    def cost(self) -> int:
+        """STDIN on disk needs its size in memory when the request runs."""
+        stdin = self.request.stdin if self.request is not None else None
+        return stdin.size if isinstance(stdin, Spool) and stdin.on_disk else 0
 
 
 def _cgi_head(head: ResponseHead) -> ResponseHead:
@@ -259,18 +312,29 @@ class FastCgiServer(Listener[_FcgiConnection]):
 
     ``serve_forever()`` serves in the calling thread until ``shutdown()`` or
     ``stop()``; ``start()`` (or ``with FastCgiServer(...) as server:``) serves from
-    a background thread. Each connection is read in its own thread and each
-    request runs in a Runtime of its own, in a thread of its own
-    (FCGI-CONCURRENT-1), at most ``max_requests`` at once. ``address`` is where it
-    listens: (host, port) or the socket path.
+    a background thread. Connections are read in one loop until a request has
+    arrived; each request runs in a Runtime of its own, in a thread of its own, at
+    most ``max_requests`` (PHP-FPM's pm.max_children) at once, while another
+    thread reads its connection (FCGI-CONCURRENT-1). The limits (FCGI-LIMIT-1):
+    ``backlog`` (listen.backlog); ``max_connections`` held at once, the one that
+    has waited longest for a request making room for a new one; ``idle_timeout``
+    for a request to begin, ``read_timeout`` for it to arrive from its first byte
+    (FCGI-TIMEOUT-1); STDIN up to ``max_body`` bytes, past ``body_buffer`` in a
+    temporary file, read back within ``body_memory`` bytes at once for running
+    scripts. ``address`` is where it listens: (host, port) or the socket path.
     """
 
     kind = "fastcgi"
 
     def __init__(self, site_or_target: Target, listen: Address | socket.socket = "127.0.0.1:0", *,
                  sapi: str = "fpm", ini: Mapping[str, Any] | None = None, socket_mode: int = 0o660,
-                 backlog: int = 511, write_timeout: float = 60.0, max_requests: int = 128) -> None:
-        self.write_timeout = write_timeout
+                 backlog: int = 511, write_timeout: float = 60.0, max_requests: int = 128,
+                 max_connections: int = 1024, idle_timeout: float = 60.0, read_timeout: float = 60.0,
+                 max_body: int = 64 << 20, body_buffer: int = 64 << 10, body_memory: int = 128 << 20) -> None:
+        if min(write_timeout, idle_timeout, read_timeout) <= 0:
+            raise ValueError("every timeout must be positive")
+        self.write_timeout, self.idle_timeout, self.read_timeout = write_timeout, idle_timeout, read_timeout
+        self.max_body, self.body_buffer = max_body, body_buffer
         self._pool = threading.BoundedSemaphore(max_requests)  # scripts running at once
         self.site = site_or_target if isinstance(site_or_target, Site) else Site(site_or_target, sapi=sapi, ini=ini)
         Runtime(sapi=self.site.sapi, ini=self.site.ini)  # an unknown directive fails here, not per request
@@ -287,81 +351,110 @@ class FastCgiServer(Listener[_FcgiConnection]):
                 self._unix_inode = (info.st_dev, info.st_ino)
             else:
                 listener = socket.create_server(address, family=family, backlog=backlog)
-        super().__init__(listener)
+        super().__init__(listener, max_connections=max_connections, max_requests=max_requests,
+                         body_memory=body_memory)
         bound = listener.getsockname()
         self.address: Any = bound if isinstance(bound, str) else (str(bound[0]), int(bound[1]))
         self._requests: set[threading.Thread] = set()
 
     def _connection(self, sock: socket.socket, peer: Any) -> _FcgiConnection:
-        return _FcgiConnection(sock, self.write_timeout)
+        return _FcgiConnection(self, sock)
 
     def _unserved(self, connection: _FcgiConnection, error: Exception) -> None:
         _say(f"a connection closed unserved: {error}")
 
-    def _busy(self, connections: dict[_FcgiConnection, threading.Thread]) -> bool:
+    def _failed(self, connection: _FcgiConnection, error: BaseException) -> None:
+        traceback.print_exception(error)
+
+    def _busy(self) -> bool:
         with self._lock:
             return bool(self._requests)
 
-    # -- one connection ------------------------------------------------------------------
+    # -- one request ---------------------------------------------------------------------
 
-    def _handle(self, channel: _FcgiConnection) -> None:
-        """Read the web server's records until it closes the connection; malformed
-        input closes it (FCGI-MALFORMED-1). The socket stays blocking for the
-        request threads' writes; the reader waits on it with poll()."""
+    def _handle(self, channel: _FcgiConnection) -> Step:
+        """Run the request that has arrived and read the connection meanwhile, so that
+        ABORT_REQUEST, GET_VALUES and a web server that closes are seen at once
+        (FCGI-CONCURRENT-1, FCGI-ABORT-1), until no request runs on it: then the loop
+        reads it again. Malformed input closes it (FCGI-MALFORMED-1)."""
         sock = channel.sock
+        wake, woken = os.pipe()  # a response's end wakes this thread
+        os.set_blocking(woken, False)
+        with channel.lock:
+            channel.wake_fd = woken
         poller = select.poll()
         poller.register(sock, select.POLLIN)
+        poller.register(wake, select.POLLIN)
         try:
+            request, events, channel.request, channel.later = channel.request, channel.later, None, []
+            assert request is not None
+            self._begin(channel, request)
             while True:
-                if not poller.poll(1000):
-                    if channel.close_deadline is not None and time.monotonic() > channel.close_deadline:
-                        break
+                for index, event in enumerate(events):
+                    if isinstance(event, Request):  # the next request, once the last one ended: the loop runs it
+                        channel.request, channel.later = event, events[index + 1:]
+                        return Step.RUN
+                    if isinstance(event, Abort):
+                        transport = channel.transports.get(event.request_id)
+                        if transport is not None:
+                            transport.abort()
+                with channel.lock:
+                    if not channel.transports:
+                        if channel.protocol.should_close:
+                            return Step.LINGER
+                        return Step.CLOSE if channel.closed else Step.WAIT
+                ready = {fd for fd, _ in poller.poll()}
+                events = []
+                if wake in ready:
+                    os.read(wake, 4096)
+                if sock.fileno() not in ready:
                     continue
                 try:
                     data = sock.recv(65536)
                 except OSError:
                     data = b""
-                if channel.close_deadline is not None and data:
-                    continue  # closing: what still comes is read and dropped
+                if not data:
+                    return Step.CLOSE  # the web server is gone (FCGI-ABORT-1): close() aborts the request
                 try:
                     with channel.lock:
                         events = channel.protocol.receive(data)
                         channel.send(channel.protocol.data_to_send())
                         channel.settle()
                 except ProtocolError:
-                    break
-                for event in events:
-                    self._event(channel, event)
-                if not data:
-                    break
-        except Exception:  # noqa: BLE001 - a connection's failure never stops the server
-            traceback.print_exc()
+                    return Step.CLOSE
         finally:
             with channel.lock:
-                channel.closed = True
-                transports = list(channel.transports.values())
-            for transport in transports:
-                transport.abort()  # the web server is gone: the next write fails (FCGI-ABORT-1)
-            sock.close()
-
-    def _event(self, channel: _FcgiConnection, event: Request | Abort | Closed) -> None:
-        if isinstance(event, Request):
-            self._begin(channel, event)
-        elif isinstance(event, Abort):
-            transport = channel.transports.get(event.request_id)
-            if transport is not None:
-                transport.abort()
+                channel.wake_fd = None
+            os.close(wake)
+            os.close(woken)
 
     def _begin(self, channel: _FcgiConnection, request: Request) -> None:
+        """Start the request's script in a thread of its own, which gives back the
+        memory granted to its STDIN when it ends (FCGI-LIMIT-1)."""
+        granted, channel.granted = channel.granted, 0
+        started = False
+        try:
+            started = self._start_script(channel, request, granted)
+        finally:
+            request.stdin.close()
+            if not started:
+                self.release_memory(granted)
+
+    def _start_script(self, channel: _FcgiConnection, request: Request, granted: int) -> bool:
+        assert isinstance(request.stdin, Spool)
+        body = request.stdin.read()
         params = [(_text(name), _text(value)) for name, value in request.params]
         server, script_path = fpm_server_variables(params)
-        transport = FastCgiTransport(channel, request.request_id, server, request.stdin)
+        transport = FastCgiTransport(channel, request.request_id, server, body)
         with channel.lock:
             channel.transports[request.request_id] = transport
         script, log = self._script(server, script_path)
-        call = ScriptCall(script, server, request.stdin, self.site.sapi, self.site.ini)
+        call = ScriptCall(script, server, body, self.site.sapi, self.site.ini)
+        del body
         self._pool.acquire()  # a full pool: the web server waits, as for PHP-FPM's busy workers
-        thread = threading.Thread(target=self._run, args=(call, transport, log), daemon=True, name="phprt-fastcgi-request")
+        # The thread keeps its arguments until it ends: the request is handed over in a list it empties.
+        thread = threading.Thread(target=self._run, args=([call, transport], log, granted), daemon=True,
+                                  name="phprt-fastcgi-request")
         with self._lock:
             self._requests.add(thread)
         try:
@@ -372,6 +465,7 @@ class FastCgiServer(Listener[_FcgiConnection]):
             self._pool.release()
             transport.finish()
             raise
+        return True
 
     def _script(self, server: Mapping[str, Any], path: str | None) -> tuple[Script, bytes]:
         """What runs for the request, and what PHP-FPM logs first (FCGI-SCRIPT-1)."""
@@ -388,18 +482,24 @@ class FastCgiServer(Listener[_FcgiConnection]):
                 pass
         return _refusal(404, "File not found.\n"), b"Primary script unknown"
 
-    def _run(self, call: ScriptCall, transport: FastCgiTransport, log: bytes) -> None:
+    def _run(self, request: list[Any], log: bytes, granted: int) -> None:
+        call, transport = request
+        request.clear()
+        assert isinstance(call, ScriptCall) and isinstance(transport, FastCgiTransport)
         try:
             if log:
                 transport.write_stderr(log)
-            call.run(transport)
+            call.run(transport).input = b""  # the Runtime's reference cycles may keep it until a full collection
         except (SystemExit, KeyboardInterrupt) as stop:  # a script's sys.exit(): its request ends here
             _say(f"request {transport.request_id}: the script raised {type(stop).__name__}{stop.args!r}")
         except BaseException:  # noqa: B036 - a request's failure never stops the server
             traceback.print_exc()
         finally:
             transport.finish()
+            transport.input = b""
+            del call, transport  # the body goes with them, before its memory is given back (FCGI-LIMIT-1)
             self._pool.release()
+            self.release_memory(granted)
             with self._lock:
                 self._requests.discard(threading.current_thread())
 
@@ -427,15 +527,16 @@ class FastCgiServer(Listener[_FcgiConnection]):
 
 
 def serve(docroot: str | os.PathLike[str], listen: str, *, sapi: str = "fpm", ini: Mapping[str, Any] | None = None,
-          workers: int = 1, grace: float = 5.0, socket_mode: int = 0o660) -> int:
+          workers: int = 1, grace: float = 5.0, socket_mode: int = 0o660, **options: Any) -> int:
     """Serve ``docroot`` on ``listen`` until SIGINT or SIGTERM; the exit status.
     ``workers`` > 1 forks that many processes sharing the listening socket, kept
     at that number, as a static PHP-FPM pool (pm = static) (FCGI-WORKERS-1).
     ``grace`` is how long running requests get when a signal stops the server;
-    ``socket_mode`` the permissions of a unix socket (FCGI-LISTEN-1)."""
+    ``socket_mode`` the permissions of a unix socket (FCGI-LISTEN-1); ``options``
+    FastCgiServer's limits and timeouts, for each worker (FCGI-LIMIT-1)."""
     if workers < 1:
         raise ValueError("--workers must be at least 1")
-    server = FastCgiServer(docroot, listen, sapi=sapi, ini=ini, socket_mode=socket_mode)
+    server = FastCgiServer(docroot, listen, sapi=sapi, ini=ini, socket_mode=socket_mode, **options)
     where = server.address if isinstance(server.address, str) else "{}:{}".format(*server.address)
     _say(f"phprt FastCGI ({server.site.sapi}, {workers} worker{'s' if workers > 1 else ''}) listening on {where}")
     if workers == 1:

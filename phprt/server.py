@@ -1,10 +1,14 @@
 """``python -m phprt serve DOCROOT``: an HTTP/1.1 server in the spirit of ``php -S`` (SERVE-*).
 
-A thread per connection reads requests with phprt/_http11.py's parser, asks the
-``Site`` (phprt/_gateway.py) what answers each one, and runs a script in its own
-Runtime on a ``SocketTransport``, which writes the head the SAPI profile gives
-as ``php -S`` writes it, except that the server manages the connection itself:
-keep-alive, chunked bodies and closing early (SERVE-HEAD-1, SERVE-FRAME-1).
+One loop (phprt/_listener.py) reads every connection with phprt/_http11.py's
+parser until its request has arrived, as ``php -S`` reads its clients in one
+event loop, so slow clients hold no thread (SERVE-SLOW-1); a body past
+``body_buffer`` bytes waits in a temporary file (SERVE-BODY-1). Each request
+that has arrived is answered in a thread: the ``Site`` (phprt/_gateway.py)
+says what answers it, and a script runs in its own Runtime on a
+``SocketTransport``, which writes the head the SAPI profile gives as ``php -S``
+writes it, except that the server manages the connection itself: keep-alive,
+chunked bodies and closing early (SERVE-HEAD-1, SERVE-FRAME-1).
 
     with HttpServer("docroot/") as server:       # serves from a background thread
         urllib.request.urlopen(server.url + "/index.py")
@@ -28,7 +32,7 @@ from ._gateway import HttpRequest, ScriptCall, Site, StaticResponse, error_page
 from ._headers import REASONS
 from ._http11 import (CLOSED, NEED_DATA, BodyEncoder, Framing, HttpError, Limits, Request, RequestHead, RequestParser,
                       plan_response, render_head)
-from ._listener import Listener, host_port, serve_until_signalled
+from ._listener import Link, Listener, Spool, Step, host_port, send_now, serve_until_signalled
 from ._script import Script
 from ._transport import ResponseHead, Transport
 
@@ -38,10 +42,6 @@ Target = Union[Site, Script]
 
 #: E_FATAL_ERRORS: the errors ``php -S`` appends to a request's log line.
 _FATAL = C.E_ERROR | C.E_CORE_ERROR | C.E_COMPILE_ERROR | C.E_USER_ERROR | C.E_RECOVERABLE_ERROR | C.E_PARSE
-#: How long a closing connection keeps reading what the client still sends, so
-#: that the response is not lost to a reset (a lingering close).
-_LINGER = 2.0
-_LINGER_BYTES = 1 << 20
 
 
 class _Log:
@@ -68,45 +68,30 @@ class _Log:
         self.line(data.decode("utf-8", "replace").rstrip("\n"))
 
 
-class _Timeout(Exception):
-    pass
-
-
 class _Socket:
-    """An accepted socket: sends bounded by a timeout, and remembers that the client is gone."""
+    """An accepted socket's sending side: sends bounded by the socket's timeout (the
+    write timeout), and what is known of the connection. While the loop owns the
+    connection (``in_loop``), a send never waits: what does not fit is not sent
+    and the client counts as gone."""
 
-    def __init__(self, sock: socket.socket, write_timeout: float) -> None:
+    def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
-        self.write_timeout = write_timeout
+        self.in_loop = True
         self.gone = False  # a send failed: the client is not there
         self.write_closed = False  # this side is shut: the response is complete
-        self.eof = False  # the client shut its side
 
     def send(self, data: bytes) -> bool:
         if self.gone or self.write_closed:
             return False
         if data:
-            try:
-                self.sock.settimeout(self.write_timeout)
-                self.sock.sendall(data)
-            except OSError:
-                self.gone = True
-                return False
-        return True
-
-    def receive(self, deadline: float) -> bytes:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise _Timeout
-        try:
-            self.sock.settimeout(left)
-            data = self.sock.recv(65536)
-        except TimeoutError:
-            raise _Timeout from None
-        except OSError:
-            data = b""
-        self.eof = not data
-        return data
+            if self.in_loop:
+                self.gone = not send_now(self.sock, data)
+            else:
+                try:
+                    self.sock.sendall(data)
+                except OSError:
+                    self.gone = True
+        return not self.gone
 
     def close_write(self) -> None:
         """Shut this side: the client sees the end of the response (SERVE-EARLY-1)."""
@@ -116,30 +101,6 @@ class _Socket:
                 self.sock.shutdown(socket.SHUT_WR)
             except OSError:
                 pass
-
-    def interrupt(self) -> None:
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-    def close(self, linger: bool) -> None:
-        """Close. With ``linger`` (the client may still be sending: a refused request, or
-        one whose client wanted to go on), first shut this side and read what arrives for
-        a moment, so that a reset does not destroy the response it has not read yet."""
-        try:
-            if linger and not self.gone and not self.eof:
-                self.close_write()
-                deadline, drained = time.monotonic() + _LINGER, 0
-                while drained < _LINGER_BYTES:
-                    chunk = self.receive(deadline)
-                    if not chunk:
-                        break
-                    drained += len(chunk)
-        except (_Timeout, OSError):
-            pass
-        finally:
-            self.sock.close()
 
 
 def _essential(head: RequestHead, date: str) -> list[str]:
@@ -252,93 +213,122 @@ class SocketTransport(Transport):
             self._channel.close_write()
 
 
-class _Connection:
-    """One client connection, served in its own thread, one request after another."""
+class _Connection(Link):
+    """One client connection: read in the server's loop until a request has arrived
+    (``received``), answered in a thread of its own (``serve``), one request after
+    another."""
 
     def __init__(self, server: HttpServer, sock: socket.socket, peer: tuple[Any, ...]) -> None:
+        super().__init__(sock, server.write_timeout)
         self.server = server
-        self.channel = _Socket(sock, server.write_timeout)
+        self.channel = _Socket(sock)
         self.peer = (str(peer[0]), int(peer[1]))
         host = self.peer[0]
         self.name = f"[{host}]:{self.peer[1]}" if ":" in host else f"{host}:{self.peer[1]}"
         local = sock.getsockname()
         self.local = (str(local[0]), int(local[1]))
-        self.parser = RequestParser(server.limits)
-        self.idle = False  # waiting for a request that has not begun: shutdown() may end it
-        self.linger = False  # the client may still be sending when the connection closes
-        self.waiting = False
-        self.deadline = 0.0
+        self.parser = RequestParser(server.limits, body=lambda: Spool(server.body_buffer))
+        self.request: Request | None = None
+        self._head: RequestHead | None = None
+        self._await()
+        server.log.line(f"{self.name} Accepted")
 
-    def interrupt(self) -> None:
-        self.channel.interrupt()
+    def close(self) -> None:
+        self.parser.close()
+        if self.request is not None:
+            self.request.body.close()
+        super().close()
+        self.server.log.line(f"{self.name} Closing")
 
-    def run(self) -> None:
-        log = self.server.log
-        log.line(f"{self.name} Accepted")
-        try:
-            while not self.server.stopping and self._serve():
-                self.parser.next_request()
-        except BaseException as error:  # a connection's failure never stops the server
-            log.line(f"{self.name} Internal server error ({type(error).__name__}: {error})")
-        finally:
-            self.channel.close(self.linger)
-            log.line(f"{self.name} Closing")
+    # -- reading, in the loop -----------------------------------------------------------
 
-    # -- reading -----------------------------------------------------------------------
+    def _await(self) -> None:
+        # The server begins to wait for a request: the first, or the next on a kept connection.
+        self.waiting_since, self.started = time.monotonic(), 0.0
+        self._head = None
+        self.deadline = self.waiting_since + self.server.idle_timeout
 
-    def _next_event(self) -> object:
-        # The parser's next event, reading as needed until self.deadline (SERVE-TIMEOUT-1).
+    def received(self, data: bytes) -> Step:
+        if data:
+            self.parser.feed(data)
+        else:
+            self.parser.feed_eof()
+        return self._advance()
+
+    def resume(self) -> Step:
+        """Back from answering a request on a kept connection: the next may have arrived already."""
+        self.channel.in_loop = True
+        self.parser.next_request()
+        self._await()
+        return self._advance()
+
+    def _advance(self) -> Step:
+        """The parser's events until it needs more: the request, once it has arrived."""
         parser, server = self.parser, self.server
-        while True:
-            event = parser.next_event()
-            if event is not NEED_DATA:
-                return event
-            if self.waiting and parser.started:  # the next request began: it has read_timeout to arrive
-                self.waiting, self.deadline = False, time.monotonic() + server.read_timeout
-            self.idle = not parser.started
-            try:
-                data = self.channel.receive(self.deadline)
-            finally:
-                self.idle = False
-            if data:
-                parser.feed(data)
-            else:
-                parser.feed_eof()
-
-    def _serve(self) -> bool:
-        """Serve one request; whether the connection stays open for another."""
-        server = self.server
-        # A connection waits idle_timeout for a request to begin (SERVE-TIMEOUT-1).
-        self.waiting = not self.parser.started
-        self.deadline = time.monotonic() + (server.idle_timeout if self.waiting else server.read_timeout)
         try:
-            head = self._next_event()
-            if head is CLOSED:
-                return False
-            assert isinstance(head, RequestHead)
-            if head.expects_continue:  # SERVE-CONTINUE-1
-                self.channel.send(b"HTTP/1.1 100 Continue\r\n\r\n")
-            request = self._next_event()
-            assert isinstance(request, Request)
+            while True:
+                event = parser.next_event()
+                if event is NEED_DATA:
+                    break
+                if event is CLOSED:
+                    return Step.CLOSE
+                if isinstance(event, RequestHead):
+                    self._head = event
+                    if event.expects_continue and not self.channel.send(b"HTTP/1.1 100 Continue\r\n\r\n"):
+                        return Step.CLOSE  # SERVE-CONTINUE-1
+                    continue
+                assert isinstance(event, Request)
+                self.request = event
+                return Step.RUN
         except HttpError as error:
-            self._refuse(error)
-            return False
-        except _Timeout:
-            if self.parser.started:  # SERVE-TIMEOUT-1
-                self._refuse(HttpError(408, "Request timeout", version=(1, 1)))
-            return False
-        kept = self._answer(request)
-        self.linger = not kept and head.persistent
-        return kept
+            return self._refuse(error)
+        # SERVE-TIMEOUT-1: idle_timeout for a request to begin, header_timeout from then
+        # on for its head, read_timeout from its first byte for all of it.
+        if parser.started:
+            if not self.started:
+                self.started = time.monotonic()
+            self.deadline = self.started + server.read_timeout
+            if self._head is None:
+                self.deadline = min(self.deadline, self.waiting_since + server.header_timeout)
+        return Step.WAIT
 
-    def _refuse(self, error: HttpError) -> None:
+    def expired(self) -> Step:
+        if self.parser.started:  # SERVE-TIMEOUT-1
+            return self._refuse(HttpError(408, "Request timeout", version=(1, 1)))
+        return Step.CLOSE
+
+    def _refuse(self, error: HttpError) -> Step:
         # A request the server will not read to its end: an error page, then close (SERVE-REFUSE-1).
-        self.linger = True
         self.server.log.line(f"{self.name} Invalid request ({error})")
         head = error.head or RequestHead(error.method or "GET", error.target or "/", error.target or "/",
                                          error.version if error.version[0] == 1 else (1, 1), "HTTP/1.1", ())
         page = error_page(error.status, self._http_request(head, b""))
         self._send_static(head, page, closing=True, log=False)
+        return Step.CLOSE if self.channel.gone else Step.LINGER
+
+    # -- answering, in a thread ---------------------------------------------------------
+
+    def serve(self) -> Step:
+        """Answer the request that has arrived; what the connection does next."""
+        request, self.request = self.request, None
+        assert request is not None and isinstance(request.body, Spool)
+        self.channel.in_loop = False
+        try:
+            kept = self._answer(request.head, request.body.read())
+        finally:
+            request.body.close()
+            self.server.release_memory(self.granted)  # the body is gone with _answer's frame
+            self.granted = 0
+        if kept and not self.server.stopping:
+            return Step.WAIT
+        if self.channel.gone or not request.head.persistent:
+            return Step.CLOSE
+        return Step.LINGER  # the client wanted to go on and may still be sending
+
+    def cost(self) -> int:
+        """A body on disk needs its size in memory when the request runs (SERVE-BODY-1)."""
+        body = self.request.body if self.request is not None else None
+        return body.size if isinstance(body, Spool) and body.on_disk else 0
 
     # -- answering ---------------------------------------------------------------------
 
@@ -346,9 +336,8 @@ class _Connection:
         return HttpRequest(head.method, head.target, head.protocol, head.headers, body, self.peer, self.local,
                            self.server.host)
 
-    def _answer(self, request: Request) -> bool:
-        head = request.head
-        http_request = self._http_request(head, request.body)
+    def _answer(self, head: RequestHead, body: bytes) -> bool:
+        http_request = self._http_request(head, body)
         try:
             answer = self.server.site.answer(http_request)
         except Exception as error:  # the server's own failure: 500, and the server goes on
@@ -385,6 +374,7 @@ class _Connection:
                                     log=server.log)
         try:
             runtime = call.run(transport)
+            runtime.input = b""  # the Runtime's reference cycles may keep it until the next full collection
         except BaseException as error:  # e.g. SystemExit from a script: its request ends here
             server.log.line(f"{self.name} [500]: {head.method} {head.sent_target} - {type(error).__name__}: {error}")
             if transport.framing is None:
@@ -392,6 +382,8 @@ class _Connection:
                 return False
             transport.finish()
             return False
+        finally:
+            transport.input = b""  # the body's memory goes back now (SERVE-BODY-1)
         if transport.framing is None:  # the Runtime sent no head (it always does): answer for it
             self._send_static(head, error_page(500, self._http_request(head, b"")), closing=True, log=False)
             return False
@@ -414,28 +406,39 @@ class HttpServer(Listener[_Connection]):
     ``serve_forever()`` serves in the calling thread until ``shutdown()`` or ``stop()``;
     ``start()`` (or ``with HttpServer(...) as server:``) serves from a background
     thread. ``address`` and ``url`` say where it listens. ``limits`` bound a request
-    (SERVE-LIMIT-1); ``read_timeout`` is how long a request may take to arrive,
-    ``idle_timeout`` how long a kept connection waits for the next one, and
+    (SERVE-LIMIT-1); ``idle_timeout`` is how long a connection waits for a request
+    to begin, ``header_timeout`` how long from then its head may take,
+    ``read_timeout`` how long a request may take to arrive from its first byte, and
     ``write_timeout`` how long a send may wait for a client that does not read
-    (SERVE-TIMEOUT-1). At most ``max_connections`` connections are served at
-    once; more wait in the listen queue. ``log`` is the stream for php -S's log
-    lines (None: ``sys.stderr``).
+    (SERVE-TIMEOUT-1). At most ``max_requests`` requests are answered at once, each
+    in a thread; the server holds at most ``max_connections`` connections, closing
+    the one that has waited longest for its request to make room for a new one
+    (SERVE-CONCURRENT-1, SERVE-SLOW-1). A body beyond ``body_buffer`` bytes waits in a
+    temporary file, and the bodies read back for running scripts take at most
+    ``body_memory`` bytes at once (SERVE-BODY-1). ``log`` is the stream for php -S's
+    log lines (None: ``sys.stderr``).
     """
 
     kind = "http"
 
     def __init__(self, site_or_target: Target, address: tuple[str, int] = ("127.0.0.1", 0), *,
                  sapi: str = "cli-server", ini: Mapping[str, Any] | None = None, limits: Limits | None = None,
-                 read_timeout: float = 30.0, idle_timeout: float = 5.0, write_timeout: float = 60.0,
-                 max_connections: int = 256, log: TextIO | None = None) -> None:
+                 idle_timeout: float = 5.0, header_timeout: float = 10.0, read_timeout: float = 30.0,
+                 write_timeout: float = 60.0, max_connections: int = 1024, max_requests: int = 256,
+                 body_buffer: int = 64 << 10, body_memory: int = 128 << 20, log: TextIO | None = None) -> None:
+        if min(idle_timeout, header_timeout, read_timeout, write_timeout) <= 0:
+            raise ValueError("every timeout must be positive")
         self.site = site_or_target if isinstance(site_or_target, Site) else Site(site_or_target, sapi=sapi, ini=ini)
         self.limits = limits or Limits()
-        self.read_timeout, self.idle_timeout, self.write_timeout = read_timeout, idle_timeout, write_timeout
+        self.idle_timeout, self.header_timeout = idle_timeout, header_timeout
+        self.read_timeout, self.write_timeout = read_timeout, write_timeout
+        self.body_buffer = body_buffer
         self.log = _Log(log)
         host, port = address
         info = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
         family, _, _, _, sockaddr = info[0]
-        super().__init__(socket.create_server(sockaddr[:2], family=family, backlog=1024), max_connections)
+        super().__init__(socket.create_server(sockaddr[:2], family=family, backlog=1024),
+                         max_connections=max_connections, max_requests=max_requests, body_memory=body_memory)
         bound = self._listener.getsockname()
         self.host = host
         self.address: tuple[str, int] = (str(bound[0]), int(bound[1]))
@@ -446,18 +449,25 @@ class HttpServer(Listener[_Connection]):
         return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     def serve_forever(self) -> None:
-        """Accept connections until ``shutdown()``, each served in its own thread (SERVE-CONCURRENT-1)."""
+        """Serve until ``shutdown()``: read every connection in this thread, answer each
+        request in a thread of its own (SERVE-SLOW-1, SERVE-CONCURRENT-1)."""
         self.log.line(f"{self.site.software} ({self.url}) started")
         super().serve_forever()
 
     def _connection(self, sock: socket.socket, peer: Any) -> _Connection:
         return _Connection(self, sock, peer)
 
-    def _handle(self, connection: _Connection) -> None:
-        connection.run()
+    def _handle(self, connection: _Connection) -> Step:
+        return connection.serve()
 
     def _unserved(self, connection: _Connection, error: Exception) -> None:
-        self.log.line(f"{connection.name} Closing ({error})")
+        self.log.line(f"{connection.name} Unserved ({error})")
+
+    def _evicted(self, connection: _Connection) -> None:
+        self.log.line(f"{connection.name} Closed to make room (max_connections {self.max_connections})")
+
+    def _failed(self, connection: _Connection, error: BaseException) -> None:
+        self.log.line(f"{connection.name} Internal server error ({type(error).__name__}: {error})")
 
     def close(self) -> None:
         """Close the listening socket; nothing more is logged."""
@@ -466,12 +476,15 @@ class HttpServer(Listener[_Connection]):
 
 
 def serve(docroot: str | os.PathLike[str], listen: str, *, sapi: str = "cli-server",
-          ini: Mapping[str, Any] | None = None) -> int:
-    """Serve ``docroot`` on ``listen`` (``HOST:PORT``) until SIGINT or SIGTERM; the exit status (SERVE-CLI-1)."""
+          ini: Mapping[str, Any] | None = None, **options: Any) -> int:
+    """Serve ``docroot`` on ``listen`` (``HOST:PORT``) until SIGINT or SIGTERM; the exit
+    status (SERVE-CLI-1). ``options`` are HttpServer's limits and timeouts (SERVE-CLI-2)."""
     host, port = host_port(listen)
     site = Site(docroot, sapi=sapi, ini=ini)
+    if "max_body" in options:
+        options["limits"] = Limits(body=options.pop("max_body"))
     try:
-        server = HttpServer(site, (host, port))
+        server = HttpServer(site, (host, port), **options)
     except OSError as error:
         reason = os.strerror(error.errno) if error.errno else str(error)
         _Log(None).line(f"Failed to listen on {host}:{port} (reason: {reason})")

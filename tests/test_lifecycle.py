@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from phprt import Bailout, CliTransport, MemoryTransport, PhpError, Runtime
+from phprt import E_USER_ERROR, Bailout, CliTransport, MemoryTransport, PhpError, Runtime
 
 # Recorded from `php -n` 8.2.36: a script whose lines match TRACE_PORT line for line.
 TRACE_PHP = """<?php
@@ -239,3 +239,79 @@ def test_an_abort_stops_the_script_and_nothing_escapes_the_block() -> None:
             log.append("caught")
         log.append("after")
     assert log == [1] and transport.body == b"abc"
+
+
+# What PHP 8.2 (`php -n`) displays when the final flush finds a handler a bailout left running
+# (spec/recorded/handlers.json, handler-timeout-end-flush-no-hard-timeout).
+LOCKED_AT_SHUTDOWN = (b"\nFatal error: PHP Request Shutdown: Cannot use output buffering in output buffering"
+                      b" display handlers in Unknown on line 0\n")
+
+
+def _spinning_handler(calls: list[int]) -> object:
+    def handler(buffer: str, phase: int) -> str:
+        calls.append(phase)
+        end = time.thread_time() + 10  # CPU-bound, far past the 1 second limit; bounded all the same
+        while time.thread_time() < end:
+            pass
+        return buffer
+
+    return handler
+
+
+@pytest.mark.clause("OUT-BAILOUT-1", "TIME-HARD-1", "OUT-EXIT-1")
+def test_a_handler_that_spins_or_exits_ends_its_request_and_the_next_runtime_is_untouched() -> None:
+    """A handler spinning past max_execution_time with hard_timeout=0 is called once, as in PHP
+    (whose recording is LOCKED_AT_SHUTDOWN); then, in the same thread, a handler that exits, and a
+    plain request: each Runtime starts afresh."""
+    results: dict[str, object] = {}
+
+    def requests() -> None:
+        transport, calls, seen = MemoryTransport(), [], []
+        with Runtime(transport=transport, ini={"max_execution_time": "1", "hard_timeout": "0"}) as rt:
+            rt.register_shutdown_function(lambda: seen.append((rt.connection_status(), rt.ob_get_level())))
+            rt.ob_start(_spinning_handler(calls))
+            rt.echo("a")
+            rt.ob_end_flush()
+            rt.echo("never")
+        results["spin"] = (calls, seen, transport.body, rt.exit_status, transport.finished)
+
+        transport, seen = MemoryTransport(), []
+        with Runtime(transport=transport) as rt:
+            rt.register_shutdown_function(lambda: seen.append(rt.ob_get_level()))
+            rt.ob_start(lambda buffer, phase: rt.exit(f"[exit {phase}:{buffer}]"))
+            rt.echo("a")
+            rt.ob_end_flush()
+            rt.echo("never")
+        results["exit"] = (seen, transport.body, rt.exit_status)  # handler-exit-end-flush
+
+        from phprt.php import echo, ob_start, register_shutdown_function
+
+        transport, seen = MemoryTransport(), []
+        with Runtime(transport=transport, ini={"max_execution_time": "1"}) as rt:
+            register_shutdown_function(lambda: seen.append((rt.connection_status(), rt.ob_get_level())))
+            ob_start(lambda buffer, phase: f"[{phase}:{buffer}]")
+            echo("next")
+        results["next"] = (seen, transport.body, rt.exit_status, rt.diagnostics)
+
+    worker = threading.Thread(target=requests)
+    worker.start()
+    worker.join(timeout=60)  # a safety net only: the requests end in about a second of CPU
+    assert not worker.is_alive()
+    assert results["spin"] == ([9], [(2, 1)], LOCKED_AT_SHUTDOWN, 255, True)
+    assert results["exit"] == ([0], b"a[exit 9:a]", 0)
+    assert results["next"] == ([(0, 1)], b"[9:next]", 0, [])
+
+
+@pytest.mark.clause("DEV-DIRECT-1", "OUT-DIRECT-1")
+def test_output_after_the_layer_is_torn_down_reaches_no_client_and_no_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    """PHP-FPM writes it to its own stdout (spec/recorded/handlers.json,
+    handler-timeout-end-flush-fpm): the client gets the head alone."""
+    transport = MemoryTransport()
+    with Runtime(transport=transport, sapi="fpm", ini={"display_errors": "1"}) as rt:
+        rt.ob_start(lambda buffer, phase: rt.trigger_error("fatal in handler", E_USER_ERROR))
+        rt.echo("a")
+        rt.ob_end_flush()
+    assert transport.head is not None and transport.body == b""
+    assert [d.message for d in rt.diagnostics] == [
+        "fatal in handler", "PHP Request Shutdown: Cannot use output buffering in output buffering display handlers"]
+    assert capsys.readouterr().out == ""

@@ -500,20 +500,28 @@ def test_a_hundred_concurrent_requests_each_get_their_own_response(make_server) 
     assert peak[0] > 1
 
 
-@pytest.mark.clause("SERVE-CONCURRENT-1")
-def test_connections_past_max_connections_wait_in_the_listen_queue(make_server, docroot) -> None:
-    server = make_server(docroot, max_connections=1)
-    with connect(server) as first:
-        first.sendall(b"GET /hello.py HTTP/1.1\r\n")  # holds the only slot
-        with connect(server) as second:
-            second.sendall(get("/style.css", "HTTP/1.1", "Connection: close"))
-            second.settimeout(0.3)
-            with pytest.raises(TimeoutError):
-                second.recv(1)
-            first.sendall(b"Host: test\r\nConnection: close\r\n\r\n")
-            assert read_to_eof(first).endswith(b"\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
-            second.settimeout(TIMEOUT)
-            assert read_to_eof(second).endswith(b"body{}\n")
+@pytest.mark.clause("SERVE-CONCURRENT-1", "SERVE-SLOW-1")
+def test_requests_past_max_requests_wait_for_a_thread(make_server, docroot, tmp_path) -> None:
+    gate, started = tmp_path / "open", tmp_path / "started"
+    (docroot / "gate.py").write_text(
+        "import os, time\nfrom phprt.php import *\n"
+        f"open({str(started)!r}, 'w').close()\n"
+        f"while not os.path.exists({str(gate)!r}):\n    time.sleep(0.01)\necho('through')\n")
+    server = make_server(docroot, max_requests=1)
+    with connect(server) as first, connect(server) as second, connect(server) as waiting:
+        waiting.sendall(b"GET /hello.py HTTP/1.1\r\n")  # its request has not arrived: it holds no thread
+        first.sendall(get("/gate.py", "HTTP/1.1", "Connection: close"))
+        wait_for(started.exists, "gate.py to start")
+        second.sendall(get("/style.css", "HTTP/1.1", "Connection: close"))
+        second.settimeout(0.3)
+        with pytest.raises(TimeoutError):  # the one thread runs gate.py
+            second.recv(1)
+        gate.write_text("")
+        assert read_to_eof(first).endswith(b"through\r\n0\r\n\r\n")
+        second.settimeout(TIMEOUT)
+        assert read_to_eof(second).endswith(b"body{}\n")
+        waiting.sendall(b"Host: test\r\nConnection: close\r\n\r\n")
+        assert read_to_eof(waiting).endswith(b"\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
 
 
 # -- honouring what the script says ------------------------------------------------------------------

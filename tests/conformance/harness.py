@@ -352,7 +352,7 @@ def run_phprt(case: Case) -> dict[str, Any]:
         "__name__": "phprt_conformance_case", "__r": record, "rt": runtime,
         "strtoupper": lambda s: s.translate(_ASCII_UPPER), "strlen": lambda s: len(s.encode("utf-8", "surrogateescape")),
         "php_str": lambda v: "" if v is False else str(v), "raise_": _raise,
-        "stdClass": stdClass, "ErrorException": ErrorException, "Ref": Ref, "perf_counter": time.perf_counter,
+        "stdClass": stdClass, "ErrorException": ErrorException, "Ref": Ref, "thread_time": time.thread_time,
         **{name: getattr(phprt, name) for name in _CONSTANTS},
     }
     code = compile(render_python(case), PYTHON_PATH, "exec")
