@@ -8,13 +8,13 @@ handling -- reimplemented in Python, to the byte.
         rt.echo("hello")
 """
 
-from ._constants import *  # noqa: F403 - PHP's constants, listed in _constants.__all__
-from ._constants import __all__ as _constant_names
-from ._diagnostics import Diagnostic
-from ._errors import ArgumentCountError, Bailout, PhpError
-from ._runtime import Runtime
-from ._transport import ResponseHead, Transport
-from ._values import Ref
+from .engine.constants import *  # noqa: F403 - PHP's constants, listed in _constants.__all__
+from .engine.constants import __all__ as _constant_names
+from .engine.diagnostics import Diagnostic
+from .engine.errors import ArgumentCountError, Bailout, PhpError
+from .engine.runtime import Runtime
+from .transports.base import ResponseHead, Transport
+from .engine.values import Ref
 from .transports import CgiTransport, CliTransport, MemoryTransport
 
 __version__ = "0.1.0"

@@ -14,10 +14,10 @@ import os
 import sys
 from typing import Any
 
-from ._ini import SAPI_PROFILES
-from ._listener import byte_size
-from ._runtime import Runtime
-from ._script import execute
+from .engine.ini import SAPI_PROFILES
+from .net.listener import byte_size
+from .engine.runtime import Runtime
+from .engine.script import execute
 from .transports import CgiTransport, CliTransport
 
 

@@ -23,9 +23,9 @@ import sys
 from typing import Any, Awaitable, Callable, Mapping, MutableMapping
 from urllib.parse import quote
 
-from ._channel import INTERNAL_ERROR, MAX_BODY, PATH_SAFE, GatewayHead, ResponseChannel, ScriptThreads
-from ._gateway import HttpRequest, Site, StaticResponse, error_page
-from ._script import Script
+from .transports.gateway import INTERNAL_ERROR, MAX_BODY, PATH_SAFE, GatewayHead, ResponseChannel, ScriptThreads
+from .net.site import HttpRequest, Site, StaticResponse, error_page
+from .engine.script import Script
 
 __all__ = ["ASGIApp", "request_from_scope"]
 

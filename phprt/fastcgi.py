@@ -32,15 +32,15 @@ from collections.abc import Callable, Mapping
 from types import FrameType
 from typing import Any, Union
 
-from ._docroot import Refused
-from ._fastcgi import Abort, Connection, Event, ProtocolError, Request
-from ._fpm import fpm_server_variables
-from ._gateway import ScriptCall, Site
-from ._listener import (STOP_SIGNALS, Link, Listener, Spool, Step, host_port, send_now, serve_until_signalled,
+from .net.docroot import Refused
+from .net.fastcgi import Abort, Connection, Event, ProtocolError, Request
+from .net.fpm import fpm_server_variables
+from .net.site import ScriptCall, Site
+from .net.listener import (STOP_SIGNALS, Link, Listener, Spool, Step, host_port, send_now, serve_until_signalled,
                         stop_on_signals)
-from ._runtime import ACTIVE, Runtime
-from ._script import Script
-from ._transport import ResponseHead, Transport
+from .engine.runtime import ACTIVE, Runtime
+from .engine.script import Script
+from .transports.base import ResponseHead, Transport
 
 __all__ = ["FastCgiServer", "FastCgiTransport", "fpm_server_variables", "parse_address", "serve"]
 

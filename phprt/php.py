@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator, MutableMapping
 
-from ._constants import __all__ as _constants
-from ._constants import *  # noqa: F403
-from ._runtime import ACTIVE, FUNCTIONS, Runtime
-from ._values import Ref
+from .engine.constants import __all__ as _constants
+from .engine.constants import *  # noqa: F403
+from .engine.runtime import ACTIVE, FUNCTIONS, Runtime
+from .engine.values import Ref
 
 
 

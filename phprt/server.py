@@ -27,14 +27,14 @@ import threading
 import time
 from typing import Any, Callable, Mapping, TextIO, Union
 
-from . import _constants as C
-from ._gateway import HttpRequest, ScriptCall, Site, StaticResponse, error_page
-from ._headers import REASONS
-from ._http11 import (CLOSED, NEED_DATA, BodyEncoder, Framing, HttpError, Limits, Request, RequestHead, RequestParser,
+from .engine import constants as C
+from .net.site import HttpRequest, ScriptCall, Site, StaticResponse, error_page
+from .http.headers import REASONS
+from .net.http11 import (CLOSED, NEED_DATA, BodyEncoder, Framing, HttpError, Limits, Request, RequestHead, RequestParser,
                       plan_response, render_head)
-from ._listener import Link, Listener, Spool, Step, host_port, send_now, serve_until_signalled
-from ._script import Script
-from ._transport import ResponseHead, Transport
+from .net.listener import Link, Listener, Spool, Step, host_port, send_now, serve_until_signalled
+from .engine.script import Script
+from .transports.base import ResponseHead, Transport
 
 __all__ = ["HttpServer", "Limits", "SocketTransport", "serve"]
 

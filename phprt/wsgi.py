@@ -25,10 +25,10 @@ import sys
 from typing import Any, Callable, Iterable, Iterator, Mapping
 from urllib.parse import quote
 
-from ._channel import (INTERNAL_ERROR, MAX_BODY, PATH_SAFE, BodyTooLarge, GatewayHead, ResponseChannel,
+from .transports.gateway import (INTERNAL_ERROR, MAX_BODY, PATH_SAFE, BodyTooLarge, GatewayHead, ResponseChannel,
                        ScriptThreads)
-from ._gateway import HttpRequest, ScriptCall, Site, StaticResponse, error_page
-from ._script import Script
+from .net.site import HttpRequest, ScriptCall, Site, StaticResponse, error_page
+from .engine.script import Script
 
 __all__ = ["WSGIApp", "request_from_environ"]
 

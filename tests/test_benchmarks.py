@@ -41,7 +41,7 @@ def test_the_c_fast_path_is_built_where_a_compiler_is() -> None:
     # pip install compiles phprt/_speedups.c when a C compiler is present (CI has gcc).
     import shutil
 
-    from phprt import _runtime
+    from phprt.engine import runtime as _runtime
 
     if shutil.which("cc") is None and shutil.which("gcc") is None:
         pytest.skip("no C compiler here: phprt runs its pure-Python echo")

@@ -27,7 +27,7 @@ from typing import Iterator
 import pytest
 
 from phprt import MemoryTransport, Runtime
-from phprt._script import compile_script, execute
+from phprt.engine.script import compile_script, execute
 from phprt.asgi import ASGIApp
 from phprt.fastcgi import FastCgiServer
 from phprt.server import HttpServer

@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 
 from phprt import MemoryTransport, Runtime
-from phprt._fastcgi import (
+from phprt.net.fastcgi import (
     Connection,
     ProtocolError,
     RecordReader,

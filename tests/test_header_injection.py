@@ -24,7 +24,7 @@ from typing import Callable, Iterator
 import pytest
 
 from phprt import MemoryTransport, Runtime
-from phprt._script import execute
+from phprt.engine.script import execute
 from phprt.asgi import ASGIApp
 from phprt.fastcgi import FastCgiServer
 from phprt.server import HttpServer

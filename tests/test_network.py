@@ -14,8 +14,8 @@ import pytest
 
 import phprt.php as php
 from phprt import MemoryTransport, Runtime
-from phprt._docroot import DocumentRoot, Refused
-from phprt._gateway import HttpRequest, ScriptCall, Site, StaticResponse
+from phprt.net.docroot import DocumentRoot, Refused
+from phprt.net.site import HttpRequest, ScriptCall, Site, StaticResponse
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDED = json.loads((ROOT / "spec" / "recorded" / "network-cli-server.json").read_text())

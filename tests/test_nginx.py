@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from phprt import MemoryTransport
-from phprt._gateway import ScriptCall
+from phprt.net.site import ScriptCall
 from phprt.fastcgi import FastCgiServer
 from tests.test_fastcgi import SCRIPTS as FASTCGI_SCRIPTS
 

@@ -1,6 +1,6 @@
 """The request variables ($_GET, $_POST, $_COOKIE, $_FILES, $_REQUEST, php://input):
 every request in spec/cases/request-vars.toml, replayed through
-phprt._request.request_variables(), must give what php-cgi 8.2 gave
+phprt.http.request.request_variables(), must give what php-cgi 8.2 gave
 (spec/recorded/request-vars.json, written by tests/conformance/record_request.py)."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from phprt._constants import E_ALL, E_WARNING
-from phprt._request import RequestVariables, UploadedFile, parse_str, request_variables
+from phprt.engine.constants import E_ALL, E_WARNING
+from phprt.http.request import RequestVariables, UploadedFile, parse_str, request_variables
 
 from .conformance.record_request import RequestCase, load_recorded, load_request_cases, run_php
 

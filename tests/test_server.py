@@ -34,11 +34,11 @@ import pytest
 
 import phprt.php as php
 from phprt import MemoryTransport, Runtime
-from phprt._gateway import HttpRequest, Site
-from phprt._http11 import (CLOSED, NEED_DATA, BodyEncoder, HttpError, Limits, Request, RequestHead, RequestParser,
+from phprt.net.site import HttpRequest, Site
+from phprt.net.http11 import (CLOSED, NEED_DATA, BodyEncoder, HttpError, Limits, Request, RequestHead, RequestParser,
                            plan_response, render_head)
-from phprt._script import execute
-from phprt._listener import host_port
+from phprt.engine.script import execute
+from phprt.net.listener import host_port
 from phprt.server import HttpServer
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -34,13 +34,13 @@ from wsgiref.util import setup_testing_defaults
 import pytest
 
 from phprt import MemoryTransport
-from phprt._gateway import HttpRequest, ScriptCall
+from phprt.net.site import HttpRequest, ScriptCall
 from phprt.php import (
     _GET, connection_aborted, connection_status, echo, fastcgi_finish_request, flush,
     header, header_register_callback, http_response_code, ignore_user_abort, ob_end_flush, ob_start,
     register_shutdown_function, runtime, setcookie, trigger_error, usleep,
 )
-from phprt._channel import HOP_BY_HOP
+from phprt.transports.gateway import HOP_BY_HOP
 from phprt.wsgi import WSGIApp, request_from_environ
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""phprt._zlib against recordings of PHP 8.2.36 (linked with zlib 1.2.13, as is Python's zlib here).
+"""phprt.output.zlib against recordings of PHP 8.2.36 (linked with zlib 1.2.13, as is Python's zlib here).
 
 Every expected value below was printed by real PHP; the command is in the comment beside it.
 The recordings call ``ob_gzhandler($data, $flags)`` as a function, which runs the same
@@ -13,8 +13,8 @@ import hashlib
 
 import pytest
 
-from phprt import _constants as C
-from phprt._zlib import DEFLATE, GZIP, DeflateContext, output_encoding
+from phprt.engine import constants as C
+from phprt.output.zlib import DEFLATE, GZIP, DeflateContext, output_encoding
 
 START = C.PHP_OUTPUT_HANDLER_START
 WRITE = C.PHP_OUTPUT_HANDLER_WRITE

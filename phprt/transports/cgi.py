@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import BinaryIO, Mapping
 
-from .._headers import ResponseHead
+from ..http.headers import ResponseHead
 from .cli import CliTransport
 
 __all__ = ["CgiTransport"]

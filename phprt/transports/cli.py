@@ -6,7 +6,7 @@ import os
 import sys
 from typing import BinaryIO, Mapping
 
-from .._transport import Transport
+from .base import Transport
 
 __all__ = ["CliTransport"]
 

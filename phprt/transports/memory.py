@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .._transport import ResponseHead, Transport
+from .base import ResponseHead, Transport
 
 __all__ = ["MemoryTransport"]
 

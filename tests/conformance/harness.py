@@ -318,7 +318,7 @@ def _encode(value: Any) -> Any:
     if callable(value) and hasattr(value, "__name__"):
         return value.__name__  # a callable a case named by its PHP name
     if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
-        return {"float": phprt._values.format_float(value)}
+        return {"float": phprt.engine.values.format_float(value)}
     return value
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from phprt import _runtime
+from phprt.engine import runtime as _runtime
 
 from .harness import PHP_BINARIES, load_cases, recorded, run_php, run_phprt
 
@@ -19,7 +19,7 @@ RECORDED = recorded()
 def echo_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Every case runs with the C echo fast path and with the pure-Python one (PERF-ECHO-1)."""
     if request.param == "c" and _runtime._c_echo_into is None:
-        pytest.skip("phprt._speedups is not compiled: only the pure-Python echo is checked")
+        pytest.skip("phprt.output._speedups is not compiled: only the pure-Python echo is checked")
     if request.param == "python":
         monkeypatch.setattr(_runtime, "_c_echo_into", None)
     return str(request.param)

@@ -24,7 +24,7 @@ import time
 from types import CodeType
 from typing import Callable, TypeVar
 
-from ._frames import is_phprt
+from .frames import is_phprt
 
 __all__ = ["ExecutionTimer", "TimeLimitExceeded", "calls_script", "in_script_code"]
 

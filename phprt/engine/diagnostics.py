@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._values import leading_int
-from ._constants import (
+from .values import leading_int
+from .constants import (
     E_COMPILE_ERROR,
     E_COMPILE_WARNING,
     E_CORE_ERROR,

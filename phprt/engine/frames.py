@@ -7,7 +7,7 @@ from types import FrameType
 
 __all__ = ["PACKAGE", "caller_location", "is_phprt", "script_frame"]
 
-PACKAGE = __name__.rpartition(".")[0]
+PACKAGE = __name__.partition(".")[0]
 
 
 def is_phprt(frame: FrameType) -> bool:

@@ -72,7 +72,7 @@ from __future__ import annotations
 import zlib
 from typing import Final
 
-from . import _constants as C
+from ..engine import constants as C
 
 __all__ = ["GZIP", "DEFLATE", "output_encoding", "buffer_size_guess", "DeflateContext"]
 

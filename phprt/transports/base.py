@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ._headers import ResponseHead
+from ..http.headers import ResponseHead
 
 __all__ = ["ResponseHead", "Transport"]
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from ._values import format_float, leading_int
+from .values import format_float, leading_int
 
 __all__ = [
     "DIRECTIVES", "INI_ALL", "INI_PERDIR", "INI_SYSTEM", "SAPI_PROFILES",

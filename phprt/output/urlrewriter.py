@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import quote_from_bytes
 
-from ._values import PHP_BYTES
+from ..engine.values import PHP_BYTES
 
 __all__ = ["UrlRewriter"]
 

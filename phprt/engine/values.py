@@ -8,7 +8,7 @@ import re
 import math
 from typing import Any, Callable
 
-from ._errors import PhpError
+from .errors import PhpError
 
 __all__ = ["PHP_BYTES", "Ref", "encodable", "c_int", "format_float", "is_stringable", "leading_int", "numeric_string", "to_php_bytes", "to_php_text", "zval_type_name"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Callable, Mapping
 
-from ._values import PHP_BYTES, encodable, leading_int
+from ..engine.values import PHP_BYTES, encodable, leading_int
 
 __all__ = ["HeaderError", "HeaderQueue", "ResponseHead", "REASONS", "head_for"]
 

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from ._docroot import DocumentRoot, Refused, Resolved
-from ._headers import REASONS
-from ._ini import SAPI_PROFILES
-from ._runtime import Runtime
-from ._script import Script, execute
-from ._transport import Transport
+from .docroot import DocumentRoot, Refused, Resolved
+from ..http.headers import REASONS
+from ..engine.ini import SAPI_PROFILES
+from ..engine.runtime import Runtime
+from ..engine.script import Script, execute
+from ..transports.base import Transport
 
 __all__ = ["HttpRequest", "ScriptCall", "Site", "StaticResponse", "error_page"]
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-from ._constants import (
+from ..engine.constants import (
     PHP_OUTPUT_HANDLER_CLEAN as CLEAN,
     PHP_OUTPUT_HANDLER_CLEANABLE as CLEANABLE,
     PHP_OUTPUT_HANDLER_DISABLED as DISABLED,
@@ -30,7 +30,7 @@ from ._constants import (
     PHP_OUTPUT_HANDLER_STDFLAGS as STDFLAGS,
     PHP_OUTPUT_HANDLER_WRITE as WRITE,
 )
-from ._values import PHP_BYTES
+from ..engine.values import PHP_BYTES
 
 __all__ = ["HandlerFunction", "OutputHandler", "OutputLocked", "OutputStack", "default_handler", "initial_buffer_size"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Mapping
 
-from ._values import PHP_BYTES
+from ..engine.values import PHP_BYTES
 
 __all__ = ["CookieOptions", "cookie_line", "parse_options"]
 

@@ -10,10 +10,10 @@ import traceback
 from dataclasses import dataclass
 from typing import Callable
 
-from ._gateway import ScriptCall
-from ._http11 import TOKEN
-from ._transport import ResponseHead, Transport
-from ._values import PHP_BYTES
+from ..net.site import ScriptCall
+from ..net.http11 import TOKEN
+from .base import ResponseHead, Transport
+from ..engine.values import PHP_BYTES
 
 __all__ = ["BodyTooLarge", "GatewayHead", "HOP_BY_HOP", "INTERNAL_ERROR", "MAX_BODY", "PATH_SAFE", "ResponseChannel", "ScriptThreads", "gateway_head"]
 

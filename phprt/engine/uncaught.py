@@ -16,8 +16,8 @@ from __future__ import annotations
 from types import FrameType, TracebackType
 from typing import Any
 
-from ._frames import is_phprt
-from ._values import PHP_BYTES, format_float
+from .frames import is_phprt
+from .values import PHP_BYTES, format_float
 
 __all__ = ["php_class_name", "uncaught_error"]
 

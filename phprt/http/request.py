@@ -25,8 +25,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, TypeAlias, Union
 
-from ._constants import E_WARNING
-from ._diagnostics import DISPLAY_OFF, display_errors_mode
+from ..engine.constants import E_WARNING
+from ..engine.diagnostics import DISPLAY_OFF, display_errors_mode
 
 __all__ = [
     "PhpArray",

@@ -22,8 +22,8 @@ from contextvars import ContextVar
 from types import CodeType, ModuleType
 from typing import Any, Callable, Iterable, Sequence, Union
 
-from ._runtime import Runtime
-from ._timelimit import calls_script
+from .runtime import Runtime
+from .timelimit import calls_script
 
 __all__ = ["Script", "compile_script", "execute"]
 

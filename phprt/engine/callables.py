@@ -9,7 +9,7 @@ and closures.
 from __future__ import annotations
 
 import inspect
-from ._timelimit import calls_script
+from .timelimit import calls_script
 from typing import Any, Callable, Mapping
 
 __all__ = ["InvalidCallable", "PhpCallable", "resolve_callable"]

@@ -16,10 +16,10 @@ from contextvars import ContextVar, Token
 from types import FrameType, TracebackType
 from typing import Any, Callable, Iterator, Mapping, NoReturn
 
-from . import _constants as C
-from ._callables import InvalidCallable, PhpCallable, resolve_callable
-from ._cookies import cookie_line, parse_options
-from ._diagnostics import (
+from . import constants as C
+from .callables import InvalidCallable, PhpCallable, resolve_callable
+from ..http.cookies import cookie_line, parse_options
+from .diagnostics import (
     DISPLAY_OFF,
     DISPLAY_STDERR,
     FATAL_LEVELS,
@@ -28,24 +28,24 @@ from ._diagnostics import (
     display_errors_mode,
     escape_html,
 )
-from ._errors import ArgumentCountError, Bailout, Exit, PhpError
-from ._frames import PACKAGE, caller_location, is_phprt, script_frame
-from ._headers import HeaderError, HeaderQueue, head_for
-from ._ini import DIRECTIVES, INI_USER, SAPI_PROFILES, ini_bool, ini_file_value, ini_value
-from ._capture import capturing, release
-from ._output import OutputHandler, OutputLocked, OutputStack, default_handler
-from ._request import UploadedFile, request_variables
-from ._records import STDERR, STDOUT, RecordBuffer
-from ._timelimit import ExecutionTimer, TimeLimitExceeded, calls_script
-from ._transport import ResponseHead, Transport
-from ._uncaught import uncaught_error
-from ._urlrewriter import UrlRewriter
-from ._zlib import GZIP, DeflateContext, output_encoding
-from ._values import PHP_BYTES, Ref, c_int, encodable, format_float, is_stringable, leading_int, numeric_string, to_php_text, zval_type_name
+from .errors import ArgumentCountError, Bailout, Exit, PhpError
+from .frames import PACKAGE, caller_location, is_phprt, script_frame
+from ..http.headers import HeaderError, HeaderQueue, head_for
+from .ini import DIRECTIVES, INI_USER, SAPI_PROFILES, ini_bool, ini_file_value, ini_value
+from .capture import capturing, release
+from ..output.stack import OutputHandler, OutputLocked, OutputStack, default_handler
+from ..http.request import UploadedFile, request_variables
+from ..transports.records import STDERR, STDOUT, RecordBuffer
+from .timelimit import ExecutionTimer, TimeLimitExceeded, calls_script
+from ..transports.base import ResponseHead, Transport
+from .uncaught import uncaught_error
+from ..output.urlrewriter import UrlRewriter
+from ..output.zlib import GZIP, DeflateContext, output_encoding
+from .values import PHP_BYTES, Ref, c_int, encodable, format_float, is_stringable, leading_int, numeric_string, to_php_text, zval_type_name
 
 _c_echo_into: Callable[[list[str | bytes], Callable[..., None]], Callable[..., None]] | None
 try:
-    from ._speedups import echo_into as _c_echo_into
+    from ..output._speedups import echo_into as _c_echo_into
 except ImportError:  # not compiled: the pure-Python closure in _bind_echo does the same
     _c_echo_into = None
 
