@@ -14,7 +14,8 @@ import os
 import sys
 from typing import Any
 
-from .engine.ini import SAPI_PROFILES
+from .engine.ini import SAPI_PROFILES, Configuration, configure
+from .engine.ini_scanner import CLI_HARDCODED_INI, define_line, parse_ini_string
 from .net.listener import byte_size
 from .engine.runtime import Runtime
 from .engine.script import execute
@@ -47,11 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     _common(fastcgi, "fpm")
     options = parser.parse_args(argv)
 
-    ini: dict[str, Any] = {}
-    for setting in options.ini:
-        name, _, value = setting.partition("=")
-        ini[name] = value if _ else "1"
     try:
+        ini = _defines(options.ini, options.sapi, cli=options.command == "run")
         if options.command == "serve":
             from .server import serve as serve_http
 
@@ -65,9 +63,44 @@ def main(argv: list[str] | None = None) -> int:
         runtime = Runtime(transport=transport, sapi=options.sapi, ini=ini, capture_print=True)
     except (ValueError, OSError) as error:
         parser.error(str(error))
-    script = os.path.abspath(options.script)  # PHP reports scripts by their full path
+    return _run(runtime, options.script, options.args)
+
+
+def _defines(arguments: list[str], sapi: str, *, cli: bool) -> Configuration:
+    """The ``-d`` arguments as PHP reads them (INI-PARSE-6): one php.ini text, after the six
+    lines php_cli.c puts first for ``php`` (not for php-cgi, ``php -S`` or PHP-FPM, whose
+    first ``-d`` is line 1); a syntax error is printed as PHP prints it, ``PHP:  syntax
+    error, ... in Unknown on line N`` on stderr, and the values before it are kept. Any name is
+    accepted (INI-UNKNOWN-1)."""
+    prefix = CLI_HARDCODED_INI if cli and sapi == "cli" else ""
+    result = parse_ini_string(prefix + "".join(define_line(argument) for argument in arguments))
+    if result.error is not None:
+        print(f"PHP:  {result.error.message}", file=sys.stderr, flush=True)
+    skip = prefix.count("\n")
+    values = {entry.name: entry.value for entry in result.entries[skip:]
+              if entry.value is not None and entry.offset is None and entry.section is None}
+    return configure(sapi, values, parsed=True)
+
+
+def _run(runtime: Runtime, given: str, args: list[str]) -> int:
+    """``php SCRIPT`` (RT-RUN-1): a script that cannot be opened is PHP's first error --
+    ``php`` prints ``Could not open input file: SCRIPT`` and exits 1; php-cgi answers 404 with
+    ``No input file specified.`` and exits 255 (RT-RUN-2); a directory is an empty script to
+    ``php``."""
+    script = os.path.abspath(given)  # PHP reports scripts by their full path
+    if runtime.sapi.name == "cli" and os.path.isdir(script):
+        return execute(runtime, lambda: None, [given, *args]).exit_status
+    if not os.path.isfile(script) or not os.access(script, os.R_OK):
+        if runtime.sapi.name == "cli":
+            sys.stdout.write(f"Could not open input file: {given}\n")
+            sys.stdout.flush()
+            return 1
+        with runtime:
+            runtime.http_response_code(404)
+            runtime.echo("No input file specified.\n")
+        return 255
     sys.path.insert(0, os.path.dirname(script))  # as `python SCRIPT.py`: the script's neighbours import
-    return execute(runtime, script, [options.script, *options.args]).exit_status
+    return execute(runtime, script, [given, *args]).exit_status
 
 
 def _limits(command: argparse.ArgumentParser, *, requests: tuple[str, int, str], idle: float, read: float,

@@ -7,8 +7,8 @@ callable behind any ASGI server (uvicorn, hypercorn)::
     app = ASGIApp("examples")                # uvicorn module:app
 
 The request body is read in full before the script starts, as a web server
-reads it before it runs PHP. The script then runs in a thread of its own, never
-on the event loop (ASGI-THREAD-1); its output reaches the loop through the same
+reads it before it runs PHP. The script then runs in a thread of the
+application's ``ScriptRunner``, never on the event loop (ASGI-THREAD-1); its output reaches the loop through the same
 ``ResponseChannel`` the WSGI application uses, and leaves as
 ``http.response.start`` and ``http.response.body`` messages (ASGI-SEND-1). A task
 listens for ``http.disconnect`` meanwhile: the client gone is an aborted
@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
 from typing import Any, Awaitable, Callable, Mapping, MutableMapping
 from urllib.parse import quote
 
-from .transports.gateway import INTERNAL_ERROR, MAX_BODY, PATH_SAFE, GatewayHead, ResponseChannel, ScriptThreads
-from .net.site import HttpRequest, Site, StaticResponse, error_page
 from .engine.script import Script
+from .net.logs import Log
+from .net.runner import Outcome, ScriptRunner
+from .net.site import MAX_BODY, HttpRequest, Site, StaticResponse, error_page
+from .transports.gateway import PATH_SAFE, ResponseChannel
+from .transports.heads import GatewayHead
 
 __all__ = ["ASGIApp", "request_from_scope"]
 
@@ -93,7 +95,7 @@ class ASGIApp:
     def __init__(self, target: Script, *, sapi: str = "cgi", ini: Mapping[str, Any] | None = None,
                  shutdown_timeout: float = 30.0, max_body: int = MAX_BODY) -> None:
         self.site = Site(target, sapi=sapi, ini=ini)
-        self.scripts = ScriptThreads()
+        self.scripts = ScriptRunner()  # unbounded: a submit never waits on the event loop
         self.shutdown_timeout = shutdown_timeout
         self.max_body = max_body
 
@@ -144,9 +146,15 @@ class ASGIApp:
         loop = asyncio.get_running_loop()
         arrived = asyncio.Event()
         ended = loop.create_future()
-        channel = ResponseChannel(sapi=answer.sapi, head_request=request.method == "HEAD", errors=_stderr)
+        # PHP's stderr (log_errors) goes to the server process's stderr, as php-cgi's does (WSGI-ERRORS-1)
+        channel = ResponseChannel(sapi=answer.sapi, method=request.method, log=Log())
         channel.on_change(lambda: loop.call_soon_threadsafe(arrived.set))
-        self.scripts.start(answer, channel, on_end=lambda: _resolve_threadsafe(loop, ended))
+
+        def done(outcome: Outcome) -> None:
+            channel.ended(outcome)
+            _resolve_threadsafe(loop, ended)
+
+        self.scripts.submit(answer, channel, done=done)
         listener = asyncio.create_task(_listen(receive, channel))
         try:
             await _respond(channel, send, arrived)
@@ -163,7 +171,7 @@ class ASGIApp:
     async def _static(answer: StaticResponse, request: HttpRequest, send: Send) -> None:
         headers = [(name.lower().encode(), value.encode("utf-8", "surrogateescape")) for name, value in answer.headers]
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
-        pieces = iter(() if request.method == "HEAD" else answer.chunks())
+        pieces = answer.body_for(request.method)
         piece = await asyncio.to_thread(next, pieces, b"")  # a file is read off the loop
         while True:
             following = await asyncio.to_thread(next, pieces, b"") if piece else b""
@@ -184,7 +192,6 @@ async def _listen(receive: Receive, channel: ResponseChannel) -> None:
 
 async def _respond(channel: ResponseChannel, send: Send, arrived: asyncio.Event) -> None:
     # The script's output, as it arrives, as ASGI messages (ASGI-SEND-1).
-    started = False
     try:
         while True:
             arrived.clear()
@@ -195,11 +202,8 @@ async def _respond(channel: ResponseChannel, send: Send, arrived: asyncio.Event)
             head, data, done = taken
             if done and channel.gone:
                 return  # nothing more goes to a client that has left
-            if head is None and not started and done:
-                head = INTERNAL_ERROR
             if head is not None:
                 await send(_start_message(head))
-                started = True
             await send({"type": "http.response.body", "body": data, "more_body": not done})
             if done:
                 return
@@ -216,10 +220,3 @@ def _resolve_threadsafe(loop: asyncio.AbstractEventLoop, future: asyncio.Future[
 
     with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits any more
         loop.call_soon_threadsafe(resolve)
-
-
-def _stderr(data: bytes) -> None:
-    # PHP's stderr (log_errors) goes to the server process's stderr, as php-cgi's does
-    with contextlib.suppress(OSError, ValueError):
-        sys.stderr.write(data.decode("utf-8", "replace"))
-        sys.stderr.flush()

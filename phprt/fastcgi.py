@@ -1,13 +1,14 @@
 """``python -m phprt fastcgi DOCROOT --listen ADDRESS``: a FastCGI responder, as PHP-FPM is (FCGI-*).
 
-A web server such as nginx passes each request over FastCGI; phprt/_fastcgi.py
-speaks the protocol, this module does the I/O: one loop (phprt/_listener.py)
+A web server such as nginx passes each request over FastCGI; phprt/net/fastcgi.py
+speaks the protocol, this module does the I/O: one loop (phprt/net/listener.py)
 reads every connection until its request has arrived, STDIN past
 ``body_buffer`` bytes going to a temporary file (FCGI-LIMIT-1); then a thread
-reads the connection while the request runs in a Runtime of its own, in a
-thread of its own, on a ``FastCgiTransport`` that frames what the Runtime
-delivers as STDOUT and STDERR records. The script is the ``.py`` file SCRIPT_FILENAME names inside the document
-root, and ``$_SERVER`` is the PARAMS as PHP-FPM turns them into its variables.
+reads the connection while the request runs in a Runtime of its own, in the
+server's ``ScriptRunner``, on a ``FastCgiTransport`` (phprt/transports/fastcgi.py)
+that frames what the Runtime delivers as STDOUT and STDERR records. The script
+is the ``.py`` file SCRIPT_FILENAME names inside the document root, and
+``$_SERVER`` is the PARAMS as PHP-FPM turns them into its variables.
 
     with FastCgiServer("docroot/", "127.0.0.1:0") as server:   # from a background thread
         host, port = server.address
@@ -23,39 +24,41 @@ import os
 import select
 import signal
 import socket
-import stat
 import sys
-import threading
 import time
-import traceback
 from collections.abc import Callable, Mapping
+from functools import partial
 from types import FrameType
 from typing import Any, Union
 
+from .engine.runtime import ACTIVE
+from .engine.script import Script
+from .net.body import Spool
 from .net.docroot import Refused
 from .net.fastcgi import Abort, Connection, Event, ProtocolError, Request
 from .net.fpm import fpm_server_variables
+from .net.listener import STOP_SIGNALS, Listener, Step, bind, parse_address, serve_until_signalled, stop_on_signals
+from .net.logs import Log, fpm_stamp
+from .net.runner import Outcome, ScriptRunner
 from .net.site import ScriptCall, Site
-from .net.listener import (STOP_SIGNALS, Link, Listener, Spool, Step, host_port, send_now, serve_until_signalled,
-                        stop_on_signals)
-from .engine.runtime import ACTIVE, Runtime
-from .engine.script import Script
-from .transports.base import ResponseHead, Transport
+from .transports.fastcgi import FastCgiTransport, FcgiConnection
 
 __all__ = ["FastCgiServer", "FastCgiTransport", "fpm_server_variables", "parse_address", "serve"]
 
 Target = Union[Site, Script]
 Address = Union[str, tuple[str, int]]
 
+
 def _text(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
-def _refusal(status: int, body: str) -> Callable[[], object]:
-    # PHP-FPM's own answer, a request without a script: the status and one line (FCGI-SCRIPT-1)
+def _refusal(status: int, body: str, log: bytes) -> Callable[[], object]:
+    # PHP-FPM's own answer, a request without a script: its log line, the status and one line (FCGI-SCRIPT-1)
     def answer() -> None:
         runtime = ACTIVE.get()
         assert runtime is not None
+        runtime.transport.write_stderr(log)
         runtime.http_response_code(status)
         runtime.echo(body)
 
@@ -66,66 +69,23 @@ def _nothing() -> None:
     """A request without REQUEST_METHOD is not HTTP: PHP-FPM runs no script (FCGI-SCRIPT-1)."""
 
 
-# -- the transport -------------------------------------------------------------------------
+# -- the connection ------------------------------------------------------------------------
 
 
-class _FcgiConnection(Link):
-    """An accepted connection: the protocol state, its socket, and a lock that keeps
-    the records of the request thread and the reader whole. The server's loop reads
-    it (``received``) until a request has arrived; then a thread reads it while the
-    request runs (``FastCgiServer._handle``)."""
+class _FcgiConnection(FcgiConnection):
+    """An accepted connection. The server's loop reads it (``received``) until a
+    request has arrived; then a thread reads it while the request runs
+    (``FastCgiServer._handle``)."""
 
     def __init__(self, server: FastCgiServer, sock: socket.socket) -> None:
-        super().__init__(sock, server.write_timeout)  # a web server that stops reading is gone after it
+        super().__init__(sock, server.write_timeout,
+                         Connection(max_stdin=server.max_body, stdin=lambda: Spool(server.body_buffer)))
         self.server = server
-        self.protocol = Connection(max_stdin=server.max_body, stdin=lambda: Spool(server.body_buffer))
-        self.lock = threading.Lock()
-        self.closed = False  # this side is shut or the web server went away: nothing more goes out
-        self.transports: dict[int, FastCgiTransport] = {}
         self.request: Request | None = None  # arrived, to run
         self.later: list[Event] = []  # what the loop read after it, for the request's thread
-        self.wake_fd: int | None = None  # wakes the request's thread when a response ends
         self._await()
 
-    def send(self, data: bytes) -> bool:
-        """Write ``data``; False once the connection is gone. Call with the lock held."""
-        if self.closed:
-            return False
-        if data:
-            try:
-                self.sock.sendall(data)
-            except OSError:
-                self.closed = True
-                return False
-        return True
-
-    def shut(self) -> None:
-        """Send nothing more: the web server sees the end of the connection."""
-        if not self.closed:
-            self.closed = True
-            try:
-                self.sock.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
-
-    def settle(self) -> None:
-        """After the protocol finished a response: shut the connection if it is not
-        kept, and wake the thread that reads it. Call with the lock held."""
-        if self.protocol.should_close:
-            self.shut()
-        if self.wake_fd is not None:
-            try:
-                os.write(self.wake_fd, b"x")
-            except OSError:
-                pass  # already woken
-
     def close(self) -> None:
-        with self.lock:
-            self.closed = True
-            self.protocol.discard()
-            transports = list(self.transports.values())
-        for transport in transports:
-            transport.abort()  # the web server is gone: the next write fails (FCGI-ABORT-1)
         if self.request is not None:
             self.request.stdin.close()
         super().close()
@@ -153,7 +113,7 @@ class _FcgiConnection(Link):
                 replies = self.protocol.data_to_send()
         except ProtocolError:
             return Step.CLOSE  # FCGI-MALFORMED-1
-        if replies and not send_now(self.sock, replies):
+        if not self.send(replies):
             return Step.CLOSE  # a web server that does not read its answers
         for index, event in enumerate(events):
             if isinstance(event, Request):
@@ -178,129 +138,7 @@ class _FcgiConnection(Link):
         return stdin.size if isinstance(stdin, Spool) and stdin.on_disk else 0
 
 
-def _cgi_head(head: ResponseHead) -> ResponseHead:
-    """The head as a CGI head, which a FastCGI responder sends: php-cgi's and PHP-FPM's
-    as they are; under another profile without ``php -S``'s status line and with a
-    ``Status:`` line unless the code is 200 (FCGI-STDOUT-1)."""
-    lines = [line for line in head.lines if not line.startswith("HTTP/")]
-    if head.status not in (None, 200) and not any(line[:7].lower() == "status:" for line in lines):
-        lines.insert(0, f"Status: {head.status} {head.reason}".rstrip())
-    return ResponseHead(head.status, head.reason, tuple(lines), head.charset)
-
-
-class FastCgiTransport(Transport):
-    """One request's response on a FastCGI connection (FCGI-STDOUT-1, FCGI-STDERR-1).
-
-    ``send_headers`` keeps the head block (the CGI head the SAPI writes, ``Status:``
-    line included) to go out with the first STDOUT bytes; ``write`` sends STDOUT
-    records at once (the "fpm" profile already buffers in PHP-FPM's 8 KiB record
-    buffer); ``write_stderr`` sends STDERR records; ``finish`` ends the streams and
-    sends END_REQUEST with appStatus 0, which may come early for
-    fastcgi_finish_request() (FCGI-FINISH-1). ``write`` and ``flush`` return False
-    once the request was aborted (ABORT_REQUEST) or the web server closed the
-    connection (FCGI-ABORT-1)."""
-
-    can_end_early = True
-
-    def __init__(self, channel: _FcgiConnection, request_id: int, server: Mapping[str, Any], body: bytes) -> None:
-        self.server = dict(server)
-        self.input = body
-        self.request_id = request_id
-        self.aborted = False
-        self.finished = False
-        self._channel = channel
-        self._head = b""
-
-    def _stdout(self, data: bytes) -> bool:
-        # The pending head goes out with the first bytes, or alone on a flush.
-        channel = self._channel
-        with channel.lock:
-            if self.aborted or self.finished:
-                return False
-            data, self._head = self._head + data, b""
-            if not channel.send(channel.protocol.stdout(self.request_id, data)):
-                self.aborted = True
-            return not self.aborted
-
-    def send_headers(self, head: ResponseHead) -> None:
-        with self._channel.lock:
-            self._head += _cgi_head(head).block()
-
-    def write(self, data: bytes) -> bool:
-        return self._stdout(data)
-
-    def flush(self) -> bool:
-        return self._stdout(b"")
-
-    def write_stderr(self, data: bytes) -> None:
-        channel = self._channel
-        with channel.lock:
-            if self.aborted or self.finished:
-                return
-            head, self._head = self._head, b""  # written before this message, so sent before it
-            records = channel.protocol.stdout(self.request_id, head) + channel.protocol.stderr(self.request_id, data)
-            if not channel.send(records):
-                self.aborted = True
-
-    def finish(self) -> None:
-        channel = self._channel
-        with channel.lock:
-            if self.finished:
-                return
-            self.finished = True
-            head, self._head = self._head, b""
-            data = b"" if self.aborted else channel.protocol.stdout(self.request_id, head)
-            channel.send(data + channel.protocol.end_request(self.request_id))
-            channel.transports.pop(self.request_id, None)
-            channel.settle()
-
-    def abort(self) -> None:
-        """The web server aborted the request or left: the next write or flush fails."""
-        with self._channel.lock:
-            self.aborted = True
-
-
 # -- the server ----------------------------------------------------------------------------
-
-
-def parse_address(listen: Address) -> tuple[int, Any]:
-    """(family, address) for ``HOST:PORT``, ``[::1]:PORT``, or a unix socket path
-    (anything with a ``/``, or ``unix:PATH``) (FCGI-LISTEN-1)."""
-    if isinstance(listen, tuple):
-        return (socket.AF_INET6 if ":" in listen[0] else socket.AF_INET), (listen[0], int(listen[1]))
-    if listen.startswith("unix:"):
-        return socket.AF_UNIX, listen[5:]
-    if "/" in listen:
-        return socket.AF_UNIX, listen
-    host, port = host_port(listen, "HOST:PORT or a socket path")
-    return (socket.AF_INET6 if ":" in host else socket.AF_INET), (host, port)
-
-
-def _bind_unix(path: str, mode: int, backlog: int) -> socket.socket:
-    # A socket file left by a server that is gone is replaced; a live one or another file is not.
-    if os.path.lexists(path):
-        if not stat.S_ISSOCK(os.lstat(path).st_mode):
-            raise OSError(f"{path} exists and is not a socket")
-        with socket.socket(socket.AF_UNIX) as probe:
-            try:
-                probe.connect(path)
-            except OSError:
-                os.unlink(path)
-            else:
-                raise OSError(f"{path} is in use by another server")
-    listener = socket.socket(socket.AF_UNIX)
-    try:
-        previous = os.umask(0o777 & ~mode)
-        try:
-            listener.bind(path)
-        finally:
-            os.umask(previous)
-        os.chmod(path, mode)
-        listener.listen(backlog)
-    except BaseException:
-        listener.close()
-        raise
-    return listener
 
 
 class FastCgiServer(Listener[_FcgiConnection]):
@@ -313,9 +151,9 @@ class FastCgiServer(Listener[_FcgiConnection]):
     ``serve_forever()`` serves in the calling thread until ``shutdown()`` or
     ``stop()``; ``start()`` (or ``with FastCgiServer(...) as server:``) serves from
     a background thread. Connections are read in one loop until a request has
-    arrived; each request runs in a Runtime of its own, in a thread of its own, at
-    most ``max_requests`` (PHP-FPM's pm.max_children) at once, while another
-    thread reads its connection (FCGI-CONCURRENT-1). The limits (FCGI-LIMIT-1):
+    arrived; each request runs in a Runtime of its own, in a thread of the
+    server's ``runner``, at most ``max_requests`` (PHP-FPM's pm.max_children) at
+    once, while another thread reads its connection (FCGI-CONCURRENT-1). The limits (FCGI-LIMIT-1):
     ``backlog`` (listen.backlog); ``max_connections`` held at once, the one that
     has waited longest for a request making room for a new one; ``idle_timeout``
     for a request to begin, ``read_timeout`` for it to arrive from its first byte
@@ -335,40 +173,34 @@ class FastCgiServer(Listener[_FcgiConnection]):
             raise ValueError("every timeout must be positive")
         self.write_timeout, self.idle_timeout, self.read_timeout = write_timeout, idle_timeout, read_timeout
         self.max_body, self.body_buffer = max_body, body_buffer
-        self._pool = threading.BoundedSemaphore(max_requests)  # scripts running at once
+        self.runner = ScriptRunner(max_requests, name="phprt-fastcgi-script")  # pm.max_children
+        self.log = Log(stamp=fpm_stamp)
         self.site = site_or_target if isinstance(site_or_target, Site) else Site(site_or_target, sapi=sapi, ini=ini)
-        Runtime(sapi=self.site.sapi, ini=self.site.ini)  # an unknown directive fails here, not per request
         self._unix_path: str | None = None
         self._unix_inode: tuple[int, int] | None = None
         if isinstance(listen, socket.socket):
-            listener = listen
+            listener, path = listen, None
         else:
-            family, address = parse_address(listen)
-            if family == socket.AF_UNIX:
-                listener = _bind_unix(address, socket_mode, backlog)
-                self._unix_path = address
-                info = os.stat(address)
-                self._unix_inode = (info.st_dev, info.st_ino)
-            else:
-                listener = socket.create_server(address, family=family, backlog=backlog)
+            listener, path = bind(listen, backlog=backlog, socket_mode=socket_mode)
         super().__init__(listener, max_connections=max_connections, max_requests=max_requests,
                          body_memory=body_memory)
         bound = listener.getsockname()
-        self.address: Any = bound if isinstance(bound, str) else (str(bound[0]), int(bound[1]))
-        self._requests: set[threading.Thread] = set()
+        self.address: Any = path or (bound if isinstance(bound, str) else (str(bound[0]), int(bound[1])))
+        if path is not None:  # the socket file this server made, removed when it closes
+            info = os.stat(path)
+            self._unix_path, self._unix_inode = path, (info.st_dev, info.st_ino)
 
     def _connection(self, sock: socket.socket, peer: Any) -> _FcgiConnection:
         return _FcgiConnection(self, sock)
 
     def _unserved(self, connection: _FcgiConnection, error: Exception) -> None:
-        _say(f"a connection closed unserved: {error}")
+        self.log.line(f"a connection closed unserved: {error}")
 
     def _failed(self, connection: _FcgiConnection, error: BaseException) -> None:
-        traceback.print_exception(error)
+        self.log.exception(error)
 
     def _busy(self) -> bool:
-        with self._lock:
-            return bool(self._requests)
+        return self.runner.running > 0
 
     # -- one request ---------------------------------------------------------------------
 
@@ -429,79 +261,52 @@ class FastCgiServer(Listener[_FcgiConnection]):
             os.close(woken)
 
     def _begin(self, channel: _FcgiConnection, request: Request) -> None:
-        """Start the request's script in a thread of its own, which gives back the
-        memory granted to its STDIN when it ends (FCGI-LIMIT-1)."""
+        """Start the request's script in the server's runner (which waits while
+        ``max_requests`` scripts run, as the web server waits for a busy PHP-FPM
+        pool); the memory granted to its STDIN goes back when it ends (FCGI-LIMIT-1)."""
         granted, channel.granted = channel.granted, 0
         started = False
         try:
-            started = self._start_script(channel, request, granted)
+            assert isinstance(request.stdin, Spool)
+            body = request.stdin.read()
+            params = [(_text(name), _text(value)) for name, value in request.params]
+            server, script_path = fpm_server_variables(params)
+            transport = FastCgiTransport(channel, request.request_id, server, body)
+            with channel.lock:
+                channel.transports[request.request_id] = transport
+            call = ScriptCall(self._script(server, script_path), server, body, self.site.sapi, self.site.ini)
+            del body
+            self.runner.submit(call, transport, done=partial(self._ended, transport, granted))
+            started = True
         finally:
             request.stdin.close()
             if not started:
                 self.release_memory(granted)
 
-    def _start_script(self, channel: _FcgiConnection, request: Request, granted: int) -> bool:
-        assert isinstance(request.stdin, Spool)
-        body = request.stdin.read()
-        params = [(_text(name), _text(value)) for name, value in request.params]
-        server, script_path = fpm_server_variables(params)
-        transport = FastCgiTransport(channel, request.request_id, server, body)
-        with channel.lock:
-            channel.transports[request.request_id] = transport
-        script, log = self._script(server, script_path)
-        call = ScriptCall(script, server, body, self.site.sapi, self.site.ini)
-        del body
-        self._pool.acquire()  # a full pool: the web server waits, as for PHP-FPM's busy workers
-        # The thread keeps its arguments until it ends: the request is handed over in a list it empties.
-        thread = threading.Thread(target=self._run, args=([call, transport], log, granted), daemon=True,
-                                  name="phprt-fastcgi-request")
-        with self._lock:
-            self._requests.add(thread)
-        try:
-            thread.start()
-        except RuntimeError:  # no thread to be had: the request ends unanswered
-            with self._lock:
-                self._requests.discard(thread)
-            self._pool.release()
-            transport.finish()
-            raise
-        return True
-
-    def _script(self, server: Mapping[str, Any], path: str | None) -> tuple[Script, bytes]:
-        """What runs for the request, and what PHP-FPM logs first (FCGI-SCRIPT-1)."""
+    def _script(self, server: Mapping[str, Any], path: str | None) -> Script:
+        """What runs for the request (FCGI-SCRIPT-1)."""
         if "REQUEST_METHOD" not in server:
-            return _nothing, b""
+            return _nothing
         root = self.site.root
         if root is None:
             assert self.site.script is not None
-            return self.site.script, b""
+            return self.site.script
         if path is not None:
             try:
-                return root.script(path), b""
+                return root.script(path)
             except Refused:
                 pass
-        return _refusal(404, "File not found.\n"), b"Primary script unknown"
+        return _refusal(404, "File not found.\n", b"Primary script unknown")
 
-    def _run(self, request: list[Any], log: bytes, granted: int) -> None:
-        call, transport = request
-        request.clear()
-        assert isinstance(call, ScriptCall) and isinstance(transport, FastCgiTransport)
-        try:
-            if log:
-                transport.write_stderr(log)
-            call.run(transport).input = b""  # the Runtime's reference cycles may keep it until a full collection
-        except (SystemExit, KeyboardInterrupt) as stop:  # a script's sys.exit(): its request ends here
-            _say(f"request {transport.request_id}: the script raised {type(stop).__name__}{stop.args!r}")
-        except BaseException:  # noqa: B036 - a request's failure never stops the server
-            traceback.print_exc()
-        finally:
-            transport.finish()
-            transport.input = b""
-            del call, transport  # the body goes with them, before its memory is given back (FCGI-LIMIT-1)
-            self._pool.release()
-            self.release_memory(granted)
-            with self._lock:
-                self._requests.discard(threading.current_thread())
+    def _ended(self, transport: FastCgiTransport, granted: int, outcome: Outcome) -> None:
+        # In the script's thread, once it has ended: the response ends whatever happened.
+        error = outcome.error
+        if isinstance(error, (SystemExit, KeyboardInterrupt)):  # a script's sys.exit(): its request ends here
+            self.log.line(f"request {transport.request_id}: the script raised {type(error).__name__}{error.args!r}")
+        elif error is not None:
+            self.log.exception(error)
+        transport.finish()
+        self.release_memory(granted)  # the body went with the Runtime (FCGI-LIMIT-1)
 
     # -- stopping ------------------------------------------------------------------------
 
@@ -538,16 +343,12 @@ def serve(docroot: str | os.PathLike[str], listen: str, *, sapi: str = "fpm", in
         raise ValueError("--workers must be at least 1")
     server = FastCgiServer(docroot, listen, sapi=sapi, ini=ini, socket_mode=socket_mode, **options)
     where = server.address if isinstance(server.address, str) else "{}:{}".format(*server.address)
-    _say(f"phprt FastCGI ({server.site.sapi}, {workers} worker{'s' if workers > 1 else ''}) listening on {where}")
+    server.log.line(f"phprt FastCGI ({server.site.sapi}, {workers} worker{'s' if workers > 1 else ''}) listening on {where}")
     if workers == 1:
         serve_until_signalled(server, grace)
         server.close()
         return 0
     return _pool(server, workers, grace)
-
-
-def _say(line: str) -> None:
-    print(f"[{time.strftime('%d-%b-%Y %H:%M:%S')}] {line}", file=sys.stderr, flush=True)
 
 
 def _work(server: FastCgiServer, grace: float) -> None:
@@ -559,8 +360,8 @@ def _work(server: FastCgiServer, grace: float) -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         server.serve_forever()
         server.shutdown(grace)
-    except BaseException:  # noqa: B036 - whatever happens, the worker ends here
-        traceback.print_exc()
+    except BaseException as error:  # noqa: B036 - whatever happens, the worker ends here
+        server.log.exception(error)
         status = 1
     finally:
         sys.stderr.flush()
@@ -605,7 +406,7 @@ def _pool(server: FastCgiServer, workers: int, grace: float) -> int:
             started = children.pop(pid, None)
             if started is None or stopping:
                 continue
-            _say(f"worker {pid} exited with status {os.waitstatus_to_exitcode(status)}; starting another")
+            server.log.line(f"worker {pid} exited with status {os.waitstatus_to_exitcode(status)}; starting another")
             if time.monotonic() - started < 1.0:
                 time.sleep(1.0)  # a worker that dies at once is not restarted in a tight loop
             if not stopping:

@@ -23,7 +23,8 @@ from typing import Any, Callable, Iterator, MutableMapping
 
 from .engine.constants import __all__ as _constants
 from .engine.constants import *  # noqa: F403
-from .engine.runtime import ACTIVE, FUNCTIONS, Runtime
+from .engine.functions import FUNCTIONS, PhpFunction
+from .engine.runtime import ACTIVE, Runtime
 from .engine.values import Ref
 
 
@@ -36,16 +37,19 @@ def runtime() -> Runtime:
     return active
 
 
-def _bind(name: str) -> Callable[..., Any]:
+def _bind(entry: PhpFunction) -> Callable[..., Any]:
+    name = entry.name  # also how PHP's stack trace names this frame (engine/uncaught.py)
+
     def function(*args: Any, **kwargs: Any) -> Any:
         return getattr(runtime(), name)(*args, **kwargs)
 
     function.__name__ = function.__qualname__ = name
-    function.__doc__ = getattr(Runtime, name).__doc__
+    function.__doc__ = entry.function.__doc__
     return function
 
 
-globals().update({name: _bind(name) for name in FUNCTIONS})
+# Every PHP function in the registry (RT-REGISTRY-1).
+globals().update({entry.name: _bind(entry) for entry in FUNCTIONS})
 
 
 class Superglobal(MutableMapping[Any, Any]):
@@ -87,5 +91,5 @@ _REQUEST = Superglobal("_REQUEST", "request")
 
 __all__ = [
     "Ref", "runtime", "_SERVER", "_GET", "_POST", "_COOKIE", "_FILES", "_REQUEST",
-    *(name for name in FUNCTIONS if name != "print"), *_constants,
+    *(entry.name for entry in FUNCTIONS if entry.name != "print"), *_constants,
 ]

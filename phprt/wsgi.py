@@ -7,8 +7,8 @@ callable, as ``phprt serve`` does, behind any WSGI server::
     from phprt.wsgi import WSGIApp
     application = WSGIApp("examples")        # gunicorn module:application
 
-Each request's script runs in a Runtime of its own, in a thread of its own
-(WSGI-THREAD-1); the response is the iterable the application returns, which
+Each request's script runs in a Runtime of its own, in a thread of the
+application's ``ScriptRunner`` (WSGI-THREAD-1); the response is the iterable the application returns, which
 yields the output as the script writes it. A web server sits between PHP and the
 client as nginx sits in front of php-cgi or PHP-FPM: it gets the head as a status
 and header fields (WSGI-HEAD-1), knows when the response is complete -- at the
@@ -16,19 +16,21 @@ script's end, at fastcgi_finish_request(), once the declared Content-Length is
 there (WSGI-EARLY-1) -- and tells the script when the client has gone
 (WSGI-ABORT-1).
 
-The pieces it shares with ``phprt.asgi`` are in ``phprt._channel``.
+The pieces it shares with ``phprt.asgi`` are in phprt/transports/gateway.py
+and phprt/transports/heads.py.
 """
 
 from __future__ import annotations
 
-import sys
 from typing import Any, Callable, Iterable, Iterator, Mapping
 from urllib.parse import quote
 
-from .transports.gateway import (INTERNAL_ERROR, MAX_BODY, PATH_SAFE, BodyTooLarge, GatewayHead, ResponseChannel,
-                       ScriptThreads)
-from .net.site import HttpRequest, ScriptCall, Site, StaticResponse, error_page
 from .engine.script import Script
+from .net.logs import Log
+from .net.runner import ScriptRunner
+from .net.site import MAX_BODY, HttpRequest, ScriptCall, Site, StaticResponse, error_page
+from .transports.gateway import PATH_SAFE, BodyTooLarge, ResponseChannel
+from .transports.heads import GatewayHead
 
 __all__ = ["WSGIApp", "request_from_environ"]
 
@@ -129,7 +131,7 @@ class WSGIApp:
     def __init__(self, target: Script, *, sapi: str = "cgi", ini: Mapping[str, Any] | None = None,
                  max_body: int = MAX_BODY) -> None:
         self.site = Site(target, sapi=sapi, ini=ini)
-        self.scripts = ScriptThreads()
+        self.scripts = ScriptRunner()
         self.max_body = max_body
 
     def join(self, timeout: float | None = None) -> bool:
@@ -147,24 +149,11 @@ class WSGIApp:
         if isinstance(answer, StaticResponse):
             headers = [(name, _native(value.encode())) for name, value in answer.headers]
             start_response(f"{answer.status} {answer.reason}", headers)
-            return [] if request.method == "HEAD" else answer.chunks()
-        errors = environ.get("wsgi.errors")
-        channel = ResponseChannel(sapi=answer.sapi, head_request=request.method == "HEAD", errors=_error_writer(errors))
-        self.scripts.start(answer, channel)
+            return answer.body_for(request.method)
+        # PHP's stderr goes to wsgi.errors, a text stream, else to the process's stderr (WSGI-ERRORS-1)
+        channel = ResponseChannel(sapi=answer.sapi, method=request.method, log=Log(environ.get("wsgi.errors")))
+        self.scripts.submit(answer, channel, done=channel.ended)
         return _ResponseBody(channel, start_response)
-
-
-def _error_writer(stream: Any) -> Callable[[bytes], None]:
-    # PHP's stderr goes to wsgi.errors, a text stream, else to the process's stderr
-    def write(data: bytes) -> None:
-        target = stream if stream is not None else sys.stderr
-        try:
-            target.write(data.decode("utf-8", "replace"))
-            target.flush()
-        except (OSError, ValueError):
-            pass
-
-    return write
 
 
 class _ResponseBody:
@@ -175,7 +164,7 @@ class _ResponseBody:
     def __init__(self, channel: ResponseChannel, start_response: StartResponse) -> None:
         self._channel = channel
         self._start_response = start_response
-        self._started = self._done = False
+        self._done = False
 
     def __iter__(self) -> Iterator[bytes]:
         return self
@@ -188,15 +177,12 @@ class _ResponseBody:
             self._start(head)
         if done:
             self._done = True
-            if not self._started:
-                self._start(INTERNAL_ERROR)
             if not data:
                 raise StopIteration
         # b"" after the head alone: servers that send the head on an empty write do
         return data
 
     def _start(self, head: GatewayHead) -> None:
-        self._started = True
         fields = [(_native(name), _native(value)) for name, value in head.fields]
         self._start_response(f"{head.status} {_native(head.reason)}", fields)
 

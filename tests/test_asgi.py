@@ -22,7 +22,7 @@ import pytest
 
 from phprt.asgi import ASGIApp, request_from_scope
 from phprt.php import _GET, echo, flush, header, http_response_code, trigger_error, usleep
-from phprt.transports.gateway import HOP_BY_HOP
+from phprt.transports.heads import HOP_BY_HOP
 from phprt.wsgi import WSGIApp
 
 from .test_wsgi import (

@@ -41,8 +41,8 @@ def test_the_c_fast_path_is_built_where_a_compiler_is() -> None:
     # pip install compiles phprt/_speedups.c when a C compiler is present (CI has gcc).
     import shutil
 
-    from phprt.engine import runtime as _runtime
+    from phprt.output import functions as _output
 
     if shutil.which("cc") is None and shutil.which("gcc") is None:
         pytest.skip("no C compiler here: phprt runs its pure-Python echo")
-    assert _runtime._c_echo_into is not None, "phprt/_speedups.c was not compiled: reinstall with pip install -e ."
+    assert _output._c_echo_into is not None, "phprt/_speedups.c was not compiled: reinstall with pip install -e ."

@@ -109,7 +109,11 @@ class Client:
         family = socket.AF_UNIX if isinstance(address, str) else socket.AF_INET
         self.sock = socket.socket(family)
         self.sock.settimeout(TIMEOUT)
-        self.sock.connect(address)
+        try:
+            self.sock.connect(address)
+        except OSError:
+            self.sock.close()
+            raise
         self.buffer = b""
         self.records: list[tuple[int, int, bytes]] = []
         self.eof = False

@@ -173,6 +173,21 @@ def test_a_site_serves_a_directory_one_script_or_a_callable(docroot: Path) -> No
         Site(docroot / "missing")
 
 
+@pytest.mark.clause("NET-SITE-1")
+def test_the_servers_take_a_site_made_from_the_public_name(docroot: Path) -> None:
+    from phprt.fastcgi import FastCgiServer
+    from phprt.server import HttpServer
+    from phprt.server import Site as PublicSite
+
+    site = PublicSite(docroot, sapi="cgi")
+    servers = [HttpServer(site), FastCgiServer(site)]
+    try:
+        assert all(server.site is site for server in servers)
+    finally:
+        for server in servers:
+            server.close()
+
+
 @pytest.mark.clause("NET-RUNTIME-1")
 def test_an_uncaught_exception_ends_its_request_only(docroot: Path) -> None:
     def failing() -> None:

@@ -361,6 +361,23 @@ def test_pipelined_requests_are_answered_in_order(make_server) -> None:
     assert bodies == [f"/n{index}".encode() for index in range(10)] + [b"/last"]
 
 
+@pytest.mark.clause("SERVE-RUN-1", "NET-RUNTIME-1")
+def test_a_script_runs_in_the_server_s_runner_and_the_next_request_waits_for_its_end(make_server) -> None:
+    events: list[str] = []
+
+    def script() -> None:
+        uri = php.runtime().server["REQUEST_URI"]
+        events.append(f"{uri} {threading.current_thread().name} {server.runner.running}")
+        php.register_shutdown_function(lambda: events.append(f"{uri} ended"))
+        php.echo(uri)
+
+    server = make_server(script)
+    with connect(server) as sock, sock.makefile("rb") as fp:
+        sock.sendall(get("/a") + get("/b", "HTTP/1.1", "Connection: close"))
+        assert [read_reply(fp).body for _ in range(2)] == [b"/a", b"/b"]
+    assert events == ["/a phprt-http-script 1", "/a ended", "/b phprt-http-script 1", "/b ended"]
+
+
 # -- the head and the body match the Runtime's -----------------------------------------------------
 
 

@@ -40,7 +40,7 @@ from phprt.php import (
     header, header_register_callback, http_response_code, ignore_user_abort, ob_end_flush, ob_start,
     register_shutdown_function, runtime, setcookie, trigger_error, usleep,
 )
-from phprt.transports.gateway import HOP_BY_HOP
+from phprt.transports.heads import HOP_BY_HOP
 from phprt.wsgi import WSGIApp, request_from_environ
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -446,6 +446,38 @@ def test_a_client_that_hangs_up_is_an_aborted_connection(ignore: bool) -> None:
         assert len(steps) == 400 and gate.status == [1, 1]  # ran to its end; connection_aborted(), then the probe
     else:
         assert len(steps) < 400 and gate.status == [1]  # stopped at a write; the shutdown function saw 1
+
+
+#: What nginx 1.22.1 passed on from php-fpm8.2 for a PHP script that sent these
+#: Content-Length lines (header(), the second with replace=false) and echoed
+#: "abcdefgh" (recorded): the body cut at the last field's length where that is a
+#: decimal number alone, else the whole body.
+NGINX_CONTENT_LENGTH = [
+    (["Content-Length: 3"], b"abc"),
+    (["Content-Length: 03"], b"abc"),
+    (["Content-Length: 3, 3"], b"abcdefgh"),
+    (["Content-Length: \uff13"], b"abcdefgh"),  # FULLWIDTH DIGIT THREE
+    (["Content-Length: \u00b2"], b"abcdefgh"),  # SUPERSCRIPT TWO
+    (["Content-Length: x"], b"abcdefgh"),
+    (["Content-Length: 3", "Content-Length: 3"], b"abc"),
+    (["Content-Length: 3", "Content-Length: 5"], b"abcde"),
+]
+
+
+@pytest.mark.clause("WSGI-EARLY-1")
+@pytest.mark.parametrize(("lines", "body"), NGINX_CONTENT_LENGTH, ids=[repr(lines) for lines, _ in NGINX_CONTENT_LENGTH])
+def test_a_declared_content_length_is_read_as_nginx_reads_php_fpms(lines: list[str], body: bytes) -> None:
+    def script() -> None:
+        for index, line in enumerate(lines):
+            header(line, index == 0)
+        echo("abcdefgh")
+
+    app = WSGIApp(script)
+    environ: dict[str, Any] = {}
+    setup_testing_defaults(environ)
+    result = app(environ, lambda status, headers, exc_info=None: None)
+    assert b"".join(result) == body
+    assert app.join(WAIT)
 
 
 @pytest.mark.clause("WSGI-ITER-1", "WSGI-ABORT-1")

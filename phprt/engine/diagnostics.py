@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .values import leading_int
 from .constants import (
     E_COMPILE_ERROR,
     E_COMPILE_WARNING,
@@ -22,8 +21,10 @@ from .constants import (
     E_USER_WARNING,
     E_WARNING,
 )
+# php_get_display_errors_mode() and its results, written once there (INI-PARSE-2).
+from .ini_scanner import DISPLAY_OFF, DISPLAY_STDERR, DISPLAY_STDOUT, display_errors_mode
 
-__all__ = ["Diagnostic", "FATAL_LEVELS", "UNHANDLEABLE_LEVELS", "display_errors_mode", "escape_html"]
+__all__ = ["DISPLAY_OFF", "DISPLAY_STDERR", "DISPLAY_STDOUT", "Diagnostic", "FATAL_LEVELS", "UNHANDLEABLE_LEVELS", "display_errors_mode", "escape_html"]
 
 _LABELS = {
     E_ERROR: "Fatal error",
@@ -48,7 +49,6 @@ FATAL_LEVELS = E_ERROR | E_CORE_ERROR | E_COMPILE_ERROR | E_USER_ERROR | E_RECOV
 #: Levels never given to a user error handler (DIAG-HANDLER-3).
 UNHANDLEABLE_LEVELS = E_ERROR | E_PARSE | E_CORE_ERROR | E_CORE_WARNING | E_COMPILE_ERROR | E_COMPILE_WARNING
 
-DISPLAY_OFF, DISPLAY_STDOUT, DISPLAY_STDERR = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -74,10 +74,12 @@ class Diagnostic:
         return f"PHP {self.label}:  {self.message} in {self.file} on line {self.line}"
 
     def display_text(self, html: bool, prepend: str = "", append: str = "") -> str:
-        """What display_errors prints into the output (DIAG-DISPLAY-1, DIAG-DISPLAY-2)."""
+        """What display_errors prints into the output (DIAG-DISPLAY-1, DIAG-DISPLAY-2): under
+        html_errors an E_ERROR or E_PARSE message is escaped here, as php_error_cb() escapes it."""
         if html:
+            message = escape_html(self.message) if self.level in (E_ERROR, E_PARSE) else self.message
             return (
-                f"{prepend}<br />\n<b>{self.label}</b>:  {self.message} in <b>{self.file}</b>"
+                f"{prepend}<br />\n<b>{self.label}</b>:  {message} in <b>{self.file}</b>"
                 f" on line <b>{self.line}</b><br />\n{append}"
             )
         return f"{prepend}\n{self}\n{append}"
@@ -90,15 +92,3 @@ class Diagnostic:
 def escape_html(text: str) -> str:
     # htmlspecialchars() with ENT_COMPAT: &, <, > and double quotes.
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-
-
-def display_errors_mode(value: str) -> int:
-    """php_get_display_errors_mode(): "on"/"yes"/"true"/"stdout" print to the
-    output, "stderr" to stderr, a number by its value (DIAG-DISPLAY-3)."""
-    lowered = value.strip().lower()
-    if lowered in ("on", "yes", "true", "stdout"):
-        return DISPLAY_STDOUT
-    if lowered == "stderr":
-        return DISPLAY_STDERR
-    mode = leading_int(lowered)
-    return mode if mode in (DISPLAY_OFF, DISPLAY_STDERR) else DISPLAY_STDOUT

@@ -1,72 +1,160 @@
-"""ini directives and the SAPI profiles that set their defaults (INI-*, SAPI-*)."""
+"""The one ini layer (INI-*): the directives phprt knows -- PHP 8.2's default, where each may
+change, the on-update handler that reads it -- the SAPI profiles that set their defaults
+(SAPI-*), and :class:`Configuration`, the ini of a Runtime, a server or an application parsed
+once. The value parsing itself is :mod:`phprt.engine.ini_scanner`'s (INI-PARSE-*)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
-from .values import format_float, leading_int
+from .constants import E_WARNING, E_ALL
+from .diagnostics import Diagnostic
+from .ini_scanner import (
+    CLI_HARDCODED_INI, DISPLAY_OFF, DISPLAY_STDERR, IniSyntaxError, c_atoi, c_atol, display_errors_mode,
+    evaluate_value, ini_long, parse_bool, parse_ini_string, parse_quantity, quantity_warning,
+    zlib_output_compression,
+)
+from .values import format_float
 
 __all__ = [
-    "DIRECTIVES", "INI_ALL", "INI_PERDIR", "INI_SYSTEM", "SAPI_PROFILES",
-    "SapiProfile", "ini_bool", "ini_file_value", "ini_value",
+    "Configuration", "DIRECTIVES", "Directive", "INI_ALL", "INI_PERDIR", "INI_SYSTEM", "INI_USER", "SAPI_PROFILES",
+    "SapiProfile", "StartupWarning", "configure", "ini_bool", "ini_file_value", "ini_integer", "ini_quantity_warning",
+    "ini_value",
 ]
 
 INI_USER, INI_PERDIR, INI_SYSTEM = 1, 2, 4
 INI_ALL = INI_USER | INI_PERDIR | INI_SYSTEM
 
+#: The handlers that read a directive as zend_ini_parse_quantity() does, with its warning.
+_QUANTITY = ("OnUpdateLong", "OnUpdateLongGEZero", "OnUpdate_zlib_output_compression")
+#: The handlers that read a directive with ZEND_ATOL() (decimal strtol()).
+_ATOL = ("OnUpdateTimeout", "OnSetPrecision", "OnSetSerializePrecision")
+
 
 @dataclass(frozen=True)
 class Directive:
-    """A directive phprt knows: PHP's built-in default (None: unset, reads as "")
-    and where PHP lets it change (only INI_ALL ones change through ini_set())."""
+    """A directive phprt knows: PHP's built-in default (None: unset, reads as ""), where PHP
+    lets it change (only INI_ALL ones change through ini_set()), and the name of PHP's
+    on-update handler, which says how its value is read (None: no handler, INI_INT()'s
+    zend_ini_long()) (INI-DIRECTIVE-1)."""
 
     default: str | None
     modifiable: int = INI_ALL
+    on_update: str | None = "OnUpdateString"
 
 
-#: The directives phprt knows, with PHP 8.2's built-in defaults (``php -n``).
+#: The directives phprt knows, with PHP 8.2's built-in defaults (``php -n``) and handlers.
 DIRECTIVES: Mapping[str, Directive] = MappingProxyType({
-    "arg_separator.input": Directive("&", INI_PERDIR | INI_SYSTEM),
-    "arg_separator.output": Directive("&"),
-    "default_charset": Directive("UTF-8"),
-    "default_mimetype": Directive("text/html"),
-    "display_errors": Directive("1"),
-    "display_startup_errors": Directive("1"),
-    "enable_post_data_reading": Directive("1", INI_PERDIR | INI_SYSTEM),
+    "arg_separator.input": Directive("&", INI_PERDIR | INI_SYSTEM, "OnUpdateStringUnempty"),
+    "arg_separator.output": Directive("&", INI_ALL, "OnUpdateStringUnempty"),
+    "default_charset": Directive("UTF-8", INI_ALL, "OnUpdateDefaultCharset"),
+    "default_mimetype": Directive("text/html", INI_ALL, "OnUpdateDefaultMimeTye"),
+    "display_errors": Directive("1", INI_ALL, "OnUpdateDisplayErrors"),
+    "display_startup_errors": Directive("1", INI_ALL, "OnUpdateBool"),
+    "enable_post_data_reading": Directive("1", INI_PERDIR | INI_SYSTEM, "OnUpdateBool"),
     "error_append_string": Directive(None),
-    "error_log": Directive(None),
+    "error_log": Directive(None, INI_ALL, "OnUpdateErrorLog"),
     "error_prepend_string": Directive(None),
-    "error_reporting": Directive(None),
-    "expose_php": Directive("1", INI_SYSTEM),
-    "file_uploads": Directive("1", INI_SYSTEM),
-    "hard_timeout": Directive("2", INI_SYSTEM),
-    "html_errors": Directive("1"),
-    "ignore_user_abort": Directive("0"),
-    "implicit_flush": Directive("0"),
-    "internal_encoding": Directive(None),
-    "log_errors": Directive("0"),
-    "max_execution_time": Directive("30"),
-    "max_file_uploads": Directive("20", INI_PERDIR | INI_SYSTEM),
-    "max_input_nesting_level": Directive("64", INI_PERDIR | INI_SYSTEM),
-    "max_input_vars": Directive("1000", INI_PERDIR | INI_SYSTEM),
-    "max_multipart_body_parts": Directive("-1", INI_PERDIR | INI_SYSTEM),
-    "output_buffering": Directive("0", INI_PERDIR | INI_SYSTEM),
+    "error_reporting": Directive(None, INI_ALL, "OnUpdateErrorReporting"),
+    "expose_php": Directive("1", INI_SYSTEM, "OnUpdateBool"),
+    "file_uploads": Directive("1", INI_SYSTEM, "OnUpdateBool"),
+    "hard_timeout": Directive("2", INI_SYSTEM, "OnUpdateLong"),
+    "html_errors": Directive("1", INI_ALL, "OnUpdateBool"),
+    "ignore_user_abort": Directive("0", INI_ALL, "OnUpdateBool"),
+    "implicit_flush": Directive("0", INI_ALL, "OnUpdateBool"),
+    "internal_encoding": Directive(None, INI_ALL, "OnUpdateInternalEncoding"),
+    "log_errors": Directive("0", INI_ALL, "OnUpdateBool"),
+    "max_execution_time": Directive("30", INI_ALL, "OnUpdateTimeout"),
+    "max_file_uploads": Directive("20", INI_PERDIR | INI_SYSTEM, None),
+    "max_input_nesting_level": Directive("64", INI_PERDIR | INI_SYSTEM, "OnUpdateLongGEZero"),
+    "max_input_vars": Directive("1000", INI_PERDIR | INI_SYSTEM, "OnUpdateLongGEZero"),
+    "max_multipart_body_parts": Directive("-1", INI_PERDIR | INI_SYSTEM, None),
+    "output_buffering": Directive("0", INI_PERDIR | INI_SYSTEM, "OnUpdateLong"),
     "output_handler": Directive(None, INI_PERDIR | INI_SYSTEM),
-    "post_max_size": Directive("8M", INI_PERDIR | INI_SYSTEM),
-    "precision": Directive("14"),
+    "post_max_size": Directive("8M", INI_PERDIR | INI_SYSTEM, "OnUpdateLong"),
+    "precision": Directive("14", INI_ALL, "OnSetPrecision"),
     "request_order": Directive(None, INI_PERDIR | INI_SYSTEM),
-    "serialize_precision": Directive("-1"),
-    "session.trans_sid_hosts": Directive(None),
-    "upload_max_filesize": Directive("2M", INI_PERDIR | INI_SYSTEM),
-    "url_rewriter.hosts": Directive(None),
-    "url_rewriter.tags": Directive("form="),
-    "variables_order": Directive("EGPCS", INI_PERDIR | INI_SYSTEM),
-    "zlib.output_compression": Directive("0"),
-    "zlib.output_compression_level": Directive("-1"),
-    "zlib.output_handler": Directive(None),
+    "serialize_precision": Directive("-1", INI_ALL, "OnSetSerializePrecision"),
+    "session.trans_sid_hosts": Directive(None, INI_ALL, "OnUpdateTransSidHosts"),
+    "upload_max_filesize": Directive("2M", INI_PERDIR | INI_SYSTEM, "OnUpdateLong"),
+    "url_rewriter.hosts": Directive(None, INI_ALL, "OnUpdateHosts"),
+    "url_rewriter.tags": Directive("form=", INI_ALL, "OnUpdateOutputTags"),
+    "variables_order": Directive("EGPCS", INI_PERDIR | INI_SYSTEM, "OnUpdateStringUnempty"),
+    "zlib.output_compression": Directive("0", INI_ALL, "OnUpdate_zlib_output_compression"),
+    "zlib.output_compression_level": Directive("-1", INI_ALL, "OnUpdateLong"),
+    "zlib.output_handler": Directive(None, INI_ALL, "OnUpdate_zlib_output_handler"),
 })
+
+#: The order in which PHP 8.2 registers these directives at module startup -- main's table,
+#: then Zend's, then the extensions' -- and so applies their php.ini and ``-d`` values: a
+#: startup warning obeys only the directives registered before it (INI-STARTUP-1). The
+#: display and log directives not listed come before ``output_buffering``.
+_REGISTRATION = (
+    "output_buffering", "error_log", "upload_max_filesize", "post_max_size", "max_input_nesting_level",
+    "max_input_vars", "error_append_string", "error_prepend_string", "hard_timeout", "error_reporting",
+    "zlib.output_compression", "zlib.output_compression_level",
+)
+
+
+def ini_integer(name: str, value: str) -> int:
+    """The number directive ``name``'s on-update handler makes of ``value``: a quantity with
+    K/M/G for OnUpdateLong (INI-PARSE-1), ``atoi()`` for error_reporting, decimal ``strtol()``
+    for precision, serialize_precision and max_execution_time, ``strtol(..., 0)`` for one
+    without a handler (INI-PARSE-4), a bool as 0/1 for OnUpdateBool (INI-PARSE-2)."""
+    handler = DIRECTIVES[name].on_update
+    if handler == "OnUpdate_zlib_output_compression":
+        return zlib_output_compression(value)[0]
+    if handler in _QUANTITY:
+        return parse_quantity(value)[0]
+    if handler == "OnUpdateErrorReporting":
+        return c_atoi(value)
+    if handler in _ATOL:
+        return c_atol(value)
+    if handler == "OnUpdateBool":
+        return int(parse_bool(value))
+    if handler == "OnUpdateDisplayErrors":
+        return display_errors_mode(value)
+    return ini_long(value)
+
+
+def ini_quantity_warning(name: str, value: str) -> str | None:
+    """The E_WARNING PHP gives when directive ``name`` takes ``value`` (at module startup or
+    in ini_set()): ``Invalid "NAME" setting. Invalid quantity ...`` for a quantity directive
+    whose value zend_ini_parse_quantity() calls invalid, else None (INI-PARSE-1)."""
+    handler = DIRECTIVES[name].on_update if name in DIRECTIVES else None
+    if handler not in _QUANTITY:
+        return None
+    error = (zlib_output_compression(value) if handler == "OnUpdate_zlib_output_compression" else parse_quantity(value))[1]
+    return None if error is None else quantity_warning(name, error)
+
+
+def ini_value(value: Any) -> str:
+    """The string ini_set() stores for a value: bools are "1"/"", None is "" (INI-SET-2)."""
+    if value is None or value is False:
+        return ""
+    if value is True:
+        return "1"
+    if isinstance(value, float):
+        return format_float(value, -1)
+    return str(value)
+
+
+def ini_file_value(value: Any) -> str:
+    """A value as ``-d NAME=VALUE`` gives it: a string is read by PHP's ini scanner --
+    On/Yes/True "1", Off/No/False/None "", constants and their ``|&^~!`` expressions
+    evaluated, quotes and ``${NAME}`` (INI-SET-3, INI-PARSE-3 to INI-PARSE-6); any other value
+    is first converted as ini_set() converts it. Raises IniSyntaxError where PHP reports a
+    syntax error."""
+    if isinstance(value, str):
+        return evaluate_value(value, define=True)
+    return ini_value(value)
+
+
+def ini_bool(value: str) -> bool:
+    """zend_ini_parse_bool(), what OnUpdateBool reads (INI-PARSE-2)."""
+    return parse_bool(value)
 
 
 @dataclass(frozen=True)
@@ -106,29 +194,121 @@ SAPI_PROFILES: Mapping[str, SapiProfile] = MappingProxyType({
 })
 
 
-def ini_value(value: Any) -> str:
-    """The string ini_set() stores for a value: bools are "1"/"", None is ""."""
-    if value is None or value is False:
-        return ""
-    if value is True:
-        return "1"
-    if isinstance(value, float):
-        return format_float(value, -1)
-    return str(value)
+@dataclass(frozen=True)
+class StartupWarning:
+    """An "Invalid quantity" warning PHP gives at module startup, before any request, and
+    where it goes (INI-STARTUP-1): ``display`` the text displayed (None: not displayed),
+    ``display_to_stderr`` whether that goes to stderr (display_errors=stderr, no HTML),
+    ``log`` the line logged (None: not logged), ``error_log`` the file it goes to (None: the
+    SAPI's log, stderr)."""
+
+    diagnostic: Diagnostic
+    display: str | None
+    display_to_stderr: bool
+    log: str | None
+    error_log: str | None
 
 
-def ini_file_value(value: Any) -> str:
-    """A value as php.ini and ``-d`` give it: bare On/Yes/True read "1",
-    Off/No/False/None read "" (INI-SET-3)."""
-    if isinstance(value, str):
-        lowered = value.strip().lower()
-        if lowered in ("on", "yes", "true"):
-            return "1"
-        if lowered in ("off", "no", "false", "none"):
-            return ""
-    return ini_value(value)
+class Configuration(Mapping[str, str]):
+    """A SAPI and the ini values given for it, parsed once (INI-CONFIG-1). As a mapping it is
+    every name given with its value, known or not (PHP's configuration hash, what
+    ``get_cfg_var()`` reads: PHP accepts a name it does not know and keeps it there, while
+    ini_get() of it is false, INI-UNKNOWN-1); ``directives`` holds every directive phprt knows,
+    as its default, the SAPI's, or the value given; ``startup`` the warnings PHP gives at
+    module startup for these values, in PHP's order (INI-STARTUP-1). Made by :func:`configure`;
+    a Runtime, server or application given one uses it as it is."""
+
+    def __init__(self, sapi: str, values: Mapping[str, str | None], configured: Mapping[str, str],
+                 startup: tuple[StartupWarning, ...] = ()) -> None:
+        self.sapi = sapi
+        self.directives: Mapping[str, str | None] = MappingProxyType(dict(values))
+        self._configured: Mapping[str, str] = MappingProxyType(dict(configured))
+        self.startup = startup
+
+    @property
+    def profile(self) -> SapiProfile:
+        return SAPI_PROFILES[self.sapi]
+
+    def started(self) -> Configuration:
+        """The same configuration once its module has started and given its startup warnings:
+        a Runtime given it gives none (a server's requests, INI-STARTUP-1)."""
+        return Configuration(self.sapi, self.directives, self._configured)
+
+    def __getitem__(self, name: str) -> str:
+        return self._configured[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._configured)
+
+    def __len__(self) -> int:
+        return len(self._configured)
+
+    def __repr__(self) -> str:
+        return f"Configuration({self.sapi!r}, {dict(self._configured)!r})"
 
 
-def ini_bool(value: str) -> bool:
-    """zend_ini_parse_bool(): "on"/"yes"/"true" or a non-zero number."""
-    return value.strip().lower() in ("on", "yes", "true") or leading_int(value) != 0
+def configure(sapi: str = "cli", ini: Mapping[str, Any] | Configuration | None = None, *,
+              parsed: bool = False) -> Configuration:
+    """Check ``sapi`` and parse ``ini`` once (INI-CONFIG-1): each value is read as ``-d
+    NAME=VALUE`` reads it (:func:`ini_file_value`), or kept as it is with ``parsed=True``
+    (values PHP's ini parser already read, as from a php.ini file). Any directive name is
+    accepted (INI-UNKNOWN-1). Raises ValueError for an unknown SAPI and for a value PHP's ini
+    parser reports a syntax error in. A Configuration is returned as it is (its SAPI must be
+    ``sapi``)."""
+    if sapi not in SAPI_PROFILES:
+        raise ValueError(f"unknown SAPI {sapi!r}; expected one of {', '.join(SAPI_PROFILES)}")
+    if isinstance(ini, Configuration):
+        if ini.sapi != sapi:
+            raise ValueError(f"this ini configuration was made for SAPI {ini.sapi!r}, not {sapi!r}")
+        return ini
+    profile = SAPI_PROFILES[sapi]
+    defaults: dict[str, str | None] = {name: directive.default for name, directive in DIRECTIVES.items()}
+    defaults.update(profile.ini)
+    # php_cli.c's HARDCODED_INI lines come before any -d (INI-PARSE-6): get_cfg_var() sees them.
+    configured = dict(_CLI_CONFIGURED) if sapi == "cli" else {}
+    for name, value in (ini or {}).items():
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"an ini directive's name is a non-empty string, not {name!r}")
+        if parsed:
+            configured[name] = ini_value(value)
+            continue
+        try:
+            configured[name] = ini_file_value(value)
+        except IniSyntaxError as error:
+            raise ValueError(f"ini {name}={value!r}: PHP's ini parser reports a {error.message}") from None
+    values = {**defaults, **{name: value for name, value in configured.items() if name in DIRECTIVES}}
+    return Configuration(sapi, values, configured, _startup_warnings(profile, defaults, values))
+
+
+_CLI_CONFIGURED = parse_ini_string(CLI_HARDCODED_INI).configuration()
+
+
+def _startup_warnings(profile: SapiProfile, defaults: Mapping[str, str | None],
+                      values: Mapping[str, str | None]) -> tuple[StartupWarning, ...]:
+    # php_module_startup() registers the directives in _REGISTRATION's order; each
+    # warning is reported with the settings in force at that moment: a directive not
+    # yet registered has its default (INI-STARTUP-1).
+    early = {name: value for name, value in values.items() if name not in _REGISTRATION}
+    current = {**defaults, **early}
+    warnings = []
+    for name in _REGISTRATION:
+        current[name] = values[name]
+        message = ini_quantity_warning(name, values[name] or "")
+        if message is None:
+            continue
+        reporting = current["error_reporting"]
+        if not (E_ALL if reporting is None else c_atoi(reporting)) & E_WARNING:
+            continue
+        diagnostic = Diagnostic(E_WARNING, message, "Unknown", 0)
+        mode = display_errors_mode(current["display_errors"] or "")
+        html = parse_bool(current["html_errors"] or "")
+        shown = mode != DISPLAY_OFF and parse_bool(current["display_startup_errors"] or "")
+        to_stderr = mode == DISPLAY_STDERR and not html and profile.name in ("cli", "cgi")
+        prepend, append = current["error_prepend_string"] or "", current["error_append_string"] or ""
+        text = f"{diagnostic}\n" if to_stderr else diagnostic.display_text(html, prepend, append)
+        logged = parse_bool(current["log_errors"] or "") or not shown  # before PHP is up, always logged
+        warnings.append(StartupWarning(
+            diagnostic, text if shown else None, to_stderr if shown else False,
+            diagnostic.log_line() if logged else None, current["error_log"] or None,
+        ))
+    return tuple(warnings)

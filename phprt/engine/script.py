@@ -8,7 +8,9 @@ Each run of a file gets a module namespace of its own (``__name__ == "__main__"`
 while it runs, so requests running at once in other threads never see each other's
 (RT-SCRIPT-1). The file's code object is compiled once and kept while the file's
 path, inode, size and modification time stay the same, as opcache does with
-``validate_timestamps`` (RT-SCRIPT-2).
+``validate_timestamps`` (RT-SCRIPT-2). It is compiled inside the request, as PHP compiles
+a script after request startup: a Python syntax error is PHP's "Parse error" of the script's
+own file and line, reported through the request like any fatal error (RT-RUN-3, DEV-PARSE-1).
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ from contextvars import ContextVar
 from types import CodeType, ModuleType
 from typing import Any, Callable, Iterable, Sequence, Union
 
+from .constants import E_PARSE
 from .runtime import Runtime
 from .timelimit import calls_script
 
-__all__ = ["Script", "compile_script", "execute"]
+__all__ = ["Script", "compile_script", "execute", "parse_error"]
 
 Script = Union[str, "os.PathLike[str]", Callable[[], object]]
 
@@ -96,6 +99,13 @@ def compile_script(path: str) -> CodeType:
     return code
 
 
+def parse_error(error: SyntaxError, path: str) -> tuple[str, str, int]:
+    """PHP's E_PARSE for a Python syntax error in the script at ``path``: the message
+    ``syntax error, <Python's message>``, the file Python names (else ``path``) and the line
+    (1 when Python names none) (DEV-PARSE-1)."""
+    return f"syntax error, {error.msg}", error.filename or path, error.lineno or 1
+
+
 def execute(runtime: Runtime, script: Script, argv: Sequence[str] | None = None) -> Runtime:
     """Run ``script`` as the request of ``runtime``, start to end. ``argv`` is what
     the script sees as ``sys.argv`` (by default the script's path alone). An uncaught
@@ -107,7 +117,7 @@ def execute(runtime: Runtime, script: Script, argv: Sequence[str] | None = None)
     token = _ARGV.set(list(argv) if argv is not None else [script if isinstance(script, str) else ""])
     try:
         with runtime:
-            _run(script)
+            _run(runtime, script)
     except Exception:  # the Runtime reported it as PHP's "Uncaught ..." fatal error
         pass
     finally:
@@ -116,12 +126,18 @@ def execute(runtime: Runtime, script: Script, argv: Sequence[str] | None = None)
 
 
 @calls_script
-def _run(script: str | Callable[[], object]) -> None:
+def _run(runtime: Runtime, script: str | Callable[[], object]) -> None:
     # The script's own code runs below this frame: the time limit may stop it anywhere (TIME-THREADS-1).
     if callable(script):
         script()
         return
+    try:
+        code = compile_script(script)
+    except SyntaxError as error:  # zend_compile_file() failed: E_PARSE, then the request ends (RT-RUN-3)
+        message, file, line = parse_error(error, script)
+        runtime._error(E_PARSE, message, (file, line))
+        return
     module = ModuleType("__main__")
     module.__file__ = script
     module.__builtins__ = builtins  # type: ignore[attr-defined]
-    exec(compile_script(script), module.__dict__)
+    exec(code, module.__dict__)

@@ -10,11 +10,12 @@ into a ``ResponseHead``: the lines exactly as that SAPI writes them.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Callable, Mapping
 
 from ..engine.values import PHP_BYTES, encodable, leading_int
 
-__all__ = ["HeaderError", "HeaderQueue", "ResponseHead", "REASONS", "head_for"]
+__all__ = ["HeadLine", "HeaderError", "HeaderQueue", "ResponseHead", "REASONS", "head_for"]
 
 #: main/http_status_codes.h: the reason phrases PHP knows.
 REASONS: Mapping[int, str] = {
@@ -60,34 +61,60 @@ def c_atoi(text: str) -> int:
 
 
 @dataclass(frozen=True)
+class HeadLine:
+    """One header line of a head: ``raw`` as written, ``name`` before its first colon
+    as written (None for a line without one, HDR-HEADER-5), ``value`` after it
+    without the surrounding spaces and tabs."""
+
+    raw: str
+    name: str | None
+    value: str
+
+
+@dataclass(frozen=True)
 class ResponseHead:
     """What the transport is given once, when PHP sends the headers (TRANSPORT-HEAD-1).
 
     ``status`` is the response code a client sees (None under the CLI, which sends
     no head) and ``reason`` its phrase; ``lines`` are the header lines exactly as the
     SAPI writes them, in order -- for CGI and FPM that includes the ``Status:`` line,
-    for ``php -S`` the status line. ``charset`` encodes them as the script's strings.
+    for ``php -S`` the status line (``status_line``: ``lines[0]`` is one). ``own_close``
+    is the index of ``php -S``'s own ``Connection: close`` in ``lines``, which says
+    nothing of the script's wishes. ``charset`` encodes them as the script's strings.
+    ``parts`` are the lines parsed once; the front ends write the head from them.
     """
 
     status: int | None
     reason: str
     lines: tuple[str, ...]
     charset: str = "utf-8"
+    status_line: bool = False
+    own_close: int | None = None
 
     def block(self) -> bytes:
         """The head as the SAPI writes it: each line and a blank one, CRLF-terminated."""
         return "".join(f"{line}\r\n" for line in (*self.lines, "")).encode(self.charset, PHP_BYTES)
 
+    @cached_property
+    def parts(self) -> tuple[HeadLine, ...]:
+        """Each line as a ``HeadLine``, in order."""
+        parts = []
+        for line in self.lines:
+            name, colon, value = line.partition(":")
+            parts.append(HeadLine(line, name if colon else None, value.strip(" \t")))
+        return tuple(parts)
+
+    def named(self, name: str) -> list[HeadLine]:
+        """The lines named ``name`` (compared case-insensitively), in order."""
+        lowered = name.lower()
+        return [part for part in self.parts if part.name is not None and part.name.lower() == lowered]
+
     @property
     def fields(self) -> list[tuple[str, str]]:
         """The header lines as (name, value) pairs, without CGI's ``Status:``; a line
         without a colon has no field and is left out."""
-        pairs = []
-        for line in self.lines:
-            name, colon, value = line.partition(":")
-            if colon and name.lower() != "status":
-                pairs.append((name, value.strip(" \t")))
-        return pairs
+        return [(part.name, part.value) for part in self.parts
+                if part.name is not None and part.name.lower() != "status"]
 
 
 class HeaderQueue:
@@ -261,8 +288,9 @@ def cli_server_head(queue: HeaderQueue, request: Mapping[str, str], date: str) -
     if not any(_name_is(header, "date:") for header in queue.lines):
         lines.append(f"Date: {date}")
     lines.append("Connection: close")
+    own_close = len(lines) - 1
     lines += [header for header in queue.lines if header]
-    return ResponseHead(code, reason, tuple(lines))
+    return ResponseHead(code, reason, tuple(lines), status_line=True, own_close=own_close)
 
 
 def server_head(queue: HeaderQueue) -> ResponseHead:

@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping, TypeAlias, Union
 
 from ..engine.constants import E_WARNING
-from ..engine.diagnostics import DISPLAY_OFF, display_errors_mode
+from ..engine.ini_scanner import (
+    DISPLAY_OFF, c_atoi, c_strtol, display_errors_mode, ini_long, parse_bool, parse_quantity,
+)
 
 __all__ = [
     "PhpArray",
@@ -142,66 +144,9 @@ def _ini_lookup(ini: Callable[[str], object] | None, name: str) -> str | None:
     return value if isinstance(value, str) else REQUEST_INI_DEFAULTS[name]
 
 
-def _c_strtol(text: bytes, base: int = 10) -> tuple[int, int]:
-    # C's strtol/strtoll: leading whitespace, a sign, digits (base 0: 0x hex, 0 octal);
-    # clamped to the C long range. Returns the value and how many bytes it used.
-    i, n = 0, len(text)
-    while i < n and text[i] in _C_SPACE:
-        i += 1
-    negative = False
-    if i < n and text[i] in b"+-":
-        negative = text[i] == ord("-")
-        i += 1
-    if base == 0:
-        if text[i:i + 2].lower() == b"0x" and i + 2 < n and chr(text[i + 2]) in "0123456789abcdefABCDEF":
-            base, i = 16, i + 2
-        elif text[i:i + 1] == b"0":
-            base = 8
-        else:
-            base = 10
-    start, value = i, 0
-    while i < n:
-        digit = int(chr(text[i]), 36) if chr(text[i]).isalnum() and text[i] < 128 else 99
-        if digit >= base:
-            break
-        value = value * base + digit
-        i += 1
-    if i == start:
-        return 0, 0
-    value = -value if negative else value
-    return max(_LONG_MIN, min(_LONG_MAX, value)), i
-
-
-def _quantity(text: str) -> int:
-    """zend_ini_parse_quantity(): a number (decimal, 0x hex, 0o or 0 octal, 0b binary)
-    and an optional k/m/g multiplier; what PHP makes of an invalid one (the number
-    it starts with) otherwise. The ini warning PHP gives for that belongs to ini
-    handling, not to the request."""
-    data = text.strip(" \t\n\r\v\f").encode("ascii", "replace")
-    if not data:
-        return 0
-    sign, body = 1, data
-    if body[:1] in (b"+", b"-"):
-        sign, body = (-1 if body[:1] == b"-" else 1), body[1:]
-    base, digits = 10, body
-    prefix = body[:2].lower()
-    if prefix in (b"0x", b"0o", b"0b"):
-        base, digits = {b"0x": 16, b"0o": 8, b"0b": 2}[prefix], body[2:]
-    elif body[:1] == b"0" and len(body) > 1:
-        base, digits = 8, body[1:]
-    end = 0
-    while end < len(digits) and chr(digits[end]).isalnum() and int(chr(digits[end]), 36) < base:
-        end += 1
-    value = int(digits[:end], base) if end else 0
-    rest = digits[end:].strip(b" \t\n\r\v\f")
-    multiplier = {b"k": 1 << 10, b"m": 1 << 20, b"g": 1 << 30}.get(rest.lower(), 1) if len(rest) == 1 else 1
-    return max(_LONG_MIN, min(_LONG_MAX, sign * value * multiplier))
-
-
-def _ini_bool(text: str) -> bool:
-    # zend_ini_parse_bool()
-    lowered = text.strip().lower()
-    return lowered in ("on", "yes", "true") or _c_strtol(lowered.encode("ascii", "replace"))[0] != 0
+def _strtol(data: bytes) -> int:
+    # C's strtol(data, NULL, 10) on a PHP string's bytes (CONTENT_LENGTH, MAX_FILE_SIZE).
+    return c_strtol(data.decode("latin-1"))[0]
 
 
 class _Settings:
@@ -217,8 +162,8 @@ class _Settings:
 
         def at_least_zero(name: str) -> int:
             # OnUpdateLongGEZero: a negative value is refused, the default stays.
-            value = _quantity(get(name))
-            return value if value >= 0 else _quantity(REQUEST_INI_DEFAULTS[name] or "")
+            value = parse_quantity(get(name))[0]
+            return value if value >= 0 else parse_quantity(REQUEST_INI_DEFAULTS[name] or "")[0]
 
         self.variables_order = unempty("variables_order") or ""
         # OnUpdateString: "" is a value (no letters: an empty $_REQUEST), unlike unset.
@@ -226,21 +171,21 @@ class _Settings:
         self.separators = (unempty("arg_separator.input") or "&").encode("latin-1", "replace")
         self.max_input_vars = at_least_zero("max_input_vars")
         self.max_nesting = at_least_zero("max_input_nesting_level")
-        self.post_max_size = _quantity(get("post_max_size"))
-        self.upload_max_filesize = _quantity(get("upload_max_filesize"))
-        self.max_file_uploads = _c_strtol(get("max_file_uploads").encode("latin-1", "replace"), 0)[0]
-        self.max_body_parts = _c_strtol(get("max_multipart_body_parts").encode("latin-1", "replace"), 0)[0]
-        self.file_uploads = _ini_bool(get("file_uploads"))
-        self.enable_post_data_reading = _ini_bool(get("enable_post_data_reading"))
+        self.post_max_size = parse_quantity(get("post_max_size"))[0]
+        self.upload_max_filesize = parse_quantity(get("upload_max_filesize"))[0]
+        self.max_file_uploads = ini_long(get("max_file_uploads"))
+        self.max_body_parts = ini_long(get("max_multipart_body_parts"))
+        self.file_uploads = parse_bool(get("file_uploads"))
+        self.enable_post_data_reading = parse_bool(get("enable_post_data_reading"))
         self.display_errors = display_errors_mode(get("display_errors")) != DISPLAY_OFF
         # A warning during request startup reaches the output when it is reported and
         # displayed (display_startup_errors), and sends the headers unless output
         # buffering already runs; php-cgi and PHP-FPM print even display_errors=stderr
         # to the output (REQ-POST-1).
         reporting = _ini_lookup(ini, "error_reporting")
-        reported = (_c_strtol(reporting.encode("latin-1", "replace"))[0] if reporting is not None else _E_ALL) & E_WARNING
-        self.startup_warnings_shown = bool(reported) and self.display_errors and _ini_bool(get("display_startup_errors"))
-        self.output_buffered = bool(get("output_handler")) or _quantity(get("output_buffering")) != 0
+        reported = (c_atoi(reporting) if reporting is not None else _E_ALL) & E_WARNING
+        self.startup_warnings_shown = bool(reported) and self.display_errors and parse_bool(get("display_startup_errors"))
+        self.output_buffered = bool(get("output_handler")) or parse_quantity(get("output_buffering"))[0] != 0
 
     def reads(self, letter: str) -> bool:
         return letter in self.variables_order or letter.lower() in self.variables_order
@@ -792,7 +737,7 @@ def _multipart(parser: _Parser, content_type: bytes, content_length: int, body: 
                 parser.warn(f"Input variables exceeded {settings.max_input_vars}. "
                             "To increase the limit change max_input_vars in php.ini.")
             if param.lower() == b"max_file_size":
-                max_file_size = _c_strtol(_cstr(value))[0]
+                max_file_size = _strtol(_cstr(value))
             continue
 
         if not settings.file_uploads:
@@ -920,7 +865,7 @@ def request_variables(
     # SAPI hands out at most CONTENT_LENGTH bytes (all of them for a negative one).
     content_type = server_bytes("CONTENT_TYPE") or b""
     length_text = server_bytes("CONTENT_LENGTH")
-    content_length = _c_strtol(length_text)[0] if length_text is not None else 0
+    content_length = _strtol(length_text) if length_text is not None else 0
     available = body if whole_body or content_length < 0 else body[:content_length]
     source = _Body(available, settings.post_max_size)
 

@@ -17,7 +17,10 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol, Union
+from typing import Union
+
+from .body import Buffer
+from .body import BodySink as Sink
 
 __all__ = [
     "Abort", "Buffer", "Closed", "Connection", "Event", "ProtocolError", "Record", "RecordReader", "Request", "Sink",
@@ -130,24 +133,6 @@ class RecordReader:
     def pending(self) -> bool:
         """Bytes of an unfinished record are waiting."""
         return bool(self._buffer)
-
-
-class Sink(Protocol):
-    """Where a request's STDIN is written as it arrives."""
-
-    def write(self, data: bytes, /) -> object: ...
-
-    def close(self) -> None: ...
-
-
-class Buffer(bytearray):
-    """STDIN kept in memory: the default ``Sink`` (it compares equal to its bytes)."""
-
-    def write(self, data: bytes, /) -> None:
-        self.extend(data)
-
-    def close(self) -> None:
-        pass
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Protocol, Sequence
+from typing import Callable, Sequence
+
+from .body import BodySink, Buffer
 
 __all__ = [
     "CLOSED", "NEED_DATA", "TOKEN", "BodyEncoder", "BodySink", "Buffer", "Framing", "HttpError", "Limits", "Request",
-    "RequestHead", "RequestParser", "plan_response", "render_head",
+    "RequestHead", "RequestParser", "ResponseWriter", "body_allowed", "declared_length", "plan_response", "render_head",
 ]
 
 
@@ -110,24 +112,6 @@ class RequestHead:
         return has_body and self.version >= (1, 1) and "100-continue" in self.tokens("expect")
 
 
-class BodySink(Protocol):
-    """Where the parser writes a request's body as it arrives."""
-
-    def write(self, data: bytes, /) -> object: ...
-
-    def close(self) -> None: ...
-
-
-class Buffer(bytearray):
-    """A body kept in memory: the parser's default ``BodySink`` (it compares equal to its bytes)."""
-
-    def write(self, data: bytes, /) -> None:
-        self.extend(data)
-
-    def close(self) -> None:
-        pass
-
-
 @dataclass(frozen=True)
 class Request:
     """A whole request: its head and its body (the sink the parser wrote it into),
@@ -194,26 +178,13 @@ class RequestParser:
         self._reset()
 
     def next_event(self) -> object:
+        # What reads the input in each state, in the order of the states (_LINE to _COMPLETE).
+        readers = (self._read_request_line, self._read_field, self._read_body, self._read_chunk_size,
+                   self._read_chunk_data, self._read_chunk_end, self._read_field, self._complete)
         while True:
-            state = self._state
-            if state == _LINE:
-                event = self._read_request_line()
-            elif state == _HEADERS:
-                event = self._read_field()
-            elif state == _BODY:
-                event = self._read_body()
-            elif state == _CHUNK_SIZE:
-                event = self._read_chunk_size()
-            elif state == _CHUNK_DATA:
-                event = self._read_chunk_data()
-            elif state == _CHUNK_END:
-                event = self._read_chunk_end()
-            elif state == _TRAILERS:
-                event = self._read_field()
-            elif state == _COMPLETE:
-                event = self._complete()
-            else:
+            if self._state == _DONE:
                 raise RuntimeError("call next_request() first")
+            event = readers[self._state]()
             if event is not None:
                 return event
 
@@ -323,10 +294,9 @@ class RequestParser:
             if len(codings) > 1:
                 raise self._error(501, f"Unsupported transfer coding {codings[0]!r}")
         elif lengths:
-            members = {part.strip(" \t") for value in lengths for part in value.split(",")}
-            if len(members) != 1 or not _DIGITS.fullmatch(next(iter(members))):
+            length = declared_length(lengths)
+            if length is None:
                 raise self._error(400, "Invalid Content-Length")
-            length = int(next(iter(members)))
             if length > self.limits.body:
                 raise self._error(413, "Request body too large")
         head = RequestHead(method, target, sent, version, protocol, head.headers, length, bool(codings))
@@ -440,6 +410,30 @@ def _tokens(fields: list[tuple[str, str]], name: str) -> list[str]:
     return [part.strip(" \t").lower() for key, value in fields if key == name for part in value.split(",")]
 
 
+def body_allowed(method: str, status: int) -> bool:
+    """Whether a response may have a body: not for a HEAD request, a 1xx, 204 or 304
+    (RFC 9110 6.4.1; SERVE-FRAME-1, WSGI-EARLY-1)."""
+    return method != "HEAD" and status >= 200 and status not in (204, 304)
+
+
+def declared_length(values: Sequence[str], *, last_only: bool = False) -> int | None:
+    """The body length the Content-Length ``values`` (every such field's value, in
+    order) declare, or None where they declare none that is valid.
+
+    By default as an HTTP/1.1 recipient reads them (RFC 9110 8.6, SERVE-FRAME-1):
+    one decimal number, which a comma list or a repeated field may repeat.
+    ``last_only`` reads them as nginx 1.22 reads a FastCGI responder's: the last
+    field, whose value must be a decimal number alone (WSGI-EARLY-1)."""
+    if last_only:
+        members = {values[-1].strip(" \t")} if values else set()
+    else:
+        members = {part.strip(" \t") for value in values for part in value.split(",")}
+    if len(members) != 1:
+        return None
+    member = members.pop()
+    return int(member) if _DIGITS.fullmatch(member) else None
+
+
 def plan_response(request: RequestHead, status: int, lines: Sequence[str], *, own_close: int | None = None,
                   closing: bool = False) -> Framing:
     """The framing of a response to ``request`` with ``status`` and the header
@@ -448,16 +442,14 @@ def plan_response(request: RequestHead, status: int, lines: Sequence[str], *, ow
     wishes. ``closing``: the server closes the connection anyway."""
     fields = _fields(lines, own_close)
     lengths = [value for key, value in fields if key == "content-length"]
-    members = {part.strip(" \t") for value in lengths for part in value.split(",")}
     length: int | None = None
-    if request.method == "HEAD" or status in (204, 304) or status < 200:
+    if not body_allowed(request.method, status):
         mode = "none"
     elif any(key == "transfer-encoding" for key, _ in fields):
         mode = "verbatim"
     elif lengths:
-        valid = len(members) == 1 and _DIGITS.fullmatch(next(iter(members))) is not None
-        mode = "length" if valid else "close"
-        length = int(next(iter(members))) if valid else None
+        length = declared_length(lengths)
+        mode = "close" if length is None else "length"
     elif request.version >= (1, 1):
         mode = "chunked"
     else:
@@ -529,3 +521,60 @@ class BodyEncoder:
             return b""
         self.ended = True
         return b"0\r\n\r\n" if self.mode == "chunked" else b""
+
+
+class ResponseWriter:
+    """One response to ``request`` on an HTTP connection: its head, its framed body
+    and its end, and the one decision whether the connection carries another
+    request after it (SERVE-KEEP-1). ``closing()`` says that the server closes the
+    connection anyway (it is stopping).
+
+    ``head`` plans and renders the head; ``body`` frames body bytes, nothing once
+    past a declared length or for a response without a body (SERVE-FRAME-2);
+    ``end`` gives the last chunk, once. ``shut_now`` is true once the response is
+    whole on a connection that is not kept, whose sending side can then be shut
+    while the script goes on (SERVE-EARLY-1)."""
+
+    def __init__(self, request: RequestHead, *, closing: Callable[[], bool] = lambda: False) -> None:
+        self.request = request
+        self.framing: Framing | None = None
+        self.status: int | None = None
+        self._closing = closing
+        self._encoder: BodyEncoder | None = None
+
+    @property
+    def started(self) -> bool:
+        """Whether the head went."""
+        return self._encoder is not None
+
+    def head(self, status: int, reason: str, lines: Sequence[str], *, own_close: int | None = None,
+             charset: str = "utf-8") -> bytes:
+        """The head for ``status`` and the header ``lines`` after the status line
+        (``own_close`` as ``plan_response`` takes it) (SERVE-HEAD-1)."""
+        framing = plan_response(self.request, status, lines, own_close=own_close, closing=self._closing())
+        self.framing, self.status, self._encoder = framing, status, BodyEncoder(framing)
+        return render_head(self.request, status, reason, lines, framing, own_close=own_close, charset=charset)
+
+    @property
+    def complete(self) -> bool:
+        """Whether nothing more of the body may go."""
+        return self._encoder is not None and self._encoder.complete
+
+    def body(self, data: bytes) -> bytes:
+        assert self._encoder is not None, "the head goes first"
+        return self._encoder.encode(data)
+
+    def end(self) -> bytes:
+        return self._encoder.end() if self._encoder is not None else b""
+
+    @property
+    def shut_now(self) -> bool:
+        return self.complete and self.framing is not None and not self.framing.persistent
+
+    def keep_alive(self, client_gone: bool) -> bool:
+        """Whether the connection carries another request: the client asked for it,
+        the response's framing allows it, it was sent whole and ended, the client is
+        still there and the server is not closing (SERVE-KEEP-1)."""
+        encoder, framing = self._encoder, self.framing
+        return (framing is not None and encoder is not None and framing.persistent and encoder.intact
+                and encoder.ended and not client_gone and not self._closing())

@@ -30,14 +30,14 @@ import re
 import selectors
 import signal
 import socket
-import tempfile
+import stat
 import threading
 import time
 from collections import deque
 from types import FrameType
-from typing import IO, Any, Callable, Generic, Optional, Self, TypeVar, Union
+from typing import Any, Callable, Generic, Optional, Self, TypeVar, Union
 
-__all__ = ["STOP_SIGNALS", "Link", "Listener", "Spool", "Step", "byte_size", "host_port", "send_now",
+__all__ = ["STOP_SIGNALS", "Link", "Listener", "Step", "bind", "byte_size", "host_port", "parse_address", "send_now",
            "serve_until_signalled", "stop_on_signals"]
 
 #: The signals that stop a server.
@@ -65,6 +65,66 @@ def host_port(listen: str, expected: str = "HOST:PORT") -> tuple[str, int]:
     return host, int(port)
 
 
+def parse_address(listen: str | tuple[str, int]) -> tuple[int, Any]:
+    """(family, address) for (host, port), ``HOST:PORT``, ``[::1]:PORT``, or a unix
+    socket path (anything with a ``/``, or ``unix:PATH``) (FCGI-LISTEN-1)."""
+    if isinstance(listen, tuple):
+        host, port = listen[0], int(listen[1])
+    elif listen.startswith("unix:"):
+        return socket.AF_UNIX, listen[5:]
+    elif "/" in listen:
+        return socket.AF_UNIX, listen
+    else:
+        host, port = host_port(listen, "HOST:PORT or a socket path")
+    return (socket.AF_INET6 if ":" in host else socket.AF_INET), (host, port)
+
+
+def bind(listen: str | tuple[str, int], *, backlog: int, socket_mode: int = 0o660) -> tuple[socket.socket, str | None]:
+    """A socket listening on ``listen``, as ``parse_address`` reads it, and the path
+    of the unix socket it made, if it did, with ``socket_mode`` (FCGI-LISTEN-1); a
+    host is looked up as a passive address (port 0: a free port)."""
+    family, address = parse_address(listen)
+    if family == socket.AF_UNIX:
+        return _bind_unix(address, socket_mode, backlog), address
+    host, port = address
+    family, _, _, _, sockaddr = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                                   flags=socket.AI_PASSIVE)[0]
+    return socket.create_server(sockaddr[:2], family=family, backlog=backlog), None
+
+
+def _bind_unix(path: str, mode: int, backlog: int) -> socket.socket:
+    # A socket file left by a server that is gone is replaced; a live one or another file is not.
+    if os.path.lexists(path):
+        if not stat.S_ISSOCK(os.lstat(path).st_mode):
+            raise OSError(f"{path} exists and is not a socket")
+        with socket.socket(socket.AF_UNIX) as probe:
+            try:
+                probe.connect(path)
+            except OSError:
+                os.unlink(path)
+            else:
+                raise OSError(f"{path} is in use by another server")
+    # Bound and listening under a temporary name first: the path appears only once a
+    # client that finds it can connect.
+    staging = f"{path}.{os.getpid()}~"
+    listener = socket.socket(socket.AF_UNIX)
+    try:
+        previous = os.umask(0o777 & ~mode)
+        try:
+            listener.bind(staging)
+        finally:
+            os.umask(previous)
+        os.chmod(staging, mode)
+        listener.listen(backlog)
+        os.replace(staging, path)
+    except BaseException:
+        listener.close()
+        if os.path.lexists(staging):
+            os.unlink(staging)
+        raise
+    return listener
+
+
 def byte_size(text: str) -> int:
     """A size as the command line takes it: bytes, or with PHP's ``K``, ``M`` or ``G`` suffix (``64M``)."""
     match = re.fullmatch(r"\s*(\d+)\s*([kKmMgG]?)\s*", text)
@@ -86,47 +146,6 @@ def send_now(sock: socket.socket, data: bytes) -> bool:
     return True
 
 
-class Spool:
-    """A request body as it arrives: in memory up to ``memory`` bytes, beyond that in an
-    anonymous temporary file, so a body costs at most ``memory`` bytes of memory until
-    its request runs (SERVE-BODY-1, FCGI-LIMIT-1)."""
-
-    def __init__(self, memory: int) -> None:
-        self.memory = memory
-        self.size = 0
-        self._data = bytearray()
-        self._file: IO[bytes] | None = None
-
-    @property
-    def on_disk(self) -> bool:
-        return self._file is not None
-
-    def write(self, data: bytes, /) -> None:
-        if self._file is None and self.size + len(data) > self.memory:
-            self._file = tempfile.TemporaryFile(prefix="phprt-body-")
-            self._file.write(self._data)
-            self._data = bytearray()
-        if self._file is not None:
-            self._file.write(data)
-        else:
-            self._data += data
-        self.size += len(data)
-
-    def read(self) -> bytes:
-        """The whole body; the file is closed."""
-        if self._file is None:
-            return bytes(self._data)
-        self._file.seek(0)
-        data = self._file.read()
-        self.close()
-        return data
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-        self._data = bytearray()
-
-
 class Step(enum.Enum):
     """What happens to a connection next."""
 
@@ -141,7 +160,8 @@ class Link:
     subclasses it: the loop calls ``received`` with what arrived (``b""`` for the
     end of the stream), ``resume`` when the connection comes back from its thread,
     ``expired`` once ``deadline`` (a ``time.monotonic()`` value) has passed, and
-    ``close`` when it closes the connection. ``cost()`` is the memory its request
+    ``close`` when it closes the connection. ``send`` and ``shut_write`` are its
+    sending side, for the loop and for its request's thread. ``cost()`` is the memory its request
     needs when it runs; the server gives back what it was granted (``granted``) with
     ``Listener.release_memory``."""
 
@@ -155,6 +175,35 @@ class Link:
         self.sock = sock
         self.deadline = math.inf
         self.granted = 0
+        self.in_loop = True  # the loop holds it, not a request's thread
+        self.gone = False  # a send failed: the peer is not there
+        self.write_closed = False  # this side is shut: nothing more goes out
+
+    def send(self, data: bytes) -> bool:
+        """Write ``data``; False once the peer is gone or this side is shut. In a
+        request's thread a send waits at most the write timeout; in the loop it
+        never waits: what does not fit is not sent. Either way a send that fails
+        marks the peer gone."""
+        if self.gone or self.write_closed:
+            return False
+        if data:
+            if self.in_loop:
+                self.gone = not send_now(self.sock, data)
+            else:
+                try:
+                    self.sock.sendall(data)
+                except OSError:
+                    self.gone = True
+        return not self.gone
+
+    def shut_write(self) -> None:
+        """Shut this side: the peer sees the end of the stream (SERVE-EARLY-1)."""
+        if not self.write_closed:
+            self.write_closed = True
+            try:
+                self.sock.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
 
     def received(self, data: bytes) -> Step:
         raise NotImplementedError
@@ -427,6 +476,7 @@ class Listener(Generic[C]):
                 self._running.pop(connection, None)
         assert self._selector is not None
         for connection, step in back:
+            connection.in_loop = True
             if step in (Step.WAIT, Step.LINGER):
                 self._selector.register(connection.sock, selectors.EVENT_READ, connection)
             if step is Step.WAIT:
@@ -479,6 +529,7 @@ class Listener(Generic[C]):
             self._start(connection)
 
     def _start(self, connection: C) -> None:
+        connection.in_loop = False
         thread = threading.Thread(target=self._serve_connection, args=(connection,), daemon=True,
                                   name=f"phprt-{self.kind}-{connection.name}")
         with self._lock:

@@ -12,20 +12,24 @@ from __future__ import annotations
 import html
 import mimetypes
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from .docroot import DocumentRoot, Refused, Resolved
+from .http11 import Limits
 from ..http.headers import REASONS
-from ..engine.ini import SAPI_PROFILES
+from ..engine.ini import SAPI_PROFILES, configure
 from ..engine.runtime import Runtime
 from ..engine.script import Script, execute
 from ..transports.base import Transport
 
-__all__ = ["HttpRequest", "ScriptCall", "Site", "StaticResponse", "error_page"]
+__all__ = ["MAX_BODY", "SOFTWARE", "HttpRequest", "ScriptCall", "Site", "StaticResponse", "content_type", "error_page"]
 
+#: The largest request body a front end reads, the HTTP server's limit (SERVE-LIMIT-1).
+MAX_BODY = Limits.body
 #: What ``php -S`` reports as SERVER_SOFTWARE, with phprt's name.
 SOFTWARE = "PHP 8.2 Development Server (phprt)"
 
@@ -108,6 +112,10 @@ class StaticResponse:
     def reason(self) -> str:
         return REASONS.get(self.status, "")
 
+    def body_for(self, method: str) -> Iterator[bytes]:
+        """What goes to the client for a request with ``method``: nothing for HEAD, else ``chunks()``."""
+        return iter(()) if method == "HEAD" else self.chunks()
+
     def chunks(self, size: int = 1 << 16) -> Iterator[bytes]:
         """The body, a piece at a time: never more of the file than its ``size``."""
         if self.file is None:
@@ -167,7 +175,12 @@ class Site:
                  ini: Mapping[str, Any] | None = None, software: str = SOFTWARE) -> None:
         if sapi not in SAPI_PROFILES or sapi == "cli":
             raise ValueError(f"a server runs scripts as a web SAPI, not {sapi!r}")
-        self.sapi, self.ini, self.software = sapi, dict(ini or {}), software
+        # The ini parsed once, here; every request's Runtime uses it as it is (INI-CONFIG-1). PHP
+        # gives its startup warnings once, when the server starts (INI-STARTUP-1).
+        configuration = configure(sapi, ini)
+        for warning in configuration.startup:
+            sys.stderr.write(warning.diagnostic.log_line() + "\n")
+        self.sapi, self.ini, self.software = sapi, configuration.started(), software
         self.root: DocumentRoot | None = None
         self.script: Script | None = None
         if callable(target):

@@ -174,6 +174,8 @@ class UrlRewriter:
     # -- the scanner (xx_mainloop) ----------------------------------------------------
 
     def _scan(self, data: bytes) -> bytes:
+        """A line-by-line port of xx_mainloop() (ext/standard/url_scanner_ex.re): the
+        states of the re2c scanner over the HTML, adding the variables to each URL."""
         buf = self._buf + data
         end = len(buf)
         out: list[bytes] = []

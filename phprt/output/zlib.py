@@ -230,6 +230,7 @@ class _StoredDeflate(_Deflate):
         return ret, out, consumed
 
     def _deflate(self, flush: int) -> int:
+        """A line-by-line port of zlib's deflate() (deflate.c) as it runs at level 0."""
         if self.status == _FINISH_STATE and flush != _Z_FINISH:
             return _Z_STREAM_ERROR
         if self._avail_out == 0:
@@ -297,6 +298,7 @@ class _StoredDeflate(_Deflate):
         return _Z_OK if self.pending else _Z_STREAM_END
 
     def _deflate_stored(self, flush: int) -> int:
+        """A line-by-line port of zlib's deflate_stored() (deflate.c): level 0's stored blocks."""
         w_size = self.w_size
         min_block = min(self.pending_buf_size - 5, w_size)
         last = 0

@@ -48,9 +48,16 @@ class Transport:
     #: Whether fastcgi_finish_request() exists under every profile here, not only
     #: PHP-FPM's, as on phprt's network transports (DEV-FINISH-1).
     finish_request = False
+    #: Whether output after ``finish()`` still goes to it rather than nowhere: PHP-FPM's
+    #: record buffer (phprt/transports/fpm.py), which fails a write that reaches
+    #: the closed socket (FPM-FINISH-2).
+    writes_after_finish = False
 
-    def send_headers(self, head: ResponseHead) -> None:
-        """Deliver the response head. The default sends nothing, as PHP's CLI."""
+    def send_headers(self, head: ResponseHead) -> bool | None:
+        """Deliver the response head. The default sends nothing, as PHP's CLI. False
+        says the client is gone (only a transport that buffers the head as output
+        knows it here)."""
+        return None
 
     def write(self, data: bytes) -> bool:
         """Deliver body bytes; return False if the client is gone."""

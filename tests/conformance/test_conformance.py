@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from phprt.engine import runtime as _runtime
+from phprt.output import functions as _output
 
 from .harness import PHP_BINARIES, load_cases, recorded, run_php, run_phprt
 
@@ -18,10 +18,10 @@ RECORDED = recorded()
 @pytest.fixture(params=["c", "python"])
 def echo_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Every case runs with the C echo fast path and with the pure-Python one (PERF-ECHO-1)."""
-    if request.param == "c" and _runtime._c_echo_into is None:
+    if request.param == "c" and _output._c_echo_into is None:
         pytest.skip("phprt.output._speedups is not compiled: only the pure-Python echo is checked")
     if request.param == "python":
-        monkeypatch.setattr(_runtime, "_c_echo_into", None)
+        monkeypatch.setattr(_output, "_c_echo_into", None)
     return str(request.param)
 
 

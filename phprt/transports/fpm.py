@@ -1,20 +1,32 @@
-"""PHP-FPM's FastCGI output buffer: when its writes reach the web server (SAPI-FPM-1).
+"""PHP-FPM's FastCGI output buffer in front of any transport (SAPI-FPM-1, SAPI-FPM-2).
 
 PHP-FPM does not write each echo to its socket: main/fastcgi.c's ``fcgi_write()``
 packs output into records in one 8 KiB buffer and writes the buffer out only when
-a write does not fit, on ``flush()``, and at the end of the request. A client that
-has gone is therefore noticed only then. ``RecordBuffer`` keeps fcgi_write()'s
-byte accounting (8-byte record headers, padding to 8 bytes, the large-write path)
+a write does not fit, on ``flush()``, and at the end of the request, so a client
+that has gone is noticed only then. ``RecordBuffer`` keeps fcgi_write()'s byte
+accounting (8-byte record headers, padding to 8 bytes, the large-write path)
 without building the records: a socket write becomes one ``deliver(units)`` call
 with the pending stdout and stderr pieces, which answers whether the client is
 still there.
+
+Under the "fpm" profile the Runtime writes through ``FpmRecords``, a
+``RecordBuffer`` in front of its transport, whichever it is. The head is output
+too: it reaches the transport (``send_headers``) when its bytes leave, and its
+bytes are not body. A log message (STDERR) sends the body written before it
+first.
+
+After ``finish()`` (fcgi_end and fcgi_close: fastcgi_finish_request() or the end
+of the request) the buffer still takes writes, and a write that forces it out
+fails (FPM-FINISH-2); log messages are dropped.
 """
 
 from __future__ import annotations
 
 from typing import Callable
 
-__all__ = ["STDERR", "STDOUT", "RecordBuffer"]
+from .base import ResponseHead, Transport
+
+__all__ = ["STDERR", "STDOUT", "FpmRecords", "RecordBuffer"]
 
 STDOUT, STDERR = 6, 7  # FCGI_STDOUT, FCGI_STDERR
 _SIZE = 8192  # sizeof(req->out_buf)
@@ -104,3 +116,69 @@ class RecordBuffer:
         if self._open is not None:
             self._pos += _padding(self._open_length)
             self._open = None
+
+
+class FpmRecords(Transport):
+    """``inner``'s output behind PHP-FPM's record buffer. Only output goes through
+    it: the request (``server``, ``input``) is still read from ``inner``."""
+
+    writes_after_finish = True
+
+    def __init__(self, inner: Transport) -> None:
+        self.inner = inner
+        self._records = RecordBuffer(self._deliver)
+        self._unsent_head: ResponseHead | None = None  # a head in the records, not delivered yet
+        self._head_left = 0  # bytes of that head still in the records
+
+    @property
+    def closed(self) -> bool:
+        """fcgi_close() has run: every write that reaches the socket fails."""
+        return self._records.closed
+
+    def send_headers(self, head: ResponseHead) -> bool:
+        """PHP-FPM writes its head into the records, as output; False when a write
+        this forced out met a client that has gone."""
+        block = head.block()
+        self._unsent_head, self._head_left = head, len(block)
+        return self._records.write(STDOUT, block)
+
+    def write(self, data: bytes) -> bool:
+        return self._records.write(STDOUT, data)
+
+    def flush(self) -> bool:
+        return self._records.flush()
+
+    def write_stderr(self, data: bytes) -> None:
+        if not self._records.closed:
+            self._records.write(STDERR, data)
+
+    def finish(self) -> None:
+        if not self._records.closed:
+            self._records.close()
+        self.inner.finish()
+
+    def _deliver(self, pieces: list[tuple[int, bytes]]) -> bool:
+        # PHP-FPM's socket write of its buffered records: the head once its bytes
+        # leave, then body and log bytes in order (SAPI-FPM-1).
+        inner = self.inner
+        delivered = True
+        body = bytearray()
+        for kind, data in pieces:
+            if kind == STDERR:
+                delivered = (not body or inner.write(bytes(body))) and delivered
+                body.clear()
+                inner.write_stderr(data)
+                continue
+            if self._unsent_head is not None:
+                inner.send_headers(self._unsent_head)
+                self._unsent_head = None
+            if self._head_left:
+                taken = min(self._head_left, len(data))
+                self._head_left -= taken
+                data = data[taken:]
+            body += data
+        if not body:  # a write of record headers alone still meets a closed socket
+            return inner.flush() and delivered
+        delivered = inner.write(bytes(body)) and delivered
+        inner.flush()
+        return delivered

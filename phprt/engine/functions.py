@@ -1,0 +1,151 @@
+"""The registry of PHP's functions a Runtime provides (RT-REGISTRY-1).
+
+Each concern marks its PHP functions with ``@php_function``; the registry
+``FUNCTIONS`` maps each PHP name to its implementation (a Runtime method), its
+arity, the SAPIs and PHP versions that have it. ``phprt.php`` binds every
+registered name, ``function_exists()`` answers from it, and spec/functions.md is
+generated from it (engine/reference.py).
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, TypeVar, overload
+
+from .base import RuntimeBase, caller_scope
+
+__all__ = ["FUNCTIONS", "FunctionRegistry", "PhpFunction", "RegistryFunctions", "php_function"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+_CLAUSE = re.compile(r"\b[A-Z]{2,}(?:-[A-Z0-9]+)*-(?:\d+|\*)")
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+@dataclass(frozen=True)
+class PhpFunction:
+    """One PHP function: ``name`` (PHP's, lower case), the Runtime ``method``
+    implementing it, its arity (``max_args`` None: variadic), whether it is a
+    language construct (``echo``, ``exit``: no function to function_exists()),
+    the SAPIs that have it (php_sapi_name(); None: all), a test of phprt's own
+    where the SAPI alone does not decide (``available``), the PHP versions that
+    have it (``since``/``until``, inclusive; None: no bound) and the clauses its
+    docstring cites."""
+
+    name: str
+    method: str
+    function: Callable[..., Any]
+    min_args: int
+    max_args: int | None
+    construct: bool = False
+    sapi: tuple[str, ...] | None = None
+    available: Callable[[Any], bool] | None = None
+    since: str | None = None
+    until: str | None = None
+    clauses: tuple[str, ...] = ()
+
+    def exists(self, runtime: RuntimeBase) -> bool:
+        """Whether PHP has this function in ``runtime``'s request (LIFE-EXISTS-1)."""
+        if self.construct:
+            return False
+        version = _version(runtime.php_version)
+        if self.since is not None and version < _version(self.since):
+            return False
+        if self.until is not None and version > _version(self.until):
+            return False
+        if self.available is not None:
+            return self.available(runtime)
+        return self.sapi is None or runtime.sapi.name in self.sapi
+
+    @property
+    def arity(self) -> str:
+        """"2", "0-3", or "1+" for a variadic function."""
+        if self.max_args is None:
+            return f"{self.min_args}+"
+        return str(self.min_args) if self.min_args == self.max_args else f"{self.min_args}-{self.max_args}"
+
+    @property
+    def where(self) -> str:
+        """The module and qualified name of the implementation."""
+        function = inspect.unwrap(self.function)
+        return f"{function.__module__}.{function.__qualname__}"
+
+
+class FunctionRegistry:
+    """PHP's functions by name, in the order they were registered."""
+
+    def __init__(self) -> None:
+        self._functions: dict[str, PhpFunction] = {}
+
+    def register(self, entry: PhpFunction) -> None:
+        if entry.name in self._functions:
+            raise ValueError(f"PHP function {entry.name}() is registered twice")
+        self._functions[entry.name] = entry
+
+    def get(self, name: str) -> PhpFunction | None:
+        return self._functions.get(name.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._functions
+
+    def __iter__(self) -> Iterator[PhpFunction]:
+        return iter(self._functions.values())
+
+    def __len__(self) -> int:
+        return len(self._functions)
+
+
+#: Every PHP function a Runtime provides (RT-REGISTRY-1).
+FUNCTIONS = FunctionRegistry()
+
+
+def _entry(function: Callable[..., Any], name: str, **options: Any) -> PhpFunction:
+    # The arity of the implementation's signature, without ``self``.
+    parameters = list(inspect.signature(function).parameters.values())[1:]
+    required = sum(1 for p in parameters if p.default is p.empty and p.kind is p.POSITIONAL_OR_KEYWORD)
+    variadic = any(p.kind is p.VAR_POSITIONAL for p in parameters)
+    clauses = tuple(dict.fromkeys(_CLAUSE.findall(inspect.unwrap(function).__doc__ or "")))
+    return PhpFunction(name, function.__name__, function, required, None if variadic else len(parameters),
+                       clauses=clauses, **options)
+
+
+@overload
+def php_function(function: _F, /) -> _F: ...
+@overload
+def php_function(*, aliases: tuple[str, ...] = (), construct: bool = False, sapi: tuple[str, ...] | None = None,
+                 available: Callable[[Any], bool] | None = None, since: str | None = None,
+                 until: str | None = None) -> Callable[[_F], _F]: ...
+
+
+def php_function(function: Any = None, /, *, aliases: tuple[str, ...] = (), **options: Any) -> Any:
+    """Register a Runtime method as the PHP function of its name (and of each
+    name in ``aliases``, PHP's aliases such as ``die`` for ``exit``) in
+    ``FUNCTIONS`` (RT-REGISTRY-1). Options: see ``PhpFunction``."""
+
+    def register(function: _F) -> _F:
+        for name in (function.__name__, *aliases):
+            FUNCTIONS.register(_entry(function, name, **options))
+        return function
+
+    return register if function is None else register(function)
+
+
+class RegistryFunctions(RuntimeBase):
+    """The PHP function that asks the registry."""
+
+    @php_function
+    def function_exists(self, function: Any) -> bool:
+        """Whether PHP would have the function here: one of the PHP functions this
+        Runtime provides (fastcgi_finish_request only where it works; a language
+        construct such as echo is none), or a function of the script's
+        (LIFE-EXISTS-1, RT-REGISTRY-1)."""
+        name = self._string_arg("function_exists", 1, "function", function).lower().lstrip("\\")
+        entry = FUNCTIONS.get(name)
+        if entry is not None:
+            return entry.exists(self)
+        return callable(caller_scope().get(name))
+

@@ -1,0 +1,210 @@
+"""The script's lifecycle: shutdown functions, exit, connection handling, time limits,
+sleeping, fastcgi_finish_request() (LIFE-*, CONN-*, TIME-*, FPM-*), and what happens
+when a callback throws or the time limit expires."""
+
+from __future__ import annotations
+
+import time
+from types import TracebackType
+from typing import Any, NoReturn
+
+from . import constants as C
+from .base import RuntimeBase, caller_scope
+from .callables import InvalidCallable, PhpCallable, resolve_callable
+from .errors import Bailout, Exit, PhpError
+from .frames import is_phprt, script_frame
+from .functions import php_function
+from .timelimit import TimeLimitExceeded, calls_script
+from .uncaught import uncaught_error
+from .ini import ini_integer
+
+__all__ = ["LifecycleFunctions"]
+
+
+class LifecycleFunctions(RuntimeBase):
+    """How the script runs and ends."""
+
+    _shutdown_functions: list[tuple[PhpCallable, tuple[Any, ...]]]
+    _timeout_seconds = 0  # EG(timeout_seconds): the N of the timeout message
+
+    # -- shutdown functions and exit ----------------------------------------------------------
+
+    @php_function
+    def register_shutdown_function(self, callback: Any, *args: Any) -> None:
+        """Call ``callback(*args)`` when the request ends, in registration order
+        (LIFE-SHUTDOWN-1)."""
+        try:
+            resolved = resolve_callable(callback, caller_scope())
+        except InvalidCallable as invalid:
+            message = f"register_shutdown_function(): Argument #1 ($callback) must be a valid callback, {invalid}"
+            raise TypeError(message) from None
+        self._shutdown_functions.append((resolved, args))
+
+    @calls_script
+    def _call_shutdown_functions(self) -> None:
+        # php_call_shutdown_functions(): in order, including ones registered meanwhile
+        functions = self._shutdown_functions
+        index = 0
+        while index < len(functions):
+            callback, args = functions[index]
+            index += 1
+            callback(*args)
+
+    @php_function(construct=True, aliases=("die",))
+    def exit(self, status: Any = None) -> NoReturn:
+        """PHP's ``exit``/``die``: an int is the exit status, anything else is
+        printed; then the request ends (LIFE-EXIT-1)."""
+        if isinstance(status, int) and not isinstance(status, bool):
+            self.exit_status = status & 0xFF
+        elif status is not None:
+            self._write_value(status)
+        raise Exit(self.exit_status)
+
+    die = exit
+
+    # -- connection handling ------------------------------------------------------------------
+
+    @php_function
+    def connection_status(self) -> int:
+        """The connection status bits: CONNECTION_ABORTED, CONNECTION_TIMEOUT (CONN-STATUS-1)."""
+        return self._status
+
+    @php_function
+    def connection_aborted(self) -> int:
+        """1 once the client is known to be gone, else 0 (CONN-STATUS-1)."""
+        return self._status & C.CONNECTION_ABORTED
+
+    @php_function
+    def ignore_user_abort(self, enable: Any = None) -> int:
+        """Whether a client abort stops the script; returns the previous setting
+        as 0 or 1, and sets it unless ``enable`` is None (CONN-IGNORE-1)."""
+        old = int(self._ini_flag("ignore_user_abort"))
+        if enable is not None:
+            enable = self._bool_arg("ignore_user_abort", 1, "enable", enable, "?bool")
+            self._ini["ignore_user_abort"] = "1" if enable else "0"
+        return old
+
+    def _has_finish_request(self) -> bool:
+        """on a transport that can end a response early; there, under other SAPIs too
+        where the transport offers it (DEV-FINISH-1)"""
+        return self.transport.can_end_early and (self.sapi.fastcgi or self.transport.finish_request)
+
+    @php_function(sapi=("fpm-fcgi",), available=_has_finish_request)
+    def fastcgi_finish_request(self) -> bool:
+        """PHP-FPM's: end every output buffer, send the headers and the output, and
+        complete the response while the script goes on (FPM-FINISH-1). False when
+        already done. On a transport that cannot end a response early, and under
+        other profiles unless the transport offers it (phprt's network transports,
+        DEV-FINISH-1), PHP has no such function."""
+        if not self._has_finish_request():
+            raise PhpError("Call to undefined function fastcgi_finish_request()")
+        if self._finished_early:
+            return False
+        self._out.end_all()
+        self._send_headers()
+        if not self.sapi.fastcgi:  # PHP-FPM's fcgi_end() writes its buffer out with no abort
+            self._sapi_flush()
+        self._finished_early = True
+        self._sink.finish()
+        return True
+
+    # -- time limits and sleeping ---------------------------------------------------------------
+
+    @php_function
+    def set_time_limit(self, seconds: Any) -> bool:
+        """Set max_execution_time and restart the count from zero (TIME-LIMIT-2)."""
+        value = str(self._int_arg("set_time_limit", 1, "seconds", seconds))
+        self._ini["max_execution_time"] = value
+        self._update_timeout(value)
+        return True
+
+    def _update_timeout(self, value: str) -> bool:
+        # OnUpdateTimeout: ZEND_ATOL(), the leading decimal integer; the count restarts (INI-PARSE-4)
+        self._timeout_seconds = ini_integer("max_execution_time", value)
+        self._timer.start(self._timeout_seconds)
+        return True
+
+    @php_function
+    def sleep(self, seconds: Any) -> int:
+        """Sleep; returns 0. Sleeping does not count towards the CPU time limit (TIME-SLEEP-1)."""
+        seconds = self._int_arg("sleep", 1, "seconds", seconds)
+        if seconds < 0:
+            raise ValueError("sleep(): Argument #1 ($seconds) must be greater than or equal to 0")
+        self._wait(seconds)
+        return 0
+
+    @php_function
+    def usleep(self, microseconds: Any) -> None:
+        """Sleep for microseconds (TIME-SLEEP-1)."""
+        microseconds = self._int_arg("usleep", 1, "microseconds", microseconds)
+        if microseconds < 0:
+            raise ValueError("usleep(): Argument #1 ($microseconds) must be greater than or equal to 0")
+        self._wait(microseconds / 1e6)
+
+    def _wait(self, seconds: float) -> None:
+        # Sleeping: the watchdog leaves a thread in phprt's code alone, so a wall-clock
+        # limit that expires meanwhile is raised here, when it expires (TIME-WALL-1).
+        left = self._timer.remaining() if self._timer.clock == "wall" else None
+        if left is None or left > seconds:
+            time.sleep(seconds)
+            return
+        time.sleep(max(left, 0.0))
+        self._arm_hard_timeout()
+        raise TimeLimitExceeded
+
+    def _time_up(self) -> bool:
+        # The watchdog's call when the limit expires: stop the script where it is.
+        if not self._timer.interrupt():
+            return False
+        self._arm_hard_timeout()
+        return True
+
+    def _arm_hard_timeout(self) -> None:
+        # What runs after a timeout gets hard_timeout seconds (TIME-HARD-1).
+        hard = ini_integer("hard_timeout", self._ini_str("hard_timeout"))  # a quantity (INI-PARSE-1)
+        self._timer.start(hard)
+
+    # -- exceptions, fatal errors and timeouts ----------------------------------------------------
+
+    def _raise_pending(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            raise pending
+
+    def _throw(self, exception: Exception | Exit) -> None:
+        # The end of zend_call_function() for a handler or header callback that threw
+        # or exited: while PHP code runs (the script, a shutdown function), the
+        # exception waits for it to resume (EG(exception)); with none running (the
+        # request's end), an exception is the "Uncaught" fatal error and exit a
+        # bailout, right here, ending that step (OUT-EXIT-1, OUT-EXIT-2,
+        # LIFE-CALLBACK-1, LIFE-CALLBACK-2).
+        if script_frame(self._shutdown_frame) is not None:
+            if self._pending is None:
+                self._pending = exception
+            return
+        if isinstance(exception, Exit):
+            raise exception
+        self._uncaught(exception, exception.__traceback__)
+        raise Bailout(self.exit_status)
+
+    def _fatal(self, message: str, location: tuple[str, int], *, escape: bool = False) -> None:
+        try:
+            self._error(C.E_ERROR, message, location, docref=escape)
+        except Bailout:
+            pass
+
+    def _uncaught(self, exception: BaseException, tb: TracebackType | None) -> None:
+        # zend_exception_error(): "Uncaught ..." as a fatal error (DIAG-UNCAUGHT-1)
+        message, file, line = uncaught_error(exception, tb)
+        self._fatal(message, (file, line))  # escaped only where displayed (DIAG-DISPLAY-2)
+
+    def _timed_out(self, tb: TracebackType | None) -> None:
+        # zend_timeout(): the TIMEOUT bit, then the fatal error where the script was (TIME-FATAL-1)
+        self._status |= C.CONNECTION_TIMEOUT
+        location = ("Unknown", 0)
+        while tb is not None:
+            if not is_phprt(tb.tb_frame):
+                location = (tb.tb_frame.f_code.co_filename, tb.tb_lineno)
+            tb = tb.tb_next
+        seconds = self._timeout_seconds
+        self._fatal(f"Maximum execution time of {seconds} second{'' if seconds == 1 else 's'} exceeded", location)

@@ -1,0 +1,122 @@
+"""The one way every front end runs a script: ``ScriptRunner`` (NET-RUNTIME-1).
+
+The HTTP server, the FastCGI responder and the WSGI and ASGI applications hand
+each request's ``ScriptCall`` and transport to their runner, which runs it in a
+Runtime of its own in a thread of its own and says how it ended (an
+``Outcome``): to the front end's ``done`` callback, in that thread, and to
+whoever waits on the ``Ticket``. With ``max_running`` a submit waits while that
+many scripts run, as a request waits for a busy PHP-FPM pool's next free worker
+(FCGI-CONCURRENT-1).
+
+A worker is a daemon thread (the server decides how long to wait for it) that
+starts with an empty context, never a copy of the submitter's contextvars: the
+Runtime it makes is the only one active in it (RT-ACTIVE-1).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+from ..transports.base import Transport
+from .site import ScriptCall
+
+if TYPE_CHECKING:
+    from ..engine.runtime import Runtime
+
+__all__ = ["Outcome", "ScriptRunner", "Ticket"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a script ended: its Runtime, ended, or what stopped it before that
+    (``SystemExit``, or no thread to be had); nothing escapes a worker."""
+
+    runtime: Runtime | None
+    error: BaseException | None
+
+
+class Ticket:
+    """A submitted script; ``wait()`` returns its ``Outcome`` once it has ended and
+    its ``done`` has run."""
+
+    def __init__(self) -> None:
+        self._ended = threading.Event()
+        self._outcome: Outcome | None = None
+
+    def _set(self, outcome: Outcome) -> None:
+        self._outcome = outcome
+        self._ended.set()
+
+    def wait(self, timeout: float | None = None) -> Outcome | None:
+        """The outcome, or None if the script is still running after ``timeout`` seconds."""
+        self._ended.wait(timeout)
+        return self._outcome
+
+
+class ScriptRunner:
+    """Runs scripts, each in a thread of its own, at most ``max_running`` at once (None: no bound)."""
+
+    def __init__(self, max_running: int | None = None, *, name: str = "phprt-script") -> None:
+        if max_running is not None and max_running < 1:
+            raise ValueError("max_running must be at least 1")
+        self.name = name
+        self._slots = threading.BoundedSemaphore(max_running) if max_running is not None else None
+        self._lock = threading.Condition()
+        self._running = 0
+
+    @property
+    def running(self) -> int:
+        """How many scripts are running now."""
+        with self._lock:
+            return self._running
+
+    def submit(self, call: ScriptCall, transport: Transport, *,
+               done: Callable[[Outcome], None] | None = None) -> Ticket:
+        """Run ``call`` on ``transport`` in a worker, then ``done(outcome)`` there.
+        Waits first while ``max_running`` scripts run."""
+        if self._slots is not None:
+            self._slots.acquire()
+        with self._lock:
+            self._running += 1
+        ticket = Ticket()
+        # The worker keeps its arguments until it ends: the request goes in a list it empties.
+        thread = threading.Thread(target=self._work, args=([call, transport], done, ticket), name=self.name,
+                                  daemon=True)
+        try:
+            thread.start()
+        except RuntimeError as error:  # no thread to be had: the request ends unanswered, the server goes on
+            self._end(Outcome(None, error), done, ticket)
+        return ticket
+
+    def _work(self, job: list[object], done: Callable[[Outcome], None] | None, ticket: Ticket) -> None:
+        call, transport = job
+        job.clear()
+        assert isinstance(call, ScriptCall) and isinstance(transport, Transport)
+        try:
+            outcome = Outcome(call.run(transport), None)
+        except BaseException as error:  # noqa: B036 - the front end's done says what happened
+            outcome = Outcome(None, error)
+        if outcome.runtime is not None:
+            outcome.runtime.input = b""  # the Runtime's reference cycles may keep it until a full collection
+        transport.input = b""  # the body's memory goes back now (SERVE-BODY-1, FCGI-LIMIT-1)
+        del call, transport
+        self._end(outcome, done, ticket)
+
+    def _end(self, outcome: Outcome, done: Callable[[Outcome], None] | None, ticket: Ticket) -> None:
+        try:
+            if done is not None:
+                done(outcome)
+        finally:
+            ticket._set(outcome)
+            with self._lock:
+                self._running -= 1
+                self._lock.notify_all()
+            if self._slots is not None:
+                self._slots.release()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait until no script runs (at most ``timeout`` seconds); whether none does."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self._running == 0, timeout)

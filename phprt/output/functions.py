@@ -1,0 +1,306 @@
+"""PHP's output functions: echo, print, the ob_* functions, flush and the URL
+rewriter's (OUT-*), on the Runtime's output stack (output/stack.py)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from . import handlers
+from .stack import OutputHandler, OutputLocked, default_handler
+from .urlrewriter import UrlRewriter
+from ..engine import constants as C
+from ..engine.base import RuntimeBase, caller_scope
+from ..engine.callables import InvalidCallable, PhpCallable, resolve_callable
+from ..engine.errors import Exit, PhpError
+from ..engine.functions import php_function
+from ..engine.values import PHP_BYTES, c_int, to_php_text
+
+_c_echo_into: Callable[[list[str | bytes], Callable[..., None]], Callable[..., None]] | None
+try:
+    from ._speedups import echo_into as _c_echo_into
+except ImportError:  # not compiled: the pure-Python closure in _bind_echo does the same
+    _c_echo_into = None
+
+__all__ = ["LOCKED", "OutputFunctions"]
+
+LOCKED = "Cannot use output buffering in output buffering display handlers"
+
+
+def _userland(function: Callable[..., Any]) -> Callable[..., Any]:
+    # The PHP-function boundary of the output functions: an operation attempted
+    # inside a running handler is PHP's fatal error, and an exception a handler
+    # threw surfaces once the function has done its work (OUT-CALLBACK-8).
+    name = function.__name__
+
+    def userland(self: RuntimeBase, *args: Any, **kwargs: Any) -> Any:
+        try:
+            result = function(self, *args, **kwargs)
+        except OutputLocked:
+            self._error(C.E_ERROR, f"{name}(): {LOCKED}", docref=True)
+            raise  # pragma: no cover - _error raised Bailout
+        self._raise_pending()
+        return result
+
+    userland.__name__ = userland.__qualname__ = name
+    userland.__doc__ = function.__doc__
+    userland.__wrapped__ = function  # type: ignore[attr-defined]
+    return userland
+
+
+class OutputFunctions(RuntimeBase):
+    """The output layer as the script sees it."""
+
+    _rewriter: UrlRewriter | None = None  # started at most once per request
+
+    # -- echo and print -------------------------------------------------------------------
+
+    @php_function(construct=True)
+    def echo(self, arg: Any, *more: Any) -> None:
+        """PHP's ``echo``: write each argument, converted as PHP converts it (OUT-ECHO-1)."""
+        self._write_value(arg)
+        for value in more:
+            self._write_value(value)
+
+    @php_function(construct=True)
+    def print(self, arg: Any) -> int:
+        """PHP's ``print``: write one argument; returns 1 (OUT-ECHO-2)."""
+        self._write_value(arg)
+        return 1
+
+    def _write_value(self, value: Any) -> None:
+        text = to_php_text(value, self._precision(), self._array_to_string)
+        if text:
+            self._out.write(text)
+            self._raise_pending()
+
+    def _bind_echo(self) -> None:
+        # The fast path (PERF-ECHO-1): while the top buffer has no chunk size and no
+        # handler runs, echo of a str is an append to that buffer's chunk list.
+        out = self._out
+        top = out.active
+        if top is None or top.chunk_size or top.flags & C.PHP_OUTPUT_HANDLER_DISABLED or out.running is not None:
+            self.__dict__.pop("echo", None)
+            return
+        echo_values = OutputFunctions.echo.__get__(self)
+        if _c_echo_into is not None:
+            self.echo = _c_echo_into(top.chunks, echo_values)  # type: ignore[method-assign]
+            return
+        append = top.chunks.append
+
+        def echo(arg: Any, *more: Any) -> None:
+            if arg.__class__ is str and not more:
+                append(arg)
+            else:
+                echo_values(arg, *more)
+
+        echo.__doc__ = OutputFunctions.echo.__doc__
+        self.echo = echo  # type: ignore[method-assign]
+
+    # -- starting a buffer ------------------------------------------------------------------
+
+    @php_function
+    @_userland
+    def ob_start(self, callback: Any = None, chunk_size: Any = 0, flags: Any = C.PHP_OUTPUT_HANDLER_STDFLAGS) -> bool:
+        """Push an output buffer, optionally with a handler callback (OUT-START-*)."""
+        chunk_size = max(self._int_arg("ob_start", 2, "chunk_size", chunk_size), 0)
+        flags = self._int_arg("ob_start", 3, "flags", flags)
+        flags = c_int(flags)  # PHP stores the flags in a C int
+        name = None if callback is None else handlers.alias_name(callback)
+        internal = handlers.alias(name)
+        if callback is None:
+            handler = default_handler(chunk_size, flags)
+        elif internal is not None and name is not None:  # ob_start("ob_gzhandler")
+            handler = internal(self, name, chunk_size, flags)
+        else:
+            try:
+                resolved = resolve_callable(callback, caller_scope())
+            except InvalidCallable as invalid:
+                self._error(C.E_WARNING, f"ob_start(): {invalid}", docref=True)
+                self._error(C.E_NOTICE, "ob_start(): Failed to create buffer", docref=True)
+                return False
+            handler = self._user_handler(resolved, chunk_size, flags)
+        if not self._start_handler(handler, "ob_start(): "):
+            self._error(C.E_NOTICE, "ob_start(): Failed to create buffer", docref=True)
+            return False
+        return True
+
+    def _start_handler(self, handler: OutputHandler, prefix: str) -> bool:
+        # php_output_handler_start(): the conflict checks registered for the
+        # handler's name (OUT-GZIP-5), then the push; warnings start with ``prefix``.
+        if handlers.conflicts(self, handler.name, prefix):
+            return False
+        self._out.start(handler)
+        return True
+
+    def _handler_started(self, name: str) -> bool:
+        # php_output_handler_started()
+        return any(handler.name == name for handler in self._out.handlers)
+
+    def _user_handler(self, callback: PhpCallable, chunk_size: int, flags: int) -> OutputHandler:
+        def function(buffer: bytes, phase: int) -> bytes | None:
+            # PHP's user handler call (OUT-CALLBACK-*): false, an exception, exit or an
+            # unusable result is a failure; true and null mean no output. A fatal error
+            # or the time limit is a bailout and leaves the call (OUT-BAILOUT-1).
+            if self._pending is not None:
+                return None
+            try:
+                result = callback(buffer.decode(self.charset, "surrogateescape"), phase)
+                if result is False:
+                    return None
+                if result is True:
+                    return b""
+                text = to_php_text(result, self._precision(), self._array_to_string)
+            except (Exception, Exit) as exception:
+                self._throw(exception)
+                return None if not isinstance(exception, PhpError) else b""
+            return text if text.__class__ is bytes else text.encode(self.charset, PHP_BYTES)  # type: ignore[union-attr]
+
+        return OutputHandler(callback.name, function, (flags & ~0xF) | 1, chunk_size)
+
+    # -- flushing, cleaning, ending -----------------------------------------------------------
+
+    @php_function
+    @_userland
+    def ob_flush(self) -> bool:
+        """Pass the top buffer through its handler into the one below (OUT-FLUSH-*)."""
+        if self._out.active is None:
+            return self._notice_false("ob_flush(): Failed to flush buffer. No buffer to flush")
+        if not self._out.flush():
+            return self._notice_false(f"ob_flush(): Failed to flush buffer of {self._top_label()}")
+        return True
+
+    @php_function
+    @_userland
+    def ob_clean(self) -> bool:
+        """Discard the top buffer's contents (OUT-CLEAN-*)."""
+        if self._out.active is None:
+            return self._notice_false("ob_clean(): Failed to delete buffer. No buffer to delete")
+        if not self._out.clean():
+            return self._notice_false(f"ob_clean(): Failed to delete buffer of {self._top_label()}")
+        return True
+
+    @php_function
+    @_userland
+    def ob_end_flush(self) -> bool:
+        """Flush the top buffer and remove it (OUT-END-FLUSH-*)."""
+        if self._out.active is None:
+            return self._notice_false("ob_end_flush(): Failed to delete and flush buffer. No buffer to delete or flush")
+        return self._pop("ob_end_flush", discard=False)
+
+    @php_function
+    @_userland
+    def ob_end_clean(self) -> bool:
+        """Discard the top buffer and remove it (OUT-END-CLEAN-*)."""
+        if self._out.active is None:
+            return self._notice_false("ob_end_clean(): Failed to delete buffer. No buffer to delete")
+        return self._pop("ob_end_clean", discard=True)
+
+    @php_function
+    @_userland
+    def ob_get_clean(self) -> str | bool:
+        """Return the top buffer's contents, discard it and remove it (OUT-GET-CLEAN-*)."""
+        if self._out.active is None:
+            return False
+        contents = self._contents()
+        if not self._pop("ob_get_clean", discard=True):
+            self._error(C.E_NOTICE, f"ob_get_clean(): Failed to delete buffer of {self._top_label()}", docref=True)
+        return contents
+
+    @php_function
+    @_userland
+    def ob_get_flush(self) -> str | bool:
+        """Return the top buffer's contents, flush it and remove it (OUT-GET-FLUSH-*)."""
+        if self._out.active is None:
+            return self._notice_false("ob_get_flush(): Failed to delete and flush buffer. No buffer to delete or flush")
+        contents = self._contents()
+        if not self._pop("ob_get_flush", discard=False):
+            self._error(C.E_NOTICE, f"ob_get_flush(): Failed to delete buffer of {self._top_label()}", docref=True)
+        return contents
+
+    def _pop(self, function: str, *, discard: bool) -> bool:
+        if self._out.pop(discard=discard):
+            return True
+        verb = "discard" if discard else "send"
+        return self._notice_false(f"{function}(): Failed to {verb} buffer of {self._top_label()}")
+
+    def _top_label(self) -> str:
+        top = self._out.active
+        return f"{top.name} ({top.level})"  # type: ignore[union-attr]
+
+    def _notice_false(self, message: str) -> bool:
+        self._error(C.E_NOTICE, message, docref=True)
+        return False
+
+    # -- asking about the buffers ----------------------------------------------------------------
+
+    def _contents(self) -> str:
+        return self._out.active.contents().decode(self.charset, "surrogateescape")  # type: ignore[union-attr]
+
+    @php_function
+    def ob_get_contents(self) -> str | bool:
+        """The top buffer's contents, or False without a buffer (OUT-GET-CONTENTS-1)."""
+        return False if self._out.active is None else self._contents()
+
+    @php_function
+    def ob_get_length(self) -> int | bool:
+        """The top buffer's length in bytes, or False without a buffer (OUT-GET-LENGTH-1)."""
+        top = self._out.active
+        return False if top is None else top.buffer_used
+
+    @php_function
+    def ob_get_level(self) -> int:
+        """The number of output buffers (OUT-LEVEL-1)."""
+        return self._out.level
+
+    @php_function
+    def ob_get_status(self, full_status: Any = False) -> dict[str, Any] | list[dict[str, Any]]:
+        """The top handler's status array, or with ``full_status`` every handler's,
+        bottom first (OUT-STATUS-*). Without buffers: {} (PHP's empty array), or []."""
+        full = self._bool_arg("ob_get_status", 1, "full_status", full_status)
+        if full:
+            return [handler.status() for handler in self._out.handlers]
+        top = self._out.active
+        return {} if top is None else top.status()
+
+    @php_function
+    def ob_list_handlers(self) -> list[str]:
+        """The names of the handlers, bottom first (OUT-LIST-1)."""
+        return [handler.name for handler in self._out.handlers]
+
+    # -- the SAPI's flush ------------------------------------------------------------------------
+
+    @php_function
+    def ob_implicit_flush(self, enable: Any = True) -> None:
+        """Flush the transport after every output that reaches it (OUT-IMPLICIT-1)."""
+        self._implicit_flush = self._bool_arg("ob_implicit_flush", 1, "enable", enable)
+
+    @php_function
+    def flush(self) -> None:
+        """PHP's flush(): flush the transport; output buffers are untouched (OUT-FLUSH-SAPI-1).
+        The built-in server's flush sends the headers first (HDR-SENT-1)."""
+        if self.sapi.flush_sends_headers:
+            self._send_headers()
+            self._raise_pending()  # what the header callback threw (LIFE-CALLBACK-1)
+        self._sapi_flush()
+
+    # -- the URL rewriter ------------------------------------------------------------------------
+
+    @php_function
+    @_userland
+    def output_add_rewrite_var(self, name: Any, value: Any) -> bool:
+        """Add a variable for the URL rewriter; the first call starts its
+        "URL-Rewriter" handler (OUT-REWRITE-1)."""
+        name = self._string_arg("output_add_rewrite_var", 1, "name", name)
+        value = self._string_arg("output_add_rewrite_var", 2, "value", value)
+        if self._rewriter is None:
+            self._rewriter = UrlRewriter(self.ini_get, encoding=self.charset)  # type: ignore[arg-type]
+            self._out.start(OutputHandler("URL-Rewriter", self._rewriter.handle, C.PHP_OUTPUT_HANDLER_STDFLAGS))
+        self._rewriter.add(name, value)
+        return True
+
+    @php_function
+    def output_reset_rewrite_vars(self) -> bool:
+        """Forget the URL rewriter's variables; its handler stays (OUT-REWRITE-2)."""
+        if self._rewriter is not None:
+            self._rewriter.reset()
+        return True

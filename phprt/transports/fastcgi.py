@@ -1,0 +1,125 @@
+"""A response on a FastCGI connection, as PHP-FPM sends it (FCGI-STDOUT-1, FCGI-STDERR-1)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from typing import Any, Mapping
+
+from ..net.fastcgi import Connection
+from ..net.listener import Link
+from .base import ResponseHead, Transport
+from .heads import cgi_form
+
+__all__ = ["FastCgiTransport", "FcgiConnection"]
+
+
+class FcgiConnection(Link):
+    """A connection from a web server: its socket, the protocol state, the
+    transport of the request that runs on it, and a lock that keeps the records of
+    the request's thread and the thread that reads the connection whole."""
+
+    def __init__(self, sock: socket.socket, write_timeout: float, protocol: Connection) -> None:
+        super().__init__(sock, write_timeout)  # a web server that stops reading is gone after it
+        self.protocol = protocol
+        self.lock = threading.Lock()
+        self.transports: dict[int, FastCgiTransport] = {}
+        self.wake_fd: int | None = None  # wakes the thread that reads it when a response ends
+
+    @property
+    def closed(self) -> bool:
+        """This side is shut or the web server went away: nothing more goes out."""
+        return self.gone or self.write_closed
+
+    def settle(self) -> None:
+        """After the protocol finished a response: shut the connection if it is not
+        kept, and wake the thread that reads it. Call with the lock held."""
+        if self.protocol.should_close:
+            self.shut_write()
+        if self.wake_fd is not None:
+            try:
+                os.write(self.wake_fd, b"x")
+            except OSError:
+                pass  # already woken
+
+    def close(self) -> None:
+        with self.lock:
+            self.gone = True
+            self.protocol.discard()
+            transports = list(self.transports.values())
+        for transport in transports:
+            transport.abort()  # the web server is gone: the next write fails (FCGI-ABORT-1)
+        super().close()
+
+
+class FastCgiTransport(Transport):
+    """One request's response on a FastCGI connection (FCGI-STDOUT-1, FCGI-STDERR-1).
+
+    ``send_headers`` keeps the head block (the CGI head, ``cgi_form``) to go out
+    with the first STDOUT bytes; ``write`` sends STDOUT records at once (the "fpm"
+    profile already buffers in PHP-FPM's 8 KiB record buffer); ``write_stderr``
+    sends STDERR records; ``finish`` ends the streams and sends END_REQUEST with
+    appStatus 0, which may come early for fastcgi_finish_request()
+    (FCGI-FINISH-1). ``write`` and ``flush`` return False once the request was
+    aborted (ABORT_REQUEST) or the web server closed the connection
+    (FCGI-ABORT-1)."""
+
+    can_end_early = True
+
+    def __init__(self, channel: FcgiConnection, request_id: int, server: Mapping[str, Any], body: bytes) -> None:
+        self.server = dict(server)
+        self.input = body
+        self.request_id = request_id
+        self.aborted = False
+        self.finished = False
+        self._channel = channel
+        self._head = b""
+
+    def _stdout(self, data: bytes) -> bool:
+        # The pending head goes out with the first bytes, or alone on a flush.
+        channel = self._channel
+        with channel.lock:
+            if self.aborted or self.finished:
+                return False
+            data, self._head = self._head + data, b""
+            if not channel.send(channel.protocol.stdout(self.request_id, data)):
+                self.aborted = True
+            return not self.aborted
+
+    def send_headers(self, head: ResponseHead) -> None:
+        with self._channel.lock:
+            self._head += cgi_form(head)
+
+    def write(self, data: bytes) -> bool:
+        return self._stdout(data)
+
+    def flush(self) -> bool:
+        return self._stdout(b"")
+
+    def write_stderr(self, data: bytes) -> None:
+        channel = self._channel
+        with channel.lock:
+            if self.aborted or self.finished:
+                return
+            head, self._head = self._head, b""  # written before this message, so sent before it
+            records = channel.protocol.stdout(self.request_id, head) + channel.protocol.stderr(self.request_id, data)
+            if not channel.send(records):
+                self.aborted = True
+
+    def finish(self) -> None:
+        channel = self._channel
+        with channel.lock:
+            if self.finished:
+                return
+            self.finished = True
+            head, self._head = self._head, b""
+            data = b"" if self.aborted else channel.protocol.stdout(self.request_id, head)
+            channel.send(data + channel.protocol.end_request(self.request_id))
+            channel.transports.pop(self.request_id, None)
+            channel.settle()
+
+    def abort(self) -> None:
+        """The web server aborted the request or left: the next write or flush fails."""
+        with self._channel.lock:
+            self.aborted = True

@@ -1,0 +1,92 @@
+"""A response on an HTTP connection, as ``python -m phprt serve`` writes it (SERVE-HEAD-1, SERVE-FRAME-1)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ..net.http11 import RequestHead, ResponseWriter
+from ..net.listener import Link
+from ..net.logs import Log
+from .base import ResponseHead, Transport
+from .heads import HttpHead, http_form
+
+__all__ = ["HttpTransport"]
+
+
+class HttpTransport(Transport):
+    """A response on an HTTP connection (SERVE-HEAD-1, SERVE-FRAME-1).
+
+    ``send_headers`` writes the head as ``php -S`` does (under another SAPI profile:
+    the status line, Date and the profile's fields, ``http_form``), and ``start``
+    any head the server makes itself; ``write`` sends each piece at once, as ``php
+    -S`` does, so a client that left is noticed where PHP notices it
+    (SERVE-ABORT-1). The ``ResponseWriter`` frames them: bytes past a declared
+    Content-Length are dropped (SERVE-FRAME-2), and once the response is whole on
+    a connection that is not kept, this side is shut at once while the script
+    goes on (SERVE-EARLY-1). ``finish()`` may come early: fastcgi_finish_request()
+    (SERVE-FINISH-1). ``persistent`` says whether the connection carries another
+    request (SERVE-KEEP-1).
+    """
+
+    can_end_early = True
+    finish_request = True
+
+    def __init__(self, channel: Link, request: RequestHead, *, closing: Callable[[], bool] = lambda: False,
+                 log: Log | None = None) -> None:
+        self.request = request
+        self.writer = ResponseWriter(request, closing=closing)
+        self.finished = False
+        self._channel = channel
+        self._log = log
+
+    @property
+    def started(self) -> bool:
+        """Whether the head went."""
+        return self.writer.started
+
+    @property
+    def persistent(self) -> bool:
+        """Whether the connection can carry another request after this response."""
+        return self.finished and self.writer.keep_alive(self._channel.gone)
+
+    def send_headers(self, head: ResponseHead) -> None:
+        if self.writer.started:  # a header callback that outputs: PHP writes a second head, as body
+            self.write(head.block())
+            return
+        self.start(http_form(head))
+
+    def start(self, head: HttpHead) -> None:
+        """Send the head."""
+        self._channel.send(self.writer.head(head.status, head.reason, head.lines, own_close=head.own_close,
+                                            charset=head.charset))
+        self._settle()
+
+    def _settle(self) -> None:
+        if self.writer.shut_now:
+            self._channel.shut_write()
+
+    def write(self, data: bytes) -> bool:
+        if self._channel.gone:
+            return False
+        if not self.writer.started or self.writer.complete:
+            return True  # past the declared length, or no body allowed: dropped (SERVE-FRAME-2)
+        delivered = self._channel.send(self.writer.body(data))
+        self._settle()
+        return delivered
+
+    def flush(self) -> bool:
+        return not self._channel.gone
+
+    def write_stderr(self, data: bytes) -> None:
+        if self._log is not None:
+            self._log.stderr(data)
+
+    def finish(self) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        if not self.writer.started:
+            return
+        self._channel.send(self.writer.end())
+        if not self.writer.keep_alive(self._channel.gone):
+            self._channel.shut_write()
