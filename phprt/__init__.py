@@ -13,9 +13,9 @@ from .engine.constants import __all__ as _constant_names
 from .engine.diagnostics import Diagnostic
 from .engine.errors import ArgumentCountError, Bailout, PhpError
 from .engine.runtime import Runtime
-from .transports.base import ResponseHead, Transport
 from .engine.values import Ref
 from .transports import CgiTransport, CliTransport, MemoryTransport
+from .transports.base import ResponseHead, Transport
 
 __version__ = "0.1.0"
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from .engine.ini import SAPI_PROFILES, Configuration, configure
 from .engine.ini_scanner import CLI_HARDCODED_INI, define_line, parse_ini_string
-from .net.listener import byte_size
 from .engine.runtime import Runtime
 from .engine.script import execute
+from .net.listener import byte_size
 from .transports import CgiTransport, CliTransport
 
 

@@ -21,12 +21,11 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator, MutableMapping
 
-from .engine.constants import __all__ as _constants
 from .engine.constants import *  # noqa: F403
+from .engine.constants import __all__ as _constants
 from .engine.functions import FUNCTIONS, PhpFunction
 from .engine.runtime import ACTIVE, Runtime
 from .engine.values import Ref
-
 
 
 def runtime() -> Runtime:

@@ -6,13 +6,13 @@ Timing is never asserted here: benchmarks/echo.py prints the ratios.
 from __future__ import annotations
 
 import runpy
-from pathlib import Path
 
 import pytest
 
 from phprt import MemoryTransport, Runtime
+from tests.support import ROOT
 
-BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "echo.py"
+BENCHMARK = ROOT / "benchmarks" / "echo.py"
 
 
 @pytest.mark.clause("PERF-ECHO-1")

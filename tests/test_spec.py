@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-from .conformance.harness import load_cases
+from tests.conformance.harness import load_cases
+from tests.support import ROOT
+from tests.support.spec import defined_clauses
 
-ROOT = Path(__file__).resolve().parents[1]
-CLAUSE = re.compile(r"^- \*\*([A-Z]+(?:-[A-Z0-9]+)*-\d+)\*\*", re.MULTILINE)
 REFERENCE = re.compile(r"\b((?:OUT|DIAG|INI|SAPI|RT|VAL|CALL|TRANSPORT|PERF|DEV|HDR|COOKIE|REQ|LIFE|CONN|TIME|FPM|EXAMPLES|NET|DOCROOT|SERVE|FCGI|WSGI|ASGI)(?:-[A-Z0-9]+)*-\d+)\b")
-
-
-def defined_clauses() -> dict[str, str]:
-    clauses: dict[str, str] = {}
-    for path in sorted((ROOT / "spec").glob("*.md")):
-        for clause in CLAUSE.findall(path.read_text()):
-            assert clause not in clauses, f"{clause} is defined twice"
-            clauses[clause] = path.name
-    return clauses
 
 
 def clauses_tested() -> set[str]:

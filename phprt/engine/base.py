@@ -15,13 +15,13 @@ from __future__ import annotations
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Mapping
 
+from ..http.headers import HeaderQueue
+from ..output.stack import OutputHandler, OutputStack
+from ..transports.base import Transport
 from .diagnostics import Diagnostic
 from .frames import script_frame
 from .ini import Configuration, SapiProfile
 from .timelimit import ExecutionTimer
-from ..http.headers import HeaderQueue
-from ..output.stack import OutputHandler, OutputStack
-from ..transports.base import Transport
 
 if TYPE_CHECKING:
     from types import TracebackType

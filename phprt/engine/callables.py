@@ -9,8 +9,9 @@ and closures.
 from __future__ import annotations
 
 import inspect
-from .timelimit import calls_script
 from typing import Any, Callable, Mapping
+
+from .timelimit import calls_script
 
 __all__ = ["InvalidCallable", "PhpCallable", "resolve_callable"]
 

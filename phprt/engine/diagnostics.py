@@ -21,6 +21,7 @@ from .constants import (
     E_USER_WARNING,
     E_WARNING,
 )
+
 # php_get_display_errors_mode() and its results, written once there (INI-PARSE-2).
 from .ini_scanner import DISPLAY_OFF, DISPLAY_STDERR, DISPLAY_STDOUT, display_errors_mode
 

@@ -8,7 +8,15 @@ from typing import Any
 from . import constants as C
 from .base import RuntimeBase, caller_scope
 from .callables import InvalidCallable, PhpCallable, resolve_callable
-from .diagnostics import DISPLAY_OFF, DISPLAY_STDERR, FATAL_LEVELS, UNHANDLEABLE_LEVELS, Diagnostic, display_errors_mode, escape_html
+from .diagnostics import (
+    DISPLAY_OFF,
+    DISPLAY_STDERR,
+    FATAL_LEVELS,
+    UNHANDLEABLE_LEVELS,
+    Diagnostic,
+    display_errors_mode,
+    escape_html,
+)
 from .errors import Bailout
 from .frames import caller_location
 from .functions import php_function

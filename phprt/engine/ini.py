@@ -9,11 +9,22 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Iterator, Mapping
 
-from .constants import E_WARNING, E_ALL
+from .constants import E_ALL, E_WARNING
 from .diagnostics import Diagnostic
 from .ini_scanner import (
-    CLI_HARDCODED_INI, DISPLAY_OFF, DISPLAY_STDERR, IniSyntaxError, c_atoi, c_atol, display_errors_mode,
-    evaluate_value, ini_long, parse_bool, parse_ini_string, parse_quantity, quantity_warning,
+    CLI_HARDCODED_INI,
+    DISPLAY_OFF,
+    DISPLAY_STDERR,
+    IniSyntaxError,
+    c_atoi,
+    c_atol,
+    display_errors_mode,
+    evaluate_value,
+    ini_long,
+    parse_bool,
+    parse_ini_string,
+    parse_quantity,
+    quantity_warning,
     zlib_output_compression,
 )
 from .values import format_float

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import constants as C
 from .base import RuntimeBase
 from .functions import php_function
-from . import constants as C
 from .ini import DIRECTIVES, INI_USER, ini_bool, ini_quantity_warning, ini_value
 from .values import encodable
 

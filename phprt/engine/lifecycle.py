@@ -14,9 +14,9 @@ from .callables import InvalidCallable, PhpCallable, resolve_callable
 from .errors import Bailout, Exit, PhpError
 from .frames import is_phprt, script_frame
 from .functions import php_function
+from .ini import ini_integer
 from .timelimit import TimeLimitExceeded, calls_script
 from .uncaught import uncaught_error
-from .ini import ini_integer
 
 __all__ = ["LifecycleFunctions"]
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import sys
 
-from .functions import FUNCTIONS, FunctionRegistry, PhpFunction
 from . import runtime as _runtime  # noqa: F401 - importing the Runtime registers every concern's functions
+from .functions import FUNCTIONS, FunctionRegistry, PhpFunction
 
 __all__ = ["reference"]
 
@@ -16,7 +16,7 @@ _HEAD = """\
 # PHP functions phprt provides
 
 Generated from the registry (**RT-REGISTRY-1**) by `python -m phprt.engine.reference >
-spec/functions.md`; `tests/test_registry.py` fails when this page is out of date. Arity is PHP's
+spec/functions.md`; `tests/engine/test_registry.py` fails when this page is out of date. Arity is PHP's
 (required-maximum, `+` for a variadic function). A construct is a language construct, not a
 function: `function_exists()` is false for it. SAPIs are PHP's names (`php_sapi_name()`). Each
 function is a method of `Runtime`; the last column is where it is written.

@@ -17,6 +17,15 @@ from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import Any, Iterator, Mapping
 
+from ..http.functions import HeaderFunctions
+from ..http.headers import HeaderQueue, head_for
+from ..http.request import UploadedFile, request_variables
+from ..output import handlers
+from ..output.compression import ZlibFunctions
+from ..output.functions import LOCKED, OutputFunctions
+from ..output.stack import OutputLocked, OutputStack, default_handler
+from ..transports.base import Transport
+from ..transports.fpm import FpmRecords
 from . import constants as C
 from .args import ArgumentParsing
 from .base import RuntimeBase, caller_scope
@@ -31,15 +40,6 @@ from .ini_functions import IniFunctions
 from .lifecycle import LifecycleFunctions
 from .timelimit import ExecutionTimer, TimeLimitExceeded
 from .values import PHP_BYTES
-from ..http.functions import HeaderFunctions
-from ..http.headers import HeaderQueue, head_for
-from ..http.request import UploadedFile, request_variables
-from ..output import handlers
-from ..output.compression import ZlibFunctions
-from ..output.functions import LOCKED, OutputFunctions
-from ..output.stack import OutputLocked, OutputStack, default_handler
-from ..transports.base import Transport
-from ..transports.fpm import FpmRecords
 
 __all__ = ["ACTIVE", "POWERED_BY", "Runtime"]
 

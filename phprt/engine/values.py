@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import codecs
 import decimal
-import re
 import math
+import re
 from typing import Any, Callable
 
 from .errors import PhpError

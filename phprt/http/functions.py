@@ -6,14 +6,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .cookies import cookie_line, parse_options
-from .headers import HeaderError
 from ..engine import constants as C
 from ..engine.base import UNSET, RuntimeBase, caller_scope
 from ..engine.callables import InvalidCallable, resolve_callable
 from ..engine.errors import ArgumentCountError
 from ..engine.functions import php_function
 from ..engine.values import Ref, c_int, leading_int
+from .cookies import cookie_line, parse_options
+from .headers import HeaderError
 
 __all__ = ["HeaderFunctions"]
 

@@ -27,7 +27,13 @@ from typing import Callable, Mapping, TypeAlias, Union
 
 from ..engine.constants import E_WARNING
 from ..engine.ini_scanner import (
-    DISPLAY_OFF, c_atoi, c_strtol, display_errors_mode, ini_long, parse_bool, parse_quantity,
+    DISPLAY_OFF,
+    c_atoi,
+    c_strtol,
+    display_errors_mode,
+    ini_long,
+    parse_bool,
+    parse_quantity,
 )
 
 __all__ = [

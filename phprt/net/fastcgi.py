@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Union
 
-from .body import Buffer
 from .body import BodySink as Sink
+from .body import Buffer
 
 __all__ = [
     "Abort", "Buffer", "Closed", "Connection", "Event", "ProtocolError", "Record", "RecordReader", "Request", "Sink",

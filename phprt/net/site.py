@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from .docroot import DocumentRoot, Refused, Resolved
-from .http11 import Limits
-from ..http.headers import REASONS
 from ..engine.ini import SAPI_PROFILES, configure
 from ..engine.runtime import Runtime
 from ..engine.script import Script, execute
+from ..http.headers import REASONS
 from ..transports.base import Transport
+from .docroot import DocumentRoot, Refused, Resolved
+from .http11 import Limits
 
 __all__ = ["MAX_BODY", "SOFTWARE", "HttpRequest", "ScriptCall", "Site", "StaticResponse", "content_type", "error_page"]
 

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import handlers
-from .stack import OutputHandler
-from .zlib import GZIP, DeflateContext, output_encoding
 from ..engine import constants as C
 from ..engine.base import RuntimeBase, caller_scope
 from ..engine.callables import InvalidCallable, resolve_callable
 from ..engine.functions import php_function
 from ..engine.ini import ini_integer
 from ..engine.values import PHP_BYTES
+from . import handlers
+from .stack import OutputHandler
+from .zlib import GZIP, DeflateContext, output_encoding
 
 __all__ = ["ZLIB_HANDLER_NAME", "ZlibFunctions"]
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from . import handlers
-from .stack import OutputHandler, OutputLocked, default_handler
-from .urlrewriter import UrlRewriter
 from ..engine import constants as C
 from ..engine.base import RuntimeBase, caller_scope
 from ..engine.callables import InvalidCallable, PhpCallable, resolve_callable
 from ..engine.errors import Exit, PhpError
 from ..engine.functions import php_function
 from ..engine.values import PHP_BYTES, c_int, to_php_text
+from . import handlers
+from .stack import OutputHandler, OutputLocked, default_handler
+from .urlrewriter import UrlRewriter
 
 _c_echo_into: Callable[[list[str | bytes], Callable[..., None]], Callable[..., None]] | None
 try:

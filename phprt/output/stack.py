@@ -18,16 +18,38 @@ from typing import Callable, Optional
 
 from ..engine.constants import (
     PHP_OUTPUT_HANDLER_CLEAN as CLEAN,
+)
+from ..engine.constants import (
     PHP_OUTPUT_HANDLER_CLEANABLE as CLEANABLE,
+)
+from ..engine.constants import (
     PHP_OUTPUT_HANDLER_DISABLED as DISABLED,
+)
+from ..engine.constants import (
     PHP_OUTPUT_HANDLER_FINAL as FINAL,
+)
+from ..engine.constants import (
     PHP_OUTPUT_HANDLER_FLUSH as FLUSH,
+)
+from ..engine.constants import (
     PHP_OUTPUT_HANDLER_FLUSHABLE as FLUSHABLE,
+)
+from ..engine.constants import (
     PHP_OUTPUT_HANDLER_PROCESSED as PROCESSED,
+)
+from ..engine.constants import (
     PHP_OUTPUT_HANDLER_REMOVABLE as REMOVABLE,
+)
+from ..engine.constants import (
     PHP_OUTPUT_HANDLER_START as START,
+)
+from ..engine.constants import (
     PHP_OUTPUT_HANDLER_STARTED as STARTED,
+)
+from ..engine.constants import (
     PHP_OUTPUT_HANDLER_STDFLAGS as STDFLAGS,
+)
+from ..engine.constants import (
     PHP_OUTPUT_HANDLER_WRITE as WRITE,
 )
 from ..engine.values import PHP_BYTES

@@ -1,5 +1,5 @@
 """The fault suite's own script: output in steps, and a shutdown function that records
-connection_status() (tests/test_faults.py).
+connection_status() (tests/frontends/test_faults.py).
 
 The PHP it ports, which tests/scripts/faults/record.py runs under ``php -S`` and PHP-FPM:
 

@@ -1,5 +1,5 @@
 """probe.py with ignore_user_abort(true): the script does all its work whenever the client
-leaves, and marks its end (tests/test_faults.py).
+leaves, and marks its end (tests/frontends/test_faults.py).
 
 The PHP it ports, which tests/scripts/faults/record.py runs under ``php -S`` and PHP-FPM:
 

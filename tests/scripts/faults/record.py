@@ -1,4 +1,4 @@
-"""Record what PHP 8.2 does when the client hangs up, for tests/test_faults.py.
+"""Record what PHP 8.2 does when the client hangs up, for tests/frontends/test_faults.py.
 
     python3 tests/scripts/faults/record.py [gates] [mid-request]   # writes tests/scripts/faults/recorded.json
 

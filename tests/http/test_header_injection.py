@@ -13,27 +13,28 @@ the body, where it belongs.
 
 from __future__ import annotations
 
-import asyncio
-import http.client
 import io
 import os
 import socket
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 import pytest
 
 from phprt import MemoryTransport, Runtime
-from phprt.engine.script import execute
 from phprt.asgi import ASGIApp
+from phprt.engine.script import execute
 from phprt.fastcgi import FastCgiServer
 from phprt.server import HttpServer
 from phprt.transports import CgiTransport
 from phprt.wsgi import WSGIApp
-
-from .test_asgi import call as asgi_call, get as asgi_get
-from .test_fastcgi import exchange as fcgi_exchange, fcgi_request, nginx_params
-from .test_wsgi import exchange as wsgi_exchange, get as wsgi_get, serve as wsgi_serve
+from tests.support.asgi import call as asgi_call
+from tests.support.asgi import get as asgi_get
+from tests.support.fastcgi import exchange as fcgi_exchange
+from tests.support.fastcgi import fcgi_request, nginx_params
+from tests.support.wsgi import exchange as wsgi_exchange
+from tests.support.wsgi import get as wsgi_get
+from tests.support.wsgi import serve as wsgi_serve
 
 PREFIX = """from phprt.php import *
 class Str:

@@ -21,190 +21,55 @@ from __future__ import annotations
 import http.client
 import io
 import json
-import socket
-import socketserver
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from typing import Any, Callable
 from wsgiref.util import setup_testing_defaults
 
 import pytest
 
-from phprt import MemoryTransport
-from phprt.net.site import HttpRequest, ScriptCall
 from phprt.php import (
-    _GET, connection_aborted, connection_status, echo, fastcgi_finish_request, flush,
-    header, header_register_callback, http_response_code, ignore_user_abort, ob_end_flush, ob_start,
-    register_shutdown_function, runtime, setcookie, trigger_error, usleep,
+    _GET,
+    echo,
+    flush,
+    header,
+    header_register_callback,
+    http_response_code,
+    runtime,
+    trigger_error,
+    usleep,
 )
 from phprt.transports.heads import HOP_BY_HOP
 from phprt.wsgi import WSGIApp, request_from_environ
-
-ROOT = Path(__file__).resolve().parents[1]
-NETWORK = json.loads((ROOT / "spec" / "recorded" / "network-cli-server.json").read_text())
-WAIT = 30.0  # seconds: generous bounds on every wait, never a measured expectation
-WEB_PROFILES = ["cgi", "fpm", "cli-server", "apache2handler"]
-
-#: A POST whose variables ``php -n -S`` (8.2.36) gave as RECORDED_VARIABLES, with index.php printing
-#: json_encode() of $_GET, $_POST, $_COOKIE and php://input.
-REQUEST = (b"POST /index.py/extra/path?a=1&b[]=2&b[]=x%20y HTTP/1.1\r\nHost: example.test:8765\r\nX-Custom: yes\r\n"
-           b"Content-Type: application/x-www-form-urlencoded\r\nCookie: c=3; d=4\r\nContent-Length: 11\r\n\r\np=5&q[k]=6x")
-RECORDED_VARIABLES = {"get": {"a": "1", "b": ["2", "x y"]}, "post": {"p": "5", "q": {"k": "6x"}},
-                      "cookie": {"c": "3", "d": "4"}, "input": "p=5&q[k]=6x"}
-
-
-# -- the server and the client ----------------------------------------------------------------
-
-
-class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    request_queue_size = 128  # a hundred clients connect at once
-
-
-class QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@contextmanager
-def serve(app: WSGIApp) -> Iterator[int]:
-    """``app`` behind wsgiref on a free loopback port; stopped, and its scripts ended, afterwards."""
-    server = make_server("127.0.0.1", 0, app, server_class=ThreadingWSGIServer, handler_class=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        thread.join(WAIT)
-        server.server_close()
-        assert app.join(WAIT), "a script was still running"
-
-
-@contextmanager
-def connect(port: int) -> Iterator[socket.socket]:
-    sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
-    try:
-        yield sock
-    finally:
-        sock.close()
-
-
-def read_until(sock: socket.socket, data: bytes, marker: bytes) -> bytes:
-    """Read from ``sock`` until ``data`` holds ``marker`` (or the peer closes)."""
-    while marker not in data:
-        piece = sock.recv(65536)
-        if not piece:
-            break
-        data += piece
-    return data
-
-
-def read_to_end(sock: socket.socket, data: bytes = b"") -> bytes:
-    while piece := sock.recv(65536):
-        data += piece
-    return data
-
-
-def split_response(raw: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
-    """The status line, the header fields in order, and the body of a raw HTTP/1.0 response."""
-    head, _, body = raw.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    fields = [(name, value.strip()) for name, _, value in (line.partition(":") for line in lines[1:])]
-    return lines[0], fields, body
-
-
-def exchange(port: int, request: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
-    with connect(port) as sock:
-        sock.sendall(request)
-        return split_response(read_to_end(sock))
-
-
-def get(path: str, method: str = "GET") -> bytes:
-    return f"{method} {path} HTTP/1.1\r\nHost: test\r\n\r\n".encode()
-
-
-def expected_response(app: WSGIApp, raw_request: bytes = b"GET / HTTP/1.1\r\nHost: test\r\n\r\n") -> MemoryTransport:
-    """What PHP sends for the request, on a MemoryTransport under the app's profile."""
-    head, _, body = raw_request.partition(b"\r\n\r\n")
-    lines = head.decode().split("\r\n")
-    method, target, protocol = lines[0].split(" ")
-    headers = tuple((name, value.strip()) for name, _, value in (line.partition(":") for line in lines[1:]))
-    call = app.site.answer(HttpRequest(method, target, protocol, headers, body, ("127.0.0.1", 1), ("127.0.0.1", 2)))
-    assert isinstance(call, ScriptCall)
-    transport = MemoryTransport()
-    call.run(transport)
-    return transport
-
-
-def without_server_fields(fields: list[tuple[str, str]], expected: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The fields a client received, without those wsgiref adds (Date, Server, and Content-Length
-    for a response whose iterable ended before any body) and with any Date's value blanked."""
-    names = {name.lower() for name, _ in expected}
-    kept = [(n, v) for n, v in fields if n.lower() not in ("date", "server", "content-length") or n.lower() in names]
-    return [(n, "%date%" if n.lower() == "date" else v) for n, v in kept]
-
-
-def blank_date(fields: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    return [(n, "%date%" if n.lower() == "date" else v) for n, v in fields]
-
-
-# -- the scripts ---------------------------------------------------------------------------------
-
-
-def page() -> None:
-    header("X-A: 1")
-    setcookie("c", "v w")
-    echo("h\u00e9llo\n")
-    ob_start()
-    echo("buffered ")
-    ob_end_flush()
-    echo([1, 2])  # Warning: Array to string conversion, displayed as HTML
-
-
-def not_found() -> None:
-    http_response_code(404)
-    header("Content-Type: text/plain")
-    echo("nope")
-
-
-def redirect() -> None:
-    header("Location: /elsewhere")
-
-
-def hop_by_hop() -> None:
-    for line in ("Connection: close", "Keep-Alive: timeout=5", "Transfer-Encoding: identity", "Upgrade: h2c",
-                 "TE: trailers", "Trailers: X", "Proxy-Authenticate: Basic", "Proxy-Authorization: x", "X-Ok: 1"):
-        header(line)
-    echo("body")
-
-
-class Gate:
-    """A script waits at the gate until the test opens it; it notes whether it was opened
-    (rather than timed out) and when it ended."""
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-        self.opened: list[bool] = []
-        self.ended: list[float] = []
-        self.status: list[int] = []
-
-    def wait(self) -> None:
-        self.opened.append(self.event.wait(WAIT))
-
-    def open(self) -> None:
-        self.event.set()
-
-    def end(self) -> None:
-        self.ended.append(time.monotonic())
-
-    def probe(self) -> None:
-        """Register a shutdown function that notes connection_status()."""
-        register_shutdown_function(lambda: self.status.append(connection_status()))
-
+from tests.support import NETWORK, VOLATILE
+from tests.support.wsgi import (
+    RECORDED_VARIABLES,
+    REQUEST,
+    WAIT,
+    WEB_PROFILES,
+    Gate,
+    blank_date,
+    connect,
+    cut_by_content_length,
+    early_script,
+    exchange,
+    expected_response,
+    finish_request,
+    get,
+    hop_by_hop,
+    info_root,
+    not_found,
+    page,
+    read_to_end,
+    read_until,
+    recorded_server,
+    redirect,
+    serve,
+    split_response,
+    without_server_fields,
+    writer,
+)
 
 # -- the tests -----------------------------------------------------------------------------------
 
@@ -358,34 +223,12 @@ def test_the_head_goes_out_when_php_sends_it() -> None:
     assert data.endswith(b"\r\n\r\nbody") and gate.opened == [True]
 
 
-def _early_script(gate: Gate, finish: Callable[[], None]) -> Callable[[], None]:
-    def script() -> None:
-        gate.probe()
-        finish()
-        gate.wait()  # until the client has the whole response
-        echo("dropped")
-        gate.end()
-
-    return script
-
-
-def _content_length() -> None:
-    header("Content-Length: 2")
-    echo("okTOO MUCH")
-    flush()  # PHP-FPM's records go out here; php-cgi wrote at once
-
-
-def _finish_request() -> None:
-    echo("ok")
-    fastcgi_finish_request()
-
-
 @pytest.mark.clause("WSGI-EARLY-1", "WSGI-ITER-1")
-@pytest.mark.parametrize("finish", [_content_length, _finish_request], ids=["content-length", "fastcgi_finish_request"])
+@pytest.mark.parametrize("finish", [cut_by_content_length, finish_request], ids=["content-length", "fastcgi_finish_request"])
 @pytest.mark.parametrize("sapi", ["cgi", "fpm"])
 def test_the_response_ends_before_the_script_does(finish: Callable[[], None], sapi: str) -> None:
     gate = Gate()
-    with serve(WSGIApp(_early_script(gate, finish), sapi=sapi)) as port, connect(port) as sock:
+    with serve(WSGIApp(early_script(gate, finish), sapi=sapi)) as port, connect(port) as sock:
         sock.sendall(get("/"))
         raw = read_to_end(sock)  # the server closes the connection when the iterable ends
         client_done = time.monotonic()
@@ -419,25 +262,11 @@ def test_a_response_without_a_body_ends_with_its_head(kind: str) -> None:
     assert gate.opened == [True] and client_done < gate.ended[0] and gate.status == [0]
 
 
-def _writer(gate: Gate, steps: list[int], ignore: bool) -> Callable[[], None]:
-    def script() -> None:
-        gate.probe()
-        if ignore:
-            ignore_user_abort(True)
-        for step in range(400):  # bounded: 400 writes of 8 KiB, 2 ms apart
-            echo("x" * 8192)
-            steps.append(step)
-            usleep(2000)
-        gate.status.append(connection_aborted())
-
-    return script
-
-
 @pytest.mark.clause("WSGI-ABORT-1", "WSGI-ITER-1")
 @pytest.mark.parametrize("ignore", [False, True], ids=["stops", "ignore_user_abort"])
 def test_a_client_that_hangs_up_is_an_aborted_connection(ignore: bool) -> None:
     gate, steps = Gate(), []
-    with serve(WSGIApp(_writer(gate, steps, ignore))) as port:
+    with serve(WSGIApp(writer(gate, steps, ignore))) as port:
         with connect(port) as sock:
             sock.sendall(get("/"))
             read_until(sock, b"", b"\r\n\r\nxxxx")
@@ -535,41 +364,9 @@ def test_a_hundred_concurrent_requests_each_get_their_own_response() -> None:
     assert results == {n: (200, str(n), f"<{n}>".encode() * 50) for n in range(100)}
 
 
-def _info_root(tmp_path: Path) -> Path:
-    root = tmp_path / "root"
-    root.mkdir()
-    (root / "info.py").write_text(
-        "import json\nfrom phprt.php import *\n"
-        "for k, v in _SERVER.items():\n"
-        "    echo(k, '=', json.dumps(v, separators=(',', ':')), '\\n')\n"
-    )
-    (root / "index.py").write_text(
-        "import json\nfrom phprt.php import *\n"
-        "def php(a):\n"
-        "    if isinstance(a, dict):\n"
-        "        return list(map(php, a.values())) if list(a) == list(range(len(a))) else {str(k): php(v) for k, v in a.items()}\n"
-        "    return a\n"
-        "echo(json.dumps({'get': php(dict(_GET)), 'post': php(dict(_POST)), 'cookie': php(dict(_COOKIE)),"
-        " 'input': runtime().input.decode()}))\n"
-    )
-    (root / "style.css").write_text("body{}\n")
-    return root
-
-
-def recorded_server(root: Path) -> dict[str, str]:
-    """``php -S``'s $_SERVER for the recorded POST, .php read as .py, the root as ``root``."""
-    response = NETWORK["responses"]["post-with-path-info"].replace("%root%", str(root.resolve()))
-    body = response.partition("\r\n\r\n")[2].replace("info.php", "info.py")
-    return dict(line.partition("=")[::2] for line in body.splitlines())
-
-
-#: What depends on the machine, the moment or the server program (NET-SERVER-1 names phprt).
-VOLATILE = {"REMOTE_PORT", "SERVER_PORT", "REQUEST_TIME_FLOAT", "REQUEST_TIME", "SERVER_SOFTWARE"}
-
-
 @pytest.mark.clause("WSGI-REQUEST-1", "DEV-WSGI-ENVIRON-1")
 def test_server_variables_are_php_s_as_far_as_the_environ_carries_them(tmp_path: Path) -> None:
-    root = _info_root(tmp_path)
+    root = info_root(tmp_path)
     request = NETWORK["requests"]["post-with-path-info"].replace("info.php", "info.py").encode("latin-1")
     with serve(WSGIApp(root)) as port:
         _, _, body = exchange(port, request)
@@ -582,7 +379,7 @@ def test_server_variables_are_php_s_as_far_as_the_environ_carries_them(tmp_path:
 
 @pytest.mark.clause("WSGI-REQUEST-1")
 def test_get_post_and_cookie_are_php_s(tmp_path: Path) -> None:
-    with serve(WSGIApp(_info_root(tmp_path))) as port:
+    with serve(WSGIApp(info_root(tmp_path))) as port:
         status, _, body = exchange(port, REQUEST)
     assert status == "HTTP/1.0 200 OK" and json.loads(body) == RECORDED_VARIABLES
 
@@ -616,7 +413,7 @@ def test_the_body_is_read_to_its_length_or_to_the_end_of_a_terminated_stream() -
 
 @pytest.mark.clause("WSGI-APP-1")
 def test_static_files_and_error_pages_are_served_as_phprt_serve_serves_them(tmp_path: Path) -> None:
-    root = _info_root(tmp_path)
+    root = info_root(tmp_path)
     (root / "index.py").unlink()  # as in the recording: no index for /missing to fall back to
     with serve(WSGIApp(root)) as port:
         status, fields, body = exchange(port, get("/style.css"))
@@ -658,7 +455,7 @@ def test_a_body_over_max_body_is_413_and_runs_nothing() -> None:
 
 @pytest.mark.clause("NET-STATIC-1")
 def test_a_large_static_file_arrives_whole(tmp_path: Path) -> None:
-    root = _info_root(tmp_path)
+    root = info_root(tmp_path)
     data = bytes(range(256)) * 1200  # 300 KiB
     (root / "big.bin").write_bytes(data)
     with serve(WSGIApp(root)) as port:

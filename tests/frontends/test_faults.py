@@ -79,11 +79,11 @@ import pytest
 from phprt import php
 from phprt.fastcgi import FastCgiServer
 from phprt.server import HttpServer
+from tests.support import EXAMPLES, ROOT
+from tests.support.fastcgi import fcgi_request, nginx_params
+from tests.support.http import wait_for
+from tests.support.nginx import Nginx, require_nginx
 
-from .test_fastcgi import fcgi_request, nginx_params
-
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
 FAULTS = ROOT / "tests" / "scripts" / "faults"
 RECORDED: dict[str, Any] = json.loads((FAULTS / "recorded.json").read_text())
 BOUND = 20.0  # seconds any one wait may take at most: a safety net, never an expectation
@@ -377,7 +377,8 @@ class Way:
         the way it saw it ("fin", "rst"; "close" for FastCGI, where both are a closed web server)."""
         if self.transport != "http":
             hang_up(sock, how)
-            _wait(lambda: transport.aborted or transport.finished, "the FastCGI responder to see the hang-up")
+            wait_for(lambda: transport.aborted or transport.finished,
+                     "the FastCGI responder to see the hang-up", interval=0.001)
             return "close"
         end = server_end(sock)
         assert end is not None, "the server's end of the connection is not open"
@@ -385,21 +386,14 @@ class Way:
             before = _tcp_state(end)
             hang_up(sock, how)
             waiting = (_ESTABLISHED, _FIN_WAIT1, _FIN_WAIT2)
-            _wait(lambda: _tcp_state(end) not in waiting, "the HTTP server's socket to see the hang-up")
+            wait_for(lambda: _tcp_state(end) not in waiting,
+                     "the HTTP server's socket to see the hang-up", interval=0.001)
             after = _tcp_state(end)
         finally:
             end.close()
         if before != _ESTABLISHED:  # the server had shut its side: both end the same way
             return how
         return "fin" if after == _CLOSE_WAIT else "rst"
-
-
-def _wait(condition: Callable[[], object], what: str) -> None:
-    deadline = time.monotonic() + BOUND
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.001)
 
 
 def _http_complete(data: bytes) -> bool:
@@ -700,8 +694,8 @@ def test_nginx_client_leaving_every_script(harness, no_leaks, tmp_path_factory) 
     """Every script behind nginx (README.md's server block, the responder on a unix socket):
     the boundary offsets of nginx's response and 3 drawn ones, FIN and RST. nginx closes its
     FastCGI connection when its client leaves, so the script sees what it sees under PHP-FPM
-    when the web server closes (as recorded behind nginx in tests/test_examples_served.py)."""
-    from .test_nginx import Nginx  # skips, with its reason, where nginx is not installed
+    when the web server closes (as recorded behind nginx in tests/examples/test_examples_served.py)."""
+    require_nginx()
 
     root = Path(os.path.realpath(tmp_path_factory.mktemp("nginx-root")))
     for name in SCRIPTS:
@@ -765,7 +759,7 @@ def _cut_requests(way: Way, harness: Harness, request: bytes) -> int:
                 sock.sendall(request[:cut])
                 hang_up(sock, how)
             cuts += 1
-    _wait(lambda: _server_ends(way.address) == 0, "the server to close the connections cut short")
+    wait_for(lambda: _server_ends(way.address) == 0, "the server to close the connections cut short", interval=0.001)
     assert not harness.threads, f"{len(harness.threads)} script(s) ran for a request cut short"
     harness.open_all()
     with way.connect() as sock:  # the server still serves

@@ -5,7 +5,7 @@ hands the app a scope built from a raw HTTP request, feeds ``receive()`` the bod
 and, as uvicorn does, ``http.disconnect`` once the response is complete (or when
 the client hangs up), and records every message ``send()`` gets. Nothing of phprt
 is replaced. Expected values come from a MemoryTransport running the same script
-under the same profile, from ``php -S``'s recordings (see tests/test_wsgi.py), and
+under the same profile, from ``php -S``'s recordings (see tests/frontends/test_wsgi.py), and
 from the ASGI HTTP specification (message order, lowercased names).
 """
 
@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable
 
 import pytest
 
@@ -24,114 +23,27 @@ from phprt.asgi import ASGIApp, request_from_scope
 from phprt.php import _GET, echo, flush, header, http_response_code, trigger_error, usleep
 from phprt.transports.heads import HOP_BY_HOP
 from phprt.wsgi import WSGIApp
-
-from .test_wsgi import (
-    NETWORK, RECORDED_VARIABLES, REQUEST, VOLATILE, WAIT, WEB_PROFILES, Gate, _content_length, _early_script,
-    _finish_request, _info_root, _writer, expected_response, hop_by_hop, not_found, page, recorded_server, redirect,
+from tests.support import NETWORK, VOLATILE
+from tests.support.asgi import Exchange, call, check_message_order, run, scope_for
+from tests.support.wsgi import (
+    RECORDED_VARIABLES,
+    REQUEST,
+    WAIT,
+    WEB_PROFILES,
+    Gate,
+    cut_by_content_length,
+    early_script,
+    expected_response,
+    finish_request,
+    get,
+    hop_by_hop,
+    info_root,
+    not_found,
+    page,
+    recorded_server,
+    redirect,
+    writer,
 )
-
-
-def scope_for(raw: bytes, *, client: tuple[str, int] = ("127.0.0.1", 40000)) -> tuple[dict[str, Any], bytes]:
-    """The scope an HTTP/1.1 ASGI server builds for a raw request, and the request's body."""
-    head, _, body = raw.partition(b"\r\n\r\n")
-    lines = head.split(b"\r\n")
-    method, target, version = lines[0].split(b" ")
-    raw_path, _, query = target.partition(b"?")
-    headers = [(name.strip().lower(), value.strip()) for name, _, value in (line.partition(b":") for line in lines[1:])]
-    scope = {
-        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.4"}, "http_version": version[5:].decode(),
-        "method": method.decode(), "scheme": "http", "path": raw_path.decode(), "raw_path": raw_path,
-        "query_string": query, "root_path": "", "headers": headers, "client": client, "server": ("127.0.0.1", 8765),
-    }
-    return scope, body
-
-
-def get(path: str, method: str = "GET") -> bytes:
-    return f"{method} {path} HTTP/1.1\r\nHost: test\r\n\r\n".encode()
-
-
-class Exchange:
-    """One http call, from the server's side."""
-
-    def __init__(self, app: ASGIApp, raw: bytes, *, pieces: int = 1, raise_when_gone: bool = False) -> None:
-        self.app = app
-        self.scope, body = scope_for(raw)
-        self.incoming: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        size = max(1, -(-len(body) // pieces))
-        chunks = [body[i : i + size] for i in range(0, len(body), size)] or [b""]
-        for index, chunk in enumerate(chunks):
-            self.incoming.put_nowait({"type": "http.request", "body": chunk, "more_body": index < len(chunks) - 1})
-        self.sent: list[tuple[float, dict[str, Any]]] = []
-        self.complete = threading.Event()  # set from the loop; scripts may wait on it
-        self.gone = False
-        self.raise_when_gone = raise_when_gone
-        self.on_body: Callable[[Exchange], None] | None = None
-        self.returned = 0.0
-
-    async def receive(self) -> dict[str, Any]:
-        return await self.incoming.get()
-
-    async def send(self, message: dict[str, Any]) -> None:
-        if self.gone and self.raise_when_gone:
-            raise OSError("the client has gone")  # ASGI HTTP 2.4
-        assert not self.complete.is_set(), f"sent after the response was complete: {message}"
-        self.sent.append((time.monotonic(), message))
-        if message["type"] == "http.response.body":
-            if not message.get("more_body", False):
-                self.complete.set()
-                self.incoming.put_nowait({"type": "http.disconnect"})  # as uvicorn: receive() after the response
-            elif self.on_body is not None:
-                self.on_body(self)
-
-    def hang_up(self) -> None:
-        self.gone = True
-        if not self.raise_when_gone:
-            self.incoming.put_nowait({"type": "http.disconnect"})
-
-    async def run(self) -> Exchange:
-        await self.app(self.scope, self.receive, self.send)
-        self.returned = time.monotonic()
-        return self
-
-    @property
-    def messages(self) -> list[dict[str, Any]]:
-        return [message for _, message in self.sent]
-
-    @property
-    def start(self) -> dict[str, Any]:
-        starts = [m for m in self.messages if m["type"] == "http.response.start"]
-        assert len(starts) == 1
-        return starts[0]
-
-    @property
-    def body(self) -> bytes:
-        return b"".join(m.get("body", b"") for m in self.messages if m["type"] == "http.response.body")
-
-
-def run(coroutine: Awaitable[Any]) -> Any:
-    async def bounded() -> Any:
-        return await asyncio.wait_for(coroutine, WAIT)
-
-    return asyncio.run(bounded())
-
-
-def call(app: ASGIApp, raw: bytes, **options: Any) -> Exchange:
-    """One call of ``app`` for ``raw``, to its end; the app's scripts have ended too."""
-    async def go() -> Exchange:
-        return await Exchange(app, raw, **options).run()
-
-    exchange: Exchange = run(go())
-    assert app.join(WAIT)
-    return exchange
-
-
-def check_message_order(messages: list[dict[str, Any]]) -> None:
-    """ASGI: one http.response.start, then body messages, the last and only the last without more_body."""
-    assert messages[0]["type"] == "http.response.start"
-    bodies = messages[1:]
-    assert bodies and all(m["type"] == "http.response.body" for m in bodies)
-    assert [m["more_body"] for m in bodies] == [True] * (len(bodies) - 1) + [False]
-
 
 # -- the tests -----------------------------------------------------------------------------------
 
@@ -253,13 +165,13 @@ def test_the_head_is_sent_when_php_sends_it() -> None:
 
 
 @pytest.mark.clause("WSGI-EARLY-1", "ASGI-SEND-1")
-@pytest.mark.parametrize("finish", [_content_length, _finish_request], ids=["content-length", "fastcgi_finish_request"])
+@pytest.mark.parametrize("finish", [cut_by_content_length, finish_request], ids=["content-length", "fastcgi_finish_request"])
 @pytest.mark.parametrize("sapi", ["cgi", "fpm"])
 def test_the_response_ends_before_the_script_does(finish: Callable[[], None], sapi: str) -> None:
     gate = Gate()
 
     async def main() -> Exchange:
-        exchange = Exchange(ASGIApp(_early_script(gate, finish), sapi=sapi), get("/"))
+        exchange = Exchange(ASGIApp(early_script(gate, finish), sapi=sapi), get("/"))
         task = asyncio.create_task(exchange.run())
         await asyncio.to_thread(exchange.complete.wait, WAIT)
         gate.open()
@@ -286,7 +198,7 @@ def test_a_client_that_hangs_up_is_an_aborted_connection(ignore: bool, signal: s
     gate, steps = Gate(), []
 
     async def main() -> Exchange:
-        exchange = Exchange(ASGIApp(_writer(gate, steps, ignore)), get("/"), raise_when_gone=signal != "http.disconnect")
+        exchange = Exchange(ASGIApp(writer(gate, steps, ignore)), get("/"), raise_when_gone=signal != "http.disconnect")
         exchange.on_body = lambda ex: ex.hang_up() if len(ex.body) >= 8192 and not ex.gone else None
         return await exchange.run()
 
@@ -301,7 +213,7 @@ def test_a_client_that_hangs_up_is_an_aborted_connection(ignore: bool, signal: s
 @pytest.mark.clause("ASGI-ABORT-1")
 def test_a_cancelled_call_counts_as_the_client_gone() -> None:
     gate, steps = Gate(), []
-    app = ASGIApp(_writer(gate, steps, False))
+    app = ASGIApp(writer(gate, steps, False))
 
     async def main() -> None:
         task = asyncio.create_task(Exchange(app, get("/")).run())
@@ -338,7 +250,7 @@ def test_a_hundred_concurrent_requests_each_get_their_own_response() -> None:
 @pytest.mark.clause("ASGI-SCOPE-1")
 def test_lifespan_startup_and_shutdown_once_the_scripts_have_ended() -> None:
     gate = Gate()
-    app = ASGIApp(_early_script(gate, _finish_request))
+    app = ASGIApp(early_script(gate, finish_request))
 
     async def main() -> list[tuple[float, dict[str, Any]]]:
         inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -367,7 +279,7 @@ def test_lifespan_startup_and_shutdown_once_the_scripts_have_ended() -> None:
 @pytest.mark.clause("ASGI-SCOPE-1")
 def test_lifespan_shutdown_waits_no_longer_than_shutdown_timeout() -> None:
     gate = Gate()
-    app = ASGIApp(_early_script(gate, _finish_request), shutdown_timeout=0.2)
+    app = ASGIApp(early_script(gate, finish_request), shutdown_timeout=0.2)
 
     async def main() -> bool:
         inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -409,7 +321,7 @@ def test_other_scopes_are_refused() -> None:
 
 @pytest.mark.clause("ASGI-REQUEST-1")
 def test_the_body_is_read_whole_before_the_script_starts(tmp_path: Path) -> None:
-    exchange = call(ASGIApp(_info_root(tmp_path)), REQUEST, pieces=4)
+    exchange = call(ASGIApp(info_root(tmp_path)), REQUEST, pieces=4)
     assert json.loads(exchange.body) == RECORDED_VARIABLES
 
 
@@ -431,7 +343,7 @@ def test_a_client_that_leaves_before_its_request_is_complete_runs_nothing() -> N
 
 @pytest.mark.clause("ASGI-REQUEST-1", "NET-SERVER-1")
 def test_server_variables_are_php_s_in_php_s_order(tmp_path: Path) -> None:
-    root = _info_root(tmp_path)
+    root = info_root(tmp_path)
     request = NETWORK["requests"]["post-with-path-info"].replace("info.php", "info.py").encode("latin-1")
     exchange = call(ASGIApp(root), request)
     got = [line.partition("=")[::2] for line in exchange.body.decode().splitlines()]
@@ -459,7 +371,7 @@ def test_the_request_is_rebuilt_from_the_scope() -> None:
 
 @pytest.mark.clause("WSGI-APP-1")
 def test_static_files_and_error_pages(tmp_path: Path) -> None:
-    root = _info_root(tmp_path)
+    root = info_root(tmp_path)
     (root / "index.py").unlink()  # as in the recording: no index for /missing to fall back to
     app = ASGIApp(root)
     exchange = call(app, get("/style.css"))
@@ -493,7 +405,7 @@ def test_a_body_over_max_body_is_413_at_once_and_runs_nothing() -> None:
 
 @pytest.mark.clause("NET-STATIC-1", "ASGI-SEND-1")
 def test_a_large_static_file_is_sent_in_pieces(tmp_path: Path) -> None:
-    root = _info_root(tmp_path)
+    root = info_root(tmp_path)
     data = bytes(range(256)) * 1200  # 300 KiB
     (root / "big.bin").write_bytes(data)
     exchange = call(ASGIApp(root), get("/big.bin"))

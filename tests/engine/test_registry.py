@@ -6,7 +6,6 @@ import json
 import re
 import shutil
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,10 +16,8 @@ from phprt.engine import functions
 from phprt.engine.functions import FUNCTIONS, FunctionRegistry, PhpFunction, php_function
 from phprt.engine.reference import reference
 from phprt.output import handlers
-
-from .test_spec import defined_clauses
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support import ROOT
+from tests.support.spec import defined_clauses
 
 #: (required, total or None for variadic) as PHP 8.2.36's ReflectionFunction reports them
 #: (php -n: getNumberOfRequiredParameters(), isVariadic() ? None : getNumberOfParameters());

@@ -16,11 +16,8 @@ import phprt.php as php
 from phprt import MemoryTransport, Runtime
 from phprt.net.docroot import DocumentRoot, Refused
 from phprt.net.site import HttpRequest, ScriptCall, Site, StaticResponse
-
-ROOT = Path(__file__).resolve().parents[1]
-RECORDED = json.loads((ROOT / "spec" / "recorded" / "network-cli-server.json").read_text())
-#: What php -S's $_SERVER holds that depends on the machine or the moment.
-VOLATILE = {"REMOTE_PORT", "SERVER_PORT", "REQUEST_TIME_FLOAT", "REQUEST_TIME", "SERVER_SOFTWARE"}
+from tests.support import NETWORK as RECORDED
+from tests.support import VOLATILE, add_escapes
 
 
 @pytest.fixture
@@ -35,13 +32,7 @@ def docroot(tmp_path: Path) -> Path:
     (root / "style.css").write_text("body{}\n")
     (root / "d.json").write_text('{"a":1}\n')
     (root / "noext").write_text("x")
-    (tmp_path / "secret.py").write_text("echo('secret')\n")
-    (tmp_path / "secret.txt").write_text("secret")
-    (tmp_path / "outside").mkdir()
-    (tmp_path / "outside" / "leak.txt").write_text("secret")
-    os.symlink(tmp_path / "secret.txt", root / "link.txt")
-    os.symlink(tmp_path / "secret.py", root / "link.py")
-    os.symlink(tmp_path / "outside", root / "linkdir")
+    add_escapes(root, "secret")
     os.symlink(root / "x.py", root / "alias.py")
     return root
 

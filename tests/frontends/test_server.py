@@ -28,42 +28,44 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pytest
 
 import phprt.php as php
 from phprt import MemoryTransport, Runtime
-from phprt.net.site import HttpRequest, Site
-from phprt.net.http11 import (CLOSED, NEED_DATA, BodyEncoder, HttpError, Limits, Request, RequestHead, RequestParser,
-                           plan_response, render_head)
 from phprt.engine.script import execute
+from phprt.net.http11 import (
+    CLOSED,
+    NEED_DATA,
+    BodyEncoder,
+    HttpError,
+    Limits,
+    Request,
+    RequestHead,
+    RequestParser,
+    plan_response,
+    render_head,
+)
 from phprt.net.listener import host_port
+from phprt.net.site import HttpRequest, Site
 from phprt.server import HttpServer
+from tests.support import EXAMPLES, ROOT, add_escapes
+from tests.support.http import (
+    TIMEOUT,
+    ask,
+    assert_still_serving,
+    connect,
+    exchange,
+    get,
+    log_of,
+    read_reply,
+    read_to_eof,
+    text_of,
+    wait_for,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
-TIMEOUT = 20.0  # generous: nothing here should take more than a fraction of it
 STAMP = re.compile(r"^\[[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}\] ")
-
-
-# -- servers and clients ----------------------------------------------------------------------
-
-
-@pytest.fixture
-def make_server() -> Iterator[Callable[..., HttpServer]]:
-    servers: list[HttpServer] = []
-
-    def make(target: Any, **options: Any) -> HttpServer:
-        stream = options.setdefault("log", io.StringIO())
-        server = HttpServer(target, **options)
-        server.test_log = stream  # type: ignore[attr-defined]
-        servers.append(server)
-        return server.start()
-
-    yield make
-    for server in servers:
-        server.shutdown()
 
 
 @pytest.fixture
@@ -74,124 +76,8 @@ def docroot(tmp_path: Path) -> Path:
     (root / "input.py").write_text("from phprt.php import *\necho(runtime().input)\n")
     (root / "style.css").write_text("body{}\n")
     (root / "sub" / "page.py").write_text("from phprt.php import *\necho('page')\n")
-    (tmp_path / "secret.txt").write_text("TOPSECRET")
-    (tmp_path / "secret.py").write_text("from phprt.php import *\necho('TOPSECRET')\n")
-    (tmp_path / "outside").mkdir()
-    (tmp_path / "outside" / "leak.txt").write_text("TOPSECRET")
-    os.symlink(tmp_path / "secret.txt", root / "link.txt")
-    os.symlink(tmp_path / "secret.py", root / "link.py")
-    os.symlink(tmp_path / "outside", root / "linkdir")
+    add_escapes(root, "TOPSECRET")
     return root
-
-
-def log_of(server: HttpServer) -> str:
-    return server.test_log.getvalue()  # type: ignore[attr-defined,no-any-return]
-
-
-def connect(server: HttpServer) -> socket.socket:
-    return socket.create_connection(server.address, timeout=TIMEOUT)
-
-
-def read_to_eof(sock: socket.socket) -> bytes:
-    data = b""
-    for _ in range(100_000):
-        chunk = sock.recv(65536)
-        if not chunk:
-            return data
-        data += chunk
-    raise AssertionError("no end of stream")
-
-
-def exchange(server: HttpServer, data: bytes) -> bytes:
-    """Send DATA on a new connection, half-close, and read until the server closes."""
-    with connect(server) as sock:
-        sock.sendall(data)
-        try:
-            sock.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-        try:
-            return read_to_eof(sock)
-        except ConnectionResetError:
-            return b"<reset>"
-
-
-class Reply:
-    """One response read off a connection: status line, header lines, body as delivered."""
-
-    def __init__(self, status_line: str, lines: list[str], body: bytes, chunks: list[bytes] | None = None) -> None:
-        self.status_line, self.lines, self.body, self.chunks = status_line, lines, body, chunks
-
-    @property
-    def status(self) -> int:
-        return int(self.status_line.split(" ")[1])
-
-    def values(self, name: str) -> list[str]:
-        return [line.partition(":")[2].strip() for line in self.lines if line.partition(":")[0].lower() == name.lower()]
-
-
-def read_reply(fp: Any, *, head_request: bool = False) -> Reply:
-    """A response from the buffered reader FP, delimited as RFC 9112 6.3 says."""
-    status_line = fp.readline()
-    if not status_line:
-        raise EOFError("no response")
-    lines = []
-    for _ in range(1000):
-        line = fp.readline()
-        if line in (b"\r\n", b""):
-            break
-        lines.append(line.decode("utf-8").rstrip("\r\n"))
-    reply = Reply(status_line.decode().rstrip("\r\n"), lines, b"")
-    if head_request or reply.status in (204, 304) or reply.status < 200:
-        return reply
-    if reply.values("transfer-encoding") == ["chunked"]:
-        reply.chunks = []
-        for _ in range(100_000):
-            size = int(fp.readline().split(b";")[0], 16)
-            data = fp.read(size)
-            assert fp.read(2) == b"\r\n"
-            if not size:
-                break
-            reply.chunks.append(data)
-        reply.body = b"".join(reply.chunks)
-    elif reply.values("content-length"):
-        reply.body = fp.read(int(reply.values("content-length")[0]))
-    else:
-        reply.body = fp.read()
-    return reply
-
-
-def ask(server: HttpServer, data: bytes, **options: Any) -> Reply:
-    with connect(server) as sock, sock.makefile("rb") as fp:
-        sock.sendall(data)
-        return read_reply(fp, **options)
-
-
-def get(path: str, version: str = "HTTP/1.1", *headers: str, method: str = "GET") -> bytes:
-    lines = [f"{method} {path} {version}", *(["Host: test"] if version == "HTTP/1.1" else []), *headers]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
-
-
-def wait_for(condition: Callable[[], object], what: str) -> None:
-    deadline = time.monotonic() + TIMEOUT
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
-
-
-def text_of(path: Path) -> str:
-    return path.read_text() if path.exists() else ""
-
-
-def assert_still_serving(server: HttpServer, path: str = "/hello.py", body: bytes = b"hello") -> None:
-    conn = http.client.HTTPConnection(*server.address, timeout=TIMEOUT)
-    try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        assert (response.status, response.read()) == (200, body)
-    finally:
-        conn.close()
 
 
 # -- the I/O-free core ---------------------------------------------------------------------------

@@ -30,9 +30,23 @@ from typing import Any
 import pytest
 
 from phprt.engine.ini_scanner import (
-    CLI_HARDCODED_INI, DISPLAY_OFF, DISPLAY_STDERR, DISPLAY_STDOUT, INI_CONSTANTS, IniSyntaxError,
-    c_atoi, c_atol, define_line, display_errors_mode, evaluate_value, ini_long, parse_bool,
-    parse_ini_string, parse_quantity, quantity_warning, zlib_output_compression,
+    CLI_HARDCODED_INI,
+    DISPLAY_OFF,
+    DISPLAY_STDERR,
+    DISPLAY_STDOUT,
+    INI_CONSTANTS,
+    IniSyntaxError,
+    c_atoi,
+    c_atol,
+    define_line,
+    display_errors_mode,
+    evaluate_value,
+    ini_long,
+    parse_bool,
+    parse_ini_string,
+    parse_quantity,
+    quantity_warning,
+    zlib_output_compression,
 )
 
 HOME = {"HOME": "/root"}

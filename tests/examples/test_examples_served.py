@@ -1,23 +1,23 @@
 """The manual's user notes in examples/, served through WSGI, ASGI, FastCGI and nginx.
 
-tests/test_server.py serves three of the examples over phprt's HTTP server and
+tests/frontends/test_server.py serves three of the examples over phprt's HTTP server and
 compares with ``php -S``; this file serves the same three, in the same three
 scenarios, through every other transport:
 
 - WSGI: ``phprt.wsgi.WSGIApp`` under a threading ``wsgiref`` server, real sockets
-  (tests/test_wsgi.py's ``serve``);
-- ASGI: ``phprt.asgi.ASGIApp`` driven by tests/test_asgi.py's ``Exchange``, which
+  (tests/support/wsgi.py's ``serve``);
+- ASGI: ``phprt.asgi.ASGIApp`` driven by tests/support/asgi.py's ``Exchange``, which
   plays an ASGI server (uvicorn's ``http.disconnect``) with real asyncio;
-- FastCGI: ``phprt.fastcgi.FastCgiServer`` and tests/test_fastcgi.py's raw client,
+- FastCGI: ``phprt.fastcgi.FastCgiServer`` and tests/support/fastcgi.py's raw client,
   which sends what nginx sends; and nginx 1.22.1 itself in front of it
-  (tests/test_nginx.py's ``Nginx``, README.md's server block).
+  (tests/support/nginx.py's ``Nginx``, README.md's server block).
 
 WSGI and ASGI run the scripts as php-cgi (their default profile, WSGI-SAPI-1): the
 expected values come from WSGI-ABORT-1 / ASGI-ABORT-1, WSGI-EARLY-1 and CONN-ABORT-1.
 FastCGI runs them as PHP-FPM ("fpm"), and the expected values are what
 ``php-fpm8.2 -n`` (8.2.36) did with the PHP of each example (its docstring, the
 work appending a line with microtime(true) to a log; the stop-button loop, which
-has no PHP original, written out as in tests/test_server.py:
+has no PHP original, written out as in tests/frontends/test_server.py:
 
     function stopped() {
         global $step;
@@ -31,7 +31,7 @@ has no PHP original, written out as in tests/test_server.py:
 
 ), recorded by hand with ``-d auto_prepend_file=`` a shutdown function that logs
 connection_status(), sleep() shortened to usleep(300000), a static pool of two
-workers, and two clients: the raw FastCGI client of tests/test_fastcgi.py
+workers, and two clients: the raw FastCGI client of tests/support/fastcgi.py
 (``nginx_params``, closing the connection to hang up) and nginx 1.22.1 with
 README.md's server block (``.php`` for ``.py``) in front of the pool, on its unix
 socket or on TCP (the client hanging up on nginx). Times are from the request:
@@ -58,7 +58,7 @@ socket or on TCP (the client hanging up on nginx). Times are from the request:
   END_REQUEST at +0.001s; the work logged at +0.301s; the probe saw 0. Behind nginx
   the client had "302 Found" with Location and Content-Length: 0 at +0.001s.
 
-sleep() is shortened as tests/test_server.py's example_site does it, to 0.3 s, and
+sleep() is shortened as tests/frontends/test_server.py's example_site does it, to 0.3 s, and
 it first waits (bounded) at a gate the test opens once the client has what the
 scenario is about: the whole response, or its hang-up. So "before the work ends"
 is an order of two recorded moments, and "the script's next write after the
@@ -84,15 +84,16 @@ from phprt import php
 from phprt.asgi import ASGIApp
 from phprt.fastcgi import FastCgiServer
 from phprt.wsgi import WSGIApp
-
-from .test_asgi import Exchange, check_message_order
-from .test_asgi import run as run_asgi
-from .test_fastcgi import END, Client, fcgi_request, nginx_params
-from .test_server import EXAMPLES, text_of, wait_for
-from .test_wsgi import connect, get, read_to_end, read_until, serve, split_response
+from tests.support import EXAMPLES
+from tests.support.asgi import Exchange, check_message_order
+from tests.support.asgi import run as run_asgi
+from tests.support.fastcgi import END, Client, fcgi_request, nginx_params
+from tests.support.http import text_of, wait_for
+from tests.support.nginx import Nginx, require_nginx
+from tests.support.wsgi import connect, get, read_to_end, read_until, serve, split_response
 
 GATE = 10.0  # seconds a shortened sleep() waits for the test at most: a bound, never an expectation
-SHORT = 300_000  # microseconds: every sleep() of an example, as in tests/test_server.py
+SHORT = 300_000  # microseconds: every sleep() of an example, as in tests/frontends/test_server.py
 OB_4096 = {"output_buffering": "4096"}  # what the php.ini files PHP ships set
 STEPS = [f"Step {step} done<br>\n".encode() for step in range(1, 6)]
 SEEN, NEVER_SEEN = b"Text the user will see", b"Text user will never see"
@@ -479,9 +480,7 @@ def test_fastcgi_redirect_with_fastcgi_finish_request_ends_the_request_before_th
 def nginx_in_front(fastcgi, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Any]]:
     """nginx with README.md's server block, root examples/, in front of a FastCgiServer for
     ``target`` on a unix socket (PHP-FPM's usual listen); skipped where nginx is absent."""
-    # Importing tests/test_nginx.py skips, with its reason, where nginx is not installed.
-    from .test_nginx import Nginx
-
+    require_nginx()
     running: list[Any] = []
 
     def start(target: Callable[[], None], ini: dict[str, str] | None = None) -> Any:

@@ -11,7 +11,6 @@ idle FastCGI connections. What PHP does is quoted where a test compares with it:
 from __future__ import annotations
 
 import hashlib
-import io
 import queue
 import re
 import select
@@ -27,12 +26,32 @@ import pytest
 
 from phprt.fastcgi import FastCgiServer
 from phprt.server import HttpServer
-from tests.test_fastcgi import (BEGIN, END, PARAMS, STDIN, STDOUT, Client, exchange, fcgi_request, nginx_params,
-                                pairs, record)
-from tests.test_server import assert_still_serving, ask, connect, get, log_of, read_reply, read_to_eof, wait_for
+from tests.support import ROOT
+from tests.support.fastcgi import (
+    BEGIN,
+    END,
+    PARAMS,
+    STDIN,
+    STDOUT,
+    Client,
+    exchange,
+    fcgi_request,
+    nginx_params,
+    pairs,
+    record,
+)
+from tests.support.http import (
+    TIMEOUT,
+    ask,
+    assert_still_serving,
+    connect,
+    get,
+    log_of,
+    read_reply,
+    read_to_eof,
+    wait_for,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-TIMEOUT = 20.0  # a safety net: nothing here should take more than a fraction of it
 HEAD = b"GET /hello.py HTTP/1.1\r\nHost: test\r\nX-Slow: " + b"a" * 4000
 
 
@@ -62,22 +81,6 @@ def gate_script(root: Path, tmp_path: Path) -> Path:
         "    time.sleep(0.01)\n"
         "echo(n, ' ', len(runtime().input))\n")
     return tmp_path / "open"
-
-
-@pytest.fixture
-def make_http() -> Iterator[Callable[..., HttpServer]]:
-    servers: list[HttpServer] = []
-
-    def make(target: Any, **options: Any) -> HttpServer:
-        stream = options.setdefault("log", io.StringIO())
-        server = HttpServer(target, **options)
-        server.test_log = stream  # type: ignore[attr-defined]
-        servers.append(server)
-        return server.start()
-
-    yield make
-    for server in servers:
-        server.shutdown()
 
 
 @pytest.fixture
@@ -112,10 +115,10 @@ def quiet(sock: socket.socket, seconds: float) -> bool:
 
 
 @pytest.mark.clause("SERVE-SLOW-1", "DEV-HOSTILE-1")
-def test_slow_clients_hold_no_thread_and_a_normal_request_is_answered_meanwhile(make_http, docroot) -> None:
+def test_slow_clients_hold_no_thread_and_a_normal_request_is_answered_meanwhile(make_server, docroot) -> None:
     """php -S reads its clients in one event loop too: a connection that sent half a head
     did not delay another request (answered at once); it was still open, unanswered, 20 s later."""
-    server = make_http(docroot)
+    server = make_server(docroot)
     before = threading.active_count()
     tricklers = [connect(server) for _ in range(300)]  # the issue's 300 slowloris clients
     try:
@@ -133,8 +136,8 @@ def test_slow_clients_hold_no_thread_and_a_normal_request_is_answered_meanwhile(
 
 
 @pytest.mark.clause("SERVE-SLOW-1")
-def test_past_max_connections_the_connection_that_waited_longest_makes_room(make_http, docroot) -> None:
-    server = make_http(docroot, max_connections=8)
+def test_past_max_connections_the_connection_that_waited_longest_makes_room(make_server, docroot) -> None:
+    server = make_server(docroot, max_connections=8)
     tricklers = [connect(server) for _ in range(8)]
     try:
         for sock in tricklers:
@@ -159,8 +162,8 @@ def test_past_max_connections_the_connection_that_waited_longest_makes_room(make
 
 
 @pytest.mark.clause("SERVE-TIMEOUT-1", "SERVE-REFUSE-1")
-def test_a_head_that_keeps_trickling_is_cut_off_at_header_timeout(make_http, docroot) -> None:
-    server = make_http(docroot, idle_timeout=60.0, header_timeout=0.5, read_timeout=60.0)
+def test_a_head_that_keeps_trickling_is_cut_off_at_header_timeout(make_server, docroot) -> None:
+    server = make_server(docroot, idle_timeout=60.0, header_timeout=0.5, read_timeout=60.0)
     with connect(server) as slow:
         answered = False
         for byte in HEAD[:1000]:  # a byte every 20 ms, never a whole head
@@ -176,8 +179,8 @@ def test_a_head_that_keeps_trickling_is_cut_off_at_header_timeout(make_http, doc
 
 
 @pytest.mark.clause("SERVE-TIMEOUT-1", "SERVE-SLOW-1")
-def test_a_body_that_keeps_trickling_is_cut_off_at_read_timeout(make_http, docroot) -> None:
-    server = make_http(docroot, read_timeout=0.5)
+def test_a_body_that_keeps_trickling_is_cut_off_at_read_timeout(make_server, docroot) -> None:
+    server = make_server(docroot, read_timeout=0.5)
     before = threading.active_count()
     with connect(server) as slow:
         slow.sendall(b"POST /digest.py HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n")
@@ -198,10 +201,10 @@ def test_a_body_that_keeps_trickling_is_cut_off_at_read_timeout(make_http, docro
 
 
 @pytest.mark.clause("SERVE-BODY-1", "SERVE-CHUNKED-1")
-def test_a_body_past_body_buffer_reaches_the_script_whole(make_http, docroot) -> None:
+def test_a_body_past_body_buffer_reaches_the_script_whole(make_server, docroot) -> None:
     body = bytes(range(256)) * 1200  # 300 KiB, 300 times body_buffer
     expected = b"%d %s" % (len(body), hashlib.sha256(body).hexdigest().encode())
-    server = make_http(docroot, body_buffer=1024)
+    server = make_server(docroot, body_buffer=1024)
     reply = ask(server, b"POST /digest.py HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
     assert reply.body == expected
     chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 7000]), body[i:i + 7000]) for i in range(0, len(body), 7000))
@@ -210,11 +213,11 @@ def test_a_body_past_body_buffer_reaches_the_script_whole(make_http, docroot) ->
 
 
 @pytest.mark.clause("SERVE-BODY-1")
-def test_a_post_over_post_max_size_is_php_s_and_php_input_has_it_all(make_http, docroot) -> None:
+def test_a_post_over_post_max_size_is_php_s_and_php_input_has_it_all(make_server, docroot) -> None:
     """php -n -d post_max_size=1K -S, in.php (the docroot fixture): a 4000-byte form gave the
     warning below and "post=0 input=4000 cl=4000"; a 5058-byte multipart form the warning
     without "PHP Request Startup: " and "post=0 input=5058 cl=5058"."""
-    server = make_http(docroot, ini={"post_max_size": "1K"}, body_buffer=1024)
+    server = make_server(docroot, ini={"post_max_size": "1K"}, body_buffer=1024)
     form = b"a=1&" * 1000
     reply = ask(server, b"POST /in.py HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
                         b"Content-Length: 4000\r\nConnection: close\r\n\r\n" + form)
@@ -228,9 +231,9 @@ def test_a_post_over_post_max_size_is_php_s_and_php_input_has_it_all(make_http, 
 
 
 @pytest.mark.clause("SERVE-BODY-1", "SERVE-CONCURRENT-1")
-def test_bodies_read_back_from_disk_wait_for_body_memory(make_http, docroot, tmp_path) -> None:
+def test_bodies_read_back_from_disk_wait_for_body_memory(make_server, docroot, tmp_path) -> None:
     gate = gate_script(docroot, tmp_path)
-    server = make_http(docroot, body_buffer=1024, body_memory=64 * 1024)
+    server = make_server(docroot, body_buffer=1024, body_memory=64 * 1024)
     body = b"x" * 50_000  # on disk while it arrives; two of them do not fit in body_memory
     first, second = connect(server), connect(server)
     try:
@@ -279,8 +282,8 @@ HOSTILE = [  # (payload, half-close after it, the statuses it may get; b"" is a 
 
 
 @pytest.mark.clause("SERVE-SLOW-1", "SERVE-TIMEOUT-1", "SERVE-REFUSE-1", "SERVE-SMUGGLE-1", "SERVE-LIMIT-1")
-def test_hostile_clients_at_once_never_stop_the_server_nor_cross_another_s_answer(make_http, docroot) -> None:
-    server = make_http(docroot, idle_timeout=0.5, header_timeout=0.7, read_timeout=0.7, max_connections=64)
+def test_hostile_clients_at_once_never_stop_the_server_nor_cross_another_s_answer(make_server, docroot) -> None:
+    server = make_server(docroot, idle_timeout=0.5, header_timeout=0.7, read_timeout=0.7, max_connections=64)
     results: dict[int, bytes] = {}
 
     def hostile(index: int) -> None:

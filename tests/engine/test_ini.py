@@ -26,8 +26,9 @@ from phprt.engine.ini import DIRECTIVES, INI_ALL, Configuration, configure, ini_
 from phprt.fastcgi import FastCgiServer
 from phprt.server import HttpServer
 from phprt.wsgi import WSGIApp
-
-from .test_wsgi import exchange as wsgi_exchange, get as wsgi_get, serve as wsgi_serve
+from tests.support.wsgi import exchange as wsgi_exchange
+from tests.support.wsgi import get as wsgi_get
+from tests.support.wsgi import serve as wsgi_serve
 
 OB_4Q = ('Invalid "output_buffering" setting. Invalid quantity "4Q": unknown multiplier "Q", interpreting as "4" '
          "for backwards compatibility")

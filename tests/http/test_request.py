@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import re
 import shutil
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from phprt.engine.constants import E_ALL, E_WARNING
 from phprt.http.request import RequestVariables, UploadedFile, parse_str, request_variables
+from tests.conformance.record_request import RequestCase, load_recorded, load_request_cases, run_php
+from tests.support import ROOT
 
-from .conformance.record_request import RequestCase, load_recorded, load_request_cases, run_php
-
-ROOT = Path(__file__).resolve().parents[1]
 CASES = load_request_cases()
 RECORDING = load_recorded()
 RECORDED: dict[str, Any] = dict(RECORDING.get("requests", {}))

@@ -22,22 +22,24 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from phprt import MemoryTransport, Runtime
-from phprt.engine.script import compile_script, execute
 from phprt.asgi import ASGIApp
+from phprt.engine.script import compile_script, execute
 from phprt.fastcgi import FastCgiServer
 from phprt.server import HttpServer
 from phprt.wsgi import WSGIApp
+from tests.support import ROOT
+from tests.support.asgi import call as asgi_call
+from tests.support.asgi import get as asgi_get
+from tests.support.fastcgi import exchange as fcgi_exchange
+from tests.support.fastcgi import fcgi_request, nginx_params
+from tests.support.wsgi import exchange as wsgi_exchange
+from tests.support.wsgi import get as wsgi_get
+from tests.support.wsgi import serve as wsgi_serve
 
-from .test_asgi import call as asgi_call, get as asgi_get
-from .test_fastcgi import exchange as fcgi_exchange, fcgi_request, nginx_params
-from .test_wsgi import exchange as wsgi_exchange, get as wsgi_get, serve as wsgi_serve
-
-ROOT = Path(__file__).resolve().parents[1]
 WAIT = 60.0  # a safety net: the limit is one CPU second
 
 SPIN_PHP = """<?php

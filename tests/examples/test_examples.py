@@ -37,8 +37,8 @@ import pytest
 
 import phprt
 import phprt.php
+from tests.support import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 #: phprt's X-Powered-By, where PHP sends "PHP/8.2.36" (DEV-POWERED-BY-1).
 POWERED_BY = ("X-Powered-By", "PHP/8.2 (phprt)")
 HTML = ("Content-type", "text/html; charset=UTF-8")

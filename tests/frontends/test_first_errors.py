@@ -50,12 +50,15 @@ from phprt.engine.script import execute, parse_error
 from phprt.fastcgi import FastCgiServer
 from phprt.server import HttpServer
 from phprt.wsgi import WSGIApp
+from tests.support import ROOT
+from tests.support.asgi import call as asgi_call
+from tests.support.asgi import get as asgi_get
+from tests.support.fastcgi import exchange as fcgi_exchange
+from tests.support.fastcgi import fcgi_request, nginx_params
+from tests.support.wsgi import exchange as wsgi_exchange
+from tests.support.wsgi import get as wsgi_get
+from tests.support.wsgi import serve as wsgi_serve
 
-from .test_asgi import call as asgi_call, get as asgi_get
-from .test_fastcgi import exchange as fcgi_exchange, fcgi_request, nginx_params
-from .test_wsgi import exchange as wsgi_exchange, get as wsgi_get, serve as wsgi_serve
-
-ROOT = Path(__file__).resolve().parents[1]
 WAIT = 60.0
 
 PARSE_PHP = '<?php\necho "hi";\n$x = ;\n'

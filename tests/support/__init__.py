@@ -1,0 +1,32 @@
+"""What the tests share: the repository's paths, php -S's recordings, and the clients and servers
+the test modules talk through (one module per protocol). Test modules import helpers from here
+only, never from one another; pytest fixtures are in tests/conftest.py."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+
+#: ``php -S``'s answers (PHP 8.2.36), written by ``python -m tests.conformance.record_network``.
+NETWORK = json.loads((ROOT / "spec" / "recorded" / "network-cli-server.json").read_text())
+
+#: What php -S's $_SERVER holds that depends on the machine, the moment or the server program
+#: (NET-SERVER-1 names phprt).
+VOLATILE = {"REMOTE_PORT", "SERVER_PORT", "REQUEST_TIME_FLOAT", "REQUEST_TIME", "SERVER_SOFTWARE"}
+
+
+def add_escapes(root: Path, secret: str) -> None:
+    """Files beside ROOT holding SECRET, and symlinks inside ROOT that lead to them: what a document
+    root must never serve (DOCROOT-REFUSE-1)."""
+    outside = root.parent
+    (outside / "secret.txt").write_text(secret)
+    (outside / "secret.py").write_text(f"from phprt.php import *\necho({secret!r})\n")
+    (outside / "outside").mkdir()
+    (outside / "outside" / "leak.txt").write_text(secret)
+    os.symlink(outside / "secret.txt", root / "link.txt")
+    os.symlink(outside / "secret.py", root / "link.py")
+    os.symlink(outside / "outside", root / "linkdir")
