@@ -46,3 +46,18 @@ def test_the_c_fast_path_is_built_where_a_compiler_is() -> None:
     if shutil.which("cc") is None and shutil.which("gcc") is None:
         pytest.skip("no C compiler here: phprt runs its pure-Python echo")
     assert _output._c_echo_into is not None, "phprt/_speedups.c was not compiled: reinstall with pip install -e ."
+
+
+@pytest.mark.clause("PERF-BENCH-1")
+def test_every_benchmark_runs_at_its_quick_size(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``python3 -m benchmarks --quick``: every registered benchmark gives figures; none fails."""
+    import json
+
+    from benchmarks.__main__ import main
+    from benchmarks.common import REGISTRY
+
+    results = main(["--quick", "--json", str(tmp_path / "results.json")])
+    document = json.loads((tmp_path / "results.json").read_text())
+    assert results and not document["failed"]
+    assert len(document["results"]) == len(results) >= len(REGISTRY)
+    assert all(row["phprt"] > 0 for row in document["results"])

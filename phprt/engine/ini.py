@@ -6,6 +6,7 @@ once. The value parsing itself is :mod:`phprt.engine.ini_scanner`'s (INI-PARSE-*
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Iterator, Mapping
 
@@ -109,11 +110,14 @@ _REGISTRATION = (
 )
 
 
+@lru_cache(maxsize=512)
 def ini_integer(name: str, value: str) -> int:
     """The number directive ``name``'s on-update handler makes of ``value``: a quantity with
     K/M/G for OnUpdateLong (INI-PARSE-1), ``atoi()`` for error_reporting, decimal ``strtol()``
     for precision, serialize_precision and max_execution_time, ``strtol(..., 0)`` for one
-    without a handler (INI-PARSE-4), a bool as 0/1 for OnUpdateBool (INI-PARSE-2)."""
+    without a handler (INI-PARSE-4), a bool as 0/1 for OnUpdateBool (INI-PARSE-2). A pure
+    function of its arguments, remembered: a request reads ``precision`` and the like
+    without parsing them again (PERF-START-1)."""
     handler = DIRECTIVES[name].on_update
     if handler == "OnUpdate_zlib_output_compression":
         return zlib_output_compression(value)[0]
@@ -163,8 +167,9 @@ def ini_file_value(value: Any) -> str:
     return ini_value(value)
 
 
+@lru_cache(maxsize=512)
 def ini_bool(value: str) -> bool:
-    """zend_ini_parse_bool(), what OnUpdateBool reads (INI-PARSE-2)."""
+    """zend_ini_parse_bool(), what OnUpdateBool reads (INI-PARSE-2); remembered (PERF-START-1)."""
     return parse_bool(value)
 
 
@@ -232,9 +237,14 @@ class Configuration(Mapping[str, str]):
     def __init__(self, sapi: str, values: Mapping[str, str | None], configured: Mapping[str, str],
                  startup: tuple[StartupWarning, ...] = ()) -> None:
         self.sapi = sapi
-        self.directives: Mapping[str, str | None] = MappingProxyType(dict(values))
+        self._values = dict(values)
+        self.directives: Mapping[str, str | None] = MappingProxyType(self._values)
         self._configured: Mapping[str, str] = MappingProxyType(dict(configured))
         self.startup = startup
+
+    def directive_values(self) -> dict[str, str | None]:
+        """A new dict of ``directives`` (a C-level copy: a Runtime makes one per request, PERF-START-1)."""
+        return self._values.copy()
 
     @property
     def profile(self) -> SapiProfile:
@@ -272,12 +282,24 @@ def configure(sapi: str = "cli", ini: Mapping[str, Any] | Configuration | None =
         if ini.sapi != sapi:
             raise ValueError(f"this ini configuration was made for SAPI {ini.sapi!r}, not {sapi!r}")
         return ini
+    if not ini:  # the SAPI's own configuration: made once, shared, it is immutable (PERF-START-1)
+        cached = _DEFAULT_CONFIGURATIONS.get(sapi)
+        if cached is None:
+            cached = _DEFAULT_CONFIGURATIONS[sapi] = _configure(sapi, {}, parsed)
+        return cached
+    return _configure(sapi, ini, parsed)
+
+
+_DEFAULT_CONFIGURATIONS: dict[str, Configuration] = {}
+
+
+def _configure(sapi: str, ini: Mapping[str, Any], parsed: bool) -> Configuration:
     profile = SAPI_PROFILES[sapi]
     defaults: dict[str, str | None] = {name: directive.default for name, directive in DIRECTIVES.items()}
     defaults.update(profile.ini)
     # php_cli.c's HARDCODED_INI lines come before any -d (INI-PARSE-6): get_cfg_var() sees them.
     configured = dict(_CLI_CONFIGURED) if sapi == "cli" else {}
-    for name, value in (ini or {}).items():
+    for name, value in ini.items():
         if not isinstance(name, str) or not name:
             raise ValueError(f"an ini directive's name is a non-empty string, not {name!r}")
         if parsed:

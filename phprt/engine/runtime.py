@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email.utils
 import sys
+import time
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from types import TracebackType
@@ -51,6 +52,18 @@ POWERED_BY = "PHP/8.2 (phprt)"
 
 def _dropped(data: bytes) -> None:
     """Output that reaches no client (OUT-DIRECT-1)."""
+
+
+_date_cache: tuple[int, str] = (0, "")
+
+
+def _http_date() -> str:
+    # The Date header's text, made once a second (PERF-START-1).
+    global _date_cache
+    now = int(time.time())
+    if _date_cache[0] != now:
+        _date_cache = (now, email.utils.formatdate(now, usegmt=True))
+    return _date_cache[1]
 
 
 class Runtime(
@@ -97,7 +110,7 @@ class Runtime(
         self.charset = charset
         self.transport = transport if transport is not None else Transport()
         self._configuration = configuration
-        self._ini = dict(configuration.directives)  # any name is accepted; only known ones are directives (INI-UNKNOWN-1)
+        self._ini = configuration.directive_values()  # any name is accepted; only known ones are directives (INI-UNKNOWN-1)
         self._after_response: list[bytes] = []  # php-cgi's module startup display, after the response
         self.diagnostics = []
         self._error_handlers = []
@@ -296,7 +309,7 @@ class Runtime(
             except (Exception, Exit) as exception:  # LIFE-CALLBACK-1, LIFE-CALLBACK-2
                 self._throw(exception)
         queue.sent = True
-        date = email.utils.formatdate(usegmt=True)
+        date = _http_date() if self.sapi.name == "cli-server" else ""  # only the built-in server dates its head
         head = head_for(self.sapi.name, queue, self._received, date, self.charset)
         if self._sink.send_headers(head) is False:  # PHP-FPM's head is output, in its records
             self._aborted()

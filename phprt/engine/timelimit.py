@@ -96,13 +96,16 @@ class ExecutionTimer:
     def start(self, seconds: float) -> None:
         """Restart the count with a limit of ``seconds``; 0 or less disarms it."""
         with _WATCHDOG.lock:
+            if seconds <= 0 and self._deadline is None:
+                return  # disarmed already: nothing to tell the watchdog (PERF-START-2)
             self._deadline = self.now() + seconds if seconds > 0 else None
             _WATCHDOG.update(self)
 
     def stop(self) -> None:
         with _WATCHDOG.lock:
-            self._deadline = None
-            _WATCHDOG.update(self)
+            if self._deadline is not None:
+                self._deadline = None
+                _WATCHDOG.update(self)
 
     def remaining(self) -> float | None:
         """Seconds left on the clock, or None when disarmed (or the thread is gone)."""
@@ -137,17 +140,23 @@ class _Watchdog:
         self._changed = threading.Condition(threading.RLock())
         self.lock = self._changed  # held while a deadline changes or expires
         self._thread: threading.Thread | None = None
+        self._wake_at: float | None = None  # monotonic time of the next round; None: when notified
 
     def update(self, timer: ExecutionTimer) -> None:
+        # The watchdog is woken only when this deadline comes before the one it sleeps
+        # towards; a disarmed or later deadline waits for its next round (PERF-START-2).
         with self._changed:
             if timer._deadline is None:
                 self._timers.discard(timer)
-            else:
-                self._timers.add(timer)
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._run, name="phprt-time-limit", daemon=True)
-                    self._thread.start()
-            self._changed.notify()
+                return
+            self._timers.add(timer)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="phprt-time-limit", daemon=True)
+                self._thread.start()
+                return
+            left = timer.remaining()
+            if left is not None and (self._wake_at is None or time.monotonic() + left < self._wake_at):
+                self._changed.notify()
 
     def _run(self) -> None:
         with self._changed:
@@ -165,6 +174,7 @@ class _Watchdog:
                             wait = _RETRY if wait is None else min(wait, _RETRY)
                     else:
                         wait = left if wait is None else min(wait, left)
+                self._wake_at = None if wait is None else time.monotonic() + wait
                 self._changed.wait(wait)
 
 

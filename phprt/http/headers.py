@@ -310,4 +310,4 @@ def head_for(sapi: str, queue: HeaderQueue, request: Mapping[str, str], date: st
         head = ResponseHead(None, "", ())
     else:
         head = server_head(queue)
-    return replace(head, charset=charset)
+    return head if head.charset == charset else replace(head, charset=charset)

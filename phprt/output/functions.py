@@ -51,6 +51,8 @@ class OutputFunctions(RuntimeBase):
     """The output layer as the script sees it."""
 
     _rewriter: UrlRewriter | None = None  # started at most once per request
+    _echo_top: OutputHandler | None = None  # the buffer the fast echo appends to (PERF-ECHO-2)
+    _echo_made: tuple[OutputHandler, Callable[..., None]] | None = None  # the last fast echo made, and for which buffer
 
     # -- echo and print -------------------------------------------------------------------
 
@@ -68,22 +70,36 @@ class OutputFunctions(RuntimeBase):
         return 1
 
     def _write_value(self, value: Any) -> None:
-        text = to_php_text(value, self._precision(), self._array_to_string)
+        # A str is written as it is; only other values need the precision (PERF-ECHO-3).
+        text = value if value.__class__ is str else to_php_text(value, self._precision(), self._array_to_string)
         if text:
             self._out.write(text)
             self._raise_pending()
 
     def _bind_echo(self) -> None:
         # The fast path (PERF-ECHO-1): while the top buffer has no chunk size and no
-        # handler runs, echo of a str is an append to that buffer's chunk list.
+        # handler runs, echo of a str is an append to that buffer's chunk list. Called
+        # on every change of the stack; it binds only when the top buffer changed
+        # (PERF-ECHO-2).
         out = self._out
-        top = out.active
+        handlers = out.handlers
+        top = handlers[-1] if handlers else None
         if top is None or top.chunk_size or top.flags & C.PHP_OUTPUT_HANDLER_DISABLED or out.running is not None:
-            self.__dict__.pop("echo", None)
+            if self._echo_top is not None:
+                self._echo_top = None
+                self.__dict__.pop("echo", None)
+            return
+        if self._echo_top is top:
+            return
+        self._echo_top = top
+        made = self._echo_made
+        if made is not None and made[0] is top:  # the same buffer again, after a handler ran
+            self.echo = made[1]  # type: ignore[method-assign]
             return
         echo_values = OutputFunctions.echo.__get__(self)
         if _c_echo_into is not None:
             self.echo = _c_echo_into(top.chunks, echo_values)  # type: ignore[method-assign]
+            self._echo_made = (top, self.echo)
             return
         append = top.chunks.append
 
@@ -95,6 +111,7 @@ class OutputFunctions(RuntimeBase):
 
         echo.__doc__ = OutputFunctions.echo.__doc__
         self.echo = echo  # type: ignore[method-assign]
+        self._echo_made = (top, echo)
 
     # -- starting a buffer ------------------------------------------------------------------
 
@@ -113,7 +130,9 @@ class OutputFunctions(RuntimeBase):
             handler = internal(self, name, chunk_size, flags)
         else:
             try:
-                resolved = resolve_callable(callback, caller_scope())
+                # Only a name is looked up in the caller's scope: no frame walk for a Python callable (PERF-OB-1).
+                scope = caller_scope() if isinstance(callback, (str, list, tuple, dict)) else {}
+                resolved = resolve_callable(callback, scope)
             except InvalidCallable as invalid:
                 self._error(C.E_WARNING, f"ob_start(): {invalid}", docref=True)
                 self._error(C.E_NOTICE, "ob_start(): Failed to create buffer", docref=True)

@@ -64,7 +64,8 @@ def conflicts(runtime: RuntimeBase, name: str, prefix: str) -> bool:
     check = _conflicts.get(name)
     if check is not None and check(runtime, name, prefix):
         return True
-    return any(check(runtime, name, prefix) for check in _reverse_conflicts.get(name, ()))
+    reverse = _reverse_conflicts.get(name)  # most names have none: no generator (PERF-OB-1)
+    return reverse is not None and any(check(runtime, name, prefix) for check in reverse)
 
 
 def handler_conflict(runtime: RuntimeBase, new: str, started: str, prefix: str) -> bool:

@@ -40,7 +40,8 @@ class MemoryTransport(Transport):
         self.head: ResponseHead | None = None
         self.status: int | None = None
         self.headers: list[tuple[str, str]] = []
-        self.body = b""
+        self._body: list[bytes] = []  # appended to, joined when read (PERF-MEMORY-1)
+        self._body_length = 0
         self.stderr = b""
         self.events: list[tuple[object, ...]] = []
         self.finished = False
@@ -53,8 +54,15 @@ class MemoryTransport(Transport):
         return [event[1] for event in self.events if event[0] == "write"]  # type: ignore[misc]
 
     @property
+    def body(self) -> bytes:
+        """Every byte the client received."""
+        if len(self._body) > 1:
+            self._body[:] = [b"".join(self._body)]
+        return self._body[0] if self._body else b""
+
+    @property
     def client_gone(self) -> bool:
-        return self.disconnect_after is not None and len(self.body) >= self.disconnect_after
+        return self.disconnect_after is not None and self._body_length >= self.disconnect_after
 
     def send_headers(self, head: ResponseHead) -> None:
         self.head, self.status, self.headers = head, head.status, head.fields
@@ -67,8 +75,9 @@ class MemoryTransport(Transport):
                 return True
             return False
         if self.disconnect_after is not None:
-            data = data[: self.disconnect_after - len(self.body)]
-        self.body += data
+            data = data[: self.disconnect_after - self._body_length]
+        self._body.append(data)
+        self._body_length += len(data)
         self.events.append(("write", data))
         return True
 

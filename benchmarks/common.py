@@ -1,0 +1,115 @@
+"""The benchmarks' common API (issue 13): one ``Result`` per figure, PHP baselines, a registry.
+
+A benchmark module under ``benchmarks/`` registers functions with ``@benchmark("group")``; each
+takes ``quick`` (a tiny size, for CI and tests) and returns a list of ``Result``.
+``python3 -m benchmarks`` imports every module here, runs every registered function, prints
+one line per ``Result`` (phprt's figure, the baseline's figure measured in the same run, their
+ratio) and writes ``benchmarks/results.json``.
+
+PHP baselines come from the installed ``php`` (``run_php``); when it is absent the baseline is
+``None`` and printed as "not measured".
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+PHP = "php"
+
+
+@dataclass
+class Result:
+    """One figure: phprt's and the baseline's, in ``unit`` (lower is better unless ``unit`` says /s).
+
+    ``ratio`` is phprt / baseline (``None`` when the baseline was not measured).
+    """
+
+    name: str
+    phprt: float
+    baseline: float | None
+    unit: str
+    ratio: float | None
+    baseline_name: str = "php -n"
+
+    @classmethod
+    def of(cls, name: str, phprt: float, baseline: float | None, unit: str, baseline_name: str = "php -n") -> Result:
+        """A Result with its ratio computed (phprt / baseline)."""
+        ratio = phprt / baseline if baseline else None
+        return cls(name, phprt, baseline, unit, ratio, baseline_name)
+
+    def line(self) -> str:
+        base = "not measured" if self.baseline is None else f"{self.baseline:.4g}"
+        ratio = "-" if self.ratio is None else f"{self.ratio:.2f}x"
+        return f"{self.name:<44}{self.phprt:>12.4g} {self.unit:<8}{base:>14}  {ratio:>8}  ({self.baseline_name})"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+BenchmarkFunction = Callable[[bool], list[Result]]
+REGISTRY: dict[str, BenchmarkFunction] = {}
+
+
+def benchmark(name: str) -> Callable[[BenchmarkFunction], BenchmarkFunction]:
+    """Register ``function(quick) -> list[Result]`` under ``name`` (run by ``python3 -m benchmarks``)."""
+
+    def register(function: BenchmarkFunction) -> BenchmarkFunction:
+        REGISTRY[name] = function
+        return function
+
+    return register
+
+
+def php_available() -> bool:
+    """Whether the ``php`` CLI is installed."""
+    return shutil.which(PHP) is not None
+
+
+def run_php(code: str, iterations: int = 100_000, *, setup: str = "", repeat: int = 5, timeout: float = 600.0) -> float:
+    """Seconds per iteration of ``code`` in a loop under ``php -n -r`` (best of ``repeat``).
+
+    ``setup`` runs once before the loops; an empty loop's time is subtracted. The loop's
+    output (echo) goes to /dev/null; the figure comes back on stderr. Raises RuntimeError
+    when php is absent or fails (callers check ``php_available()`` first).
+    """
+    script = (
+        f"{setup}\n"
+        f"$__best = INF;\n"
+        f"for ($__r = 0; $__r < {repeat}; $__r++) {{\n"
+        f"  $__t = hrtime(true);\n"
+        f"  for ($__i = 0; $__i < {iterations}; $__i++) {{ {code} }}\n"
+        f"  $__e = hrtime(true) - $__t;\n"
+        f"  $__t = hrtime(true);\n"
+        f"  for ($__i = 0; $__i < {iterations}; $__i++) {{ }}\n"
+        f"  $__e -= hrtime(true) - $__t;\n"
+        f"  $__best = min($__best, $__e);\n"
+        f"}}\n"
+        f'fwrite(STDERR, "PHPRT-BENCH " . ($__best / {iterations}) . "\\n");\n'
+    )
+    done = subprocess.run(
+        [PHP, "-n", "-r", script], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=timeout, check=False
+    )
+    for line in done.stderr.decode(errors="replace").splitlines():
+        if line.startswith("PHPRT-BENCH "):
+            return max(float(line.split()[1]), 0.0) / 1e9
+    raise RuntimeError(f"php failed ({done.returncode}): {done.stderr.decode(errors='replace')[-500:]}")
+
+
+def php_or_none(code: str, iterations: int = 100_000, **kwargs: Any) -> float | None:
+    """``run_php`` when php is installed, ``None`` (not measured) otherwise."""
+    return run_php(code, iterations, **kwargs) if php_available() else None
+
+
+def best_per_call(function: Callable[[int], None], calls: int, repeat: int = 5) -> float:
+    """Seconds per call: the best of ``repeat`` runs of ``function(calls)``, divided by ``calls``."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function(calls)
+        best = min(best, time.perf_counter() - start)
+    return best / calls

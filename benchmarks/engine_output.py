@@ -1,0 +1,78 @@
+"""(6) The output functions against the same loop in ``php -n``.
+
+- the ob cycle: ``ob_start(); echo; ob_start(cb); echo; ob_end_flush(); ob_get_clean()``;
+- echo with no buffer, to a transport that discards the body (PHP: stdout to /dev/null);
+- echo through 8 nested buffers (the top one collects).
+
+    python3 -m benchmarks --only engine-output [--quick]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import Result, benchmark, best_per_call, php_or_none  # noqa: E402
+from phprt import Runtime  # noqa: E402
+from phprt.transports.base import Transport  # noqa: E402
+
+
+def handler(buffer: str, phase: int) -> str:
+    return buffer
+
+
+def ob_cycle(calls: int) -> None:
+    with Runtime(transport=Transport()) as rt:
+        ob_start, ob_end_flush, ob_get_clean = rt.ob_start, rt.ob_end_flush, rt.ob_get_clean
+        for _ in range(calls):
+            ob_start()
+            rt.echo("a")
+            ob_start(handler)
+            rt.echo("b")
+            ob_end_flush()
+            ob_get_clean()
+
+
+def echo_unbuffered(calls: int) -> None:
+    with Runtime(transport=Transport()) as rt:
+        for _ in range(calls):
+            rt.echo("hello")
+
+
+def echo_nested(calls: int) -> None:
+    with Runtime(transport=Transport()) as rt:
+        for _ in range(8):
+            rt.ob_start()
+        for _ in range(calls):
+            rt.echo("hello")
+        for _ in range(8):
+            rt.ob_end_clean()
+
+
+PHP_HANDLER = "function handler($b, $p) { return $b; }"
+CASES: list[tuple[str, Any, str, str]] = [
+    ("ob cycle (2 buffers, 1 callback)", ob_cycle,
+     'ob_start(); echo "a"; ob_start("handler"); echo "b"; ob_end_flush(); ob_get_clean();', PHP_HANDLER),
+    ("echo, no buffer", echo_unbuffered, 'echo "hello";', ""),
+    ("echo through 8 nested buffers", echo_nested, 'echo "hello";',
+     "for ($j = 0; $j < 8; $j++) ob_start();"),
+]
+
+
+@benchmark("engine-output")
+def run(quick: bool) -> list[Result]:
+    calls = 2_000 if quick else 200_000
+    results = []
+    for name, function, php_code, setup in CASES:
+        phprt = best_per_call(function, calls) * 1e6
+        php = php_or_none(php_code, calls, setup=setup)
+        results.append(Result.of(name, phprt, None if php is None else php * 1e6, "µs"))
+    return results
+
+
+if __name__ == "__main__":
+    for result in run("--quick" in sys.argv):
+        print(result.line())
