@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="serve a document root over HTTP, as `php -S` does")
     serve.add_argument("docroot", help="the directory (or one script) to serve")
     serve.add_argument("--listen", default="127.0.0.1:8000", metavar="HOST:PORT", help="where to listen (default: 127.0.0.1:8000)")
+    serve.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="processes sharing the socket, as PHP_CLI_SERVER_WORKERS (default: 1)")
     _limits(serve, requests=("--max-requests", 256, "requests answered at once, each in a thread"),
             idle=5.0, read=30.0, header=True)
     _common(serve, "cli-server")
@@ -53,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         if options.command == "serve":
             from .server import serve as serve_http
 
-            return serve_http(options.docroot, options.listen, sapi=options.sapi, ini=ini, **_chosen(options))
+            return serve_http(options.docroot, options.listen, sapi=options.sapi, ini=ini, workers=options.workers,
+                              **_chosen(options))
         if options.command == "fastcgi":
             from .fastcgi import serve as serve_fastcgi
 

@@ -22,13 +22,10 @@ from __future__ import annotations
 
 import os
 import select
-import signal
 import socket
-import sys
 import time
 from collections.abc import Callable, Mapping
 from functools import partial
-from types import FrameType
 from typing import Any, Union
 
 from .engine.runtime import ACTIVE
@@ -37,7 +34,7 @@ from .net.body import Spool
 from .net.docroot import Refused
 from .net.fastcgi import Abort, Connection, Event, ProtocolError, Request
 from .net.fpm import fpm_server_variables
-from .net.listener import STOP_SIGNALS, Listener, Step, bind, parse_address, serve_until_signalled, stop_on_signals
+from .net.listener import Listener, Step, bind, parse_address, serve_until_signalled, serve_workers
 from .net.logs import Log, fpm_stamp
 from .net.runner import Outcome, ScriptRunner
 from .net.site import ScriptCall, Site
@@ -315,8 +312,10 @@ class FastCgiServer(Listener[_FcgiConnection]):
         self._unix_path = None
 
     def close(self) -> None:
-        """Close the listening socket; remove the unix socket file this server made (FCGI-LISTEN-1)."""
+        """Close the listening socket and end the runner's threads; remove the unix socket
+        file this server made (FCGI-LISTEN-1)."""
         super().close()
+        self.runner.close(0.5)
         path, inode = self._unix_path, self._unix_inode
         if path is not None and inode is not None:
             self._unix_path = None
@@ -348,71 +347,6 @@ def serve(docroot: str | os.PathLike[str], listen: str, *, sapi: str = "fpm", in
         serve_until_signalled(server, grace)
         server.close()
         return 0
-    return _pool(server, workers, grace)
-
-
-def _work(server: FastCgiServer, grace: float) -> None:
-    """A worker process: serve until SIGINT or SIGTERM, then exit; the master owns the socket file."""
-    status = 0
-    try:
-        server.forget_socket_file()
-        stop_on_signals(server)  # kept to the end: a late signal must not raise in the worker
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-        server.serve_forever()
-        server.shutdown(grace)
-    except BaseException as error:  # noqa: B036 - whatever happens, the worker ends here
-        server.log.exception(error)
-        status = 1
-    finally:
-        sys.stderr.flush()
-        os._exit(status)
-
-
-def _pool(server: FastCgiServer, workers: int, grace: float) -> int:
-    """The master: fork the workers, fork a new one when one dies, and on SIGINT or
-    SIGTERM pass SIGTERM on, wait for them, and remove the socket (FCGI-WORKERS-1)."""
-    children: dict[int, float] = {}
-    stopping = False
-
-    def spawn() -> None:
-        # Signals wait until the worker has its own handlers and the master knows its pid.
-        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-        try:
-            pid = os.fork()
-            if pid == 0:  # a worker: serve, and never return into the master's code
-                _work(server, grace)
-            children[pid] = time.monotonic()
-        finally:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
-        for pid in list(children):
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-
-    previous = {number: signal.signal(number, stop) for number in STOP_SIGNALS}
-    try:
-        for _ in range(workers):
-            spawn()
-        while children:
-            try:
-                pid, status = os.waitpid(-1, 0)
-            except ChildProcessError:
-                break
-            started = children.pop(pid, None)
-            if started is None or stopping:
-                continue
-            server.log.line(f"worker {pid} exited with status {os.waitstatus_to_exitcode(status)}; starting another")
-            if time.monotonic() - started < 1.0:
-                time.sleep(1.0)  # a worker that dies at once is not restarted in a tight loop
-            if not stopping:
-                spawn()
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-        server.close()
-    return 0
+    status = serve_workers(server, workers, grace, server.log, in_worker=server.forget_socket_file)
+    server.close()  # the master removes the socket file
+    return status

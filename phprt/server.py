@@ -30,7 +30,7 @@ from .engine import constants as C
 from .engine.script import Script
 from .net.body import Spool
 from .net.http11 import CLOSED, NEED_DATA, HttpError, Limits, Request, RequestHead, RequestParser
-from .net.listener import Link, Listener, Step, bind, host_port, serve_until_signalled
+from .net.listener import Link, Listener, Step, bind, host_port, serve_until_signalled, serve_workers
 from .net.logs import Log, ctime_stamp
 from .net.runner import ScriptRunner
 from .net.site import HttpRequest, ScriptCall, Site, StaticResponse, error_page
@@ -299,15 +299,20 @@ class HttpServer(Listener[_Connection]):
         self.log.line(f"{connection.name} Internal server error ({type(error).__name__}: {error})")
 
     def close(self) -> None:
-        """Close the listening socket; nothing more is logged."""
+        """Close the listening socket and end the runner's threads; nothing more is logged."""
         super().close()
+        self.runner.close(0.5)
         self.log.closed = True
 
 
 def serve(docroot: str | os.PathLike[str], listen: str, *, sapi: str = "cli-server",
-          ini: Mapping[str, Any] | None = None, **options: Any) -> int:
+          ini: Mapping[str, Any] | None = None, workers: int = 1, **options: Any) -> int:
     """Serve ``docroot`` on ``listen`` (``HOST:PORT``) until SIGINT or SIGTERM; the exit
-    status (SERVE-CLI-1). ``options`` are HttpServer's limits and timeouts (SERVE-CLI-2)."""
+    status (SERVE-CLI-1). ``options`` are HttpServer's limits and timeouts (SERVE-CLI-2).
+    ``workers`` > 1 forks that many processes sharing the listening socket, as
+    ``PHP_CLI_SERVER_WORKERS`` does for ``php -S`` (SERVE-CLI-1)."""
+    if workers < 1:
+        raise ValueError("--workers must be at least 1")
     host, port = host_port(listen)
     site = Site(docroot, sapi=sapi, ini=ini)
     if "max_body" in options:
@@ -318,5 +323,7 @@ def serve(docroot: str | os.PathLike[str], listen: str, *, sapi: str = "cli-serv
         reason = os.strerror(error.errno) if error.errno else str(error)
         Log(stamp=ctime_stamp).line(f"Failed to listen on {host}:{port} (reason: {reason})")
         return 1
+    if workers > 1:
+        return serve_workers(server, workers, 2.0, server.log)
     serve_until_signalled(server, 2.0, hurry=True)
     return 0

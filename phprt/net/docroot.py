@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import re
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote_to_bytes
@@ -55,10 +57,33 @@ class DocumentRoot:
 
     INDEX = ("index.py", "index.html")
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    #: PHP's ``realpath_cache_ttl`` default, seconds; and ``realpath_cache_size`` in entries.
+    REALPATH_TTL = 120.0
+    REALPATH_ENTRIES = 4096
+
+    def __init__(self, root: str | os.PathLike[str], *, realpath_ttl: float | None = None) -> None:
         self.root = Path(os.path.realpath(root))
         if not self.root.is_dir():
             raise NotADirectoryError(f"document root {str(root)!r} is not a directory")
+        self.realpath_ttl = self.REALPATH_TTL if realpath_ttl is None else realpath_ttl
+        self._realpaths: dict[Path, tuple[float, Path]] = {}
+        self._realpaths_lock = threading.Lock()
+
+    def realpath(self, path: Path) -> Path:
+        """``os.path.realpath(path)``, remembered for ``realpath_ttl`` seconds, as PHP's
+        realpath cache remembers a resolved path for ``realpath_cache_ttl`` (DOCROOT-REFUSE-1):
+        a symbolic link changed meanwhile is seen once the entry has expired."""
+        now = time.monotonic()
+        cached = self._realpaths.get(path)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        real = Path(os.path.realpath(path))
+        if self.realpath_ttl > 0:
+            with self._realpaths_lock:
+                if len(self._realpaths) >= self.REALPATH_ENTRIES:
+                    self._realpaths.clear()  # PHP drops entries when its cache is full, too
+                self._realpaths[path] = (now + self.realpath_ttl, real)
+        return real
 
     def resolve(self, url_path: str) -> Resolved:
         """The file for the path of a request-target (percent-encoded, no query)."""
@@ -105,7 +130,7 @@ class DocumentRoot:
 
     def _inside(self, resolved: Resolved) -> Resolved:
         # Symbolic links are followed, and then the file must still be in the root.
-        real = Path(os.path.realpath(resolved.path))
+        real = self.realpath(resolved.path)
         if not real.is_relative_to(self.root) or real == self.root:
             raise Refused(404, "the file is outside the document root")
         return Resolved(real, resolved.script_name, resolved.path_info)

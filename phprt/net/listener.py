@@ -31,14 +31,18 @@ import selectors
 import signal
 import socket
 import stat
+import sys
 import threading
 import time
 from collections import deque
 from types import FrameType
 from typing import Any, Callable, Generic, Optional, Self, TypeVar, Union
 
+from .logs import Log
+from .pool import WorkerPool
+
 __all__ = ["STOP_SIGNALS", "Link", "Listener", "Step", "bind", "byte_size", "host_port", "parse_address", "send_now",
-           "serve_until_signalled", "stop_on_signals"]
+           "serve_until_signalled", "serve_workers", "stop_on_signals"]
 
 #: The signals that stop a server.
 STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
@@ -190,11 +194,24 @@ class Link:
             if self.in_loop:
                 self.gone = not send_now(self.sock, data)
             else:
-                try:
-                    self.sock.sendall(data)
-                except OSError:
-                    self.gone = True
+                self.gone = not self._send_waiting(data)
         return not self.gone
+
+    def _send_waiting(self, data: bytes) -> bool:
+        # One write() first: what fits goes without the poll() that sendall() does before
+        # each send on a socket with a timeout; the rest waits at most the write timeout.
+        try:
+            sent = os.write(self.sock.fileno(), data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            return False
+        if sent < len(data):
+            try:
+                self.sock.sendall(memoryview(data)[sent:])
+            except OSError:
+                return False
+        return True
 
     def shut_write(self) -> None:
         """Shut this side: the peer sees the end of the stream (SERVE-EARLY-1)."""
@@ -263,7 +280,9 @@ class Listener(Generic[C]):
         self._paused_until = 0.0  # accept() failed for want of descriptors
         self._selector: selectors.BaseSelector | None = None
         # Shared with the request threads, under _lock.
-        self._running: dict[C, threading.Thread] = {}
+        self._running: dict[C, None] = {}
+        # The request threads, reused (NET-RUNTIME-1): at most max_requests run at once.
+        self._pool = WorkerPool(max_requests, name=f"phprt-{self.kind}-request")
         self._back: list[tuple[C, Step]] = []  # connections their threads are done with
         self._memory = 0  # bytes of bodies granted to running requests
         self._looping = False
@@ -530,12 +549,10 @@ class Listener(Generic[C]):
 
     def _start(self, connection: C) -> None:
         connection.in_loop = False
-        thread = threading.Thread(target=self._serve_connection, args=(connection,), daemon=True,
-                                  name=f"phprt-{self.kind}-{connection.name}")
         with self._lock:
-            self._running[connection] = thread
+            self._running[connection] = None
         try:
-            thread.start()
+            self._pool.submit(lambda: self._serve_connection(connection))
         except RuntimeError as error:  # no thread to be had: this client goes, the server stays
             with self._lock:
                 self._running.pop(connection, None)
@@ -612,8 +629,7 @@ class Listener(Generic[C]):
             running = dict(self._running)
         for connection in running:  # still running after the grace period
             connection.interrupt()
-        for thread in running.values():
-            thread.join(0.5)
+        self._pool.close(0.5 if running else 0.1)
         self.close()
 
     def close(self) -> None:
@@ -648,3 +664,72 @@ def serve_until_signalled(listener: Listener[Any], grace: float, *, hurry: bool 
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+
+
+def _work(server: Listener[Any], grace: float, log: Log, in_worker: Callable[[], None] | None) -> None:
+    """A worker process: serve until SIGINT or SIGTERM, then exit."""
+    status = 0
+    try:
+        if in_worker is not None:
+            in_worker()
+        stop_on_signals(server)  # kept to the end: a late signal must not raise in the worker
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        server.serve_forever()
+        server.shutdown(grace)
+    except BaseException as error:  # noqa: B036 - whatever happens, the worker ends here
+        log.exception(error)
+        status = 1
+    finally:
+        sys.stderr.flush()
+        os._exit(status)
+
+
+def serve_workers(server: Listener[Any], workers: int, grace: float, log: Log, *,
+                  in_worker: Callable[[], None] | None = None) -> int:
+    """The master: fork ``workers`` processes sharing ``server``'s listening socket
+    (each calls ``in_worker()`` first), fork a new one when one dies, and on SIGINT or
+    SIGTERM pass SIGTERM on and wait for them; the exit status (FCGI-WORKERS-1, SERVE-CLI-1)."""
+    children: dict[int, float] = {}
+    stopping = False
+
+    def spawn() -> None:
+        # Signals wait until the worker has its own handlers and the master knows its pid.
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            pid = os.fork()
+            if pid == 0:  # a worker: serve, and never return into the master's code
+                _work(server, grace, log, in_worker)
+            children[pid] = time.monotonic()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    previous = {number: signal.signal(number, stop) for number in STOP_SIGNALS}
+    try:
+        for _ in range(workers):
+            spawn()
+        while children:
+            try:
+                pid, status = os.waitpid(-1, 0)
+            except ChildProcessError:
+                break
+            started = children.pop(pid, None)
+            if started is None or stopping:
+                continue
+            log.line(f"worker {pid} exited with status {os.waitstatus_to_exitcode(status)}; starting another")
+            if time.monotonic() - started < 1.0:
+                time.sleep(1.0)  # a worker that dies at once is not restarted in a tight loop
+            if not stopping:
+                spawn()
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    return 0

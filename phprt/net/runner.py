@@ -2,15 +2,16 @@
 
 The HTTP server, the FastCGI responder and the WSGI and ASGI applications hand
 each request's ``ScriptCall`` and transport to their runner, which runs it in a
-Runtime of its own in a thread of its own and says how it ended (an
-``Outcome``): to the front end's ``done`` callback, in that thread, and to
-whoever waits on the ``Ticket``. With ``max_running`` a submit waits while that
-many scripts run, as a request waits for a busy PHP-FPM pool's next free worker
-(FCGI-CONCURRENT-1).
+Runtime of its own in one of its reused worker threads (a ``WorkerPool``,
+NET-RUNTIME-1) and says how it ended (an ``Outcome``): to the front end's ``done``
+callback, in that thread, and to whoever waits on the ``Ticket``. With
+``max_running`` a submit waits while that many scripts run, as a request waits
+for a busy PHP-FPM pool's next free worker (FCGI-CONCURRENT-1).
 
 A worker is a daemon thread (the server decides how long to wait for it) that
-starts with an empty context, never a copy of the submitter's contextvars: the
-Runtime it makes is the only one active in it (RT-ACTIVE-1).
+starts each script with an empty context, never a copy of the submitter's
+contextvars nor what the previous script left: the Runtime it makes is the only
+one active in it (RT-ACTIVE-1).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from ..transports.base import Transport
+from .pool import WorkerPool
 from .site import ScriptCall
 
 if TYPE_CHECKING:
@@ -56,12 +58,22 @@ class Ticket:
 
 
 class ScriptRunner:
-    """Runs scripts, each in a thread of its own, at most ``max_running`` at once (None: no bound)."""
+    """Runs scripts in reused threads, at most ``max_running`` at once (None: no bound
+    but the pool's ``MAX_THREADS``, beyond which scripts queue). ``close()`` ends the
+    idle threads (a server calls it when it shuts down)."""
+
+    #: The pool's threads when ``max_running`` is None.
+    MAX_THREADS = 1024
+    #: Seconds a worker waits for another script before it ends: under load a thread
+    #: runs script after script; once idle it ends soon, so that whoever joins a
+    #: script's thread learns that its Runtime has ended.
+    IDLE_TIMEOUT = 0.005
 
     def __init__(self, max_running: int | None = None, *, name: str = "phprt-script") -> None:
         if max_running is not None and max_running < 1:
             raise ValueError("max_running must be at least 1")
         self.name = name
+        self._pool = WorkerPool(max_running or self.MAX_THREADS, name=name, idle_timeout=self.IDLE_TIMEOUT)
         self._slots = threading.BoundedSemaphore(max_running) if max_running is not None else None
         self._lock = threading.Condition()
         self._running = 0
@@ -81,11 +93,10 @@ class ScriptRunner:
         with self._lock:
             self._running += 1
         ticket = Ticket()
-        # The worker keeps its arguments until it ends: the request goes in a list it empties.
-        thread = threading.Thread(target=self._work, args=([call, transport], done, ticket), name=self.name,
-                                  daemon=True)
+        # The worker keeps its job until it ends: the request goes in a list it empties.
+        job = [call, transport]
         try:
-            thread.start()
+            self._pool.submit(lambda: self._work(job, done, ticket))
         except RuntimeError as error:  # no thread to be had: the request ends unanswered, the server goes on
             self._end(Outcome(None, error), done, ticket)
         return ticket
@@ -115,6 +126,11 @@ class ScriptRunner:
                 self._lock.notify_all()
             if self._slots is not None:
                 self._slots.release()
+
+    def close(self, timeout: float | None = None) -> bool:
+        """Take no more scripts; the idle threads end, the busy ones once their script
+        has. Waits at most ``timeout`` seconds (None: no wait); whether all ended."""
+        return self._pool.close(timeout)
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait until no script runs (at most ``timeout`` seconds); whether none does."""

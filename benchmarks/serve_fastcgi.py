@@ -1,0 +1,127 @@
+"""nginx + ``python -m phprt fastcgi`` against nginx + php-fpm8.2 under wrk (issue 13).
+
+(2) hello world through a private nginx (one worker process, keep-alive upstream), the
+same number of workers on each side (``--workers N`` beside ``pm = static``,
+``pm.max_children = N``), wrk -t2 -c16: requests/s and p99, php-fpm measured in the
+same run. "not measured" where wrk, nginx or php-fpm8.2 is absent.
+
+    python3 -m benchmarks --only serve_fastcgi [--quick]
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from benchmarks.common import Result, benchmark
+from benchmarks.serve_http import HELLO_PHP, HELLO_PY, free_port, server, wrk, wrk_available
+
+NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None)
+PHP_FPM = shutil.which("php-fpm8.2") or next((p for p in ("/usr/sbin/php-fpm8.2",) if os.path.exists(p)), None)
+
+CONFIG = """{user}worker_processes 1;
+pid {tmp}/nginx.pid;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/client_body;
+    fastcgi_temp_path {tmp}/fastcgi;
+    proxy_temp_path {tmp}/proxy;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    upstream app {{
+        server {upstream};
+        keepalive 8;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        root {root};
+        location / {{
+            fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+            fastcgi_param SCRIPT_NAME $fastcgi_script_name;
+            fastcgi_param REQUEST_METHOD $request_method;
+            fastcgi_param QUERY_STRING $query_string;
+            fastcgi_param REQUEST_URI $request_uri;
+            fastcgi_param SERVER_PROTOCOL $server_protocol;
+            fastcgi_param SERVER_NAME localhost;
+            fastcgi_param SERVER_PORT {port};
+            fastcgi_param REMOTE_ADDR $remote_addr;
+            fastcgi_param CONTENT_TYPE $content_type;
+            fastcgi_param CONTENT_LENGTH $content_length;
+            fastcgi_keep_conn on;
+            fastcgi_pass app;
+        }}
+    }}
+}}
+"""
+
+
+@contextmanager
+def nginx(tmp: Path, root: Path, upstream: str) -> Iterator[int]:
+    """A private nginx on a free port, passing every request to ``upstream``; yields its port."""
+    assert NGINX is not None
+    port = free_port()
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    (tmp / "nginx.conf").write_text(CONFIG.format(user=user, tmp=tmp, port=port, root=root, upstream=upstream))
+    with server([NGINX, "-p", str(tmp), "-c", str(tmp / "nginx.conf"), "-e", "stderr", "-g", "daemon off;"], port):
+        yield port
+
+
+@contextmanager
+def php_fpm(tmp: Path, workers: int) -> Iterator[str]:
+    """A private php-fpm8.2 pool (pm = static, ``workers`` children) on a free port; yields its address."""
+    assert PHP_FPM is not None
+    port = free_port()
+    conf = tmp / "fpm.conf"
+    conf.write_text(f"[global]\npid = {tmp}/fpm.pid\nerror_log = {tmp}/fpm.log\ndaemonize = no\n\n"
+                    f"[bench]\nlisten = 127.0.0.1:{port}\npm = static\npm.max_children = {workers}\n")
+    with server([PHP_FPM, "-n", "-F", "-R", "-y", str(conf)], port):
+        yield f"127.0.0.1:{port}"
+
+
+@contextmanager
+def phprt_fastcgi(root: Path, workers: int) -> Iterator[str]:
+    port = free_port()
+    with server([sys.executable, "-m", "phprt", "fastcgi", "--listen", f"127.0.0.1:{port}", "--workers", str(workers),
+                 str(root)], port):
+        yield f"127.0.0.1:{port}"
+
+
+@benchmark("serve_fastcgi")
+def nginx_fastcgi_vs_php_fpm(quick: bool) -> list[Result]:
+    seconds = 1.0 if quick else 4.0
+    counts = [1] if quick else [1, 4]
+    if not (wrk_available() and NGINX):
+        return [Result.of(f"nginx+fastcgi {n}w req/s", 0.0, None, "req/s", "nginx+php-fpm (wrk/nginx absent)")
+                for n in counts]
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory() as directory:
+        base = Path(directory)
+        py, php = base / "py", base / "php"
+        py.mkdir()
+        php.mkdir()
+        (py / "index.py").write_text(HELLO_PY)
+        (php / "index.php").write_text(HELLO_PHP)
+        for workers in counts:
+            run = base / f"run{workers}"
+            for name in ("a", "b", "c", "d"):
+                (run / name).mkdir(parents=True)
+            with phprt_fastcgi(py, workers) as upstream, nginx(run / "a", py, upstream) as port:
+                ours = wrk(f"http://127.0.0.1:{port}/index.py", 16, seconds)
+            theirs = None
+            if PHP_FPM:
+                with php_fpm(run / "b", workers) as upstream, nginx(run / "c", php, upstream) as port:
+                    theirs = wrk(f"http://127.0.0.1:{port}/index.php", 16, seconds)
+            label = f"nginx+fastcgi {workers}w -c16"
+            results.append(Result.of(f"{label} req/s", ours[0], theirs and theirs[0], "req/s", "nginx+php-fpm8.2"))
+            results.append(Result.of(f"{label} p99", ours[1] * 1e3, theirs and theirs[1] * 1e3, "ms",
+                                     "nginx+php-fpm8.2"))
+    return results
+
+
+__all__ = ["nginx_fastcgi_vs_php_fpm"]

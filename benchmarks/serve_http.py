@@ -1,0 +1,187 @@
+"""``serve`` against ``php -n -S`` under wrk (issue 13, issue 13).
+
+(1) hello world, the same process count (1 and 2: ``serve --workers N`` beside
+``PHP_CLI_SERVER_WORKERS=N``), wrk -t2 at -c16 and -c64: requests/s, p99 latency and
+server CPU per request, php -S measured in the same run; (4) a 700-line script
+against a 5-line one, both served by ``serve`` (php -S's own ratio beside it).
+"not measured" (baseline None) where wrk or php is absent.
+
+    python3 -m benchmarks --only serve_http [--quick]
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from benchmarks.common import Result, benchmark, php_available
+
+ROOT = Path(__file__).resolve().parents[1]
+HELLO_PY = 'from phprt.php import *\necho("Hello, world!\\n")\n'
+HELLO_PHP = '<?php\necho "Hello, world!\\n";\n'
+
+
+def wrk_available() -> bool:
+    return shutil.which("wrk") is not None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_listening(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port}")
+
+
+def group_cpu(pgid: int) -> float:
+    """CPU seconds (user + system) of every live process of the process group ``pgid``."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after the name: state ppid pgrp ...
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+@contextmanager
+def server(command: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[int]:
+    """Run ``command`` (listening on ``port``) in a process group of its own; yields its pgid."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
+                               env={**os.environ, **(env or {})}, start_new_session=True)
+    try:
+        wait_listening(port)
+        yield process.pid
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _seconds(text: str) -> float:
+    """wrk's latency figure (``850.12us``, ``3.2ms``, ``1.10s``, ``2.00m``) in seconds; NaN if unreadable."""
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if match is None:
+        return float("nan")
+    return float(match[1]) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[match[2]]
+
+
+def wrk(url: str, connections: int, seconds: float, pgid: int | None = None) -> tuple[float, float, float]:
+    """(requests/s, p99 seconds, server CPU seconds per request) under wrk -t2."""
+    cpu = group_cpu(pgid) if pgid else 0.0
+    done = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "--latency", url],
+                          capture_output=True, text=True, check=True)
+    used = (group_cpu(pgid) - cpu) if pgid else 0.0
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)[1])  # type: ignore[index]
+    total = int(re.search(r"(\d+) requests in", done.stdout)[1])  # type: ignore[index]
+    p99 = _seconds(re.search(r"99%\s+(\S+)", done.stdout)[1])  # type: ignore[index]
+    return rate, p99, used / max(total, 1)
+
+
+def serve_command(docroot: Path, port: int, workers: int) -> list[str]:
+    return [sys.executable, "-m", "phprt", "serve", "--listen", f"127.0.0.1:{port}", "--workers", str(workers),
+            str(docroot)]
+
+
+def php_command(docroot: Path, port: int) -> list[str]:
+    return ["php", "-n", "-S", f"127.0.0.1:{port}", "-t", str(docroot)]
+
+
+def long_script(lines: int, php: bool) -> str:
+    """A script of about ``lines`` lines: functions defined, one called, hello world echoed."""
+    body = []
+    for index in range(lines // 5):
+        if php:
+            body.append(f"function f{index}($a, $b) {{\n    $c = $a + $b * {index};\n"
+                        f"    return $c > 10 ? $c : -$c;\n}}\n")
+        else:
+            body.append(f"def f{index}(a, b):\n    c = a + b * {index}\n    return c if c > 10 else -c\n\n")
+    if php:
+        return "<?php\n" + "".join(body) + 'f1(1, 2);\necho "Hello, world!\\n";\n'
+    return "from phprt.php import *\n" + "".join(body) + 'f1(1, 2)\necho("Hello, world!\\n")\n'
+
+
+def _site(directory: Path) -> tuple[Path, Path]:
+    py, php = directory / "py", directory / "php"
+    py.mkdir()
+    php.mkdir()
+    (py / "index.py").write_text(HELLO_PY)
+    (php / "index.php").write_text(HELLO_PHP)
+    (py / "long.py").write_text(long_script(700, php=False))
+    (php / "long.php").write_text(long_script(700, php=True))
+    return py, php
+
+
+@benchmark("serve_http")
+def serve_vs_php_s(quick: bool) -> list[Result]:
+    seconds = 1.0 if quick else 4.0
+    cases = [(1, 16)] if quick else [(1, 16), (1, 64), (2, 16), (2, 64)]
+    results: list[Result] = []
+    measured = wrk_available()
+    with tempfile.TemporaryDirectory() as directory:
+        py, php = _site(Path(directory))
+        for workers, connections in cases:
+            label = f"serve hello {workers}p -c{connections}"
+            if not measured:
+                results.append(Result.of(f"{label} req/s", 0.0, None, "req/s", "php -n -S (wrk absent)"))
+                continue
+            port = free_port()
+            with server(serve_command(py, port, workers), port) as pgid:
+                ours = wrk(f"http://127.0.0.1:{port}/", connections, seconds, pgid)
+            theirs: tuple[float, float, float] | None = None
+            if php_available():
+                port = free_port()
+                with server(php_command(php, port), port, {"PHP_CLI_SERVER_WORKERS": str(workers)}) as pgid:
+                    theirs = wrk(f"http://127.0.0.1:{port}/", connections, seconds, pgid)
+            name = "php -n -S"
+            results.append(Result.of(f"{label} req/s", ours[0], theirs and theirs[0], "req/s", name))
+            results.append(Result.of(f"{label} p99", ours[1] * 1e3, theirs and theirs[1] * 1e3, "ms", name))
+            results.append(Result.of(f"{label} CPU/req", ours[2] * 1e6, theirs and theirs[2] * 1e6, "us", name))
+        results += _long_vs_short(py, php, seconds, measured)
+    return results
+
+
+def _long_vs_short(py: Path, php: Path, seconds: float, measured: bool) -> list[Result]:
+    """(4): req/s of a 700-line script against a 5-line one, each server against itself."""
+    if not measured:
+        return [Result.of("serve 700-line/5-line script req/s", 0.0, None, "req/s", "5-line (wrk absent)")]
+    results = []
+    port = free_port()
+    with server(serve_command(py, port, 1), port):
+        short = wrk(f"http://127.0.0.1:{port}/index.py", 16, seconds)[0]
+        long = wrk(f"http://127.0.0.1:{port}/long.py", 16, seconds)[0]
+    results.append(Result.of("serve 700-line script req/s", long, short, "req/s", "serve 5-line script"))
+    if php_available():
+        port = free_port()
+        with server(php_command(php, port), port):
+            short = wrk(f"http://127.0.0.1:{port}/index.php", 16, seconds)[0]
+            long = wrk(f"http://127.0.0.1:{port}/long.php", 16, seconds)[0]
+        results.append(Result.of("php -S 700-line script req/s", long, short, "req/s", "php -S 5-line script"))
+    return results

@@ -1,0 +1,149 @@
+"""Issue 13, serving: reused workers, the realpath cache, serve --workers.
+
+Timing is never asserted; every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from phprt import MemoryTransport
+from phprt.engine.runtime import ACTIVE
+from phprt.net.docroot import DocumentRoot, Refused
+from phprt.net.pool import WorkerPool
+from phprt.net.runner import ScriptRunner
+from phprt.net.site import ScriptCall
+
+ROOT = Path(__file__).resolve().parents[2]
+MARK: contextvars.ContextVar[str] = contextvars.ContextVar("MARK", default="clean")
+
+
+@pytest.mark.clause("NET-RUNTIME-1")
+def test_a_reused_thread_starts_each_job_with_an_empty_context() -> None:
+    pool = WorkerPool(1, name="phprt-test-pool", idle_timeout=5.0)
+    seen: list[tuple[int, str]] = []
+    done = threading.Event()
+
+    def first() -> None:
+        seen.append((threading.get_ident(), MARK.get()))
+        MARK.set("left by the first job")
+
+    def second() -> None:
+        seen.append((threading.get_ident(), MARK.get()))
+        done.set()
+
+    pool.submit(first)
+    pool.submit(second)  # one thread: it waits in the queue for the same thread
+    assert done.wait(10)
+    assert pool.close(10)
+    assert seen[0][0] == seen[1][0] and [mark for _, mark in seen] == ["clean", "clean"]
+
+
+@pytest.mark.clause("NET-RUNTIME-1")
+def test_a_runner_thread_runs_script_after_script_each_with_only_its_own_runtime() -> None:
+    runner = ScriptRunner(1)
+    seen: list[tuple[int, bool, int]] = []
+    gate = threading.Event()
+
+    def script() -> None:
+        runtime = ACTIVE.get()
+        seen.append((threading.get_ident(), runtime is not None, id(runtime)))
+        gate.wait(10)
+
+    tickets = [runner.submit(ScriptCall(script, {}, b"", "cli"), MemoryTransport())]
+    waiter = threading.Thread(target=lambda: tickets.append(runner.submit(ScriptCall(script, {}, b"", "cli"),
+                                                                          MemoryTransport())))
+    waiter.start()
+    gate.set()
+    waiter.join(10)
+    for ticket in tickets:
+        outcome = ticket.wait(10)
+        assert outcome is not None and outcome.error is None
+    assert runner.close(10)
+    assert len(seen) == 2 and all(active for _, active, _ in seen) and seen[0][2] != seen[1][2]
+
+
+@pytest.mark.clause("NET-RUNTIME-1")
+def test_a_closed_pool_takes_no_job_and_its_threads_end() -> None:
+    pool = WorkerPool(2, name="phprt-test-pool", idle_timeout=5.0)
+    ran = threading.Event()
+    pool.submit(ran.set)
+    assert ran.wait(10)
+    assert pool.close(10) and pool.threads == 0
+    with pytest.raises(RuntimeError):
+        pool.submit(ran.set)
+
+
+@pytest.mark.clause("DOCROOT-REFUSE-1")
+def test_the_real_path_is_remembered_for_the_ttl_as_php_realpath_cache(tmp_path: Path) -> None:
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (root / "real.py").write_text("")
+    (outside / "other.py").write_text("")
+    (root / "link.py").symlink_to(root / "real.py")
+    cached, fresh = DocumentRoot(root), DocumentRoot(root, realpath_ttl=0)
+    assert cached.resolve("/link.py").path == fresh.resolve("/link.py").path == root.resolve() / "real.py"
+    (root / "link.py").unlink()
+    (root / "link.py").symlink_to(outside / "other.py")
+    assert cached.resolve("/link.py").path == root.resolve() / "real.py"  # within realpath_cache_ttl
+    with pytest.raises(Refused):
+        fresh.resolve("/link.py")  # no cache: the link now leaves the root
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        body: bytes = response.read()
+        return body
+
+
+@pytest.mark.clause("SERVE-CLI-1")
+def test_serve_workers_forks_processes_that_share_the_socket_and_stop_on_sigterm(tmp_path: Path) -> None:
+    (tmp_path / "index.py").write_text('from phprt.php import *\necho("hello")\n')
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-m", "phprt", "serve", "--workers", "2", "--listen",
+                                f"127.0.0.1:{port}", str(tmp_path)], cwd=ROOT, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                bodies = [_get(f"http://127.0.0.1:{port}/") for _ in range(4)]
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        assert bodies == [b"hello"] * 4
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        assert len(children) == 2
+    finally:
+        process.send_signal(signal.SIGTERM)
+        status = process.wait(20)
+    assert status == 0
+
+
+def test_the_serve_benchmarks_register_and_say_not_measured_without_wrk(monkeypatch: pytest.MonkeyPatch) -> None:
+    sys.path.insert(0, str(ROOT))
+    from benchmarks import serve_http
+    from benchmarks.common import REGISTRY
+
+    assert REGISTRY["serve_http"] is serve_http.serve_vs_php_s
+    monkeypatch.setattr(serve_http, "wrk_available", lambda: False)
+    results = serve_http.serve_vs_php_s(True)
+    assert results and all(result.baseline is None and result.ratio is None for result in results)
