@@ -13,10 +13,15 @@ from .values import encodable
 __all__ = ["IniFunctions"]
 
 
-def _header_safe(value: str, charset: str) -> bool:
-    # OnUpdateDefaultCharset, OnUpdateDefaultMimeTye: no CR, LF or NUL (HDR-DEFAULT-3),
-    # and nothing the charset cannot encode (DEV-HEADER-BYTES-1)
-    return not any(char in value for char in "\r\n\0") and encodable(value, charset)
+#: The on-update handlers (``DIRECTIVES[name].on_update``) whose change does more than
+#: store the value, as the Runtime method that does it; False refuses the change (INI-SET-1).
+_ON_UPDATE = {
+    "OnUpdateDefaultCharset": "_update_header_default",
+    "OnUpdateDefaultMimeTye": "_update_header_default",
+    "OnUpdate_zlib_output_compression": "_update_zlib_compression",
+    "OnUpdate_zlib_output_handler": "_update_zlib_output_handler",
+    "OnUpdateTimeout": "_update_timeout",
+}
 
 
 class IniFunctions(RuntimeBase):
@@ -51,14 +56,13 @@ class IniFunctions(RuntimeBase):
         warning = ini_quantity_warning(option, new)
         if warning is not None:  # zend_ini_parse_quantity_warn(): the value is kept (INI-SET-4)
             self._error(C.E_WARNING, warning)
-        on_update = {
-            "default_charset": lambda value: _header_safe(value, self.charset),
-            "default_mimetype": lambda value: _header_safe(value, self.charset),
-            "zlib.output_compression": self._update_zlib_compression,
-            "zlib.output_handler": self._update_zlib_output_handler,
-            "max_execution_time": self._update_timeout,
-        }.get(option)
-        if on_update is not None and not on_update(new):
+        hook = _ON_UPDATE.get(directive.on_update or "")
+        if hook is not None and not getattr(self, hook)(new):
             return False
         self._ini[option] = new
         return old
+
+    def _update_header_default(self, value: str) -> bool:
+        # OnUpdateDefaultCharset, OnUpdateDefaultMimeTye: no CR, LF or NUL (HDR-DEFAULT-3),
+        # and nothing the charset cannot encode (DEV-HEADER-BYTES-1)
+        return not any(char in value for char in "\r\n\0") and encodable(value, self.charset)
