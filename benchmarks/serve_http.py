@@ -101,7 +101,7 @@ def wrk(url: str, connections: int, seconds: float, pgid: int | None = None) -> 
     used = (group_cpu(pgid) - cpu) if pgid else 0.0
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)[1])  # type: ignore[index]
     total = int(re.search(r"(\d+) requests in", done.stdout)[1])  # type: ignore[index]
-    p99 = _seconds(re.search(r"99%\s+(\S+)", done.stdout)[1])  # type: ignore[index]
+    p99 = _seconds(re.search(r"^\s*99%\s+(\S+)", done.stdout, re.M)[1])  # type: ignore[index]
     return rate, p99, used / max(total, 1)
 
 
