@@ -3,7 +3,8 @@
 (2) hello world through a private nginx (one worker process, keep-alive upstream), the
 same number of workers on each side (``--workers N`` beside ``pm = static``,
 ``pm.max_children = N``), wrk -t2 -c16: requests/s and p99, php-fpm measured in the
-same run. "not measured" where wrk, nginx or php-fpm8.2 is absent.
+same run, and the FastCGI responder's CPU per request (its process group's, nginx's
+not counted). "not measured" where wrk, nginx or php-fpm8.2 is absent.
 
     python3 -m benchmarks --only serve_fastcgi [--quick]
 """
@@ -20,75 +21,47 @@ from pathlib import Path
 
 from benchmarks.common import Result, benchmark
 from benchmarks.serve_http import HELLO_PHP, HELLO_PY, free_port, server, wrk, wrk_available
+from phprt.net.nginx import find_nginx, write_config
 
-NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None)
+NGINX = find_nginx()
 PHP_FPM = shutil.which("php-fpm8.2") or next((p for p in ("/usr/sbin/php-fpm8.2",) if os.path.exists(p)), None)
-
-CONFIG = """{user}worker_processes 1;
-pid {tmp}/nginx.pid;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {tmp}/client_body;
-    fastcgi_temp_path {tmp}/fastcgi;
-    proxy_temp_path {tmp}/proxy;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-    upstream app {{
-        server {upstream};
-        keepalive 8;
-    }}
-    server {{
-        listen 127.0.0.1:{port};
-        root {root};
-        location / {{
-            fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
-            fastcgi_param SCRIPT_NAME $fastcgi_script_name;
-            fastcgi_param REQUEST_METHOD $request_method;
-            fastcgi_param QUERY_STRING $query_string;
-            fastcgi_param REQUEST_URI $request_uri;
-            fastcgi_param SERVER_PROTOCOL $server_protocol;
-            fastcgi_param SERVER_NAME localhost;
-            fastcgi_param SERVER_PORT {port};
-            fastcgi_param REMOTE_ADDR $remote_addr;
-            fastcgi_param CONTENT_TYPE $content_type;
-            fastcgi_param CONTENT_LENGTH $content_length;
-            fastcgi_keep_conn on;
-            fastcgi_pass app;
-        }}
-    }}
-}}
-"""
 
 
 @contextmanager
-def nginx(tmp: Path, root: Path, upstream: str) -> Iterator[int]:
-    """A private nginx on a free port, passing every request to ``upstream``; yields its port."""
+def nginx(tmp: Path, root: Path, upstream: str, suffix: str) -> Iterator[int]:
+    """A private nginx on a free port with README.md's server block (phprt/net/nginx.py, the
+    tests' configuration), passing ``*{suffix}`` scripts to ``upstream``; yields its port."""
     assert NGINX is not None
     port = free_port()
-    user = "user root;\n" if os.geteuid() == 0 else ""
-    (tmp / "nginx.conf").write_text(CONFIG.format(user=user, tmp=tmp, port=port, root=root, upstream=upstream))
-    with server([NGINX, "-p", str(tmp), "-c", str(tmp / "nginx.conf"), "-e", "stderr", "-g", "daemon off;"], port):
+    config = write_config(tmp, root, [upstream], port, suffix=suffix)
+    with server([NGINX, "-p", str(tmp), "-c", str(config), "-e", "stderr", "-g", "daemon off;"], port):
         yield port
 
 
 @contextmanager
-def php_fpm(tmp: Path, workers: int) -> Iterator[str]:
-    """A private php-fpm8.2 pool (pm = static, ``workers`` children) on a free port; yields its address."""
+def php_fpm(tmp: Path, workers: int, pgids: list[int] | None = None) -> Iterator[str]:
+    """A private php-fpm8.2 pool (pm = static, ``workers`` children) on a free port; yields its
+    address (its process group goes into ``pgids``)."""
     assert PHP_FPM is not None
     port = free_port()
     conf = tmp / "fpm.conf"
     conf.write_text(f"[global]\npid = {tmp}/fpm.pid\nerror_log = {tmp}/fpm.log\ndaemonize = no\n\n"
                     f"[bench]\nlisten = 127.0.0.1:{port}\npm = static\npm.max_children = {workers}\n")
-    with server([PHP_FPM, "-n", "-F", "-R", "-y", str(conf)], port):
+    with server([PHP_FPM, "-n", "-F", "-R", "-y", str(conf)], port) as pgid:
+        if pgids is not None:
+            pgids.append(pgid)
         yield f"127.0.0.1:{port}"
 
 
 @contextmanager
-def phprt_fastcgi(root: Path, workers: int) -> Iterator[str]:
+def phprt_fastcgi(root: Path, workers: int, pgids: list[int] | None = None) -> Iterator[str]:
+    """``python -m phprt fastcgi --workers N`` on a free port; yields its address (its
+    process group goes into ``pgids``)."""
     port = free_port()
     with server([sys.executable, "-m", "phprt", "fastcgi", "--listen", f"127.0.0.1:{port}", "--workers", str(workers),
-                 str(root)], port):
+                 str(root)], port) as pgid:
+        if pgids is not None:
+            pgids.append(pgid)
         yield f"127.0.0.1:{port}"
 
 
@@ -111,16 +84,20 @@ def nginx_fastcgi_vs_php_fpm(quick: bool) -> list[Result]:
             run = base / f"run{workers}"
             for name in ("a", "b", "c", "d"):
                 (run / name).mkdir(parents=True)
-            with phprt_fastcgi(py, workers) as upstream, nginx(run / "a", py, upstream) as port:
-                ours = wrk(f"http://127.0.0.1:{port}/index.py", 16, seconds)
+            pgids: list[int] = []  # the responder's CPU per request: the FastCGI side's alone
+            with phprt_fastcgi(py, workers, pgids) as upstream, nginx(run / "a", py, upstream, ".py") as port:
+                ours = wrk(f"http://127.0.0.1:{port}/index.py", 16, seconds, pgids[0])
             theirs = None
             if PHP_FPM:
-                with php_fpm(run / "b", workers) as upstream, nginx(run / "c", php, upstream) as port:
-                    theirs = wrk(f"http://127.0.0.1:{port}/index.php", 16, seconds)
+                pgids.clear()
+                with php_fpm(run / "b", workers, pgids) as upstream, nginx(run / "c", php, upstream, ".php") as port:
+                    theirs = wrk(f"http://127.0.0.1:{port}/index.php", 16, seconds, pgids[0])
             label = f"nginx+fastcgi {workers}w -c16"
             results.append(Result.of(f"{label} req/s", ours[0], theirs and theirs[0], "req/s", "nginx+php-fpm8.2"))
             results.append(Result.of(f"{label} p99", ours[1] * 1e3, theirs and theirs[1] * 1e3, "ms",
                                      "nginx+php-fpm8.2"))
+            results.append(Result.of(f"{label} responder CPU/req", ours[2] * 1e6, theirs and theirs[2] * 1e6, "us",
+                                     "php-fpm8.2"))
     return results
 
 

@@ -1,4 +1,4 @@
-"""``serve`` against ``php -n -S`` under wrk (issue 13, issue 13).
+"""``serve`` against ``php -n -S`` under wrk (issue 13).
 
 (1) hello world, the same process count (1 and 2: ``serve --workers N`` beside
 ``PHP_CLI_SERVER_WORKERS=N``), wrk -t2 at -c16 and -c64: requests/s, p99 latency and
@@ -69,9 +69,10 @@ def group_cpu(pgid: int) -> float:
 
 
 @contextmanager
-def server(command: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[int]:
+def server(command: list[str], port: int, env: dict[str, str] | None = None, *,
+           cwd: Path = ROOT) -> Iterator[int]:
     """Run ``command`` (listening on ``port``) in a process group of its own; yields its pgid."""
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd,
                                env={**os.environ, **(env or {})}, start_new_session=True)
     try:
         wait_listening(port)

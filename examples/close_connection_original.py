@@ -23,25 +23,18 @@ default output buffer (output_buffering=4096 in the php.ini PHP ships), because
 ob_end_flush() hands the page to that buffer and flush() does not empty it:
 with output_buffering=8192 nothing reaches the client before the script ends,
 which is the failure arr1's note goes on to fix (close_connection_early.py).
-error_log() is replaced by a line appended to the file named by the
-PHPRT_EXAMPLE_LOG environment variable.
+error_log() is PHP's: its line goes where the error_log directive says, as
+"[03-Dec-2026 19:00:00 UTC] do something in the background" (php.ini's
+``error_log = FILE``, here ``-d error_log=FILE``), and without one to the SAPI's
+log: stderr under ``run``, the console under ``serve``, nginx's error log through
+FastCGI.
 
-Run it as php-cgi with php.ini's output buffer would:
+Run it as php-cgi with php.ini's output buffer and an error log would:
 
-    python -m phprt run --sapi cgi -d output_buffering=4096 examples/close_connection_original.py
+    python -m phprt run --sapi cgi -d output_buffering=4096 -d error_log=phprt-example.log examples/close_connection_original.py
 """
 
-import os
-
 from phprt.php import *
-
-LOG = os.environ.get("PHPRT_EXAMPLE_LOG", "phprt-example.log")
-
-
-def error_log(message):  # PHP's error_log() goes to the server's log; here a line in LOG
-    with open(LOG, "a") as log:
-        log.write(message + "\n")
-
 
 header("Connection: close")
 ob_start()

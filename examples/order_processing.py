@@ -9,7 +9,8 @@ the order be registered completely even if the visitor hits STOP (Lee: without
 it, the card was charged but the order never reached the database); a shutdown
 function then checks connection_aborted() and sets the order as not confirmed if
 the visitor left (pulstar). The database is a file: one line per step, appended
-to the file named by the PHPRT_EXAMPLE_LOG environment variable.
+with ``error_log(line, 3, LOG)`` to the file named by the PHPRT_EXAMPLE_LOG
+environment variable.
 
 Run it as php-cgi would:
 
@@ -24,8 +25,7 @@ LOG = os.environ.get("PHPRT_EXAMPLE_LOG", "phprt-example.log")
 
 
 def logline(line):  # the database: a line in LOG
-    with open(LOG, "a") as log:
-        log.write(line + "\n")
+    error_log(line + "\n", 3, LOG)
 
 
 order_id = 1001

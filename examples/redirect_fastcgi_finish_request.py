@@ -21,8 +21,8 @@ processing. The reason was php-fpm.":
 
 The note never sets $redirectUrl (PHP would warn "Undefined variable", and that
 warning, printed first, would stop header() from working); the port sets it.
-"do some work" is a line appended to the file named by the PHPRT_EXAMPLE_LOG
-environment variable. ob_end_flush() expects the default output buffer
+"do some work" is a line appended with ``error_log(line, 3, LOG)`` to the file
+named by the PHPRT_EXAMPLE_LOG environment variable. ob_end_flush() expects the default output buffer
 (output_buffering=4096 in the php.ini PHP ships); without one it prints a notice.
 fastcgi_finish_request() exists only under the "fpm" SAPI profile, on a transport
 that can end the response while the script goes on (the MemoryTransport can; the
@@ -61,5 +61,4 @@ fastcgi_finish_request()  # important when using php-fpm!
 sleep(5)  # User won't feel this sleep because he'll already be away
 
 # do some work after user has been redirected
-with open(LOG, "a") as log:  # the work: a line in LOG
-    log.write("work done after the redirect\n")
+error_log("work done after the redirect\n", 3, LOG)  # the work: a line in LOG

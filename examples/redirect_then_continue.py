@@ -25,8 +25,10 @@ to keep working in the background.":
     exit;
     ?>
 
-phprt has no sessions, so session_write_close() is left out (with no session
-started it does nothing in PHP either). Whether the redirect leaves before the
+session_write_close() stays: here no session was started, so it returns false
+and does nothing, as in PHP; in a page that called session_start() it writes the
+session and releases its lock, so the page the browser is sent to can open the
+same session while this one keeps working (tests/session/test_lock.py). Whether the redirect leaves before the
 processing depends on the SAPI: the built-in server (and Apache) send the
 headers on flush(), php-cgi and php-fpm only when output starts or the request
 ends. ob_flush() expects the default output buffer (output_buffering=4096 in the
@@ -52,7 +54,7 @@ header("Content-Length: 0", True)
 flush()
 ob_flush()
 
-# session_write_close()  -- phprt has no sessions
+session_write_close()
 
 # Continue processing...
 

@@ -10,8 +10,8 @@ the older copy of the page's notes; none of them contains code, so this is not a
 port. Each step writes a line and flushes it, then works; a client that leaves
 stops the script at the first write after it left, and the shutdown function
 sees connection_status() 1 (CONNECTION_ABORTED) and the step it stopped at. The
-steps are lines appended to the file named by the PHPRT_EXAMPLE_LOG environment
-variable.
+steps are lines appended with ``error_log(line, 3, LOG)`` to the file named by
+the PHPRT_EXAMPLE_LOG environment variable.
 
 Run it as php-cgi would:
 
@@ -26,8 +26,7 @@ LOG = os.environ.get("PHPRT_EXAMPLE_LOG", "phprt-example.log")
 
 
 def logline(line):
-    with open(LOG, "a") as log:
-        log.write(line + "\n")
+    error_log(line + "\n", 3, LOG)
 
 
 def stopped():

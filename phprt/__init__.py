@@ -11,7 +11,7 @@ handling -- reimplemented in Python, to the byte.
 from .engine.constants import *  # noqa: F403 - PHP's constants, listed in _constants.__all__
 from .engine.constants import __all__ as _constant_names
 from .engine.diagnostics import Diagnostic
-from .engine.errors import ArgumentCountError, Bailout, PhpError
+from .engine.errors import ArgumentCountError, Bailout, PhpError, StartupFailed
 from .engine.runtime import Runtime
 from .engine.values import Ref
 from .transports import CgiTransport, CliTransport, MemoryTransport
@@ -30,6 +30,7 @@ __all__ = [
     "Ref",
     "ResponseHead",
     "Runtime",
+    "StartupFailed",
     "Transport",
     *_constant_names,
 ]

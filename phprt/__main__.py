@@ -4,17 +4,23 @@
   (or, with ``--sapi cgi``, ``php-cgi SCRIPT.php``) would;
 - ``python -m phprt serve DOCROOT``: an HTTP server, as ``php -S`` is;
 - ``python -m phprt fastcgi DOCROOT --listen ADDRESS``: a FastCGI responder for a
-  web server such as nginx, as PHP-FPM is.
+  web server such as nginx, as PHP-FPM is;
+- ``python -m phprt trace SCRIPT.py``: run a ported script and show its lifecycle (phprt/trace/cli.py).
+
+Each reads php.ini as PHP does (CONF-LOAD-1): ``-c FILE|DIR|production|development``, ``-n``,
+``PHPRC`` and ``PHP_INI_SCAN_DIR``; ``--ini`` prints what it read, as ``php --ini``.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from typing import Any
 
-from .engine.ini import SAPI_PROFILES, Configuration, configure
+from .engine.ini import SAPI_PROFILES, Configuration, IniSource, configure
+from .engine.ini_files import find_ini, ini_report, write_errors
 from .engine.ini_scanner import CLI_HARDCODED_INI, define_line, parse_ini_string
 from .engine.runtime import Runtime
 from .engine.script import execute
@@ -23,10 +29,14 @@ from .transports import CgiTransport, CliTransport
 
 
 def main(argv: list[str] | None = None) -> int:
+    if (sys.argv[1:] if argv is None else argv)[:1] == ["trace"]:  # the lifecycle timeline (TRACE-CLI-1)
+        from .trace.cli import main as trace
+
+        return trace((sys.argv[1:] if argv is None else argv)[1:])
     parser = argparse.ArgumentParser(prog="python -m phprt", description="PHP's runtime semantics in Python.")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run a ported script inside a Runtime, as `php SCRIPT.php` does")
-    run.add_argument("script", help="the Python script (it uses phprt.php's functions)")
+    run.add_argument("script", nargs="?", help="the Python script (it uses phprt.php's functions)")
     run.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script (sys.argv[1:])")
     _common(run, "cli")
     serve = commands.add_parser("serve", help="serve a document root over HTTP, as `php -S` does")
@@ -37,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     _limits(serve, requests=("--max-requests", 256, "requests answered at once, each in a thread"),
             idle=5.0, read=30.0, header=True)
     _common(serve, "cli-server")
+    serve.add_argument("--trace", nargs="?", type=int, const=20, default=0, metavar="N", help=_TRACE)
     fastcgi = commands.add_parser("fastcgi", help="answer FastCGI requests from a web server, as PHP-FPM does")
     fastcgi.add_argument("docroot", help="the directory whose scripts SCRIPT_FILENAME may name")
     fastcgi.add_argument("--listen", required=True, metavar="HOST:PORT|PATH", help="a TCP address or a unix socket path")
@@ -48,10 +59,20 @@ def main(argv: list[str] | None = None) -> int:
     _limits(fastcgi, requests=("--max-children", 128, "scripts running at once in each worker, as PHP-FPM's "
                                                       "pm.max_children"), idle=60.0, read=60.0, header=False)
     _common(fastcgi, "fpm")
+    fastcgi.add_argument("--trace", nargs="?", type=int, const=20, default=0, metavar="N", help=_TRACE)
     options = parser.parse_args(argv)
 
     try:
-        ini = _defines(options.ini, options.sapi, cli=options.command == "run")
+        source = find_ini(options.sapi, options.php_ini, no_ini=options.no_ini)  # CONF-LOAD-1
+        if source is not None and source.errors:  # printed first, as PHP reads php.ini first (CONF-SYNTAX-1)
+            write_errors(source.errors)
+            source = dataclasses.replace(source, errors=())
+        if options.show_ini:
+            sys.stdout.write(ini_report(source))  # php --ini (CONF-REPORT-1)
+            return 0
+        if options.command == "run" and options.script is None:
+            parser.error("the following arguments are required: script")
+        ini = _defines(options.ini, options.sapi, cli=options.command == "run", source=source)
         if options.command == "serve":
             from .server import serve as serve_http
 
@@ -69,20 +90,21 @@ def main(argv: list[str] | None = None) -> int:
     return _run(runtime, options.script, options.args)
 
 
-def _defines(arguments: list[str], sapi: str, *, cli: bool) -> Configuration:
+def _defines(arguments: list[str], sapi: str, *, cli: bool, source: IniSource | None = None) -> Configuration:
     """The ``-d`` arguments as PHP reads them (INI-PARSE-6): one php.ini text, after the six
     lines php_cli.c puts first for ``php`` (not for php-cgi, ``php -S`` or PHP-FPM, whose
     first ``-d`` is line 1); a syntax error is printed as PHP prints it, ``PHP:  syntax
     error, ... in Unknown on line N`` on stderr, and the values before it are kept. Any name is
     accepted (INI-UNKNOWN-1)."""
     prefix = CLI_HARDCODED_INI if cli and sapi == "cli" else ""
-    result = parse_ini_string(prefix + "".join(define_line(argument) for argument in arguments))
+    result = parse_ini_string(prefix + "".join(define_line(argument) for argument in arguments),
+                              config=source.values if source is not None else None)
     if result.error is not None:
         print(f"PHP:  {result.error.message}", file=sys.stderr, flush=True)
     skip = prefix.count("\n")
     values = {entry.name: entry.value for entry in result.entries[skip:]
               if entry.value is not None and entry.offset is None and entry.section is None}
-    return configure(sapi, values, parsed=True)
+    return configure(sapi, values, parsed=True, source=source)
 
 
 def _run(runtime: Runtime, given: str, args: list[str]) -> int:
@@ -95,8 +117,10 @@ def _run(runtime: Runtime, given: str, args: list[str]) -> int:
         return execute(runtime, lambda: None, [given, *args]).exit_status
     if not os.path.isfile(script) or not os.access(script, os.R_OK):
         if runtime.sapi.name == "cli":
-            sys.stdout.write(f"Could not open input file: {given}\n")
-            sys.stdout.flush()
+            try:
+                os.write(sys.stdout.fileno(), f"Could not open input file: {given}\n".encode())
+            except OSError:  # no reader: PHP's write fails silently too
+                pass
             return 1
         with runtime:
             runtime.http_response_code(404)
@@ -132,8 +156,11 @@ def _limits(command: argparse.ArgumentParser, *, requests: tuple[str, int, str],
                          help="memory for the bodies of running requests read back from their files (default: 128M)")
 
 
+_TRACE = "keep the traces of the last N requests (--trace=N, default 20) and show them under /_phprt/trace/"
+
+
 def _chosen(options: argparse.Namespace) -> dict[str, Any]:
-    names = ("max_requests", "max_connections", "idle_timeout", "header_timeout", "read_timeout", "write_timeout",
+    names = ("trace", "max_requests", "max_connections", "idle_timeout", "header_timeout", "read_timeout", "write_timeout",
              "max_body", "body_buffer", "body_memory")
     return {name: getattr(options, name) for name in names if hasattr(options, name)}
 
@@ -141,6 +168,12 @@ def _chosen(options: argparse.Namespace) -> dict[str, Any]:
 def _common(command: argparse.ArgumentParser, sapi: str) -> None:
     command.add_argument("--sapi", default=sapi, choices=list(SAPI_PROFILES), help=f"the PHP SAPI to behave as (default: {sapi})")
     command.add_argument("-d", dest="ini", action="append", default=[], metavar="NAME=VALUE", help="set an ini directive, as php -d")
+    command.add_argument("-c", dest="php_ini", metavar="FILE|DIR|production|development",
+                         help="read this php.ini (or php-SAPI.ini / php.ini in this directory), as php -c; "
+                              "'production' and 'development' are PHP's php.ini-production and -development")
+    command.add_argument("-n", dest="no_ini", action="store_true", help="no php.ini, as php -n")
+    command.add_argument("--ini", dest="show_ini", action="store_true",
+                         help="print the php.ini files this command reads, as php --ini, and exit")
 
 
 if __name__ == "__main__":

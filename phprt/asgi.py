@@ -22,6 +22,7 @@ import contextlib
 from typing import Any, Awaitable, Callable, Mapping, MutableMapping
 from urllib.parse import quote
 
+from .engine.ini_files import IniFile, server_configuration
 from .engine.script import Script
 from .net.logs import Log
 from .net.runner import Outcome, ScriptRunner
@@ -92,9 +93,9 @@ class ASGIApp:
     every request; ``shutdown_timeout`` is how long lifespan's shutdown waits for
     running scripts; a body over ``max_body`` bytes is answered 413."""
 
-    def __init__(self, target: Script, *, sapi: str = "cgi", ini: Mapping[str, Any] | None = None,
+    def __init__(self, target: Script, *, sapi: str = "cgi", ini: Mapping[str, Any] | None = None, ini_file: IniFile = None,
                  shutdown_timeout: float = 30.0, max_body: int = MAX_BODY) -> None:
-        self.site = Site(target, sapi=sapi, ini=ini)
+        self.site = Site(target, sapi=sapi, ini=server_configuration(sapi, ini, ini_file))  # CONF-API-1
         self.scripts = ScriptRunner()  # unbounded: a submit never waits on the event loop
         self.shutdown_timeout = shutdown_timeout
         self.max_body = max_body
@@ -139,7 +140,10 @@ class ASGIApp:
                 if not message.get("more_body", False):
                     break
         request = request_from_scope(scope, bytes(body))
-        answer = await asyncio.to_thread(self.site.answer, request)  # it reads files: off the loop
+        if self.site.root is None:  # one script or a callable for every URL: no file is looked up
+            answer = self.site.answer(request)
+        else:
+            answer = await asyncio.to_thread(self.site.answer, request)  # it reads files: off the loop
         if isinstance(answer, StaticResponse):
             await self._static(answer, request, send)
             return

@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any, Union
 
+from .engine.ini_files import IniFile, server_configuration
 from .engine.runtime import ACTIVE
 from .engine.script import Script
 from .net.body import Spool
@@ -80,12 +81,30 @@ class _FcgiConnection(FcgiConnection):
         self.server = server
         self.request: Request | None = None  # arrived, to run
         self.later: list[Event] = []  # what the loop read after it, for the request's thread
+        self._waker: tuple[int, int, select.poll] | None = None
         self._await()
 
     def close(self) -> None:
         if self.request is not None:
             self.request.stdin.close()
         super().close()
+        if self._waker is not None:
+            for fd in self._waker[:2]:
+                os.close(fd)
+            self._waker = None
+
+    def waker(self) -> tuple[int, int, select.poll]:
+        """The pipe that wakes the thread reading the connection while its requests
+        run (read end, write end) and a poller of it and the socket: made once per
+        connection, for all its requests."""
+        if self._waker is None:
+            wake, woken = os.pipe()
+            os.set_blocking(woken, False)
+            poller = select.poll()
+            poller.register(self.sock, select.POLLIN)
+            poller.register(wake, select.POLLIN)
+            self._waker = (wake, woken, poller)
+        return self._waker
 
     # -- read by the loop (FCGI-LIMIT-1) --------------------------------------------------
 
@@ -162,7 +181,8 @@ class FastCgiServer(Listener[_FcgiConnection]):
     kind = "fastcgi"
 
     def __init__(self, site_or_target: Target, listen: Address | socket.socket = "127.0.0.1:0", *,
-                 sapi: str = "fpm", ini: Mapping[str, Any] | None = None, socket_mode: int = 0o660,
+                 sapi: str = "fpm", ini: Mapping[str, Any] | None = None, ini_file: IniFile = None,
+                 socket_mode: int = 0o660,
                  backlog: int = 511, write_timeout: float = 60.0, max_requests: int = 128,
                  max_connections: int = 1024, idle_timeout: float = 60.0, read_timeout: float = 60.0,
                  max_body: int = 64 << 20, body_buffer: int = 64 << 10, body_memory: int = 128 << 20) -> None:
@@ -172,7 +192,9 @@ class FastCgiServer(Listener[_FcgiConnection]):
         self.max_body, self.body_buffer = max_body, body_buffer
         self.runner = ScriptRunner(max_requests, name="phprt-fastcgi-script")  # pm.max_children
         self.log = Log(stamp=fpm_stamp)
-        self.site = site_or_target if isinstance(site_or_target, Site) else Site(site_or_target, sapi=sapi, ini=ini)
+        if not isinstance(site_or_target, Site):  # ini_file: php-fpm -c (CONF-API-1)
+            site_or_target = Site(site_or_target, sapi=sapi, ini=server_configuration(sapi, ini, ini_file))
+        self.site = site_or_target
         self._unix_path: str | None = None
         self._unix_inode: tuple[int, int] | None = None
         if isinstance(listen, socket.socket):
@@ -207,13 +229,9 @@ class FastCgiServer(Listener[_FcgiConnection]):
         (FCGI-CONCURRENT-1, FCGI-ABORT-1), until no request runs on it: then the loop
         reads it again. Malformed input closes it (FCGI-MALFORMED-1)."""
         sock = channel.sock
-        wake, woken = os.pipe()  # a response's end wakes this thread
-        os.set_blocking(woken, False)
+        wake, woken, poller = channel.waker()  # a response's end wakes this thread
         with channel.lock:
             channel.wake_fd = woken
-        poller = select.poll()
-        poller.register(sock, select.POLLIN)
-        poller.register(wake, select.POLLIN)
         try:
             request, events, channel.request, channel.later = channel.request, channel.later, None, []
             assert request is not None
@@ -254,8 +272,6 @@ class FastCgiServer(Listener[_FcgiConnection]):
         finally:
             with channel.lock:
                 channel.wake_fd = None
-            os.close(wake)
-            os.close(woken)
 
     def _begin(self, channel: _FcgiConnection, request: Request) -> None:
         """Start the request's script in the server's runner (which waits while
@@ -340,7 +356,12 @@ def serve(docroot: str | os.PathLike[str], listen: str, *, sapi: str = "fpm", in
     FastCgiServer's limits and timeouts, for each worker (FCGI-LIMIT-1)."""
     if workers < 1:
         raise ValueError("--workers must be at least 1")
+    trace = options.pop("trace", 0)  # the live view, off by default (TRACE-LIVE-1)
     server = FastCgiServer(docroot, listen, sapi=sapi, ini=ini, socket_mode=socket_mode, **options)
+    if trace:
+        from .trace.live import enable
+
+        enable(server, trace)
     where = server.address if isinstance(server.address, str) else "{}:{}".format(*server.address)
     server.log.line(f"phprt FastCGI ({server.site.sapi}, {workers} worker{'s' if workers > 1 else ''}) listening on {where}")
     if workers == 1:

@@ -26,6 +26,7 @@ from .engine.constants import __all__ as _constants
 from .engine.functions import FUNCTIONS, PhpFunction
 from .engine.runtime import ACTIVE, Runtime
 from .engine.values import Ref
+from .output.printf import PhpOutput
 
 
 def runtime() -> Runtime:
@@ -81,14 +82,21 @@ class Superglobal(MutableMapping[Any, Any]):
         return f"<{self._name} of {active!r}>" if active is not None else f"<{self._name}: no active Runtime>"
 
 
+def php_output() -> PhpOutput:
+    """PHP's ``fopen("php://output", "w")``: a file whose writes are echo in the active
+    Runtime, for ``fprintf(php_output(), ...)`` (PRINTF-OUTPUT-1)."""
+    return runtime().php_output()
+
+
 _SERVER = Superglobal("_SERVER", "server")
 _GET = Superglobal("_GET", "get")
 _POST = Superglobal("_POST", "post")
 _COOKIE = Superglobal("_COOKIE", "cookie")
 _FILES = Superglobal("_FILES", "files")
 _REQUEST = Superglobal("_REQUEST", "request")
+_SESSION = Superglobal("_SESSION", "session")  # SESS-VARS-1
 
 __all__ = [
-    "Ref", "runtime", "_SERVER", "_GET", "_POST", "_COOKIE", "_FILES", "_REQUEST",
+    "Ref", "runtime", "php_output", "_SERVER", "_GET", "_POST", "_COOKIE", "_FILES", "_REQUEST", "_SESSION",
     *(entry.name for entry in FUNCTIONS if entry.name != "print"), *_constants,
 ]

@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import email.utils
 import os
+import select
 import socket
 import time
 from typing import Any, Mapping, TextIO, Union
 
 from .engine import constants as C
+from .engine.ini_files import IniFile, server_configuration
 from .engine.script import Script
 from .net.body import Spool
 from .net.http11 import CLOSED, NEED_DATA, HttpError, Limits, Request, RequestHead, RequestParser
@@ -43,6 +45,10 @@ Target = Union[Site, Script]
 
 #: The transport's name before phprt/transports/http.py.
 SocketTransport = HttpTransport
+
+#: How long the thread that answered a request on a kept connection waits for the next
+#: one before it gives the connection back to the loop (``_Connection.next_here``).
+KEEP_HERE = 0.002
 
 #: E_FATAL_ERRORS: the errors ``php -S`` appends to a request's log line.
 _FATAL = C.E_ERROR | C.E_CORE_ERROR | C.E_COMPILE_ERROR | C.E_USER_ERROR | C.E_RECOVERABLE_ERROR | C.E_PARSE
@@ -70,6 +76,7 @@ class _Connection(Link):
         self.parser = RequestParser(server.limits, body=lambda: Spool(server.body_buffer))
         self.request: Request | None = None
         self._head: RequestHead | None = None
+        self._resumed = False  # next_here() began waiting for the next request
         self._await()
         server.log.line(f"{self.name} Accepted")
 
@@ -97,9 +104,33 @@ class _Connection(Link):
 
     def resume(self) -> Step:
         """Back from answering a request on a kept connection: the next may have arrived already."""
+        if self._resumed:  # next_here() began waiting for it
+            self._resumed = False
+        else:
+            self.parser.next_request()
+            self._await()
+        return self._advance()
+
+    def next_here(self) -> Step | None:
+        """In the thread that answered a request on a kept connection: the next request,
+        RUN if it is there (pipelined, or arriving within ``KEEP_HERE`` seconds) to be
+        answered in this same thread without going back to the loop (issue 13); else
+        what the loop does with the connection (None: it waits in the loop, as ever)."""
         self.parser.next_request()
         self._await()
-        return self._advance()
+        self._resumed = True
+        step = self._advance()
+        if step is not Step.WAIT or self.parser.started:
+            return step  # RUN, CLOSE, LINGER, or a request begun: the loop times it (SERVE-TIMEOUT-1)
+        try:
+            if not select.select([self.sock], [], [], KEEP_HERE)[0]:
+                return None
+            data = os.read(self.sock.fileno(), 65536)
+        except BlockingIOError:
+            return None
+        except OSError:
+            data = b""
+        return self.received(data)
 
     def _advance(self) -> Step:
         """The parser's events until it needs more: the request, once it has arrived."""
@@ -150,6 +181,7 @@ class _Connection(Link):
     def serve(self) -> Step:
         """Answer the request that has arrived; what the connection does next."""
         request, self.request = self.request, None
+        self._resumed = False  # the loop's resume() starts the next request
         assert request is not None and isinstance(request.body, Spool)
         try:
             kept = self._answer(request.head, request.body.read())
@@ -204,12 +236,11 @@ class _Connection(Link):
         return transport.persistent
 
     def _run(self, head: RequestHead, call: ScriptCall) -> bool:
-        # The script in its own Runtime, in the server's runner, while this thread
-        # waits for its end (SERVE-RUN-1); then its log line (SERVE-LOG-1).
+        # The script in its own Runtime, in this thread, one of the server's runner's
+        # (SERVE-RUN-1); then its log line (SERVE-LOG-1).
         server = self.server
         transport = HttpTransport(self, head, closing=lambda: server.stopping, log=server.log)
-        outcome = server.runner.submit(call, transport).wait()
-        assert outcome is not None
+        outcome = server.runner.run(call, transport)
         runtime, error = outcome.runtime, outcome.error
         if error is not None:  # e.g. SystemExit from a script: its request ends here
             server.log.line(f"{self.name} [500]: {head.method} {head.sent_target} - {type(error).__name__}: {error}")
@@ -253,21 +284,25 @@ class HttpServer(Listener[_Connection]):
     kind = "http"
 
     def __init__(self, site_or_target: Target, address: tuple[str, int] = ("127.0.0.1", 0), *,
-                 sapi: str = "cli-server", ini: Mapping[str, Any] | None = None, limits: Limits | None = None,
+                 sapi: str = "cli-server", ini: Mapping[str, Any] | None = None, ini_file: IniFile = None,
+                 limits: Limits | None = None,
                  idle_timeout: float = 5.0, header_timeout: float = 10.0, read_timeout: float = 30.0,
                  write_timeout: float = 60.0, max_connections: int = 1024, max_requests: int = 256,
                  body_buffer: int = 64 << 10, body_memory: int = 128 << 20, log: TextIO | None = None) -> None:
         if min(idle_timeout, header_timeout, read_timeout, write_timeout) <= 0:
             raise ValueError("every timeout must be positive")
-        self.site = site_or_target if isinstance(site_or_target, Site) else Site(site_or_target, sapi=sapi, ini=ini)
+        if not isinstance(site_or_target, Site):  # ini_file: php -c (CONF-API-1)
+            site_or_target = Site(site_or_target, sapi=sapi, ini=server_configuration(sapi, ini, ini_file))
+        self.site = site_or_target
         self.limits = limits or Limits()
         self.idle_timeout, self.header_timeout = idle_timeout, header_timeout
         self.read_timeout, self.write_timeout = read_timeout, write_timeout
         self.body_buffer = body_buffer
         self.log = Log(log, stamp=ctime_stamp)
         self.runner = ScriptRunner(name="phprt-http-script")
+        # A request is served in a thread of the runner, and its script runs there (SERVE-RUN-1).
         super().__init__(bind(address, backlog=1024)[0], max_connections=max_connections, max_requests=max_requests,
-                         body_memory=body_memory)
+                         body_memory=body_memory, pool=self.runner.pool)
         bound = self._listener.getsockname()
         self.host = address[0]
         self.address: tuple[str, int] = (str(bound[0]), int(bound[1]))
@@ -287,7 +322,15 @@ class HttpServer(Listener[_Connection]):
         return _Connection(self, sock, peer)
 
     def _handle(self, connection: _Connection) -> Step:
-        return connection.serve()
+        # A kept connection's next request, when it comes at once, is answered here too:
+        # the loop's hand-off (a wake-up, two epoll changes, a thread switch) is saved.
+        step = connection.serve()
+        while step is Step.WAIT and not self.stopping:
+            after = connection.next_here()
+            if after is not Step.RUN or connection.cost():  # the loop takes it from here
+                return Step.WAIT if after is None else after
+            step = connection.serve()
+        return step
 
     def _unserved(self, connection: _Connection, error: Exception) -> None:
         self.log.line(f"{connection.name} Unserved ({error})")
@@ -310,9 +353,10 @@ def serve(docroot: str | os.PathLike[str], listen: str, *, sapi: str = "cli-serv
     """Serve ``docroot`` on ``listen`` (``HOST:PORT``) until SIGINT or SIGTERM; the exit
     status (SERVE-CLI-1). ``options`` are HttpServer's limits and timeouts (SERVE-CLI-2).
     ``workers`` > 1 forks that many processes sharing the listening socket, as
-    ``PHP_CLI_SERVER_WORKERS`` does for ``php -S`` (SERVE-CLI-1)."""
+    ``PHP_CLI_SERVER_WORKERS`` does for ``php -S`` (SERVE-WORKERS-1)."""
     if workers < 1:
         raise ValueError("--workers must be at least 1")
+    trace = options.pop("trace", 0)  # the live view, off by default (TRACE-LIVE-1)
     host, port = host_port(listen)
     site = Site(docroot, sapi=sapi, ini=ini)
     if "max_body" in options:
@@ -323,6 +367,10 @@ def serve(docroot: str | os.PathLike[str], listen: str, *, sapi: str = "cli-serv
         reason = os.strerror(error.errno) if error.errno else str(error)
         Log(stamp=ctime_stamp).line(f"Failed to listen on {host}:{port} (reason: {reason})")
         return 1
+    if trace:
+        from .trace.live import enable
+
+        enable(server, trace)
     if workers > 1:
         return serve_workers(server, workers, 2.0, server.log)
     serve_until_signalled(server, 2.0, hurry=True)

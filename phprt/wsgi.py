@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, Iterator, Mapping
 from urllib.parse import quote
 
+from .engine.ini_files import IniFile, server_configuration
 from .engine.script import Script
 from .net.logs import Log
 from .net.runner import ScriptRunner
@@ -128,9 +129,9 @@ class WSGIApp:
     ``join(timeout)`` waits until the scripts still running -- after their response
     ended early, say -- have ended."""
 
-    def __init__(self, target: Script, *, sapi: str = "cgi", ini: Mapping[str, Any] | None = None,
+    def __init__(self, target: Script, *, sapi: str = "cgi", ini: Mapping[str, Any] | None = None, ini_file: IniFile = None,
                  max_body: int = MAX_BODY) -> None:
-        self.site = Site(target, sapi=sapi, ini=ini)
+        self.site = Site(target, sapi=sapi, ini=server_configuration(sapi, ini, ini_file))  # CONF-API-1
         self.scripts = ScriptRunner()
         self.max_body = max_body
 

@@ -71,5 +71,9 @@ class ArgumentParsing(RuntimeBase):
     def _precision(self) -> int:
         return ini_integer("precision", self._ini_str("precision"))  # OnSetPrecision: ZEND_ATOL() (INI-PARSE-4)
 
+    def _serialize_precision(self) -> int:
+        # OnSetSerializePrecision: ZEND_ATOL() (INI-PARSE-4); -1 is the shortest that round-trips
+        return ini_integer("serialize_precision", self._ini_str("serialize_precision"))
+
     def _array_to_string(self) -> None:
         self._error(C.E_WARNING, "Array to string conversion")

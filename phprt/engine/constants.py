@@ -42,4 +42,9 @@ CONNECTION_NORMAL = 0
 CONNECTION_ABORTED = 1
 CONNECTION_TIMEOUT = 2
 
+# session_status() (SESS-STATUS-1)
+PHP_SESSION_DISABLED = 0
+PHP_SESSION_NONE = 1
+PHP_SESSION_ACTIVE = 2
+
 __all__ = [name for name in dir() if name.startswith(("PHP_", "E_", "CONNECTION_"))]

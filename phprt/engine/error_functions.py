@@ -97,6 +97,8 @@ class ErrorFunctions(RuntimeBase):
         # (php_error_docref(), "function(): ...") is HTML-escaped under html_errors.
         if docref and self._ini_flag("html_errors"):
             message = escape_html(message)
+        if level & FATAL_LEVELS and self._pending is not None:
+            self._report_pending()
         file, line = location or caller_location(self._shutdown_frame)
         diagnostic = Diagnostic(level, message, file, line)
         self.diagnostics.append(diagnostic)
@@ -113,6 +115,7 @@ class ErrorFunctions(RuntimeBase):
         self._report(diagnostic)
         if level & FATAL_LEVELS:
             raise Bailout(self.exit_status)
+        self._raise_pending()  # a handler the displayed text ran threw or exited (OUT-EXIT-1)
 
     def _report(self, diagnostic: Diagnostic) -> None:
         # php_error_cb(): remember, log, display; a fatal level sets the exit status
@@ -140,12 +143,19 @@ class ErrorFunctions(RuntimeBase):
         # php_log_err(): to the error_log file with a timestamp, else to the SAPI's log.
         destination = self._ini["error_log"]
         if self.sapi.fastcgi and not destination:
+            self._sapi_log(message)
+            return
+        self._log_to(message, destination)
+
+    def _sapi_log(self, message: str) -> None:
+        # sapi_module.log_message(): the SAPI's own log, the transport's error stream.
+        if self.sapi.fastcgi:
             # PHP-FPM sends its log to the web server in its records, nowhere once they are closed (SAPI-FPM-2)
             separator = "; " if self._fpm_logged else ""
             self._fpm_logged = True
             self._sink.write_stderr(f"{separator}PHP message: {message}".encode(self.charset, PHP_BYTES))
             return
-        self._log_to(message, destination)
+        self.transport.write_stderr(f"{message}\n".encode(self.charset, PHP_BYTES))
 
     def _log_to(self, message: str, destination: str | None) -> None:
         # The error_log file, with a timestamp, else the SAPI's log (DIAG-LOG-1).

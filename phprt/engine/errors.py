@@ -7,7 +7,8 @@
      └── ValueError            PHP's ValueError, with PHP's message
     BaseException
      └── Bailout               the script was stopped (a fatal error); Runtime ends the request
-          └── Exit             exit/die: PHP 8's "unwind exit", which a handler's call passes on
+          ├── Exit             exit/die: PHP 8's "unwind exit", which a handler's call passes on
+          └── StartupFailed    the request could not start: the script must not run
 """
 
 from __future__ import annotations
@@ -41,4 +42,15 @@ class Exit(Bailout):
     script when that code resumes, as a thrown exception would (OUT-EXIT-1)."""
 
 
-__all__ = ["ArgumentCountError", "Bailout", "Exit", "PhpError"]
+class StartupFailed(Bailout):
+    """php_request_startup() failed: a bailout during start-up (the client was gone
+    when a start-up diagnostic was displayed). PHP then runs no script, only the
+    request's shutdown, and the CLI exits 1 (RT-STARTUP-2). ``with Runtime(...)``
+    raises it from ``__enter__``, the request already ended, so that the block's
+    body (the script) does not run."""
+
+    def __init__(self) -> None:
+        super().__init__(1)
+
+
+__all__ = ["ArgumentCountError", "Bailout", "Exit", "PhpError", "StartupFailed"]

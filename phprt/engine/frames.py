@@ -11,8 +11,10 @@ PACKAGE = __name__.partition(".")[0]
 
 
 def is_phprt(frame: FrameType) -> bool:
-    """Whether the frame runs phprt's own code."""
+    """Whether the frame runs phprt's own code (``python -m phprt``'s ``__main__`` too)."""
     module: str = frame.f_globals.get("__name__", "")
+    if module == "__main__":
+        module = getattr(frame.f_globals.get("__spec__"), "name", "")
     return module == PACKAGE or module.startswith(PACKAGE + ".")
 
 

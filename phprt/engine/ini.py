@@ -28,12 +28,13 @@ from .ini_scanner import (
     quantity_warning,
     zlib_output_compression,
 )
+from .ini_table import PHP_DIRECTIVES, SAPI_DIRECTIVES
 from .values import format_float
 
 __all__ = [
-    "Configuration", "DIRECTIVES", "Directive", "INI_ALL", "INI_PERDIR", "INI_SYSTEM", "INI_USER", "SAPI_PROFILES",
+    "Configuration", "DIRECTIVES", "Directive", "INI_ALL", "MODELLED", "OWN_DEFAULTS", "IniSource", "INI_PERDIR", "INI_SYSTEM", "INI_USER", "SAPI_PROFILES",
     "SapiProfile", "StartupWarning", "configure", "ini_bool", "ini_file_value", "ini_integer", "ini_quantity_warning",
-    "ini_value",
+    "ini_value", "sapi_directives",
 ]
 
 INI_USER, INI_PERDIR, INI_SYSTEM = 1, 2, 4
@@ -57,8 +58,10 @@ class Directive:
     on_update: str | None = "OnUpdateString"
 
 
-#: The directives phprt knows, with PHP 8.2's built-in defaults (``php -n``) and handlers.
-DIRECTIVES: Mapping[str, Directive] = MappingProxyType({
+#: The directives phprt models -- whose value its runtime reads -- with PHP 8.2's built-in defaults
+#: (``php -n``) and handlers. PHP's generated table (INI-TABLE-1) has the last word on a default
+#: or access: DIRECTIVES below is what phprt uses (INI-TABLE-2).
+MODELLED: Mapping[str, Directive] = MappingProxyType({
     "arg_separator.input": Directive("&", INI_PERDIR | INI_SYSTEM, "OnUpdateStringUnempty"),
     "arg_separator.output": Directive("&", INI_ALL, "OnUpdateStringUnempty"),
     "default_charset": Directive("UTF-8", INI_ALL, "OnUpdateDefaultCharset"),
@@ -81,23 +84,87 @@ DIRECTIVES: Mapping[str, Directive] = MappingProxyType({
     "max_execution_time": Directive("30", INI_ALL, "OnUpdateTimeout"),
     "max_file_uploads": Directive("20", INI_PERDIR | INI_SYSTEM, None),
     "max_input_nesting_level": Directive("64", INI_PERDIR | INI_SYSTEM, "OnUpdateLongGEZero"),
+    "max_input_time": Directive("-1", INI_PERDIR | INI_SYSTEM, "OnUpdateLong"),
     "max_input_vars": Directive("1000", INI_PERDIR | INI_SYSTEM, "OnUpdateLongGEZero"),
     "max_multipart_body_parts": Directive("-1", INI_PERDIR | INI_SYSTEM, None),
     "output_buffering": Directive("0", INI_PERDIR | INI_SYSTEM, "OnUpdateLong"),
     "output_handler": Directive(None, INI_PERDIR | INI_SYSTEM),
     "post_max_size": Directive("8M", INI_PERDIR | INI_SYSTEM, "OnUpdateLong"),
     "precision": Directive("14", INI_ALL, "OnSetPrecision"),
+    "register_argc_argv": Directive("1", INI_PERDIR | INI_SYSTEM, "OnUpdateBool"),
     "request_order": Directive(None, INI_PERDIR | INI_SYSTEM),
     "serialize_precision": Directive("-1", INI_ALL, "OnSetSerializePrecision"),
+    "session.auto_start": Directive("0", INI_PERDIR | INI_SYSTEM, "OnUpdateBool"),
+    "session.cache_expire": Directive("180", INI_ALL, "OnUpdateSessionLong"),
+    "session.cache_limiter": Directive("nocache", INI_ALL, "OnUpdateSessionStr"),
+    "session.cookie_domain": Directive("", INI_ALL, "OnUpdateSessionStr"),
+    "session.cookie_httponly": Directive("0", INI_ALL, "OnUpdateSessionBool"),
+    "session.cookie_lifetime": Directive("0", INI_ALL, "OnUpdateCookieLifetime"),
+    "session.cookie_path": Directive("/", INI_ALL, "OnUpdateSessionStr"),
+    "session.cookie_samesite": Directive("", INI_ALL, "OnUpdateSessionStr"),
+    "session.cookie_secure": Directive("0", INI_ALL, "OnUpdateSessionBool"),
+    "session.gc_divisor": Directive("100", INI_ALL, "OnUpdateSessionLong"),
+    "session.gc_maxlifetime": Directive("1440", INI_ALL, "OnUpdateSessionLong"),
+    "session.gc_probability": Directive("1", INI_ALL, "OnUpdateSessionLong"),
+    "session.lazy_write": Directive("1", INI_ALL, "OnUpdateSessionBool"),
+    "session.name": Directive("PHPSESSID", INI_ALL, "OnUpdateName"),
+    "session.referer_check": Directive("", INI_ALL, "OnUpdateSessionStr"),
+    "session.save_handler": Directive("files", INI_ALL, "OnUpdateSaveHandler"),
+    "session.save_path": Directive("", INI_ALL, "OnUpdateSaveDir"),
+    "session.serialize_handler": Directive("php", INI_ALL, "OnUpdateSerializer"),
+    "session.sid_bits_per_character": Directive("4", INI_ALL, "OnUpdateSidBits"),
+    "session.sid_length": Directive("32", INI_ALL, "OnUpdateSidLength"),
+    "session.use_cookies": Directive("1", INI_ALL, "OnUpdateSessionBool"),
+    "session.use_only_cookies": Directive("1", INI_ALL, "OnUpdateSessionBool"),
+    "session.use_strict_mode": Directive("0", INI_ALL, "OnUpdateSessionBool"),
+    "session.use_trans_sid": Directive("0", INI_ALL, "OnUpdateSessionBool"),
     "session.trans_sid_hosts": Directive(None, INI_ALL, "OnUpdateTransSidHosts"),
+    "unserialize_max_depth": Directive("4096", INI_ALL, "OnUpdateLong"),
     "upload_max_filesize": Directive("2M", INI_PERDIR | INI_SYSTEM, "OnUpdateLong"),
     "url_rewriter.hosts": Directive(None, INI_ALL, "OnUpdateHosts"),
+    "user_ini.cache_ttl": Directive("300", INI_SYSTEM, "OnUpdateLong"),
+    "user_ini.filename": Directive(".user.ini", INI_SYSTEM),
     "url_rewriter.tags": Directive("form=", INI_ALL, "OnUpdateOutputTags"),
     "variables_order": Directive("EGPCS", INI_PERDIR | INI_SYSTEM, "OnUpdateStringUnempty"),
     "zlib.output_compression": Directive("0", INI_ALL, "OnUpdate_zlib_output_compression"),
     "zlib.output_compression_level": Directive("-1", INI_ALL, "OnUpdateLong"),
     "zlib.output_handler": Directive(None, INI_ALL, "OnUpdate_zlib_output_handler"),
 })
+
+#: The directives whose default phprt sets apart from PHP's table on purpose, and the clause that says why.
+OWN_DEFAULTS: Mapping[str, str] = MappingProxyType({"session.save_path": "DEV-SESS-SAVE-PATH-1"})
+
+
+def _known(table: Mapping[str, tuple[str | None, int, str]]) -> dict[str, Directive]:
+    # PHP's default and access; phprt's handler where it models the directive, else none: its
+    # value is only stored and reported (INI-TABLE-2, DEV-INI-DIRECTIVES-1).
+    known = {}
+    for name, (default, access, _extension) in table.items():
+        modelled = MODELLED.get(name)
+        if modelled is None:
+            known[name] = Directive(default, access, None)
+        else:
+            known[name] = Directive(modelled.default if name in OWN_DEFAULTS else default, access, modelled.on_update)
+    return known
+
+
+#: Every directive PHP 8.2 registers under every SAPI (INI-TABLE-1), with PHP's default and access
+#: (INI-TABLE-2) and, for those phprt models, its on-update handler (INI-DIRECTIVE-1).
+DIRECTIVES: Mapping[str, Directive] = MappingProxyType({
+    **_known(PHP_DIRECTIVES), **{name: entry for name, entry in MODELLED.items() if name not in PHP_DIRECTIVES},
+})
+_SAPI_KNOWN: dict[str, Mapping[str, Directive]] = {}
+
+
+def sapi_directives(sapi: str) -> Mapping[str, Directive]:
+    """Every directive PHP registers under profile ``sapi``: DIRECTIVES and the SAPI's own
+    (php-cgi's and PHP-FPM's cgi.* and fastcgi.*, ``php -S``'s cli_server.color) (INI-TABLE-1)."""
+    known = _SAPI_KNOWN.get(sapi)
+    if known is None:
+        own = SAPI_DIRECTIVES.get(sapi, {})
+        known = _SAPI_KNOWN[sapi] = MappingProxyType({**DIRECTIVES, **_known(own)}) if own else DIRECTIVES
+    return known
+
 
 #: The order in which PHP 8.2 registers these directives at module startup -- main's table,
 #: then Zend's, then the extensions' -- and so applies their php.ini and ``-d`` values: a
@@ -211,6 +278,25 @@ SAPI_PROFILES: Mapping[str, SapiProfile] = MappingProxyType({
 
 
 @dataclass(frozen=True)
+class IniSource:
+    """The php.ini files as php_init_config() found and read them (CONF-LOAD-1, CONF-SCAN-1):
+    ``path`` the Loaded Configuration File (None: none), ``scan_dir`` the PHP_INI_SCAN_DIR
+    given (None: none), ``scanned`` the additional files parsed, ``values`` the configuration
+    hash they made (before the CLI's built-in lines and ``-d``), ``per_dir`` and ``per_host``
+    the [PATH=...] and [HOST=...] sections by path and by lower-cased host (CONF-SECTION-1),
+    ``errors`` the "PHP:  syntax error ..." lines PHP printed on stderr while reading them
+    (CONF-SYNTAX-1)."""
+
+    path: str | None = None
+    scan_dir: str | None = None
+    scanned: tuple[str, ...] = ()
+    values: Mapping[str, str] = field(default_factory=dict)
+    per_dir: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    per_host: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class StartupWarning:
     """An "Invalid quantity" warning PHP gives at module startup, before any request, and
     where it goes (INI-STARTUP-1): ``display`` the text displayed (None: not displayed),
@@ -235,8 +321,10 @@ class Configuration(Mapping[str, str]):
     a Runtime, server or application given one uses it as it is."""
 
     def __init__(self, sapi: str, values: Mapping[str, str | None], configured: Mapping[str, str],
-                 startup: tuple[StartupWarning, ...] = ()) -> None:
+                 startup: tuple[StartupWarning, ...] = (), source: IniSource | None = None) -> None:
         self.sapi = sapi
+        #: the php.ini files read, if any (CONF-LOAD-1); None: none was asked for (``php -n``)
+        self.source = source
         self._values = dict(values)
         self.directives: Mapping[str, str | None] = MappingProxyType(self._values)
         self._configured: Mapping[str, str] = MappingProxyType(dict(configured))
@@ -247,13 +335,22 @@ class Configuration(Mapping[str, str]):
         return self._values.copy()
 
     @property
+    def known(self) -> Mapping[str, Directive]:
+        """Every directive PHP registers under this SAPI (INI-TABLE-1)."""
+        return sapi_directives(self.sapi)
+
+    @property
     def profile(self) -> SapiProfile:
         return SAPI_PROFILES[self.sapi]
 
     def started(self) -> Configuration:
         """The same configuration once its module has started and given its startup warnings:
         a Runtime given it gives none (a server's requests, INI-STARTUP-1)."""
-        return Configuration(self.sapi, self.directives, self._configured)
+        source = self.source
+        if source is not None and source.errors:
+            source = IniSource(source.path, source.scan_dir, source.scanned, source.values, source.per_dir,
+                               source.per_host)
+        return Configuration(self.sapi, self.directives, self._configured, source=source)
 
     def __getitem__(self, name: str) -> str:
         return self._configured[name]
@@ -269,19 +366,22 @@ class Configuration(Mapping[str, str]):
 
 
 def configure(sapi: str = "cli", ini: Mapping[str, Any] | Configuration | None = None, *,
-              parsed: bool = False) -> Configuration:
+              parsed: bool = False, source: IniSource | None = None) -> Configuration:
     """Check ``sapi`` and parse ``ini`` once (INI-CONFIG-1): each value is read as ``-d
     NAME=VALUE`` reads it (:func:`ini_file_value`), or kept as it is with ``parsed=True``
     (values PHP's ini parser already read, as from a php.ini file). Any directive name is
     accepted (INI-UNKNOWN-1). Raises ValueError for an unknown SAPI and for a value PHP's ini
     parser reports a syntax error in. A Configuration is returned as it is (its SAPI must be
-    ``sapi``)."""
+    ``sapi``). ``source`` is the php.ini read first, whose values ``ini`` (as ``-d``) and the
+    CLI's built-in lines override (CONF-ORDER-1)."""
     if sapi not in SAPI_PROFILES:
         raise ValueError(f"unknown SAPI {sapi!r}; expected one of {', '.join(SAPI_PROFILES)}")
     if isinstance(ini, Configuration):
         if ini.sapi != sapi:
             raise ValueError(f"this ini configuration was made for SAPI {ini.sapi!r}, not {sapi!r}")
         return ini
+    if source is not None:
+        return _configure(sapi, ini or {}, parsed, source)
     if not ini:  # the SAPI's own configuration: made once, shared, it is immutable (PERF-START-1)
         cached = _DEFAULT_CONFIGURATIONS.get(sapi)
         if cached is None:
@@ -293,12 +393,16 @@ def configure(sapi: str = "cli", ini: Mapping[str, Any] | Configuration | None =
 _DEFAULT_CONFIGURATIONS: dict[str, Configuration] = {}
 
 
-def _configure(sapi: str, ini: Mapping[str, Any], parsed: bool) -> Configuration:
+def _configure(sapi: str, ini: Mapping[str, Any], parsed: bool, source: IniSource | None = None) -> Configuration:
     profile = SAPI_PROFILES[sapi]
-    defaults: dict[str, str | None] = {name: directive.default for name, directive in DIRECTIVES.items()}
+    known = sapi_directives(sapi)
+    defaults: dict[str, str | None] = {name: directive.default for name, directive in known.items()}
     defaults.update(profile.ini)
-    # php_cli.c's HARDCODED_INI lines come before any -d (INI-PARSE-6): get_cfg_var() sees them.
-    configured = dict(_CLI_CONFIGURED) if sapi == "cli" else {}
+    # php.ini first; php_cli.c's HARDCODED_INI lines after it and before any -d (INI-PARSE-6,
+    # CONF-ORDER-1): get_cfg_var() sees them.
+    configured = dict(source.values) if source is not None else {}
+    if sapi == "cli":
+        configured.update(_CLI_CONFIGURED)
     for name, value in ini.items():
         if not isinstance(name, str) or not name:
             raise ValueError(f"an ini directive's name is a non-empty string, not {name!r}")
@@ -309,8 +413,8 @@ def _configure(sapi: str, ini: Mapping[str, Any], parsed: bool) -> Configuration
             configured[name] = ini_file_value(value)
         except IniSyntaxError as error:
             raise ValueError(f"ini {name}={value!r}: PHP's ini parser reports a {error.message}") from None
-    values = {**defaults, **{name: value for name, value in configured.items() if name in DIRECTIVES}}
-    return Configuration(sapi, values, configured, _startup_warnings(profile, defaults, values))
+    values = {**defaults, **{name: value for name, value in configured.items() if name in known}}
+    return Configuration(sapi, values, configured, _startup_warnings(profile, defaults, values), source)
 
 
 _CLI_CONFIGURED = parse_ini_string(CLI_HARDCODED_INI).configuration()

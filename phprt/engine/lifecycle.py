@@ -4,13 +4,15 @@ when a callback throws or the time limit expires."""
 
 from __future__ import annotations
 
+import sys
 import time
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any, NoReturn
 
 from . import constants as C
 from .base import RuntimeBase, caller_scope
 from .callables import InvalidCallable, PhpCallable, resolve_callable
+from .diagnostics import Diagnostic
 from .errors import Bailout, Exit, PhpError
 from .frames import is_phprt, script_frame
 from .functions import php_function
@@ -48,6 +50,8 @@ class LifecycleFunctions(RuntimeBase):
         while index < len(functions):
             callback, args = functions[index]
             index += 1
+            if self._trace is not None:
+                self._trace.record("shutdown-function", {"name": callback.name, "index": index}, op="shutdown functions")
             callback(*args)
 
     @php_function(construct=True, aliases=("die",))
@@ -58,6 +62,8 @@ class LifecycleFunctions(RuntimeBase):
             self.exit_status = status & 0xFF
         elif status is not None:
             self._write_value(status)
+        if self._trace is not None:
+            self._trace.record("exit", {"status": self.exit_status})
         raise Exit(self.exit_status)
 
     die = exit
@@ -100,12 +106,15 @@ class LifecycleFunctions(RuntimeBase):
             raise PhpError("Call to undefined function fastcgi_finish_request()")
         if self._finished_early:
             return False
+        if self._trace is not None:
+            self._trace.record("finish-request", {})
         self._out.end_all()
         self._send_headers()
         if not self.sapi.fastcgi:  # PHP-FPM's fcgi_end() writes its buffer out with no abort
             self._sapi_flush()
         self._finished_early = True
         self._sink.finish()
+        self._raise_pending()  # what a handler the end ran threw or exited, once the response is done (OUT-EXIT-1)
         return True
 
     # -- time limits and sleeping ---------------------------------------------------------------
@@ -144,6 +153,8 @@ class LifecycleFunctions(RuntimeBase):
     def _wait(self, seconds: float) -> None:
         # Sleeping: the watchdog leaves a thread in phprt's code alone, so a wall-clock
         # limit that expires meanwhile is raised here, when it expires (TIME-WALL-1).
+        if self._trace is not None and self._trace.slept(seconds):
+            return
         left = self._timer.remaining() if self._timer.clock == "wall" else None
         if left is None or left > seconds:
             time.sleep(seconds)
@@ -181,6 +192,8 @@ class LifecycleFunctions(RuntimeBase):
         if script_frame(self._shutdown_frame) is not None:
             if self._pending is None:
                 self._pending = exception
+                # PHP's trace is taken where the exception was made: the calls running now
+                exception._php_trace = self._traced(exception.__traceback__)  # type: ignore[union-attr]
             return
         if isinstance(exception, Exit):
             raise exception
@@ -193,14 +206,39 @@ class LifecycleFunctions(RuntimeBase):
         except Bailout:
             pass
 
+    def _report_pending(self) -> None:
+        # zend_error() at a fatal level with an exception pending (EG(exception)):
+        # "Uncaught ..." first, as a warning, traced through the calls still running;
+        # an exit pending is dropped (DIAG-UNCAUGHT-2).
+        pending, self._pending = self._pending, None
+        if pending is None or isinstance(pending, Exit):
+            return
+        message, file, line = uncaught_error(pending, getattr(pending, "_php_trace", pending.__traceback__))
+        diagnostic = Diagnostic(C.E_WARNING, message, file, line)  # zend_error_va(): no user error handler
+        self.diagnostics.append(diagnostic)
+        self._report(diagnostic)
+
+    def _traced(self, tb: TracebackType | None) -> TracebackType | None:
+        # ``tb`` below the calls running in the request now (outside the shutdown's frame)
+        frame: FrameType | None = sys._getframe(2)
+        while frame is not None and frame is not self._shutdown_frame:
+            tb = TracebackType(tb, frame, frame.f_lasti, frame.f_lineno)
+            if frame is self._entry_frame:
+                break
+            frame = frame.f_back
+        return tb
+
     def _uncaught(self, exception: BaseException, tb: TracebackType | None) -> None:
-        # zend_exception_error(): "Uncaught ..." as a fatal error (DIAG-UNCAUGHT-1)
-        message, file, line = uncaught_error(exception, tb)
+        # zend_exception_error(): "Uncaught ..." as a fatal error (DIAG-UNCAUGHT-1), traced
+        # as PHP traced it when it was made, if it waited for PHP code to resume
+        message, file, line = uncaught_error(exception, getattr(exception, "_php_trace", tb))
         self._fatal(message, (file, line))  # escaped only where displayed (DIAG-DISPLAY-2)
 
     def _timed_out(self, tb: TracebackType | None) -> None:
         # zend_timeout(): the TIMEOUT bit, then the fatal error where the script was (TIME-FATAL-1)
         self._status |= C.CONNECTION_TIMEOUT
+        if self._trace is not None:
+            self._trace.record("time-limit", {"seconds": self._timeout_seconds})
         location = ("Unknown", 0)
         while tb is not None:
             if not is_phprt(tb.tb_frame):

@@ -11,20 +11,24 @@ connection of the output layer to the transport.
 from __future__ import annotations
 
 import email.utils
+import os
 import sys
 import time
-from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from types import TracebackType
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 from ..http.functions import HeaderFunctions
 from ..http.headers import HeaderQueue, head_for
 from ..http.request import UploadedFile, request_variables
 from ..output import handlers
 from ..output.compression import ZlibFunctions
+from ..output.dump import DumpFunctions
 from ..output.functions import LOCKED, OutputFunctions
+from ..output.passthru import FileOutputFunctions
+from ..output.printf import PrintfFunctions
 from ..output.stack import OutputLocked, OutputStack, default_handler
+from ..session.functions import SessionFunctions
 from ..transports.base import Transport
 from ..transports.fpm import FpmRecords
 from . import constants as C
@@ -33,14 +37,18 @@ from .base import RuntimeBase, caller_scope
 from .callables import InvalidCallable, resolve_callable
 from .capture import capturing, release
 from .error_functions import ErrorFunctions
-from .errors import Bailout, Exit
+from .error_log import ErrorLogFunctions
+from .errors import Bailout, Exit, StartupFailed
 from .frames import script_frame
 from .functions import RegistryFunctions
-from .ini import Configuration, configure, ini_integer
+from .ini import Configuration, IniSource, ini_integer
+from .ini_files import load_configuration
 from .ini_functions import IniFunctions
 from .lifecycle import LifecycleFunctions
 from .timelimit import ExecutionTimer, TimeLimitExceeded
+from .trace import Trace, attach
 from .values import PHP_BYTES
+from .var_functions import SerializeFunctions
 
 __all__ = ["ACTIVE", "POWERED_BY", "Runtime"]
 
@@ -68,9 +76,15 @@ def _http_date() -> str:
 
 class Runtime(
     OutputFunctions,
+    DumpFunctions,
+    FileOutputFunctions,
+    PrintfFunctions,
     ZlibFunctions,
     HeaderFunctions,
     LifecycleFunctions,
+    SessionFunctions,
+    SerializeFunctions,
+    ErrorLogFunctions,
     ErrorFunctions,
     IniFunctions,
     RegistryFunctions,
@@ -84,11 +98,13 @@ class Runtime(
     "apache2handler"), ``transport`` where the response goes; any profile runs on
     any transport (RT-PROFILE-1). ``ini`` sets directives as php.ini or ``-d``
     would, before the request starts: a mapping, read as ``-d`` reads its values, or a
-    ``Configuration`` already parsed (INI-CONFIG-1). ``charset`` encodes str output.
+    ``Configuration`` already parsed (INI-CONFIG-1); ``ini_file`` is a php.ini read first,
+    as ``php -c`` reads it: a file, a directory, "production" or "development" (CONF-API-1). ``charset`` encodes str output.
     ``capture_print=True`` makes Python's print() in the Runtime's thread or task
     PHP's echo (RT-CAPTURE-1). ``clock`` is what the time limit counts: the
     thread's CPU time, as PHP on Linux (TIME-CPU-1), or "wall" time, as PHP on
-    Windows (TIME-WALL-1). PHP's functions are its methods (spec/functions.md).
+    Windows (TIME-WALL-1). ``trace=True`` (or a ``Trace``) records the lifecycle's
+    events in ``rt.trace`` (TRACE-EVENT-1). PHP's functions are its methods (spec/functions.md).
     """
 
     def __init__(
@@ -97,12 +113,15 @@ class Runtime(
         sapi: str = "cli",
         ini: Mapping[str, Any] | Configuration | None = None,
         *,
+        ini_file: str | os.PathLike[str] | IniSource | None = None,
         php_version: str = "8.2",
         charset: str = "utf-8",
         capture_print: bool = False,
         clock: str = "cpu",
+        trace: Trace | bool | None = None,
     ) -> None:
-        configuration = configure(sapi, ini)  # ValueError for an unknown SAPI or a syntax error
+        # ValueError for an unknown SAPI or a syntax error; ini_file as php -c (CONF-API-1)
+        configuration = load_configuration(sapi, ini, ini_file)
         if php_version != "8.2":
             raise ValueError(f"unsupported php_version {php_version!r}; phprt reproduces PHP 8.2")
         self.sapi = configuration.profile
@@ -117,6 +136,7 @@ class Runtime(
         self._shutdown_functions = []
         self.server = dict(self.transport.server)
         self._received = dict(self.server)  # the request as the SAPI holds it, whatever the script does to $_SERVER
+        self._request_ini()  # php-cgi's and PHP-FPM's per-request ini (CONF-SECTION-1)
         #: $_GET, $_POST, $_COOKIE, $_FILES and $_REQUEST, parsed when the request starts (REQ-VARS-1).
         self.get: dict[Any, Any] = {}
         self.post: dict[Any, Any] = {}
@@ -144,11 +164,20 @@ class Runtime(
         self._sink = FpmRecords(self.transport) if self.sapi.fastcgi else self.transport
         self._finished_early = False  # fastcgi_finish_request() ended the response
         self._fpm_logged = False  # PHP-FPM joins a request's log messages with "; "
+        #: The lifecycle trace (``trace=True`` or a Trace), else None, which costs nothing (TRACE-OFF-1).
+        self.trace = self._trace = None if not trace else attach(self, Trace() if trace is True else trace)
 
     # -- the request --------------------------------------------------------------------
 
     def __enter__(self) -> Runtime:
-        self.startup()
+        self._entry_frame = sys._getframe(1)  # the frame running the request: where PHP's traces end
+        try:
+            self.startup()
+        except Bailout:  # php_request_startup() failed: no script, only the shutdown (RT-STARTUP-2)
+            self._starting = False
+            self.exit_status = 1
+            self.shutdown()
+            raise StartupFailed() from None
         self._token: Token[Runtime | None] = ACTIVE.set(self)
         if self._capture_print:
             self._capture = capturing(self.echo)
@@ -159,6 +188,7 @@ class Runtime(
         timeout stop here; an uncaught exception is reported as PHP reports it and
         then continues on its way once the request has ended (DEV-UNCAUGHT-1)."""
         try:
+            self._shutdown_frame = sys._getframe()  # the script has ended: no PHP code runs (DIAG-UNCAUGHT-1)
             if isinstance(exc, TimeLimitExceeded):
                 self._timed_out(tb)
             elif isinstance(exc, Exception):
@@ -177,6 +207,8 @@ class Runtime(
         if self._started:
             raise RuntimeError("this Runtime has already started; use a new Runtime per request")
         self._started = True
+        if self._trace is not None:
+            self._trace.request_start(self)
         self._module_startup()
         if self._ini_flag("expose_php"):
             self._headers.header(f"X-Powered-By: {POWERED_BY}")
@@ -214,12 +246,15 @@ class Runtime(
         self._starting = False
         self._timer.bind()
         self._update_timeout(self._ini_str("max_execution_time"))
+        if self._trace is not None:
+            self._trace.enter("script")
 
     def _module_startup(self) -> None:
         # php_module_startup()'s warnings for this ini, where php and php-cgi give them
         # (INI-STARTUP-1): logged now; displayed before anything under php, after the whole
         # response under php-cgi, whose stdio buffer holds them. A server gives them once when
         # it starts, not in a request; a Configuration it made carries none.
+        self._ini_file_errors()
         if self.sapi.name not in ("cli", "cgi"):
             return
         for warning in self._configuration.startup:
@@ -248,47 +283,49 @@ class Runtime(
             return
         self._ended = True
         self._shutdown_frame = sys._getframe()
+        trace = self._trace
         try:
+            if trace is not None:
+                trace.enter("shutdown functions")
             with self._zend_try():
                 self._call_shutdown_functions()
+            if trace is not None:
+                trace.enter("output layer ends")
             with self._zend_try():
                 self._out.end_all()
             self._timer.stop()
+            with self._zend_try():
+                self._session_request_end()  # the session's RSHUTDOWN: written, lock released (SESS-END-1)
+            if trace is not None:
+                trace.enter("headers and output off")
             with self._zend_try():
                 self._out.deactivate()
             if not self._finished_early:
                 self._sink.finish()
             for data in self._after_response:
                 self.transport.write(data)
+            if trace is not None:
+                trace.request_end(self)
         finally:
             self._timer.stop()
-            self._out.deactivate()
+            self._session_rshutdown()  # never a session lock left held (SESS-END-1)
+            self._out.deactivate(header=False)  # a bailout in step 6 leaves the head unsent (LIFE-CALLBACK-5)
             self._shutdown_frame = None
 
-    @contextmanager
-    def _zend_try(self) -> Iterator[None]:
+    def _zend_try(self) -> _ZendTry:
         # zend_try around a shutdown step: a bailout ends the step; a timeout or an
         # exception nobody caught is first reported as the fatal error it is.
-        try:
-            yield
-            self._raise_pending()
-        except Bailout:
-            pass
-        except TimeLimitExceeded as timeout:
-            self._timed_out(timeout.__traceback__)
-        except OutputLocked:  # php_output_end_all() finds a handler still running (OUT-BAILOUT-1)
-            self._fatal(f"PHP Request Shutdown: {LOCKED}", ("Unknown", 0), escape=True)
-        except Exception as exception:
-            self._uncaught(exception, exception.__traceback__)
+        return _ZendTry(self)
 
     # -- the output layer's connection to the transport -------------------------------------
 
     def _output_header(self) -> bool:
-        # php_output_header(): note where output started, then send the headers;
-        # False (no body may follow) for a HEAD request.
+        # php_output_header(): note where output started (nowhere during request
+        # startup, which runs no script), then send the headers; False (no body may
+        # follow) for a HEAD request.
         if self._headers.sent:
             return True
-        if self._output_start is None:
+        if self._output_start is None and not self._starting:
             frame = script_frame(self._shutdown_frame)
             if frame is not None:
                 self._output_start = (frame.f_code.co_filename, frame.f_lineno)
@@ -309,6 +346,8 @@ class Runtime(
             except (Exception, Exit) as exception:  # LIFE-CALLBACK-1, LIFE-CALLBACK-2
                 self._throw(exception)
         queue.sent = True
+        if self._trace is not None:
+            self._trace.record("headers-sent", {"status": queue.response_code, "lines": list(queue.lines)})
         date = _http_date() if self.sapi.name == "cli-server" else ""  # only the built-in server dates its head
         head = head_for(self.sapi.name, queue, self._received, date, self.charset)
         if self._sink.send_headers(head) is False:  # PHP-FPM's head is output, in its records
@@ -336,8 +375,41 @@ class Runtime(
         # php_handle_aborted_connection(): ABORTED, all later output dropped, and
         # the script stopped unless user aborts are ignored (CONN-ABORT-1).
         self._status = C.CONNECTION_ABORTED
+        if self._trace is not None:
+            self._trace.record("client-abort", {"ignore_user_abort": self._ini_flag("ignore_user_abort")})
         if self.sapi.abort_exit_status is not None:
             self.exit_status = self.sapi.abort_exit_status
         self._out.disabled = True
         if not self._ini_flag("ignore_user_abort"):
             raise Bailout(self.exit_status)
+
+
+class _ZendTry:
+    """``with runtime._zend_try():`` -- a class rather than a generator, so that no
+    frame of contextlib's stands between a shutdown step and the request, where a
+    diagnostic would take it for the script's (DIAG-UNCAUGHT-1)."""
+
+    __slots__ = ("runtime",)
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, exc_type: Any, exception: BaseException | None, tb: TracebackType | None) -> bool:
+        runtime = self.runtime
+        try:
+            if exception is None:
+                runtime._raise_pending()
+                return False
+            raise exception
+        except Bailout:
+            pass
+        except TimeLimitExceeded as timeout:
+            runtime._timed_out(timeout.__traceback__)
+        except OutputLocked:  # php_output_end_all() finds a handler still running (OUT-BAILOUT-1)
+            runtime._fatal(f"PHP Request Shutdown: {LOCKED}", ("Unknown", 0), escape=True)
+        except Exception as uncaught:
+            runtime._uncaught(uncaught, uncaught.__traceback__)
+        return True

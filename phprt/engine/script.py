@@ -25,6 +25,7 @@ from types import CodeType, ModuleType
 from typing import Any, Callable, Iterable, Sequence, Union
 
 from .constants import E_PARSE
+from .errors import StartupFailed
 from .runtime import Runtime
 from .timelimit import calls_script
 
@@ -118,7 +119,7 @@ def execute(runtime: Runtime, script: Script, argv: Sequence[str] | None = None)
     try:
         with runtime:
             _run(runtime, script)
-    except Exception:  # the Runtime reported it as PHP's "Uncaught ..." fatal error
+    except (Exception, StartupFailed):  # reported as PHP's "Uncaught ..." / the request never started
         pass
     finally:
         _ARGV.reset(token)

@@ -45,6 +45,8 @@ class HeaderFunctions(RuntimeBase):
         # sapi_header_op() once the headers are gone: PHP's warning, nothing changes (HDR-SENT-2).
         if not self._headers.sent:
             return False
+        if self._trace is not None:
+            self._trace.record("header", {"action": "refused: headers already sent"}, ["HDR-SENT-2"])
         message = "Cannot modify header information - headers already sent"
         if self._output_start is not None:
             message += " by (output started at {}:{})".format(*self._output_start)
@@ -67,6 +69,8 @@ class HeaderFunctions(RuntimeBase):
         if self._headers_sent_warning():
             return
         if name is None:
+            if self._trace is not None:
+                self._trace.record("header", {"action": "removed", "removed": list(self._headers.lines)}, ["HDR-REMOVE-1"])
             self._headers.lines.clear()
             return
         try:

@@ -197,6 +197,21 @@ class _Settings:
         return letter in self.variables_order or letter.lower() in self.variables_order
 
 
+_SETTINGS: dict[tuple[str | None, ...], _Settings] = {}
+
+
+def _settings(ini: Callable[[str], object] | None) -> _Settings:
+    # _Settings, read once per set of the directives' values (issue 13): a request
+    # re-reads only the values, not the quantities and flags they spell.
+    values = tuple(_ini_lookup(ini, name) for name in REQUEST_INI_DEFAULTS)
+    settings = _SETTINGS.get(values)
+    if settings is None:
+        if len(_SETTINGS) >= 64:
+            _SETTINGS.clear()
+        settings = _SETTINGS[values] = _Settings(ini)
+    return settings
+
+
 # -- strings ------------------------------------------------------------------------------------
 
 
@@ -859,7 +874,7 @@ def request_variables(
     ``php -S``'s way: the SAPI hands PHP the whole body it received, whatever
     CONTENT_LENGTH says or whether it is there (REQ-POST-7).
     """
-    settings = _Settings(ini)
+    settings = _settings(ini)
     parser = _Parser(settings, encoding, _STARTUP)
 
     def server_bytes(name: str) -> bytes | None:

@@ -8,12 +8,14 @@ should send, 404 for one that names nothing inside the root, as ``php -S``.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISDIR, S_ISREG
 from urllib.parse import unquote_to_bytes
 
 __all__ = ["DocumentRoot", "Refused", "Resolved"]
@@ -21,6 +23,8 @@ __all__ = ["DocumentRoot", "Refused", "Resolved"]
 #: Percent-escapes that would smuggle a separator or a NUL into one segment.
 _ENCODED_SEPARATOR = re.compile(r"%(2f|5c|00)", re.IGNORECASE)
 _BAD_ESCAPE = re.compile(r"%(?![0-9a-fA-F]{2})")
+#: The errors for which pathlib's is_dir() and is_file() answer False rather than raise.
+_IGNORED = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP})
 
 
 class Refused(Exception):
@@ -66,55 +70,61 @@ class DocumentRoot:
         if not self.root.is_dir():
             raise NotADirectoryError(f"document root {str(root)!r} is not a directory")
         self.realpath_ttl = self.REALPATH_TTL if realpath_ttl is None else realpath_ttl
-        self._realpaths: dict[Path, tuple[float, Path]] = {}
+        self._root = str(self.root)
+        self._prefix = self._root if self._root.endswith("/") else self._root + "/"
+        self._realpaths: dict[str, tuple[float, Path]] = {}
         self._realpaths_lock = threading.Lock()
 
-    def realpath(self, path: Path) -> Path:
+    def realpath(self, path: str | os.PathLike[str]) -> Path:
         """``os.path.realpath(path)``, remembered for ``realpath_ttl`` seconds, as PHP's
-        realpath cache remembers a resolved path for ``realpath_cache_ttl`` (DOCROOT-REFUSE-1):
-        a symbolic link changed meanwhile is seen once the entry has expired."""
+        realpath cache remembers a resolved path for ``realpath_cache_ttl``, at most
+        ``REALPATH_ENTRIES`` of them (DOCROOT-REALPATH-1): a symbolic link changed
+        meanwhile is seen once the entry has expired."""
+        key = os.fspath(path)
         now = time.monotonic()
-        cached = self._realpaths.get(path)
+        cached = self._realpaths.get(key)
         if cached is not None and cached[0] > now:
             return cached[1]
-        real = Path(os.path.realpath(path))
+        real = Path(os.path.realpath(key))
         if self.realpath_ttl > 0:
             with self._realpaths_lock:
                 if len(self._realpaths) >= self.REALPATH_ENTRIES:
                     self._realpaths.clear()  # PHP drops entries when its cache is full, too
-                self._realpaths[path] = (now + self.realpath_ttl, real)
+                self._realpaths[key] = (now + self.realpath_ttl, real)
         return real
 
     def resolve(self, url_path: str) -> Resolved:
         """The file for the path of a request-target (percent-encoded, no query)."""
         if not url_path.startswith("/"):
             raise Refused(400, "the path must start with /")
-        if _ENCODED_SEPARATOR.search(url_path) or _BAD_ESCAPE.search(url_path):
+        if "%" in url_path and (_ENCODED_SEPARATOR.search(url_path) or _BAD_ESCAPE.search(url_path)):
             raise Refused(400, "an encoded separator, NUL or malformed escape in the path")
-        decoded = unquote_to_bytes(url_path)
+        decoded = unquote_to_bytes(url_path) if "%" in url_path else url_path.encode("utf-8")
         if b"\\" in decoded or b"\0" in decoded:
             raise Refused(400, "a backslash or NUL in the path")
         segments = [os.fsdecode(s) for s in decoded.split(b"/") if s not in (b"", b".")]
         if any(segment in ("..", "__pycache__") for segment in segments):
             raise Refused(404, "the path leaves the document root")
         static = any("." in segment for segment in segments)
+        root = self._root
         for depth in range(len(segments), -1, -1):  # php -S walks back to what exists
-            candidate = self.root.joinpath(*segments[:depth])
+            candidate = os.path.join(root, *segments[:depth]) if depth else root
             named = "/" + "/".join(segments[:depth])
             rest = segments[depth:]
             path_info = "/" + "/".join(rest) + ("/" if url_path.endswith("/") else "") if rest else ""
-            if candidate.is_dir():
+            mode = _mode(candidate)  # one stat() where pathlib asked is_dir() and is_file()
+            if S_ISDIR(mode):
                 if rest and static:
                     break  # a missing file, not a route for the index
                 for index in self.INDEX:
-                    if (candidate / index).is_file():
-                        return self._inside(Resolved(candidate / index, named.rstrip("/") + "/" + index, path_info))
+                    if S_ISREG(_mode(os.path.join(candidate, index))):
+                        return self._inside(os.path.join(candidate, index), named.rstrip("/") + "/" + index,
+                                            path_info)
                 break
-            if candidate.is_file():
-                return self._inside(Resolved(candidate, named, path_info))
-            script = candidate.with_name(candidate.name + ".py") if depth else None
-            if script is not None and script.is_file():
-                return self._inside(Resolved(script, named + ".py", path_info))
+            if S_ISREG(mode):
+                return self._inside(candidate, named, path_info)
+            if depth and S_ISREG(_mode(candidate + ".py")):
+                return self._inside(candidate + ".py", named + ".py", path_info)
         raise Refused(404, "no such file")
 
     def script(self, filename: str) -> Path:
@@ -123,14 +133,28 @@ class DocumentRoot:
         path = Path(filename)
         if not path.is_absolute() or "\0" in filename:
             raise Refused(404, "SCRIPT_FILENAME must be an absolute path")
-        resolved = self._inside(Resolved(path, filename))
+        resolved = self._inside(path, filename)
         if not resolved.is_script or not path.is_file():
             raise Refused(404, "no such script")
         return resolved.path
 
-    def _inside(self, resolved: Resolved) -> Resolved:
+    def _inside(self, path: str | os.PathLike[str], script_name: str, path_info: str = "") -> Resolved:
         # Symbolic links are followed, and then the file must still be in the root.
-        real = self.realpath(resolved.path)
-        if not real.is_relative_to(self.root) or real == self.root:
+        real = self.realpath(path)
+        text = str(real)
+        if not text.startswith(self._prefix) or text == self._root:
             raise Refused(404, "the file is outside the document root")
-        return Resolved(real, resolved.script_name, resolved.path_info)
+        return Resolved(real, script_name, path_info)
+
+
+def _mode(path: str) -> int:
+    """The file's st_mode, 0 where pathlib's is_dir() and is_file() answer False
+    (ENOENT, ENOTDIR, EBADF, ELOOP); any other error is raised, as there."""
+    try:
+        return os.stat(path).st_mode
+    except OSError as error:
+        if error.errno in _IGNORED:
+            return 0
+        raise
+    except ValueError:
+        return 0

@@ -252,7 +252,9 @@ class Listener(Generic[C]):
     """A listening socket, the loop that reads its connections, and a thread per request.
 
     ``serve_forever()`` serves until ``stop()`` or ``shutdown()``; ``start()`` (or
-    ``with``) serves from a background thread. A subclass makes the connection
+    ``with``) serves from a background thread. Requests are served in ``pool``'s
+    threads (NET-POOL-1; by default a pool of ``max_requests`` of its own; the HTTP
+    server gives its script runner's, SERVE-RUN-1). A subclass makes the connection
     (``_connection``) and serves its request in a thread (``_handle``), returning
     the next ``Step``: ``WAIT`` gives the connection back to the loop for another
     request, ``RUN`` has it run another request that has already arrived.
@@ -262,7 +264,7 @@ class Listener(Generic[C]):
     kind = "listener"
 
     def __init__(self, listener: socket.socket, *, max_connections: int = 1024, max_requests: int = 256,
-                 body_memory: int = 128 << 20) -> None:
+                 body_memory: int = 128 << 20, pool: WorkerPool | None = None) -> None:
         if max_connections < 1 or max_requests < 1:
             raise ValueError("max_connections and max_requests must be at least 1")
         listener.setblocking(False)
@@ -281,8 +283,9 @@ class Listener(Generic[C]):
         self._selector: selectors.BaseSelector | None = None
         # Shared with the request threads, under _lock.
         self._running: dict[C, None] = {}
-        # The request threads, reused (NET-RUNTIME-1): at most max_requests run at once.
-        self._pool = WorkerPool(max_requests, name=f"phprt-{self.kind}-request")
+        # The request threads, reused (NET-POOL-1): at most max_requests run at once; a
+        # server whose scripts run where their request is served gives its runner's.
+        self._pool = pool or WorkerPool(max_requests, name=f"phprt-{self.kind}-request")
         self._back: list[tuple[C, Step]] = []  # connections their threads are done with
         self._memory = 0  # bytes of bodies granted to running requests
         self._looping = False

@@ -1,4 +1,4 @@
-"""Reused worker threads, as PHP-FPM reuses its children (NET-RUNTIME-1).
+"""Reused worker threads, as PHP-FPM reuses its children (NET-POOL-1).
 
 A ``WorkerPool`` runs each job in one of at most ``size`` daemon threads; a job
 submitted while all of them are busy waits in a queue for the next free one, as
@@ -28,7 +28,7 @@ Job = Callable[[], object]
 
 
 class WorkerPool:
-    """At most ``size`` reused threads named ``name``; jobs beyond them queue (NET-RUNTIME-1)."""
+    """At most ``size`` reused threads named ``name``; jobs beyond them queue (NET-POOL-1)."""
 
     def __init__(self, size: int, *, name: str, idle_timeout: float = 2.0) -> None:
         if size < 1:

@@ -1,10 +1,12 @@
-"""The one way every front end runs a script: ``ScriptRunner`` (NET-RUNTIME-1).
+"""The one way every front end runs a script: ``ScriptRunner`` (NET-RUNTIME-1, NET-RUNNER-1).
 
 The HTTP server, the FastCGI responder and the WSGI and ASGI applications hand
 each request's ``ScriptCall`` and transport to their runner, which runs it in a
 Runtime of its own in one of its reused worker threads (a ``WorkerPool``,
-NET-RUNTIME-1) and says how it ended (an ``Outcome``): to the front end's ``done``
-callback, in that thread, and to whoever waits on the ``Ticket``. With
+NET-POOL-1) -- ``submit`` in another thread, ``run`` in the calling one when that
+is the runner's own, as the HTTP server's are -- and says how it ended (an
+``Outcome``): to the front end's ``done`` callback, in that thread, and to whoever
+waits on the ``Ticket`` or ``join()``. With
 ``max_running`` a submit waits while that many scripts run, as a request waits
 for a busy PHP-FPM pool's next free worker (FCGI-CONCURRENT-1).
 
@@ -16,6 +18,7 @@ one active in it (RT-ACTIVE-1).
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
@@ -64,10 +67,12 @@ class ScriptRunner:
 
     #: The pool's threads when ``max_running`` is None.
     MAX_THREADS = 1024
-    #: Seconds a worker waits for another script before it ends: under load a thread
-    #: runs script after script; once idle it ends soon, so that whoever joins a
-    #: script's thread learns that its Runtime has ended.
-    IDLE_TIMEOUT = 0.005
+    #: Seconds a worker waits for another script before it ends (NET-RUNNER-1): under
+    #: load, and between the requests of a steady client, a thread runs script after
+    #: script; one idle this long ends, so an idle server holds no thread (PHP-FPM's
+    #: ``pm.process_idle_timeout`` is 10 s). A script's end is learnt from its
+    #: ``Ticket`` or ``join()``, never by joining its thread.
+    IDLE_TIMEOUT = 2.0
 
     def __init__(self, max_running: int | None = None, *, name: str = "phprt-script") -> None:
         if max_running is not None and max_running < 1:
@@ -83,6 +88,28 @@ class ScriptRunner:
         """How many scripts are running now."""
         with self._lock:
             return self._running
+
+    @property
+    def pool(self) -> WorkerPool:
+        """The runner's threads: a server may serve its connections in them and run
+        each script where its request is served (``run``, SERVE-RUN-1)."""
+        return self._pool
+
+    def run(self, call: ScriptCall, transport: Transport, *,
+            done: Callable[[Outcome], None] | None = None) -> Outcome:
+        """Run ``call`` on ``transport`` in the calling thread, one of the runner's own
+        (``pool``), as ``submit`` runs it in another: counted in ``running``, within
+        ``max_running``, in a fresh context, then ``done(outcome)``; its Outcome.
+        Saves a thread hand-off per request (NET-RUNNER-1)."""
+        if self._slots is not None:
+            self._slots.acquire()
+        with self._lock:
+            self._running += 1
+        ticket = Ticket()
+        self._work([call, transport], done, ticket, contextvars.Context())
+        outcome = ticket._outcome
+        assert outcome is not None
+        return outcome
 
     def submit(self, call: ScriptCall, transport: Transport, *,
                done: Callable[[Outcome], None] | None = None) -> Ticket:
@@ -101,12 +128,14 @@ class ScriptRunner:
             self._end(Outcome(None, error), done, ticket)
         return ticket
 
-    def _work(self, job: list[object], done: Callable[[Outcome], None] | None, ticket: Ticket) -> None:
+    def _work(self, job: list[object], done: Callable[[Outcome], None] | None, ticket: Ticket,
+              context: contextvars.Context | None = None) -> None:
         call, transport = job
         job.clear()
         assert isinstance(call, ScriptCall) and isinstance(transport, Transport)
         try:
-            outcome = Outcome(call.run(transport), None)
+            runtime = call.run(transport) if context is None else context.run(call.run, transport)
+            outcome = Outcome(runtime, None)
         except BaseException as error:  # noqa: B036 - the front end's done says what happened
             outcome = Outcome(None, error)
         if outcome.runtime is not None:

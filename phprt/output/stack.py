@@ -187,6 +187,8 @@ class OutputStack:
     ) -> None:
         self.handlers: list[OutputHandler] = []
         self.running: OutputHandler | None = None
+        #: The handler flush() took off the stack to pass its output down: still OG(active).
+        self.detached: OutputHandler | None = None
         self.activated = True  # PHP_OUTPUT_ACTIVATED: off once the layer is torn down
         self.disabled = False  # PHP_OUTPUT_DISABLED: all output is dropped
         self.encoding = encoding
@@ -202,6 +204,10 @@ class OutputStack:
 
     @property
     def active(self) -> OutputHandler | None:
+        """PHP's OG(active): the top handler, or the one whose flushed output is being
+        passed down while it is off the stack (OUT-FLUSH-ACTIVE-1)."""
+        if self.detached is not None:
+            return self.detached
         return self.handlers[-1] if self.handlers else None
 
     @property
@@ -326,12 +332,21 @@ class OutputStack:
         out = self._handler_op(top, FLUSH, b"")[1]
         if out:
             self.handlers.pop()
+            detached, self.detached = self.detached, top
             try:
                 self.write(out)
-            finally:
-                self.handlers.append(top)
-                self.on_change()
+            except Exception:
+                self._reattach(top, detached)
+                raise
+            # A bailout (exit, a fatal error, the time limit) leaves the handler off the
+            # stack, as PHP's longjmp skips the push back (OUT-FLUSH-ACTIVE-1).
+            self._reattach(top, detached)
         return True
+
+    def _reattach(self, top: OutputHandler, detached: OutputHandler | None) -> None:
+        self.detached = detached
+        self.handlers.append(top)
+        self.on_change()
 
     def clean(self) -> bool:
         """Run the top handler with CLEAN and drop what it returns (php_output_clean)."""
@@ -362,11 +377,13 @@ class OutputStack:
         while self.handlers and self.pop(force=True):
             pass
 
-    def deactivate(self) -> None:
-        """Tear the layer down (php_output_deactivate): send the headers, drop every
-        handler without calling it; later writes go straight out."""
+    def deactivate(self, *, header: bool = True) -> None:
+        """Tear the layer down (php_output_deactivate): send the headers (unless
+        ``header`` is False: a teardown after a bailout), drop every handler without
+        calling it; later writes go straight out."""
         if self.activated:
-            self._header()
+            if header:
+                self._header()
             self.activated = False
             self.running = None
             self.handlers.clear()

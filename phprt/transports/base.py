@@ -70,5 +70,11 @@ class Transport:
     def write_stderr(self, data: bytes) -> None:
         """Write to the error stream. The default discards it."""
 
+    def ending(self) -> None:
+        """What is written from now until ``finish()`` is the end of the response: a
+        transport may hold it to go out with its end, in one write, as PHP-FPM's
+        fcgi_flush(req, 1) writes its last records with END_REQUEST (FPM-END-1). The
+        default does nothing."""
+
     def finish(self) -> None:
         """The response is complete."""

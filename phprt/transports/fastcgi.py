@@ -75,6 +75,15 @@ class FastCgiTransport(Transport):
         self.finished = False
         self._channel = channel
         self._head = b""
+        self._held: bytearray | None = None  # records held for END_REQUEST's write (FPM-END-1)
+
+    def _send(self, records: bytes) -> bool:
+        # Call with the lock held: the records go now, or with END_REQUEST once the
+        # response is ending; False once the web server is gone.
+        if self._held is not None:
+            self._held += records
+            return True
+        return self._channel.send(records)
 
     def _stdout(self, data: bytes) -> bool:
         # The pending head goes out with the first bytes, or alone on a flush.
@@ -83,7 +92,7 @@ class FastCgiTransport(Transport):
             if self.aborted or self.finished:
                 return False
             data, self._head = self._head + data, b""
-            if not channel.send(channel.protocol.stdout(self.request_id, data)):
+            if not self._send(channel.protocol.stdout(self.request_id, data)):
                 self.aborted = True
             return not self.aborted
 
@@ -104,8 +113,14 @@ class FastCgiTransport(Transport):
                 return
             head, self._head = self._head, b""  # written before this message, so sent before it
             records = channel.protocol.stdout(self.request_id, head) + channel.protocol.stderr(self.request_id, data)
-            if not channel.send(records):
+            if not self._send(records):
                 self.aborted = True
+
+    def ending(self) -> None:
+        """The rest of the response goes with END_REQUEST, in one write (FPM-END-1)."""
+        with self._channel.lock:
+            if not self.finished and self._held is None:
+                self._held = bytearray()
 
     def finish(self) -> None:
         channel = self._channel
@@ -114,7 +129,8 @@ class FastCgiTransport(Transport):
                 return
             self.finished = True
             head, self._head = self._head, b""
-            data = b"" if self.aborted else channel.protocol.stdout(self.request_id, head)
+            held, self._held = bytes(self._held or b""), None
+            data = b"" if self.aborted else held + channel.protocol.stdout(self.request_id, head)
             channel.send(data + channel.protocol.end_request(self.request_id))
             channel.transports.pop(self.request_id, None)
             channel.settle()

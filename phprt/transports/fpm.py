@@ -154,6 +154,9 @@ class FpmRecords(Transport):
 
     def finish(self) -> None:
         if not self._records.closed:
+            # fcgi_end(): the buffered records and END_REQUEST in one write (FPM-END-1); no
+            # write can fail visibly from here, since every later one fails (FPM-FINISH-2).
+            self.inner.ending()
             self._records.close()
         self.inner.finish()
 

@@ -39,6 +39,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CASES_DIR = ROOT / "spec" / "cases"
 RECORDED_DIR = ROOT / "spec" / "recorded"
 PYTHON_PATH = "/phprt-conformance/case.py"
+#: Where PHP runs a case: a path as long as PYTHON_PATH (tempfile adds 8 characters), so that
+#: byte counts of text naming the script (a buffered notice) agree.
+PHP_DIRECTORY = ("/tmp", "rec-")
 
 #: ini every case runs with unless it says otherwise: diagnostics are logged to stderr.
 BASE_INI = {"log_errors": "1"}
@@ -60,6 +63,7 @@ class Case:
     server: dict[str, str] = field(default_factory=dict)
     disconnect_after: int | None = None
     note: str = ""
+    ini_file: str = ""  # a php.ini's text: php -c FILE / Runtime(ini_file=FILE), cli and cgi; its path reads "%i"
 
     @property
     def calls(self) -> list[str]:
@@ -72,6 +76,8 @@ class Case:
             parts.append(sorted(self.server.items()))
         if self.disconnect_after is not None:
             parts.append(["disconnect_after", self.disconnect_after])
+        if self.ini_file:
+            parts.append(["ini_file", self.ini_file])
         text = json.dumps(parts)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -114,10 +120,11 @@ class _Renderer:
 
     def python(self) -> str:
         if self.call.func.id == "headers_sent_where":  # type: ignore[attr-defined]
-            return "__r(lambda f=Ref(), l=Ref(): [rt.headers_sent(f, l), f.value, l.value])"
+            return "with __w: __f, __l = Ref(), Ref(); __w([rt.headers_sent(__f, __l), __f.value, __l.value])"
         if self.call.func.id == "uncaught":  # type: ignore[attr-defined]
             return f"raise Exception({ast.unparse(self.call.args[0])})"
-        return f"__r(lambda: {ast.unparse(_ToRuntime().visit(copy.deepcopy(self.call)))})"
+        # called right from the script's own line, as PHP's __r(f()) calls f (no frame between)
+        return f"with __w: __w({ast.unparse(_ToRuntime().visit(copy.deepcopy(self.call)))})"
 
     def _php(self, node: ast.expr) -> str:
         if isinstance(node, ast.Constant):
@@ -147,6 +154,8 @@ class _Renderer:
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             return f"[{self._php(node.value)}, '{node.attr}']"
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            if node.func.id == "php_output":  # phprt's php://output file (PRINTF-OUTPUT-1)
+                return 'fopen("php://output", "w")'
             args = ", ".join(self._php(a) for a in node.args)
             prefix = _OBJECT_FACTORIES.get(node.func.id, node.func.id)
             return f"{prefix}({args})"
@@ -213,7 +222,7 @@ _POWERED_BY = re.compile(r"X-Powered-By: PHP/(8\.2\.[0-9]+|8\.2 \(phprt\))")
 
 
 def _text(data: bytes, path: str) -> Any:
-    data = data.replace(path.encode(), b"%s")
+    data = data.replace(path.encode(), b"%s").replace(path.upper().encode(), b"%S")  # upper: a handler's strtoupper
     data = _POWERED_BY.sub("X-Powered-By: PHP/%s", data.decode("latin-1")).encode("latin-1")
     try:
         return data.decode("utf-8")
@@ -224,7 +233,7 @@ def _text(data: bytes, path: str) -> Any:
 def _without_path(value: Any, path: str) -> Any:
     # Results that mention the script (a buffer holding a displayed notice) name it "%s".
     if isinstance(value, str):
-        return _POWERED_BY.sub("X-Powered-By: PHP/%s", value.replace(path, "%s"))
+        return _POWERED_BY.sub("X-Powered-By: PHP/%s", value.replace(path, "%s").replace(path.upper(), "%S"))
     if isinstance(value, list):
         return [_without_path(item, path) for item in value]
     if isinstance(value, dict):
@@ -251,18 +260,22 @@ def run_php(case: Case, php: str | None = None) -> dict[str, Any]:
     the "cgi" profile, whose stdout is the CGI response; for "cli-server" and
     "fpm" a real ``php -S`` or php-fpm with a client (tests/conformance/servers.py),
     whose stdout is what the client read."""
-    with tempfile.TemporaryDirectory(prefix="phprt-record-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=PHP_DIRECTORY[1], dir=PHP_DIRECTORY[0]) as tmp:
         script, log = os.path.join(tmp, "case.php"), os.path.join(tmp, "record.jsonl")
         Path(script).write_text(render_php(case))
         Path(log).touch()
         ini = {**BASE_INI, **case.ini}
         if case.sapi in ("cli-server", "fpm"):
+            if case.ini_file:
+                raise ValueError(f"{case.id}: ini_file is for the cli and cgi cases")
             driver = servers.run_cli_server if case.sapi == "cli-server" else servers.run_fpm
             seen = driver(script, ini, {**case.server, "PHPRT_RECORD": log}, case.disconnect_after)
             stdout, stderr, status = _DATE.sub(b"Date: %s\r", seen["stdout"]), seen["stderr"], seen["exit"]
         else:
             stdout, stderr, status = _run_binary(case, php or PHP_BINARIES[case.sapi], script, log, ini)
         results = [json.loads(line) for line in Path(log).read_text().splitlines()]
+    if case.ini_file:
+        stdout, stderr = stdout.replace(_ini_path(script).encode(), b"%i"), stderr.replace(_ini_path(script).encode(), b"%i")
     error_text = _text(stderr, script)
     if case.sapi == "cli-server" and isinstance(error_text, str):  # the server's own access log is not PHP's
         error_text = _SERVER_LOG.sub("", error_text)
@@ -274,9 +287,17 @@ def run_php(case: Case, php: str | None = None) -> dict[str, Any]:
     }
 
 
+def _ini_path(script: str) -> str:
+    return os.path.join(os.path.dirname(script), "php.ini")
+
+
 def _run_binary(case: Case, php: str, script: str, log: str, ini: dict[str, str]) -> tuple[bytes, bytes, int]:
     options = [f"-d{name}={value}" for name, value in ini.items()]
     environment = {**os.environ, **case.server, "PHPRT_RECORD": log}
+    no_ini = ["-n"]
+    if case.ini_file:  # php -c FILE, without the distribution's conf.d
+        Path(_ini_path(script)).write_text(case.ini_file)
+        no_ini, environment["PHP_INI_SCAN_DIR"] = ["-c", _ini_path(script)], ""
     arguments = [script]
     if "REQUEST_METHOD" in case.server:  # php-cgi then runs as a web server's CGI program
         environment.update(REDIRECT_STATUS="200", SCRIPT_FILENAME=script)
@@ -287,7 +308,7 @@ def _run_binary(case: Case, php: str, script: str, log: str, ini: dict[str, str]
         os.close(reader)
     try:
         completed = subprocess.run(
-            [php, "-n", *options, *arguments], stdout=stdout, stderr=subprocess.PIPE,
+            [php, *no_ini, *options, *arguments], stdout=stdout, stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL, env=environment, timeout=60,
         )
     finally:
@@ -330,16 +351,35 @@ def _raise(exception: BaseException) -> Any:
     raise exception
 
 
+class _Recorder:
+    """``with __w: __w(call)``: records the call's value, or the class and message of the
+    exception it threw (PHP's ``try { __r(call); } catch ...``), on the script's own line."""
+
+    def __init__(self, results: list[dict[str, Any]]) -> None:
+        self.results = results
+
+    def __call__(self, value: Any) -> None:
+        self.results.append({"value": _encode(value)})
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, kind: Any, exception: BaseException | None, tb: Any) -> bool:
+        if not isinstance(exception, Exception):
+            return False
+        self.results.append({"throw": _php_class(exception), "message": _encode(str(exception))})
+        return True
+
+
 def run_phprt(case: Case) -> dict[str, Any]:
     """Run the case through phprt on a MemoryTransport and observe it."""
     results: list[dict[str, Any]] = []
 
-    def record(thunk: Any) -> None:
-        try:
-            results.append({"value": _encode(thunk())})
-        except Exception as exception:
-            results.append({"throw": _php_class(exception), "message": _encode(str(exception))})
+    def record(thunk: Any) -> None:  # the handler library's __r(lambda: ...)
+        with recorder:
+            recorder(thunk())
 
+    recorder = _Recorder(results)
     stdout, stderr = io.BytesIO(), io.BytesIO()
     transport: MemoryTransport | CgiTransport
     if case.sapi == "cgi":
@@ -347,9 +387,18 @@ def run_phprt(case: Case) -> dict[str, Any]:
     else:
         server = {**SERVER_DEFAULTS.get(case.sapi, {}), **case.server}
         transport = MemoryTransport(case.disconnect_after, server, lost_writes=LOST_WRITES.get(case.sapi, 0))
-    runtime = Runtime(transport=transport, sapi=case.sapi, ini={**BASE_INI, **case.ini})
+    ini_file = None
+    if case.ini_file:
+        with tempfile.NamedTemporaryFile("w", suffix=".ini", delete=False) as file:
+            file.write(case.ini_file)
+        ini_file = file.name
+    try:
+        runtime = Runtime(transport=transport, sapi=case.sapi, ini={**BASE_INI, **case.ini}, ini_file=ini_file)
+    finally:
+        if ini_file is not None:
+            os.unlink(ini_file)
     namespace: dict[str, Any] = {
-        "__name__": "phprt_conformance_case", "__r": record, "rt": runtime,
+        "__name__": "phprt_conformance_case", "__r": record, "__w": recorder, "rt": runtime,
         "strtoupper": lambda s: s.translate(_ASCII_UPPER), "strlen": lambda s: len(s.encode("utf-8", "surrogateescape")),
         "php_str": lambda v: "" if v is False else str(v), "raise_": _raise,
         "stdClass": stdClass, "ErrorException": ErrorException, "Ref": Ref, "thread_time": time.thread_time,
@@ -359,7 +408,7 @@ def run_phprt(case: Case) -> dict[str, Any]:
     try:
         with runtime:
             exec(code, namespace)
-    except Exception:  # an uncaught exception: reported by the Runtime, as PHP reports it
+    except (Exception, phprt.StartupFailed):  # reported by the Runtime as PHP reports it / no script ran
         pass
     status: int | None = runtime.exit_status
     if isinstance(transport, MemoryTransport):
@@ -371,9 +420,12 @@ def run_phprt(case: Case) -> dict[str, Any]:
             status = None  # the server's process goes on
         elif case.sapi == "fpm":  # PHP-FPM's END_REQUEST says 0, if the client stayed to read it
             status = None if transport.client_gone else 0
+    out, err = stdout.getvalue(), stderr.getvalue()
+    if ini_file is not None:
+        out, err = out.replace(ini_file.encode(), b"%i"), err.replace(ini_file.encode(), b"%i")
     return {
-        "stdout": _text(stdout.getvalue(), PYTHON_PATH),
-        "stderr": _text(stderr.getvalue(), PYTHON_PATH),
+        "stdout": _text(out, PYTHON_PATH),
+        "stderr": _text(err, PYTHON_PATH),
         "results": _without_path(results, PYTHON_PATH),
         "exit": status,
     }

@@ -4,7 +4,7 @@ Needs PHP 8.2's CLI and, for the CGI cases, php-cgi (Debian: ``apt-get install
 php8.2-cli php8.2-cgi``). Writes
 spec/recorded/<cases file>.json with what PHP did for every case: output bytes,
 stderr, each call's result and the exit status. ``--php PATH`` picks the binary;
-case ids as arguments record only those.
+case ids as arguments record only those (every other recording is left as it is).
 """
 
 from __future__ import annotations
@@ -33,12 +33,17 @@ def main(argv: list[str] | None = None) -> int:
         path = RECORDED_DIR / f"{source}.json"
         existing = json.loads(path.read_text())["cases"] if path.exists() else {}
         recorded = {}
+        changed = False
         for case in cases:
-            if args.ids and case.id not in args.ids and case.id in existing:
-                recorded[case.id] = existing[case.id]
+            if args.ids and case.id not in args.ids:  # with ids: only those, the others as they were
+                if case.id in existing:
+                    recorded[case.id] = existing[case.id]
                 continue
             recorded[case.id] = {"digest": case.digest(), **run_php(case, args.php)}
+            changed = True
             print(f"recorded {case.id}")
+        if not changed:
+            continue
         RECORDED_DIR.mkdir(parents=True, exist_ok=True)
         document = {"php": version, "recorder": "python -m tests.conformance.record", "cases": recorded}
         path.write_text(json.dumps(document, indent=1, ensure_ascii=False, sort_keys=False) + "\n")

@@ -58,6 +58,9 @@ from typing import Any
 
 PHP = "php"
 PHP_FPM = "php-fpm8.2"
+#: An access-log line and the lines (no timestamp of their own) of the error message php -S
+#: appends to it: the message is PHP's own log line already.
+_ACCESS_CONTINUATION = re.compile(rb"^(\[[^\]\n]*\] 127\.0\.0\.1:\d+ .*\n)(?:[^\[\n].*\n)+", re.MULTILINE)
 _TIMESTAMP = re.compile(rb"^\[[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}\] (127\.0\.0\.1:\d+ )?", re.MULTILINE)
 _PING = "/phprt-ping"
 
@@ -184,7 +187,8 @@ def run_cli_server(script: str, ini: dict[str, str], server: dict[str, str] | No
             reader.events.append(("done", reader.now()))
         finally:
             _stop(process)
-        stderr = _TIMESTAMP.sub(lambda m: b"127.0.0.1:%d " if m.group(1) else b"", log.read_bytes()[offset:])
+        stderr = _ACCESS_CONTINUATION.sub(rb"\1", log.read_bytes()[offset:])
+        stderr = _TIMESTAMP.sub(lambda m: b"127.0.0.1:%d " if m.group(1) else b"", stderr)
     return {"stdout": reader.data, "stderr": stderr, "exit": None, "events": reader.events}
 
 
@@ -203,6 +207,16 @@ def _fastcgi_request(params: dict[str, str]) -> bytes:
         key, val = name.encode("latin-1"), value.encode("utf-8", "surrogateescape")
         pairs += _length(len(key)) + _length(len(val)) + key + val
     return (_record(1, struct.pack(">HB5x", 1, 0)) + _record(4, pairs) + _record(4) + _record(5))
+
+
+def _accepting(path: str) -> bool:
+    """Whether a unix socket listens (php-fpm binds the path before it listens)."""
+    with socket.socket(socket.AF_UNIX) as probe:
+        try:
+            probe.connect(path)
+        except OSError:
+            return False
+    return True
 
 
 def _fastcgi_exchange(path: str, params: dict[str, str], reader: _Reader, deadline: float) -> tuple[bytes, int | None]:
@@ -259,7 +273,7 @@ def run_fpm(script: str, ini: dict[str, str], server: dict[str, str] | None = No
         try:
             process = _start([PHP_FPM, "-n", *options, "-F", "-R", "-y", str(conf)],
                              Path(tmp, "master.out"), _environment(server))
-            _poll(lambda: os.path.exists(sock), deadline, "php-fpm start", process)
+            _poll(lambda: _accepting(sock), deadline, "php-fpm start", process)
             reader = _Reader(disconnect_after, time.monotonic())
             stderr, status = _fastcgi_exchange(sock, params, reader, deadline)
             ping = _Reader(None, time.monotonic())

@@ -32,9 +32,21 @@ PHP_ARITY: dict[str, tuple[int, int | None]] = {
     "setcookie": (1, 7), "setrawcookie": (1, 7), "register_shutdown_function": (1, None),
     "connection_status": (0, 0), "connection_aborted": (0, 0), "ignore_user_abort": (0, 1),
     "set_time_limit": (1, 1), "fastcgi_finish_request": (0, 0), "sleep": (1, 1), "usleep": (1, 1),
-    "function_exists": (1, 1), "ini_get": (1, 1), "ini_set": (2, 2), "get_cfg_var": (1, 1), "trigger_error": (1, 2),
+    "function_exists": (1, 1), "ini_get": (1, 1), "ini_set": (2, 2), "ini_alter": (2, 2),
+    "ini_restore": (1, 1), "ini_get_all": (0, 2), "get_cfg_var": (1, 1), "trigger_error": (1, 2),
     "user_error": (1, 2), "set_error_handler": (1, 2), "restore_error_handler": (0, 0),
     "error_reporting": (0, 1), "error_get_last": (0, 0), "error_clear_last": (0, 0),
+    "print_r": (1, 2), "var_dump": (1, None), "var_export": (1, 2), "readfile": (1, 3), "fpassthru": (1, 1),
+    "error_log": (1, 4),
+    "session_start": (0, 1), "session_status": (0, 0), "session_id": (0, 1), "session_name": (0, 1),
+    "session_save_path": (0, 1), "session_cache_limiter": (0, 1), "session_cache_expire": (0, 1),
+    "session_get_cookie_params": (0, 0), "session_set_cookie_params": (1, 5), "session_write_close": (0, 0),
+    "session_commit": (0, 0), "session_abort": (0, 0), "session_reset": (0, 0), "session_destroy": (0, 0),
+    "session_unset": (0, 0), "session_gc": (0, 0), "session_encode": (0, 0), "session_decode": (1, 1),
+    "session_create_id": (0, 1), "session_regenerate_id": (0, 1), "session_set_save_handler": (1, 9),
+    "serialize": (1, 1), "unserialize": (1, 2),
+    "sprintf": (1, None), "vsprintf": (2, 2), "printf": (1, None), "vprintf": (2, 2), "fprintf": (2, None),
+    "vfprintf": (3, 3),
 }
 #: What PHP 8.2.36's function_exists() says (php -n -r): the language constructs are no functions.
 PHP_EXISTS = {"echo": False, "print": False, "exit": False, "die": False, "user_error": True, "ob_gzhandler": True}

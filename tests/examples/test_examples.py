@@ -28,6 +28,7 @@ with ob_end_clean() or end with ob_flush() rely on that buffer.
 
 from __future__ import annotations
 
+import re
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,8 @@ from tests.support import EXAMPLES
 POWERED_BY = ("X-Powered-By", "PHP/8.2 (phprt)")
 HTML = ("Content-type", "text/html; charset=UTF-8")
 OB_4096 = {"output_buffering": "4096"}
+#: The timestamp php_log_err() puts before a line of the error_log file (LOG-FILE-1).
+STAMP = re.compile(r"^\[\d\d-[A-Z][a-z]{2}-\d{4} \d\d:\d\d:\d\d UTC\] ")
 
 
 @dataclass
@@ -90,6 +93,7 @@ def run_example(
     script = EXAMPLES / name
     log = tmp_path / "example.log"
     monkeypatch.setenv("PHPRT_EXAMPLE_LOG", str(log))
+    ini = {"error_log": str(log), **(ini or {})}  # error_log()'s type 0 lines go there too (EXAMPLES-LOG-1)
     transport = phprt.MemoryTransport(disconnect_after=disconnect_after, server=server)
 
     def sleep(seconds: int) -> int:
@@ -102,10 +106,10 @@ def run_example(
     def record_status() -> None:
         probe.append((phprt.php.connection_status(), phprt.php.ignore_user_abort()))
 
-    with phprt.Runtime(transport=transport, sapi=sapi, ini=ini or {}) as runtime:
+    with phprt.Runtime(transport=transport, sapi=sapi, ini=ini) as runtime:
         phprt.php.register_shutdown_function(record_status)
         runpy.run_path(str(script), run_name="__main__")
-    lines = log.read_text().splitlines() if log.exists() else []
+    lines = [STAMP.sub("", line) for line in log.read_text().splitlines()] if log.exists() else []
     return Run(transport, runtime, script, lines, probe)
 
 
@@ -114,7 +118,7 @@ def run_example(
 PAGE = b'<tr><td class="e">directive </td><td class="v">value </td></tr>\n' * 100
 
 
-@pytest.mark.clause("EXAMPLES-1")
+@pytest.mark.clause("EXAMPLES-1", "EXAMPLES-LOG-1")
 def test_original_solution_works_when_the_page_outgrows_the_default_buffer(monkeypatch, tmp_path) -> None:
     run = run_example("close_connection_original.py", monkeypatch, tmp_path, sapi="cgi", ini=OB_4096)
     # php-cgi -n -d output_buffering=4096: the head and the 6400 bytes were read at
@@ -125,6 +129,7 @@ def test_original_solution_works_when_the_page_outgrows_the_default_buffer(monke
     assert run.transport.body == PAGE
     assert run.events() == [("headers", 200, headers), ("write", PAGE), ("flush",), ("sleep", 13), ("finish",)]
     assert run.log == ["do something in the background"]
+    assert STAMP.match((tmp_path / "example.log").read_text())  # error_log() with -d error_log=FILE (EXAMPLES-LOG-1)
     assert run.probe == [(0, 0)]
 
 

@@ -78,6 +78,7 @@ import pytest
 
 from phprt import php
 from phprt.fastcgi import FastCgiServer
+from phprt.net.runner import ScriptRunner
 from phprt.server import HttpServer
 from tests.support import EXAMPLES, ROOT
 from tests.support.fastcgi import fcgi_request, nginx_params
@@ -138,6 +139,7 @@ class Harness:
         self.log, self.workdir = log, workdir
         self.code: dict[str, Any] = {}
         self.cond = threading.Condition()
+        self.runners: list[ScriptRunner] = []  # the servers' runners, which say when a script has ended
         self.reset()
 
     def reset(self) -> None:
@@ -197,7 +199,7 @@ class Harness:
         deadline = time.monotonic() + BOUND
         with self.cond:
             while len(self.arrived) < gate:
-                if self.threads and not self.threads[0].is_alive():
+                if self.threads and not self.running():
                     return None
                 if time.monotonic() > deadline:
                     raise AssertionError(f"the script never reached gate {gate}")
@@ -214,18 +216,23 @@ class Harness:
             self.all_open = True
             self.cond.notify_all()
 
+    def running(self) -> bool:
+        """Whether a script still runs in a server's runner."""
+        return any(runner.running for runner in self.runners)
+
     def wait_end(self) -> None:
-        """Wait until the script's thread has ended (its Runtime, shutdown functions included)."""
+        """Wait until the script has ended (its Runtime, shutdown functions included), as
+        its server's runner says (ScriptRunner.join)."""
         deadline = time.monotonic() + BOUND
         with self.cond:
             self.cond.wait_for(lambda: self.threads, BOUND)
-            threads = list(self.threads)
-        for thread in threads:
-            thread.join(max(deadline - time.monotonic(), 0.01))
-            assert not thread.is_alive(), "the script's thread did not end"
+        for runner in self.runners:
+            assert runner.join(max(deadline - time.monotonic(), 0.01)), "the script did not end"
 
     def lines(self) -> list[str]:
         lines = self.log.read_text().splitlines() if self.log.exists() else []
+        # error_log()'s lines (close_connection_original.py) carry php_log_err()'s stamp (EXAMPLES-LOG-1)
+        lines = [line.split(" UTC] ", 1)[1] if line.startswith("[") and " UTC] " in line else line for line in lines]
         if not (self.workdir / "file.ini").exists():
             lines.append("file.ini removed")
         return lines
@@ -619,7 +626,9 @@ def http_way(harness: Harness, no_leaks: Callable[[], None]) -> Iterator[Callabl
 
     def way(ob: str) -> Way:
         if ob not in servers:
-            servers[ob] = HttpServer(harness.target, ini={"output_buffering": ob}, log=io.StringIO()).start()
+            servers[ob] = HttpServer(harness.target, ini={"output_buffering": ob, "error_log": str(harness.log)},
+                                      log=io.StringIO()).start()
+            harness.runners.append(servers[ob].runner)
         return Way("http", servers[ob].address)
 
     yield way
@@ -634,7 +643,9 @@ def fastcgi_way(harness: Harness, no_leaks: Callable[[], None]) -> Iterator[Call
 
     def way(ob: str) -> Way:
         if ob not in servers:
-            servers[ob] = FastCgiServer(harness.target, "127.0.0.1:0", ini={"output_buffering": ob}).start()
+            servers[ob] = FastCgiServer(harness.target, "127.0.0.1:0",
+                                         ini={"output_buffering": ob, "error_log": str(harness.log)}).start()
+            harness.runners.append(servers[ob].runner)
         return Way("fastcgi", servers[ob].address)
 
     yield way
@@ -704,7 +715,9 @@ def test_nginx_client_leaving_every_script(harness, no_leaks, tmp_path_factory) 
     try:
         for ob, names in _by_buffering(tuple(SCRIPTS)):
             tmp = Path(os.path.realpath(tmp_path_factory.mktemp(f"nginx-{ob}")))
-            server = FastCgiServer(harness.target, str(tmp / "phprt.sock"), ini={"output_buffering": ob}).start()
+            server = FastCgiServer(harness.target, str(tmp / "phprt.sock"),
+                                   ini={"output_buffering": ob, "error_log": str(harness.log)}).start()
+            harness.runners.append(server.runner)
             nginx = Nginx(tmp, root, [f"unix:{server.address}"])
             running.append((server, nginx))
             check_offsets(Way("nginx", ("127.0.0.1", nginx.port), NGINX_QUIET), harness, names, sample=3)

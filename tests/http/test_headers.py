@@ -113,3 +113,14 @@ def test_the_transport_receives_one_response_head() -> None:
     assert head.fields == [("X-Powered-By", "PHP/8.2 (phprt)"), ("x-a", "1"), ("Content-type", "text/html; charset=UTF-8")]
     assert head.block() == "\r\n".join((*head.lines, "", "")).encode()
     assert [event[0] for event in transport.events] == ["headers", "write", "finish"]
+
+
+@pytest.mark.clause("DEV-ALIAS-1")
+def test_a_header_callback_echo_does_not_overwrite_the_body_in_flight() -> None:
+    # php-cgi -n -d output_buffering=16: header_register_callback(fn() => print "[cb]");
+    # print "line one\nline two"; sends "[cb] one\nline two[cb]" (PHP reuses the buffer's memory).
+    transport = MemoryTransport()
+    with Runtime(transport=transport, sapi="cgi", ini={"output_buffering": "16"}) as rt:
+        rt.header_register_callback(lambda: rt.echo("[cb]"))
+        rt.print("line one\nline two")
+    assert transport.body == b"line one\nline two[cb]"

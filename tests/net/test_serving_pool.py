@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MARK: contextvars.ContextVar[str] = contextvars.ContextVar("MARK", default="clean")
 
 
-@pytest.mark.clause("NET-RUNTIME-1")
+@pytest.mark.clause("NET-POOL-1", "NET-RUNTIME-1")
 def test_a_reused_thread_starts_each_job_with_an_empty_context() -> None:
     pool = WorkerPool(1, name="phprt-test-pool", idle_timeout=5.0)
     seen: list[tuple[int, str]] = []
@@ -49,7 +49,7 @@ def test_a_reused_thread_starts_each_job_with_an_empty_context() -> None:
     assert seen[0][0] == seen[1][0] and [mark for _, mark in seen] == ["clean", "clean"]
 
 
-@pytest.mark.clause("NET-RUNTIME-1")
+@pytest.mark.clause("NET-RUNNER-1", "NET-RUNTIME-1")
 def test_a_runner_thread_runs_script_after_script_each_with_only_its_own_runtime() -> None:
     runner = ScriptRunner(1)
     seen: list[tuple[int, bool, int]] = []
@@ -73,7 +73,7 @@ def test_a_runner_thread_runs_script_after_script_each_with_only_its_own_runtime
     assert len(seen) == 2 and all(active for _, active, _ in seen) and seen[0][2] != seen[1][2]
 
 
-@pytest.mark.clause("NET-RUNTIME-1")
+@pytest.mark.clause("NET-POOL-1")
 def test_a_closed_pool_takes_no_job_and_its_threads_end() -> None:
     pool = WorkerPool(2, name="phprt-test-pool", idle_timeout=5.0)
     ran = threading.Event()
@@ -84,7 +84,7 @@ def test_a_closed_pool_takes_no_job_and_its_threads_end() -> None:
         pool.submit(ran.set)
 
 
-@pytest.mark.clause("DOCROOT-REFUSE-1")
+@pytest.mark.clause("DOCROOT-REALPATH-1", "DOCROOT-REFUSE-1")
 def test_the_real_path_is_remembered_for_the_ttl_as_php_realpath_cache(tmp_path: Path) -> None:
     root, outside = tmp_path / "root", tmp_path / "outside"
     root.mkdir()
@@ -101,6 +101,63 @@ def test_the_real_path_is_remembered_for_the_ttl_as_php_realpath_cache(tmp_path:
         fresh.resolve("/link.py")  # no cache: the link now leaves the root
 
 
+@pytest.mark.clause("NET-POOL-1")
+def test_a_job_past_the_pool_s_size_waits_for_a_free_thread_and_an_idle_thread_ends() -> None:
+    pool = WorkerPool(1, name="phprt-test-pool", idle_timeout=0.05)
+    gate, order = threading.Event(), []
+    pool.submit(lambda: (gate.wait(10), order.append(("first", threading.get_ident()))))
+    done = threading.Event()
+    pool.submit(lambda: (order.append(("second", threading.get_ident())), done.set()))
+    assert pool.threads == 1  # the second job is queued, not given a thread of its own
+    gate.set()
+    assert done.wait(10)
+    assert [name for name, _ in order] == ["first", "second"] and order[0][1] == order[1][1]
+    deadline = time.monotonic() + 10
+    while pool.threads and time.monotonic() < deadline:  # idle past idle_timeout: the thread ends
+        time.sleep(0.01)
+    assert pool.threads == 0
+    pool.close(10)
+
+
+class _PatientRunner(ScriptRunner):
+    IDLE_TIMEOUT = 60.0  # the test never depends on how fast the machine is
+
+
+@pytest.mark.clause("NET-RUNNER-1")
+def test_a_runner_runs_a_script_in_its_own_thread_and_its_end_is_its_ticket_not_its_thread() -> None:
+    runner = _PatientRunner(name="phprt-test-script")
+    seen: list[tuple[str, int, int]] = []
+    ended: list[str] = []
+
+    def script() -> None:
+        seen.append((threading.current_thread().name, threading.get_ident(), runner.running))
+
+    first = runner.submit(ScriptCall(script, {}, b"", "cgi"), MemoryTransport(), done=lambda o: ended.append("one"))
+    assert (outcome := first.wait(10)) is not None and outcome.error is None and outcome.runtime is not None
+    assert ended == ["one"] and runner.running == 0
+    threads = [thread for thread in threading.enumerate() if thread.name == "phprt-test-script"]
+    assert len(threads) == 1 and threads[0].is_alive()  # ended its script, kept for the next
+    outcomes: list[object] = []
+    runner.pool.submit(lambda: outcomes.append(runner.run(ScriptCall(script, {}, b"", "cgi"), MemoryTransport(),
+                                                          done=lambda o: ended.append("two"))))
+    assert runner.join(10)
+    deadline = time.monotonic() + 10
+    while not outcomes and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ended == ["one", "two"] and len(outcomes) == 1
+    assert [(name, running) for name, _, running in seen] == [("phprt-test-script", 1)] * 2
+    assert seen[0][1] == seen[1][1]  # the same thread ran both scripts
+    assert runner.close(10)
+
+
+@pytest.mark.clause("SERVE-WORKERS-1")
+def test_serve_refuses_fewer_than_one_worker(tmp_path: Path) -> None:
+    from phprt.server import serve
+
+    with pytest.raises(ValueError, match="--workers"):
+        serve(tmp_path, "127.0.0.1:0", workers=0)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -113,7 +170,7 @@ def _get(url: str) -> bytes:
         return body
 
 
-@pytest.mark.clause("SERVE-CLI-1")
+@pytest.mark.clause("SERVE-WORKERS-1", "SERVE-CLI-1")
 def test_serve_workers_forks_processes_that_share_the_socket_and_stop_on_sigterm(tmp_path: Path) -> None:
     (tmp_path / "index.py").write_text('from phprt.php import *\necho("hello")\n')
     port = _free_port()
@@ -147,3 +204,49 @@ def test_the_serve_benchmarks_register_and_say_not_measured_without_wrk(monkeypa
     monkeypatch.setattr(serve_http, "wrk_available", lambda: False)
     results = serve_http.serve_vs_php_s(True)
     assert results and all(result.baseline is None and result.ratio is None for result in results)
+
+
+@pytest.mark.clause("SERVE-NEXT-1", "SERVE-KEEP-1")
+def test_pipelined_requests_on_a_kept_connection_are_answered_by_the_thread_that_answered_the_first() -> None:
+    import io
+
+    from phprt import php
+    from phprt.server import HttpServer
+    from tests.support.http import connect, get, read_reply
+
+    threads: list[int] = []
+
+    def script() -> None:
+        threads.append(threading.get_ident())
+        php.echo(php.runtime().server["REQUEST_URI"])
+
+    with HttpServer(script, log=io.StringIO()) as server, connect(server) as sock, sock.makefile("rb") as fp:
+        sock.sendall(get("/a") + get("/b") + get("/c", "HTTP/1.1", "Connection: close"))  # one write: all there
+        assert [read_reply(fp).body for _ in range(3)] == [b"/a", b"/b", b"/c"]
+    assert len(threads) == 3 and len(set(threads)) == 1
+
+
+@pytest.mark.clause("SERVE-NEXT-1", "SERVE-TIMEOUT-1")
+@pytest.mark.parametrize("keep_here", [0.0, 10.0])  # the first piece reaches the loop / the answering thread
+def test_a_next_request_sent_in_pieces_is_still_answered_once_whole(monkeypatch: pytest.MonkeyPatch,
+                                                                     keep_here: float) -> None:
+    import io
+
+    from phprt import php
+    from phprt import server as http_server
+    from phprt.server import HttpServer
+    from tests.support.http import connect, get, read_reply
+
+    monkeypatch.setattr(http_server, "KEEP_HERE", keep_here)
+
+    def script() -> None:
+        php.echo(php.runtime().server["REQUEST_URI"])
+
+    with HttpServer(script, log=io.StringIO()) as server, connect(server) as sock, sock.makefile("rb") as fp:
+        sock.sendall(get("/a"))
+        assert read_reply(fp).body == b"/a"
+        request = get("/b", "HTTP/1.1", "Connection: close")
+        sock.sendall(request[:10])
+        time.sleep(0.05)  # not a timing assertion: with keep_here 10 the thread takes the piece either way
+        sock.sendall(request[10:])
+        assert read_reply(fp).body == b"/b"

@@ -1,0 +1,145 @@
+"""(9) From ``flush()`` / ``fastcgi_finish_request()`` in the script to the bytes at the client (issue 13).
+
+The script takes a CLOCK_MONOTONIC stamp (PHP's ``hrtime(true)``, Python's
+``time.monotonic_ns()``: the same clock, the same machine), echoes it and calls
+``flush()`` (or ``fastcgi_finish_request()``), then sleeps 20 ms; a socket client takes
+the same clock when the stamp has arrived (or, for fastcgi_finish_request(), when the
+response is complete: END_REQUEST). The median over sequential requests, one server
+process on each side: ``serve`` beside ``php -n -S`` over HTTP, ``fastcgi`` beside
+php-fpm8.2 (pm = static, one child) with a FastCGI client of its own (no web server in
+between). "not measured" where php or php-fpm8.2 is absent.
+
+    python3 -m benchmarks --only latency [--quick]
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from benchmarks.common import Result, benchmark, php_available
+from benchmarks.serve_fastcgi import PHP_FPM, php_fpm
+from benchmarks.serve_http import free_port, php_command, serve_command, server
+from phprt.net.fastcgi import (
+    BEGIN_REQUEST,
+    END_REQUEST,
+    PARAMS,
+    STDIN,
+    STDOUT,
+    RecordReader,
+    encode_pairs,
+    encode_record,
+)
+
+SLEEP = 'usleep(20000)'
+SCRIPTS = {
+    "flush": ("from phprt.php import *\nimport time\necho(f\"{time.monotonic_ns()}\\n\")\nflush()\n"
+              f"{SLEEP}\necho(\"end\\n\")\n",
+              f"<?php\necho hrtime(true), \"\\n\";\nflush();\n{SLEEP};\necho \"end\\n\";\n"),
+    "finish": ("from phprt.php import *\nimport time\necho(f\"{time.monotonic_ns()}\\n\")\n"
+               f"fastcgi_finish_request()\n{SLEEP}\n",
+               f"<?php\necho hrtime(true), \"\\n\";\nfastcgi_finish_request();\n{SLEEP};\n"),
+}
+STAMP = re.compile(rb"(?:^|\n)(\d{9,})\n")
+TIMEOUT = 10.0
+
+
+def _http_once(port: int, path: str) -> float:
+    """Seconds from the script's stamp to its arrival at an HTTP client."""
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while (match := STAMP.search(data.partition(b"\r\n\r\n")[2])) is None:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise RuntimeError(f"no stamp in the response: {data[:300]!r}")
+            data += chunk
+        arrived = time.monotonic_ns()
+        while sock.recv(65536):  # the rest, to the end
+            pass
+    return (arrived - int(match[1])) / 1e9
+
+
+def _fastcgi_once(address: str, script: Path, complete: bool) -> float:
+    """Seconds from the script's stamp to its arrival (or, with ``complete``, to
+    END_REQUEST) at a FastCGI client."""
+    host, _, port = address.rpartition(":")
+    params = encode_pairs([(b"SCRIPT_FILENAME", str(script).encode()), (b"REQUEST_METHOD", b"GET"),
+                           (b"SCRIPT_NAME", b"/" + script.name.encode()), (b"REQUEST_URI", b"/" + script.name.encode()),
+                           (b"DOCUMENT_ROOT", str(script.parent).encode()), (b"SERVER_PROTOCOL", b"HTTP/1.1"),
+                           (b"GATEWAY_INTERFACE", b"CGI/1.1"), (b"QUERY_STRING", b"")])
+    request = (encode_record(BEGIN_REQUEST, 1, b"\0\1\0\0\0\0\0\0") + encode_record(PARAMS, 1, params)
+               + encode_record(PARAMS, 1) + encode_record(STDIN, 1))
+    reader, stdout, stamp, arrived = RecordReader(), b"", None, 0
+    with socket.create_connection((host, int(port)), timeout=TIMEOUT) as sock:
+        sock.sendall(request)
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise RuntimeError(f"the responder closed before END_REQUEST: {stdout[:300]!r}")
+            for record in reader.feed(chunk):
+                if record.type == STDOUT:
+                    stdout += record.content
+                    if stamp is None and (match := STAMP.search(stdout.partition(b"\r\n\r\n")[2])) is not None:
+                        stamp, arrived = int(match[1]), time.monotonic_ns()
+                elif record.type == END_REQUEST:
+                    if stamp is None:
+                        raise RuntimeError(f"no stamp in the response: {stdout[:300]!r}")
+                    return ((time.monotonic_ns() if complete else arrived) - stamp) / 1e9
+
+
+def _median(once: Callable[[], float], runs: int) -> float:
+    once()  # the first request compiles the script: not measured
+    return statistics.median(once() for _ in range(runs))
+
+
+@benchmark("latency")
+def flush_to_client(quick: bool) -> list[Result]:
+    runs = 10 if quick else 200
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory() as name:
+        base = Path(name)
+        py, php = base / "py", base / "php"
+        py.mkdir()
+        php.mkdir()
+        for kind, (python_script, php_script) in SCRIPTS.items():
+            (py / f"{kind}.py").write_text(python_script)
+            (php / f"{kind}.php").write_text(php_script)
+        # serve vs php -S: flush() (php -S has no fastcgi_finish_request()).
+        port = free_port()
+        with server(serve_command(py, port, 1), port):
+            ours = _median(lambda: _http_once(port, "/flush.py"), runs)
+        theirs = None
+        if php_available():
+            port = free_port()
+            with server(php_command(php, port), port):
+                theirs = _median(lambda: _http_once(port, "/flush.php"), runs)
+        results.append(Result.of("flush() -> client, serve", ours * 1e6, theirs and theirs * 1e6, "us",
+                                 "php -n -S"))
+        # fastcgi vs php-fpm: flush() and fastcgi_finish_request().
+        port = free_port()
+        with server([sys.executable, "-m", "phprt", "fastcgi", "--listen", f"127.0.0.1:{port}", "--workers", "1",
+                     str(py)], port):
+            address = f"127.0.0.1:{port}"
+            mine = {kind: _median(lambda kind=kind: _fastcgi_once(address, py / f"{kind}.py", kind == "finish"), runs)
+                    for kind in SCRIPTS}
+        fpm: dict[str, float] = {}
+        if PHP_FPM:
+            (base / "fpm").mkdir()
+            with php_fpm(base / "fpm", 1) as address:
+                fpm = {kind: _median(lambda kind=kind: _fastcgi_once(address, php / f"{kind}.php", kind == "finish"),
+                                     runs) for kind in SCRIPTS}
+        for kind, label in (("flush", "flush() -> client, fastcgi"),
+                            ("finish", "fastcgi_finish_request() -> complete, fastcgi")):
+            theirs = fpm.get(kind)
+            results.append(Result.of(label, mine[kind] * 1e6, theirs and theirs * 1e6, "us", "php-fpm8.2"))
+    return results
+
+
+__all__ = ["flush_to_client"]

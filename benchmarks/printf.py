@@ -1,0 +1,70 @@
+"""(7) sprintf and printf against the same loop in ``php -n`` (PRINTF-PERF-1, PRINTF-PERF-2).
+
+- ``sprintf("%s: %d", ...)``: the str fast path (a Python format string);
+- ``sprintf("%05.2f|%-10s|%x", ...)``: the fast path with floats and padding;
+- ``sprintf("%'*10s|%+.3e", ...)``: the byte path (a padding character, an exponent);
+- ``printf("%d\\n", ...)`` into an output buffer, cleaned every 1000 calls.
+
+    python3 -m benchmarks --only printf [--quick]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import Result, benchmark, best_per_call, php_or_none  # noqa: E402
+from phprt import Runtime  # noqa: E402
+from phprt.transports.base import Transport  # noqa: E402
+
+
+def _sprintf_loop(fmt: str, *args: Any) -> Callable[[int], None]:
+    def loop(calls: int) -> None:
+        with Runtime(transport=Transport()) as rt:
+            sprintf = rt.sprintf
+            for _ in range(calls):
+                sprintf(fmt, *args)
+
+    return loop
+
+
+def printf_buffered(calls: int) -> None:
+    with Runtime(transport=Transport()) as rt:
+        rt.ob_start()
+        printf, ob_clean = rt.printf, rt.ob_clean
+        for i in range(calls):
+            printf("%d\n", i)
+            if i % 1000 == 999:
+                ob_clean()
+        rt.ob_end_clean()
+
+
+CASES: list[tuple[str, Callable[[int], None], str, str]] = [
+    ('sprintf("%s: %d") (str fast path)', _sprintf_loop("%s: %d", "name", 42),
+     '$s = sprintf("%s: %d", "name", 42);', ""),
+    ('sprintf("%05.2f|%-10s|%x") (fast path)', _sprintf_loop("%05.2f|%-10s|%x", 3.14159, "abc", 255),
+     '$s = sprintf("%05.2f|%-10s|%x", 3.14159, "abc", 255);', ""),
+    ("sprintf(\"%'*10s|%+.3e\") (byte path)", _sprintf_loop("%'*10s|%+.3e", "héllo", 12345.678),
+     '$s = sprintf("%\'*10s|%+.3e", "héllo", 12345.678);', ""),
+    ('printf("%d\\n") into a buffer', printf_buffered,
+     'printf("%d\\n", $__i); if ($__i % 1000 == 999) ob_clean();', "ob_start();"),
+]
+
+
+@benchmark("printf")
+def run(quick: bool) -> list[Result]:
+    calls = 2_000 if quick else 200_000
+    results = []
+    for name, function, php_code, setup in CASES:
+        phprt = best_per_call(function, calls) * 1e6
+        php = php_or_none(php_code, calls, setup=setup)
+        results.append(Result.of(name, phprt, None if php is None else php * 1e6, "µs"))
+    return results
+
+
+if __name__ == "__main__":
+    for result in run("--quick" in sys.argv):
+        print(result.line())
