@@ -7,6 +7,7 @@ requires the same text."""
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -40,21 +41,25 @@ def timeline(name: str) -> str:
 
     arguments = SCENARIOS[name]
     cwd = os.getcwd()
-    with tempfile.TemporaryDirectory() as work:  # the scripts' log files go there
+    # The scripts run from a copy at a path of fixed length (/tmp/tmpXXXXXXXX/r/), wherever the
+    # repository is: a message naming the script then has the same size on every machine.
+    with tempfile.TemporaryDirectory(dir="/tmp") as work:  # the scripts' log files go there too
+        root = Path(work) / "r"
+        shutil.copytree(ROOT / "examples", root / "examples", ignore=shutil.ignore_patterns("__pycache__"))
         os.chdir(work)
         old_log = os.environ.get("PHPRT_EXAMPLE_LOG")
         os.environ["PHPRT_EXAMPLE_LOG"] = os.path.join(work, "phprt-example.log")
         try:
-            trace, transport, _ = run([*arguments[:-1], str(ROOT / arguments[-1])])
+            trace, transport, _ = run([*arguments[:-1], str(root / arguments[-1])])
         finally:
             os.chdir(cwd)
             if old_log is None:
                 del os.environ["PHPRT_EXAMPLE_LOG"]
             else:
                 os.environ["PHPRT_EXAMPLE_LOG"] = old_log
-    text = (f"$ python -m phprt trace {' '.join(arguments)}\n\n" + render(trace, times=False)
-            + "\n--- what the client received ---\n" + received(transport) + "\n")
-    return text.replace(str(ROOT) + os.sep, "")
+        text = (f"$ python -m phprt trace {' '.join(arguments)}\n\n" + render(trace, times=False)
+                + "\n--- what the client received ---\n" + received(transport) + "\n")
+        return text.replace(str(root) + os.sep, "")
 
 
 def main() -> int:
