@@ -113,3 +113,19 @@ def best_per_call(function: Callable[[int], None], calls: int, repeat: int = 5) 
         function(calls)
         best = min(best, time.perf_counter() - start)
     return best / calls
+
+
+#: A per-call case: (name, the phprt loop ``function(calls)``, PHP's loop body, PHP's setup).
+PerCallCase = tuple[str, Callable[[int], None], str, str]
+
+
+def per_call_results(cases: list[PerCallCase], quick: bool) -> list[Result]:
+    """Each case's µs per call, phprt's against ``php -n`` running the same body the same number
+    of times ("not measured" without php)."""
+    calls = 2_000 if quick else 200_000
+    results = []
+    for name, function, php_code, setup in cases:
+        phprt = best_per_call(function, calls) * 1e6
+        php = php_or_none(php_code, calls, setup=setup)
+        results.append(Result.of(name, phprt, None if php is None else php * 1e6, "µs"))
+    return results

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import Result, benchmark, best_per_call, php_or_none  # noqa: E402
+from benchmarks.common import PerCallCase, Result, benchmark, per_call_results  # noqa: E402
 from phprt import Runtime  # noqa: E402
 from phprt.transports.base import Transport  # noqa: E402
 
@@ -53,7 +52,7 @@ def echo_nested(calls: int) -> None:
 
 
 PHP_HANDLER = "function handler($b, $p) { return $b; }"
-CASES: list[tuple[str, Any, str, str]] = [
+CASES: list[PerCallCase] = [
     ("ob cycle (2 buffers, 1 callback)", ob_cycle,
      'ob_start(); echo "a"; ob_start("handler"); echo "b"; ob_end_flush(); ob_get_clean();', PHP_HANDLER),
     ("echo, no buffer", echo_unbuffered, 'echo "hello";', ""),
@@ -64,13 +63,7 @@ CASES: list[tuple[str, Any, str, str]] = [
 
 @benchmark("engine-output")
 def run(quick: bool) -> list[Result]:
-    calls = 2_000 if quick else 200_000
-    results = []
-    for name, function, php_code, setup in CASES:
-        phprt = best_per_call(function, calls) * 1e6
-        php = php_or_none(php_code, calls, setup=setup)
-        results.append(Result.of(name, phprt, None if php is None else php * 1e6, "µs"))
-    return results
+    return per_call_results(CASES, quick)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import Result, benchmark, best_per_call, php_or_none  # noqa: E402
+from benchmarks.common import PerCallCase, Result, benchmark, per_call_results  # noqa: E402
 from phprt import Runtime  # noqa: E402
 from phprt.transports.base import Transport  # noqa: E402
 
@@ -42,7 +42,7 @@ def printf_buffered(calls: int) -> None:
         rt.ob_end_clean()
 
 
-CASES: list[tuple[str, Callable[[int], None], str, str]] = [
+CASES: list[PerCallCase] = [
     ('sprintf("%s: %d") (str fast path)', _sprintf_loop("%s: %d", "name", 42),
      '$s = sprintf("%s: %d", "name", 42);', ""),
     ('sprintf("%05.2f|%-10s|%x") (fast path)', _sprintf_loop("%05.2f|%-10s|%x", 3.14159, "abc", 255),
@@ -56,13 +56,7 @@ CASES: list[tuple[str, Callable[[int], None], str, str]] = [
 
 @benchmark("printf")
 def run(quick: bool) -> list[Result]:
-    calls = 2_000 if quick else 200_000
-    results = []
-    for name, function, php_code, setup in CASES:
-        phprt = best_per_call(function, calls) * 1e6
-        php = php_or_none(php_code, calls, setup=setup)
-        results.append(Result.of(name, phprt, None if php is None else php * 1e6, "µs"))
-    return results
+    return per_call_results(CASES, quick)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from .engine.ini_files import find_ini, ini_report, write_errors
 from .engine.ini_scanner import CLI_HARDCODED_INI, define_line, parse_ini_string
 from .engine.runtime import Runtime
 from .engine.script import execute
+from .engine.versions import PROFILES
 from .net.listener import byte_size
 from .transports import CgiTransport, CliTransport
 
@@ -77,14 +78,16 @@ def main(argv: list[str] | None = None) -> int:
             from .server import serve as serve_http
 
             return serve_http(options.docroot, options.listen, sapi=options.sapi, ini=ini, workers=options.workers,
-                              **_chosen(options))
+                              php_version=options.php_version, **_chosen(options))
         if options.command == "fastcgi":
             from .fastcgi import serve as serve_fastcgi
 
             return serve_fastcgi(options.docroot, options.listen, sapi=options.sapi, ini=ini, workers=options.workers,
-                                 socket_mode=options.socket_mode, backlog=options.listen_backlog, **_chosen(options))
+                                 socket_mode=options.socket_mode, backlog=options.listen_backlog,
+                                 php_version=options.php_version, **_chosen(options))
         transport = CgiTransport() if options.sapi == "cgi" else CliTransport()
-        runtime = Runtime(transport=transport, sapi=options.sapi, ini=ini, capture_print=True)
+        runtime = Runtime(transport=transport, sapi=options.sapi, ini=ini, capture_print=True,
+                          php_version=options.php_version)  # VER-PROFILE-1
     except (ValueError, OSError) as error:
         parser.error(str(error))
     return _run(runtime, options.script, options.args)
@@ -174,6 +177,8 @@ def _common(command: argparse.ArgumentParser, sapi: str) -> None:
     command.add_argument("-n", dest="no_ini", action="store_true", help="no php.ini, as php -n")
     command.add_argument("--ini", dest="show_ini", action="store_true",
                          help="print the php.ini files this command reads, as php --ini, and exit")
+    command.add_argument("--php-version", default="8.2", choices=list(PROFILES),
+                         help="the PHP version to behave as (default: 8.2; spec/versions.md)")
 
 
 if __name__ == "__main__":

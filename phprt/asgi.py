@@ -94,8 +94,9 @@ class ASGIApp:
     running scripts; a body over ``max_body`` bytes is answered 413."""
 
     def __init__(self, target: Script, *, sapi: str = "cgi", ini: Mapping[str, Any] | None = None, ini_file: IniFile = None,
-                 shutdown_timeout: float = 30.0, max_body: int = MAX_BODY) -> None:
-        self.site = Site(target, sapi=sapi, ini=server_configuration(sapi, ini, ini_file))  # CONF-API-1
+                 shutdown_timeout: float = 30.0, max_body: int = MAX_BODY, php_version: str = "8.2") -> None:
+        self.site = Site(target, sapi=sapi, ini=server_configuration(sapi, ini, ini_file),  # CONF-API-1
+                         php_version=php_version)  # VER-PROFILE-1
         self.scripts = ScriptRunner()  # unbounded: a submit never waits on the event loop
         self.shutdown_timeout = shutdown_timeout
         self.max_body = max_body

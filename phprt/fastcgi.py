@@ -3,9 +3,9 @@
 A web server such as nginx passes each request over FastCGI; phprt/net/fastcgi.py
 speaks the protocol, this module does the I/O: one loop (phprt/net/listener.py)
 reads every connection until its request has arrived, STDIN past
-``body_buffer`` bytes going to a temporary file (FCGI-LIMIT-1); then a thread
-reads the connection while the request runs in a Runtime of its own, in the
-server's ``ScriptRunner``, on a ``FastCgiTransport`` (phprt/transports/fastcgi.py)
+``body_buffer`` bytes going to a temporary file (FCGI-LIMIT-1); then the request
+runs in a Runtime of its own, in a thread of the server's ``ScriptRunner``, while
+the loop goes on reading its connection, on a ``FastCgiTransport`` (phprt/transports/fastcgi.py)
 that frames what the Runtime delivers as STDOUT and STDERR records. The script
 is the ``.py`` file SCRIPT_FILENAME names inside the document root, and
 ``$_SERVER`` is the PARAMS as PHP-FPM turns them into its variables.
@@ -21,7 +21,6 @@ PHP-FPM pool (FCGI-WORKERS-1).
 from __future__ import annotations
 
 import os
-import select
 import socket
 import time
 from collections.abc import Callable, Mapping
@@ -33,9 +32,9 @@ from .engine.runtime import ACTIVE
 from .engine.script import Script
 from .net.body import Spool
 from .net.docroot import Refused
-from .net.fastcgi import Abort, Connection, Event, ProtocolError, Request
+from .net.fastcgi import Abort, Closed, Connection, Event, ProtocolError, Request
 from .net.fpm import fpm_server_variables
-from .net.listener import Listener, Step, bind, parse_address, serve_until_signalled, serve_workers
+from .net.listener import Heard, Listener, Step, bind, parse_address, send_now, serve_until_signalled, serve_workers
 from .net.logs import Log, fpm_stamp
 from .net.runner import Outcome, ScriptRunner
 from .net.site import ScriptCall, Site
@@ -72,39 +71,26 @@ def _nothing() -> None:
 
 class _FcgiConnection(FcgiConnection):
     """An accepted connection. The server's loop reads it (``received``) until a
-    request has arrived; then a thread reads it while the request runs
-    (``FastCgiServer._handle``)."""
+    request has arrived, and on while the request runs in a thread
+    (``FastCgiServer._handle``), so that ABORT_REQUEST, GET_VALUES and a web server
+    that closes are seen at once (``heard``, FCGI-CONCURRENT-1)."""
+
+    watch_running = True
 
     def __init__(self, server: FastCgiServer, sock: socket.socket) -> None:
         super().__init__(sock, server.write_timeout,
                          Connection(max_stdin=server.max_body, stdin=lambda: Spool(server.body_buffer)))
         self.server = server
         self.request: Request | None = None  # arrived, to run
-        self.later: list[Event] = []  # what the loop read after it, for the request's thread
-        self._waker: tuple[int, int, select.poll] | None = None
+        self.later: list[Event] = []  # what the loop read after it, for the request's thread (lock)
+        self._unheard = bytearray()  # read while the request's thread held the lock
+        self._unheard_end = False
         self._await()
 
     def close(self) -> None:
         if self.request is not None:
             self.request.stdin.close()
         super().close()
-        if self._waker is not None:
-            for fd in self._waker[:2]:
-                os.close(fd)
-            self._waker = None
-
-    def waker(self) -> tuple[int, int, select.poll]:
-        """The pipe that wakes the thread reading the connection while its requests
-        run (read end, write end) and a poller of it and the socket: made once per
-        connection, for all its requests."""
-        if self._waker is None:
-            wake, woken = os.pipe()
-            os.set_blocking(woken, False)
-            poller = select.poll()
-            poller.register(self.sock, select.POLLIN)
-            poller.register(wake, select.POLLIN)
-            self._waker = (wake, woken, poller)
-        return self._waker
 
     # -- read by the loop (FCGI-LIMIT-1) --------------------------------------------------
 
@@ -145,8 +131,68 @@ class _FcgiConnection(FcgiConnection):
         return Step.WAIT
 
     def resume(self) -> Step:
+        if self.request is not None:  # read while the last response ended (heard)
+            return Step.RUN
         self._await()
-        return Step.WAIT
+        data, end = bytes(self._unheard), self._unheard_end
+        self._unheard, self._unheard_end = bytearray(), False
+        step = self.received(data) if data else Step.WAIT
+        if end and step is Step.WAIT:
+            step = self.received(b"")
+        return step
+
+    # -- read by the loop while the request runs (FCGI-CONCURRENT-1, FCGI-ABORT-1) --------
+
+    def heard(self, data: bytes | None) -> Heard:
+        """Feed what came while the request runs to the protocol and act on it, in the
+        loop: its replies (GET_VALUES, CANT_MPX_CONN) sent without waiting, an ABORT_REQUEST
+        aborting the request's transport, the web server's hang-up or malformed input
+        aborting it and shutting the connection (which closes when the script has ended),
+        the next request (after a response that ended before its script) kept for the
+        loop to run. BUSY while the request's thread holds the lock (a send may wait for
+        the web server): the loop offers it again shortly and never waits itself."""
+        if data is not None:
+            if data:
+                self._unheard += data
+            else:
+                self._unheard_end = True
+        if not self.lock.acquire(blocking=False):
+            return Heard.BUSY
+        aborted: list[FastCgiTransport] = []
+        try:
+            data, end = bytes(self._unheard), self._unheard_end
+            self._unheard, self._unheard_end = bytearray(), False
+            try:
+                events = self.protocol.receive(data) if data else []
+                if end:
+                    events += self.protocol.receive(b"")
+                replies = self.protocol.data_to_send()
+            except ProtocolError:  # FCGI-MALFORMED-1
+                events, replies = [Closed(None)], b""
+            if replies and not self.closed and not send_now(self.sock, replies):
+                self.gone = True
+            if self.protocol.should_close:
+                self.shut_write()
+            for index, event in enumerate(events):
+                if isinstance(event, Request):  # the next request: the loop runs it once this one is back
+                    self.request, self.later = event, events[index + 1:]
+                    return Heard.STOP
+                if isinstance(event, Abort):
+                    transport = self.transports.get(event.request_id)
+                    if transport is None:
+                        self.later.append(event)  # its thread has yet to start it
+                    else:
+                        aborted.append(transport)
+                elif isinstance(event, Closed):  # the web server is gone (FCGI-ABORT-1)
+                    self.gone = True
+                    self.protocol.discard()
+                    aborted += self.transports.values()
+                    self.interrupt()
+            return Heard.STOP if self.gone else Heard.WATCH
+        finally:
+            self.lock.release()
+            for transport in aborted:
+                transport.abort()  # the next write or flush fails
 
     def cost(self) -> int:
         """STDIN on disk needs its size in memory when the request runs."""
@@ -182,7 +228,7 @@ class FastCgiServer(Listener[_FcgiConnection]):
 
     def __init__(self, site_or_target: Target, listen: Address | socket.socket = "127.0.0.1:0", *,
                  sapi: str = "fpm", ini: Mapping[str, Any] | None = None, ini_file: IniFile = None,
-                 socket_mode: int = 0o660,
+                 php_version: str = "8.2", socket_mode: int = 0o660,
                  backlog: int = 511, write_timeout: float = 60.0, max_requests: int = 128,
                  max_connections: int = 1024, idle_timeout: float = 60.0, read_timeout: float = 60.0,
                  max_body: int = 64 << 20, body_buffer: int = 64 << 10, body_memory: int = 128 << 20) -> None:
@@ -193,7 +239,8 @@ class FastCgiServer(Listener[_FcgiConnection]):
         self.runner = ScriptRunner(max_requests, name="phprt-fastcgi-script")  # pm.max_children
         self.log = Log(stamp=fpm_stamp)
         if not isinstance(site_or_target, Site):  # ini_file: php-fpm -c (CONF-API-1)
-            site_or_target = Site(site_or_target, sapi=sapi, ini=server_configuration(sapi, ini, ini_file))
+            site_or_target = Site(site_or_target, sapi=sapi, ini=server_configuration(sapi, ini, ini_file),
+                                  php_version=php_version)
         self.site = site_or_target
         self._unix_path: str | None = None
         self._unix_inode: tuple[int, int] | None = None
@@ -201,8 +248,9 @@ class FastCgiServer(Listener[_FcgiConnection]):
             listener, path = listen, None
         else:
             listener, path = bind(listen, backlog=backlog, socket_mode=socket_mode)
+        # A request runs in a thread of the runner, where its script runs (FCGI-CONCURRENT-1).
         super().__init__(listener, max_connections=max_connections, max_requests=max_requests,
-                         body_memory=body_memory)
+                         body_memory=body_memory, pool=self.runner.pool)
         bound = listener.getsockname()
         self.address: Any = path or (bound if isinstance(bound, str) else (str(bound[0]), int(bound[1])))
         if path is not None:  # the socket file this server made, removed when it closes
@@ -223,78 +271,57 @@ class FastCgiServer(Listener[_FcgiConnection]):
 
     # -- one request ---------------------------------------------------------------------
 
-    def _handle(self, channel: _FcgiConnection) -> Step:
-        """Run the request that has arrived and read the connection meanwhile, so that
-        ABORT_REQUEST, GET_VALUES and a web server that closes are seen at once
-        (FCGI-CONCURRENT-1, FCGI-ABORT-1), until no request runs on it: then the loop
-        reads it again. Malformed input closes it (FCGI-MALFORMED-1)."""
-        sock = channel.sock
-        wake, woken, poller = channel.waker()  # a response's end wakes this thread
+    def _handle(self, channel: _FcgiConnection) -> Step | None:
+        """Run the request that has arrived in this thread, one of the runner's, while
+        the loop reads the connection (``heard``: ABORT_REQUEST, GET_VALUES, a web server
+        that closes, FCGI-CONCURRENT-1, FCGI-ABORT-1). The connection goes back to the
+        loop when the response ends (``on_end``), which may be before the script does
+        (fastcgi_finish_request(), FCGI-FINISH-1); None then, else what comes next. The
+        runner waits while ``max_requests`` scripts run, as the web server waits for a
+        busy PHP-FPM pool; the memory granted to STDIN goes back when the script ends
+        (FCGI-LIMIT-1)."""
         with channel.lock:
-            channel.wake_fd = woken
-        try:
-            request, events, channel.request, channel.later = channel.request, channel.later, None, []
-            assert request is not None
-            self._begin(channel, request)
-            while True:
-                for index, event in enumerate(events):
-                    if isinstance(event, Request):  # the next request, once the last one ended: the loop runs it
-                        channel.request, channel.later = event, events[index + 1:]
-                        return Step.RUN
-                    if isinstance(event, Abort):
-                        transport = channel.transports.get(event.request_id)
-                        if transport is not None:
-                            transport.abort()
-                with channel.lock:
-                    if not channel.transports:
-                        if channel.protocol.should_close:
-                            return Step.LINGER
-                        return Step.CLOSE if channel.closed else Step.WAIT
-                ready = {fd for fd, _ in poller.poll()}
-                events = []
-                if wake in ready:
-                    os.read(wake, 4096)
-                if sock.fileno() not in ready:
-                    continue
-                try:
-                    data = sock.recv(65536)
-                except OSError:
-                    data = b""
-                if not data:
-                    return Step.CLOSE  # the web server is gone (FCGI-ABORT-1): close() aborts the request
-                try:
-                    with channel.lock:
-                        events = channel.protocol.receive(data)
-                        channel.send(channel.protocol.data_to_send())
-                        channel.settle()
-                except ProtocolError:
-                    return Step.CLOSE
-        finally:
-            with channel.lock:
-                channel.wake_fd = None
-
-    def _begin(self, channel: _FcgiConnection, request: Request) -> None:
-        """Start the request's script in the server's runner (which waits while
-        ``max_requests`` scripts run, as the web server waits for a busy PHP-FPM
-        pool); the memory granted to its STDIN goes back when it ends (FCGI-LIMIT-1)."""
+            request, channel.request = channel.request, None
+        assert request is not None
         granted, channel.granted = channel.granted, 0
-        started = False
+        transport = None
         try:
             assert isinstance(request.stdin, Spool)
             body = request.stdin.read()
             params = [(_text(name), _text(value)) for name, value in request.params]
             server, script_path = fpm_server_variables(params)
             transport = FastCgiTransport(channel, request.request_id, server, body)
-            with channel.lock:
-                channel.transports[request.request_id] = transport
-            call = ScriptCall(self._script(server, script_path), server, body, self.site.sapi, self.site.ini)
+            call = ScriptCall(self._script(server, script_path), server, body, self.site.sapi, self.site.ini,
+                              self.site.php_version)
             del body
-            self.runner.submit(call, transport, done=partial(self._ended, transport, granted))
-            started = True
         finally:
             request.stdin.close()
-            if not started:
+            if transport is None:
                 self.release_memory(granted)
+        with channel.lock:
+            channel.transports[request.request_id] = transport
+            later, channel.later = channel.later, []
+            channel.on_end = partial(self._response_ended, channel)
+        if any(isinstance(event, Abort) and event.request_id == request.request_id for event in later):
+            transport.abort()  # ABORT_REQUEST came with the request's last bytes (FCGI-ABORT-1)
+        self.runner.run(call, transport, done=partial(self._ended, transport, granted))
+        with channel.lock:  # _ended finished the response: on_end gave the connection back
+            if channel.on_end is None:
+                return None
+            channel.on_end = None
+            return self._next_step(channel)
+
+    def _response_ended(self, channel: _FcgiConnection) -> None:
+        # channel.on_end, the lock held: the response is complete; the loop takes the connection back.
+        self.give_back(channel, self._next_step(channel))
+
+    @staticmethod
+    def _next_step(channel: _FcgiConnection) -> Step:
+        if channel.request is not None:  # the next request arrived meanwhile
+            return Step.RUN
+        if channel.protocol.should_close:
+            return Step.LINGER
+        return Step.CLOSE if channel.closed else Step.WAIT
 
     def _script(self, server: Mapping[str, Any], path: str | None) -> Script:
         """What runs for the request (FCGI-SCRIPT-1)."""

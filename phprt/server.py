@@ -285,14 +285,15 @@ class HttpServer(Listener[_Connection]):
 
     def __init__(self, site_or_target: Target, address: tuple[str, int] = ("127.0.0.1", 0), *,
                  sapi: str = "cli-server", ini: Mapping[str, Any] | None = None, ini_file: IniFile = None,
-                 limits: Limits | None = None,
+                 php_version: str = "8.2", limits: Limits | None = None,
                  idle_timeout: float = 5.0, header_timeout: float = 10.0, read_timeout: float = 30.0,
                  write_timeout: float = 60.0, max_connections: int = 1024, max_requests: int = 256,
                  body_buffer: int = 64 << 10, body_memory: int = 128 << 20, log: TextIO | None = None) -> None:
         if min(idle_timeout, header_timeout, read_timeout, write_timeout) <= 0:
             raise ValueError("every timeout must be positive")
         if not isinstance(site_or_target, Site):  # ini_file: php -c (CONF-API-1)
-            site_or_target = Site(site_or_target, sapi=sapi, ini=server_configuration(sapi, ini, ini_file))
+            site_or_target = Site(site_or_target, sapi=sapi, ini=server_configuration(sapi, ini, ini_file),
+                                  php_version=php_version)
         self.site = site_or_target
         self.limits = limits or Limits()
         self.idle_timeout, self.header_timeout = idle_timeout, header_timeout
@@ -349,7 +350,7 @@ class HttpServer(Listener[_Connection]):
 
 
 def serve(docroot: str | os.PathLike[str], listen: str, *, sapi: str = "cli-server",
-          ini: Mapping[str, Any] | None = None, workers: int = 1, **options: Any) -> int:
+          ini: Mapping[str, Any] | None = None, workers: int = 1, php_version: str = "8.2", **options: Any) -> int:
     """Serve ``docroot`` on ``listen`` (``HOST:PORT``) until SIGINT or SIGTERM; the exit
     status (SERVE-CLI-1). ``options`` are HttpServer's limits and timeouts (SERVE-CLI-2).
     ``workers`` > 1 forks that many processes sharing the listening socket, as
@@ -358,7 +359,7 @@ def serve(docroot: str | os.PathLike[str], listen: str, *, sapi: str = "cli-serv
         raise ValueError("--workers must be at least 1")
     trace = options.pop("trace", 0)  # the live view, off by default (TRACE-LIVE-1)
     host, port = host_port(listen)
-    site = Site(docroot, sapi=sapi, ini=ini)
+    site = Site(docroot, sapi=sapi, ini=ini, php_version=php_version)
     if "max_body" in options:
         options["limits"] = Limits(body=options.pop("max_body"))
     try:

@@ -130,8 +130,9 @@ class WSGIApp:
     ended early, say -- have ended."""
 
     def __init__(self, target: Script, *, sapi: str = "cgi", ini: Mapping[str, Any] | None = None, ini_file: IniFile = None,
-                 max_body: int = MAX_BODY) -> None:
-        self.site = Site(target, sapi=sapi, ini=server_configuration(sapi, ini, ini_file))  # CONF-API-1
+                 max_body: int = MAX_BODY, php_version: str = "8.2") -> None:
+        self.site = Site(target, sapi=sapi, ini=server_configuration(sapi, ini, ini_file),  # CONF-API-1
+                         php_version=php_version)  # VER-PROFILE-1
         self.scripts = ScriptRunner()
         self.max_body = max_body
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conformance.harness import load_cases
+from phprt.conformance.cases import load_cases
 from tests.support import ROOT
 from tests.support.spec import defined_clauses
 

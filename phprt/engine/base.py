@@ -22,6 +22,7 @@ from .diagnostics import Diagnostic
 from .frames import script_frame
 from .ini import Configuration, SapiProfile
 from .timelimit import ExecutionTimer
+from .versions import VersionProfile
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -46,6 +47,7 @@ class RuntimeBase:
 
     sapi: SapiProfile
     php_version: str
+    version: VersionProfile  # what differs by PHP version (VER-PROFILE-1)
     charset: str
     transport: Transport
     #: Every diagnostic raised, in order, whether or not it was displayed.

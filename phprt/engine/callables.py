@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping
 
 from .timelimit import calls_script
 
-__all__ = ["InvalidCallable", "PhpCallable", "resolve_callable"]
+__all__ = ["InvalidCallable", "PhpCallable", "closure_name", "resolve_callable"]
 
 
 class InvalidCallable(Exception):
@@ -120,6 +120,15 @@ def _method_of(owner: Any, class_name: str, method: str) -> PhpCallable:
     if isinstance(owner, type) and inspect.isfunction(inspect.getattr_static(owner, method)):
         raise InvalidCallable(f"non-static method {class_name}::{method}() cannot be called statically")
     return PhpCallable(function, f"{class_name}::{method}")
+
+
+def closure_name(callback: PhpCallable) -> str:
+    """PHP 8.5's name of a closure, ``{closure:FILE:LINE}`` where it is defined, for a
+    callable PHP 8.2 calls "Closure::__invoke"; other names stay (VER-CLOSURE-NAME-1)."""
+    code = getattr(callback.function, "__code__", None)
+    if callback.name != "Closure::__invoke" or code is None:
+        return callback.name
+    return f"{{closure:{code.co_filename}:{code.co_firstlineno}}}"
 
 
 def callable_name(value: Callable[..., Any]) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .constants import (
     E_COMPILE_ERROR,
@@ -61,6 +61,8 @@ class Diagnostic:
     message: str
     file: str
     line: int
+    #: PHP 8.5's "Stack trace:" after a fatal error, else "" (VER-FATAL-TRACE-1)
+    backtrace: str = field(default="", compare=False, repr=False)
 
     @property
     def label(self) -> str:
@@ -81,9 +83,9 @@ class Diagnostic:
             message = escape_html(self.message) if self.level in (E_ERROR, E_PARSE) else self.message
             return (
                 f"{prepend}<br />\n<b>{self.label}</b>:  {message} in <b>{self.file}</b>"
-                f" on line <b>{self.line}</b><br />\n{append}"
+                f" on line <b>{self.line}</b><br />\n{self.backtrace and self.backtrace + chr(10)}{append}"
             )
-        return f"{prepend}\n{self}\n{append}"
+        return f"{prepend}\n{self}\n{self.backtrace and self.backtrace + chr(10)}{append}"
 
     def as_array(self) -> dict[str, object]:
         """The array error_get_last() returns."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
 
@@ -21,6 +22,7 @@ from .errors import Bailout
 from .frames import caller_location
 from .functions import php_function
 from .ini import ini_integer
+from .uncaught import stack_trace
 from .values import PHP_BYTES
 
 __all__ = ["ErrorFunctions"]
@@ -38,20 +40,28 @@ class ErrorFunctions(RuntimeBase):
 
     @php_function(aliases=("user_error",))
     def trigger_error(self, message: str, error_level: int = C.E_USER_NOTICE) -> bool:
-        """Raise a user-level diagnostic (DIAG-TRIGGER-1)."""
+        """Raise a user-level diagnostic (DIAG-TRIGGER-1). From PHP 8.4, E_USER_ERROR is
+        first deprecated (VER-USER-ERROR-1)."""
         if error_level not in _USER_LEVELS:
             raise ValueError(
                 "trigger_error(): Argument #2 ($error_level) must be one of E_USER_ERROR,"
                 " E_USER_WARNING, E_USER_NOTICE, or E_USER_DEPRECATED"
             )
-        self._error(error_level, self._string_arg("trigger_error", 1, "message", message))
+        message = self._string_arg("trigger_error", 1, "message", message)
+        if error_level == C.E_USER_ERROR and self.version.user_error_deprecated:
+            self._error(C.E_DEPRECATED, "Passing E_USER_ERROR to trigger_error() is deprecated since 8.4,"
+                        " throw an exception or call exit with a string message instead")
+        self._error(error_level, message)
         return True
 
     user_error = trigger_error
 
     @php_function
-    def set_error_handler(self, callback: Any, error_levels: int = C.E_ALL) -> Any:
-        """Install a user error handler; returns the previous one (DIAG-HANDLER-1)."""
+    def set_error_handler(self, callback: Any, error_levels: int | None = None) -> Any:
+        """Install a user error handler; returns the previous one (DIAG-HANDLER-1).
+        ``error_levels`` defaults to the version's E_ALL (VER-E-ALL-1)."""
+        if error_levels is None:
+            error_levels = self.version.e_all
         resolved = None
         if callback is not None:
             try:
@@ -80,7 +90,7 @@ class ErrorFunctions(RuntimeBase):
 
     def _error_reporting(self) -> int:
         value = self._ini["error_reporting"]
-        return C.E_ALL if value is None else ini_integer("error_reporting", value)  # atoi() (INI-PARSE-4)
+        return self.version.e_all if value is None else ini_integer("error_reporting", value)  # atoi() (INI-PARSE-4)
 
     @php_function
     def error_get_last(self) -> dict[str, object] | None:
@@ -100,7 +110,10 @@ class ErrorFunctions(RuntimeBase):
         if level & FATAL_LEVELS and self._pending is not None:
             self._report_pending()
         file, line = location or caller_location(self._shutdown_frame)
-        diagnostic = Diagnostic(level, message, file, line)
+        backtrace = ""
+        if level & FATAL_LEVELS and location is None and self.version.fatal_error_backtraces:
+            backtrace = stack_trace(self._entry_frame, sys._getframe(1))  # PHP 8.5 (VER-FATAL-TRACE-1)
+        diagnostic = Diagnostic(level, message, file, line, backtrace)
         self.diagnostics.append(diagnostic)
         if self._error_handlers and not self._in_error_handler and not level & UNHANDLEABLE_LEVELS:
             _, handler, mask = self._error_handlers[-1]

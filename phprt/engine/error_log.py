@@ -59,7 +59,7 @@ class ErrorLogFunctions(ErrorFunctions):
     def _append(self, destination: str, message: str) -> bool:
         # php_stream_open_wrapper(destination, "a", REPORT_ERRORS) and one write (LOG-TYPE-3-1)
         if not destination:
-            raise ValueError("Path cannot be empty")
+            raise ValueError(self.version.empty("Path"))  # "must not" from 8.4 (VER-EMPTY-NAME-1)
         path = destination[len("file://"):] if destination.startswith("file://") else destination
         try:
             with open(path.encode(self.charset, "surrogateescape"), "ab") as stream:

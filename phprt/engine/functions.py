@@ -30,7 +30,8 @@ def _version(text: str) -> tuple[int, ...]:
 class PhpFunction:
     """One PHP function: ``name`` (PHP's, lower case), the Runtime ``method``
     implementing it, its arity (``max_args`` None: variadic), whether it is a
-    language construct (``echo``, ``exit``: no function to function_exists()),
+    language construct (``echo``, ``exit``: no function to function_exists()) and
+    from which version it is a function all the same (``exit`` from 8.4, VER-EXIT-1),
     the SAPIs that have it (php_sapi_name(); None: all), a test of phprt's own
     where the SAPI alone does not decide (``available``), the PHP versions that
     have it (``since``/``until``, inclusive; None: no bound) and the clauses its
@@ -42,6 +43,7 @@ class PhpFunction:
     min_args: int
     max_args: int | None
     construct: bool = False
+    function_from: str | None = None
     sapi: tuple[str, ...] | None = None
     available: Callable[[Any], bool] | None = None
     since: str | None = None
@@ -50,9 +52,9 @@ class PhpFunction:
 
     def exists(self, runtime: RuntimeBase) -> bool:
         """Whether PHP has this function in ``runtime``'s request (LIFE-EXISTS-1)."""
-        if self.construct:
-            return False
         version = _version(runtime.php_version)
+        if self.construct and (self.function_from is None or version < _version(self.function_from)):
+            return False
         if self.since is not None and version < _version(self.since):
             return False
         if self.until is not None and version > _version(self.until):
@@ -116,7 +118,8 @@ def _entry(function: Callable[..., Any], name: str, **options: Any) -> PhpFuncti
 @overload
 def php_function(function: _F, /) -> _F: ...
 @overload
-def php_function(*, aliases: tuple[str, ...] = (), construct: bool = False, sapi: tuple[str, ...] | None = None,
+def php_function(*, aliases: tuple[str, ...] = (), construct: bool = False, function_from: str | None = None,
+                 sapi: tuple[str, ...] | None = None,
                  available: Callable[[Any], bool] | None = None, since: str | None = None,
                  until: str | None = None) -> Callable[[_F], _F]: ...
 

@@ -19,6 +19,7 @@ from .functions import php_function
 from .ini import ini_integer
 from .timelimit import TimeLimitExceeded, calls_script
 from .uncaught import uncaught_error
+from .values import zval_type_name
 
 __all__ = ["LifecycleFunctions"]
 
@@ -54,10 +55,16 @@ class LifecycleFunctions(RuntimeBase):
                 self._trace.record("shutdown-function", {"name": callback.name, "index": index}, op="shutdown functions")
             callback(*args)
 
-    @php_function(construct=True, aliases=("die",))
+    @php_function(construct=True, function_from="8.4", aliases=("die",))
     def exit(self, status: Any = None) -> NoReturn:
         """PHP's ``exit``/``die``: an int is the exit status, anything else is
-        printed; then the request ends (LIFE-EXIT-1)."""
+        printed; then the request ends (LIFE-EXIT-1). From PHP 8.4 a function of
+        ``string|int``: a string is printed, anything else is an int, with PHP's
+        coercion (VER-EXIT-1)."""
+        if self.version.exit_is_function and not isinstance(status, (str, bytes)):
+            if isinstance(status, (list, dict)) or not isinstance(status, (int, float, type(None))):
+                raise TypeError(f"exit(): Argument #1 ($status) must be of type string|int, {zval_type_name(status)} given")
+            status = self._int_arg("exit", 1, "status", status, "string|int")
         if isinstance(status, int) and not isinstance(status, bool):
             self.exit_status = status & 0xFF
         elif status is not None:

@@ -32,6 +32,7 @@ from ..session.functions import SessionFunctions
 from ..transports.base import Transport
 from ..transports.fpm import FpmRecords
 from . import constants as C
+from . import versions
 from .args import ArgumentParsing
 from .base import RuntimeBase, caller_scope
 from .callables import InvalidCallable, resolve_callable
@@ -122,8 +123,7 @@ class Runtime(
     ) -> None:
         # ValueError for an unknown SAPI or a syntax error; ini_file as php -c (CONF-API-1)
         configuration = load_configuration(sapi, ini, ini_file)
-        if php_version != "8.2":
-            raise ValueError(f"unsupported php_version {php_version!r}; phprt reproduces PHP 8.2")
+        self.version = versions.profile(php_version)  # ValueError for a version not reproduced (VER-PROFILE-1)
         self.sapi = configuration.profile
         self.php_version = php_version
         self.charset = charset
@@ -158,6 +158,8 @@ class Runtime(
         direct = self._emit if self.sapi.name in ("cli", "cgi") else _dropped
         self._out = OutputStack(self._emit, self._output_header, charset, direct)
         self._out.on_change = self._bind_echo
+        self._out.aligned_sizes = self.version.aligned_buffer_size  # VER-BUFFER-SIZE-1
+        self._out.skip_disabled = self.version.disabled_handler_skipped  # VER-DISABLED-HANDLER-1
         self._capture_print = capture_print
         self._timer = ExecutionTimer(self._time_up, clock)
         #: Where output goes: the transport, behind PHP-FPM's record buffer under "fpm" (SAPI-FPM-1).

@@ -88,13 +88,17 @@ def _install_argv_view() -> None:
 
 
 def compile_script(path: str) -> CodeType:
-    """The script's code object, compiled once per version of the file (RT-SCRIPT-2)."""
+    """The script's code object, compiled once per version of the file (RT-SCRIPT-2): one
+    ``stat`` validates the cached code, as opcache's ``validate_timestamps`` does; the file
+    is opened and read only when it is new or changed, and the code is kept under the
+    ``fstat`` of what was read."""
+    status = os.stat(path)
+    cached = _CODE.get(path)
+    if cached is not None and cached[0] == (status.st_ino, status.st_dev, status.st_size, status.st_mtime_ns):
+        return cached[1]
     with open(path, "rb") as source:
         status = os.fstat(source.fileno())
         key = (status.st_ino, status.st_dev, status.st_size, status.st_mtime_ns)
-        cached = _CODE.get(path)
-        if cached is not None and cached[0] == key:
-            return cached[1]
         code = compile(source.read(), path, "exec", dont_inherit=True)
     _CODE[path] = (key, code)
     return code

@@ -19,7 +19,7 @@ from typing import Any
 from .frames import is_phprt
 from .values import PHP_BYTES, format_float
 
-__all__ = ["php_class_name", "uncaught_error"]
+__all__ = ["php_class_name", "stack_trace", "uncaught_error"]
 
 _ESCAPES = {0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x0C: "\\f", 0x0B: "\\v", 0x5C: "\\\\", 0x1B: "\\e"}
 _STRING_PARAM_MAX_LEN = 15  # zend.exception_string_param_max_len
@@ -88,6 +88,33 @@ def uncaught_error(exception: BaseException, traceback: TracebackType | None) ->
     while traceback is not None:
         frames.append((traceback.tb_frame, traceback.tb_lineno))
         traceback = traceback.tb_next
+    where = _php_trace(frames)
+    if where is None:
+        return f"Uncaught {_string_form(exception, 'Unknown', 0, [])}\n  thrown", "Unknown", 0
+    file, line, trace = where
+    return f"Uncaught {_string_form(exception, file, line, trace)}\n  thrown", file, line
+
+
+def stack_trace(entry: FrameType | None, current: FrameType) -> str:
+    """PHP's "Stack trace:" of the calls running now, from the frame that entered the
+    Runtime (``entry``, {main}) to ``current``: what PHP 8.5 prints after a fatal
+    error (VER-FATAL-TRACE-1)."""
+    frames: list[tuple[FrameType, int]] = []
+    frame: FrameType | None = current
+    while frame is not None:
+        frames.append((frame, frame.f_lineno))
+        if frame is entry:
+            break
+        frame = frame.f_back
+    where = _php_trace(frames[::-1])
+    trace = [] if where is None else where[2]
+    lines = [f"#{number} {call}" for number, call in enumerate(trace)] + [f"#{len(trace)} {{main}}"]
+    return "Stack trace:\n" + "\n".join(lines)
+
+
+def _php_trace(frames: list[tuple[FrameType, int]]) -> tuple[str, int, list[str]] | None:
+    # The file and line of the innermost script frame and PHP's trace, from the
+    # (frame, line) pairs outermost first; None when no script frame runs.
     modules = [i for i, (frame, _) in enumerate(frames) if frame.f_code.co_name == "<module>" and not is_phprt(frame)]
     frames = frames[modules[0]:] if modules else frames
     # the script's frames: (frame, line, and if phprt called it, the phprt frame the previous one called)
@@ -105,7 +132,7 @@ def uncaught_error(exception: BaseException, traceback: TracebackType | None) ->
         script.append((frame, line, entry))
         entry = None
     if not script:
-        return f"Uncaught {_string_form(exception, 'Unknown', 0, [])}\n  thrown", "Unknown", 0
+        return None
     file, line = script[-1][0].f_code.co_filename, script[-1][1]
     trace: list[str] = []
     if inner_call is not None:
@@ -122,7 +149,7 @@ def uncaught_error(exception: BaseException, traceback: TracebackType | None) ->
         if index:  # the PHP function the script called, which called this one
             caller, caller_line, _ = script[index - 1]
             trace.append(f"{caller.f_code.co_filename}({caller_line}): {_call(via)}")
-    return f"Uncaught {_string_form(exception, file, line, trace)}\n  thrown", file, line
+    return file, line, trace
 
 
 def _string_form(exception: BaseException, file: str, line: int, trace: list[str]) -> str:

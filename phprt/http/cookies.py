@@ -10,6 +10,7 @@ import time
 from typing import Any, Callable, Mapping
 
 from ..engine.values import PHP_BYTES
+from ..engine.versions import VersionProfile
 
 __all__ = ["CookieOptions", "cookie_line", "parse_options"]
 
@@ -37,9 +38,12 @@ def http_date(timestamp: int) -> str:
 
 
 def parse_options(
-    function: str, options: Mapping[Any, Any], to_int: Callable[[Any], int], to_str: Callable[[Any], str]
+    function: str, options: Mapping[Any, Any], to_int: Callable[[Any], int], to_str: Callable[[Any], str],
+    partitioned: bool = False,
 ) -> CookieOptions:
-    """php_head_parse_cookie_options_array(): keys compared case-insensitively (COOKIE-OPTIONS-1)."""
+    """php_head_parse_cookie_options_array(): keys compared case-insensitively (COOKIE-OPTIONS-1);
+    "partitioned" is an option from PHP 8.5 (VER-PARTITIONED-1)."""
+    flags = ("secure", "httponly", "partitioned") if partitioned else ("secure", "httponly")
     parsed: CookieOptions = {}
     for key, value in options.items():
         if not isinstance(key, str) or _is_integer_key(key):
@@ -49,7 +53,7 @@ def parse_options(
             parsed["expires"] = to_int(value)
         elif lowered in ("path", "domain", "samesite"):
             parsed[lowered] = to_str(value)
-        elif lowered in ("secure", "httponly"):
+        elif lowered in flags:
             parsed[lowered] = bool(value) and value not in ("", "0") and value != []
         else:
             raise ValueError(f'{function}(): option "{key}" is invalid')
@@ -63,13 +67,16 @@ def _is_integer_key(key: str) -> bool:
 
 
 def cookie_line(
-    function: str, name: str, value: str | None, options: CookieOptions, *, url_encode: bool, encoding: str, now: float
+    function: str, name: str, value: str | None, options: CookieOptions, *, url_encode: bool, encoding: str, now: float,
+    version: VersionProfile | None = None,
 ) -> str:
-    """php_setcookie(): validate, then build ``Set-Cookie: ...`` (COOKIE-FORMAT-*)."""
+    """php_setcookie(): validate, then build ``Set-Cookie: ...`` (COOKIE-FORMAT-*); the
+    messages and the Partitioned attribute of ``version`` (VER-EMPTY-NAME-1, VER-PARTITIONED-1)."""
     path, domain = options.get("path"), options.get("domain")
     expires = options.get("expires", 0)
     if not name:
-        raise ValueError(f"{function}(): Argument #1 ($name) cannot be empty")
+        empty = "Argument #1 ($name) cannot be empty" if version is None else version.empty("Argument #1 ($name)")
+        raise ValueError(f"{function}(): {empty}")
     if _contains(name, _ILLEGAL_CHARS | {"="}):
         raise ValueError(f'{function}(): Argument #1 ($name) cannot contain "=", {_ILLEGAL}')
     if not url_encode and value and _contains(value, _ILLEGAL_CHARS):
@@ -80,6 +87,8 @@ def cookie_line(
         raise ValueError(f'{function}(): "domain" option cannot contain {_ILLEGAL}')
     if expires >= _YEAR_10000:
         raise ValueError(f'{function}(): "expires" option cannot have a year greater than 9999')
+    if options.get("partitioned") and not options.get("secure"):
+        raise ValueError(f'{function}(): "partitioned" option cannot be used without "secure" option')
     if not value:
         line = f"Set-Cookie: {name}=deleted; expires={http_date(1)}; Max-Age=0"
     else:
@@ -96,4 +105,6 @@ def cookie_line(
         line += "; HttpOnly"
     if options.get("samesite"):
         line += f"; SameSite={options['samesite']}"
+    if options.get("partitioned"):
+        line += "; Partitioned"
     return line

@@ -99,9 +99,17 @@ class HeaderFunctions(RuntimeBase):
     @php_function
     def http_response_code(self, response_code: Any = 0) -> int | bool:
         """The response code, or False when none is set; with a code, set it and
-        return the previous one, or True when there was none (HDR-CODE-*)."""
+        return the previous one, or True when there was none (HDR-CODE-*). From PHP 8.3,
+        setting it once the headers are sent warns and returns False, the CLI too
+        (VER-RESPONSE-CODE-1)."""
         code = c_int(self._int_arg("http_response_code", 1, "response_code", response_code))
         queue = self._headers
+        if code and queue.sent and self.version.response_code_warns_after_headers:
+            message = "http_response_code(): Cannot set response code - headers already sent"
+            if self._output_start is not None:
+                message += " (output started at {}:{})".format(*self._output_start)
+            self._error(C.E_WARNING, message, docref=True)
+            return False
         if code:
             old, queue.response_code = queue.response_code, code  # the status line stays (GH-18582)
             return old or True
@@ -141,7 +149,8 @@ class HeaderFunctions(RuntimeBase):
                 raise ArgumentCountError(
                     f"{function}(): Expects exactly 3 arguments when argument #3 ($expires_or_options) is an array")
             options = expires_or_options if isinstance(expires_or_options, dict) else dict(enumerate(expires_or_options))
-            parsed = parse_options(function, options, self._expires_value, self._php_string)
+            parsed = parse_options(function, options, self._expires_value, self._php_string,
+                                   self.version.partitioned_cookies)
         else:
             parsed = {"expires": self._int_arg(function, 3, "expires_or_options", expires_or_options, "array|int")}
             if path is not UNSET:
@@ -150,7 +159,8 @@ class HeaderFunctions(RuntimeBase):
                 parsed["domain"] = self._string_arg(function, 5, "domain", domain)
             parsed["secure"] = self._bool_arg(function, 6, "secure", secure)
             parsed["httponly"] = self._bool_arg(function, 7, "httponly", httponly)
-        line = cookie_line(function, name, value, parsed, url_encode=url_encode, encoding=self.charset, now=int(time.time()))
+        line = cookie_line(function, name, value, parsed, url_encode=url_encode, encoding=self.charset, now=int(time.time()),
+                           version=self.version)
         return self._add_header(line, False)
 
     def _expires_value(self, value: Any) -> int:

@@ -41,7 +41,7 @@ from typing import Any, Callable, Generic, Optional, Self, TypeVar, Union
 from .logs import Log
 from .pool import WorkerPool
 
-__all__ = ["STOP_SIGNALS", "Link", "Listener", "Step", "bind", "byte_size", "host_port", "parse_address", "send_now",
+__all__ = ["STOP_SIGNALS", "Heard", "Link", "Listener", "Step", "bind", "byte_size", "host_port", "parse_address", "send_now",
            "serve_until_signalled", "serve_workers", "stop_on_signals"]
 
 #: The signals that stop a server.
@@ -150,6 +150,14 @@ def send_now(sock: socket.socket, data: bytes) -> bool:
     return True
 
 
+class Heard(enum.Enum):
+    """What the loop does next with a running request's connection it watches (``Link.heard``)."""
+
+    WATCH = "watch"  # go on reading it while its request runs
+    STOP = "stop"  # read it no more until its thread gives it back
+    BUSY = "busy"  # what was read waits with the connection: offer it again shortly
+
+
 class Step(enum.Enum):
     """What happens to a connection next."""
 
@@ -171,6 +179,10 @@ class Link:
 
     #: Names the connection's thread: ``phprt-KIND-NAME``.
     name = "connection"
+    #: Whether the loop goes on reading the connection while its request runs, handing
+    #: what arrives to ``heard`` in the loop's thread (the FastCGI responder's, which
+    #: must see ABORT_REQUEST and a closing web server while its script runs).
+    watch_running = False
 
     def __init__(self, sock: socket.socket, write_timeout: float) -> None:
         # A send in the request's thread waits at most write_timeout; with a timeout the
@@ -228,6 +240,11 @@ class Link:
     def resume(self) -> Step:
         return Step.WAIT
 
+    def heard(self, data: bytes | None) -> Heard:
+        """What arrived while the request runs (``watch_running``), in the loop's thread:
+        ``b""`` is the end of the stream; None offers again what ``BUSY`` kept."""
+        return Heard.STOP
+
     def expired(self) -> Step:
         return Step.CLOSE
 
@@ -278,6 +295,8 @@ class Listener(Generic[C]):
         self._waiting: dict[C, None] = {}
         self._ready: deque[C] = deque()
         self._lingering: dict[C, list[float]] = {}  # [deadline, bytes drained]
+        self._watched: dict[C, bool] = {}  # running, read by the loop (watch_running): registered?
+        self._retry: dict[C, None] = {}  # watched connections whose heard() was BUSY
         self._next_check = math.inf  # the earliest deadline, or sooner
         self._paused_until = 0.0  # accept() failed for want of descriptors
         self._selector: selectors.BaseSelector | None = None
@@ -347,6 +366,8 @@ class Listener(Generic[C]):
                 self._expire()
                 self._dispatch()
         finally:
+            self._watched.clear()
+            self._retry.clear()
             with self._lock:
                 self._looping, self._wake = False, None
                 back, self._back = self._back, []
@@ -425,6 +446,9 @@ class Listener(Generic[C]):
         self._next_check = min(self._next_check, connection.deadline)
 
     def _readable(self, connection: C) -> None:
+        if connection in self._watched:
+            self._hear(connection)
+            return
         if connection not in self._waiting and connection not in self._lingering:
             return  # closed earlier in this round
         try:
@@ -440,6 +464,50 @@ class Listener(Generic[C]):
                 self._close(connection)
             return
         self._apply(connection, self._call(connection, connection.received, data))
+
+    def _hear(self, connection: C, retry: bool = False) -> None:
+        """Read a running request's connection (``watch_running``) and hand what came to
+        its ``heard``; stop reading it, or offer what it kept again shortly, as it says."""
+        data: bytes | None = None
+        if not retry:
+            try:
+                data = os.read(connection.sock.fileno(), _READ)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                data = b""
+        try:
+            heard = connection.heard(data)
+        except Exception as error:  # noqa: BLE001 - a connection's failure never stops the server
+            self._failed(connection, error)
+            heard = Heard.STOP
+        assert self._selector is not None
+        registered = self._watched[connection]
+        if heard is Heard.WATCH:
+            self._retry.pop(connection, None)
+            if not registered:
+                self._selector.register(connection.sock, selectors.EVENT_READ, connection)
+                self._watched[connection] = True
+            return
+        if registered:
+            self._selector.unregister(connection.sock)
+            self._watched[connection] = False
+        if heard is Heard.BUSY:
+            self._retry[connection] = None
+            self._next_check = min(self._next_check, time.monotonic() + 0.002)
+        else:
+            self._retry.pop(connection, None)
+
+    def _unwatch(self, connection: C, keep: bool = False) -> bool:
+        # Its thread gave it back: the loop reads it as any other from here on. Whether
+        # its socket stays registered (``keep``: the loop reads it next, saving two epoll calls).
+        self._retry.pop(connection, None)
+        if self._watched.pop(connection, False):
+            if keep:
+                return True
+            assert self._selector is not None
+            self._selector.unregister(connection.sock)
+        return False
 
     def _call(self, connection: C, method: Callable[..., Step], *args: Any) -> Step:
         try:
@@ -498,8 +566,10 @@ class Listener(Generic[C]):
                 self._running.pop(connection, None)
         assert self._selector is not None
         for connection, step in back:
+            read_next = step in (Step.WAIT, Step.LINGER)
+            registered = self._unwatch(connection, keep=read_next)
             connection.in_loop = True
-            if step in (Step.WAIT, Step.LINGER):
+            if read_next and not registered:
                 self._selector.register(connection.sock, selectors.EVENT_READ, connection)
             if step is Step.WAIT:
                 self._waiting[connection] = None
@@ -512,6 +582,13 @@ class Listener(Generic[C]):
                 self._close(connection)
 
     def _expire(self) -> None:
+        for connection in list(self._retry):  # what a watched connection could not take at once
+            if connection in self._watched:
+                self._hear(connection, retry=True)
+            else:
+                self._retry.pop(connection, None)
+        if self._retry:
+            self._next_check = min(self._next_check, time.monotonic() + 0.002)
         now = time.monotonic()
         if now < self._next_check:
             return
@@ -554,9 +631,14 @@ class Listener(Generic[C]):
         connection.in_loop = False
         with self._lock:
             self._running[connection] = None
+        if connection.watch_running:
+            assert self._selector is not None
+            self._selector.register(connection.sock, selectors.EVENT_READ, connection)
+            self._watched[connection] = True
         try:
             self._pool.submit(lambda: self._serve_connection(connection))
         except RuntimeError as error:  # no thread to be had: this client goes, the server stays
+            self._unwatch(connection)
             with self._lock:
                 self._running.pop(connection, None)
             self.release_memory(connection.granted)
@@ -565,22 +647,30 @@ class Listener(Generic[C]):
             self._close(connection)
 
     def _serve_connection(self, connection: C) -> None:
-        step = Step.CLOSE
+        step: Step | None = Step.CLOSE
         try:
             step = self._handle(connection)
         except BaseException as error:  # noqa: B036 - a connection's failure never stops the server
             self._failed(connection, error)
         finally:
-            with self._lock:
-                looping = self._looping
-                if looping:
-                    self._back.append((connection, step))
-                else:
-                    self._running.pop(connection, None)
+            if step is not None:
+                self.give_back(connection, step)
+
+    def give_back(self, connection: C, step: Step) -> None:
+        """From the thread serving ``connection``: the loop takes it back and does ``step``
+        with it. ``_handle`` returns None once it gave it back itself (the FastCGI
+        responder does when a response ends before its script, FCGI-FINISH-1); its
+        thread then touches the connection no more."""
+        with self._lock:
+            looping = self._looping
             if looping:
-                self._poke()
+                self._back.append((connection, step))
             else:
-                connection.close()
+                self._running.pop(connection, None)
+        if looping:
+            self._poke()
+        else:
+            connection.close()
 
     def release_memory(self, size: int) -> None:
         """Give back ``size`` bytes granted to a request's body."""
@@ -595,8 +685,9 @@ class Listener(Generic[C]):
         """The connection for an accepted socket."""
         raise NotImplementedError
 
-    def _handle(self, connection: C) -> Step:
-        """Serve ``connection``'s request, in its own thread; what comes next."""
+    def _handle(self, connection: C) -> Step | None:
+        """Serve ``connection``'s request, in its own thread; what comes next (None: it
+        was given back already, ``give_back``)."""
         raise NotImplementedError
 
     def _unserved(self, connection: C, error: Exception) -> None:

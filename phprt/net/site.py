@@ -21,6 +21,7 @@ from typing import Any, Iterator, Mapping
 from ..engine.ini import SAPI_PROFILES, configure
 from ..engine.runtime import Runtime
 from ..engine.script import Script, execute
+from ..engine.versions import profile
 from ..http.headers import REASONS
 from ..transports.base import Transport
 from .docroot import DocumentRoot, Refused, Resolved
@@ -138,12 +139,14 @@ class ScriptCall:
     input: bytes
     sapi: str
     ini: Mapping[str, Any] = field(default_factory=dict)
+    php_version: str = "8.2"
 
     def run(self, transport: Transport) -> Runtime:
         """Run the script, its output going to ``transport`` (whose ``server`` and
         ``input`` it sets to the request's); the Runtime, ended."""
         transport.server, transport.input = self.server, self.input
-        runtime = Runtime(transport=transport, sapi=self.sapi, ini=self.ini, capture_print=True)
+        runtime = Runtime(transport=transport, sapi=self.sapi, ini=self.ini, capture_print=True,
+                          php_version=self.php_version)
         name = self.server.get("SCRIPT_FILENAME") or ""
         return execute(runtime, self.script, [name, *self.server.get("argv", ())])
 
@@ -168,13 +171,14 @@ def content_type(path: Path) -> str | None:
 class Site:
     """What a server serves: a document root (a directory), one script for
     every URL (a ``.py`` file), or a Python callable that does a script's work.
-    ``sapi`` is the PHP SAPI the scripts behave as; ``ini`` sets directives for
-    every request (NET-SITE-1)."""
+    ``sapi`` is the PHP SAPI the scripts behave as, ``php_version`` the PHP version
+    (VER-PROFILE-1); ``ini`` sets directives for every request (NET-SITE-1)."""
 
     def __init__(self, target: Script, *, sapi: str = "cli-server",
-                 ini: Mapping[str, Any] | None = None, software: str = SOFTWARE) -> None:
+                 ini: Mapping[str, Any] | None = None, software: str = SOFTWARE, php_version: str = "8.2") -> None:
         if sapi not in SAPI_PROFILES or sapi == "cli":
             raise ValueError(f"a server runs scripts as a web SAPI, not {sapi!r}")
+        self.php_version = profile(php_version).name  # ValueError for a version phprt does not reproduce
         # The ini parsed once, here; every request's Runtime uses it as it is (INI-CONFIG-1). PHP
         # gives its startup warnings once, when the server starts (INI-STARTUP-1).
         configuration = configure(sapi, ini)
@@ -221,7 +225,8 @@ class Site:
         return StaticResponse(200, headers, file=resolved.path, size=size)
 
     def _call(self, request: HttpRequest, script: Script, resolved: Resolved | None) -> ScriptCall:
-        return ScriptCall(script, self.server_variables(request, resolved), request.body, self.sapi, self.ini)
+        return ScriptCall(script, self.server_variables(request, resolved), request.body, self.sapi, self.ini,
+                          self.php_version)
 
     def server_variables(self, request: HttpRequest, resolved: Resolved | None) -> dict[str, Any]:
         """$_SERVER as ``php -S`` fills it, in its order (NET-SERVER-1)."""

@@ -221,7 +221,8 @@ def _var_export(printer: _Printer, value: Any, level: int, out: list[str], activ
     elif value is True or value is False:
         out.append("true" if value else "false")
     elif isinstance(value, int) and isinstance(php_number(value), int):
-        out.append(str(int(value)))
+        # ZEND_LONG_MIN as an expression PHP can read back (bug76717.phpt, DUMP-VAR-EXPORT-1)
+        out.append("-9223372036854775807-1" if value == -(2**63) else str(int(value)))
     elif isinstance(value, (int, float)):
         number = php_number(value) if isinstance(value, int) else value
         text = format_float(number, printer.precision)  # smart_str_append_double(..., zero_frac=true)

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from ..engine import constants as C
 from ..engine.base import RuntimeBase, caller_scope
-from ..engine.callables import InvalidCallable, PhpCallable, resolve_callable
+from ..engine.callables import InvalidCallable, PhpCallable, closure_name, resolve_callable
 from ..engine.errors import Exit, PhpError
 from ..engine.functions import php_function
 from ..engine.values import PHP_BYTES, c_int, to_php_text
@@ -174,7 +174,8 @@ class OutputFunctions(RuntimeBase):
                 return None if not isinstance(exception, PhpError) else b""
             return text if text.__class__ is bytes else text.encode(self.charset, PHP_BYTES)  # type: ignore[union-attr]
 
-        return OutputHandler(callback.name, function, (flags & ~0xF) | 1, chunk_size)
+        name = closure_name(callback) if self.version.closure_file_line_names else callback.name  # VER-CLOSURE-NAME-1
+        return OutputHandler(name, function, (flags & ~0xF) | 1, chunk_size)
 
     # -- flushing, cleaning, ending -----------------------------------------------------------
 

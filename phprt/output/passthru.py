@@ -51,7 +51,7 @@ class FileOutputFunctions(RuntimeBase):
         if "\0" in name:
             raise ValueError("readfile(): Argument #1 ($filename) must not contain any null bytes")
         if not name:
-            raise ValueError("Path cannot be empty")
+            raise ValueError(self.version.empty("Path"))  # "must not" from 8.4 (VER-EMPTY-NAME-1)
         path = name[len("file://"):] if name.startswith("file://") else name
         try:
             stream = open(path.encode(self.charset, "surrogateescape"), "rb")

@@ -56,7 +56,7 @@ from ..engine.constants import (
 )
 from ..engine.values import PHP_BYTES
 
-__all__ = ["HandlerFunction", "OutputHandler", "OutputLocked", "OutputStack", "default_handler", "initial_buffer_size"]
+__all__ = ["HandlerFunction", "OutputHandler", "OutputLocked", "OutputStack", "aligned_buffer_size", "default_handler", "initial_buffer_size"]
 
 #: A handler's function: given the buffer and the operation bits, it returns the
 #: output (b"" for none) or None for failure, which disables the handler and passes
@@ -72,6 +72,12 @@ def initial_buffer_size(chunk_size: int) -> int:
     return chunk_size + 0x1000 - chunk_size % 0x1000 if chunk_size > 1 else 0x4000
 
 
+def aligned_buffer_size(chunk_size: int) -> int:
+    """PHP 8.5's PHP_OUTPUT_HANDLER_INITBUF_SIZE (GH-16135): the chunk size rounded up to
+    a multiple of 4096, or 16384 for chunk size 0 (VER-BUFFER-SIZE-1)."""
+    return (chunk_size + 0xFFF) & ~0xFFF if chunk_size > 0 else 0x4000
+
+
 class OutputLocked(Exception):
     """An ob operation was attempted while a handler runs; the stack is already torn down."""
 
@@ -79,7 +85,7 @@ class OutputLocked(Exception):
 class OutputHandler:
     """One entry of the stack: PHP's ``php_output_handler``."""
 
-    __slots__ = ("name", "function", "flags", "level", "chunk_size", "size", "used", "chunks", "_counted", "_encoding")
+    __slots__ = ("name", "function", "flags", "level", "chunk_size", "size", "used", "chunks", "_counted", "_encoding", "_sizes")
 
     def __init__(self, name: str, function: HandlerFunction | None, flags: int, chunk_size: int = 0) -> None:
         self.name = name
@@ -92,6 +98,7 @@ class OutputHandler:
         self.chunks: list[str | bytes] = []
         self._counted = 0
         self._encoding = "utf-8"
+        self._sizes = initial_buffer_size
 
     def _count(self) -> None:
         # Account for the chunks appended since the last count, growing ``size`` as
@@ -99,13 +106,14 @@ class OutputHandler:
         chunks = self.chunks
         if self._counted == len(chunks):
             return
-        size, used, grow = self.size, self.used, initial_buffer_size(self.chunk_size)
+        sizes = self._sizes
+        size, used, grow = self.size, self.used, sizes(self.chunk_size)
         for chunk in chunks[self._counted :]:
             length = byte_length(chunk, self._encoding)
             if length:
                 free = size - used
                 if free <= length:
-                    size += max(grow, initial_buffer_size(length - free))
+                    size += max(grow, sizes(length - free))
                 used += length
         self.size, self.used, self._counted = size, used, len(chunks)
 
@@ -191,6 +199,10 @@ class OutputStack:
         self.detached: OutputHandler | None = None
         self.activated = True  # PHP_OUTPUT_ACTIVATED: off once the layer is torn down
         self.disabled = False  # PHP_OUTPUT_DISABLED: all output is dropped
+        #: PHP 8.5's buffer sizes, GH-16135 (VER-BUFFER-SIZE-1); set by the Runtime's version profile
+        self.aligned_sizes = False
+        #: PHP 8.4's GH-15181: a disabled handler is not called again (VER-DISABLED-HANDLER-1)
+        self.skip_disabled = False
         self.encoding = encoding
         self._emit = emit
         self._header = header
@@ -220,6 +232,9 @@ class OutputStack:
         """Push a handler (php_output_handler_start); OutputLocked inside a handler."""
         self._lock_error(START)
         handler._encoding = self.encoding
+        if self.aligned_sizes and not handler.used:  # PHP 8.5 (VER-BUFFER-SIZE-1)
+            handler._sizes = aligned_buffer_size
+            handler.size = aligned_buffer_size(handler.chunk_size)
         handler.level = len(self.handlers)
         self.handlers.append(handler)
         self.on_change()
@@ -274,8 +289,11 @@ class OutputStack:
 
     def _handler_op(self, handler: OutputHandler, op: int, data: bytes | str) -> tuple[int, bytes | None]:
         # php_output_handler_op: append, and run the handler when its chunk size is
-        # reached or the operation is more than a write.
+        # reached or the operation is more than a write. From PHP 8.4 a disabled
+        # handler fails at once, uncalled (GH-15181, VER-DISABLED-HANDLER-1).
         self._lock_error(op)
+        if self.skip_disabled and handler.flags & DISABLED:
+            return _FAILURE, None
         if data:
             handler.chunks.append(data)
             if handler.chunk_size:
@@ -324,7 +342,8 @@ class OutputStack:
     def flush(self) -> bool:
         """Flush the top handler into the one below (php_output_flush).
 
-        As in PHP 8.2, a disabled handler is still called (OUT-QUIRK-1).
+        As in PHP 8.2 and 8.3, a disabled handler is still called (OUT-QUIRK-1); not
+        from 8.4 (VER-DISABLED-HANDLER-1).
         """
         top = self.active
         if top is None or not top.flags & FLUSHABLE:

@@ -149,6 +149,7 @@ class SessionFunctions(RuntimeBase):
         module = self._session_module
         module.warn = self._sess_warn
         module.notice = lambda message: self._sess_warn(message, C.E_NOTICE)
+        module.deprecated = lambda message: self._sess_warn(message, C.E_DEPRECATED)
         module.error = lambda message: self._error(C.E_WARNING, message)
         module.id_length, module.id_bits = self._sess_int("sid_length"), self._sess_int("sid_bits_per_character")
         return module
@@ -182,7 +183,7 @@ class SessionFunctions(RuntimeBase):
         entries: list[tuple[Any, Any]] = []
         for key, value in data.items():
             if isinstance(key, int) or (isinstance(key, str) and is_integer_key(key)):
-                self._sess_warn(f"Skipping numeric key {int(key)}", C.E_NOTICE)
+                self._sess_warn(f"Skipping numeric key {int(key)}", C.E_WARNING)
                 continue
             name = str(key)
             if "|" in name and not binary:

@@ -61,6 +61,7 @@ class SaveModule:
         self.warn: Callable[[str], None] = lambda message: None  # php_error_docref(): "function(): ..."
         self.error: Callable[[str], None] = lambda message: None  # php_error(): no function name
         self.notice: Callable[[str], None] = lambda message: None  # E_NOTICE with the function's name
+        self.deprecated: Callable[[str], None] = lambda message: None  # E_DEPRECATED with the function's name
         self.id_length, self.id_bits = 32, 4
 
     def open(self, save_path: str, session_name: str) -> bool:
@@ -162,7 +163,8 @@ class UserModule(SaveModule):
             return False
         if value is True or value is False:
             return value
-        if type(value) is int and value in (0, -1):
+        if type(value) is int and value in (0, -1):  # PHP 7's int returns, deprecated
+            self.deprecated(f"Session callback must have a return value of type bool, {_type_name(value)} returned")
             return value == 0
         self.pending = TypeError(f"Session callback must have a return value of type bool, {_type_name(value)} returned")
         return False

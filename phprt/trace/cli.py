@@ -21,6 +21,7 @@ from ..engine.ini import SAPI_PROFILES
 from ..engine.runtime import Runtime
 from ..engine.script import execute
 from ..engine.trace import Trace
+from ..engine.versions import PROFILES
 from ..transports.memory import MemoryTransport
 from . import text
 
@@ -29,7 +30,7 @@ __all__ = ["main", "trace_script"]
 
 def trace_script(script: str, *, sapi: str = "cli", defines: list[str] | None = None, args: list[str] | None = None,
                  disconnect_after: int | None = None, time_limit: int | None = None,
-                 skip_sleep: bool = False) -> tuple[Trace, MemoryTransport]:
+                 skip_sleep: bool = False, php_version: str = "8.2") -> tuple[Trace, MemoryTransport]:
     """Run ``script`` under ``sapi`` with its trace recorded; the trace and the client's transport."""
     from ..__main__ import _defines  # PHP's -d syntax, read as `run` reads it (INI-PARSE-6)
 
@@ -47,7 +48,8 @@ def trace_script(script: str, *, sapi: str = "cli", defines: list[str] | None = 
     transport = MemoryTransport(disconnect_after, server)
     meta = {"script": path, "sapi": sapi, "defines": arguments, "disconnect_after": disconnect_after}
     trace = Trace(meta, skip_sleep=skip_sleep)
-    runtime = Runtime(transport=transport, sapi=sapi, ini=ini, capture_print=True, trace=trace)
+    runtime = Runtime(transport=transport, sapi=sapi, ini=ini, capture_print=True, trace=trace,
+                      php_version=php_version)  # VER-PROFILE-1
     sys.path.insert(0, os.path.dirname(path))
     try:
         execute(runtime, path, [script, *(args or [])])
@@ -74,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("script", help="the Python script (it uses phprt.php's functions)")
     parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script (sys.argv[1:])")
     parser.add_argument("--sapi", default="cli", choices=list(SAPI_PROFILES), help="the PHP SAPI to behave as (default: cli)")
+    parser.add_argument("--php-version", default="8.2", choices=list(PROFILES),
+                        help="the PHP version to behave as (default: 8.2; spec/versions.md)")
     parser.add_argument("-d", dest="ini", action="append", default=[], metavar="NAME=VALUE", help="set an ini directive, as php -d")
     parser.add_argument("--disconnect-after", type=int, metavar="N", help="the client hangs up after N body bytes")
     parser.add_argument("--time-limit", type=int, metavar="S", help="max_execution_time, in seconds")
@@ -96,7 +100,7 @@ def run(argv: list[str]) -> tuple[Trace, MemoryTransport, argparse.Namespace]:
     try:
         trace, transport = trace_script(options.script, sapi=options.sapi, defines=options.ini, args=options.args,
                                         disconnect_after=options.disconnect_after, time_limit=options.time_limit,
-                                        skip_sleep=options.no_sleep)
+                                        skip_sleep=options.no_sleep, php_version=options.php_version)
     except ValueError as error:
         parser.error(str(error))
     return trace, transport, options

@@ -74,7 +74,7 @@ class TraceLog:
         if isinstance(call, TracedCall) or call.script is self.view:
             return call
         if reserved(str(call.server.get("REQUEST_URI", ""))):
-            return ScriptCall(self.view, call.server, b"", call.sapi, call.ini)
+            return ScriptCall(self.view, call.server, b"", call.sapi, call.ini, call.php_version)
         return TracedCall(call.script, call.server, call.input, call.sapi, call.ini, log=self)
 
     # -- the pages ----------------------------------------------------------------------

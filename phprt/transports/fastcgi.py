@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from ..net.fastcgi import Connection
 from ..net.listener import Link
@@ -18,14 +17,17 @@ __all__ = ["FastCgiTransport", "FcgiConnection"]
 class FcgiConnection(Link):
     """A connection from a web server: its socket, the protocol state, the
     transport of the request that runs on it, and a lock that keeps the records of
-    the request's thread and the thread that reads the connection whole."""
+    the request's thread and the server's loop, which reads the connection while the
+    request runs, whole."""
 
     def __init__(self, sock: socket.socket, write_timeout: float, protocol: Connection) -> None:
         super().__init__(sock, write_timeout)  # a web server that stops reading is gone after it
         self.protocol = protocol
         self.lock = threading.Lock()
         self.transports: dict[int, FastCgiTransport] = {}
-        self.wake_fd: int | None = None  # wakes the thread that reads it when a response ends
+        #: Called once, with the lock held, when no response runs on it any more: its
+        #: thread gives it back to the loop then, even while the script goes on (FCGI-FINISH-1).
+        self.on_end: Callable[[], None] | None = None
 
     @property
     def closed(self) -> bool:
@@ -34,14 +36,12 @@ class FcgiConnection(Link):
 
     def settle(self) -> None:
         """After the protocol finished a response: shut the connection if it is not
-        kept, and wake the thread that reads it. Call with the lock held."""
+        kept, and call ``on_end`` once no response runs. Call with the lock held."""
         if self.protocol.should_close:
             self.shut_write()
-        if self.wake_fd is not None:
-            try:
-                os.write(self.wake_fd, b"x")
-            except OSError:
-                pass  # already woken
+        if self.on_end is not None and not self.transports:
+            on_end, self.on_end = self.on_end, None
+            on_end()
 
     def close(self) -> None:
         with self.lock:

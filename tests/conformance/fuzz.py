@@ -2,7 +2,7 @@
 
     python -m tests.conformance.fuzz [--seed S] [--programs N] [--sapi cli,cgi,cli-server,fpm] [--save]
 
-Each program is a conformance case (tests/conformance/harness.py): a short script of
+Each program is a conformance case (phprt/conformance/): a short script of
 calls over the output layer (buffers with handlers, chunk sizes and flags, echo, every
 ob_* call, flushes), headers, cookies and the response code, diagnostics, shutdown
 functions, ignore_user_abort, exit, fastcgi_finish_request under FPM, and a client that
@@ -24,9 +24,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from phprt.conformance.cases import Case, find_spec
+from phprt.conformance.run_php import php_version, run_php
+from phprt.conformance.run_phprt import run_phprt
 from phprt.engine.functions import FUNCTIONS
 
-from .harness import CASES_DIR, RECORDED_DIR, Case, php_version, run_php, run_phprt
+CASES_DIR, RECORDED_DIR = find_spec() / "cases", find_spec() / "recorded"
 
 SAPIS = ("cli", "cgi", "cli-server", "fpm")
 _KEYS = ("stdout", "stderr", "results", "exit")

@@ -13,7 +13,10 @@ import argparse
 import json
 import sys
 
-from .harness import PHP_BINARIES, RECORDED_DIR, load_cases, php_version, run_php
+from phprt.conformance.cases import Case, find_spec, load_cases
+from phprt.conformance.run_php import PHP_BINARIES, php_version, run_php
+
+RECORDED_DIR = find_spec() / "recorded"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         if not version.startswith("8.2."):
             print(f"refusing to record: {binary} is PHP {version}, not 8.2", file=sys.stderr)
             return 2
-    by_source: dict[str, list] = {}
+    by_source: dict[str, list[Case]] = {}
     for case in load_cases():
         by_source.setdefault(case.source, []).append(case)
     for source, cases in by_source.items():

@@ -17,8 +17,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from .harness import RECORDED_DIR, php_version
-from .servers import _free_port as free_port
+from phprt.conformance.cases import find_spec
+from phprt.conformance.run_php import php_version
+from phprt.conformance.servers import _free_port as free_port
+
+RECORDED_DIR = find_spec() / "recorded"
 
 INFO = "<?php foreach ($_SERVER as $k => $v) echo $k, '=', json_encode($v, JSON_UNESCAPED_SLASHES), \"\\n\";\n"
 FILES = {"info.php": INFO, "style.css": "body{}\n", "d.json": '{"a":1}\n', "noext": "x", "sub/index.php": INFO}

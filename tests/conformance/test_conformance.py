@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
+from phprt.conformance.cases import load_cases, recorded
+from phprt.conformance.run_php import PHP_BINARIES, run_php
+from phprt.conformance.run_phprt import run_phprt
 from phprt.output import functions as _output
-
-from .harness import PHP_BINARIES, load_cases, recorded, run_php, run_phprt
 
 CASES = load_cases()
 RECORDED = recorded()

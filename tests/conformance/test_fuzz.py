@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from . import fuzz, servers
-from .harness import PHP_BINARIES, Case
+from phprt.conformance import servers
+from phprt.conformance.cases import Case
+from phprt.conformance.run_php import PHP_BINARIES
+
+from . import fuzz
 
 #: The CI-sized run: programs drawn from this seed, across the four SAPIs.
 SEED, PROGRAMS = 20261203, 240

@@ -59,7 +59,7 @@ def _body(response: bytes) -> bytes:
 
 def live_tables() -> dict[str, Any]:
     """What each SAPI's ini_get_all() says, by phprt's profile name."""
-    from tests.conformance.servers import run_cli_server, run_fpm
+    from phprt.conformance.servers import run_cli_server, run_fpm
     with tempfile.TemporaryDirectory(prefix="phprt-ini-table-") as tmp:
         script = os.path.join(tmp, "probe.php")
         Path(script).write_text(_PROBE)

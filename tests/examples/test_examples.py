@@ -17,9 +17,9 @@ and that same shutdown function registered by ``-d auto_prepend_file``:
   stdout that, to play a client that hangs up, closes the pipe once it has the
   head and N body bytes (php-cgi ignores SIGPIPE: the next write fails);
 - "cli-server": ``php -n -d output_buffering=4096 -S`` and a socket client
-  (``tests/conformance/servers.run_cli_server``);
+  (``phprt.conformance.servers.run_cli_server``);
 - "fpm": ``php-fpm8.2 -n -d output_buffering=4096`` and a FastCGI client
-  (``tests/conformance/servers.run_fpm``);
+  (``phprt.conformance.servers.run_fpm``);
 - "cli": ``php -n``.
 
 output_buffering=4096 is what the php.ini files PHP ships set; the notes that begin

@@ -503,9 +503,11 @@ def test_a_web_server_that_stops_reading_is_gone_and_never_holds_up_shutdown(tmp
         client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         client.sendall(fcgi_request(nginx_params(root, "/flood.py", query=f"out={out}")))  # and never reads
         assert _wait_for(out) == "1"  # the write that found no reader for 0.5 s was a client abort
-        started = time.monotonic()
+        deadline = time.monotonic() + 60  # a safety net: the state is what is checked, not the time
+        while running._busy() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not running._busy(), "the aborted script still holds a slot: shutdown would have to cut it"
         running.shutdown(5.0)
-        assert time.monotonic() - started < 5.0
     finally:
         client.close()
         running.shutdown()
@@ -532,6 +534,68 @@ def test_scripts_past_max_requests_wait_for_a_free_slot(tmp_path: Path) -> None:
         finally:
             first.close()
             second.close()
+
+
+def _threads_in(server: FastCgiServer, script: Path) -> tuple[set[int], set[int]]:
+    # (threads serving one of ``server``'s connections, threads running ``script``), from their stacks
+    serving, running = set(), set()
+    for ident, frame in sys._current_frames().items():
+        stack: Any = frame
+        while stack is not None:
+            if stack.f_code.co_name == "_serve_connection" and stack.f_locals.get("self") is server:
+                serving.add(ident)
+            if stack.f_code.co_filename == str(script):
+                running.add(ident)
+            stack = stack.f_back
+    return serving, running
+
+
+@pytest.mark.clause("FCGI-THREAD-1", "FCGI-CONCURRENT-1", "FCGI-VALUES-1")
+def test_a_script_runs_in_its_connections_thread_while_the_loop_reads_the_connection(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    script = root / "gate.py"
+    script.write_text(
+        "import os, time\nfrom phprt.php import *\necho('waiting')\nflush()\n"
+        "deadline = time.monotonic() + 10\n"
+        "while not os.path.exists(_GET['gate']) and time.monotonic() < deadline:\n    time.sleep(0.01)\n")
+    gate = tmp_path / "open"
+    with FastCgiServer(root, "127.0.0.1:0") as running:
+        client = Client(running.address)
+        try:
+            client.send(fcgi_request(nginx_params(root, f"/{script.name}", query=f"gate={gate}")))
+            client.read_until(lambda r: b"waiting" in r.stdout)
+            serving, scripts = _threads_in(running, script)
+            assert len(serving) == 1 and serving == scripts  # one thread serves the connection and runs the script
+            client.send(record(GET_VALUES, pairs({"FCGI_MPXS_CONNS": ""}), request_id=0))
+            answered = client.read_until(lambda r: any(kind == VALUES_RESULT for kind, _, _ in r.records))
+            assert answered.end() is None  # answered by the loop while the script still runs
+            gate.write_text("")
+            assert client.read_end().end() == (0, 0)
+        finally:
+            client.close()
+
+
+@pytest.mark.clause("FCGI-THREAD-1", "FCGI-ABORT-1")
+def test_the_loop_never_waits_for_a_connection_its_script_holds(server: FastCgiServer, docroot: Path,
+                                                                tmp_path: Path) -> None:
+    out = tmp_path / "status"
+    client = Client(server.address)
+    try:
+        client.send(_ticks(docroot, out))
+        client.read_until(lambda r: b"tick" in r.stdout)
+        with server._lock:
+            (channel,) = [c for c in server._running if c.transports]
+        with channel.lock:  # as a send of the script holds it, waiting for a web server that does not read
+            client.send(record(ABORT))
+            other = exchange(server.address, fcgi_request(nginx_params(docroot, "/hello.py")))
+            assert other.stdout.endswith(b"Hello\n")  # the loop went on serving the others
+            assert not channel.transports[1].aborted  # the ABORT_REQUEST waits with the connection
+        assert client.read_end().end() == (0, 0)  # taken once the lock is free: the script stops
+    finally:
+        client.close()
+    status, ticks, _ = _wait_for(out).split()
+    assert status == "1" and int(ticks) < 400
 
 
 @pytest.mark.clause("FCGI-ABORT-1")

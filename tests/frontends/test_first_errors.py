@@ -4,7 +4,7 @@ opened (RT-RUN-2), a script that does not compile (RT-RUN-3, DEV-PARSE-1), and a
 ASGI; and the fatal message in ``serve``'s log (SERVE-LOG-1, DIAG-DISPLAY-2).
 
 What PHP 8.2.36 did, recorded with ``php -n``, ``php-cgi -n``, ``php -n -S`` and
-``php-fpm8.2 -n`` (tests/conformance/servers.py's drivers):
+``php-fpm8.2 -n`` (phprt/conformance/servers.py's drivers):
 
 * ``php -n missing.php``: stdout ``Could not open input file: missing.php\\n``, nothing on
   stderr, exit 1 (also with display_errors=0). ``php-cgi -n missing.php``: the response

@@ -4,7 +4,7 @@ error_log ini file, type 3's file, type 1's mail, and type 0 through each entry 
 (FastCGI stderr) -- against ``php -n``, ``php -n -S`` and ``php-fpm8.2 -n``.
 
 Every PHP expectation was printed by PHP 8.2.36 running the PHP in the comment beside it
-(the servers through tests/conformance/servers.py).
+(the servers through phprt/conformance/servers.py).
 """
 
 from __future__ import annotations

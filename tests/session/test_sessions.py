@@ -171,6 +171,44 @@ def test_a_new_session_gets_a_new_id_and_its_cookie(tmp_path: Path) -> None:
         rt.session_destroy()
 
 
+@pytest.mark.clause("SESS-SERIALIZER-1")
+def test_numeric_keys_are_skipped_with_a_warning(tmp_path: Path) -> None:
+    """php -n 8.2.36 (session_encode_variation6.phpt): ``$_SESSION[5] = 1; $_SESSION["a"] = 2;
+    echo session_encode();`` gives ``Warning: session_encode(): Skipping numeric key 5`` and
+    ``a|i:2;``, and the request's write warns again: ``PHP Request Shutdown: Skipping numeric key 5``."""
+    with runtime(tmp_path, sapi="cli", **{"session.use_cookies": "0"}) as rt:
+        rt.session_start()
+        rt.session[5] = 1
+        rt.session["a"] = 2
+        assert rt.session_encode() == "a|i:2;"
+    assert [(d.level, d.message) for d in rt.diagnostics] == [
+        (2, "session_encode(): Skipping numeric key 5"), (2, "PHP Request Shutdown: Skipping numeric key 5")]
+
+
+@pytest.mark.clause("SESS-HANDLER-2")
+def test_a_handler_returning_int_0_or_minus_1_is_deprecated(tmp_path: Path) -> None:
+    """php -n 8.2.36 (session_set_save_handler_iface_002.phpt): write() returning 0 and gc()
+    returning -1 give ``bool(false)`` from session_gc() and, at session_write_close(),
+    ``Deprecated: session_write_close(): Session callback must have a return value of type
+    bool, int returned``; the session is written (0 is success)."""
+    class Handler:
+        def open(self, path: str, name: str) -> bool: return True
+        def close(self) -> bool: return True
+        def read(self, sid: str) -> str: return ""
+        def write(self, sid: str, data: str) -> int: return 0
+        def destroy(self, sid: str) -> bool: return True
+        def gc(self, lifetime: int) -> int: return -1
+
+    with runtime(tmp_path, sapi="cli", **{"session.use_cookies": "0"}) as rt:
+        rt.session_set_save_handler(Handler())
+        rt.session_start()
+        rt.session["a"] = 1
+        assert rt.session_gc() is False
+        rt.session_write_close()
+    assert [(d.level, d.message) for d in rt.diagnostics] == [
+        (8192, "session_write_close(): Session callback must have a return value of type bool, int returned")]
+
+
 @pytest.mark.clause("SESS-START-2", "SESS-ID-1")
 def test_strict_mode_refuses_an_unknown_id(tmp_path: Path) -> None:
     """php-cgi, use_strict_mode=1, cookie PHPSESSID=newid1: a new id a63e6bcf..., sent as a cookie."""

@@ -1,6 +1,6 @@
 """Run a PHP script behind a real web server SAPI and observe what a client sees.
 
-Two drivers for the conformance recorder, each starting a private server per call
+Two drivers for the conformance suite's PHP adapter and recorder, each starting a private server per call
 (``-n``: no php.ini, so only PHP's built-in defaults plus ``ini`` apply; the
 environment is ``os.environ`` plus ``PHPRT_RECORD`` taken from ``server``):
 
@@ -147,7 +147,7 @@ class _Reader:
 
 
 def run_cli_server(script: str, ini: dict[str, str], server: dict[str, str] | None = None,
-                   disconnect_after: int | None = None, timeout: float = 30) -> dict[str, Any]:
+                   disconnect_after: int | None = None, timeout: float = 30, php: str = PHP) -> dict[str, Any]:
     """Request SCRIPT from a fresh ``php -S`` built-in server (see the module docstring)."""
     server = server or {}
     deadline = time.monotonic() + timeout
@@ -163,7 +163,7 @@ def run_cli_server(script: str, ini: dict[str, str], server: dict[str, str] | No
         try:
             for _ in range(5):  # the port may be taken between probing and binding
                 port = _free_port()
-                process = _start([PHP, "-n", *options, "-S", f"127.0.0.1:{port}", "-t", os.path.dirname(script)],
+                process = _start([php, "-n", *options, "-S", f"127.0.0.1:{port}", "-t", os.path.dirname(script)],
                                  log, _environment(server))
                 _poll(lambda: b" started\n" in log.read_bytes() or process.poll() is not None,  # noqa: B023
                       deadline, "php -S start")
@@ -248,7 +248,7 @@ def _fastcgi_exchange(path: str, params: dict[str, str], reader: _Reader, deadli
 
 
 def run_fpm(script: str, ini: dict[str, str], server: dict[str, str] | None = None,
-            disconnect_after: int | None = None, timeout: float = 30) -> dict[str, Any]:
+            disconnect_after: int | None = None, timeout: float = 30, fpm: str = PHP_FPM) -> dict[str, Any]:
     """Request SCRIPT from a fresh php-fpm pool over FastCGI (see the module docstring)."""
     server = server or {}
     deadline = time.monotonic() + timeout
@@ -271,7 +271,7 @@ def run_fpm(script: str, ini: dict[str, str], server: dict[str, str] | None = No
         options = [f"-d{key}={value}" for key, value in ini.items()]
         process = None
         try:
-            process = _start([PHP_FPM, "-n", *options, "-F", "-R", "-y", str(conf)],
+            process = _start([fpm, "-n", *options, "-F", "-R", "-y", str(conf)],
                              Path(tmp, "master.out"), _environment(server))
             _poll(lambda: _accepting(sock), deadline, "php-fpm start", process)
             reader = _Reader(disconnect_after, time.monotonic())
