@@ -65,12 +65,14 @@ KINDS: dict[str, tuple[str, ...]] = {
     "shutdown-function": ("LIFE-SHUTDOWN-1",),
     "finish-request": ("FPM-FINISH-1",),
     "sleep": ("TIME-SLEEP-1",),
+    "session": ("SESS-LOCK-1",),
     "request-end": ("RT-SHUTDOWN-1", "LIFE-ORDER-1"),
 }
 
 #: Every clause a trace can cite: the renderers ship their text (TRACE-HTML-2).
 CLAUSES: tuple[str, ...] = tuple(sorted({clause for clauses in KINDS.values() for clause in clauses} | {
-    "OUT-CHUNK-1", "OUT-END-1", "OUT-END-CLEAN-1", "HDR-CLI-1", "HDR-REMOVE-1", "HDR-SENT-2"}))
+    "OUT-CHUNK-1", "OUT-END-1", "OUT-END-CLEAN-1", "HDR-CLI-1", "HDR-REMOVE-1", "HDR-SENT-2",
+    "SESS-START-1", "SESS-WRITE-1", "SESS-END-1", "SESS-DESTROY-1"}))
 
 #: The ini directives a trace reports at the request's start (TRACE-EVENT-1).
 LIFECYCLE_INI = ("output_buffering", "output_handler", "implicit_flush", "zlib.output_compression",

@@ -410,6 +410,9 @@ class SessionFunctions(RuntimeBase):
             if self._session_status != PHP_SESSION_DISABLED:
                 self._session_status = PHP_SESSION_NONE
             self._session_id = None
+        if self._trace is not None:  # the session is open, its data read and (files) locked (TRACE-EVENT-1)
+            self._trace.record("session", {"action": "start", "ok": ok, "id": self._session_id,
+                                           "handler": self._sess("save_handler")}, ("SESS-START-1",))
         self._session_pending()
         return ok
 
@@ -451,6 +454,11 @@ class SessionFunctions(RuntimeBase):
                                         f"current setting of session.save_path is correct ({save_path})")
         finally:
             self._session_close_module()
+            if self._trace is not None:  # closed: the lock is released (TRACE-EVENT-1)
+                ending = not self._session_function  # PHP_RSHUTDOWN_FUNCTION(session), not a function
+                self._trace.record("session", {"action": "write and close" if write else "close unwritten",
+                                               "id": self._session_id, "request_end": ending},
+                                   ("SESS-END-1",) if ending else ("SESS-WRITE-1",))
 
     def _session_destroy(self) -> bool:
         # php_session_destroy()

@@ -91,6 +91,12 @@ def describe(event: Event) -> str:
         return "fastcgi_finish_request(): end the buffers, send the head and output, complete the response"
     if kind == "sleep":
         return f"sleep {data['seconds']:g} s" + (" (skipped by --no-sleep)" if data["skipped"] else "")
+    if kind == "session":
+        if data["action"] == "start":
+            opened = f"session {data['id']} open, its data read and locked ({data['handler']})"
+            return opened if data["ok"] else "session_start() failed"
+        when = " at the request's end" if data["request_end"] else ""
+        return f"session {data['id']} {data['action']}{when}: the lock is released"
     if kind == "request-end":
         return f"request ends: exit status {data['exit_status']}, connection_status() = {data['connection_status']}"
     return kind

@@ -111,6 +111,27 @@ def test_client_abort_exit_and_shutdown() -> None:
     assert [e.data for e in rt.trace.events if e.kind == "exit"] == [{"status": 3}]
 
 
+@pytest.mark.clause("TRACE-EVENT-1", "SESS-LOCK-1")
+def test_sessions_open_and_close(tmp_path: Any) -> None:
+    ini = {"session.save_path": str(tmp_path), "session.use_cookies": "0"}
+    with Runtime(transport=MemoryTransport(server={"REQUEST_METHOD": "GET"}), sapi="cgi", ini=ini, trace=True) as rt:
+        rt.session_start()
+        rt.session["n"] = 1
+        rt.session_write_close()
+        rt.session_start()  # written this time at the request's end
+        rt.echo("x")
+    assert rt.trace is not None
+    sessions = [(e.op, e.data["action"], e.data.get("request_end"), e.clauses) for e in rt.trace.events
+                if e.kind == "session"]
+    assert sessions == [
+        ("session_start", "start", None, ("SESS-LOCK-1", "SESS-START-1")),
+        ("session_write_close", "write and close", False, ("SESS-LOCK-1", "SESS-WRITE-1")),
+        ("session_start", "start", None, ("SESS-LOCK-1", "SESS-START-1")),
+        ("output layer ends", "write and close", True, ("SESS-LOCK-1", "SESS-END-1")),
+    ]
+    assert _kinds(rt.trace, "session", "request-end")[-2:] == ["session", "request-end"]
+
+
 @pytest.mark.clause("TRACE-EVENT-1")
 def test_time_limit() -> None:
     with Runtime(transport=MemoryTransport(), trace=True) as rt:
