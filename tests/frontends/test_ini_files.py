@@ -249,3 +249,93 @@ def test_user_ini_and_path_sections_through_wsgi_and_fastcgi(tmp_path: Path) -> 
     with FastCgiServer(root, "127.0.0.1:0", ini_file=str(tmp_path / "php.ini")) as running:
         reply = fcgi_exchange(running.address, fcgi_request(params))
     assert reply.stdout.endswith(b"\r\n\r\n3")
+
+
+#: The output functions and error_log under a production-like php.ini, line for line as PHP and as a port.
+OUTPUT_PHP = """<?php
+printf("%05.1f|%-6s|%x\\n", 3.14159, "ab", 255);
+print_r(["a" => 1, "b" => [true, null, 1.5]]);
+var_dump([1 => "x", "k" => 0.1]);
+var_export(["z" => false, 0 => -0.0]);
+echo "\\n", sprintf("%'*8s", "pad"), "\\n";
+error_log("to the log");
+trigger_error("a notice", E_USER_NOTICE);
+trigger_error("deprecated, hidden", E_USER_DEPRECATED);
+echo "end\\n";
+"""
+OUTPUT_PY = """from phprt.php import *
+printf("%05.1f|%-6s|%x\\n", 3.14159, "ab", 255)
+print_r({"a": 1, "b": [True, None, 1.5]})
+var_dump({1: "x", "k": 0.1})
+var_export({"z": False, 0: -0.0})
+echo("\\n", sprintf("%'*8s", "pad"), "\\n")
+error_log("to the log")
+trigger_error("a notice", E_USER_NOTICE)
+trigger_error("deprecated, hidden", E_USER_DEPRECATED)
+echo("end\\n")
+"""
+OUTPUT_INI = """[PHP]
+output_buffering = 4096
+display_errors = Off
+display_startup_errors = Off
+log_errors = On
+error_reporting = E_ALL & ~E_DEPRECATED & ~E_STRICT
+html_errors = On
+"""
+#: What ``php -c`` and ``php-cgi -c`` (8.2.36) printed: stdout after the CGI head, and stderr.
+OUTPUT_BODY = """003.1|ab    |ff
+Array
+(
+    [a] => 1
+    [b] => Array
+        (
+            [0] => 1
+            [1] => 
+            [2] => 1.5
+        )
+
+)
+array(2) {
+  [1]=>
+  string(1) "x"
+  ["k"]=>
+  float(0.1)
+}
+array (
+  'z' => false,
+  0 => -0.0,
+)
+*****pad
+end
+"""
+OUTPUT_LOG = """to the log
+PHP Notice:  a notice in {s} on line 8
+PHP Deprecated:  deprecated, hidden in {s} on line 9
+"""
+OUTPUT_HEAD = "X-Powered-By: PHP/{v}\r\nContent-type: text/html; charset=UTF-8\r\n\r\n"
+
+
+@pytest.mark.clause("CONF-LOAD-1")
+@pytest.mark.clause("LOG-TYPE-0-1")
+@pytest.mark.clause("PRINTF-PRINT-1")
+@pytest.mark.clause("DUMP-PRINT-R-1")
+@pytest.mark.parametrize("sapi", ["cli", "cgi"])
+def test_output_functions_and_error_log_under_a_php_ini(tmp_path: Path, sapi: str,
+                                                         request: pytest.FixtureRequest) -> None:
+    """The issue's check: a production-like php.ini and a script using printf, print_r,
+    var_dump, var_export, error_log and trigger_error, through ``php -c`` / ``php-cgi -c``
+    and ``python -m phprt run [--sapi cgi] -c``: the same bytes on stdout and stderr."""
+    (tmp_path / "prod.ini").write_text(OUTPUT_INI)
+    (tmp_path / "s.py").write_text(OUTPUT_PY)
+    completed = _phprt("run", "--sapi", sapi, "-c", str(tmp_path / "prod.ini"), str(tmp_path / "s.py"))
+    head = OUTPUT_HEAD.format(v="8.2 (phprt)") if sapi == "cgi" else ""
+    assert completed.returncode == 0
+    assert completed.stdout.decode() == head + OUTPUT_BODY
+    assert completed.stderr.decode() == OUTPUT_LOG.format(s=tmp_path / "s.py")
+    binary = "php" if sapi == "cli" else "php-cgi"
+    if request.config.getoption("--php-live") and shutil.which(binary):
+        (tmp_path / "s.php").write_text(OUTPUT_PHP)
+        php = subprocess.run([binary, "-c", str(tmp_path / "prod.ini"), str(tmp_path / "s.php")], capture_output=True,
+                             timeout=60, env={**os.environ, "PHP_INI_SCAN_DIR": ""})
+        assert php.stdout.decode().replace("PHP/8.2.36", "PHP/8.2 (phprt)") == completed.stdout.decode()
+        assert php.stderr.replace(b"s.php", b"s.py") == completed.stderr
