@@ -451,12 +451,9 @@ class Listener(Generic[C]):
             return
         if connection not in self._waiting and connection not in self._lingering:
             return  # closed earlier in this round
-        try:
-            data = os.read(connection.sock.fileno(), _READ)
-        except (BlockingIOError, InterruptedError):
+        data = _read(connection.sock)
+        if data is None:
             return
-        except OSError:
-            data = b""
         state = self._lingering.get(connection)
         if state is not None:  # closing: what still comes is read and dropped
             state[1] += len(data)
@@ -470,12 +467,9 @@ class Listener(Generic[C]):
         its ``heard``; stop reading it, or offer what it kept again shortly, as it says."""
         data: bytes | None = None
         if not retry:
-            try:
-                data = os.read(connection.sock.fileno(), _READ)
-            except (BlockingIOError, InterruptedError):
+            data = _read(connection.sock)
+            if data is None:
                 return
-            except OSError:
-                data = b""
         try:
             heard = connection.heard(data)
         except Exception as error:  # noqa: BLE001 - a connection's failure never stops the server
@@ -827,3 +821,14 @@ def serve_workers(server: Listener[Any], workers: int, grace: float, log: Log, *
         for number, handler in previous.items():
             signal.signal(number, handler)
     return 0
+
+
+def _read(sock: socket.socket) -> bytes | None:
+    """What a connection has for us: its bytes, b"" at its end or on an error, None when
+    nothing is there yet."""
+    try:
+        return os.read(sock.fileno(), _READ)
+    except (BlockingIOError, InterruptedError):
+        return None
+    except OSError:
+        return b""
