@@ -21,12 +21,19 @@ from typing import Any
 
 from .engine.ini import SAPI_PROFILES, Configuration, IniSource, configure
 from .engine.ini_files import find_ini, ini_report, write_errors
-from .engine.ini_scanner import CLI_HARDCODED_INI, define_line, parse_ini_string
+from .engine.ini_scanner import CLI_HARDCODED_INI, INI_E_ALL, define_line, parse_ini_string
 from .engine.runtime import Runtime
 from .engine.script import execute
 from .engine.versions import PROFILES
-from .net.listener import byte_size
 from .transports import CgiTransport, CliTransport
+
+
+def byte_size(text: str) -> int:
+    """A size option's value (phprt/net/listener.py's ``byte_size``), imported only when
+    one is given: ``run`` needs none of the servers' modules (issue 13)."""
+    from .net.listener import byte_size as parse
+
+    return parse(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
 
     try:
+        INI_E_ALL.set(PROFILES[options.php_version].e_all)  # E_ALL in php.ini and -d is the version's (VER-E-ALL-1)
         source = find_ini(options.sapi, options.php_ini, no_ini=options.no_ini)  # CONF-LOAD-1
         if source is not None and source.errors:  # printed first, as PHP reads php.ini first (CONF-SYNTAX-1)
             write_errors(source.errors)

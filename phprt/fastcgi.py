@@ -46,10 +46,6 @@ Target = Union[Site, Script]
 Address = Union[str, tuple[str, int]]
 
 
-def _text(data: bytes) -> str:
-    return data.decode("utf-8", "surrogateescape")
-
-
 def _refusal(status: int, body: str, log: bytes) -> Callable[[], object]:
     # PHP-FPM's own answer, a request without a script: its log line, the status and one line (FCGI-SCRIPT-1)
     def answer() -> None:
@@ -225,6 +221,7 @@ class FastCgiServer(Listener[_FcgiConnection]):
     """
 
     kind = "fastcgi"
+    inline = True  # as a PHP-FPM child, in the loop's thread while no request runs long (NET-LOOP-1)
 
     def __init__(self, site_or_target: Target, listen: Address | socket.socket = "127.0.0.1:0", *,
                  sapi: str = "fpm", ini: Mapping[str, Any] | None = None, ini_file: IniFile = None,
@@ -288,7 +285,8 @@ class FastCgiServer(Listener[_FcgiConnection]):
         try:
             assert isinstance(request.stdin, Spool)
             body = request.stdin.read()
-            params = [(_text(name), _text(value)) for name, value in request.params]
+            params = [(name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape"))
+                      for name, value in request.params]
             server, script_path = fpm_server_variables(params)
             transport = FastCgiTransport(channel, request.request_id, server, body)
             call = ScriptCall(self._script(server, script_path), server, body, self.site.sapi, self.site.ini,

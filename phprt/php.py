@@ -50,6 +50,16 @@ def _bind(entry: PhpFunction) -> Callable[..., Any]:
 
 # Every PHP function in the registry (RT-REGISTRY-1).
 globals().update({entry.name: _bind(entry) for entry in FUNCTIONS})
+_E_ALL = globals().pop("E_ALL")  # the active Runtime's, through __getattr__ (VER-E-ALL-1)
+
+
+def __getattr__(name: str) -> Any:
+    """``E_ALL``: the active Runtime's version's (30719 from 8.4, VER-E-ALL-1), read when a
+    script imports it (``from phprt.php import *`` in the script runs inside its Runtime)."""
+    if name == "E_ALL":
+        active = ACTIVE.get()
+        return _E_ALL if active is None else active.version.e_all
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Superglobal(MutableMapping[Any, Any]):

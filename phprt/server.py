@@ -4,7 +4,8 @@ One loop (phprt/net/listener.py) reads every connection with phprt/net/http11.py
 parser until its request has arrived, as ``php -S`` reads its clients in one
 event loop, so slow clients hold no thread (SERVE-SLOW-1); a body past
 ``body_buffer`` bytes waits in a temporary file (SERVE-BODY-1). Each request
-that has arrived is answered in a thread: the ``Site`` says what answers it,
+that has arrived is answered in the loop's thread, which hands the loop to
+another when a request runs long (NET-LOOP-1): the ``Site`` says what answers it,
 and a script runs in its own Runtime, in the server's ``ScriptRunner``, on an
 ``HttpTransport`` (phprt/transports/http.py), which writes the head the SAPI
 profile gives as ``php -S`` writes it, except that the server manages the
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import email.utils
 import os
-import select
 import socket
 import time
 from typing import Any, Mapping, TextIO, Union
@@ -45,10 +45,6 @@ Target = Union[Site, Script]
 
 #: The transport's name before phprt/transports/http.py.
 SocketTransport = HttpTransport
-
-#: How long the thread that answered a request on a kept connection waits for the next
-#: one before it gives the connection back to the loop (``_Connection.next_here``).
-KEEP_HERE = 0.002
 
 #: E_FATAL_ERRORS: the errors ``php -S`` appends to a request's log line.
 _FATAL = C.E_ERROR | C.E_CORE_ERROR | C.E_COMPILE_ERROR | C.E_USER_ERROR | C.E_RECOVERABLE_ERROR | C.E_PARSE
@@ -76,7 +72,6 @@ class _Connection(Link):
         self.parser = RequestParser(server.limits, body=lambda: Spool(server.body_buffer))
         self.request: Request | None = None
         self._head: RequestHead | None = None
-        self._resumed = False  # next_here() began waiting for the next request
         self._await()
         server.log.line(f"{self.name} Accepted")
 
@@ -104,33 +99,9 @@ class _Connection(Link):
 
     def resume(self) -> Step:
         """Back from answering a request on a kept connection: the next may have arrived already."""
-        if self._resumed:  # next_here() began waiting for it
-            self._resumed = False
-        else:
-            self.parser.next_request()
-            self._await()
-        return self._advance()
-
-    def next_here(self) -> Step | None:
-        """In the thread that answered a request on a kept connection: the next request,
-        RUN if it is there (pipelined, or arriving within ``KEEP_HERE`` seconds) to be
-        answered in this same thread without going back to the loop (issue 13); else
-        what the loop does with the connection (None: it waits in the loop, as ever)."""
         self.parser.next_request()
         self._await()
-        self._resumed = True
-        step = self._advance()
-        if step is not Step.WAIT or self.parser.started:
-            return step  # RUN, CLOSE, LINGER, or a request begun: the loop times it (SERVE-TIMEOUT-1)
-        try:
-            if not select.select([self.sock], [], [], KEEP_HERE)[0]:
-                return None
-            data = os.read(self.sock.fileno(), 65536)
-        except BlockingIOError:
-            return None
-        except OSError:
-            data = b""
-        return self.received(data)
+        return self._advance()
 
     def _advance(self) -> Step:
         """The parser's events until it needs more: the request, once it has arrived."""
@@ -181,7 +152,6 @@ class _Connection(Link):
     def serve(self) -> Step:
         """Answer the request that has arrived; what the connection does next."""
         request, self.request = self.request, None
-        self._resumed = False  # the loop's resume() starts the next request
         assert request is not None and isinstance(request.body, Spool)
         try:
             kept = self._answer(request.head, request.body.read())
@@ -282,6 +252,7 @@ class HttpServer(Listener[_Connection]):
     """
 
     kind = "http"
+    inline = True  # as php -S, in the loop's thread while no request runs long (NET-LOOP-1)
 
     def __init__(self, site_or_target: Target, address: tuple[str, int] = ("127.0.0.1", 0), *,
                  sapi: str = "cli-server", ini: Mapping[str, Any] | None = None, ini_file: IniFile = None,
@@ -323,15 +294,7 @@ class HttpServer(Listener[_Connection]):
         return _Connection(self, sock, peer)
 
     def _handle(self, connection: _Connection) -> Step:
-        # A kept connection's next request, when it comes at once, is answered here too:
-        # the loop's hand-off (a wake-up, two epoll changes, a thread switch) is saved.
-        step = connection.serve()
-        while step is Step.WAIT and not self.stopping:
-            after = connection.next_here()
-            if after is not Step.RUN or connection.cost():  # the loop takes it from here
-                return Step.WAIT if after is None else after
-            step = connection.serve()
-        return step
+        return connection.serve()
 
     def _unserved(self, connection: _Connection, error: Exception) -> None:
         self.log.line(f"{connection.name} Unserved ({error})")

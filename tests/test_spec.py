@@ -44,9 +44,3 @@ def test_code_cites_only_known_clauses() -> None:
         for reference in references(path.read_text()):
             assert reference in known, f"{path.name} cites unknown clause {reference}"
 
-
-def test_parity_tables_name_real_cases() -> None:
-    ids = {case.id for case in load_cases()}
-    for table in sorted((ROOT / "spec").glob("parity-*.md")):
-        for cited in re.findall(r"`case:([a-z0-9-]+)`", table.read_text()):
-            assert cited in ids, f"{table.name} cites unknown case {cited}"

@@ -2,7 +2,9 @@
 (CONF-SUITE-1).
 
     python -m phprt.conformance [--php PATH | --command CMD] [--spec DIR]
-                                [--cases ID|GLOB|FILE ...] [--json FILE] [-q] [-j N]
+                                [--cases ID|GLOB|FILE ...] [--php-version X.Y] [--json FILE] [-q] [-j N]
+    python -m phprt.conformance fuzz [--seed N] [--programs K] [--sapi ...] [--save]   (fuzz.py)
+    python -m phprt.conformance parity [--write] [--spec DIR]   (parity.py)
 
 Adapters: phprt in this process (the default), ``--php PATH`` a PHP installation (PATH is
 its CLI; php-cgi and php-fpm are taken from beside it), ``--command CMD`` any program that
@@ -21,7 +23,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from .cases import Case, SpecNotFound, clause_files, find_spec, load_cases, recorded
+from .by_version import expectations, minor
+from .cases import Case, SpecNotFound, clause_files, find_spec, load_cases
 from .report import Outcome, compare, render, summary
 from .run_command import AdapterError, Skipped, run_command
 
@@ -35,10 +38,15 @@ def select(cases: list[Case], patterns: list[str]) -> list[Case]:
     return [case for case in cases if any(fnmatch.fnmatchcase(case.id, p) or case.source == p for p in patterns)]
 
 
-def run_case(case: Case, adapter: Adapter, expected: dict[str, Any] | None, files: dict[str, str]) -> Outcome:
-    """Run one case through ADAPTER and judge it against its recording."""
+def run_case(case: Case, adapter: Adapter, expected: dict[str, Any] | None, files: dict[str, str],
+             skip: str = "") -> Outcome:
+    """Run one case through ADAPTER and judge it against its recording (SKIP: why the case has
+    no expectation under the version chosen, CONF-SUITE-VERSION-1)."""
     sections = sorted({files.get(clause, "(unknown clause)") for clause in case.clauses}) or ["(no clause)"]
     outcome = Outcome(case, "error", php=expected.get("php", "") if expected else "", sections=sections)
+    if skip:
+        outcome.status, outcome.reason = "skip", skip
+        return outcome
     if expected is None:
         outcome.reason = "not recorded (python -m tests.conformance.record ID records it from PHP 8.2)"
         return outcome
@@ -58,22 +66,33 @@ def run_case(case: Case, adapter: Adapter, expected: dict[str, Any] | None, file
     return outcome
 
 
-def _adapter(args: argparse.Namespace) -> tuple[str, Adapter]:
+def _adapter(args: argparse.Namespace) -> tuple[str, Adapter, str]:
+    """The implementation's name, its adapter and the PHP version (X.Y) whose recordings judge it:
+    ``--php-version``, else the PHP binary's own, else 8.2 (CONF-SUITE-VERSION-1)."""
     if args.php:
         from .run_php import PhpBinaries, php_version, run_php
 
         php = shutil.which(args.php) or args.php
-        binaries = PhpBinaries.beside(php)
-        return f"PHP {php_version(php)} ({php})", lambda case: run_php(case, binaries=binaries)
+        binaries, version = PhpBinaries.beside(php), php_version(php)
+        return f"PHP {version} ({php})", lambda case: run_php(case, binaries=binaries), args.php_version or minor(version)
     if args.command:
         command: str = args.command
-        return f"command {command!r}", lambda case: run_command(case, command)
-    from .run_phprt import run_phprt
+        return f"command {command!r}", lambda case: run_command(case, command), args.php_version or "8.2"
+    from .by_version import phprt_adapter
 
-    return "phprt", run_phprt
+    profile = args.php_version or "8.2"
+    return "phprt" + (f" --php-version {profile}" if args.php_version else ""), phprt_adapter(profile), profile
 
 
 def main(argv: list[str] | None = None) -> int:
+    if (sys.argv[1:] if argv is None else argv)[:1] == ["fuzz"]:  # differential fuzzing (CONF-FUZZ-1)
+        from .fuzz import main as fuzz
+
+        return fuzz((sys.argv[1:] if argv is None else argv)[1:])
+    if (sys.argv[1:] if argv is None else argv)[:1] == ["parity"]:  # the php-src parity tables (CONF-PARITY-1)
+        from .parity import main as parity
+
+        return parity((sys.argv[1:] if argv is None else argv)[1:])
     parser = argparse.ArgumentParser(prog="python -m phprt.conformance",
                                      description="Run phprt's conformance cases against an implementation.")
     chosen = parser.add_mutually_exclusive_group()
@@ -84,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="FILE", help="also write the report as JSON to FILE")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only failures and the total")
     parser.add_argument("-j", "--jobs", type=int, default=1, help="cases run at once (--php and --command only)")
+    parser.add_argument("--php-version", metavar="X.Y", help="judge against PHP X.Y's recordings (and run phprt's "
+                        "X.Y profile); default: --php's version, else 8.2")
     args = parser.parse_args(argv)
     try:
         spec = find_spec(args.spec)
@@ -92,10 +113,15 @@ def main(argv: list[str] | None = None) -> int:
     cases = select(load_cases(spec), args.cases)
     if not cases:
         parser.error(f"no case matches {' '.join(args.cases)}")
-    implementation, adapter = _adapter(args)
-    expected, files = recorded(spec), clause_files(spec)
+    if args.php_version is not None and not args.php:
+        from phprt.engine.versions import PROFILES
+
+        if args.php_version not in PROFILES:
+            parser.error(f"--php-version {args.php_version}: phprt reproduces PHP {', '.join(PROFILES)}")
+    implementation, adapter, profile = _adapter(args)
+    (expected, skips), files = expectations(cases, profile, spec), clause_files(spec)
     def run(case: Case) -> Outcome:
-        return run_case(case, adapter, expected.get(case.id), files)
+        return run_case(case, adapter, expected.get(case.id), files, skips.get(case.id, ""))
 
     if args.jobs > 1 and (args.php or args.command):
         with ThreadPoolExecutor(args.jobs) as pool:

@@ -2,8 +2,9 @@
 
 A case (spec/cases/*.toml, ``[[case]]``) is a short script of calls, one per line, written
 in a small language both PHP and Python can express (see spec/README.md). A recording
-(spec/recorded/*.json) holds what PHP did for each case, with the PHP version that did it
-and the case's digest at the time.
+(spec/recorded/*.json) holds what PHP 8.2 did for each case, with the PHP version that did it
+and the case's digest at the time; spec/recorded/per-version/ what later versions did
+differently (by_version.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .library import LIBRARY
+from .library import EXCEPTION_HANDLERS, LIBRARY
 
 #: ini every case runs with unless it says otherwise: diagnostics are logged to stderr.
 BASE_INI = {"log_errors": "1"}
@@ -55,6 +56,7 @@ class Case:
     disconnect_after: int | None = None
     note: str = ""
     ini_file: str = ""  # a php.ini's text: php -c FILE / Runtime(ini_file=FILE), cli and cgi; its path reads "%i"
+    php: str = ""  # the PHP versions the case applies to (">=8.3", "<8.5", joined by ","); all when empty (CONF-SUITE-VERSION-1)
 
     @property
     def calls(self) -> list[str]:
@@ -69,6 +71,8 @@ class Case:
             parts.append(["disconnect_after", self.disconnect_after])
         if self.ini_file:
             parts.append(["ini_file", self.ini_file])
+        if "ex_" in self.script:  # the exception handlers it names
+            parts.append(EXCEPTION_HANDLERS)
         text = json.dumps(parts)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -89,3 +89,18 @@ LIBRARY: list[tuple[str, str]] = [
     ('function hc_spin() { header("X-Spin: 1"); sd_spin(3); }', 'def hc_spin(): rt.header("X-Spin: 1"); sd_spin(3)'),
     ('function sd_ob_end_flush() { __r(ob_end_flush()); }', 'def sd_ob_end_flush(): __r(lambda: rt.ob_end_flush())'),
 ]
+
+#: Exception handlers (``ex_*``): defined on the rendering's first line in both languages, so
+#: that adding them moved no case's line numbers and changed no older case's digest.
+EXCEPTION_HANDLERS: list[tuple[str, str]] = [
+    ('function ex_echo($e) { echo "[handled ", get_class($e), ": ", $e->getMessage(), "]"; }',
+     'def ex_echo(e): rt.echo("[handled ", type(e).__name__, ": ", str(e), "]")'),
+    ('function ex_throw($e) { echo "[ex_throw ", $e->getMessage(), "]"; throw new Exception("from handler"); }',
+     'def ex_throw(e): rt.echo("[ex_throw ", str(e), "]"); raise Exception("from handler")'),
+    ('function ex_exit($e) { echo "[ex_exit ", $e->getMessage(), "]"; exit(7); }',
+     'def ex_exit(e): rt.echo("[ex_exit ", str(e), "]"); rt.exit(7)'),
+    ('function ex_swap($e) { echo "[ex_swap ", $e->getMessage(), "]"; __r(set_exception_handler("ex_echo")); }',
+     'def ex_swap(e): rt.echo("[ex_swap ", str(e), "]"); __r(lambda: rt.set_exception_handler(ex_echo))'),
+    ('function ex_status($e) { __r(["level" => ob_get_level(), "sent" => headers_sent(), "status" => connection_status()]); }',
+     'def ex_status(e): __r(lambda: {"level": rt.ob_get_level(), "sent": rt.headers_sent(), "status": rt.connection_status()})'),
+]

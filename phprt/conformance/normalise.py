@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 #: PHP's X-Powered-By names its exact version, phprt's does not (DEV-POWERED-BY-1).
-_POWERED_BY = re.compile(r"X-Powered-By: PHP/(8\.2\.[0-9]+|8\.2 \(phprt\))")
+_POWERED_BY = re.compile(r"X-Powered-By: PHP/(8\.[0-9]+\.[0-9]+|8\.[0-9]+ \(phprt\))")
 _DATE = re.compile(rb"^Date: [^\r]*\r$", re.MULTILINE)
 #: The built-in server's own access-log lines, which are not PHP's diagnostics.
 _SERVER_LOG = re.compile(r"^127\.0\.0\.1:%d .*\n", re.MULTILINE)

@@ -15,7 +15,7 @@ from typing import Any
 import phprt
 
 from .cases import Case
-from .library import LIBRARY
+from .library import EXCEPTION_HANDLERS, LIBRARY
 
 CONSTANTS = {name for name in phprt.__all__ if name.startswith(("PHP_", "E_", "CONNECTION_"))}
 _OBJECT_FACTORIES = {"Str": "new Str", "stdClass": "new stdClass"}
@@ -66,7 +66,7 @@ class _Renderer:
                 return node.id
             if node.id.startswith(("c_", "o_")):
                 return "$" + node.id
-            if node.id.startswith(("h_", "eh_", "hc_", "sd_")):
+            if node.id.startswith(("h_", "eh_", "hc_", "sd_", "ex_")):
                 return php_literal(node.id)
             raise ValueError(f"unknown name {node.id!r} in {self.line!r}")
         if isinstance(node, (ast.List, ast.Tuple)):
@@ -135,7 +135,7 @@ _PHP_RECORDER = (
 
 
 def render_php(case: Case) -> str:
-    lines = [_PHP_RECORDER] + [php for php, _ in LIBRARY]
+    lines = [" ".join([_PHP_RECORDER] + [php for php, _ in EXCEPTION_HANDLERS])] + [php for php, _ in LIBRARY]
     lines += [_Renderer(line).php() if line.strip() else "" for line in case.calls]
     return "\n".join(lines) + "\n"
 

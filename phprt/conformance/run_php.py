@@ -57,6 +57,11 @@ def run_php(case: Case, php: str | None = None, binaries: PhpBinaries | None = N
     """Run the case through real PHP and observe it: BINARIES (default: php, php-cgi,
     php-fpm8.2 on PATH); PHP, if given, runs every cli and cgi case (the recorder's ``--php``)."""
     binaries = binaries or PhpBinaries()
+    binary = php or binaries.for_sapi(case.sapi)
+    if shutil.which(binary) is None:  # a build without php-cgi or php-fpm (a static CLI)
+        from .run_command import Skipped
+
+        raise Skipped(f"{binary} is not installed: this PHP cannot run a {case.sapi!r} case")
     with tempfile.TemporaryDirectory(prefix=PHP_DIRECTORY[1], dir=PHP_DIRECTORY[0]) as tmp:
         script, log = os.path.join(tmp, "case.php"), os.path.join(tmp, "record.jsonl")
         Path(script).write_text(render_php(case))
@@ -72,7 +77,6 @@ def run_php(case: Case, php: str | None = None, binaries: PhpBinaries | None = N
                 seen = servers.run_fpm(script, ini, environment, case.disconnect_after, fpm=binaries.fpm)
             stdout, stderr, status = seen["stdout"], seen["stderr"], seen["exit"]
         else:
-            binary = php or binaries.for_sapi(case.sapi)
             stdout, stderr, status = _run_binary(case, binary, script, log, ini)
         results = [json.loads(line) for line in Path(log).read_text().splitlines()]
     return observation(case.sapi, stdout, stderr, results, status, script, ini_path(script) if case.ini_file else None)

@@ -19,6 +19,7 @@ from phprt import CgiTransport, MemoryTransport, Ref, Runtime
 from phprt.engine.timelimit import calls_script
 
 from .cases import BASE_INI, Case
+from .library import EXCEPTION_HANDLERS
 from .normalise import observation
 from .render import CONSTANTS, render_python
 
@@ -64,6 +65,15 @@ def _php_class(exception: BaseException) -> str:
     return {"PhpError": "Error"}.get(type(exception).__name__, type(exception).__name__)
 
 
+class _FastCgiClient(MemoryTransport):
+    """PHP-FPM's client (servers.run_fpm) reads the FCGI_STDERR records sent before it hung
+    up, and none after."""
+
+    def write_stderr(self, data: bytes) -> None:
+        if not self.client_gone:
+            super().write_stderr(data)
+
+
 def _raise(exception: BaseException) -> Any:
     raise exception
 
@@ -88,8 +98,9 @@ class _Recorder:
         return True
 
 
-def run_phprt(case: Case) -> dict[str, Any]:
-    """Run the case through phprt on a MemoryTransport and observe it."""
+def run_phprt(case: Case, php_version: str = "8.2") -> dict[str, Any]:
+    """Run the case through phprt, under the version profile PHP_VERSION (VER-PROFILE-1), on a
+    MemoryTransport and observe it."""
     results: list[dict[str, Any]] = []
 
     @calls_script  # the case's code it calls is the script's: its time limit may stop it there
@@ -104,14 +115,16 @@ def run_phprt(case: Case) -> dict[str, Any]:
         transport = CgiTransport(stdout, stderr, environ=case.server)
     else:
         server = {**SERVER_DEFAULTS.get(case.sapi, {}), **case.server}
-        transport = MemoryTransport(case.disconnect_after, server, lost_writes=LOST_WRITES.get(case.sapi, 0))
+        client = _FastCgiClient if case.sapi == "fpm" else MemoryTransport
+        transport = client(case.disconnect_after, server, lost_writes=LOST_WRITES.get(case.sapi, 0))
     ini_file = None
     if case.ini_file:
         with tempfile.NamedTemporaryFile("w", suffix=".ini", delete=False) as file:
             file.write(case.ini_file)
         ini_file = file.name
     try:
-        runtime = Runtime(transport=transport, sapi=case.sapi, ini={**BASE_INI, **case.ini}, ini_file=ini_file)
+        runtime = Runtime(transport=transport, sapi=case.sapi, ini={**BASE_INI, **case.ini}, ini_file=ini_file,
+                          php_version=php_version)
     finally:
         if ini_file is not None:
             os.unlink(ini_file)
@@ -121,7 +134,10 @@ def run_phprt(case: Case) -> dict[str, Any]:
         "php_str": lambda v: "" if v is False else str(v), "raise_": _raise,
         "stdClass": stdClass, "ErrorException": ErrorException, "Ref": Ref, "thread_time": time.thread_time,
         **{name: getattr(phprt, name) for name in CONSTANTS},
+        "E_ALL": runtime.version.e_all,  # PHP's E_ALL is the version's (VER-E-ALL-1)
     }
+    for _, python in EXCEPTION_HANDLERS:  # each on the first line, as in the PHP rendering
+        exec(compile(python, PYTHON_PATH, "exec"), namespace)
     code = compile(render_python(case), PYTHON_PATH, "exec")
     try:
         with runtime:

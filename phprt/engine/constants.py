@@ -35,7 +35,7 @@ E_STRICT = 2048
 E_RECOVERABLE_ERROR = 4096
 E_DEPRECATED = 8192
 E_USER_DEPRECATED = 16384
-E_ALL = 32767
+E_ALL = 32767  # PHP 8.2's; from 8.4 30719: rt.version.e_all, and phprt.php's E_ALL in a Runtime (VER-E-ALL-1)
 
 # Connection status bits (CONN-STATUS-1).
 CONNECTION_NORMAL = 0

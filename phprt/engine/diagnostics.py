@@ -73,8 +73,10 @@ class Diagnostic:
         return f"{self.label}: {self.message} in {self.file} on line {self.line}"
 
     def log_line(self) -> str:
-        """The line log_errors writes (DIAG-LOG-1): ``PHP Notice:  msg in f on line n``."""
-        return f"PHP {self.label}:  {self.message} in {self.file} on line {self.line}"
+        """The line log_errors writes (DIAG-LOG-1): ``PHP Notice:  msg in f on line n``, then
+        PHP 8.5's "Stack trace:" of a fatal error (VER-FATAL-TRACE-1)."""
+        line = f"PHP {self.label}:  {self.message} in {self.file} on line {self.line}"
+        return f"{line}\n{self.backtrace}" if self.backtrace else line
 
     def display_text(self, html: bool, prepend: str = "", append: str = "") -> str:
         """What display_errors prints into the output (DIAG-DISPLAY-1, DIAG-DISPLAY-2): under

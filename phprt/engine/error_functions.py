@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
+from types import FrameType, TracebackType
+from typing import TYPE_CHECKING, Any
 
 from . import constants as C
 from .base import RuntimeBase, caller_scope
@@ -19,21 +20,44 @@ from .diagnostics import (
     escape_html,
 )
 from .errors import Bailout
-from .frames import caller_location
+from .frames import caller_location, is_phprt
 from .functions import php_function
 from .ini import ini_integer
+from .timelimit import TimeLimitExceeded
 from .uncaught import stack_trace
 from .values import PHP_BYTES
+
+if TYPE_CHECKING:
+    from ..output.stack import OutputHandler
 
 __all__ = ["ErrorFunctions"]
 
 _USER_LEVELS = (C.E_USER_ERROR, C.E_USER_WARNING, C.E_USER_NOTICE, C.E_USER_DEPRECATED)
 
 
+def _handler_callable(function: str, callback: Any) -> PhpCallable | None:
+    """``callback`` resolved for set_error_handler()/set_exception_handler(), None for
+    None; PHP's TypeError for anything else that is not callable (DIAG-HANDLER-1)."""
+    if callback is None:
+        return None
+    try:
+        return resolve_callable(callback, caller_scope())
+    except InvalidCallable as invalid:
+        raise TypeError(f"{function}(): Argument #1 ($callback) must be a valid callback or null, {invalid}") from None
+
+
 class ErrorFunctions(RuntimeBase):
     """Raising, handling, reporting and logging diagnostics."""
 
     _error_handlers: list[tuple[Any, PhpCallable | None, int]]  # set_error_handler()'s stack
+    _exception_handler: tuple[Any, PhpCallable] | None = None  # EG(user_exception_handler): as given, resolved
+    _exception_handlers: tuple[tuple[Any, PhpCallable] | None, ...] = ()  # EG(user_exception_handlers)
+
+    @property
+    def _output_produced(self) -> set[int]:
+        # the handlers (by id) written into while a handler ran: PHP 8.5's PHP_OUTPUT_HANDLER_PRODUCED_OUTPUT
+        produced: set[int] = self.__dict__.setdefault("_produced", set())
+        return produced
     _in_error_handler = False
     _last_error: Diagnostic | None = None
     _fpm_logged = False  # PHP-FPM joins a request's log messages with "; "
@@ -62,13 +86,7 @@ class ErrorFunctions(RuntimeBase):
         ``error_levels`` defaults to the version's E_ALL (VER-E-ALL-1)."""
         if error_levels is None:
             error_levels = self.version.e_all
-        resolved = None
-        if callback is not None:
-            try:
-                resolved = resolve_callable(callback, caller_scope())
-            except InvalidCallable as invalid:
-                message = f"set_error_handler(): Argument #1 ($callback) must be a valid callback or null, {invalid}"
-                raise TypeError(message) from None
+        resolved = _handler_callable("set_error_handler", callback)
         previous = self._error_handlers[-1][0] if self._error_handlers else None
         self._error_handlers.append((callback, resolved, error_levels))
         return previous
@@ -79,6 +97,142 @@ class ErrorFunctions(RuntimeBase):
         if self._error_handlers:
             self._error_handlers.pop()
         return True
+
+    @php_function
+    def set_exception_handler(self, callback: Any) -> Any:
+        """Install the user exception handler, or none (``None``); returns the previous
+        one as it was given, or None. The previous one is pushed on a stack that
+        restore_exception_handler() pops, None entries too (DIAG-EXCEPTION-HANDLER-1)."""
+        resolved = _handler_callable("set_exception_handler", callback)
+        previous = self._exception_handler
+        self._exception_handlers += (previous,)
+        self._exception_handler = None if resolved is None else (callback, resolved)
+        return None if previous is None else previous[0]
+
+    @php_function
+    def restore_exception_handler(self) -> bool:
+        """Go back to the handler the last set_exception_handler() replaced (none once
+        the stack is empty); always true (DIAG-EXCEPTION-HANDLER-1)."""
+        handlers = self._exception_handlers
+        self._exception_handler = handlers[-1] if handlers else None
+        self._exception_handlers = handlers[:-1]
+        return True
+
+    def _script_exception(self, exception: Exception, tb: TracebackType | None) -> bool:
+        """The script ended by an exception it did not catch: the user exception
+        handler gets it, else it is the "Uncaught" fatal error (DIAG-UNCAUGHT-1).
+        True when a handler took it (DIAG-EXCEPTION-HANDLER-2); what the handler does
+        -- exit, throw, a fatal error, a timeout -- ends the script's step only, as a
+        bailout ends php_execute_script(); the request then ends as always."""
+        if self._exception_handler is None:
+            self._uncaught(exception, tb)
+            return False
+        try:
+            self._call_exception_handler(exception)
+        except TimeLimitExceeded as timeout:
+            self._timed_out(timeout.__traceback__)
+        except Bailout:
+            pass
+        return True
+
+    def _shutdown_exception(self, exception: Exception) -> bool:
+        """From PHP 8.3, an exception a shutdown function throws -- or an output handler or
+        header callback the request's end runs -- goes to the user exception handler, if one
+        is set, and the request's end goes on; True when it did (VER-SHUTDOWN-EXCEPTION-1).
+        PHP 8.2: the fatal error, which ends that step."""
+        if not self.version.shutdown_exceptions_handled or self._exception_handler is None:
+            return False
+        self._call_exception_handler(exception)
+        return True
+
+    def _call_exception_handler(self, exception: Exception) -> None:
+        # zend_user_exception_handler(): the handler is called with the exception; one it
+        # throws is the "Uncaught" fatal error, then a bailout (DIAG-EXCEPTION-HANDLER-3).
+        # From 8.3 the running handler is pushed on the stack, none is set while it runs,
+        # and it is back once it returns unless it set another (VER-EXCEPTION-HANDLER-STACK-1).
+        current = self._exception_handler
+        assert current is not None
+        stacked = self.version.exception_handler_stacked
+        if stacked:
+            self._exception_handlers += (current,)
+            self._exception_handler = None
+        try:
+            current[1](exception)
+        except Exception as thrown:
+            self._uncaught(thrown, thrown.__traceback__)
+            raise Bailout(self.exit_status) from None
+        if stacked and self._exception_handler is None and self._exception_handlers:
+            self.restore_exception_handler()
+
+    # -- PHP 8.5: output produced inside a user output handler (VER-HANDLER-OUTPUT-1) ------------
+
+    def _output_watched(self, callback: PhpCallable, name: str) -> PhpCallable:
+        """``callback`` as PHP 8.5 calls a user output handler: a handler into whose buffer
+        output was written while a handler ran (its own echo, print, a displayed
+        diagnostic) is reported once that call of it returns (VER-HANDLER-OUTPUT-1)."""
+        stack = self._out
+
+        def watched(*args: Any) -> Any:
+            running = stack.running
+            before = [(handler, len(handler.chunks)) for handler in stack.handlers]
+            result = callback(*args)
+            produced = self._output_produced
+            produced.update(id(handler) for handler, count in before if len(handler.chunks) > count)
+            produced.intersection_update(id(handler) for handler in stack.handlers)  # none gone (ids are reused)
+            if running is not None and id(running) in produced:
+                produced.discard(id(running))
+                try:
+                    self._deprecate_handler_output(running, name)
+                except Exception as exception:  # an error handler threw: out of the ob call, after the result is used
+                    self._throw(exception)
+            return result
+
+        return PhpCallable(watched, callback.name)
+
+    def _deprecate_handler_output(self, running: OutputHandler, name: str) -> None:
+        # E_DEPRECATED "<fn>(): Producing output from user output handler <name> is deprecated",
+        # <fn> the PHP function running ("main" for echo at the top level), "PHP Request
+        # Shutdown: ..." at the request's end. Its text goes to the handler below the one
+        # reported, or out, before that handler's result; a handler it is written into is
+        # reported on its own next call (php-versions.md row 3a).
+        stack = self._out
+        function, location = self._active_function()
+        prefix = "PHP Request Shutdown: " if function is None else f"{function}(): "
+        message = f"{prefix}Producing output from user output handler {name} is deprecated"
+        handlers = stack.handlers
+        index = handlers.index(running) if running in handlers else len(handlers)
+        above = handlers[index:]
+        del handlers[index:]
+        below = handlers[-1] if handlers else None
+        count = len(below.chunks) if below is not None else 0
+        stack.running = None
+        stack._retarget()
+        try:
+            self._error(C.E_DEPRECATED, message, location, docref=True)  # php_error_docref()
+        finally:
+            if below is not None and len(below.chunks) > count:
+                self._output_produced.add(id(below))
+            handlers.extend(above)
+            stack.running = running
+            stack.target[0] = None  # as while a handler runs (PERF-ECHO-2)
+
+    def _active_function(self) -> tuple[str | None, tuple[str, int] | None]:
+        # get_active_function_name(): the PHP function the script's code called (the
+        # outermost phprt frame under it); echo and print are no functions: the script's
+        # own function, "main" at the top level. None, at ("Unknown", 0), when no script
+        # code runs (the request's end).
+        frame: FrameType | None = sys._getframe(1)
+        entry = None
+        while frame is not None and frame is not self._shutdown_frame and is_phprt(frame):
+            entry, frame = frame, frame.f_back
+        if frame is None or frame is self._shutdown_frame:
+            return None, ("Unknown", 0)
+        name = entry.f_code.co_name if entry is not None else "main"
+        if name in ("userland", "function") and entry is not None:
+            name = str(entry.f_locals.get("name", name))
+        if name in ("echo", "print"):
+            name = "main" if frame.f_code.co_name == "<module>" else frame.f_code.co_name
+        return name, None
 
     @php_function
     def error_reporting(self, error_level: int | None = None) -> int:

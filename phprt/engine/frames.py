@@ -3,28 +3,42 @@
 from __future__ import annotations
 
 import sys
-from types import FrameType
+from types import CodeType, FrameType
 
 __all__ = ["PACKAGE", "caller_location", "is_phprt", "script_frame"]
 
 PACKAGE = __name__.partition(".")[0]
 
+#: The code objects of phprt's own functions seen so far, by id (a code object's hash
+#: reads all of it; holding it keeps its id its own): a function's code runs in its
+#: module's globals, so once found to be phprt's it always is. Bounded by phprt's size;
+#: the script's code is asked each time (PERF-FRAME-1).
+_PHPRT_CODE: dict[int, CodeType] = {}
+
 
 def is_phprt(frame: FrameType) -> bool:
     """Whether the frame runs phprt's own code (``python -m phprt``'s ``__main__`` too)."""
+    if id(frame.f_code) in _PHPRT_CODE:
+        return True
     module: str = frame.f_globals.get("__name__", "")
     if module == "__main__":
-        module = getattr(frame.f_globals.get("__spec__"), "name", "")
-    return module == PACKAGE or module.startswith(PACKAGE + ".")
+        spec = frame.f_globals.get("__spec__")  # None for a script run as __main__: no getattr() to fail
+        module = "" if spec is None else getattr(spec, "name", "")
+    if module == PACKAGE or module.startswith(PACKAGE + "."):
+        _PHPRT_CODE[id(frame.f_code)] = frame.f_code
+        return True
+    return False
 
 
 def script_frame(stop: FrameType | None = None) -> FrameType | None:
     """The innermost frame outside phprt: the ported script (or a handler it wrote).
     None when the frame ``stop`` (the request's shutdown) comes first: then no
-    script code is running, as PHP's zend_is_executing() says."""
+    script code is running, as PHP's zend_is_executing() says. Each of phprt's frames
+    on the way costs a set lookup (PERF-FRAME-1)."""
     frame: FrameType | None = sys._getframe(1)
+    known = _PHPRT_CODE
     while frame is not None and frame is not stop:
-        if not is_phprt(frame):
+        if id(frame.f_code) not in known and not is_phprt(frame):
             return frame
         frame = frame.f_back
     return None

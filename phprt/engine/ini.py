@@ -249,8 +249,9 @@ class SapiProfile:
     and how it notices a client that has gone (SAPI-ABORT-1): whether a failed
     flush counts, the exit status a failed write sets, and whether output goes
     through PHP-FPM's FastCGI record buffer, which also brings
-    fastcgi_finish_request(); and whether PHP reads the whole request body or only
-    CONTENT_LENGTH bytes of it (REQ-POST-7)."""
+    fastcgi_finish_request(); whether PHP reads the whole request body or only
+    CONTENT_LENGTH bytes of it (REQ-POST-7); and whether a 304 still unsent when the
+    script ends loses the default Content-type (HDR-SERVER-2)."""
 
     name: str
     ini: Mapping[str, str] = field(default_factory=dict)
@@ -260,6 +261,7 @@ class SapiProfile:
     abort_exit_status: int | None = None
     fastcgi: bool = False
     reads_whole_body: bool = False
+    untyped_304: bool = False
 
 
 #: PHP 8.2's SAPIs. The CLI hard-codes its values (php_cli.c INI_DEFAULT); the web
@@ -272,7 +274,7 @@ SAPI_PROFILES: Mapping[str, SapiProfile] = MappingProxyType({
     ),
     "cgi": SapiProfile("cgi"),
     "fpm": SapiProfile("fpm-fcgi", flush_detects_abort=True, fastcgi=True),
-    "cli-server": SapiProfile("cli-server", flush_sends_headers=True, reads_whole_body=True),
+    "cli-server": SapiProfile("cli-server", flush_sends_headers=True, reads_whole_body=True, untyped_304=True),
     "apache2handler": SapiProfile("apache2handler", reports_protocol=True, flush_detects_abort=True),
 })
 

@@ -56,7 +56,7 @@ class IniFunctions(RuntimeBase):
         found = self._ini_messages
         if found is not None and self.sapi.name == "cgi":
             lines += found.errors
-        elif found is not None:
+        elif found is not None and found.errors:  # no stderr flush for nothing (PERF-START-3)
             write_errors(found.errors)
         for line in lines:
             self.transport.write_stderr(line.encode("utf-8", "surrogateescape"))

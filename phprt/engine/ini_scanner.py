@@ -19,12 +19,14 @@ Strings are Python ``str``; a byte PHP sees that is not UTF-8 is a lone surrogat
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 __all__ = [
     "CLI_HARDCODED_INI", "DISPLAY_OFF", "DISPLAY_STDERR", "DISPLAY_STDOUT", "INI_CONSTANTS",
+    "INI_E_ALL",
     "IniEntry", "IniResult", "IniSyntaxError", "c_atoi", "c_atol", "c_strtol", "define_line",
     "display_errors_mode", "evaluate_value", "ini_long", "parse_bool", "parse_ini_string",
     "parse_quantity", "quantity_warning", "zlib_output_compression",
@@ -260,10 +262,30 @@ def zlib_output_compression(text: str) -> tuple[int, str | None]:
 
 # -- the ini scanner and parser --------------------------------------------------------------
 
+#: E_ALL as php.ini and ``-d`` being parsed read it: 32767, or the Runtime's version's (VER-E-ALL-1).
+INI_E_ALL: ContextVar[int] = ContextVar("phprt_ini_e_all", default=32767)
+
+
+class _Constants(Mapping[str, "int | str"]):
+    """Fixed values, but E_ALL's is ``INI_E_ALL``'s where the ini is parsed (VER-E-ALL-1)."""
+
+    def __init__(self, values: dict[str, int | str]) -> None:
+        self._values = MappingProxyType(values)
+
+    def __getitem__(self, name: str) -> int | str:
+        return INI_E_ALL.get() if name == "E_ALL" else self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
 #: The constants PHP 8.2 has registered when it parses php.ini and ``-d`` (``get_cfg_var()``
 #: of each, recorded from ``php -n``), less the install-dependent paths and ``PHP_SAPI`` (the
 #: SAPI's name: add it). A constant's value reads as PHP converts it to a string.
-INI_CONSTANTS: Mapping[str, int | str] = MappingProxyType({
+INI_CONSTANTS: Mapping[str, int | str] = _Constants({
     "E_ERROR": 1, "E_WARNING": 2, "E_PARSE": 4, "E_NOTICE": 8, "E_CORE_ERROR": 16,
     "E_CORE_WARNING": 32, "E_COMPILE_ERROR": 64, "E_COMPILE_WARNING": 128, "E_USER_ERROR": 256,
     "E_USER_WARNING": 512, "E_USER_NOTICE": 1024, "E_STRICT": 2048, "E_RECOVERABLE_ERROR": 4096,

@@ -53,7 +53,11 @@ class LifecycleFunctions(RuntimeBase):
             index += 1
             if self._trace is not None:
                 self._trace.record("shutdown-function", {"name": callback.name, "index": index}, op="shutdown functions")
-            callback(*args)
+            try:
+                callback(*args)
+            except Exception as exception:  # from 8.3, to the user exception handler (VER-SHUTDOWN-EXCEPTION-1)
+                if not self._shutdown_exception(exception):
+                    raise
 
     @php_function(construct=True, function_from="8.4", aliases=("die",))
     def exit(self, status: Any = None) -> NoReturn:
@@ -204,6 +208,8 @@ class LifecycleFunctions(RuntimeBase):
             return
         if isinstance(exception, Exit):
             raise exception
+        if self._shutdown_exception(exception):  # from 8.3, the user exception handler's (VER-SHUTDOWN-EXCEPTION-1)
+            return
         self._uncaught(exception, exception.__traceback__)
         raise Bailout(self.exit_status)
 

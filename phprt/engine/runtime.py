@@ -122,8 +122,9 @@ class Runtime(
         trace: Trace | bool | None = None,
     ) -> None:
         # ValueError for an unknown SAPI or a syntax error; ini_file as php -c (CONF-API-1)
-        configuration = load_configuration(sapi, ini, ini_file)
         self.version = versions.profile(php_version)  # ValueError for a version not reproduced (VER-PROFILE-1)
+        with versions.ini_parsing(self.version):  # E_ALL in the ini is the version's (VER-E-ALL-1)
+            configuration = load_configuration(sapi, ini, ini_file)
         self.sapi = configuration.profile
         self.php_version = php_version
         self.charset = charset
@@ -136,7 +137,8 @@ class Runtime(
         self._shutdown_functions = []
         self.server = dict(self.transport.server)
         self._received = dict(self.server)  # the request as the SAPI holds it, whatever the script does to $_SERVER
-        self._request_ini()  # php-cgi's and PHP-FPM's per-request ini (CONF-SECTION-1)
+        with versions.ini_parsing(self.version):
+            self._request_ini()  # php-cgi's and PHP-FPM's per-request ini (CONF-SECTION-1)
         #: $_GET, $_POST, $_COOKIE, $_FILES and $_REQUEST, parsed when the request starts (REQ-VARS-1).
         self.get: dict[Any, Any] = {}
         self.post: dict[Any, Any] = {}
@@ -157,7 +159,7 @@ class Runtime(
         # response under the CLI and CGI, not the client's under the servers (OUT-DIRECT-1).
         direct = self._emit if self.sapi.name in ("cli", "cgi") else _dropped
         self._out = OutputStack(self._emit, self._output_header, charset, direct)
-        self._out.on_change = self._bind_echo
+        self._bind_echo()  # echo's fast path, made once per request (PERF-ECHO-2)
         self._out.aligned_sizes = self.version.aligned_buffer_size  # VER-BUFFER-SIZE-1
         self._out.skip_disabled = self.version.disabled_handler_skipped  # VER-DISABLED-HANDLER-1
         self._capture_print = capture_print
@@ -191,16 +193,17 @@ class Runtime(
         then continues on its way once the request has ended (DEV-UNCAUGHT-1)."""
         try:
             self._shutdown_frame = sys._getframe()  # the script has ended: no PHP code runs (DIAG-UNCAUGHT-1)
+            handled = False  # by the user exception handler (DIAG-EXCEPTION-HANDLER-2)
             if isinstance(exc, TimeLimitExceeded):
                 self._timed_out(tb)
             elif isinstance(exc, Exception):
-                self._uncaught(exc, tb)
+                handled = self._script_exception(exc, tb)
             self.shutdown()
         finally:
             if self._capture_print:
                 release(self._capture)
             ACTIVE.reset(self._token)
-        return isinstance(exc, (Bailout, TimeLimitExceeded))
+        return handled or isinstance(exc, (Bailout, TimeLimitExceeded))
 
     def startup(self) -> None:
         """Start the request as php_request_startup() does (RT-STARTUP-1): the
@@ -243,8 +246,10 @@ class Runtime(
             self._implicit_flush = True
         if not self._zlib_registered:  # zlib's RINIT: unless output_handler started ob_gzhandler
             self._zlib_compression = ini_integer("zlib.output_compression", self._ini_str("zlib.output_compression"))
-            self._start_zlib_compression(startup=True)
-        self._startup_warnings(warnings)  # php_hash_environment(): parsing the variables
+            if self._zlib_compression:
+                self._start_zlib_compression(startup=True)
+        if warnings:
+            self._startup_warnings(warnings)  # php_hash_environment(): parsing the variables
         self._starting = False
         self._timer.bind()
         self._update_timeout(self._ini_str("max_execution_time"))
@@ -285,23 +290,37 @@ class Runtime(
             return
         self._ended = True
         self._shutdown_frame = sys._getframe()
+        if self.sapi.untyped_304 and self._headers.response_code == 304:  # php_cli_server_dispatch() (HDR-SERVER-2)
+            self._headers.send_default_content_type = False
         trace = self._trace
-        try:
+        try:  # each step in zend_try: try/except with _zend_catch(), no context manager's calls (PERF-START-3)
             if trace is not None:
                 trace.enter("shutdown functions")
-            with self._zend_try():
+            try:
                 self._call_shutdown_functions()
+                self._raise_pending()
+            except (Bailout, TimeLimitExceeded, Exception) as caught:
+                self._zend_catch(caught)
             if trace is not None:
                 trace.enter("output layer ends")
-            with self._zend_try():
+            try:
                 self._out.end_all()
+                self._raise_pending()
+            except (Bailout, TimeLimitExceeded, Exception) as caught:
+                self._zend_catch(caught)
             self._timer.stop()
-            with self._zend_try():
+            try:
                 self._session_request_end()  # the session's RSHUTDOWN: written, lock released (SESS-END-1)
+                self._raise_pending()
+            except (Bailout, TimeLimitExceeded, Exception) as caught:
+                self._zend_catch(caught)
             if trace is not None:
                 trace.enter("headers and output off")
-            with self._zend_try():
+            try:
                 self._out.deactivate()
+                self._raise_pending()
+            except (Bailout, TimeLimitExceeded, Exception) as caught:
+                self._zend_catch(caught)
             if not self._finished_early:
                 self._sink.finish()
             for data in self._after_response:
@@ -309,15 +328,24 @@ class Runtime(
             if trace is not None:
                 trace.request_end(self)
         finally:
-            self._timer.stop()
+            self._timer.stop()  # whatever a step armed: a hard timeout, a header callback's set_time_limit()
             self._session_rshutdown()  # never a session lock left held (SESS-END-1)
             self._out.deactivate(header=False)  # a bailout in step 6 leaves the head unsent (LIFE-CALLBACK-5)
             self._shutdown_frame = None
 
-    def _zend_try(self) -> _ZendTry:
-        # zend_try around a shutdown step: a bailout ends the step; a timeout or an
-        # exception nobody caught is first reported as the fatal error it is.
-        return _ZendTry(self)
+    def _zend_catch(self, caught: BaseException) -> None:
+        # zend_try's catch around a shutdown step: a bailout ends the step; a timeout or
+        # an exception nobody caught is first reported as the fatal error it is. (Caught
+        # in the step's own frame: no frame of phprt's stands between a step and the
+        # request, where a diagnostic would take it for the script's, DIAG-UNCAUGHT-1.)
+        if isinstance(caught, Bailout):
+            return
+        if isinstance(caught, TimeLimitExceeded):
+            self._timed_out(caught.__traceback__)
+        elif isinstance(caught, OutputLocked):  # php_output_end_all() finds a handler still running (OUT-BAILOUT-1)
+            self._fatal(f"PHP Request Shutdown: {LOCKED}", ("Unknown", 0), escape=True)
+        else:
+            self._uncaught(caught, caught.__traceback__)
 
     # -- the output layer's connection to the transport -------------------------------------
 
@@ -363,8 +391,8 @@ class Runtime(
             return  # the response is complete: output goes nowhere (DEV-FINISH-1)
         if not self._sink.write(data):
             self._aborted()
-        if self._implicit_flush:
-            self._sapi_flush()
+        if self._implicit_flush and not self._sink.flush() and self.sapi.flush_detects_abort:
+            self._aborted()  # _sapi_flush(), inlined: the CLI flushes every write (PERF-OB-2)
 
     def _sapi_flush(self) -> None:
         # sapi_flush(): the SAPI's flush, which notices a client gone where the SAPI does (SAPI-ABORT-1)
@@ -384,34 +412,3 @@ class Runtime(
         self._out.disabled = True
         if not self._ini_flag("ignore_user_abort"):
             raise Bailout(self.exit_status)
-
-
-class _ZendTry:
-    """``with runtime._zend_try():`` -- a class rather than a generator, so that no
-    frame of contextlib's stands between a shutdown step and the request, where a
-    diagnostic would take it for the script's (DIAG-UNCAUGHT-1)."""
-
-    __slots__ = ("runtime",)
-
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-
-    def __enter__(self) -> None:
-        pass
-
-    def __exit__(self, exc_type: Any, exception: BaseException | None, tb: TracebackType | None) -> bool:
-        runtime = self.runtime
-        try:
-            if exception is None:
-                runtime._raise_pending()
-                return False
-            raise exception
-        except Bailout:
-            pass
-        except TimeLimitExceeded as timeout:
-            runtime._timed_out(timeout.__traceback__)
-        except OutputLocked:  # php_output_end_all() finds a handler still running (OUT-BAILOUT-1)
-            runtime._fatal(f"PHP Request Shutdown: {LOCKED}", ("Unknown", 0), escape=True)
-        except Exception as uncaught:
-            runtime._uncaught(uncaught, uncaught.__traceback__)
-        return True

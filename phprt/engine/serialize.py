@@ -208,12 +208,14 @@ def unserialize_value(
     charset: str = "utf-8",
     start: int = 0,
     warnings: list[str] | None = None,
+    deprecations: list[str] | None = None,
 ) -> tuple[Any, int]:
     """php_var_unserialize() from ``start``: the value and the offset after it, or
     UnserializeError at PHP's offset (SER-ERROR-1). Objects of classes not allowed,
     and of every class but stdClass, become IncompleteClass (SER-CLASS-1); nesting
     deeper than ``max_depth`` (0: unbounded) fails with PHP's warning (SER-DEPTH-1).
-    Warnings that do not fail (an integer out of range) are appended to ``warnings``."""
+    Warnings that do not fail (an integer out of range) are appended to ``warnings``; with
+    ``deprecations`` (PHP 8.4+), an 'S' string appends its deprecation there (VER-UNSERIALIZE-1)."""
     if warnings is None:
         warnings = []
     pos = start
@@ -277,6 +279,8 @@ def unserialize_value(
                     raw = data[body:body + length]
                     pos = body + length
                 else:
+                    if deprecations is not None:
+                        deprecations.append("Unserializing the 'S' format is deprecated")
                     out, i = bytearray(), body
                     while len(out) < length:
                         if i >= end:

@@ -79,29 +79,39 @@ class ExecutionTimer:
         self._on_expire = on_expire
         self._deadline: float | None = None
         self._clock_id: int | None = None
-        self.bind()
+        self.thread_id = 0  # none until bind(): the Runtime binds when its request starts (PERF-START-3)
 
     def now(self) -> float:
-        """The clock's reading: the thread's CPU seconds, or monotonic wall seconds."""
-        if self._clock_id is None:
+        """The clock's reading: the thread's CPU seconds, or monotonic wall seconds.
+        The thread's CPU clock is looked up when first read: a request that never
+        arms its timer never asks for it (PERF-START-3)."""
+        if self.clock == "wall":
             return time.monotonic()
-        return time.clock_gettime(self._clock_id)
+        clock_id = self._clock_id
+        if clock_id is None:
+            clock_id = self._clock_id = time.pthread_getcpuclockid(self.thread_id)
+        return time.clock_gettime(clock_id)
 
     def bind(self) -> None:
         """Count the calling thread from now on (the thread that runs the script)."""
         self.thread_id = threading.get_ident()
-        if self.clock == "cpu":
-            self._clock_id = time.pthread_getcpuclockid(self.thread_id)
+        self._clock_id = None
 
     def start(self, seconds: float) -> None:
-        """Restart the count with a limit of ``seconds``; 0 or less disarms it."""
+        """Restart the count with a limit of ``seconds``; 0 or less disarms it. A timer
+        disarmed already takes no lock: only its own thread arms it (PERF-START-3)."""
+        if seconds <= 0 and self._deadline is None:
+            return
+        if not self.thread_id:
+            self.bind()
         with _WATCHDOG.lock:
-            if seconds <= 0 and self._deadline is None:
-                return  # disarmed already: nothing to tell the watchdog (PERF-START-2)
             self._deadline = self.now() + seconds if seconds > 0 else None
             _WATCHDOG.update(self)
 
     def stop(self) -> None:
+        """Disarm the timer; one disarmed already takes no lock (PERF-START-3)."""
+        if self._deadline is None:
+            return
         with _WATCHDOG.lock:
             if self._deadline is not None:
                 self._deadline = None
@@ -126,9 +136,12 @@ class ExecutionTimer:
         return True
 
     def _expire(self) -> None:
-        self._deadline = None
-        if not self._on_expire():
-            self._deadline = self.now()  # still due: ask again at the next round
+        # The deadline stays set while ``on_expire`` runs and after it fails (still due:
+        # ask again at the next round), so that a timer read as disarmed without the lock
+        # is disarmed (PERF-START-3); ``on_expire`` may start it anew (the hard timeout).
+        deadline = self._deadline
+        if self._on_expire() and self._deadline == deadline:
+            self._deadline = None
 
 
 class _Watchdog:

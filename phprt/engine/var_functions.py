@@ -64,14 +64,24 @@ class SerializeFunctions(RuntimeBase):
         if not raw:
             return False
         warnings: list[str] = []
+        deprecations: list[str] | None = [] if self.version.unserialize_s_deprecated else None
         try:
-            result, _ = unserialize_value(raw, allowed_classes=allowed, max_depth=depth, charset=self.charset,
-                                          warnings=warnings)
+            result, end = unserialize_value(raw, allowed_classes=allowed, max_depth=depth, charset=self.charset,
+                                            warnings=warnings, deprecations=deprecations)
         except UnserializeError as error:
+            for deprecation in deprecations or ():
+                self._error(C.E_DEPRECATED, f"unserialize(): {deprecation}", docref=True)
             for warning in warnings + error.warnings:
                 self._error(C.E_WARNING, f"unserialize(): {warning}", docref=True)
-            self._error(C.E_NOTICE, f"unserialize(): Error at offset {error.offset} of {len(raw)} bytes", docref=True)
+            # an E_NOTICE until 8.2, an E_WARNING from 8.3 (VER-UNSERIALIZE-1)
+            level = C.E_WARNING if self.version.unserialize_warns else C.E_NOTICE
+            self._error(level, f"unserialize(): Error at offset {error.offset} of {len(raw)} bytes", docref=True)
             return False
+        for deprecation in deprecations or ():
+            self._error(C.E_DEPRECATED, f"unserialize(): {deprecation}", docref=True)
         for warning in warnings:
             self._error(C.E_WARNING, f"unserialize(): {warning}", docref=True)
+        if end < len(raw) and self.version.unserialize_warns:  # from 8.3 (VER-UNSERIALIZE-1)
+            self._error(C.E_WARNING, f"unserialize(): Extra data starting at offset {end} of {len(raw)} bytes",
+                        docref=True)
         return result

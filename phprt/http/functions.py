@@ -25,15 +25,20 @@ class HeaderFunctions(RuntimeBase):
     def header(self, header: Any, replace: Any = True, response_code: Any = 0) -> None:
         """Queue a raw header line; ``HTTP/...``, Location, WWW-Authenticate and
         Content-Type have PHP's special meanings (HDR-HEADER-*)."""
-        line = self._string_arg("header", 1, "header", header)
-        replace = self._bool_arg("header", 2, "replace", replace)
-        code = c_int(self._int_arg("header", 3, "response_code", response_code))
+        # A str, a bool and an int that fits a C int are taken as they are (PERF-START-3).
+        line = header if header.__class__ is str else self._string_arg("header", 1, "header", header)
+        if replace.__class__ is not bool:
+            replace = self._bool_arg("header", 2, "replace", replace)
+        if response_code.__class__ is int and -0x80000000 <= response_code <= 0x7FFFFFFF:
+            code = response_code
+        else:
+            code = c_int(self._int_arg("header", 3, "response_code", response_code))
         self._add_header(line, replace, code)
 
     def _add_header(self, line: str, replace: bool, code: int = 0) -> bool:
         # sapi_header_op(ADD or REPLACE), for header() and for PHP's own headers:
         # False once the headers are gone; PHP's warning when refused.
-        if self._headers_sent_warning():
+        if self._headers.sent and self._headers_sent_warning():
             return False
         try:
             self._headers.header(line, replace, code)
@@ -57,6 +62,8 @@ class HeaderFunctions(RuntimeBase):
         # A Location answers 303 to an HTTP/1.1 non-GET request where the SAPI
         # reports the protocol, else 302 (HDR-LOCATION-1).
         protocol = self.server.get("SERVER_PROTOCOL", "")
+        if not protocol:  # none reported (the CLI): no more to look at
+            return 302
         method = self.server.get("REQUEST_METHOD")
         newer = protocol[:5].upper() == "HTTP/" and protocol[5:] > "1.0"
         return 303 if self.sapi.reports_protocol and newer and method not in (None, "GET", "HEAD") else 302

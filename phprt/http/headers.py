@@ -113,6 +113,8 @@ class ResponseHead:
     def fields(self) -> list[tuple[str, str]]:
         """The header lines as (name, value) pairs, without CGI's ``Status:``; a line
         without a colon has no field and is left out."""
+        if not self.lines:  # the CLI's head (PERF-START-3)
+            return []
         return [(part.name, part.value) for part in self.parts
                 if part.name is not None and part.name.lower() != "status"]
 
@@ -138,7 +140,7 @@ class HeaderQueue:
         self._ini = ini
         self._redirect_code = redirect_code
         #: Called when a Content-Length header is set (it turns zlib compression off).
-        self.on_content_length: Callable[[], None] = lambda: None
+        self.on_content_length: Callable[[], None] = _nothing
 
     def set_response_code(self, code: int) -> None:
         """sapi_update_response_code(): a new code forgets the status line."""
@@ -155,7 +157,7 @@ class HeaderQueue:
             raise HeaderError("Header may not contain more than a single header, new line detected")
         if "\0" in line:
             raise HeaderError("Header may not contain NUL bytes")
-        if not encodable(line, self.charset):
+        if not line.isascii() and not encodable(line, self.charset):
             raise HeaderError(unencodable(self.charset))
         if line[:5].lower() == "http/":
             self.set_response_code(_extract_response_code(line))
@@ -180,7 +182,10 @@ class HeaderQueue:
                 self.set_response_code(401)
         if response_code:
             self.set_response_code(response_code)
-        self.add(line, replace)
+        if self.stores:  # add(), with the name already split off (PERF-START-3)
+            if replace and colon:
+                self.remove(name)
+            self.lines.append(line)
 
     def add(self, line: str, replace: bool) -> None:
         """sapi_header_add_op(): with ``replace``, first drop the lines of that name."""
@@ -194,7 +199,8 @@ class HeaderQueue:
     def remove(self, name: str) -> None:
         """sapi_remove_header(): every line named ``name``, compared case-insensitively."""
         prefix = name.lower() + ":"
-        self.lines = [line for line in self.lines if line[: len(prefix)].lower() != prefix]
+        length = len(prefix)
+        self.lines = [line for line in self.lines if line[:length].lower() != prefix]
 
     def delete(self, name: str) -> None:
         """sapi_header_op(DELETE), header_remove(name) (HDR-REMOVE-1)."""
@@ -209,9 +215,15 @@ class HeaderQueue:
         """The first step of sapi_send_headers(): the default Content-type (HDR-DEFAULT-2)."""
         if self.send_default_content_type:
             self.send_default_content_type = False
+            if not self.stores:  # the CLI keeps no line (HDR-CLI-1): nothing to make (PERF-START-3)
+                return
             content_type = default_content_type(self._ini("default_mimetype"), self._ini("default_charset"))
             if content_type:
                 self.add(f"Content-type: {content_type}", False)
+
+
+def _nothing() -> None:
+    pass
 
 
 def _extract_response_code(line: str) -> int:
@@ -300,14 +312,21 @@ def server_head(queue: HeaderQueue) -> ResponseHead:
     return ResponseHead(code, REASONS.get(code, ""), tuple(header for header in queue.lines if header))
 
 
+#: The CLI's head, one per charset: it is always the same (PERF-START-3).
+_CLI_HEADS: dict[str, ResponseHead] = {}
+
+
 def head_for(sapi: str, queue: HeaderQueue, request: Mapping[str, str], date: str, charset: str) -> ResponseHead:
     """The head the SAPI named ``sapi`` writes for ``queue``; the CLI writes none."""
+    if sapi == "cli":
+        head = _CLI_HEADS.get(charset)
+        if head is None:
+            head = _CLI_HEADS[charset] = ResponseHead(None, "", (), charset)
+        return head
     if sapi in ("cgi", "fpm-fcgi"):
         head = cgi_head(queue)
     elif sapi == "cli-server":
         head = cli_server_head(queue, request, date)
-    elif sapi == "cli":
-        head = ResponseHead(None, "", ())
     else:
         head = server_head(queue)
     return head if head.charset == charset else replace(head, charset=charset)

@@ -471,11 +471,15 @@ def _memstr(haystack: bytes, needle: bytes, partial: bool) -> int:
     """php_ap_memstr(): the first match of needle; with ``partial``, a prefix of it at
     the very end of the haystack counts too. -1 when there is none."""
     found = haystack.find(needle)
-    if found >= 0 or not partial:
+    if found >= 0 or not partial or not needle:
         return found
-    for start in range(max(0, len(haystack) - len(needle) + 1), len(haystack)):
+    # A prefix at the end starts with the needle's first byte: only those places are tried.
+    first = needle[:1]
+    start = haystack.find(first, max(0, len(haystack) - len(needle) + 1))
+    while start >= 0:
         if needle.startswith(haystack[start:]):
             return start
+        start = haystack.find(first, start + 1)
     return -1
 
 
@@ -489,6 +493,11 @@ class _MultipartBuffer:
         self.data = b""  # the unread bytes in the buffer
         self.boundary = b"--" + boundary
         self.boundary_next = b"\n--" + boundary
+
+    @property
+    def position(self) -> int:
+        """Where in the body the unread bytes of the buffer begin."""
+        return self.body.read_bytes - len(self.data)
 
     def fill(self) -> int:
         chunk = self.body.read(self.size - len(self.data))
@@ -782,18 +791,20 @@ def _multipart(parser: _Parser, content_type: bytes, content_length: int, body: 
 
         error = UPLOAD_ERR_NO_FILE if not filename else UPLOAD_ERR_OK
         end = False
-        content = bytearray()
+        # The pieces read are one run of the body's bytes (a CR held back before a possible
+        # boundary is read with the next piece): counted here, copied once at the end.
+        start, size = buffer.position, 0
         chunk = b""
         if not error:
             chunk, end = buffer.read(_FILLUNIT)
             upload_cnt -= 1  # PHP opens the temporary file here
         while not error and chunk:
-            if settings.upload_max_filesize > 0 and len(content) + len(chunk) > settings.upload_max_filesize:
+            if settings.upload_max_filesize > 0 and size + len(chunk) > settings.upload_max_filesize:
                 error = UPLOAD_ERR_INI_SIZE
-            elif max_file_size and len(content) + len(chunk) > max_file_size:
+            elif max_file_size and size + len(chunk) > max_file_size:
                 error = UPLOAD_ERR_FORM_SIZE
             else:
-                content += chunk
+                size += len(chunk)
             chunk, found = buffer.read(_FILLUNIT)
             end = end or found
         if not error and not end:
@@ -801,7 +812,7 @@ def _multipart(parser: _Parser, content_type: bytes, content_length: int, body: 
 
         tmp_name = ""
         if not error:
-            data = bytes(content)
+            data = buffer.body.data[start:start + size]
             tmp_name = store_upload(data) if store_upload is not None else f"phprt://upload/{len(uploads) + 1}"
             uploads[tmp_name] = UploadedFile(
                 field=parser.text(param), name=parser.text(_basename(filename)),
@@ -823,7 +834,7 @@ def _multipart(parser: _Parser, content_type: bytes, content_length: int, body: 
         protected.add(_normalize_protected(entry(b"tmp_name")))
         register_file(entry(b"tmp_name"), tmp_name, override=True)
         register_file(entry(b"error"), error)
-        register_file(entry(b"size"), 0 if error else len(content))
+        register_file(entry(b"size"), 0 if error else size)
 
 
 # -- the request ----------------------------------------------------------------------------------
@@ -847,6 +858,16 @@ def _copy(value: object) -> object:
             _set(copy, key, _copy(item))
         return copy
     return value
+
+
+def _handed_out(server: Mapping[str, str], body: bytes, encoding: str, whole_body: bool) -> bytes:
+    # What the SAPI hands out of the body: at most CONTENT_LENGTH bytes under CGI and
+    # FPM (all of them for a negative one, none when it is absent), all under php -S.
+    if whole_body:
+        return body
+    length_text = server.get("CONTENT_LENGTH")
+    content_length = _strtol(length_text.encode(encoding, "surrogateescape")) if length_text is not None else 0
+    return body if content_length < 0 else body[:content_length]
 
 
 def request_variables(
@@ -874,6 +895,12 @@ def request_variables(
     ``php -S``'s way: the SAPI hands PHP the whole body it received, whatever
     CONTENT_LENGTH says or whether it is there (REQ-POST-7).
     """
+    method = server.get("REQUEST_METHOD")
+    if method != "POST" and not server.get("QUERY_STRING") and not server.get("HTTP_COOKIE"):
+        # Nothing to parse, whatever the directives say (a GET without query or cookies):
+        # the arrays are empty and php://input is what the SAPI hands out (issue 13).
+        return RequestVariables(get={}, post={}, cookie={}, files={}, request={},
+                                input=_handed_out(server, body, encoding, whole_body))
     settings = _settings(ini)
     parser = _Parser(settings, encoding, _STARTUP)
 
@@ -881,13 +908,12 @@ def request_variables(
         value = server.get(name)
         return None if value is None else value.encode(encoding, "surrogateescape")
 
-    method = server.get("REQUEST_METHOD")
     # CGI and FPM: an absent CONTENT_TYPE is "", an absent CONTENT_LENGTH 0, and the
     # SAPI hands out at most CONTENT_LENGTH bytes (all of them for a negative one).
     content_type = server_bytes("CONTENT_TYPE") or b""
     length_text = server_bytes("CONTENT_LENGTH")
     content_length = _strtol(length_text) if length_text is not None else 0
-    available = body if whole_body or content_length < 0 else body[:content_length]
+    available = _handed_out(server, body, encoding, whole_body)
     source = _Body(available, settings.post_max_size)
 
     # sapi_activate() -> sapi_read_post_data(): REQ-POST-1, REQ-POST-2

@@ -82,29 +82,26 @@ def decode_pairs(data: bytes) -> list[tuple[bytes, bytes]]:
     """The name-value pairs of a whole PARAMS or GET_VALUES stream, in order (FCGI-PAIRS-1)."""
     pairs: list[tuple[bytes, bytes]] = []
     position, end = 0, len(data)
-
-    def length() -> int:
-        nonlocal position
-        if position >= end:
-            raise ProtocolError("a name-value pair is cut short")
-        if data[position] < 0x80:
-            position += 1
-            return data[position - 1]
-        if position + 4 > end:
-            raise ProtocolError("a name-value pair's length is cut short")
-        (value,) = struct.unpack_from(">I", data, position)
-        position += 4
-        return int(value) & 0x7FFFFFFF
-
     while position < end:
-        name_length = length()
-        value_length = length()
+        lengths = []
+        for _ in range(2):  # the name's length, then the value's (read inline: a request has dozens)
+            if position >= end:
+                raise ProtocolError("a name-value pair is cut short")
+            length = data[position]
+            if length < 0x80:
+                position += 1
+            else:
+                if position + 4 > end:
+                    raise ProtocolError("a name-value pair's length is cut short")
+                length = int.from_bytes(data[position:position + 4], "big") & 0x7FFFFFFF
+                position += 4
+            lengths.append(length)
+        name_length, value_length = lengths
         if position + name_length + value_length > end:
             raise ProtocolError("a name-value pair runs past the end of its stream")
-        name = data[position:position + name_length]
-        position += name_length
-        pairs.append((name, data[position:position + value_length]))
-        position += value_length
+        middle = position + name_length
+        position = middle + value_length
+        pairs.append((data[middle - name_length:middle], data[middle:position]))
     return pairs
 
 

@@ -9,7 +9,9 @@ What a connection says is its ``Link`` subclass's business: the loop hands it
 the bytes and it answers with a ``Step`` -- wait for more, run the request that
 has arrived, close, or linger. A request that has arrived is served in a
 thread of its own (SERVE-CONCURRENT-1, FCGI-CONCURRENT-1), at most
-``max_requests`` at once; then the connection comes back to the loop. The
+``max_requests`` at once -- with ``inline``, in the loop's own thread, which
+hands the loop to a relief thread when the request runs long (NET-LOOP-1);
+then the connection comes back to the loop. The
 loop holds at most ``max_connections`` connections: a new one pushes out the
 one that has waited longest for its request. A body larger than a ``Spool``
 keeps in memory is on disk until its request runs, and the bodies read back
@@ -225,6 +227,17 @@ class Link:
                 return False
         return True
 
+    def reset_seen(self) -> bool:
+        """Whether the peer answered what was sent with a reset (it had hung up): the
+        write after it would fail, as PHP's next write fails (SERVE-ABORT-1). Marks
+        the peer gone then."""
+        if not self.gone:
+            try:
+                self.gone = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) != 0
+            except OSError:
+                self.gone = True
+        return self.gone
+
     def shut_write(self) -> None:
         """Shut this side: the peer sees the end of the stream (SERVE-EARLY-1)."""
         if not self.write_closed:
@@ -279,6 +292,17 @@ class Listener(Generic[C]):
 
     #: Names the threads: ``phprt-KIND-accept``, ``phprt-KIND-NAME``.
     kind = "listener"
+    #: Whether a request that has arrived is answered in the thread that runs the loop, as
+    #: ``php -S`` answers it in its one loop (NET-LOOP-1): no hand-off between threads, no
+    #: contention for the interpreter's lock. One that is still running after ``RELIEF``
+    #: to ``2 * RELIEF`` seconds hands the loop to another thread, so the other clients are
+    #: still read and answered; a connection the loop watches while its request runs
+    #: (``Link.watch_running``) is watched by the thread that runs the loop then.
+    inline = False
+    #: How often the relief thread looks at a request answered in the loop's thread, and
+    #: after how many looks in a row that found none it ends.
+    RELIEF = 0.01
+    RELIEF_IDLE = 100
 
     def __init__(self, listener: socket.socket, *, max_connections: int = 1024, max_requests: int = 256,
                  body_memory: int = 128 << 20, pool: WorkerPool | None = None) -> None:
@@ -297,6 +321,9 @@ class Listener(Generic[C]):
         self._lingering: dict[C, list[float]] = {}  # [deadline, bytes drained]
         self._watched: dict[C, bool] = {}  # running, read by the loop (watch_running): registered?
         self._retry: dict[C, None] = {}  # watched connections whose heard() was BUSY
+        # Ready or running, still registered (``inline``): unregistered only if they are heard
+        # from meanwhile, so a request answered at once costs no two epoll calls.
+        self._parked: set[C] = set()
         self._next_check = math.inf  # the earliest deadline, or sooner
         self._paused_until = 0.0  # accept() failed for want of descriptors
         self._selector: selectors.BaseSelector | None = None
@@ -310,6 +337,16 @@ class Listener(Generic[C]):
         self._looping = False
         self._wake: tuple[socket.socket, socket.socket] | None = None
         self._thread: threading.Thread | None = None
+        # The loop runs in the thread that holds _leader (NET-LOOP-1). A request answered
+        # in it sets _inline_token for the relief thread to see.
+        self._leader = threading.Lock()
+        self._inline_token: object | None = None
+        self._loop_ended = threading.Event()
+        self._accepting = False
+        self._relieving = False  # the relief thread has begun
+        self._owner: threading.Thread | None = None  # the thread serve_forever() runs in
+        self._heir = False  # it waits to take the loop back from a relief thread
+        self._again = False  # an inline answer left work: look again at once
 
     @property
     def listener(self) -> socket.socket:
@@ -332,7 +369,7 @@ class Listener(Generic[C]):
 
     def serve_forever(self) -> None:
         """Accept and read connections until ``stop()`` or ``shutdown()``; each request
-        that has arrived is served in a thread of its own."""
+        that has arrived is served in a thread of its own, or in the loop's (``inline``)."""
         wake = socket.socketpair()  # made here, so each worker process has its own
         for end in wake:
             end.setblocking(False)
@@ -341,17 +378,40 @@ class Listener(Generic[C]):
         with self._lock:
             self._wake, self._looping = wake, True
         self._selector = selector
-        accepting = False
+        self._accepting = False
+        self._loop_ended.clear()
+        self._owner = threading.current_thread()
+        self._leader.acquire()
+        while not self._lead():  # another thread took the loop over while this one answered a request:
+            self._heir = True  # it hands the loop back (NET-LOOP-1)
+            self._leader.acquire()
+            self._heir = False
+            if self._loop_ended.is_set():
+                self._leader.release()
+                return
+
+    def _lead(self) -> bool:
+        """Run the loop in this thread, which holds ``_leader``, until stopped: True, once
+        the connections it held are closed; False when another thread took the loop over
+        while this one answered a request (NET-LOOP-1)."""
+        selector, wake = self._selector, self._wake
+        assert selector is not None and wake is not None
+        ended = True
         try:
             while not self.stopping:
+                if self._heir and threading.current_thread() is not self._owner:
+                    ended = False  # the thread that serve_forever() runs in takes the loop back
+                    self._leader.release()
+                    return False
                 room = self._room()
-                if room != accepting:
+                if room != self._accepting:
                     if room:
                         selector.register(self._listener, selectors.EVENT_READ)
                     else:
                         selector.unregister(self._listener)
-                    accepting = room
-                timeout = min(max(self._next_check - time.monotonic(), 0.0), 1.0)
+                    self._accepting = room
+                timeout = 0.0 if self._again else min(max(self._next_check - time.monotonic(), 0.0), 1.0)
+                self._again = False
                 for key, _ in selector.select(timeout):
                     if key.fileobj is self._listener:
                         self._accept()
@@ -364,8 +424,17 @@ class Listener(Generic[C]):
                         self._readable(key.data)
                 self._collect()
                 self._expire()
-                self._dispatch()
+                if not self._dispatch():
+                    ended = False
+                    return False
         finally:
+            if ended:
+                self._end_loop(selector, wake)
+        return True
+
+    def _end_loop(self, selector: selectors.BaseSelector, wake: tuple[socket.socket, socket.socket]) -> None:
+        # The loop has stopped: close what it holds; then whoever waits for its end goes on.
+        try:
             self._watched.clear()
             self._retry.clear()
             with self._lock:
@@ -380,6 +449,72 @@ class Listener(Generic[C]):
             selector.close()
             for end in wake:
                 end.close()
+        finally:
+            self._loop_ended.set()
+            self._leader.release()
+
+    # -- answering in the loop's thread (NET-LOOP-1) ----------------------------------------
+
+    def _start_relief(self) -> None:
+        threading.Thread(target=self._relieve, name=f"phprt-{self.kind}-relief", daemon=True).start()
+
+    def _relieve(self) -> None:
+        """The relief thread: while the loop's thread answers a request, look every
+        ``RELIEF`` seconds; a request still running at the next look (or a stop) hands
+        the loop to this thread, and another relief thread takes its place. Idle for
+        ``RELIEF_IDLE`` looks, it ends: the next request answered starts another."""
+        seen: object | None = None
+        idle = 0  # looks in a row that found no request in the loop's thread
+        while not self._loop_ended.is_set():
+            token = self._inline_token
+            if token is None and not self.stopping:
+                idle += 1
+                if idle < self.RELIEF_IDLE:  # between two requests: no wake-up per request
+                    time.sleep(self.RELIEF)
+                    continue
+                self._relieving = False
+                if self._inline_token is None or self._relieving:
+                    return  # no request began meanwhile, or the one that did started a relief
+                self._relieving, idle = True, 0
+                continue
+            idle = 0
+            if (self.stopping or token is seen) and self._leader.acquire(blocking=False):
+                if self._loop_ended.is_set():
+                    self._leader.release()
+                    return
+                self._inline_token = None
+                self._again = True  # requests may be waiting in _ready already
+                if not self.stopping:
+                    self._start_relief()
+                self._lead()
+                return
+            seen = token
+            time.sleep(self.RELIEF)
+
+    def _answer_inline(self, connection: C) -> bool:
+        """Answer ``connection``'s request in this, the loop's thread, letting go of the
+        loop meanwhile; whether this thread still runs the loop afterwards."""
+        self._inline_token = object()
+        if not self._relieving:  # the first request answered here for a while: a relief thread begins
+            self._relieving = True
+            self._start_relief()
+        self._leader.release()
+        step = self._served(connection)
+        leading = self._leader.acquire(blocking=False)
+        if leading and self._loop_ended.is_set():
+            self._leader.release()
+            leading = False
+        if not leading:  # the loop went on in another thread: hand the connection to it
+            if step is not None:
+                self.give_back(connection, step)
+            return False
+        self._inline_token = None
+        if step is not None:  # back to the loop at once: a connection kept registered is not
+            with self._lock:  # unregistered and registered again (two epoll calls saved)
+                self._back.append((connection, step))
+            self._collect()
+            self._again = True
+        return True
 
     def stop(self) -> None:
         """Stop accepting and reading; ``serve_forever()`` closes the connections it
@@ -446,6 +581,11 @@ class Listener(Generic[C]):
         self._next_check = min(self._next_check, connection.deadline)
 
     def _readable(self, connection: C) -> None:
+        if connection in self._parked:  # its request waits or runs: read it once that has ended
+            self._parked.discard(connection)
+            assert self._selector is not None
+            self._selector.unregister(connection.sock)
+            return
         if connection in self._watched:
             self._hear(connection)
             return
@@ -518,7 +658,10 @@ class Listener(Generic[C]):
         self._waiting.pop(connection, None)
         if step is Step.RUN:
             assert self._selector is not None
-            self._selector.unregister(connection.sock)
+            if self.inline and not connection.watch_running:
+                self._parked.add(connection)
+            else:
+                self._selector.unregister(connection.sock)
             self._ready.append(connection)
         elif step is Step.LINGER:
             self._linger(connection)
@@ -536,6 +679,7 @@ class Listener(Generic[C]):
         self._next_check = min(self._next_check, deadline)
 
     def _close(self, connection: C) -> None:
+        self._parked.discard(connection)
         self._waiting.pop(connection, None)
         self._lingering.pop(connection, None)
         try:
@@ -562,6 +706,9 @@ class Listener(Generic[C]):
         for connection, step in back:
             read_next = step in (Step.WAIT, Step.LINGER)
             registered = self._unwatch(connection, keep=read_next)
+            if connection in self._parked and step is not Step.RUN:
+                self._parked.discard(connection)  # still registered: read next, or closed by _close
+                registered = True
             connection.in_loop = True
             if read_next and not registered:
                 self._selector.register(connection.sock, selectors.EVENT_READ, connection)
@@ -602,15 +749,18 @@ class Listener(Generic[C]):
         for connection in expired:
             self._apply(connection, self._call(connection, connection.expired))
 
-    def _dispatch(self) -> None:
+    def _dispatch(self) -> bool:
         """Start the requests that have arrived, in order, as threads and memory allow:
         a body that needs memory waits for it, and so do later ones that need some,
-        while requests that need none go ahead."""
+        while requests that need none go ahead. Whether this thread still runs the loop
+        (a request answered in it may have handed the loop to another, NET-LOOP-1)."""
         blocked = False
         for connection in list(self._ready):
+            if connection not in self._ready:  # started by another thread that ran the loop meanwhile
+                continue
             with self._lock:
                 if len(self._running) >= self.max_requests:
-                    return
+                    return True
                 cost = connection.cost()
                 if cost:
                     if blocked or (self._memory and self._memory + cost > self.body_memory):
@@ -619,9 +769,12 @@ class Listener(Generic[C]):
                     self._memory += cost
             connection.granted = cost
             self._ready.remove(connection)
-            self._start(connection)
+            if not self._start(connection):
+                return False
+        return True
 
-    def _start(self, connection: C) -> None:
+    def _start(self, connection: C) -> bool:
+        # Whether this thread still runs the loop.
         connection.in_loop = False
         with self._lock:
             self._running[connection] = None
@@ -629,6 +782,8 @@ class Listener(Generic[C]):
             assert self._selector is not None
             self._selector.register(connection.sock, selectors.EVENT_READ, connection)
             self._watched[connection] = True
+        if self.inline:
+            return self._answer_inline(connection)
         try:
             self._pool.submit(lambda: self._serve_connection(connection))
         except RuntimeError as error:  # no thread to be had: this client goes, the server stays
@@ -639,16 +794,19 @@ class Listener(Generic[C]):
             connection.granted = 0
             self._unserved(connection, error)
             self._close(connection)
+        return True
 
     def _serve_connection(self, connection: C) -> None:
-        step: Step | None = Step.CLOSE
+        step = self._served(connection)
+        if step is not None:
+            self.give_back(connection, step)
+
+    def _served(self, connection: C) -> Step | None:
         try:
-            step = self._handle(connection)
+            return self._handle(connection)
         except BaseException as error:  # noqa: B036 - a connection's failure never stops the server
             self._failed(connection, error)
-        finally:
-            if step is not None:
-                self.give_back(connection, step)
+            return Step.CLOSE
 
     def give_back(self, connection: C, step: Step) -> None:
         """From the thread serving ``connection``: the loop takes it back and does ``step``

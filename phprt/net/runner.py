@@ -105,10 +105,8 @@ class ScriptRunner:
             self._slots.acquire()
         with self._lock:
             self._running += 1
-        ticket = Ticket()
-        self._work([call, transport], done, ticket, contextvars.Context())
-        outcome = ticket._outcome
-        assert outcome is not None
+        outcome = self._outcome([call, transport], contextvars.Context())
+        self._end(outcome, done, None)  # no one waits on a ticket: none is made
         return outcome
 
     def submit(self, call: ScriptCall, transport: Transport, *,
@@ -128,8 +126,11 @@ class ScriptRunner:
             self._end(Outcome(None, error), done, ticket)
         return ticket
 
-    def _work(self, job: list[object], done: Callable[[Outcome], None] | None, ticket: Ticket,
-              context: contextvars.Context | None = None) -> None:
+    def _work(self, job: list[object], done: Callable[[Outcome], None] | None, ticket: Ticket) -> None:
+        self._end(self._outcome(job), done, ticket)
+
+    @staticmethod
+    def _outcome(job: list[object], context: contextvars.Context | None = None) -> Outcome:
         call, transport = job
         job.clear()
         assert isinstance(call, ScriptCall) and isinstance(transport, Transport)
@@ -141,15 +142,15 @@ class ScriptRunner:
         if outcome.runtime is not None:
             outcome.runtime.input = b""  # the Runtime's reference cycles may keep it until a full collection
         transport.input = b""  # the body's memory goes back now (SERVE-BODY-1, FCGI-LIMIT-1)
-        del call, transport
-        self._end(outcome, done, ticket)
+        return outcome
 
-    def _end(self, outcome: Outcome, done: Callable[[Outcome], None] | None, ticket: Ticket) -> None:
+    def _end(self, outcome: Outcome, done: Callable[[Outcome], None] | None, ticket: Ticket | None) -> None:
         try:
             if done is not None:
                 done(outcome)
         finally:
-            ticket._set(outcome)
+            if ticket is not None:
+                ticket._set(outcome)
             with self._lock:
                 self._running -= 1
                 self._lock.notify_all()

@@ -21,7 +21,7 @@ from typing import Any, Iterator, Mapping
 from ..engine.ini import SAPI_PROFILES, configure
 from ..engine.runtime import Runtime
 from ..engine.script import Script, execute
-from ..engine.versions import profile
+from ..engine.versions import ini_parsing, profile
 from ..http.headers import REASONS
 from ..transports.base import Transport
 from .docroot import DocumentRoot, Refused, Resolved
@@ -181,7 +181,8 @@ class Site:
         self.php_version = profile(php_version).name  # ValueError for a version phprt does not reproduce
         # The ini parsed once, here; every request's Runtime uses it as it is (INI-CONFIG-1). PHP
         # gives its startup warnings once, when the server starts (INI-STARTUP-1).
-        configuration = configure(sapi, ini)
+        with ini_parsing(profile(php_version)):  # E_ALL in the ini is the version's (VER-E-ALL-1)
+            configuration = configure(sapi, ini)
         for warning in configuration.startup:
             sys.stderr.write(warning.diagnostic.log_line() + "\n")
         self.sapi, self.ini, self.software = sapi, configuration.started(), software

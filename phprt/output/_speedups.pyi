@@ -1,3 +1,5 @@
 from typing import Callable
 
-def echo_into(chunks: list[str | bytes], fallback: Callable[..., None], /) -> Callable[..., None]: ...
+VERSION: int
+
+def echo_into(target: list[list[str | bytes] | None], fallback: Callable[..., None], /) -> Callable[..., None]: ...

@@ -3,7 +3,8 @@ rewriter's (OUT-*), on the Runtime's output stack (output/stack.py)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from types import FunctionType
+from typing import Any, Callable, NoReturn
 
 from ..engine import constants as C
 from ..engine.base import RuntimeBase, caller_scope
@@ -12,13 +13,17 @@ from ..engine.errors import Exit, PhpError
 from ..engine.functions import php_function
 from ..engine.values import PHP_BYTES, c_int, to_php_text
 from . import handlers
-from .stack import OutputHandler, OutputLocked, default_handler
+from .stack import HandlerFunction, OutputHandler, OutputLocked, default_handler
 from .urlrewriter import UrlRewriter
 
-_c_echo_into: Callable[[list[str | bytes], Callable[..., None]], Callable[..., None]] | None
+_Target = list[list[str | bytes] | None]
+_c_echo_into: Callable[[_Target, Callable[..., None]], Callable[..., None]] | None
 try:
+    from ._speedups import VERSION as _C_VERSION
     from ._speedups import echo_into as _c_echo_into
-except ImportError:  # not compiled: the pure-Python closure in _bind_echo does the same
+    if _C_VERSION != 2:  # built from an older _speedups.c: not this echo_into
+        _c_echo_into = None
+except ImportError:  # not compiled: _python_echo() does the same
     _c_echo_into = None
 
 __all__ = ["LOCKED", "OutputFunctions"]
@@ -34,11 +39,12 @@ def _userland(function: Callable[..., Any]) -> Callable[..., Any]:
 
     def userland(self: RuntimeBase, *args: Any, **kwargs: Any) -> Any:
         try:
-            result = function(self, *args, **kwargs)
+            result = function(self, *args, **kwargs) if kwargs else function(self, *args)
         except OutputLocked:
             self._error(C.E_ERROR, f"{name}(): {LOCKED}", docref=True)
             raise  # pragma: no cover - _error raised Bailout
-        self._raise_pending()
+        if self._pending is not None:
+            self._raise_pending()
         return result
 
     userland.__name__ = userland.__qualname__ = name
@@ -47,18 +53,41 @@ def _userland(function: Callable[..., Any]) -> Callable[..., Any]:
     return userland
 
 
+def _python_echo(target: _Target, fallback: Callable[..., None]) -> Callable[..., None]:
+    """The echo fast path without the C module (PERF-ECHO-1): one str goes straight into
+    ``target[0]`` (the top buffer's chunks, while it takes a write as it is); anything
+    else goes to ``fallback``, Runtime.echo. The same as _speedups.echo_into()."""
+
+    def echo(arg: Any, *more: Any) -> None:
+        chunks = target[0]
+        if chunks is not None and arg.__class__ is str and not more:
+            chunks.append(arg)
+        else:
+            fallback(arg, *more)
+
+    echo.__doc__ = OutputFunctions.echo.__doc__
+    return echo
+
+
 class OutputFunctions(RuntimeBase):
     """The output layer as the script sees it."""
 
     _rewriter: UrlRewriter | None = None  # started at most once per request
-    _echo_top: OutputHandler | None = None  # the buffer the fast echo appends to (PERF-ECHO-2)
-    _echo_made: tuple[OutputHandler, Callable[..., None]] | None = None  # the last fast echo made, and for which buffer
+    #: ob_start()'s Python functions, resolved once per request: each one's handler name
+    #: and the handler function _user_handler() made for it (PERF-OB-2)
+    _made_handlers: dict[FunctionType, tuple[str, HandlerFunction]] | None = None
 
     # -- echo and print -------------------------------------------------------------------
 
     @php_function(construct=True)
     def echo(self, arg: Any, *more: Any) -> None:
         """PHP's ``echo``: write each argument, converted as PHP converts it (OUT-ECHO-1)."""
+        if arg.__class__ is str and not more:  # _write_value(), inlined for the usual call (PERF-ECHO-3)
+            if arg:
+                self._out.write(arg)
+                if self._pending is not None:
+                    self._raise_pending()
+            return
         self._write_value(arg)
         for value in more:
             self._write_value(value)
@@ -77,71 +106,66 @@ class OutputFunctions(RuntimeBase):
             self._raise_pending()
 
     def _bind_echo(self) -> None:
-        # The fast path (PERF-ECHO-1): while the top buffer has no chunk size and no
-        # handler runs, echo of a str is an append to that buffer's chunk list. Called
-        # on every change of the stack; it binds only when the top buffer changed
-        # (PERF-ECHO-2).
-        out = self._out
-        handlers = out.handlers
-        top = handlers[-1] if handlers else None
-        if top is None or top.chunk_size or top.flags & C.PHP_OUTPUT_HANDLER_DISABLED or out.running is not None:
-            if self._echo_top is not None:
-                self._echo_top = None
-                self.__dict__.pop("echo", None)
-            return
-        if self._echo_top is top:
-            return
-        self._echo_top = top
-        made = self._echo_made
-        if made is not None and made[0] is top:  # the same buffer again, after a handler ran
-            self.echo = made[1]  # type: ignore[method-assign]
-            return
-        echo_values = OutputFunctions.echo.__get__(self)
-        if _c_echo_into is not None:
-            self.echo = _c_echo_into(top.chunks, echo_values)  # type: ignore[method-assign]
-            self._echo_made = (top, self.echo)
-            return
-        append = top.chunks.append
-
-        def echo(arg: Any, *more: Any) -> None:
-            if arg.__class__ is str and not more:
-                append(arg)
-            else:
-                echo_values(arg, *more)
-
-        echo.__doc__ = OutputFunctions.echo.__doc__
-        self.echo = echo  # type: ignore[method-assign]
-        self._echo_made = (top, echo)
+        # The fast path (PERF-ECHO-1), made once per request: while the output stack's
+        # ``target`` names the top buffer's chunks (no chunk size, no handler running),
+        # echo of one str is an append to them; the stack keeps ``target`` up to date
+        # (PERF-ECHO-2). Otherwise, and for other values, Runtime.echo.
+        fallback = OutputFunctions.echo.__get__(self)
+        make = _python_echo if _c_echo_into is None else _c_echo_into
+        self.echo = make(self._out.target, fallback)  # type: ignore[method-assign]
 
     # -- starting a buffer ------------------------------------------------------------------
 
     @php_function
-    @_userland
+    @_userland  # its frame shows PHP's trace the arguments passed, not the defaults
     def ob_start(self, callback: Any = None, chunk_size: Any = 0, flags: Any = C.PHP_OUTPUT_HANDLER_STDFLAGS) -> bool:
         """Push an output buffer, optionally with a handler callback (OUT-START-*)."""
-        chunk_size = max(self._int_arg("ob_start", 2, "chunk_size", chunk_size), 0)
-        flags = self._int_arg("ob_start", 3, "flags", flags)
-        flags = c_int(flags)  # PHP stores the flags in a C int
-        name = None if callback is None else handlers.alias_name(callback)
-        internal = handlers.alias(name)
+        # An int argument is taken as it is, anything else as zpp converts it; a Python
+        # function is resolved once per request (PERF-OB-2).
+        if chunk_size.__class__ is not int:
+            chunk_size = self._int_arg("ob_start", 2, "chunk_size", chunk_size)
+        if chunk_size < 0:
+            chunk_size = 0
+        if flags.__class__ is not int:
+            flags = self._int_arg("ob_start", 3, "flags", flags)
+        if flags != C.PHP_OUTPUT_HANDLER_STDFLAGS:
+            flags = c_int(flags)  # PHP stores the flags in a C int
+            if self.version.ob_start_clears_status:  # the status bits, from 8.4 (VER-OB-FLAGS-1)
+                flags &= ~0xF000
+        made = self._made_handlers.get(callback) if self._made_handlers and callback.__class__ is FunctionType else None
         if callback is None:
             handler = default_handler(chunk_size, flags)
-        elif internal is not None and name is not None:  # ob_start("ob_gzhandler")
-            handler = internal(self, name, chunk_size, flags)
+        elif made is not None:  # as _user_handler() makes it
+            handler = OutputHandler(made[0], made[1], (flags & ~0xF) | 1, chunk_size)
         else:
-            try:
-                # Only a name is looked up in the caller's scope: no frame walk for a Python callable (PERF-OB-1).
-                scope = caller_scope() if isinstance(callback, (str, list, tuple, dict)) else {}
-                resolved = resolve_callable(callback, scope)
-            except InvalidCallable as invalid:
-                self._error(C.E_WARNING, f"ob_start(): {invalid}", docref=True)
-                self._error(C.E_NOTICE, "ob_start(): Failed to create buffer", docref=True)
-                return False
-            handler = self._user_handler(resolved, chunk_size, flags)
-        if not self._start_handler(handler, "ob_start(): "):
+            name = handlers.alias_name(callback)
+            internal = handlers.alias(name)
+            if internal is not None and name is not None:  # ob_start("ob_gzhandler")
+                handler = internal(self, name, chunk_size, flags)
+            else:
+                try:
+                    # Only a name is looked up in the caller's scope: no frame walk for a Python callable (PERF-OB-1).
+                    scope = caller_scope() if isinstance(callback, (str, list, tuple, dict)) else {}
+                    resolved = resolve_callable(callback, scope)
+                except InvalidCallable as invalid:
+                    self._error(C.E_WARNING, f"ob_start(): {invalid}", docref=True)
+                    self._error(C.E_NOTICE, "ob_start(): Failed to create buffer", docref=True)
+                    return False
+                handler = self._user_handler(resolved, chunk_size, flags)
+                if callback.__class__ is FunctionType and handler.function is not None:
+                    if self._made_handlers is None:
+                        self._made_handlers = {}
+                    self._made_handlers[callback] = (handler.name, handler.function)
+        if handlers.conflicts(self, handler.name, "ob_start(): "):  # as _start_handler()
             self._error(C.E_NOTICE, "ob_start(): Failed to create buffer", docref=True)
             return False
+        self._out.start(handler)
         return True
+
+    def _locked(self, function: str) -> NoReturn:
+        # php_output_lock_error(): an operation inside a running handler is fatal (OUT-CALLBACK-8)
+        self._error(C.E_ERROR, f"{function}(): {LOCKED}", docref=True)
+        raise OutputLocked  # pragma: no cover - _error raised Bailout
 
     def _start_handler(self, handler: OutputHandler, prefix: str) -> bool:
         # php_output_handler_start(): the conflict checks registered for the
@@ -164,6 +188,8 @@ class OutputFunctions(RuntimeBase):
                 return None
             try:
                 result = callback(buffer.decode(self.charset, "surrogateescape"), phase)
+                if result.__class__ is str:  # the usual result: no conversion to look up (PERF-OB-2)
+                    return result.encode(self.charset, PHP_BYTES)
                 if result is False:
                     return None
                 if result is True:
@@ -175,6 +201,8 @@ class OutputFunctions(RuntimeBase):
             return text if text.__class__ is bytes else text.encode(self.charset, PHP_BYTES)  # type: ignore[union-attr]
 
         name = closure_name(callback) if self.version.closure_file_line_names else callback.name  # VER-CLOSURE-NAME-1
+        if self.version.handler_output_deprecated:  # PHP 8.5 (VER-HANDLER-OUTPUT-1)
+            callback = self._output_watched(callback, name)
         return OutputHandler(name, function, (flags & ~0xF) | 1, chunk_size)
 
     # -- flushing, cleaning, ending -----------------------------------------------------------
@@ -199,31 +227,54 @@ class OutputFunctions(RuntimeBase):
             return self._notice_false(f"ob_clean(): Failed to delete buffer of {self._top_label()}")
         return True
 
+    # ob_end_flush(), ob_end_clean() and ob_get_clean() catch OutputLocked themselves, as
+    # _userland does for the others: no wrapper's call on the ob cycle's path (PERF-OB-2).
+
     @php_function
-    @_userland
     def ob_end_flush(self) -> bool:
         """Flush the top buffer and remove it (OUT-END-FLUSH-*)."""
-        if self._out.active is None:
-            return self._notice_false("ob_end_flush(): Failed to delete and flush buffer. No buffer to delete or flush")
-        return self._pop("ob_end_flush", discard=False)
+        try:
+            if not self._out.handlers and self._out.detached is None:  # no OG(active)
+                ended = self._notice_false(
+                    "ob_end_flush(): Failed to delete and flush buffer. No buffer to delete or flush")
+            else:
+                ended = self._out.pop() or self._not_popped("ob_end_flush", discard=False)
+        except OutputLocked:
+            self._locked("ob_end_flush")
+        if self._pending is not None:
+            self._raise_pending()
+        return ended
 
     @php_function
-    @_userland
     def ob_end_clean(self) -> bool:
         """Discard the top buffer and remove it (OUT-END-CLEAN-*)."""
-        if self._out.active is None:
-            return self._notice_false("ob_end_clean(): Failed to delete buffer. No buffer to delete")
-        return self._pop("ob_end_clean", discard=True)
+        try:
+            if not self._out.handlers and self._out.detached is None:  # no OG(active)
+                ended = self._notice_false("ob_end_clean(): Failed to delete buffer. No buffer to delete")
+            else:
+                ended = self._out.pop(discard=True) or self._not_popped("ob_end_clean", discard=True)
+        except OutputLocked:
+            self._locked("ob_end_clean")
+        if self._pending is not None:
+            self._raise_pending()
+        return ended
 
     @php_function
-    @_userland
     def ob_get_clean(self) -> str | bool:
         """Return the top buffer's contents, discard it and remove it (OUT-GET-CLEAN-*)."""
-        if self._out.active is None:
-            return False
-        contents = self._contents()
-        if not self._pop("ob_get_clean", discard=True):
-            self._error(C.E_NOTICE, f"ob_get_clean(): Failed to delete buffer of {self._top_label()}", docref=True)
+        try:
+            top = self._out.active
+            if top is None:
+                contents: str | bool = False
+            else:
+                contents = top.text(self.charset)
+                if not (self._out.pop(discard=True) or self._not_popped("ob_get_clean", discard=True)):
+                    self._error(C.E_NOTICE, f"ob_get_clean(): Failed to delete buffer of {self._top_label()}",
+                                docref=True)
+        except OutputLocked:
+            self._locked("ob_get_clean")
+        if self._pending is not None:
+            self._raise_pending()
         return contents
 
     @php_function
@@ -238,8 +289,9 @@ class OutputFunctions(RuntimeBase):
         return contents
 
     def _pop(self, function: str, *, discard: bool) -> bool:
-        if self._out.pop(discard=discard):
-            return True
+        return self._out.pop(discard=discard) or self._not_popped(function, discard=discard)
+
+    def _not_popped(self, function: str, *, discard: bool) -> bool:
         verb = "discard" if discard else "send"
         return self._notice_false(f"{function}(): Failed to {verb} buffer of {self._top_label()}")
 
@@ -254,7 +306,7 @@ class OutputFunctions(RuntimeBase):
     # -- asking about the buffers ----------------------------------------------------------------
 
     def _contents(self) -> str:
-        return self._out.active.contents().decode(self.charset, "surrogateescape")  # type: ignore[union-attr]
+        return self._out.active.text(self.charset)  # type: ignore[union-attr]
 
     @php_function
     def ob_get_contents(self) -> str | bool:
@@ -297,8 +349,9 @@ class OutputFunctions(RuntimeBase):
     @php_function
     def flush(self) -> None:
         """PHP's flush(): flush the transport; output buffers are untouched (OUT-FLUSH-SAPI-1).
-        The built-in server's flush sends the headers first (HDR-SENT-1)."""
-        if self.sapi.flush_sends_headers:
+        The built-in server's flush sends the headers first (HDR-SENT-1), and from PHP 8.4
+        PHP-FPM's and php-cgi's (VER-FLUSH-HEADERS-1)."""
+        if self.sapi.flush_sends_headers or self.version.flush_sends_headers and self.sapi.name in ("cgi", "fpm-fcgi"):
             self._send_headers()
             self._raise_pending()  # what the header callback threw (LIFE-CALLBACK-1)
         self._sapi_flush()

@@ -327,6 +327,9 @@ def _float(out: list[bytes], number: float, width: int, padding: bytes, left: bo
     # php_sprintf_appenddouble(), the precision already checked
     if number != number or number in (math.inf, -math.inf):
         # INF and NaN ignore the width; zero padding overwrites their first letter with the sign.
+        if number == -math.inf and getattr(conv, "signed_infinity", False):  # from 8.4 (VER-PRINTF-INF-1)
+            _pad(out, b"-INF", 4, 0, padding, left, True, False, always_sign, conv)
+            return
         text = b"NaN" if number != number else b"INF"
         _pad(out, text, 3, 0, padding, left, number < 0, False, always_sign, conv)
         return
@@ -375,7 +378,7 @@ def _convert(out: list[bytes], value: Any, conv: Conversions, conversion: int, p
     elif conversion == 37:  # %
         out.append(b"%")
     else:
-        integer = zval_get_long(value, conv.warning, conv.charset)
+        integer = _long(value, conv)
         if conversion == 100:  # d
             data = b"%d" % integer
             if always_sign and integer >= 0:
@@ -404,11 +407,20 @@ def _plain_s(out: list[bytes], value: Any, conv: Conversions) -> None:
     out.append(value.encode(conv.charset, PHP_BYTES) if value.__class__ is str else conv.string(value))
 
 
+def _long(value: Any, conv: Conversions) -> int:
+    # zval_get_long(); from PHP 8.5 a float an int cannot hold warns first (VER-FLOAT-CAST-1)
+    if getattr(conv, "float_cast_warns", False):
+        number = float(value) if value.__class__ is int and not _LONG_MIN <= value <= _LONG_MAX else value
+        if number.__class__ is float and not -9223372036854775808.0 <= number < 9223372036854775808.0:
+            conv.warning(f"The float {format_float(number, -1)} is not representable as an int, cast occurred")
+    return zval_get_long(value, conv.warning, conv.charset)
+
+
 def _plain_d(out: list[bytes], value: Any, conv: Conversions) -> None:
     if value.__class__ is int and _LONG_MIN <= value <= _LONG_MAX:
         out.append(b"%d" % value)
     else:
-        out.append(b"%d" % zval_get_long(value, conv.warning, conv.charset))
+        out.append(b"%d" % _long(value, conv))
 
 
 def _renderer(step: tuple[Any, ...]) -> Renderer:
@@ -792,10 +804,12 @@ class PrintfFunctions(RuntimeBase):
 class _RuntimeConversions:
     """The Conversions of one call: the Runtime's, its notices prefixed "function(): "."""
 
-    __slots__ = ("runtime", "function", "charset")
+    __slots__ = ("runtime", "function", "charset", "signed_infinity", "float_cast_warns")
 
     def __init__(self, runtime: PrintfFunctions, function: str) -> None:
         self.runtime, self.function, self.charset = runtime, function, runtime.charset
+        self.signed_infinity = runtime.version.printf_signed_infinity  # VER-PRINTF-INF-1
+        self.float_cast_warns = runtime.version.float_cast_warns  # VER-FLOAT-CAST-1
 
     def string(self, value: Any) -> bytes:
         runtime = self.runtime

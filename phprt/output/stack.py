@@ -10,6 +10,8 @@ Buffers hold the chunks as they were written -- str as given, bytes as given -- 
 count bytes lazily, so that a write into a buffer without a chunk size is one
 ``list.append`` (PERF-ECHO-1). PHP's ``buffer_size`` (which grows in 4 KiB steps and
 shows in ``ob_get_status()``) is replayed from the chunk lengths when it is asked for.
+``OutputStack.target`` names the chunk list such a write goes to, kept up to date
+wherever the stack changes (PERF-ECHO-2, PERF-OB-2).
 """
 
 from __future__ import annotations
@@ -93,7 +95,7 @@ class OutputHandler:
         self.flags = flags
         self.level = 0
         self.chunk_size = chunk_size
-        self.size = initial_buffer_size(chunk_size)
+        self.size = initial_buffer_size(chunk_size) if chunk_size > 1 else 0x4000
         self.used = 0  # bytes in chunks[:_counted]
         self.chunks: list[str | bytes] = []
         self._counted = 0
@@ -130,14 +132,38 @@ class OutputHandler:
     def contents(self) -> bytes:
         encoding = self._encoding
         chunks = self.chunks
+        if len(chunks) == 1:  # one write: no join (PERF-OB-2)
+            chunk = chunks[0]
+            return chunk if isinstance(chunk, bytes) else chunk.encode(encoding, PHP_BYTES)
         if _stateless(encoding):
-            # Chunks of str only: joined, then encoded once -- the same bytes, as a
-            # stateless codec encodes each character alone (PERF-OB-1).
+            # Chunks of str only (as the stack keeps a buffer without a chunk size): joined,
+            # then encoded once -- the same bytes, as a stateless codec encodes each
+            # character alone (PERF-OB-1). No scan of the chunks' types first: join() is
+            # the check.
             try:
                 return "".join(chunks).encode(encoding, PHP_BYTES)  # type: ignore[arg-type]
             except TypeError:  # some chunks are bytes
                 pass
-        return b"".join(as_bytes(chunk, encoding) for chunk in chunks)
+        parts = []
+        for chunk in chunks:
+            parts.append(chunk if isinstance(chunk, bytes) else chunk.encode(encoding, PHP_BYTES))
+        return b"".join(parts)
+
+    def text(self, charset: str) -> str:
+        """The contents as the script's string: the bytes decoded as ``charset`` with
+        surrogateescape (undecodable bytes kept). Chunks of ASCII str only are joined and
+        returned as they are: the same str (PERF-OB-2)."""
+        chunks = self.chunks
+        if _stateless(self._encoding):
+            try:
+                text = "".join(chunks)  # type: ignore[arg-type]
+            except TypeError:  # some chunks are bytes
+                pass
+            else:
+                if text.isascii() and _stateless(charset):  # ASCII, encoded and decoded: itself
+                    return text
+                return text.encode(self._encoding, PHP_BYTES).decode(charset, "surrogateescape")
+        return self.contents().decode(charset, "surrogateescape")
 
     def empty(self) -> None:
         self._count()
@@ -204,13 +230,22 @@ class OutputStack:
         #: PHP 8.4's GH-15181: a disabled handler is not called again (VER-DISABLED-HANDLER-1)
         self.skip_disabled = False
         self.encoding = encoding
+        #: Bytes written into a buffer are kept as str decoded with surrogateescape, which
+        #: encodes back to the same bytes, where the codec is stateless: a buffer of str
+        #: only is joined once (PERF-OB-2).
+        self._decodes = _stateless(encoding)
         self._emit = emit
         self._header = header
         #: Where output goes once the layer is torn down (PHP's php_output_direct,
         #: the process's stdout): ``emit`` unless told otherwise (OUT-DIRECT-1).
         self._direct = emit if direct is None else direct
-        #: Called whenever the top of the stack or the running state changes.
-        self.on_change: Callable[[], None] = lambda: None
+        #: [the top buffer's chunk list while a write may simply be appended to it: no
+        #: chunk size, not disabled, no handler running; else None] -- kept by
+        #: ``_retarget()`` wherever the stack changes; echo's fast path reads it too
+        #: (PERF-ECHO-1, PERF-ECHO-2, PERF-OB-2).
+        self.target: list[list[str | bytes] | None] = [None]
+        #: ``header`` has been called: the headers are on their way and it need not be again.
+        self._headed = False
 
     # -- state ----------------------------------------------------------------------
 
@@ -226,32 +261,55 @@ class OutputStack:
     def level(self) -> int:
         return len(self.handlers)
 
+    def _retarget(self) -> None:
+        # Where a write goes with no more ado (``target``): called after every change of
+        # the top handler, its flags or the running state (PERF-ECHO-2).
+        handlers = self.handlers
+        top = handlers[-1] if handlers and self.running is None else None
+        self.target[0] = None if top is None or top.chunk_size or top.flags & DISABLED else top.chunks
+
     # -- starting handlers ----------------------------------------------------------
 
     def start(self, handler: OutputHandler) -> None:
         """Push a handler (php_output_handler_start); OutputLocked inside a handler."""
-        self._lock_error(START)
+        if self.running is not None:
+            self._lock_error(START)
         handler._encoding = self.encoding
         if self.aligned_sizes and not handler.used:  # PHP 8.5 (VER-BUFFER-SIZE-1)
             handler._sizes = aligned_buffer_size
             handler.size = aligned_buffer_size(handler.chunk_size)
         handler.level = len(self.handlers)
         self.handlers.append(handler)
-        self.on_change()
+        # _retarget(), the new top known
+        self.target[0] = None if self.running is not None or handler.chunk_size or handler.flags & DISABLED \
+            else handler.chunks
 
     # -- writing ----------------------------------------------------------------------
 
     def write(self, data: bytes | str) -> None:
         """Write into the stack (php_output_write); once the layer is torn down,
-        straight to ``direct``."""
-        if self.activated:
-            self._op(WRITE, data)
+        straight to ``direct``. Into a top buffer without a chunk size, a write is
+        appended and nothing more happens, however deep the stack (PERF-OB-2)."""
+        chunks = self.target[0]
+        if chunks is not None:
+            if self._decodes and isinstance(data, bytes):
+                data = data.decode(self.encoding, "surrogateescape")
+            chunks.append(data)
+        elif self.activated:
+            if self.handlers:
+                self._op(WRITE, data)
+            elif data:  # no buffer: out at once, as _op() would send it (PERF-OB-2)
+                if not self._headed:
+                    self._send_head()
+                if not self.disabled:
+                    self._emit(data if isinstance(data, bytes) else data.encode(self.encoding, PHP_BYTES))
         elif not self.disabled and data:
             self._direct(as_bytes(data, self.encoding))
 
     def _op(self, op: int, data: bytes | str) -> None:
         # php_output_op: pass data through the stack and out of the bottom.
-        self._lock_error(op)
+        if op:  # a write (op 0) is no error inside a handler: php_output_lock_error(0)
+            self._lock_error(op)
         handlers = self.handlers
         out: bytes | str | None
         if not handlers:
@@ -263,10 +321,18 @@ class OutputStack:
         else:
             out = data
         if out:
-            if not self._header():
-                self.disabled = True
+            if not self._headed:
+                self._send_head()
             if not self.disabled:
                 self._emit(as_bytes(out, self.encoding))
+
+    def _send_head(self) -> None:
+        # php_output_header() before the first output leaves: once it has been called
+        # the headers are sent, and later calls would only say so (PERF-OB-2). False
+        # from it (a HEAD request) disables the output for good.
+        if not self._header():
+            self.disabled = True
+        self._headed = True
 
     def _apply_topdown(self, op: int, data: bytes | str) -> bytes | str | None:
         # zend_stack_apply(TOPDOWN, php_output_stack_apply_op)
@@ -316,19 +382,19 @@ class OutputStack:
             result: bytes | None = handler.contents()
         else:
             self.running = handler
-            self.on_change()
+            self.target[0] = None
             result = function(handler.contents(), op)
             self.running = None
         handler.flags |= STARTED
-        if function is not None:
-            self.on_change()
         if result is None:
             handler.flags |= DISABLED
             raw = handler.contents()
             handler.chunks.clear()
             handler.used = handler._counted = handler.size = 0
-            self.on_change()
+            self._retarget()
             return _FAILURE, raw
+        if function is not None and not op & FINAL:  # leaving the stack: pop() retargets (PERF-OB-2)
+            self._retarget()
         if op & FINAL:  # the handler is leaving the stack: no one asks its sizes again (PERF-OB-1)
             handler.chunks.clear()
             handler.used = handler._counted = 0
@@ -351,6 +417,7 @@ class OutputStack:
         out = self._handler_op(top, FLUSH, b"")[1]
         if out:
             self.handlers.pop()
+            self._retarget()
             detached, self.detached = self.detached, top
             try:
                 self.write(out)
@@ -365,7 +432,7 @@ class OutputStack:
     def _reattach(self, top: OutputHandler, detached: OutputHandler | None) -> None:
         self.detached = detached
         self.handlers.append(top)
-        self.on_change()
+        self._retarget()
 
     def clean(self) -> bool:
         """Run the top handler with CLEAN and drop what it returns (php_output_clean)."""
@@ -379,14 +446,21 @@ class OutputStack:
         """End the top handler: FINAL (and CLEAN when discarding), then pass its
         output on unless discarding (php_output_stack_pop). False when there is no
         handler, or it is not removable and ``force`` is not set."""
-        orphan = self.active
+        orphan = self.detached  # OG(active), as ``active`` says
+        if orphan is None:
+            orphan = self.handlers[-1] if self.handlers else None
         if orphan is None or not (force or orphan.flags & REMOVABLE):
             return False
         out = None
-        if not orphan.flags & DISABLED:
-            out = self._handler_op(orphan, FINAL | (CLEAN if discard else 0), b"")[1]
-        self.handlers.pop()
-        self.on_change()
+        if not orphan.flags & DISABLED:  # php_output_handler_op() with no input: the handler runs
+            op = FINAL | CLEAN if discard else FINAL
+            if self.running is not None:
+                self._lock_error(op)
+            out = self._run(orphan, op)[1]
+        handlers = self.handlers
+        handlers.pop()
+        top = handlers[-1] if handlers and self.running is None else None  # _retarget(), inlined
+        self.target[0] = None if top is None or top.chunk_size or top.flags & DISABLED else top.chunks
         if out and not discard:
             self.write(out)
         return True
@@ -406,7 +480,7 @@ class OutputStack:
             self.activated = False
             self.running = None
             self.handlers.clear()
-            self.on_change()
+            self._retarget()
 
     def _lock_error(self, op: int) -> None:
         # php_output_lock_error: an operation inside a running handler is fatal.

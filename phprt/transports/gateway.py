@@ -68,6 +68,7 @@ class ResponseChannel(Transport):
         self._gone = False  # the client went away before that
         self._drained = False  # the server has taken everything, to the end
         self._wake: Callable[[], object] | None = None
+        self._woken = False  # wake() was called since the server's last poll(): once is enough
 
     # -- the script's side (a Transport) --
 
@@ -131,7 +132,8 @@ class ResponseChannel(Transport):
 
     def _changed(self) -> None:
         self._lock.notify_all()
-        if self._wake is not None:
+        if self._wake is not None and not self._woken:
+            self._woken = True
             try:
                 self._wake()
             except RuntimeError:  # the server's event loop has closed
@@ -144,6 +146,7 @@ class ResponseChannel(Transport):
         response that ended without one), the body bytes, and whether the response
         is complete with them; None when nothing did."""
         with self._lock:
+            self._woken = False
             done = self._complete or self._gone
             head = None
             if not self._head_taken and (self._head is not None or done):
@@ -170,9 +173,11 @@ class ResponseChannel(Transport):
         return None, b"", True
 
     def on_change(self, wake: Callable[[], object] | None) -> None:
-        """Call ``wake()`` (from the script's thread) whenever something arrives."""
+        """Call ``wake()`` (from the script's thread) when something arrives: once until
+        the server's next ``poll()``, which takes all that arrived meanwhile."""
         with self._lock:
             self._wake = None if self._drained else wake
+            self._woken = False
 
     def client_gone(self) -> None:
         """The client went away: the script's next write or flush reports it,

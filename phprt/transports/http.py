@@ -16,16 +16,19 @@ __all__ = ["HttpTransport"]
 class HttpTransport(Transport):
     """A response on an HTTP connection (SERVE-HEAD-1, SERVE-FRAME-1).
 
-    ``send_headers`` writes the head as ``php -S`` does (under another SAPI profile:
+    ``send_headers`` makes the head as ``php -S`` does (under another SAPI profile:
     the status line, Date and the profile's fields, ``http_form``), and ``start``
     any head the server makes itself; ``write`` sends each piece at once, as ``php
     -S`` does, so a client that left is noticed where PHP notices it
-    (SERVE-ABORT-1). The ``ResponseWriter`` frames them: bytes past a declared
-    Content-Length are dropped (SERVE-FRAME-2), and once the response is whole on
-    a connection that is not kept, this side is shut at once while the script
-    goes on (SERVE-EARLY-1). ``finish()`` may come early: fastcgi_finish_request()
-    (SERVE-FINISH-1). ``persistent`` says whether the connection carries another
-    request (SERVE-KEEP-1).
+    (SERVE-ABORT-1). The head goes with the first piece of the body, or at
+    ``flush()`` or ``finish()`` if that comes first, in one send (SERVE-SEND-1); a
+    client whose reset answered that send is gone at once, as PHP's write of the
+    body after its head fails. The ``ResponseWriter`` frames them: bytes past a
+    declared Content-Length are dropped (SERVE-FRAME-2), and once the response is
+    whole on a connection that is not kept, this side is shut at once while the
+    script goes on (SERVE-EARLY-1). ``finish()`` may come early:
+    fastcgi_finish_request() (SERVE-FINISH-1). ``persistent`` says whether the
+    connection carries another request (SERVE-KEEP-1).
     """
 
     can_end_early = True
@@ -38,10 +41,11 @@ class HttpTransport(Transport):
         self.finished = False
         self._channel = channel
         self._log = log
+        self._head = b""  # made, not sent yet: it goes with what is sent next
 
     @property
     def started(self) -> bool:
-        """Whether the head went."""
+        """Whether the head was made (it goes with the body's first piece)."""
         return self.writer.started
 
     @property
@@ -56,13 +60,25 @@ class HttpTransport(Transport):
         self.start(http_form(head))
 
     def start(self, head: HttpHead) -> None:
-        """Send the head."""
-        self._channel.send(self.writer.head(head.status, head.reason, head.lines, own_close=head.own_close,
-                                            charset=head.charset))
+        """Make the head; it is sent with what is sent next."""
+        self._head = self.writer.head(head.status, head.reason, head.lines, own_close=head.own_close,
+                                      charset=head.charset)
         self._settle()
+
+    def _send(self, data: bytes) -> bool:
+        # The head waiting, then ``data``, in one send. When both went, a reset that
+        # answered them is what PHP's separate write of ``data`` would have met.
+        head, self._head = self._head, b""
+        if not head:
+            return self._channel.send(data)
+        if not self._channel.send(head + data):
+            return False
+        return not (data and self._channel.reset_seen())
 
     def _settle(self) -> None:
         if self.writer.shut_now:
+            if self._head:
+                self._send(b"")
             self._channel.shut_write()
 
     def write(self, data: bytes) -> bool:
@@ -70,11 +86,13 @@ class HttpTransport(Transport):
             return False
         if not self.writer.started or self.writer.complete:
             return True  # past the declared length, or no body allowed: dropped (SERVE-FRAME-2)
-        delivered = self._channel.send(self.writer.body(data))
+        delivered = self._send(self.writer.body(data))
         self._settle()
         return delivered
 
     def flush(self) -> bool:
+        if self._head:
+            self._send(b"")
         return not self._channel.gone
 
     def write_stderr(self, data: bytes) -> None:
@@ -87,6 +105,6 @@ class HttpTransport(Transport):
         self.finished = True
         if not self.writer.started:
             return
-        self._channel.send(self.writer.end())
+        self._send(self.writer.end())
         if not self.writer.keep_alive(self._channel.gone):
             self._channel.shut_write()

@@ -10,11 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from phprt.conformance import servers
+from phprt.conformance import fuzz, servers
 from phprt.conformance.cases import Case
-from phprt.conformance.run_php import PHP_BINARIES
-
-from . import fuzz
+from phprt.conformance.run_php import PHP_BINARIES, run_php
 
 #: The CI-sized run: programs drawn from this seed, across the four SAPIs.
 SEED, PROGRAMS = 20261203, 240
@@ -43,6 +41,35 @@ def test_shrinking_keeps_only_what_the_difference_needs() -> None:
     assert small.ini == {"implicit_flush": "1"}
 
 
+@pytest.mark.clause("CONF-FUZZ-2")
+def test_a_share_of_programs_spins_past_a_one_second_time_limit() -> None:
+    timed = [case for case in fuzz.programs(SEED, 400) if "spin" in case.script]
+    assert 4 <= len(timed) <= 40
+    for case in timed:
+        calls = case.calls
+        spin = next(i for i, call in enumerate(calls) if "spin" in call)
+        assert case.ini.get("max_execution_time") == "1" or "set_time_limit(1)" in calls[:spin]
+    assert not any("spin" in case.script for case in fuzz.programs(SEED, 400, time_limits=False))
+
+
+@pytest.mark.clause("CONF-FUZZ-3")
+def test_a_client_hangs_up_only_after_the_block_that_sends_its_bytes() -> None:
+    hang_ups = [case for case in fuzz.programs(SEED, 400) if fuzz.HANG_UP_WAIT in case.script]
+    assert {case.sapi for case in hang_ups} == {"cli-server", "fpm"}
+    for case in hang_ups:
+        calls = case.calls
+        wait = calls.index(fuzz.HANG_UP_WAIT)
+        assert case.disconnect_after is not None and case.disconnect_after > 0
+        assert calls[wait - 1] == "flush()" and calls[wait - 2].startswith('echo("h" * ')
+        assert int(calls[wait - 2].split("*")[1].strip(" )")) > case.disconnect_after
+        assert not {"echo", "print", "flush", "ob_start", "trigger_error"} & {c.split("(")[0] for c in calls[:wait - 2]}
+        assert not {"output_buffering", "output_handler", "implicit_flush"} & set(case.ini)
+    # shrinking never breaks the block up: without it the hang-up is a race
+    case = hang_ups[0]
+    small = fuzz.shrink(case, lambda candidate: True)
+    assert small.calls == case.calls[case.calls.index(fuzz.HANG_UP_WAIT) - 2:][:3]
+
+
 def _live_php() -> str | None:
     """Why the live run cannot happen here, or None when it can."""
     missing = [binary for binary in (*PHP_BINARIES.values(), servers.PHP_FPM) if shutil.which(binary) is None]
@@ -62,14 +89,27 @@ def test_a_saved_divergence_is_a_case_the_suite_replays(tmp_path: Path) -> None:
     assert not fuzz.differs(loaded)
 
 
-@pytest.mark.clause("CONF-FUZZ-1")
-def test_phprt_agrees_with_live_php_on_a_fixed_seed_run() -> None:
+@pytest.mark.clause("CONF-FUZZ-3")
+def test_a_hang_up_is_observed_the_same_way_by_every_run() -> None:
+    """PHP's own runs of a hang-up program agree with each other, and phprt with them."""
     if reason := _live_php():
         pytest.skip(reason)
-    found = []
-    for case in fuzz.programs(SEED, PROGRAMS):
-        keys = fuzz.differs(case)
-        if keys:
-            small = fuzz.shrink(case)
-            found.append(f"{case.id} differs in {keys}; minimal ({small.sapi}, ini {small.ini}):\n{small.script}")
-    assert not found, "\n".join(found)
+    for sapi in ("cli-server", "fpm"):
+        calls = ['register_shutdown_function("sd_log", "t")', 'echo("h" * 11)', "flush()", fuzz.HANG_UP_WAIT,
+                 'echo("a")', "connection_status()", "flush()", 'echo("b")', "connection_aborted()"]
+        case = Case(id=f"t-{sapi}", clauses=[], script="\n".join(calls) + "\n", source="fuzz", sapi=sapi,
+                    disconnect_after=10)
+        first, again = run_php(case), run_php(case)
+        assert first == again
+        assert not fuzz.differs(case, first)
+
+
+@pytest.mark.clause("CONF-FUZZ-1")
+def test_phprt_agrees_with_live_php_on_a_fixed_seed_run() -> None:
+    """The CI-sized run: hang-ups included, time limits (a CPU second each) left to long runs."""
+    if reason := _live_php():
+        pytest.skip(reason)
+    run = fuzz.fuzz(SEED, PROGRAMS, time_limits=False, report=lambda line: None, jobs=4)
+    found = [f"{case.id} differs in {keys}; minimal ({small.sapi}, ini {small.ini}, disconnect_after "
+             f"{small.disconnect_after}):\n{small.script}" for case, keys, small in run.divergences]
+    assert run.tried == PROGRAMS and not found, "\n".join(found)

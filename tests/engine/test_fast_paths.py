@@ -164,25 +164,34 @@ def test_the_ob_cycle_gives_phps_output() -> None:
 
 
 @pytest.mark.clause("PERF-ECHO-2")
-def test_echo_is_bound_once_per_top_buffer() -> None:
+def test_echo_is_made_once_and_its_target_follows_the_stack() -> None:
     with Runtime(transport=Transport()) as rt:
-        rt.ob_start()
         bound = rt.__dict__["echo"]
+        target = rt._out.target
+        assert target == [None]  # no buffer: echo goes through the stack
+        rt.ob_start()
+        first = rt._out.active
+        assert first is not None and target[0] is first.chunks
         rt.echo("x")
         rt.ob_get_length()
         rt.ob_get_status()
-        assert rt.__dict__["echo"] is bound
         rt.ob_start(None, 4)  # a chunk size: the slow path
-        assert "echo" not in rt.__dict__
+        assert target == [None]
         rt.echo("abcdef")
         rt.ob_end_clean()
-        assert rt.__dict__["echo"] is bound  # the same buffer again: the echo made for it
+        assert target[0] is first.chunks  # the same buffer again
         rt.echo("y")
         # php -n -r 'ob_start(); echo "x"; ob_start(null, 4); echo "abcdef"; ob_end_clean(); echo "y";
         #   var_dump(ob_get_contents());' gives "xabcdefy" (the chunk size passed "abcdef" down)
         assert rt.ob_get_contents() == "xabcdefy"
+        rt.ob_start(lambda buffer, phase: (seen.append(target[0]), buffer)[1])
+        seen: list[object] = []
+        rt.echo("z")
+        rt.ob_end_flush()
+        assert seen == [None] and target[0] is first.chunks  # none while a handler runs
         rt.ob_end_clean()
-        assert "echo" not in rt.__dict__
+        assert target == [None] and rt.__dict__["echo"] is bound
+    assert target == [None]  # the layer is torn down
 
 
 @pytest.mark.clause("PERF-OB-1")
@@ -222,3 +231,216 @@ def test_every_engine_benchmark_runs_quick_and_writes_json(tmp_path: Path) -> No
     results = json.loads(output.read_text())["results"]
     assert {"name", "phprt", "baseline", "unit", "ratio"} <= set(results[0])
     assert len(results) == 6 and all(result["phprt"] > 0 for result in results)
+
+
+# -- PERF-OB-2, PERF-START-3, PERF-FRAME-1 ------------------------------------------------------
+
+
+def _up(buffer: str, phase: int) -> str:
+    return buffer.upper()
+
+
+@pytest.mark.clause("PERF-OB-2", "PERF-ECHO-2")
+@pytest.mark.parametrize("echo_path", ["c", "python"])
+def test_writes_through_deep_stacks_give_phps_output(echo_path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # php -n: function up($b,$p){return strtoupper($b);} for ($i=0;$i<8;$i++) ob_start(); echo "a", "é";
+    #   ob_start("up"); echo "b"; ob_end_flush(); echo 1.5; 8 x ob_get_clean() gives "aéB1.5", then
+    #   seven ""; ob_start("up"); echo "x"; ob_start("up"); echo "y"; ob_end_flush(); ob_end_flush();
+    #   print_r(ob_list_handlers()); echo "z"; prints "XYArray\n(\n)\nz"
+    from phprt.output import functions as output_functions
+
+    if echo_path == "python":
+        monkeypatch.setattr(output_functions, "_c_echo_into", None)
+    elif output_functions._c_echo_into is None:
+        pytest.skip("phprt.output._speedups is not compiled")
+    transport = MemoryTransport()
+    with Runtime(transport=transport) as rt:
+        for _ in range(8):
+            rt.ob_start()
+        rt.echo("a", "é")
+        rt.ob_start(_up)
+        rt.echo("b")
+        rt.ob_end_flush()
+        rt.echo(1.5)
+        parts = [rt.ob_get_clean() for _ in range(8)]
+        assert parts == ["aéB1.5"] + [""] * 7
+        rt.ob_start(_up)
+        rt.echo("x")
+        rt.ob_start(_up)
+        rt.echo("y")
+        rt.ob_end_flush()
+        rt.ob_end_flush()
+        rt.print_r(rt.ob_list_handlers())
+        rt.echo("z")
+    assert transport.body == b"XYArray\n(\n)\nz"
+
+
+@pytest.mark.clause("PERF-OB-2")
+def test_a_python_handler_is_made_once_per_request_under_its_php_name() -> None:
+    # php -n: function up($b,$p){...} ob_start("up"); ob_start("up"); print_r(ob_list_handlers()) lists
+    # "up" twice; a closure is "Closure::__invoke"; ob_get_status()["flags"] is 113 (0x71)
+    with Runtime(transport=Transport()) as rt:
+        rt.ob_start(_up)
+        rt.ob_start(_up)
+        rt.ob_start(lambda buffer, phase: buffer)
+        assert rt.ob_list_handlers() == ["_up", "_up", "Closure::__invoke"]
+        first, second = rt._out.handlers[:2]
+        assert first is not second and first.function is second.function  # one handler function, two buffers
+        assert rt.ob_get_status()["flags"] == rt._out.handlers[0].flags == 0x71
+        for _ in range(3):
+            rt.ob_end_clean()
+
+
+@pytest.mark.clause("PERF-OB-2")
+def test_ob_start_converts_other_arguments_as_before() -> None:
+    # php -n -r 'ob_start(null, "4", 0x7fffffff + 2); $s = ob_get_status(); ob_start(null, -5);
+    #   $t = ob_get_status(); ...' gives chunk_size 4, flags -2147483648 (a C int, the type bits
+    #   cleared) and chunk_size 0
+    with Runtime(transport=Transport()) as rt:
+        assert rt.ob_start(None, "4", 0x7FFFFFFF + 2)
+        status = rt.ob_get_status()
+        assert (status["chunk_size"], status["flags"]) == (4, -2147483648)
+        assert rt.ob_start(None, -5)
+        assert rt.ob_get_status()["chunk_size"] == 0
+
+
+@pytest.mark.clause("PERF-OB-2", "PERF-OB-1")
+@pytest.mark.parametrize("parts", [["a"], [b"\xff"], ["a", "b"], ["é", "\udcff"], ["a", b"\xfe", "é"], [], ["\ud800x"]])
+def test_a_buffers_text_is_its_bytes_decoded(parts: list[str | bytes]) -> None:
+    handler = OutputHandler("default output handler", None, 0)
+    handler.chunks[:] = parts
+    expected = b"".join(as_bytes(chunk, "utf-8") for chunk in parts)
+    assert handler.contents() == expected
+    assert handler.text("utf-8") == expected.decode("utf-8", "surrogateescape")
+
+
+@pytest.mark.clause("PERF-OB-2")
+def test_unbuffered_output_sends_the_head_once_and_a_head_request_none_of_the_body() -> None:
+    # REQUEST_METHOD=HEAD php-cgi -n with <?php echo "a"; echo "b"; writes the head and no body
+    transport = MemoryTransport(server={"REQUEST_METHOD": "HEAD", "SERVER_PROTOCOL": "HTTP/1.1"})
+    with Runtime(transport=transport, sapi="cgi", ini={"output_buffering": "0"}) as rt:
+        rt.echo("a")
+        rt.echo("b")
+    assert [event[0] for event in transport.events].count("headers") == 1
+    assert transport.body == b""
+    transport = MemoryTransport()
+    with Runtime(transport=transport, sapi="cgi", ini={"output_buffering": "0"}) as rt:
+        rt.echo("a")
+        rt.echo("b")
+    assert [event[0] for event in transport.events].count("headers") == 1
+    assert transport.body == b"ab"
+
+
+@pytest.mark.clause("PERF-START-3")
+def test_header_takes_plain_arguments_as_they_are_and_others_as_php_converts_them() -> None:
+    # php-cgi -n: header("Location: /x", 1, "301"); header("X-A: 1"); header("x-a: 2", true);
+    #   header("X-B: 3", false, 4294967297); gives http_response_code() 1 (a C int) and the lines
+    #   X-Powered-By, Location: /x, x-a: 2, X-B: 3
+    with Runtime(transport=MemoryTransport(), sapi="cgi") as rt:
+        rt.header("Location: /x", 1, "301")
+        rt.header("X-A: 1")
+        rt.header("x-a: 2", True)
+        rt.header("X-B: 3", False, 4294967297)
+        assert rt.http_response_code() == 1
+        assert rt.headers_list()[1:] == ["Location: /x", "x-a: 2", "X-B: 3"]
+
+
+class _CountingLock:
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.entered = inner, 0
+
+    def __enter__(self) -> Any:
+        self.entered += 1
+        return self.inner.__enter__()
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self.inner.__exit__(*exc)
+
+
+@pytest.mark.clause("PERF-START-3")
+def test_a_request_without_a_time_limit_takes_no_lock_and_no_cpu_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    lock = _CountingLock(_WATCHDOG.lock)
+    monkeypatch.setattr(_WATCHDOG, "lock", lock)
+    with Runtime(transport=Transport()) as rt:
+        rt.echo("x")
+    assert lock.entered == 0 and rt._timer._clock_id is None
+    with Runtime(transport=Transport(), sapi="cgi", ini={"max_execution_time": "30"}) as rt:
+        assert rt._timer._clock_id is not None and rt._timer.remaining() is not None
+    assert lock.entered == 2 and rt._timer.remaining() is None  # armed at the start, disarmed at the end
+
+
+@pytest.mark.clause("PERF-START-3")
+def test_no_stderr_flush_without_ini_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    flushed: list[int] = []
+
+    class Stderr:
+        def write(self, text: str) -> int:
+            return len(text)
+
+        def flush(self) -> None:
+            flushed.append(1)
+
+    monkeypatch.setattr(sys, "stderr", Stderr())
+    for sapi in ("cli", "cli-server", "fpm"):
+        with Runtime(transport=MemoryTransport(), sapi=sapi):
+            pass
+    assert flushed == []
+
+
+@pytest.mark.clause("PERF-START-3")
+def test_the_clis_head_is_one_and_empty() -> None:
+    heads = []
+    for _ in range(2):
+        transport = MemoryTransport()
+        with Runtime(transport=transport) as rt:
+            rt.header("Content-Type: text/plain")
+            rt.echo("x")
+        heads.append(transport.head)
+        assert (transport.status, transport.headers, rt.headers_list()) == (None, [], [])
+    assert heads[0] is heads[1] and heads[0] is not None and heads[0].block() == b"\r\n"
+
+
+@pytest.mark.clause("PERF-FRAME-1")
+def test_output_started_at_names_the_scripts_line_when_run_as_main(tmp_path: Path) -> None:
+    # php -n: echo "x"; (line 2) header("X-A: 1"); (line 3) warns "Cannot modify header information -
+    # headers already sent by (output started at FILE:2)", and headers_sent($f, $l) gives FILE and 2
+    import runpy
+
+    from phprt.engine import frames
+
+    script = tmp_path / "script.py"
+    script.write_text("def main(rt, file, line):\n    rt.echo('x')\n    rt.header('X-A: 1')\n"
+                      "    return rt.headers_sent(file, line)\n")
+    main = runpy.run_path(str(script), run_name="__main__")["main"]
+    file, line = phprt.Ref(None), phprt.Ref(None)
+    with Runtime(transport=MemoryTransport(), ini={"display_errors": "0"}) as rt:
+        assert main(rt, file, line)
+    assert (file.value, line.value) == (str(script), 2)
+    assert rt.diagnostics[0].message == f"Cannot modify header information - headers already sent by " \
+                                        f"(output started at {script}:2)"
+    here = sys._getframe()
+    assert not frames.is_phprt(here) and frames.is_phprt(sys._getframe(0).f_back) is False
+    phprt_frame = frames.__dict__["script_frame"].__code__
+    assert id(phprt_frame) not in frames._PHPRT_CODE or frames._PHPRT_CODE[id(phprt_frame)] is phprt_frame
+
+
+@pytest.mark.clause("PERF-OB-2")
+def test_bytes_and_str_subclasses_written_into_a_buffer_keep_their_bytes() -> None:
+    # php -n -r 'ob_start(); echo "ab"; echo "\xff", "c"; ob_start(); echo "x"; ob_end_flush();
+    #   var_dump(ob_get_length(), bin2hex(ob_get_clean()));' gives int(5) and "6162ff6378"
+    class Text(str):
+        pass
+
+    transport = MemoryTransport()
+    with Runtime(transport=transport) as rt:
+        rt.ob_start()
+        rt.echo(Text("ab"))
+        rt.echo(b"\xff", "c")
+        rt.ob_start()
+        rt.echo(Text("x"))
+        rt.ob_end_flush()
+        assert rt.ob_get_length() == 5
+        assert rt.ob_get_clean().encode("utf-8", "surrogateescape") == bytes.fromhex("6162ff6378")
+        rt.ob_start()
+        rt.echo(b"\xff", "c")
+    assert transport.body == b"\xffc"

@@ -35,6 +35,7 @@ PHP_ARITY: dict[str, tuple[int, int | None]] = {
     "function_exists": (1, 1), "ini_get": (1, 1), "ini_set": (2, 2), "ini_alter": (2, 2),
     "ini_restore": (1, 1), "ini_get_all": (0, 2), "get_cfg_var": (1, 1), "trigger_error": (1, 2),
     "user_error": (1, 2), "set_error_handler": (1, 2), "restore_error_handler": (0, 0),
+    "set_exception_handler": (1, 1), "restore_exception_handler": (0, 0),
     "error_reporting": (0, 1), "error_get_last": (0, 0), "error_clear_last": (0, 0),
     "print_r": (1, 2), "var_dump": (1, None), "var_export": (1, 2), "readfile": (1, 3), "fpassthru": (1, 1),
     "error_log": (1, 4),

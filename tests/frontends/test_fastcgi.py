@@ -542,7 +542,7 @@ def _threads_in(server: FastCgiServer, script: Path) -> tuple[set[int], set[int]
     for ident, frame in sys._current_frames().items():
         stack: Any = frame
         while stack is not None:
-            if stack.f_code.co_name == "_serve_connection" and stack.f_locals.get("self") is server:
+            if stack.f_code.co_name == "_served" and stack.f_locals.get("self") is server:
                 serving.add(ident)
             if stack.f_code.co_filename == str(script):
                 running.add(ident)

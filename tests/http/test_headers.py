@@ -78,6 +78,28 @@ def test_builtin_server_keeps_content_type_on_304_and_a_script_date() -> None:
     assert body == b"body"
 
 
+@pytest.mark.clause("HDR-SERVER-2")
+def test_builtin_server_sends_no_default_content_type_for_a_304_unsent_at_the_script_end() -> None:
+    # Recorded from php -n -S (sapi/cli/tests/bug64878.phpt): the head of each script below.
+    def code_only(rt: Runtime) -> None:  # http_response_code(304);
+        rt.http_response_code(304)
+
+    def status_line_then_shutdown_output(rt: Runtime) -> None:
+        # header("HTTP/1.1 304 Not Modified"); register_shutdown_function(fn() => print "s");
+        rt.header("HTTP/1.1 304 Not Modified")
+        rt.register_shutdown_function(lambda: rt.echo("s"))
+
+    def typed(rt: Runtime) -> None:  # http_response_code(304); header("Content-Type: text/plain");
+        rt.http_response_code(304)
+        rt.header("Content-Type: text/plain")
+
+    server = {"SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": "h"}
+    start = b"HTTP/1.1 304 Not Modified\r\nHost: h\r\nDate: %s\r\nConnection: close\r\nX-Powered-By: PHP/8.2.36\r\n"
+    assert served(code_only, server)[0] == start + b"\r\n"
+    assert served(status_line_then_shutdown_output, server)[0] == start + b"\r\n"
+    assert served(typed, server)[0] == start + b"Content-type: text/plain;charset=UTF-8\r\n\r\n"
+
+
 @pytest.mark.clause("HDR-LOCATION-1", "HDR-SERVER-1")
 def test_builtin_server_redirects_a_post_with_302() -> None:
     # POST /s.php?d HTTP/1.1 -- header("Location: /x");

@@ -227,17 +227,12 @@ def test_pipelined_requests_on_a_kept_connection_are_answered_by_the_thread_that
 
 
 @pytest.mark.clause("SERVE-NEXT-1", "SERVE-TIMEOUT-1")
-@pytest.mark.parametrize("keep_here", [0.0, 10.0])  # the first piece reaches the loop / the answering thread
-def test_a_next_request_sent_in_pieces_is_still_answered_once_whole(monkeypatch: pytest.MonkeyPatch,
-                                                                     keep_here: float) -> None:
+def test_a_next_request_sent_in_pieces_is_still_answered_once_whole() -> None:
     import io
 
     from phprt import php
-    from phprt import server as http_server
     from phprt.server import HttpServer
     from tests.support.http import connect, get, read_reply
-
-    monkeypatch.setattr(http_server, "KEEP_HERE", keep_here)
 
     def script() -> None:
         php.echo(php.runtime().server["REQUEST_URI"])
@@ -247,6 +242,120 @@ def test_a_next_request_sent_in_pieces_is_still_answered_once_whole(monkeypatch:
         assert read_reply(fp).body == b"/a"
         request = get("/b", "HTTP/1.1", "Connection: close")
         sock.sendall(request[:10])
-        time.sleep(0.05)  # not a timing assertion: with keep_here 10 the thread takes the piece either way
+        time.sleep(0.05)  # not a timing assertion: the loop reads the first piece alone
         sock.sendall(request[10:])
         assert read_reply(fp).body == b"/b"
+
+
+# -- NET-LOOP-1: requests answered in the loop's thread, relieved when one runs long ---------------
+
+
+@pytest.mark.clause("NET-LOOP-1", "SERVE-RUN-1")
+def test_short_requests_are_answered_one_after_another_in_the_thread_that_runs_the_loop(make_server) -> None:
+    from phprt import php
+    from tests.support.http import ask, get
+
+    names: list[str] = []
+
+    def script() -> None:
+        names.append(threading.current_thread().name)
+        php.echo("ok")
+
+    server = make_server(script)
+    replies = [ask(server, get("/", "HTTP/1.1", "Connection: close")) for _ in range(5)]
+    assert [reply.body for reply in replies] == [b"ok"] * 5
+    assert names == ["phprt-http-accept"] * 5  # the thread start() made runs the loop, and the scripts
+
+
+@pytest.mark.clause("NET-LOOP-1", "SERVE-CONCURRENT-1")
+def test_a_request_that_blocks_hands_the_loop_over_and_the_others_are_answered_meanwhile(make_server) -> None:
+    from phprt import php
+    from tests.support.http import TIMEOUT, ask, connect, get, read_reply
+
+    release, threads = threading.Event(), {}
+
+    def script() -> None:
+        uri = php.runtime().server["REQUEST_URI"]
+        threads[uri] = threading.current_thread().name
+        if uri == "/block":
+            release.wait(TIMEOUT)  # bounded: the test sets it once the other request is answered
+        php.echo(uri)
+
+    server = make_server(script)
+    with connect(server) as blocked, blocked.makefile("rb") as fp:
+        blocked.sendall(get("/block", "HTTP/1.1", "Connection: close"))
+        other = ask(server, get("/other", "HTTP/1.1", "Connection: close"))
+        assert other.body == b"/other" and not release.is_set()  # answered while /block still runs
+        release.set()
+        assert read_reply(fp).body == b"/block"
+    assert threads["/block"] != threads["/other"] and threads["/other"] == "phprt-http-relief"
+
+
+# -- SERVE-SEND-1: the head with the body's first piece -------------------------------------------
+
+
+class _Sends:
+    """A stand-in for a connection: what each send was."""
+
+    gone = False
+    write_closed = False
+
+    def __init__(self) -> None:
+        self.sends: list[bytes] = []
+
+    def send(self, data: bytes) -> bool:
+        self.sends.append(data)
+        return True
+
+    def reset_seen(self) -> bool:
+        return False
+
+    def shut_write(self) -> None:
+        self.write_closed = True
+
+
+@pytest.mark.clause("SERVE-SEND-1")
+def test_the_head_goes_with_the_first_piece_and_the_last_chunk_alone() -> None:
+    from phprt import php
+    from phprt.engine.runtime import Runtime
+    from phprt.net.http11 import RequestHead
+    from phprt.transports.http import HttpTransport
+
+    channel = _Sends()
+    transport = HttpTransport(channel, RequestHead("GET", "/", "/", (1, 1), "HTTP/1.1", ()))  # type: ignore[arg-type]
+    with Runtime(transport=transport, sapi="cli-server"):
+        php.echo("one")
+        assert len(channel.sends) == 1 and channel.sends[0].startswith(b"HTTP/1.1 200 OK\r\n")
+        assert channel.sends[0].endswith(b"\r\n\r\n3\r\none\r\n")
+        php.echo("two")
+        assert channel.sends[1:] == [b"3\r\ntwo\r\n"]
+    transport.finish()
+    assert channel.sends[2:] == [b"0\r\n\r\n"]
+
+
+@pytest.mark.clause("SERVE-SEND-1", "SERVE-ABORT-1")
+def test_a_client_gone_before_the_head_stops_the_script_at_its_first_write(make_server) -> None:
+    """Recorded from php -S: a client that sent its request and hung up before any output; the
+    script (usleep, then five echo+flush, counting) ends at the first echo: the shutdown
+    function sees connection_status() 1 and a count of 0."""
+    from phprt import php
+    from tests.support.http import TIMEOUT, connect, get, wait_for
+
+    hung_up, seen, count = threading.Event(), [], [0]
+
+    def script() -> None:
+        php.register_shutdown_function(lambda: seen.append((php.connection_status(), count[0])))
+        hung_up.wait(TIMEOUT)
+        for index in range(5):
+            php.echo(f"piece {index}\n")
+            php.flush()
+            count[0] += 1
+            php.usleep(50_000)
+
+    server = make_server(script)
+    with connect(server) as sock:
+        sock.sendall(get("/"))
+        wait_for(lambda: server.runner.running, "the script to start")
+    hung_up.set()
+    wait_for(lambda: seen, "the shutdown function")
+    assert seen == [(1, 0)]
