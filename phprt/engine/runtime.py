@@ -157,7 +157,7 @@ class Runtime(
         self._ended = False
         # Once the output layer is torn down, PHP writes to its process's stdout: the
         # response under the CLI and CGI, not the client's under the servers (OUT-DIRECT-1).
-        direct = self._emit if self.sapi.name in ("cli", "cgi") else _dropped
+        direct = self._direct if self.sapi.name in ("cli", "cgi") else _dropped
         self._out = OutputStack(self._emit, self._output_header, charset, direct)
         self._bind_echo()  # echo's fast path, made once per request (PERF-ECHO-2)
         self._out.aligned_sizes = self.version.aligned_buffer_size  # VER-BUFFER-SIZE-1
@@ -198,6 +198,10 @@ class Runtime(
                 self._timed_out(tb)
             elif isinstance(exc, Exception):
                 handled = self._script_exception(exc, tb)
+            elif self._pending is not None:  # a bailout left EG(exception): php_execute_script() (DIAG-UNCAUGHT-3)
+                pending, self._pending = self._pending, None
+                if not isinstance(pending, Exit):
+                    self._uncaught(pending, pending.__traceback__)
             self.shutdown()
         finally:
             if self._capture_print:
@@ -393,6 +397,12 @@ class Runtime(
             self._aborted()
         if self._implicit_flush and not self._sink.flush() and self.sapi.flush_detects_abort:
             self._aborted()  # _sapi_flush(), inlined: the CLI flushes every write (PERF-OB-2)
+
+    def _direct(self, data: bytes) -> None:
+        # php_output_stdout(): fwrite() to the process's stdout once the output layer is
+        # torn down, past the SAPI, so a reader that is gone goes unnoticed (OUT-DIRECT-1)
+        self._output_sent = True
+        self._sink.write(data)
 
     def _sapi_flush(self) -> None:
         # sapi_flush(): the SAPI's flush, which notices a client gone where the SAPI does (SAPI-ABORT-1)

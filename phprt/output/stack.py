@@ -458,7 +458,9 @@ class OutputStack:
                 self._lock_error(op)
             out = self._run(orphan, op)[1]
         handlers = self.handlers
-        handlers.pop()
+        if handlers:  # a bailout in flush() left the orphan off the stack: PHP's del_top then finds nothing to drop
+            handlers.pop()
+        self.detached = None  # OG(active) is the stack's top again
         top = handlers[-1] if handlers and self.running is None else None  # _retarget(), inlined
         self.target[0] = None if top is None or top.chunk_size or top.flags & DISABLED else top.chunks
         if out and not discard:

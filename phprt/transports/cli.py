@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import sys
-from typing import BinaryIO, Mapping
+from typing import Any, BinaryIO, Mapping, TextIO, cast
 
 from .base import Transport
 
 __all__ = ["CliTransport"]
+
+
+class _Closed(io.RawIOBase):
+    """A standard stream the process was started without (``php script.php >&-``):
+    every write fails, as write(2) on the closed descriptor does (EBADF)."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        raise OSError(errno.EBADF, "Bad file descriptor")
+
+
+def _standard(stream: TextIO | None) -> BinaryIO:
+    return stream.buffer if stream is not None else cast(BinaryIO, _Closed())
 
 
 class CliTransport(Transport):
@@ -21,8 +38,8 @@ class CliTransport(Transport):
     def __init__(
         self, stdout: BinaryIO | None = None, stderr: BinaryIO | None = None, environ: Mapping[str, str] | None = None
     ) -> None:
-        self._stdout = stdout if stdout is not None else sys.stdout.buffer
-        self._stderr = stderr if stderr is not None else sys.stderr.buffer
+        self._stdout = stdout if stdout is not None else _standard(sys.stdout)
+        self._stderr = stderr if stderr is not None else _standard(sys.stderr)
         self.server = dict(os.environ if environ is None else environ)
 
     def write(self, data: bytes) -> bool:
@@ -30,14 +47,14 @@ class CliTransport(Transport):
         try:
             self._stdout.write(data)
             self._stdout.flush()
-        except (BrokenPipeError, ConnectionError, ValueError):
+        except (OSError, ValueError):  # EPIPE, or EBADF where stdout was closed: any failed write(2)
             return False
         return True
 
     def flush(self) -> bool:
         try:
             self._stdout.flush()
-        except (BrokenPipeError, ConnectionError, ValueError):
+        except (OSError, ValueError):
             return False
         return True
 

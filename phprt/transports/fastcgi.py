@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 from typing import Any, Callable, Mapping
@@ -34,6 +35,21 @@ class FcgiConnection(Link):
         """This side is shut or the web server went away: nothing more goes out."""
         return self.gone or self.write_closed
 
+    def send_nothing(self) -> bool:
+        """PHP-FPM's ``fcgi_flush()`` with nothing buffered: ``write(fd, buf, 0)``, which
+        fails (EPIPE) once the peer of a unix socket has gone -- a TCP socket fails it
+        only after a reset. False, and the peer marked gone, then (SAPI-FPM-3). Call
+        with the lock held, from the request's thread."""
+        if self.closed:
+            return False
+        try:
+            os.write(self.sock.fileno(), b"")
+        except BlockingIOError:
+            pass
+        except OSError:
+            self.gone = True
+        return not self.gone
+
     def settle(self) -> None:
         """After the protocol finished a response: shut the connection if it is not
         kept, and call ``on_end`` once no response runs. Call with the lock held."""
@@ -63,7 +79,8 @@ class FastCgiTransport(Transport):
     appStatus 0, which may come early for fastcgi_finish_request()
     (FCGI-FINISH-1). ``write`` and ``flush`` return False once the request was
     aborted (ABORT_REQUEST) or the web server closed the connection
-    (FCGI-ABORT-1)."""
+    (FCGI-ABORT-1); a ``flush`` with nothing to send is a zero-length write,
+    which fails where PHP-FPM's does (SAPI-FPM-3)."""
 
     can_end_early = True
 
@@ -76,13 +93,22 @@ class FastCgiTransport(Transport):
         self._channel = channel
         self._head = b""
         self._held: bytearray | None = None  # records held for END_REQUEST's write (FPM-END-1)
+        self._sent = False  # records went out since the last flush
 
     def _send(self, records: bytes) -> bool:
         # Call with the lock held: the records go now, or with END_REQUEST once the
-        # response is ending; False once the web server is gone.
+        # response is ending; False once the web server is gone. No records is still
+        # a write, of nothing (SAPI-FPM-3) -- unless it is the flush that follows a
+        # write of records (FpmRecords delivers a socket write as both), which was the write.
         if self._held is not None:
             self._held += records
             return True
+        if not records:
+            if self._sent:
+                self._sent = False
+                return True
+            return self._channel.send_nothing()
+        self._sent = True
         return self._channel.send(records)
 
     def _stdout(self, data: bytes) -> bool:

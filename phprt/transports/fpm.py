@@ -7,7 +7,9 @@ that has gone is noticed only then. ``RecordBuffer`` keeps fcgi_write()'s byte
 accounting (8-byte record headers, padding to 8 bytes, the large-write path)
 without building the records: a socket write becomes one ``deliver(units)`` call
 with the pending stdout and stderr pieces, which answers whether the client is
-still there.
+still there. ``fcgi_flush()`` writes even when nothing is buffered (a flush()
+after the last write went out): a zero-length write, ``deliver([])``, which
+fails on a unix socket whose peer has gone (SAPI-FPM-3).
 
 Under the "fpm" profile the Runtime writes through ``FpmRecords``, a
 ``RecordBuffer`` in front of its transport, whichever it is. The head is output
@@ -86,10 +88,15 @@ class RecordBuffer:
         return True
 
     def flush(self) -> bool:
-        """fcgi_flush(): write out what is buffered; False when the client is gone."""
+        """fcgi_flush(): write out what is buffered; False when the client is gone.
+        With nothing buffered it still writes -- ``deliver([])``, PHP-FPM's
+        ``write(fd, buf, 0)``, which fails with EPIPE once the peer of its unix
+        socket has gone (SAPI-FPM-3)."""
         self._close_record()
         pieces, self._pending, self._pos = self._pending, [], 0
-        return self._send(pieces)
+        if self.closed:
+            return False
+        return self._deliver(pieces)
 
     def close(self) -> bool:
         """fcgi_end() and fcgi_close(): write out what is buffered; from then on
@@ -99,10 +106,10 @@ class RecordBuffer:
         return delivered
 
     def _send(self, pieces: list[tuple[int, bytes]]) -> bool:
-        # safe_write(): nothing to write succeeds, unless the request was closed
+        # safe_write() of a large write's records, which fails once the request was closed
         if self.closed:
             return False
-        return self._deliver(pieces) if pieces else True
+        return self._deliver(pieces)
 
     def _append(self, kind: int, data: bytes) -> None:
         if self._open is None:
@@ -180,7 +187,7 @@ class FpmRecords(Transport):
                 self._head_left -= taken
                 data = data[taken:]
             body += data
-        if not body:  # a write of record headers alone still meets a closed socket
+        if not body:  # a write of record headers alone, or of nothing, still meets a closed socket
             return inner.flush() and delivered
         delivered = inner.write(bytes(body)) and delivered
         inner.flush()

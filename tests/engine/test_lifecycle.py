@@ -315,3 +315,23 @@ def test_output_after_the_layer_is_torn_down_reaches_no_client_and_no_stdout(cap
     assert [d.message for d in rt.diagnostics] == [
         "fatal in handler", "PHP Request Shutdown: Cannot use output buffering in output buffering display handlers"]
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.clause("TIME-FATAL-2")
+def test_a_handler_the_timeouts_report_runs_raises_its_notice_at_the_line_that_timed_out() -> None:
+    """PHP 8.2, ``ob_start(h_array, 3)`` then a spin past max_execution_time=1 in the script (as
+    spec/recorded/fuzz.json, fuzz-timeout-in-a-shutdown-function-locates-handler-notices, in a
+    shutdown function): the fatal error and the notice of the handler its display runs, both at
+    the spin's line; the final flush's notice in Unknown on line 0."""
+    transport = MemoryTransport()
+    with Runtime(transport=transport, ini={"max_execution_time": "1", "display_errors": "1"}) as rt:
+        rt.ob_start(lambda buffer, phase: [1], 3)
+        end = time.thread_time() + 30  # a safety net only: the limit stops the spin after a CPU second
+        any(time.thread_time() > end for _ in iter(int, 1))
+    spin_line = sys._getframe().f_lineno - 1
+    assert [(d.message, d.file, d.line) for d in rt.diagnostics] == [
+        ("Maximum execution time of 1 second exceeded", __file__, spin_line),
+        ("Array to string conversion", __file__, spin_line),
+        ("Array to string conversion", "Unknown", 0),
+    ]
+    assert transport.body == b"ArrayArray" and rt.exit_status == 255

@@ -487,6 +487,37 @@ def test_a_web_server_that_closes_is_a_client_abort(server: FastCgiServer, docro
     assert status == "1" and int(ticks) < 400
 
 
+@pytest.mark.clause("SAPI-FPM-3", "FCGI-ABORT-1", "CONN-ABORT-1", "LIFE-SHUTDOWN-1")
+def test_an_empty_flush_after_the_web_server_left_is_a_client_abort(tmp_path: Path) -> None:
+    """PHP-FPM (recorded: spec/cases/fuzz.toml, fuzz-fpm-empty-flush-after-hang-up): 11 bytes
+    echoed and flushed, the web server reads them and closes its unix socket, then flush() with
+    nothing buffered -- its zero-length write fails, the script stops there and the shutdown
+    function sees connection_status() 1."""
+    root = tmp_path / "root"
+    root.mkdir()
+    out, gone, after = tmp_path / "status", tmp_path / "gone", tmp_path / "after"
+    (root / "empty_flush.py").write_text(
+        "from phprt.php import *\nimport os, time\n"
+        "def done():\n    with open(_GET['out'], 'w') as f:\n        f.write(str(connection_status()))\n"
+        "register_shutdown_function(done)\n"
+        "echo('h' * 11)\nflush()\n"
+        "deadline = time.monotonic() + 10\n"
+        "while not os.path.exists(_GET['gone']) and time.monotonic() < deadline:\n    time.sleep(0.01)\n"
+        "flush()\n"
+        "open(_GET['after'], 'w').close()\n")
+    with FastCgiServer(root, str(tmp_path / "fcgi.sock")) as running:
+        client = Client(running.address)
+        try:
+            client.send(fcgi_request(nginx_params(root, "/empty_flush.py",
+                                                  query=f"out={out}&gone={gone}&after={after}")))
+            client.read_until(lambda reply: b"h" * 10 in reply.stdout)
+        finally:
+            client.close()
+        gone.write_text("closed")
+        assert _wait_for(out) == "1"
+    assert not after.exists()
+
+
 @pytest.mark.clause("FCGI-ABORT-1")
 def test_a_web_server_that_stops_reading_is_gone_and_never_holds_up_shutdown(tmp_path: Path) -> None:
     root = tmp_path / "root"
