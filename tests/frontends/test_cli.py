@@ -45,22 +45,6 @@ def test_run_takes_ini_values_and_exits_255_after_a_fatal_error(tmp_path: Path) 
     assert completed.stderr == f"PHP Fatal error:  stop in {script} on line 4\n".encode()
 
 
-@pytest.mark.clause("RT-RUN-1", "SAPI-ABORT-1")
-def test_run_with_stdout_closed_is_a_client_gone_and_exits_255(tmp_path: Path) -> None:
-    # php -n -d log_errors=1 gone.php >&-  (recorded: exit 255; the shutdown function runs; stderr as below)
-    script = tmp_path / "gone.py"
-    script.write_text(
-        "from phprt.php import *\n"
-        "register_shutdown_function(lambda: error_log(f'status {connection_status()}'))\n"
-        "echo('lost')\n"
-    )
-    completed = subprocess.run(
-        f'"{sys.executable}" -m phprt run -n -d log_errors=1 "{script}" >&-', shell=True,
-        capture_output=False, stderr=subprocess.PIPE, cwd=ROOT, timeout=60)
-    assert completed.returncode == 255
-    assert completed.stderr == b"status 1\n"
-
-
 @pytest.mark.clause("RT-RUN-1", "INI-UNKNOWN-1")
 def test_run_accepts_a_directive_name_as_php_does(tmp_path: Path) -> None:
     # php -n -d date.timezone=UTC -d no_such=1 runs the script; ini_get("no_such") is false

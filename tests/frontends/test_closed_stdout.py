@@ -1,4 +1,4 @@
-"""``python -m phprt run`` with a stdout nobody reads, beside ``php -n`` recorded the same way.
+"""``python -m phprt run`` with a stdout nobody reads or none at all, beside ``php -n`` recorded the same way.
 
 The expected bytes were recorded from PHP 8.2.36: ``php -n -d log_errors=1 SCRIPT`` with
 stdout a pipe whose reading end is closed.
@@ -53,3 +53,19 @@ def test_an_exception_waiting_when_the_client_left_is_traced_where_it_was_made(t
 @pytest.mark.clause("RT-RUN-2")
 def test_a_missing_script_with_no_reader_exits_1_quietly(tmp_path: Path) -> None:
     assert run_unread(tmp_path, "missing.py") == (1, "")
+
+
+@pytest.mark.clause("RT-RUN-1", "SAPI-ABORT-1")
+def test_run_with_stdout_closed_is_a_client_gone_and_exits_255(tmp_path: Path) -> None:
+    # php -n -d log_errors=1 gone.php >&-  (recorded: exit 255; the shutdown function runs; stderr as below)
+    script = tmp_path / "gone.py"
+    script.write_text(
+        "from phprt.php import *\n"
+        "register_shutdown_function(lambda: error_log(f'status {connection_status()}'))\n"
+        "echo('lost')\n"
+    )
+    completed = subprocess.run(
+        f'"{sys.executable}" -m phprt run -n -d log_errors=1 "{script}" >&-', shell=True,
+        stderr=subprocess.PIPE, cwd=tmp_path, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert completed.returncode == 255
+    assert completed.stderr == b"status 1\n"
