@@ -94,9 +94,7 @@ class RecordBuffer:
         socket has gone (SAPI-FPM-3)."""
         self._close_record()
         pieces, self._pending, self._pos = self._pending, [], 0
-        if self.closed:
-            return False
-        return self._deliver(pieces)
+        return self._send(pieces)
 
     def close(self) -> bool:
         """fcgi_end() and fcgi_close(): write out what is buffered; from then on
@@ -106,7 +104,7 @@ class RecordBuffer:
         return delivered
 
     def _send(self, pieces: list[tuple[int, bytes]]) -> bool:
-        # safe_write() of a large write's records, which fails once the request was closed
+        # safe_write(), which fails once the request was closed; it writes even nothing
         if self.closed:
             return False
         return self._deliver(pieces)
