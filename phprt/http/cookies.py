@@ -9,10 +9,11 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Mapping
 
+from ..engine.serialize import is_integer_key
 from ..engine.values import PHP_BYTES
 from ..engine.versions import VersionProfile
 
-__all__ = ["CookieOptions", "cookie_line", "parse_options"]
+__all__ = ["CookieOptions", "cookie_attributes", "cookie_line", "parse_options"]
 
 _ILLEGAL = '",", ";", " ", "\\t", "\\r", "\\n", "\\013", or "\\014"'
 _ILLEGAL_CHARS = frozenset(",; \t\r\n\013\014")
@@ -46,7 +47,7 @@ def parse_options(
     flags = ("secure", "httponly", "partitioned") if partitioned else ("secure", "httponly")
     parsed: CookieOptions = {}
     for key, value in options.items():
-        if not isinstance(key, str) or _is_integer_key(key):
+        if not isinstance(key, str) or is_integer_key(key):
             raise ValueError(f"{function}(): option array cannot have numeric keys")
         lowered = key.lower()
         if lowered == "expires":
@@ -58,12 +59,6 @@ def parse_options(
         else:
             raise ValueError(f'{function}(): option "{key}" is invalid')
     return parsed
-
-
-def _is_integer_key(key: str) -> bool:
-    # PHP stores "5" and "-5" as integer keys, but not "05" or "+5"
-    digits = key[1:] if key.startswith("-") else key
-    return digits.isdigit() and digits.isascii() and (digits == "0" or not digits.startswith("0")) and key != "-0"
 
 
 def cookie_line(
@@ -95,16 +90,26 @@ def cookie_line(
         line = f"Set-Cookie: {name}={raw_url_encode(value, encoding) if url_encode else value}"
         if expires > 0:
             line += f"; expires={http_date(expires)}; Max-Age={max(0, int(expires - now))}"
+    return line + cookie_attributes(path, domain, bool(options.get("secure")), bool(options.get("httponly")),
+                                    options.get("samesite"), bool(options.get("partitioned")))
+
+
+def cookie_attributes(path: str | None, domain: str | None, secure: bool, httponly: bool, samesite: str | None,
+                      partitioned: bool = False) -> str:
+    """The attributes after a cookie's expiry, in PHP's order, each only when given: what
+    php_setcookie() and the session's cookie (php_session_send_cookie) both write
+    (COOKIE-FORMAT-1, SESS-COOKIE-1)."""
+    attributes = ""
     if path:
-        line += f"; path={path}"
+        attributes += f"; path={path}"
     if domain:
-        line += f"; domain={domain}"
-    if options.get("secure"):
-        line += "; secure"
-    if options.get("httponly"):
-        line += "; HttpOnly"
-    if options.get("samesite"):
-        line += f"; SameSite={options['samesite']}"
-    if options.get("partitioned"):
-        line += "; Partitioned"
-    return line
+        attributes += f"; domain={domain}"
+    if secure:
+        attributes += "; secure"
+    if httponly:
+        attributes += "; HttpOnly"
+    if samesite:
+        attributes += f"; SameSite={samesite}"
+    if partitioned:
+        attributes += "; Partitioned"
+    return attributes

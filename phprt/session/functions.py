@@ -24,7 +24,7 @@ from ..engine.functions import php_function
 from ..engine.ini import DIRECTIVES, INI_USER, ini_bool, ini_integer, ini_value
 from ..engine.serialize import UnserializeError, is_integer_key, serialize_entries, serialize_value, unserialize_value
 from ..engine.values import PHP_BYTES, leading_int, numeric_string, zval_type_name
-from ..http.cookies import http_date
+from ..http.cookies import cookie_attributes, http_date
 from .files import FilesModule
 from .handlers import SaveModule, SessionHandlerInterface, UserModule, create_id, valid_id
 
@@ -249,15 +249,8 @@ class SessionFunctions(RuntimeBase):
         lifetime = self._sess_int("cookie_lifetime")
         if lifetime > 0:
             line += f"; expires={http_date(int(time.time()) + lifetime)}; Max-Age={lifetime}"
-        for directive, attribute in (("cookie_path", "path"), ("cookie_domain", "domain")):
-            if self._sess(directive):
-                line += f"; {attribute}={self._sess(directive)}"
-        if self._sess_flag("cookie_secure"):
-            line += "; secure"
-        if self._sess_flag("cookie_httponly"):
-            line += "; HttpOnly"
-        if self._sess("cookie_samesite"):
-            line += f"; SameSite={self._sess('cookie_samesite')}"
+        line += cookie_attributes(self._sess("cookie_path"), self._sess("cookie_domain"), self._sess_flag("cookie_secure"),
+                                  self._sess_flag("cookie_httponly"), self._sess("cookie_samesite"))
         prefix = f"set-cookie: {e_name}=".lower()  # php_session_remove_cookie()
         self._headers.lines[:] = [h for h in self._headers.lines if not h.lower().startswith(prefix)]
         self._add_header(line, False)

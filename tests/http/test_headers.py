@@ -146,3 +146,16 @@ def test_a_header_callback_echo_does_not_overwrite_the_body_in_flight() -> None:
         rt.header_register_callback(lambda: rt.echo("[cb]"))
         rt.print("line one\nline two")
     assert transport.body == b"line one\nline two[cb]"
+
+
+@pytest.mark.clause("COOKIE-OPTIONS-1")
+def test_an_option_key_is_numeric_as_an_array_key_is() -> None:
+    # Recorded from php -n: setcookie("a", "b", ["5" => 1]) and ["99999999999999999999" => 1]
+    # (too big for an integer key: a string key, so an unknown option).
+    with Runtime(transport=MemoryTransport(), sapi="cgi") as rt:
+        with pytest.raises(ValueError) as numeric:
+            rt.setcookie("a", "b", {"5": 1})
+        with pytest.raises(ValueError) as unknown:
+            rt.setcookie("a", "b", {"99999999999999999999": 1})
+    assert str(numeric.value) == "setcookie(): option array cannot have numeric keys"
+    assert str(unknown.value) == 'setcookie(): option "99999999999999999999" is invalid'
