@@ -166,6 +166,38 @@ for _ in range(3):
 """
 
 
+# -- the user exception handler ---------------------------------------------------------------
+
+HANDLED = """from phprt.php import *
+set_exception_handler(lambda e: echo("handled: ", str(e), "\\n"))
+register_shutdown_function(lambda: echo("shutdown\\n"))
+echo("main\\n")
+raise Exception("boom")
+"""
+#: php -n index.php (exit 0) and php -n -S (200) with the same script in PHP, recorded.
+HANDLED_OUTPUT = b"main\nhandled: boom\nshutdown\n"
+
+
+@pytest.mark.clause("DIAG-EXCEPTION-HANDLER-2")
+def test_the_user_exception_handler_at_every_door(tmp_path: Path) -> None:
+    root = Path(os.path.realpath(tmp_path))
+    script = _script(root, "index.py", HANDLED)
+    done = _run(str(script))
+    assert (done.returncode, done.stdout, done.stderr) == (0, HANDLED_OUTPUT, b"")
+    with HttpServer(root, log=io.StringIO()) as server:
+        connection = http.client.HTTPConnection(*server.address, timeout=WAIT)
+        connection.request("GET", "/index.py")
+        response = connection.getresponse()
+        assert (response.status, response.read()) == (200, HANDLED_OUTPUT)
+        connection.close()
+    with FastCgiServer(root, "127.0.0.1:0") as fastcgi:
+        reply = fcgi_exchange(fastcgi.address, fcgi_request(nginx_params(root, "/index.py")))
+    assert reply.stdout.partition(b"\r\n\r\n")[2] == HANDLED_OUTPUT
+    with wsgi_serve(WSGIApp(root)) as port:
+        assert wsgi_exchange(port, wsgi_get("/index.py"))[2] == HANDLED_OUTPUT
+    assert asgi_call(ASGIApp(root), asgi_get("/index.py")).body == HANDLED_OUTPUT
+
+
 @pytest.mark.clause("RT-SCRIPT-1")
 def test_scripts_served_at_once_see_only_their_own_main_and_argv(tmp_path: Path) -> None:
     root = Path(os.path.realpath(tmp_path))
