@@ -21,7 +21,6 @@ SERVE-FRAME-1).
 
 from __future__ import annotations
 
-import email.utils
 import os
 import socket
 import time
@@ -30,6 +29,7 @@ from typing import Any, Mapping, TextIO, Union
 from .engine import constants as C
 from .engine.ini_files import IniFile, server_configuration
 from .engine.script import Script
+from .http.headers import http_date
 from .net.body import Spool
 from .net.http11 import CLOSED, NEED_DATA, HttpError, Limits, Request, RequestHead, RequestParser
 from .net.listener import Link, Listener, Step, bind, host_port, serve_until_signalled, serve_workers
@@ -192,7 +192,7 @@ class _Connection(Link):
         # A file or an error page, with php -S's head (SERVE-HEAD-2).
         server = self.server
         transport = HttpTransport(self, head, closing=lambda: closing or server.stopping)
-        lines = _essential(head, email.utils.formatdate(usegmt=True))
+        lines = _essential(head, http_date())
         own_close = len(lines) - 1
         lines += [f"{name}: {value}" for name, value in response.headers]
         transport.start(HttpHead(response.status, response.reason or "Unknown Status Code", tuple(lines), own_close))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Union
 
 from .body import BodySink as Sink
@@ -41,6 +42,8 @@ MANAGEMENT_VALUES = {b"FCGI_MPXS_CONNS": b"0"}
 _HEADER = struct.Struct(">BBHHBx")
 #: The record types a web server sends; any other is answered UNKNOWN_TYPE (FCGI-UNKNOWN-1).
 _FROM_SERVER = frozenset({BEGIN_REQUEST, ABORT_REQUEST, PARAMS, STDIN, DATA, GET_VALUES})
+#: A record's padding, by its length.
+_ZEROS = tuple(bytes(n) for n in range(8))
 
 
 class ProtocolError(Exception):
@@ -64,7 +67,13 @@ def encode_record(kind: int, request_id: int, content: bytes = b"") -> bytes:
 
 def encode_stream(kind: int, request_id: int, data: bytes) -> bytes:
     """``data`` as records of at most 65535 bytes each; nothing for no data (an
-    empty record would end the stream) (FCGI-STDOUT-1)."""
+    empty record would end the stream) (FCGI-STDOUT-1). Data that fits one record
+    is framed without slicing (FCGI-PERF-1)."""
+    if len(data) <= MAX_CONTENT:
+        if not data:
+            return b""
+        padding = -len(data) % 8
+        return _HEADER.pack(VERSION_1, kind, request_id, len(data), padding) + data + _ZEROS[padding]
     view = memoryview(data)
     return b"".join(encode_record(kind, request_id, bytes(view[i:i + MAX_CONTENT])) for i in range(0, len(data), MAX_CONTENT))
 
@@ -79,30 +88,47 @@ def encode_pairs(pairs: Iterable[tuple[bytes, bytes]]) -> bytes:
 
 
 def decode_pairs(data: bytes) -> list[tuple[bytes, bytes]]:
-    """The name-value pairs of a whole PARAMS or GET_VALUES stream, in order (FCGI-PAIRS-1)."""
+    """The name-value pairs of a whole PARAMS or GET_VALUES stream, in order (FCGI-PAIRS-1).
+    One pass with both lengths read inline: a request has dozens (FCGI-PERF-1)."""
     pairs: list[tuple[bytes, bytes]] = []
+    append = pairs.append
     position, end = 0, len(data)
-    while position < end:
-        lengths = []
-        for _ in range(2):  # the name's length, then the value's (read inline: a request has dozens)
-            if position >= end:
-                raise ProtocolError("a name-value pair is cut short")
-            length = data[position]
-            if length < 0x80:
+    try:
+        while position < end:
+            name_length = data[position]
+            if name_length < 0x80:
                 position += 1
             else:
                 if position + 4 > end:
                     raise ProtocolError("a name-value pair's length is cut short")
-                length = int.from_bytes(data[position:position + 4], "big") & 0x7FFFFFFF
+                name_length = int.from_bytes(data[position:position + 4], "big") & 0x7FFFFFFF
                 position += 4
-            lengths.append(length)
-        name_length, value_length = lengths
-        if position + name_length + value_length > end:
-            raise ProtocolError("a name-value pair runs past the end of its stream")
-        middle = position + name_length
-        position = middle + value_length
-        pairs.append((data[middle - name_length:middle], data[middle:position]))
+            value_length = data[position]  # IndexError: the pair ends after its name's length
+            if value_length < 0x80:
+                position += 1
+            else:
+                if position + 4 > end:
+                    raise ProtocolError("a name-value pair's length is cut short")
+                value_length = int.from_bytes(data[position:position + 4], "big") & 0x7FFFFFFF
+                position += 4
+            middle = position + name_length
+            stop = middle + value_length
+            if stop > end:
+                raise ProtocolError("a name-value pair runs past the end of its stream")
+            append((data[position:middle], data[middle:stop]))
+            position = stop
+    except IndexError:
+        raise ProtocolError("a name-value pair is cut short") from None
     return pairs
+
+
+@lru_cache(maxsize=64)
+def _ending(request_id: int, app_status: int, stderr_used: bool) -> bytes:
+    # What ends a response (FCGI-END-1), made once per request id (FCGI-PERF-1).
+    data = encode_record(STDOUT, request_id)
+    if stderr_used:
+        data += encode_record(STDERR, request_id)
+    return data + encode_record(END_REQUEST, request_id, struct.pack(">iB3x", app_status, REQUEST_COMPLETE))
 
 
 class RecordReader:
@@ -113,17 +139,35 @@ class RecordReader:
         self._buffer = bytearray()
 
     def feed(self, data: bytes) -> list[Record]:
-        self._buffer += data
+        return [Record(kind, request_id, content) for kind, request_id, content in self.split(data)]
+
+    def split(self, data: bytes) -> list[tuple[int, int, bytes]]:
+        """``feed`` as (type, request id, content) tuples. The records are cut out of
+        what arrived by their offsets; only an unfinished record's bytes wait in the
+        buffer (FCGI-PERF-1)."""
+        buffer = self._buffer
+        if buffer:
+            buffer += data
+            data = bytes(buffer)
+            buffer.clear()
+        elif type(data) is not bytes:
+            data = bytes(data)
         records = []
-        while len(self._buffer) >= _HEADER.size:
-            version, kind, request_id, length, padding = _HEADER.unpack_from(self._buffer)
+        position, end = 0, len(data)
+        unpack = _HEADER.unpack_from
+        while end - position >= 8:
+            version, kind, request_id, length, padding = unpack(data, position)
             if version != VERSION_1:
+                buffer += data[position:]
                 raise ProtocolError(f"FastCGI version {version}, not 1")
-            total = _HEADER.size + length + padding
-            if len(self._buffer) < total:
+            start = position + 8
+            stop = start + length
+            if stop + padding > end:
                 break
-            records.append(Record(kind, request_id, bytes(self._buffer[_HEADER.size:_HEADER.size + length])))
-            del self._buffer[:total]
+            records.append((kind, request_id, data[start:stop]))
+            position = stop + padding
+        if position < end:
+            buffer += data[position:] if position else data
         return records
 
     @property
@@ -181,7 +225,8 @@ class Connection:
         self._id: int | None = None  # the request being read or answered
         self._keep = False
         self._phase = "idle"  # idle, params, stdin, running
-        self._params = bytearray()
+        self._params: list[bytes] = []  # the PARAMS stream's records so far
+        self._params_size = 0
         self._pairs: tuple[tuple[bytes, bytes], ...] = ()
         self._stdin: Sink | None = None
         self._stdin_size = 0
@@ -207,6 +252,8 @@ class Connection:
 
     def data_to_send(self) -> bytes:
         """The replies the protocol made by itself since the last call."""
+        if not self._out:
+            return b""
         data, self._out = bytes(self._out), bytearray()
         return data
 
@@ -218,14 +265,15 @@ class Connection:
             running = self._id if self._phase == "running" else None
             return [Closed(running)]
         events: list[Event] = []
-        for record in self._reader.feed(data):
-            event = self._record(record)
+        for kind, request_id, content in self._reader.split(data):
+            event = self._record(kind, request_id, content)
             if event is not None:
                 events.append(event)
         return events
 
-    def _record(self, record: Record) -> Event | None:
-        kind, request_id, content = record.type, record.request_id, record.content
+    def _record(self, kind: int, request_id: int, content: bytes) -> Event | None:
+        if request_id == self._id and (kind == PARAMS or kind == STDIN):
+            return self._stream(kind, request_id, content)  # the active request's streams first (FCGI-PERF-1)
         if kind not in _FROM_SERVER:
             # FCGI-UNKNOWN-1: the spec's reply for a type this side does not know
             self._out += encode_record(UNKNOWN_TYPE, 0, bytes([kind]) + bytes(7))
@@ -245,15 +293,21 @@ class Connection:
             return None  # records of a request that is not active are ignored (FCGI-MPX-1)
         if kind == ABORT_REQUEST:
             return self._abort(request_id)
+        return None  # DATA (a FILTER's stream): ignored
+
+    def _stream(self, kind: int, request_id: int, content: bytes) -> Event | None:
+        # A PARAMS or STDIN record of the active request.
         if kind == PARAMS and self._phase == "params":
             if not content:  # the stream is whole: its pairs are decoded now
-                self._pairs = tuple(decode_pairs(bytes(self._params)))
-                self._params, self._phase = bytearray(), "stdin"
+                chunks = self._params
+                self._pairs = tuple(decode_pairs(chunks[0] if len(chunks) == 1 else b"".join(chunks)))
+                self._params, self._params_size, self._phase = [], 0, "stdin"
                 self._stdin, self._stdin_size = self._new_stdin(), 0
                 return None
-            if len(self._params) + len(content) > self.max_params:
+            self._params_size += len(content)
+            if self._params_size > self.max_params:
                 raise ProtocolError("PARAMS too long")
-            self._params += content
+            self._params.append(content)
             return None
         if kind == STDIN and self._phase == "stdin":
             assert self._stdin is not None
@@ -266,9 +320,9 @@ class Connection:
             self._phase = "running"
             stdin, self._stdin = self._stdin, None
             return Request(request_id, self._pairs, stdin, self._keep)
-        if kind in (PARAMS, STDIN) and self._phase != "running":
+        if self._phase != "running":
             raise ProtocolError("a stream record out of order")
-        return None  # DATA (a FILTER's stream), or input after its end: ignored
+        return None  # input after its end: ignored
 
     def _begin(self, request_id: int, content: bytes) -> Event | None:
         if len(content) != 8:
@@ -294,7 +348,7 @@ class Connection:
         if self._phase == "running":
             return Abort(request_id)
         # FCGI-ABORT-1: aborted before it ran: it ends at once
-        self._params = bytearray()
+        self._params, self._params_size = [], 0
         self.discard()
         self._out += self.end_request(request_id)
         return None
@@ -315,10 +369,7 @@ class Connection:
         """The end of the response: the empty records that end STDOUT (and STDERR
         if it was used), then END_REQUEST with REQUEST_COMPLETE (FCGI-END-1). The
         connection is then free for the next request, or ``should_close``."""
-        data = encode_record(STDOUT, request_id)
-        if self._stderr_used:
-            data += encode_record(STDERR, request_id)
-        data += self._end_record(request_id, app_status, REQUEST_COMPLETE)
+        data = _ending(request_id, app_status, self._stderr_used)
         if request_id == self._id:
             self._id, self._phase, self._stderr_used = None, "idle", False
             if not self._keep:

@@ -21,14 +21,13 @@ _BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
 
 
 class _Environment:
-    """main/fastcgi.c's request hash: a name sent twice keeps its first place and
-    its last value; a name deleted and set again goes last. PHP-FPM lists it into
-    $_SERVER newest first (FCGI-SERVER-1)."""
+    """main/fastcgi.c's request hash, FCGI_ROLE first, then the PARAMS: a name sent
+    twice keeps its first place and its last value; a name deleted and set again
+    goes last. PHP-FPM lists it into $_SERVER newest first (FCGI-SERVER-1)."""
 
     def __init__(self, pairs: list[tuple[str, str]]) -> None:
-        self.values: dict[str, str] = {}
-        for name, value in pairs:
-            self.values[name] = value
+        self.values: dict[str, str] = {"FCGI_ROLE": "RESPONDER"}
+        self.values.update(pairs)  # a name sent again: its first place, its last value
 
     def get(self, name: str) -> str | None:
         return self.values.get(name)
@@ -45,6 +44,8 @@ def _is_valid_path(path: str | None) -> bool:
     # fpm_main.c is_valid_path(): no ".." segment
     if path is None:
         return False
+    if ".." not in path:  # no segment can be ".." (FCGI-PERF-1)
+        return True
     return not any(segment == ".." for segment in re.split(r"[/\\]", path))
 
 
@@ -144,7 +145,7 @@ def fpm_server_variables(params: list[tuple[str, str]], now: float | None = None
     (FCGI-SERVER-1, FCGI-PATHINFO-1): FCGI_ROLE and the PARAMS, newest first, as
     cgi.fix_pathinfo left them; PHP_SELF; PHP_AUTH_*; REQUEST_TIME_FLOAT and
     REQUEST_TIME; argv and argc from QUERY_STRING."""
-    env = _Environment([("FCGI_ROLE", "RESPONDER"), *params])
+    env = _Environment(params)
     script, request_uri = _fix_pathinfo(env)
     server: dict[str, Any] = dict(reversed(env.values.items()))
     server["PHP_SELF"] = (request_uri or "") + (env.get("PATH_INFO") or "")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable, Sequence
 
 from .body import BodySink, Buffer
@@ -45,6 +46,12 @@ _HOST = re.compile(r"[A-Za-z0-9\-._~%!$&'()*+,;=:\[\]]*")
 _DIGITS = re.compile(r"[0-9]{1,18}")
 _CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(;[^\x00-\x08\x0a-\x1f\x7f]*)?")
 _ABSOLUTE = re.compile(rb"(?i:https?)://([^/?#]+)([^#]*)")
+#: A whole head in the common form (SERVE-PERF-1): an origin-form target, HTTP/1.x,
+#: CRLF line ends, each field a token, a colon and a value without control bytes.
+#: Matched against the head decoded as its fields are (UTF-8, surrogateescape).
+_PLAIN_HEAD = re.compile(r"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (/[\x21-\x7e]*) (HTTP/1\.([0-9]))\r\n"
+                         r"((?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\x00-\x08\x0a-\x1f\x7f]*\r\n)*)")
+_PLAIN_FIELD = re.compile(r"([^:]+):(.*)\r\n")  # no lazy match: a run of blanks costs no backtracking
 
 
 @dataclass(frozen=True)
@@ -96,10 +103,11 @@ class RequestHead:
         """The comma-separated members of the fields named ``name``, lowercased."""
         return [part.strip(" \t").lower() for value in self.values(name) for part in value.split(",") if part.strip(" \t")]
 
-    @property
+    @cached_property
     def persistent(self) -> bool:
         """Whether the client asks to keep the connection: HTTP/1.1 unless it says
-        ``close``, HTTP/1.0 only with ``keep-alive`` (SERVE-KEEP-1)."""
+        ``close``, HTTP/1.0 only with ``keep-alive`` (SERVE-KEEP-1); worked out once
+        (SERVE-PERF-1)."""
         tokens = self.tokens("connection")
         if "close" in tokens:
             return False
@@ -178,13 +186,11 @@ class RequestParser:
         self._reset()
 
     def next_event(self) -> object:
-        # What reads the input in each state, in the order of the states (_LINE to _COMPLETE).
-        readers = (self._read_request_line, self._read_field, self._read_body, self._read_chunk_size,
-                   self._read_chunk_data, self._read_chunk_end, self._read_field, self._complete)
+        readers = self._READERS
         while True:
             if self._state == _DONE:
                 raise RuntimeError("call next_request() first")
-            event = readers[self._state]()
+            event = readers[self._state](self)
             if event is not None:
                 return event
 
@@ -215,6 +221,11 @@ class RequestParser:
         return line
 
     def _read_request_line(self) -> object:
+        if not self._buffer:  # between requests (SERVE-PERF-1)
+            return CLOSED if self._eof else NEED_DATA
+        head = self._plain_head()
+        if head is not None:
+            return head
         while self._buffer[:2] == b"\r\n" or self._buffer[:1] == b"\n":  # empty lines before a request (RFC 9112 2.2)
             del self._buffer[: 2 if self._buffer[:1] == b"\r" else 1]
         if not self._buffer and self._eof:
@@ -250,6 +261,34 @@ class RequestParser:
         self._state = _HEADERS
         return None
 
+    def _plain_head(self) -> RequestHead | None:
+        """The whole head at once, when it has arrived in the common form
+        (SERVE-PERF-1): an origin-form target, HTTP/1.x, CRLF line ends, well-formed
+        fields within the limits. It is what reading it line by line gives; any
+        other head (or one not whole yet) is read line by line, which says what is
+        wrong with it."""
+        buffer, limits = self._buffer, self.limits
+        end = buffer.find(b"\r\n\r\n", 0, limits.request_line + limits.header_section + 4)
+        if end < 0:
+            return None
+        text = buffer[:end + 2].decode("utf-8", "surrogateescape")
+        match = _PLAIN_HEAD.fullmatch(text)
+        if match is None:
+            return None
+        method, target, protocol, minor, block = match.groups()
+        # Over a limit (414, 431) or CONNECT (501): read line by line. What precedes the
+        # fields is ASCII: its characters are its bytes.
+        if match.end(3) > limits.request_line or end + 2 - match.start(5) > limits.header_section or method == "CONNECT":
+            return None
+        fields = [(name, value.strip(" \t")) for name, value in _PLAIN_FIELD.findall(block)]
+        if len(fields) > limits.header_count:
+            return None
+        del buffer[:end + 4]
+        version = (1, int(minor))
+        self._request_line = (method, target, target, version, protocol)
+        self._fields = fields
+        return self._end_of_head()
+
     def _read_field(self) -> object:
         limits = self.limits
         line = self._line(limits.header_section - self._section, 431, "header section")
@@ -271,38 +310,48 @@ class RequestParser:
         self._fields.append((name.decode("ascii"), value.decode("utf-8", "surrogateescape")))
         return None
 
-    def _end_of_head(self) -> object:
+    def _end_of_head(self) -> RequestHead:
         assert self._request_line is not None
         method, target, sent, version, protocol = self._request_line
-        head = RequestHead(method, target, sent, version, protocol, tuple(self._fields))
-        self._fields = []
-        hosts = head.values("host")
+        fields, self._fields = tuple(self._fields), []
+        hosts: list[str] = []
+        lengths: list[str] = []
+        codings: list[str] = []  # the Transfer-Encoding fields' values
+        for name, value in fields:  # one pass for the fields the framing reads (SERVE-PERF-1)
+            key = name.lower()
+            if key == "host":
+                hosts.append(value)
+            elif key == "content-length":
+                lengths.append(value)
+            elif key == "transfer-encoding":
+                codings.append(value)
         if len(hosts) > 1 or (version >= (1, 1) and not hosts):
             raise self._error(400, "An HTTP/1.1 request needs exactly one Host field")
         if hosts and not _HOST.fullmatch(hosts[0]):
             raise self._error(400, "Malformed Host field")
-        codings = head.tokens("transfer-encoding")
-        lengths = head.values("content-length")
         length: int | None = None
-        if head.values("transfer-encoding"):  # SERVE-SMUGGLE-1
+        chunked = False
+        if codings:  # SERVE-SMUGGLE-1
+            tokens = [part.strip(" \t").lower() for value in codings for part in value.split(",") if part.strip(" \t")]
+            chunked = bool(tokens)
             if lengths:
                 raise self._error(400, "Both Transfer-Encoding and Content-Length")
             if version < (1, 1):
                 raise self._error(400, "Transfer-Encoding in an HTTP/1.0 request")
-            if not codings or codings[-1] != "chunked" or codings.count("chunked") > 1:
+            if not tokens or tokens[-1] != "chunked" or tokens.count("chunked") > 1:
                 raise self._error(400, "The chunked coding must be the last coding, once")
-            if len(codings) > 1:
-                raise self._error(501, f"Unsupported transfer coding {codings[0]!r}")
+            if len(tokens) > 1:
+                raise self._error(501, f"Unsupported transfer coding {tokens[0]!r}")
         elif lengths:
             length = declared_length(lengths)
             if length is None:
                 raise self._error(400, "Invalid Content-Length")
             if length > self.limits.body:
                 raise self._error(413, "Request body too large")
-        head = RequestHead(method, target, sent, version, protocol, head.headers, length, bool(codings))
+        head = RequestHead(method, target, sent, version, protocol, fields, length, chunked)
         self._head = head
         self._body = self._new_body()
-        if head.chunked:
+        if chunked:
             self._state = _CHUNK_SIZE
         elif length:
             self._state, self._remaining = _BODY, length
@@ -380,6 +429,11 @@ class RequestParser:
         self._fields = []  # trailer fields are read and dropped
         return self._complete()
 
+    #: What reads the input in each state, in the order of the states (_LINE to _COMPLETE).
+    _READERS: tuple[Callable[[RequestParser], object], ...] = (
+        _read_request_line, _read_field, _read_body, _read_chunk_size, _read_chunk_data, _read_chunk_end,
+        _read_field, _complete)
+
 
 # -- the response ---------------------------------------------------------------------------
 
@@ -397,17 +451,35 @@ class Framing:
     persistent: bool
 
 
-def _fields(lines: Sequence[str], skip: int | None) -> list[tuple[str, str]]:
-    pairs = []
+#: What a line that names Connection, Content-Length or Transfer-Encoding can begin with.
+_FRAMING_INITIALS = frozenset("CcTt \t")
+
+
+def _scan(lines: Sequence[str], own_close: int | None) -> tuple[list[str], bool, list[str], list[str]]:
+    """What the framing reads in a response's header ``lines``, in one pass
+    (SERVE-PERF-1): the Content-Length values, whether there is a Transfer-Encoding,
+    the Connection tokens (lowercased), all but ``own_close``'s, and ``own_close``'s."""
+    lengths: list[str] = []
+    transfer = False
+    connection: list[str] = []
+    own: list[str] = []
     for index, line in enumerate(lines):
+        if line[:1] not in _FRAMING_INITIALS:
+            continue  # not a field the framing reads
         name, colon, value = line.partition(":")
-        if colon and index != skip:
-            pairs.append((name.strip(" \t").lower(), value.strip(" \t")))
-    return pairs
-
-
-def _tokens(fields: list[tuple[str, str]], name: str) -> list[str]:
-    return [part.strip(" \t").lower() for key, value in fields if key == name for part in value.split(",")]
+        if not colon:
+            continue
+        key = name.strip(" \t").lower()
+        if key == "connection":
+            (own if index == own_close else connection).extend(
+                part.strip(" \t").lower() for part in value.split(","))
+        elif index == own_close:
+            continue
+        elif key == "content-length":
+            lengths.append(value.strip(" \t"))
+        elif key == "transfer-encoding":
+            transfer = True
+    return lengths, transfer, connection, own
 
 
 def body_allowed(method: str, status: int) -> bool:
@@ -440,12 +512,16 @@ def plan_response(request: RequestHead, status: int, lines: Sequence[str], *, ow
     ``lines`` (after the status line); ``own_close`` is the index of ``php -S``'s
     own ``Connection: close`` line in them, which says nothing about the script's
     wishes. ``closing``: the server closes the connection anyway."""
-    fields = _fields(lines, own_close)
-    lengths = [value for key, value in fields if key == "content-length"]
+    return _plan(request, status, _scan(lines, own_close), closing)
+
+
+def _plan(request: RequestHead, status: int, scan: tuple[list[str], bool, list[str], list[str]],
+          closing: bool) -> Framing:
+    lengths, transfer, connection, _ = scan
     length: int | None = None
     if not body_allowed(request.method, status):
         mode = "none"
-    elif any(key == "transfer-encoding" for key, _ in fields):
+    elif transfer:
         mode = "verbatim"
     elif lengths:
         length = declared_length(lengths)
@@ -455,7 +531,7 @@ def plan_response(request: RequestHead, status: int, lines: Sequence[str], *, ow
     else:
         mode = "close"
     persistent = (request.persistent and not closing and mode in ("none", "length", "chunked")
-                  and "close" not in _tokens(fields, "connection"))
+                  and "close" not in connection)
     return Framing(mode, length, persistent)
 
 
@@ -466,17 +542,23 @@ def render_head(request: RequestHead, status: int, reason: str, lines: Sequence[
     open, then ``Connection: keep-alive`` for a persistent HTTP/1.0 connection,
     ``Connection: close`` for a closing one that says so nowhere else, and
     ``Transfer-Encoding: chunked`` for a chunked body."""
-    version = "HTTP/1.1" if request.version >= (1, 1) else "HTTP/1.0"
-    out = [f"{version} {status} {reason}"]
-    out += [line for index, line in enumerate(lines) if not (index == own_close and framing.persistent)]
-    connection = _tokens(_fields(lines, own_close if framing.persistent else None), "connection")
-    if framing.persistent and request.version < (1, 1) and "keep-alive" not in connection:
-        out.append("Connection: keep-alive")
-    if not framing.persistent and "close" not in connection:
+    return _render(request, status, reason, lines, framing, own_close, _scan(lines, own_close), charset)
+
+
+def _render(request: RequestHead, status: int, reason: str, lines: Sequence[str], framing: Framing,
+            own_close: int | None, scan: tuple[list[str], bool, list[str], list[str]], charset: str) -> bytes:
+    out = [f"{'HTTP/1.1' if request.version >= (1, 1) else 'HTTP/1.0'} {status} {reason}", *lines]
+    connection = scan[2]
+    if framing.persistent:
+        if own_close is not None and 0 <= own_close < len(lines):
+            del out[own_close + 1]
+        if request.version < (1, 1) and "keep-alive" not in connection:
+            out.append("Connection: keep-alive")
+    elif "close" not in connection and "close" not in scan[3]:
         out.append("Connection: close")
     if framing.mode == "chunked":
         out.append("Transfer-Encoding: chunked")
-    return "".join(f"{line}\r\n" for line in (*out, "")).encode(charset, "surrogateescape")
+    return ("\r\n".join(out) + "\r\n\r\n").encode(charset, "surrogateescape")
 
 
 class BodyEncoder:
@@ -551,9 +633,10 @@ class ResponseWriter:
              charset: str = "utf-8") -> bytes:
         """The head for ``status`` and the header ``lines`` after the status line
         (``own_close`` as ``plan_response`` takes it) (SERVE-HEAD-1)."""
-        framing = plan_response(self.request, status, lines, own_close=own_close, closing=self._closing())
+        scan = _scan(lines, own_close)  # the lines read once for both (SERVE-PERF-1)
+        framing = _plan(self.request, status, scan, self._closing())
         self.framing, self.status, self._encoder = framing, status, BodyEncoder(framing)
-        return render_head(self.request, status, reason, lines, framing, own_close=own_close, charset=charset)
+        return _render(self.request, status, reason, lines, framing, own_close, scan, charset)
 
     @property
     def complete(self) -> bool:

@@ -85,7 +85,7 @@ class FastCgiTransport(Transport):
     can_end_early = True
 
     def __init__(self, channel: FcgiConnection, request_id: int, server: Mapping[str, Any], body: bytes) -> None:
-        self.server = dict(server)
+        self.server = server  # the request's variables, which the ScriptCall hands the Runtime as they are
         self.input = body
         self.request_id = request_id
         self.aborted = False

@@ -40,6 +40,10 @@ def _padding(length: int) -> int:
     return ((length + 7) & ~7) - length
 
 
+def _undeliverable(pieces: list[tuple[int, bytes]]) -> bool:
+    return False
+
+
 class RecordBuffer:
     """fcgi_write()/fcgi_flush() for one request. ``deliver(pieces)`` writes
     [(type, bytes), ...] to the client and returns False when it is gone."""
@@ -101,6 +105,7 @@ class RecordBuffer:
         every write that reaches the socket fails."""
         delivered = self.flush()
         self.closed = True
+        self._deliver = _undeliverable  # never called again: its owner is freed without the cycle collector
         return delivered
 
     def _send(self, pieces: list[tuple[int, bytes]]) -> bool:

@@ -15,11 +15,10 @@ wrote it.
 
 from __future__ import annotations
 
-import email.utils
 from dataclasses import dataclass, replace
 
 from ..engine.values import PHP_BYTES
-from ..http.headers import REASONS, ResponseHead
+from ..http.headers import REASONS, ResponseHead, http_date
 from ..net.http11 import TOKEN, body_allowed
 
 __all__ = ["BAD_GATEWAY", "GatewayHead", "HOP_BY_HOP", "HttpHead", "INTERNAL_ERROR", "cgi_form", "gateway_form",
@@ -54,7 +53,7 @@ def http_form(head: ResponseHead) -> HttpHead:
     else:
         lines = [part.raw for part in head.parts if part.name is not None and part.name.lower() != "status"]
         if not head.named("date"):
-            lines.insert(0, f"Date: {email.utils.formatdate(usegmt=True)}")
+            lines.insert(0, f"Date: {http_date()}")
         own_close = None
     if not 200 <= status <= 999:
         status, reason = 500, REASONS[500]
@@ -68,6 +67,8 @@ def cgi_form(head: ResponseHead) -> bytes:
     """The head as a CGI head block: php-cgi's and PHP-FPM's as they are; under another
     profile without ``php -S``'s status line and with a ``Status:`` line first unless
     the code is 200 (FCGI-STDOUT-1)."""
+    if not head.status_line and head.own_close is None and head.status in (None, 200):
+        return head.block()  # php-cgi's and PHP-FPM's head for a 200 as it is (FCGI-PERF-1)
     lines = head.lines[1:] if head.status_line else head.lines
     if head.status not in (None, 200) and not head.named("status"):
         lines = (f"Status: {head.status} {head.reason}".rstrip(), *lines)
