@@ -72,29 +72,67 @@ class DocumentRoot:
         self.realpath_ttl = self.REALPATH_TTL if realpath_ttl is None else realpath_ttl
         self._root = str(self.root)
         self._prefix = self._root if self._root.endswith("/") else self._root + "/"
-        self._realpaths: dict[str, tuple[float, Path]] = {}
+        self._realpaths: dict[str, tuple[float, Path, str]] = {}
         self._realpaths_lock = threading.Lock()
+        self._plans: dict[str, _Plan | tuple[int, str]] = {}
 
     def realpath(self, path: str | os.PathLike[str]) -> Path:
         """``os.path.realpath(path)``, remembered for ``realpath_ttl`` seconds, as PHP's
         realpath cache remembers a resolved path for ``realpath_cache_ttl``, at most
         ``REALPATH_ENTRIES`` of them (DOCROOT-REALPATH-1): a symbolic link changed
         meanwhile is seen once the entry has expired."""
-        key = os.fspath(path)
+        return self._realpath(os.fspath(path))[0]
+
+    def _realpath(self, key: str) -> tuple[Path, str]:
+        # realpath(), and its text (DOCROOT-REALPATH-1).
         now = time.monotonic()
         cached = self._realpaths.get(key)
         if cached is not None and cached[0] > now:
-            return cached[1]
-        real = Path(os.path.realpath(key))
+            return cached[1], cached[2]
+        text = os.path.realpath(key)
+        real = Path(text)
         if self.realpath_ttl > 0:
             with self._realpaths_lock:
                 if len(self._realpaths) >= self.REALPATH_ENTRIES:
                     self._realpaths.clear()  # PHP drops entries when its cache is full, too
-                self._realpaths[key] = (now + self.realpath_ttl, real)
-        return real
+                self._realpaths[key] = (now + self.realpath_ttl, real, text)
+        return real, text
 
     def resolve(self, url_path: str) -> Resolved:
-        """The file for the path of a request-target (percent-encoded, no query)."""
+        """The file for the path of a request-target (percent-encoded, no query): the
+        candidates the path names, from the longest, each looked up with one ``stat()``
+        (DOCROOT-MAP-1). What the path's text alone decides -- its candidates, or the
+        refusal -- is remembered for the next request with the same path (NET-PERF-3),
+        at most ``REALPATH_ENTRIES`` paths; the file system is asked every time."""
+        plan = self._plans.get(url_path)
+        if plan is None:
+            try:
+                plan = self._plan(url_path)
+            except Refused as refused:
+                plan = (refused.status, str(refused))
+            if len(self._plans) >= self.REALPATH_ENTRIES:
+                self._plans.clear()
+            self._plans[url_path] = plan
+        if isinstance(plan, tuple):
+            raise Refused(*plan)
+        static = plan.static
+        for candidate, named, path_info, rest, indexes in plan.candidates:
+            mode = _mode(candidate)  # one stat() where pathlib asked is_dir() and is_file()
+            if S_ISDIR(mode):
+                if rest and static:
+                    break  # a missing file, not a route for the index
+                for index, index_name in indexes:
+                    if S_ISREG(_mode(index)):
+                        return self._inside(index, index_name, path_info)
+                break
+            if S_ISREG(mode):
+                return self._inside(candidate, named, path_info)
+            if named != "/" and S_ISREG(_mode(candidate + ".py")):
+                return self._inside(candidate + ".py", named + ".py", path_info)
+        raise Refused(404, "no such file")
+
+    def _plan(self, url_path: str) -> _Plan:
+        """What ``resolve`` looks up for ``url_path``, or ``Refused`` (DOCROOT-REFUSE-1)."""
         if not url_path.startswith("/"):
             raise Refused(400, "the path must start with /")
         if "%" in url_path and (_ENCODED_SEPARATOR.search(url_path) or _BAD_ESCAPE.search(url_path)):
@@ -107,44 +145,45 @@ class DocumentRoot:
             raise Refused(404, "the path leaves the document root")
         static = any("." in segment for segment in segments)
         root = self._root
+        candidates = []
         for depth in range(len(segments), -1, -1):  # php -S walks back to what exists
             candidate = os.path.join(root, *segments[:depth]) if depth else root
             named = "/" + "/".join(segments[:depth])
             rest = segments[depth:]
             path_info = "/" + "/".join(rest) + ("/" if url_path.endswith("/") else "") if rest else ""
-            mode = _mode(candidate)  # one stat() where pathlib asked is_dir() and is_file()
-            if S_ISDIR(mode):
-                if rest and static:
-                    break  # a missing file, not a route for the index
-                for index in self.INDEX:
-                    if S_ISREG(_mode(os.path.join(candidate, index))):
-                        return self._inside(os.path.join(candidate, index), named.rstrip("/") + "/" + index,
-                                            path_info)
-                break
-            if S_ISREG(mode):
-                return self._inside(candidate, named, path_info)
-            if depth and S_ISREG(_mode(candidate + ".py")):
-                return self._inside(candidate + ".py", named + ".py", path_info)
-        raise Refused(404, "no such file")
+            indexes = tuple((os.path.join(candidate, index), named.rstrip("/") + "/" + index) for index in self.INDEX)
+            candidates.append((candidate, named, path_info, bool(rest), indexes))
+        return _Plan(static, tuple(candidates))
 
     def script(self, filename: str) -> Path:
         """The script a FastCGI request's SCRIPT_FILENAME names: a ``.py`` file
         inside the root, or ``Refused`` (DOCROOT-REFUSE-1)."""
-        path = Path(filename)
-        if not path.is_absolute() or "\0" in filename:
+        if not filename.startswith("/") or "\0" in filename:
             raise Refused(404, "SCRIPT_FILENAME must be an absolute path")
-        resolved = self._inside(path, filename)
-        if not resolved.is_script or not path.is_file():
+        real, text = self._realpath(filename)
+        if not text.startswith(self._prefix) or text == self._root:
+            raise Refused(404, "the file is outside the document root")
+        name = text.rpartition("/")[2]  # a .py file: Resolved.is_script, without making one
+        if not (name.endswith(".py") and len(name) > 3) or not S_ISREG(_mode(filename)):
             raise Refused(404, "no such script")
-        return resolved.path
+        return real
 
     def _inside(self, path: str | os.PathLike[str], script_name: str, path_info: str = "") -> Resolved:
         # Symbolic links are followed, and then the file must still be in the root.
-        real = self.realpath(path)
-        text = str(real)
+        real, text = self._realpath(os.fspath(path))
         if not text.startswith(self._prefix) or text == self._root:
             raise Refused(404, "the file is outside the document root")
         return Resolved(real, script_name, path_info)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a URL path names, before the file system is asked: whether it names a
+    static file (a dot in a segment), and its candidates from the longest: (file,
+    SCRIPT_NAME, PATH_INFO, whether PATH_INFO is left, the directory's index files)."""
+
+    static: bool
+    candidates: tuple[tuple[str, str, str, bool, tuple[tuple[str, str], ...]], ...]
 
 
 def _mode(path: str) -> int:

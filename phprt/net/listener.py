@@ -347,6 +347,9 @@ class Listener(Generic[C]):
         self._owner: threading.Thread | None = None  # the thread serve_forever() runs in
         self._heir = False  # it waits to take the loop back from a relief thread
         self._again = False  # an inline answer left work: look again at once
+        # The thread answering a request in the loop's stead (NET-LOOP-1), until another thread
+        # leads the loop: what it gives back needs no wake-up (NET-PERF-2). Under _lock.
+        self._answering: int | None = None
 
     @property
     def listener(self) -> socket.socket:
@@ -396,6 +399,9 @@ class Listener(Generic[C]):
         while this one answered a request (NET-LOOP-1)."""
         selector, wake = self._selector, self._wake
         assert selector is not None and wake is not None
+        with self._lock:  # a thread answering in the loop's stead now wakes this one (NET-PERF-2)
+            self._answering = None
+        self._again = True  # and what it gave back before is taken at once
         ended = True
         try:
             while not self.stopping:
@@ -493,11 +499,13 @@ class Listener(Generic[C]):
 
     def _answer_inline(self, connection: C) -> bool:
         """Answer ``connection``'s request in this, the loop's thread, letting go of the
-        loop meanwhile; whether this thread still runs the loop afterwards."""
+        loop meanwhile; whether this thread still runs the loop afterwards. The
+        connection comes back to the loop here, with no wake-up (NET-PERF-2)."""
         self._inline_token = object()
         if not self._relieving:  # the first request answered here for a while: a relief thread begins
             self._relieving = True
             self._start_relief()
+        self._answering = threading.get_ident()
         self._leader.release()
         step = self._served(connection)
         leading = self._leader.acquire(blocking=False)
@@ -509,9 +517,14 @@ class Listener(Generic[C]):
                 self.give_back(connection, step)
             return False
         self._inline_token = None
-        if step is not None:  # back to the loop at once: a connection kept registered is not
-            with self._lock:  # unregistered and registered again (two epoll calls saved)
-                self._back.append((connection, step))
+        with self._lock:
+            self._answering = None
+        if step is not None:  # back to the loop at once, still registered (NET-PERF-1)
+            with self._lock:
+                self._running.pop(connection, None)
+            self._take_back(connection, step)
+            self._again = True
+        if self._back:  # given back by this thread (NET-PERF-2), or by others
             self._collect()
             self._again = True
         return True
@@ -536,7 +549,7 @@ class Listener(Generic[C]):
     def _room(self) -> bool:
         """Whether a new connection can be taken: below max_connections, or by closing
         one that is closing anyway or has waited longest for its request."""
-        if time.monotonic() < self._paused_until:
+        if self._paused_until and time.monotonic() < self._paused_until:
             return False
         return self._held() < self.max_connections or bool(self._lingering) or bool(self._waiting)
 
@@ -658,7 +671,7 @@ class Listener(Generic[C]):
         self._waiting.pop(connection, None)
         if step is Step.RUN:
             assert self._selector is not None
-            if self.inline and not connection.watch_running:
+            if self.inline:  # kept registered (NET-PERF-1)
                 self._parked.add(connection)
             else:
                 self._selector.unregister(connection.sock)
@@ -697,39 +710,53 @@ class Listener(Generic[C]):
             self._failed(connection, error)
 
     def _collect(self) -> None:
-        """Take back the connections whose threads are done."""
+        """Take back the connections whose threads are done. One whose socket is still
+        registered stays so (NET-PERF-1): it is read next, or runs its next request."""
+        if not self._back:  # a thread that appends after this look wakes the loop
+            return
         with self._lock:
             back, self._back = self._back, []
             for connection, _ in back:
                 self._running.pop(connection, None)
-        assert self._selector is not None
         for connection, step in back:
-            read_next = step in (Step.WAIT, Step.LINGER)
-            registered = self._unwatch(connection, keep=read_next)
-            if connection in self._parked and step is not Step.RUN:
-                self._parked.discard(connection)  # still registered: read next, or closed by _close
-                registered = True
-            connection.in_loop = True
-            if read_next and not registered:
-                self._selector.register(connection.sock, selectors.EVENT_READ, connection)
+            self._take_back(connection, step)
+
+    def _take_back(self, connection: C, step: Step) -> None:
+        # A connection its thread is done with (no longer in _running): do ``step`` with it.
+        selector = self._selector
+        assert selector is not None
+        if self._retry:
+            self._retry.pop(connection, None)
+        registered = self._watched.pop(connection, False) or connection in self._parked
+        self._parked.discard(connection)
+        connection.in_loop = True
+        if step is Step.WAIT or step is Step.LINGER:
+            if not registered:
+                selector.register(connection.sock, selectors.EVENT_READ, connection)
             if step is Step.WAIT:
                 self._waiting[connection] = None
                 self._apply(connection, self._call(connection, connection.resume))
-            elif step is Step.LINGER:
-                self._linger(connection)
-            elif step is Step.RUN:
-                self._ready.append(connection)
             else:
-                self._close(connection)
+                self._linger(connection)
+        elif step is Step.RUN:
+            if registered:
+                if self.inline:
+                    self._parked.add(connection)
+                else:
+                    selector.unregister(connection.sock)
+            self._ready.append(connection)
+        else:
+            self._close(connection)
 
     def _expire(self) -> None:
-        for connection in list(self._retry):  # what a watched connection could not take at once
-            if connection in self._watched:
-                self._hear(connection, retry=True)
-            else:
-                self._retry.pop(connection, None)
         if self._retry:
-            self._next_check = min(self._next_check, time.monotonic() + 0.002)
+            for connection in list(self._retry):  # what a watched connection could not take at once
+                if connection in self._watched:
+                    self._hear(connection, retry=True)
+                else:
+                    self._retry.pop(connection, None)
+            if self._retry:
+                self._next_check = min(self._next_check, time.monotonic() + 0.002)
         now = time.monotonic()
         if now < self._next_check:
             return
@@ -767,6 +794,7 @@ class Listener(Generic[C]):
                         blocked = True
                         continue
                     self._memory += cost
+                self._running[connection] = None
             connection.granted = cost
             self._ready.remove(connection)
             if not self._start(connection):
@@ -774,13 +802,14 @@ class Listener(Generic[C]):
         return True
 
     def _start(self, connection: C) -> bool:
-        # Whether this thread still runs the loop.
+        # Counted in _running already; whether this thread still runs the loop.
         connection.in_loop = False
-        with self._lock:
-            self._running[connection] = None
         if connection.watch_running:
-            assert self._selector is not None
-            self._selector.register(connection.sock, selectors.EVENT_READ, connection)
+            if connection in self._parked:  # still registered (NET-PERF-1)
+                self._parked.discard(connection)
+            else:
+                assert self._selector is not None
+                self._selector.register(connection.sock, selectors.EVENT_READ, connection)
             self._watched[connection] = True
         if self.inline:
             return self._answer_inline(connection)
@@ -817,12 +846,15 @@ class Listener(Generic[C]):
             looping = self._looping
             if looping:
                 self._back.append((connection, step))
+                # The thread answering in the loop's stead collects it itself, or the relief
+                # thread that takes the loop over does (NET-PERF-2): no wake-up then.
+                wake = self._answering != threading.get_ident()
             else:
                 self._running.pop(connection, None)
-        if looping:
-            self._poke()
-        else:
+        if not looping:
             connection.close()
+        elif wake:
+            self._poke()
 
     def release_memory(self, size: int) -> None:
         """Give back ``size`` bytes granted to a request's body."""

@@ -18,9 +18,20 @@ from typing import Callable, TextIO
 __all__ = ["Log", "ctime_stamp", "fpm_stamp"]
 
 
+_CTIME: list[tuple[int, str]] = [(-1, "")]  # the last second stamped, and its stamp
+
+
 def ctime_stamp() -> str:
-    """``php -S``'s: ``[Sat Nov 21 13:02:08 2026] `` (SERVE-LOG-1)."""
-    return f"[{time.ctime()}] "
+    """``php -S``'s: ``[Sat Nov 21 13:02:08 2026] `` (SERVE-LOG-1). The text is made
+    once per second of the clock, the same bytes ``ctime()`` gives for any instant
+    of it (NET-PERF-4)."""
+    now = time.time()
+    second, stamp = _CTIME[0]
+    if int(now) != second:
+        second = int(now)
+        stamp = f"[{time.ctime(second)}] "
+        _CTIME[0] = (second, stamp)
+    return stamp
 
 
 def fpm_stamp() -> str:

@@ -79,8 +79,12 @@ class ScriptRunner:
             raise ValueError("max_running must be at least 1")
         self.name = name
         self._pool = WorkerPool(max_running or self.MAX_THREADS, name=name, idle_timeout=self.IDLE_TIMEOUT)
-        self._slots = threading.BoundedSemaphore(max_running) if max_running is not None else None
-        self._lock = threading.Condition()
+        self._max = max_running
+        # One plain lock counts the running scripts; the condition on it is notified only
+        # when a submit or a join waits (NET-PERF-5).
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._waiting = 0
         self._running = 0
 
     @property
@@ -101,10 +105,7 @@ class ScriptRunner:
         (``pool``), as ``submit`` runs it in another: counted in ``running``, within
         ``max_running``, in a fresh context, then ``done(outcome)``; its Outcome.
         Saves a thread hand-off per request (NET-RUNNER-1)."""
-        if self._slots is not None:
-            self._slots.acquire()
-        with self._lock:
-            self._running += 1
+        self._enter()
         outcome = self._outcome([call, transport], contextvars.Context())
         self._end(outcome, done, None)  # no one waits on a ticket: none is made
         return outcome
@@ -113,10 +114,7 @@ class ScriptRunner:
                done: Callable[[Outcome], None] | None = None) -> Ticket:
         """Run ``call`` on ``transport`` in a worker, then ``done(outcome)`` there.
         Waits first while ``max_running`` scripts run."""
-        if self._slots is not None:
-            self._slots.acquire()
-        with self._lock:
-            self._running += 1
+        self._enter()
         ticket = Ticket()
         # The worker keeps its job until it ends: the request goes in a list it empties.
         job = [call, transport]
@@ -125,6 +123,18 @@ class ScriptRunner:
         except RuntimeError as error:  # no thread to be had: the request ends unanswered, the server goes on
             self._end(Outcome(None, error), done, ticket)
         return ticket
+
+    def _enter(self) -> None:
+        # A script begins: once fewer than max_running run (FCGI-CONCURRENT-1).
+        with self._lock:
+            if self._max is not None and self._running >= self._max:
+                self._waiting += 1
+                try:
+                    while self._running >= self._max:
+                        self._changed.wait()
+                finally:
+                    self._waiting -= 1
+            self._running += 1
 
     def _work(self, job: list[object], done: Callable[[Outcome], None] | None, ticket: Ticket) -> None:
         self._end(self._outcome(job), done, ticket)
@@ -153,9 +163,8 @@ class ScriptRunner:
                 ticket._set(outcome)
             with self._lock:
                 self._running -= 1
-                self._lock.notify_all()
-            if self._slots is not None:
-                self._slots.release()
+                if self._waiting:
+                    self._changed.notify_all()
 
     def close(self, timeout: float | None = None) -> bool:
         """Take no more scripts; the idle threads end, the busy ones once their script
@@ -165,4 +174,8 @@ class ScriptRunner:
     def join(self, timeout: float | None = None) -> bool:
         """Wait until no script runs (at most ``timeout`` seconds); whether none does."""
         with self._lock:
-            return self._lock.wait_for(lambda: self._running == 0, timeout)
+            self._waiting += 1
+            try:
+                return self._changed.wait_for(lambda: self._running == 0, timeout)
+            finally:
+                self._waiting -= 1

@@ -1,0 +1,198 @@
+"""Issue 13, the serving loop's fast paths (NET-PERF-*): each keeps the behaviour it shortens.
+
+Timing is never asserted; every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import selectors
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from phprt import MemoryTransport
+from phprt.fastcgi import FastCgiServer
+from phprt.net import logs
+from phprt.net.docroot import DocumentRoot, Refused
+from phprt.net.runner import ScriptRunner
+from phprt.net.site import HttpRequest, ScriptCall, Site
+from phprt.server import HttpServer
+from tests.support.fastcgi import STDOUT, Client, fcgi_request, nginx_params
+
+HELLO = 'from phprt.php import *\necho("Hello")\n'
+
+
+class _Counting(selectors.DefaultSelector):
+    """The loop's selector, counting the calls that change what it watches."""
+
+    calls = 0
+
+    def register(self, *args: Any, **kwargs: Any) -> Any:
+        _Counting.calls += 1
+        return super().register(*args, **kwargs)
+
+    def unregister(self, *args: Any, **kwargs: Any) -> Any:
+        _Counting.calls += 1
+        return super().unregister(*args, **kwargs)
+
+
+@pytest.fixture
+def counting(monkeypatch: pytest.MonkeyPatch) -> type[_Counting]:
+    monkeypatch.setattr(selectors, "DefaultSelector", _Counting)  # the module the loop takes it from
+    _Counting.calls = 0
+    return _Counting
+
+
+def _pokes(server: Any) -> list[int]:
+    # Counts the loop's wake-ups through its socket pair.
+    count = [0]
+    poke = server._poke
+
+    def counted() -> None:
+        count[0] += 1
+        poke()
+
+    server._poke = counted
+    return count
+
+
+@pytest.mark.clause("NET-PERF-1", "NET-LOOP-1")
+def test_kept_alive_http_requests_cost_no_selector_call(tmp_path: Path, counting: type[_Counting]) -> None:
+    (tmp_path / "hello.py").write_text(HELLO)
+    with HttpServer(tmp_path, log=io.StringIO()) as server:
+        pokes = _pokes(server)
+        connection = http.client.HTTPConnection(*server.address, timeout=10)
+        try:
+            bodies = []
+            for index in range(6):
+                if index == 2:
+                    before = counting.calls
+                connection.request("GET", "/hello.py")
+                bodies.append(connection.getresponse().read())
+            assert bodies == [b"Hello"] * 6
+            assert counting.calls == before  # four more requests, no register or unregister
+            assert pokes[0] == 0
+        finally:
+            connection.close()
+
+
+@pytest.mark.clause("NET-PERF-1", "NET-PERF-2", "FCGI-CONCURRENT-1")
+def test_kept_fastcgi_requests_are_watched_through_one_registration(tmp_path: Path,
+                                                                   counting: type[_Counting]) -> None:
+    (tmp_path / "hello.py").write_text(HELLO)
+    with FastCgiServer(tmp_path, "127.0.0.1:0") as server:
+        pokes = _pokes(server)
+        client = Client(server.address)
+        try:
+            for request_id in range(1, 7):
+                if request_id == 3:
+                    before = counting.calls
+                client.send(fcgi_request(nginx_params(tmp_path, "/hello.py"), request_id=request_id, flags=1))
+                assert client.read_end(request_id).stream(STDOUT, request_id).endswith(b"\r\n\r\nHello")
+            assert counting.calls == before
+            assert pokes[0] == 0  # each response ended in the loop's thread, which took the connection back
+        finally:
+            client.close()
+
+
+@pytest.mark.clause("NET-PERF-2", "FCGI-FINISH-1", "NET-LOOP-1")
+def test_the_next_request_is_read_while_a_finished_response_s_script_goes_on(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "hello.py").write_text(HELLO)
+    (root / "gate.py").write_text(
+        "import os, time\nfrom phprt.php import *\necho('first')\nfastcgi_finish_request()\n"
+        "deadline = time.monotonic() + 10\n"
+        "while not os.path.exists(_GET['gate']) and time.monotonic() < deadline:\n    time.sleep(0.01)\n")
+    gate = tmp_path / "open"
+    with FastCgiServer(root, "127.0.0.1:0") as server:
+        client = Client(server.address)
+        try:
+            client.send(fcgi_request(nginx_params(root, "/gate.py", query=f"gate={gate}"), request_id=1, flags=1))
+            assert client.read_end(1).stream(STDOUT, 1).endswith(b"first")
+            # The script still runs in the thread that answered it; the connection is taken back
+            # by the relief thread, without a wake-up, and its next request answered.
+            client.send(fcgi_request(nginx_params(root, "/hello.py"), request_id=2, flags=1))
+            assert client.read_end(2).stream(STDOUT, 2).endswith(b"Hello")
+            assert not gate.exists() and server.runner.running >= 1  # the first script still waits
+        finally:
+            gate.write_text("")
+            client.close()
+
+
+@pytest.mark.clause("NET-PERF-3", "DOCROOT-MAP-1", "DOCROOT-REALPATH-1")
+def test_a_remembered_url_path_still_sees_the_file_system_change(tmp_path: Path) -> None:
+    root = DocumentRoot(tmp_path)
+    with pytest.raises(Refused):
+        root.resolve("/page/more")
+    (tmp_path / "page.py").write_text(HELLO)
+    found = root.resolve("/page/more")
+    assert (found.path.name, found.script_name, found.path_info) == ("page.py", "/page.py", "/more")
+    (tmp_path / "page.py").unlink()
+    (tmp_path / "page").mkdir()
+    (tmp_path / "page" / "index.py").write_text(HELLO)
+    found = root.resolve("/page/more")
+    assert (found.script_name, found.path_info) == ("/page/index.py", "/more")
+    (tmp_path / "page" / "index.py").unlink()
+    for _ in range(2):  # a refusal remembered is raised afresh, with its status
+        with pytest.raises(Refused) as missing:
+            root.resolve("/page/more")
+        assert missing.value.status == 404
+        with pytest.raises(Refused) as bad:
+            root.resolve("/a%2fb")
+        assert bad.value.status == 400
+        with pytest.raises(Refused) as outside:
+            root.resolve("/../x.py")
+        assert outside.value.status == 404
+
+
+@pytest.mark.clause("NET-PERF-3", "NET-SERVER-1")
+def test_header_keys_remembered_give_the_same_server_array(tmp_path: Path) -> None:
+    site = Site(tmp_path)
+    headers = (("X-Many", "1"), ("Content-Type", "text/plain"), ("x-many", "2"), ("Set-Cookie", "a"),
+               ("set-cookie", "b"))
+    request = HttpRequest("GET", "/x?a+b", headers=headers, client=("127.0.0.1", 5), local=("127.0.0.1", 80))
+    first, second = (site.server_variables(request, None) for _ in range(2))
+    for server in (first, second):
+        assert [key for key in server if key.startswith(("HTTP_", "CONTENT"))] == [
+            "HTTP_X_MANY", "CONTENT_TYPE", "HTTP_CONTENT_TYPE", "HTTP_SET_COOKIE"]
+        assert (server["HTTP_X_MANY"], server["HTTP_SET_COOKIE"]) == ("1, 2", "b")
+        assert (server["QUERY_STRING"], server["argv"], server["argc"]) == ("a+b", ["a", "b"], 2)
+
+
+@pytest.mark.clause("NET-PERF-4", "SERVE-LOG-1")
+def test_the_log_stamp_is_ctime_s_for_every_instant(monkeypatch: pytest.MonkeyPatch) -> None:
+    for instant in (1_800_000_000.2, 1_800_000_000.9, 1_800_000_001.0, 1_799_999_999.5, 1_800_000_001.7):
+        monkeypatch.setattr(time, "time", lambda instant=instant: instant)
+        assert logs.ctime_stamp() == f"[{time.ctime(instant)}] "
+
+
+@pytest.mark.clause("NET-PERF-5", "NET-RUNNER-1", "FCGI-CONCURRENT-1")
+def test_a_waiting_submit_and_join_are_woken_when_a_script_ends() -> None:
+    runner = ScriptRunner(1)
+    gate, order = threading.Event(), []
+
+    def first() -> None:
+        order.append("first")
+        gate.wait(10)
+
+    def second() -> None:
+        order.append("second")
+
+    runner.submit(ScriptCall(first, {}, b"", "cli-server"), MemoryTransport())
+    tickets = []
+    waiter = threading.Thread(target=lambda: tickets.append(
+        runner.submit(ScriptCall(second, {}, b"", "cli-server"), MemoryTransport())))
+    waiter.start()
+    waiter.join(0.3)
+    assert waiter.is_alive() and order == ["first"]  # the submit waits for the one slot
+    gate.set()
+    waiter.join(10)
+    assert tickets and tickets[0].wait(10) is not None
+    assert runner.join(10) and runner.running == 0 and order == ["first", "second"]
+    assert runner.close(10)
