@@ -19,12 +19,15 @@ so ``$_GET['t']`` ports as ``_GET['t']`` (REQ-SUPERGLOBAL-1).
 
 from __future__ import annotations
 
+import sys
+from types import ModuleType
 from typing import Any, Callable, Iterator, MutableMapping
 
 from .engine.constants import *  # noqa: F403
 from .engine.constants import __all__ as _constants
 from .engine.functions import FUNCTIONS, PhpFunction
 from .engine.runtime import ACTIVE, Runtime
+from .engine.script import STAR_EXPORTS
 from .engine.values import Ref
 from .output.printf import PhpOutput
 
@@ -41,7 +44,10 @@ def _bind(entry: PhpFunction) -> Callable[..., Any]:
     name = entry.name  # also how PHP's stack trace names this frame (engine/uncaught.py)
 
     def function(*args: Any, **kwargs: Any) -> Any:
-        return getattr(runtime(), name)(*args, **kwargs)
+        active = ACTIVE.get()  # runtime(), inlined: one call less per PHP call
+        if active is None:
+            runtime()
+        return getattr(active, name)(*args, **kwargs)
 
     function.__name__ = function.__qualname__ = name
     function.__doc__ = entry.function.__doc__
@@ -110,3 +116,35 @@ __all__ = [
     "Ref", "runtime", "php_output", "_SERVER", "_GET", "_POST", "_COOKIE", "_FILES", "_REQUEST", "_SESSION",
     *(entry.name for entry in FUNCTIONS if entry.name != "print"), *_constants,
 ]
+
+
+#: What ``from phprt.php import *`` binds, by E_ALL's value (PERF-SCRIPT-1).
+_exports: dict[int, dict[str, Any]] = {}
+
+
+def _star_exports(active: Runtime) -> dict[str, Any]:
+    """The names ``from phprt.php import *`` binds in ``active``, in ``__all__``'s order, with
+    its version's E_ALL: one dict, kept until an attribute of this module is set (PERF-SCRIPT-1)."""
+    e_all = active.version.e_all
+    exports = _exports.get(e_all)
+    if exports is None:
+        module = sys.modules[__name__]
+        exports = _exports[e_all] = {name: e_all if name == "E_ALL" else getattr(module, name) for name in __all__}
+    return exports
+
+
+class _Module(ModuleType):
+    """This module: setting or deleting one of its attributes (a test's monkeypatch) drops
+    the names kept for ``import *`` (PERF-SCRIPT-1)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        _exports.clear()
+
+    def __delattr__(self, name: str) -> None:
+        super().__delattr__(name)
+        _exports.clear()
+
+
+sys.modules[__name__].__class__ = _Module
+STAR_EXPORTS[__name__] = _star_exports

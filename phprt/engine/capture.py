@@ -20,6 +20,7 @@ __all__ = ["capturing", "release"]
 _ECHO: ContextVar[Callable[[Any], None] | None] = ContextVar("phprt_capture_echo", default=None)
 _LOCK = threading.Lock()
 _users = 0
+_last: _Router | None = None  # the router last installed, installed again for the same stream
 
 
 class _BinaryRouter:
@@ -65,10 +66,12 @@ class _Router:
 
 def capturing(echo: Callable[[Any], None]) -> Token[Callable[[Any], None] | None]:
     """Route this context's stdout writes to ``echo`` until ``release(token)``."""
-    global _users
+    global _users, _last
     with _LOCK:
-        if not isinstance(sys.stdout, _Router):
-            sys.stdout = _Router(sys.stdout)
+        if not isinstance(sys.stdout, _Router):  # the router of this stream, made once (PERF-RELEASE-1)
+            if _last is None or _last.fallback is not sys.stdout:
+                _last = _Router(sys.stdout)
+            sys.stdout = _last
         _users += 1
     return _ECHO.set(echo)
 

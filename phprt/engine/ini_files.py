@@ -273,11 +273,11 @@ def request_ini(configuration: Configuration, server: Mapping[str, Any], sapi: s
         for index in range(1, len(path)):
             if path[index] == "/" and path[:index] in per_dir:
                 _activate(per_dir[path[:index]], changes, configuration.known)
-    current = {**configuration.directives, **changes}
-    filename = current.get("user_ini.filename") or ""
+    directives = configuration.directives
+    filename = changes.get("user_ini.filename", directives.get("user_ini.filename")) or ""
     doc_root = server.get("DOCUMENT_ROOT")
     if filename and isinstance(doc_root, str):
-        ttl = ini_integer("user_ini.cache_ttl", current.get("user_ini.cache_ttl") or "")
+        ttl = ini_integer("user_ini.cache_ttl", changes.get("user_ini.cache_ttl", directives.get("user_ini.cache_ttl")) or "")
         user = _user_ini(path, filename, doc_root, ttl, int(time.time() if now is None else now), errors)
         for key, value in user.items():
             directive = configuration.known.get(key)

@@ -10,16 +10,14 @@ connection of the output layer to the transport.
 
 from __future__ import annotations
 
-import email.utils
 import os
 import sys
-import time
 from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import Any, Mapping
 
 from ..http.functions import HeaderFunctions
-from ..http.headers import HeaderQueue, head_for
+from ..http.headers import HeaderQueue, head_for, http_date
 from ..http.request import UploadedFile, request_variables
 from ..output import handlers
 from ..output.compression import ZlibFunctions
@@ -57,22 +55,25 @@ __all__ = ["ACTIVE", "POWERED_BY", "Runtime"]
 ACTIVE: ContextVar[Runtime | None] = ContextVar("phprt_active_runtime", default=None)
 #: The X-Powered-By value phprt sends where PHP sends "PHP/8.2.36" (DEV-POWERED-BY-1).
 POWERED_BY = "PHP/8.2 (phprt)"
+_POWERED_BY_LINE = f"X-Powered-By: {POWERED_BY}"
 
 
 def _dropped(data: bytes) -> None:
     """Output that reaches no client (OUT-DIRECT-1)."""
 
 
-_date_cache: tuple[int, str] = (0, "")
+def _head_sent() -> bool:
+    """php_output_header() once the request has been disposed of: the head has gone."""
+    return True
 
 
-def _http_date() -> str:
-    # The Date header's text, made once a second (PERF-START-1).
-    global _date_cache
-    now = int(time.time())
-    if _date_cache[0] != now:
-        _date_cache = (now, email.utils.formatdate(now, usegmt=True))
-    return _date_cache[1]
+def _no_ini(name: str) -> str:
+    """The header queue's ini once the request has been disposed of."""
+    return ""
+
+
+def _nothing() -> None:
+    """Nothing to do once the request has been disposed of."""
 
 
 class Runtime(
@@ -137,8 +138,9 @@ class Runtime(
         self._shutdown_functions = []
         self.server = dict(self.transport.server)
         self._received = dict(self.server)  # the request as the SAPI holds it, whatever the script does to $_SERVER
-        with versions.ini_parsing(self.version):
-            self._request_ini()  # php-cgi's and PHP-FPM's per-request ini (CONF-SECTION-1)
+        if self.sapi.name == "cgi" or self.sapi.fastcgi:  # only they change the ini per request (PERF-START-3)
+            with versions.ini_parsing(self.version):
+                self._request_ini()  # php-cgi's and PHP-FPM's per-request ini (CONF-SECTION-1)
         #: $_GET, $_POST, $_COOKIE, $_FILES and $_REQUEST, parsed when the request starts (REQ-VARS-1).
         self.get: dict[Any, Any] = {}
         self.post: dict[Any, Any] = {}
@@ -207,7 +209,25 @@ class Runtime(
             if self._capture_print:
                 release(self._capture)
             ACTIVE.reset(self._token)
+            self._entry_frame = None  # the request's frames go with it (PERF-RELEASE-1)
         return handled or isinstance(exc, (Bailout, TimeLimitExceeded))
+
+    def dispose(self) -> None:
+        """Let an ended request go, for a server that made its Runtime and is done with it:
+        the parts that call back into the Runtime (the output layer's sink, the header
+        queue's ini, the time limit, the echo fast path) are cut loose, so that it is freed
+        as soon as its last holder lets go, not by the cycle collector (PERF-RELEASE-1). What
+        the request left stays readable -- its status, diagnostics, headers, exit status --
+        and output written afterwards goes nowhere."""
+        if not self._ended:
+            raise RuntimeError("dispose() ends nothing: the request has not ended")
+        out = self._out
+        out._emit = out._direct = _dropped
+        out._header = _head_sent
+        self._headers._ini = _no_ini
+        self._headers.on_content_length = _nothing
+        self._timer.disown()
+        self.__dict__.pop("echo", None)
 
     def startup(self) -> None:
         """Start the request as php_request_startup() does (RT-STARTUP-1): the
@@ -219,8 +239,11 @@ class Runtime(
         if self._trace is not None:
             self._trace.request_start(self)
         self._module_startup()
-        if self._ini_flag("expose_php"):
-            self._headers.header(f"X-Powered-By: {POWERED_BY}")
+        if self._headers.stores and self._ini_flag("expose_php"):  # sapi_add_header() into an empty queue
+            if self._trace is None:
+                self._headers.lines.append(_POWERED_BY_LINE)  # what header() would do (PERF-START-3)
+            else:
+                self._headers.header(_POWERED_BY_LINE)  # seen by the trace
         self._starting = True
         warnings: list[tuple[int, str]] = []
         if self.sapi.name != "cli":  # the CLI has no request to parse
@@ -382,7 +405,7 @@ class Runtime(
         queue.sent = True
         if self._trace is not None:
             self._trace.record("headers-sent", {"status": queue.response_code, "lines": list(queue.lines)})
-        date = _http_date() if self.sapi.name == "cli-server" else ""  # only the built-in server dates its head
+        date = http_date() if self.sapi.name == "cli-server" else ""  # only the built-in server dates its head
         head = head_for(self.sapi.name, queue, self._received, date, self.charset)
         if self._sink.send_headers(head) is False:  # PHP-FPM's head is output, in its records
             self._aborted()

@@ -15,27 +15,34 @@ own file and line, reported through the request like any fatal error (RT-RUN-3, 
 
 from __future__ import annotations
 
+import ast
 import builtins
+import importlib
 import os
 import sys
 import threading
 from collections import UserList
 from contextvars import ContextVar
 from types import CodeType, ModuleType
-from typing import Any, Callable, Iterable, Sequence, Union
+from typing import Any, Callable, Iterable, Mapping, Sequence, Union
 
 from .constants import E_PARSE
 from .errors import StartupFailed
 from .runtime import Runtime
 from .timelimit import calls_script
 
-__all__ = ["Script", "compile_script", "execute", "parse_error"]
+__all__ = ["STAR_EXPORTS", "Script", "compile_script", "execute", "parse_error"]
 
 Script = Union[str, "os.PathLike[str]", Callable[[], object]]
 
 _ARGV: ContextVar[list[str] | None] = ContextVar("phprt_argv", default=None)
-_CODE: dict[str, tuple[tuple[int, int, int, int], CodeType]] = {}
+_CODE: dict[str, tuple[tuple[int, int, int, int], CodeType, str | None]] = {}
 _INSTALL = threading.Lock()
+#: What ``from M import *`` binds, by module, for a Runtime: a module registers its provider when
+#: it is imported (phprt/php.py registers ``phprt.php``); a script whose first statement is that
+#: import has its namespace filled from it instead (PERF-SCRIPT-1).
+STAR_EXPORTS: dict[str, Callable[[Runtime], Mapping[str, Any]]] = {}
+_PRELUDES = frozenset({"phprt.php"})
 
 
 class ArgvView(UserList[str]):
@@ -88,20 +95,47 @@ def _install_argv_view() -> None:
 
 
 def compile_script(path: str) -> CodeType:
+    """The script's code object (see ``_compiled``)."""
+    return _compiled(path)[0]
+
+
+def _compiled(path: str) -> tuple[CodeType, str | None]:
     """The script's code object, compiled once per version of the file (RT-SCRIPT-2): one
     ``stat`` validates the cached code, as opcache's ``validate_timestamps`` does; the file
     is opened and read only when it is new or changed, and the code is kept under the
-    ``fstat`` of what was read."""
+    ``fstat`` of what was read. With it, the module of a leading ``from phprt.php import *``
+    taken out of the code (PERF-SCRIPT-1), else None."""
     status = os.stat(path)
     cached = _CODE.get(path)
     if cached is not None and cached[0] == (status.st_ino, status.st_dev, status.st_size, status.st_mtime_ns):
-        return cached[1]
+        return cached[1], cached[2]
     with open(path, "rb") as source:
         status = os.fstat(source.fileno())
         key = (status.st_ino, status.st_dev, status.st_size, status.st_mtime_ns)
-        code = compile(source.read(), path, "exec", dont_inherit=True)
-    _CODE[path] = (key, code)
-    return code
+        tree = ast.parse(source.read(), path)
+    prelude = _take_prelude(tree)
+    code = compile(tree, path, "exec", dont_inherit=True)
+    _CODE[path] = (key, code, prelude)
+    return code, prelude
+
+
+def _take_prelude(tree: ast.Module) -> str | None:
+    # The first statement, or the first after the docstring, when it is ``from phprt.php
+    # import *``: taken out, and its module named (PERF-SCRIPT-1). (After a __future__
+    # import it stays: the names would be bound in another order.)
+    body = tree.body
+    index = 0
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        index = 1
+    if index == len(body):
+        return None
+    statement = body[index]
+    if isinstance(statement, ast.ImportFrom) and statement.level == 0 and statement.module in _PRELUDES \
+            and [alias.name for alias in statement.names] == ["*"]:
+        del body[index]
+        return statement.module
+    return None
 
 
 def parse_error(error: SyntaxError, path: str) -> tuple[str, str, int]:
@@ -137,7 +171,7 @@ def _run(runtime: Runtime, script: str | Callable[[], object]) -> None:
         script()
         return
     try:
-        code = compile_script(script)
+        code, prelude = _compiled(script)
     except SyntaxError as error:  # zend_compile_file() failed: E_PARSE, then the request ends (RT-RUN-3)
         message, file, line = parse_error(error, script)
         runtime._error(E_PARSE, message, (file, line))
@@ -145,4 +179,10 @@ def _run(runtime: Runtime, script: str | Callable[[], object]) -> None:
     module = ModuleType("__main__")
     module.__file__ = script
     module.__builtins__ = builtins  # type: ignore[attr-defined]
+    if prelude is not None:  # what the import would bind, as it would bind it (PERF-SCRIPT-1)
+        exports = STAR_EXPORTS.get(prelude)
+        if exports is None:
+            importlib.import_module(prelude)
+            exports = STAR_EXPORTS[prelude]
+        module.__dict__.update(exports(runtime))
     exec(code, module.__dict__)

@@ -17,7 +17,6 @@ raises the error only at its next interrupt check.
 
 from __future__ import annotations
 
-import ctypes
 import sys
 import threading
 import time
@@ -64,7 +63,13 @@ def in_script_code(thread_id: int) -> bool:
 
 
 def _raise_in(thread_id: int) -> None:
+    import ctypes  # only when a limit expires: not on every start-up
+
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(TimeLimitExceeded))
+
+
+def _expired() -> bool:
+    return True
 
 
 class ExecutionTimer:
@@ -106,7 +111,7 @@ class ExecutionTimer:
             self.bind()
         with _WATCHDOG.lock:
             self._deadline = self.now() + seconds if seconds > 0 else None
-            _WATCHDOG.update(self)
+            _WATCHDOG.update(self, seconds)
 
     def stop(self) -> None:
         """Disarm the timer; one disarmed already takes no lock (PERF-START-3)."""
@@ -116,6 +121,11 @@ class ExecutionTimer:
             if self._deadline is not None:
                 self._deadline = None
                 _WATCHDOG.update(self)
+
+    def disown(self) -> None:
+        """Stop, and forget whom to call on expiry (its Runtime is being let go, PERF-RELEASE-1)."""
+        self.stop()
+        self._on_expire = _expired
 
     def remaining(self) -> float | None:
         """Seconds left on the clock, or None when disarmed (or the thread is gone)."""
@@ -150,26 +160,27 @@ class _Watchdog:
 
     def __init__(self) -> None:
         self._timers: set[ExecutionTimer] = set()
-        self._changed = threading.Condition(threading.RLock())
-        self.lock = self._changed  # held while a deadline changes or expires
+        self.lock = threading.RLock()  # held while a deadline changes or expires
+        self._changed = threading.Condition(self.lock)
         self._thread: threading.Thread | None = None
         self._wake_at: float | None = None  # monotonic time of the next round; None: when notified
 
-    def update(self, timer: ExecutionTimer) -> None:
-        # The watchdog is woken only when this deadline comes before the one it sleeps
-        # towards; a disarmed or later deadline waits for its next round (PERF-START-2).
-        with self._changed:
-            if timer._deadline is None:
-                self._timers.discard(timer)
-                return
-            self._timers.add(timer)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="phprt-time-limit", daemon=True)
-                self._thread.start()
-                return
+    def update(self, timer: ExecutionTimer, left: float | None = None) -> None:
+        # Called with ``lock`` held. The watchdog is woken only when this deadline comes
+        # before the one it sleeps towards; a disarmed or later deadline waits for its next
+        # round (PERF-START-2). ``left``: the seconds to the deadline, when just set.
+        if timer._deadline is None:
+            self._timers.discard(timer)
+            return
+        self._timers.add(timer)
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="phprt-time-limit", daemon=True)
+            self._thread.start()
+            return
+        if left is None:
             left = timer.remaining()
-            if left is not None and (self._wake_at is None or time.monotonic() + left < self._wake_at):
-                self._changed.notify()
+        if left is not None and (self._wake_at is None or time.monotonic() + left < self._wake_at):
+            self._changed.notify()
 
     def _run(self) -> None:
         with self._changed:

@@ -278,6 +278,7 @@ class TracedOutputStack(OutputStack):
 
     _trace: Trace
     _inner: int  # >0 while an operation passes a buffer's output down
+    traced = True
 
     def start(self, handler: OutputHandler) -> None:
         super().start(handler)

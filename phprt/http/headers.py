@@ -9,13 +9,13 @@ into a ``ResponseHead``: the lines exactly as that SAPI writes them.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
-from functools import cached_property
-from typing import Callable, Mapping
+from typing import Callable, Mapping, NamedTuple
 
 from ..engine.values import PHP_BYTES, encodable, leading_int
 
-__all__ = ["HeadLine", "HeaderError", "HeaderQueue", "ResponseHead", "REASONS", "head_for"]
+__all__ = ["HeadLine", "HeaderError", "HeaderQueue", "ResponseHead", "REASONS", "head_for", "http_date"]
 
 #: main/http_status_codes.h: the reason phrases PHP knows.
 REASONS: Mapping[int, str] = {
@@ -37,6 +37,22 @@ REASONS: Mapping[int, str] = {
 }
 
 _C_SPACE = " \t\n\v\f\r"  # C's isspace()
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_date_cache: tuple[int, str] = (-1, "")
+
+
+def http_date(now: float | None = None) -> str:
+    """An HTTP date (RFC 9110's IMF-fixdate, "Thu, 04 Dec 2026 01:28:05 GMT") for ``now``
+    (default: the time), in English whatever the locale; the current second's is made once
+    (PERF-START-1)."""
+    global _date_cache
+    second = int(time.time() if now is None else now)
+    if _date_cache[0] != second:
+        t = time.gmtime(second)
+        _date_cache = (second, f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year:04d} "
+                               f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT")
+    return _date_cache[1]
 _CGI_MAX_HEADER = 1024  # SAPI_CGI_MAX_HEADER_LENGTH
 
 
@@ -60,8 +76,7 @@ def c_atoi(text: str) -> int:
     return leading_int(text.lstrip(_C_SPACE))
 
 
-@dataclass(frozen=True)
-class HeadLine:
+class HeadLine(NamedTuple):
     """One header line of a head: ``raw`` as written, ``name`` before its first colon
     as written (None for a line without one, HDR-HEADER-5), ``value`` after it
     without the surrounding spaces and tabs."""
@@ -95,14 +110,18 @@ class ResponseHead:
         """The head as the SAPI writes it: each line and a blank one, CRLF-terminated."""
         return "".join(f"{line}\r\n" for line in (*self.lines, "")).encode(self.charset, PHP_BYTES)
 
-    @cached_property
+    @property
     def parts(self) -> tuple[HeadLine, ...]:
-        """Each line as a ``HeadLine``, in order."""
-        parts = []
-        for line in self.lines:
-            name, colon, value = line.partition(":")
-            parts.append(HeadLine(line, name if colon else None, value.strip(" \t")))
-        return tuple(parts)
+        """Each line as a ``HeadLine``, in order; made once (without cached_property's lock)."""
+        parts: tuple[HeadLine, ...] | None = self.__dict__.get("_parts")
+        if parts is None:
+            made = []
+            for line in self.lines:
+                name, colon, value = line.partition(":")
+                made.append(HeadLine(line, name if colon else None, value.strip(" \t")))
+            parts = tuple(made)
+            object.__setattr__(self, "_parts", parts)  # a cache, not a field: the head stays as made
+        return parts
 
     def named(self, name: str) -> list[HeadLine]:
         """The lines named ``name`` (compared case-insensitively), in order."""

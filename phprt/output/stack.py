@@ -212,6 +212,9 @@ def byte_length(chunk: str | bytes, encoding: str) -> int:
 class OutputStack:
     """The handler stack and the output layer's state (PHP's output globals)."""
 
+    #: A traced stack sees every handler call (TRACE-EVENT-1): no call is skipped (PERF-OB-2).
+    traced = False
+
     def __init__(
         self,
         emit: Callable[[bytes], None],
@@ -456,7 +459,12 @@ class OutputStack:
             op = FINAL | CLEAN if discard else FINAL
             if self.running is not None:
                 self._lock_error(op)
-            out = self._run(orphan, op)[1]
+            if discard and orphan.function is None and not self.traced:  # _run() of the default handler, its output dropped (PERF-OB-2)
+                orphan.flags |= STARTED | PROCESSED
+                orphan.chunks.clear()
+                orphan.used = orphan._counted = 0
+            else:
+                out = self._run(orphan, op)[1]
         handlers = self.handlers
         if handlers:  # a bailout in flush() left the orphan off the stack: PHP's del_top then finds nothing to drop
             handlers.pop()

@@ -11,7 +11,7 @@ shaped like PHP's ``SessionHandlerInterface`` (``SessionHandlerInterface`` below
 
 from __future__ import annotations
 
-import secrets
+import os
 from typing import Any, Callable, Protocol, runtime_checkable
 
 __all__ = [
@@ -33,7 +33,7 @@ def valid_id(sid: str) -> bool:
 def create_id(length: int = 32, bits: int = 4) -> str:
     """php_session_create_id(): ``length`` random characters of ``bits`` bits each,
     as bin_to_readable() packs them (SESS-ID-1)."""
-    data = secrets.token_bytes(length)
+    data = os.urandom(length)  # what secrets.token_bytes() returns (CSPRNG bytes)
     out, word, have, index = [], 0, 0, 0
     mask = (1 << bits) - 1
     for _ in range(length):

@@ -66,7 +66,7 @@ class MemoryTransport(Transport):
 
     def send_headers(self, head: ResponseHead) -> None:
         self.head, self.status, self.headers = head, head.status, head.fields
-        self.events.append(("headers", head.status, head.fields))
+        self.events.append(("headers", head.status, self.headers))
 
     def write(self, data: bytes) -> bool:
         if self.client_gone:

@@ -1,0 +1,52 @@
+"""An ended request's Runtime is freed without the cycle collector once disposed of (PERF-RELEASE-1)."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from phprt import MemoryTransport, Runtime
+from phprt.engine.script import execute
+
+SERVER = {"REQUEST_METHOD": "GET", "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": "localhost",
+          "QUERY_STRING": "", "DOCUMENT_ROOT": "/nonexistent"}
+
+
+@pytest.fixture
+def no_collector() -> Iterator[None]:
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+@pytest.mark.clause("PERF-RELEASE-1")
+@pytest.mark.parametrize("sapi", ["cli", "cgi", "fpm", "cli-server", "apache2handler"])
+def test_a_disposed_runtime_is_freed_by_its_last_holder(tmp_path: Path, sapi: str, no_collector: None) -> None:
+    page = tmp_path / "page.py"
+    page.write_text("from phprt.php import *\nheader('X-A: 1')\nob_start()\necho('hello')\n"
+                    "trigger_error('late', E_USER_NOTICE)\nset_time_limit(5)\n")
+    transport = MemoryTransport(server={**SERVER, "SCRIPT_FILENAME": str(page)})
+    runtime = execute(Runtime(transport, sapi), str(page))
+    runtime.dispose()
+    assert runtime.error_get_last() == {"type": 1024, "message": "late", "file": str(page), "line": 5}
+    assert runtime.http_response_code() == (False if sapi == "cli" else 200)
+    runtime.echo("after")  # goes nowhere
+    body = transport.body
+    assert body.startswith(b"hello") and b"after" not in body
+    alive = weakref.ref(runtime)
+    del runtime
+    assert alive() is None
+
+
+@pytest.mark.clause("PERF-RELEASE-1")
+def test_dispose_before_the_end_raises() -> None:
+    with Runtime(MemoryTransport()) as runtime:
+        with pytest.raises(RuntimeError, match="has not ended"):
+            runtime.dispose()
