@@ -8,26 +8,28 @@ callable behind any ASGI server (uvicorn, hypercorn)::
 
 The request body is read in full before the script starts, as a web server
 reads it before it runs PHP. The script then runs in a thread of the
-application's ``ScriptRunner``, never on the event loop (ASGI-THREAD-1); its output reaches the loop through the same
-``ResponseChannel`` the WSGI application uses, and leaves as
-``http.response.start`` and ``http.response.body`` messages (ASGI-SEND-1). A task
-listens for ``http.disconnect`` meanwhile: the client gone is an aborted
-connection for the script (ASGI-ABORT-1).
+application's ``ScriptThreads`` (WSGI-PERF-1), never on the event loop
+(ASGI-THREAD-1), after the document root's lookup in the same thread (WSGI-PERF-4);
+its output reaches the loop through the same ``ResponseChannel`` the WSGI
+application uses, with one wake-up for all that arrived (WSGI-PERF-3), and leaves
+as ``http.response.start`` and ``http.response.body`` messages (ASGI-SEND-1). A
+task listens for ``http.disconnect`` while the response is under way: the client
+gone is an aborted connection for the script (ASGI-ABORT-1, ASGI-PERF-1).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from typing import Any, Awaitable, Callable, Mapping, MutableMapping
 from urllib.parse import quote
 
 from .engine.ini_files import IniFile, server_configuration
 from .engine.script import Script
 from .net.logs import Log
-from .net.runner import Outcome, ScriptRunner
-from .net.site import MAX_BODY, HttpRequest, Site, StaticResponse, error_page
-from .transports.gateway import PATH_SAFE, ResponseChannel
+from .net.site import MAX_BODY, HttpRequest, ScriptCall, Site, StaticResponse, error_page
+from .transports.gateway import PATH_SAFE, HeadForms, ResponseChannel, ScriptThreads
 from .transports.heads import GatewayHead
 
 __all__ = ["ASGIApp", "request_from_scope"]
@@ -66,23 +68,40 @@ def request_from_scope(scope: Mapping[str, Any], body: bytes) -> HttpRequest:
     target = path if "?" in path or not query else f"{path}?{_text(query)}"
     version = str(scope.get("http_version") or "1.1")
     local = _address(scope.get("server"))
+    root_path = scope.get("root_path")
     return HttpRequest(
         method=str(scope.get("method") or "GET"),
         target=target,
         protocol="HTTP/" + (version if "." in version else version + ".0"),
-        headers=tuple((bytes(name).decode("latin-1"), _text(bytes(value))) for name, value in scope.get("headers") or ()),
+        headers=tuple([(_field_name(name), _text(bytes(value))) for name, value in scope.get("headers") or ()]),
         body=body,
         client=_address(scope.get("client")),
         local=local,
         server_name=local[0],
-        mount=quote(str(scope.get("root_path") or "").encode("utf-8", "surrogateescape"), safe=PATH_SAFE),
+        mount=quote(str(root_path).encode("utf-8", "surrogateescape"), safe=PATH_SAFE) if root_path else "",
     )
 
 
-def _start_message(head: GatewayHead) -> Message:
-    # ASGI wants the header names lowercased
-    headers = [(name.lower(), value) for name, value in head.fields]
-    return {"type": "http.response.start", "status": head.status, "headers": headers}
+#: Header names seen, as the request's strings: decoded once per name (WSGI-PERF-2).
+_FIELD_NAMES: dict[bytes, str] = {}
+
+
+def _field_name(name: bytes) -> str:
+    text = _FIELD_NAMES.get(name)
+    if text is None:
+        text = bytes(name).decode("latin-1")
+        if len(_FIELD_NAMES) >= 1024:
+            _FIELD_NAMES.clear()
+        _FIELD_NAMES[bytes(name)] = text
+    return text
+
+
+ASGIHead = tuple[int, list[tuple[bytes, bytes]]]
+
+
+def _asgi_head(head: GatewayHead) -> ASGIHead:
+    # the status and the fields, their names lowercased as ASGI wants them (ASGI-SEND-1)
+    return head.status, [(name.lower(), value) for name, value in head.fields]
 
 
 class ASGIApp:
@@ -97,7 +116,10 @@ class ASGIApp:
                  shutdown_timeout: float = 30.0, max_body: int = MAX_BODY, php_version: str = "8.2") -> None:
         self.site = Site(target, sapi=sapi, ini=server_configuration(sapi, ini, ini_file),  # CONF-API-1
                          php_version=php_version)  # VER-PROFILE-1
-        self.scripts = ScriptRunner()  # unbounded: a submit never waits on the event loop
+        self.scripts = ScriptThreads()  # a submit never waits on the event loop (WSGI-PERF-1)
+        self._heads = HeadForms(_asgi_head)
+        # PHP's stderr (log_errors) goes to the server process's stderr, as php-cgi's does (WSGI-ERRORS-1)
+        self._log = Log()
         self.shutdown_timeout = shutdown_timeout
         self.max_body = max_body
 
@@ -141,36 +163,33 @@ class ASGIApp:
                 if not message.get("more_body", False):
                     break
         request = request_from_scope(scope, bytes(body))
+        job: ScriptCall | Callable[[], ScriptCall | StaticResponse]
         if self.site.root is None:  # one script or a callable for every URL: no file is looked up
             answer = self.site.answer(request)
-        else:
-            answer = await asyncio.to_thread(self.site.answer, request)  # it reads files: off the loop
-        if isinstance(answer, StaticResponse):
-            await self._static(answer, request, send)
-            return
+            if isinstance(answer, StaticResponse):
+                await self._static(answer, request, send)
+                return
+            job = answer
+        else:  # the lookup reads files: off the loop, in the thread the script then runs in (WSGI-PERF-4)
+            job = functools.partial(self.site.answer, request)
         loop = asyncio.get_running_loop()
         arrived = asyncio.Event()
-        ended = loop.create_future()
-        # PHP's stderr (log_errors) goes to the server process's stderr, as php-cgi's does (WSGI-ERRORS-1)
-        channel = ResponseChannel(sapi=answer.sapi, method=request.method, log=Log())
+        channel = ResponseChannel(self._heads, sapi=self.site.sapi, method=request.method, log=self._log)
+        # one wake-up of the loop for whatever arrived until it looks: the head, the body,
+        # the response's end and the script's (WSGI-PERF-3)
         channel.on_change(lambda: loop.call_soon_threadsafe(arrived.set))
-
-        def done(outcome: Outcome) -> None:
-            channel.ended(outcome)
-            _resolve_threadsafe(loop, ended)
-
-        self.scripts.submit(answer, channel, done=done)
-        listener = asyncio.create_task(_listen(receive, channel))
+        self.scripts.submit(job, channel)
+        listener = _Listener(loop, receive, channel)
         try:
-            await _respond(channel, send, arrived)
-            await asyncio.shield(ended)  # the request lasts as long as its script
+            await _respond(channel, send, arrived, listener)  # the request lasts as long as its script
         except asyncio.CancelledError:
             channel.client_gone()  # the server gave up on the request
             raise
         finally:
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listener
+            channel.on_change(None)
+            await listener.stop()
+        if channel.static is not None:  # a file or an error page: no script ran
+            await self._static(channel.static, request, send)
 
     @staticmethod
     async def _static(answer: StaticResponse, request: HttpRequest, send: Send) -> None:
@@ -186,7 +205,7 @@ class ASGIApp:
             piece = following
 
 
-async def _listen(receive: Receive, channel: ResponseChannel) -> None:
+async def _listen(receive: Receive, channel: ResponseChannel[ASGIHead]) -> None:
     # http.disconnect while the script runs is the client gone (ASGI-ABORT-1)
     while True:
         message = await receive()
@@ -195,33 +214,70 @@ async def _listen(receive: Receive, channel: ResponseChannel) -> None:
             return
 
 
-async def _respond(channel: ResponseChannel, send: Send, arrived: asyncio.Event) -> None:
-    # The script's output, as it arrives, as ASGI messages (ASGI-SEND-1).
-    try:
-        while True:
-            arrived.clear()
-            taken = channel.poll()
-            if taken is None:
-                await arrived.wait()
-                continue
+class _Listener:
+    """The task that waits on ``receive()`` while the response is not complete
+    (ASGI-ABORT-1), started when it can matter (ASGI-PERF-1): when the script has
+    sent part of its response and not the rest, or has run ``LISTEN_AFTER`` seconds
+    without completing it. A response complete before either -- most of them -- needs
+    none: a client that leaves after it changes nothing."""
+
+    #: Seconds a script may run, saying nothing, before its client is listened to.
+    LISTEN_AFTER = 0.02
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, receive: Receive, channel: ResponseChannel[ASGIHead]) -> None:
+        self._loop = loop
+        self._receive = receive
+        self._channel = channel
+        self._task: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = loop.call_later(self.LISTEN_AFTER, self.start)
+
+    def start(self) -> None:
+        """Listen now, unless the listening is over or has begun."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+            self._task = self._loop.create_task(_listen(self._receive, self._channel))
+
+    def needless(self) -> None:
+        """The response is complete: no listening is to begin."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    async def stop(self) -> None:
+        """Stop listening, and let the task end."""
+        self.needless()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+async def _respond(channel: ResponseChannel[ASGIHead], send: Send, arrived: asyncio.Event, listener: _Listener) -> None:
+    # The script's output, as it arrives, as ASGI messages (ASGI-SEND-1), until the
+    # response is complete; then until the script has ended.
+    sending = True
+    while True:
+        arrived.clear()
+        taken = channel.poll()
+        if channel.static is not None:
+            return  # the lookup found no script: the caller sends what it found
+        if sending and taken is not None:
             head, data, done = taken
-            if done and channel.gone:
-                return  # nothing more goes to a client that has left
-            if head is not None:
-                await send(_start_message(head))
-            await send({"type": "http.response.body", "body": data, "more_body": not done})
             if done:
-                return
-    except OSError:  # ASGI 2.4: send() on a closed connection raises an OSError
-        channel.client_gone()
-    finally:
-        channel.on_change(None)
-
-
-def _resolve_threadsafe(loop: asyncio.AbstractEventLoop, future: asyncio.Future[None]) -> None:
-    def resolve() -> None:
-        if not future.done():
-            future.set_result(None)
-
-    with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits any more
-        loop.call_soon_threadsafe(resolve)
+                listener.needless()
+                sending = False
+            else:
+                listener.start()  # a response under way: the client's leaving matters now
+            if not (done and channel.gone):  # nothing more goes to a client that has left
+                try:
+                    if head is not None:
+                        await send({"type": "http.response.start", "status": head[0], "headers": list(head[1])})
+                    await send({"type": "http.response.body", "body": data, "more_body": not done})
+                except OSError:  # ASGI 2.4: send() on a closed connection raises an OSError
+                    channel.client_gone()
+                    listener.needless()
+                    sending = False
+        if not sending and channel.script_ended:
+            return
+        await arrived.wait()

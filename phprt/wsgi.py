@@ -8,7 +8,7 @@ callable, as ``phprt serve`` does, behind any WSGI server::
     application = WSGIApp("examples")        # gunicorn module:application
 
 Each request's script runs in a Runtime of its own, in a thread of the
-application's ``ScriptRunner`` (WSGI-THREAD-1); the response is the iterable the application returns, which
+application's ``ScriptThreads`` (WSGI-THREAD-1, WSGI-PERF-1); the response is the iterable the application returns, which
 yields the output as the script writes it. A web server sits between PHP and the
 client as nginx sits in front of php-cgi or PHP-FPM: it gets the head as a status
 and header fields (WSGI-HEAD-1), knows when the response is complete -- at the
@@ -27,10 +27,8 @@ from urllib.parse import quote
 
 from .engine.ini_files import IniFile, server_configuration
 from .engine.script import Script
-from .net.logs import Log
-from .net.runner import ScriptRunner
 from .net.site import MAX_BODY, HttpRequest, ScriptCall, Site, StaticResponse, error_page
-from .transports.gateway import PATH_SAFE, BodyTooLarge, ResponseChannel
+from .transports.gateway import PATH_SAFE, BodyTooLarge, HeadForms, ResponseChannel, ScriptThreads
 from .transports.heads import GatewayHead
 
 __all__ = ["WSGIApp", "request_from_environ"]
@@ -43,7 +41,10 @@ StartResponse = Callable[..., Any]
 
 
 def _text(value: str) -> str:
-    # a WSGI native string (bytes as latin-1) as phprt holds PHP's strings (REQ-VARS-1)
+    # a WSGI native string (bytes as latin-1) as phprt holds PHP's strings (REQ-VARS-1);
+    # ASCII is the same string either way
+    if value.isascii():
+        return value
     return value.encode("latin-1", "replace").decode("utf-8", "surrogateescape")
 
 
@@ -57,29 +58,46 @@ def _port(value: Any) -> int:
     return int(text) if text.isdigit() else 0
 
 
+#: Environ keys seen, each with the header field name it carries ("" for none):
+#: ``HTTP_USER_AGENT`` is ``User-Agent`` (WSGI-REQUEST-1), converted once per key (WSGI-PERF-2).
+_FIELD_NAMES: dict[str, str] = {}
+
+
+def _field_name(key: str) -> str:
+    name = _FIELD_NAMES.get(key)
+    if name is None:
+        if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            name = "-".join(part.capitalize() for part in key.split("_"))
+        elif key.startswith("HTTP_") and key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+            name = "-".join(part.capitalize() for part in key[5:].split("_"))
+        else:
+            name = ""
+        if len(_FIELD_NAMES) >= 1024:
+            _FIELD_NAMES.clear()
+        _FIELD_NAMES[key] = name
+    return name
+
+
 def request_from_environ(environ: Mapping[str, Any], max_body: int = MAX_BODY) -> HttpRequest:
     """The request a WSGI server parsed, as phprt's HTTP server would have it
     (WSGI-REQUEST-1): the target from RAW_URI or REQUEST_URI where the server
     gives it, else rebuilt from SCRIPT_NAME, PATH_INFO and QUERY_STRING; the
     headers from the HTTP_* variables in the environ's order; the whole body."""
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
+    script_name = environ.get("SCRIPT_NAME", "")
     if raw.startswith("/"):
         target = raw
     else:
-        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+        path = script_name + environ.get("PATH_INFO", "")
         target = quote(path.encode("latin-1", "replace"), safe=PATH_SAFE) or "/"
         if environ.get("QUERY_STRING"):
             target += "?" + environ["QUERY_STRING"]
     headers = []
     for key, value in environ.items():
-        if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            name = key
-        elif key.startswith("HTTP_") and key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
-            name = key[5:]
-        else:
-            continue
-        if isinstance(value, str) and value:
-            headers.append(("-".join(part.capitalize() for part in name.split("_")), _text(value)))
+        name = _field_name(key)
+        if name and value and isinstance(value, str):
+            headers.append((name, _text(value)))
+    server_name = environ.get("SERVER_NAME", "")
     return HttpRequest(
         method=environ.get("REQUEST_METHOD", "GET"),
         target=_text(target),
@@ -87,9 +105,9 @@ def request_from_environ(environ: Mapping[str, Any], max_body: int = MAX_BODY) -
         headers=tuple(headers),
         body=_read_body(environ, max_body),
         client=(environ.get("REMOTE_ADDR", ""), _port(environ.get("REMOTE_PORT"))),
-        local=(environ.get("SERVER_NAME", ""), _port(environ.get("SERVER_PORT"))),
-        server_name=environ.get("SERVER_NAME", ""),
-        mount=_text(quote(environ.get("SCRIPT_NAME", "").encode("latin-1", "replace"), safe=PATH_SAFE)),
+        local=(server_name, _port(environ.get("SERVER_PORT"))),
+        server_name=server_name,
+        mount=_text(quote(script_name.encode("latin-1", "replace"), safe=PATH_SAFE)) if script_name else "",
     )
 
 
@@ -133,8 +151,9 @@ class WSGIApp:
                  max_body: int = MAX_BODY, php_version: str = "8.2") -> None:
         self.site = Site(target, sapi=sapi, ini=server_configuration(sapi, ini, ini_file),  # CONF-API-1
                          php_version=php_version)  # VER-PROFILE-1
-        self.scripts = ScriptRunner()
+        self.scripts = ScriptThreads()  # WSGI-THREAD-1, WSGI-PERF-1
         self.max_body = max_body
+        self._heads = HeadForms(_wsgi_head)
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait until no script runs (at most ``timeout`` seconds); whether none does."""
@@ -153,9 +172,17 @@ class WSGIApp:
             start_response(f"{answer.status} {answer.reason}", headers)
             return answer.body_for(request.method)
         # PHP's stderr goes to wsgi.errors, a text stream, else to the process's stderr (WSGI-ERRORS-1)
-        channel = ResponseChannel(sapi=answer.sapi, method=request.method, log=Log(environ.get("wsgi.errors")))
-        self.scripts.submit(answer, channel, done=channel.ended)
+        channel = ResponseChannel(self._heads, sapi=answer.sapi, method=request.method, log=environ.get("wsgi.errors"))
+        self.scripts.submit(answer, channel)
         return _ResponseBody(channel, start_response)
+
+
+WSGIHead = tuple[str, list[tuple[str, str]]]
+
+
+def _wsgi_head(head: GatewayHead) -> WSGIHead:
+    # the status line and fields as start_response takes them: latin-1 native strings (WSGI-HEAD-1)
+    return f"{head.status} {_native(head.reason)}", [(_native(name), _native(value)) for name, value in head.fields]
 
 
 class _ResponseBody:
@@ -163,7 +190,7 @@ class _ResponseBody:
     arrives, then yields the body as the script writes it (WSGI-STREAM-1). Its
     close() before the end is the server saying the client has gone (WSGI-ABORT-1)."""
 
-    def __init__(self, channel: ResponseChannel, start_response: StartResponse) -> None:
+    def __init__(self, channel: ResponseChannel[WSGIHead], start_response: StartResponse) -> None:
         self._channel = channel
         self._start_response = start_response
         self._done = False
@@ -176,17 +203,13 @@ class _ResponseBody:
             raise StopIteration
         head, data, done = self._channel.take()
         if head is not None:
-            self._start(head)
+            self._start_response(head[0], list(head[1]))  # a list of its own: a server may change it
         if done:
             self._done = True
             if not data:
                 raise StopIteration
         # b"" after the head alone: servers that send the head on an empty write do
         return data
-
-    def _start(self, head: GatewayHead) -> None:
-        fields = [(_native(name), _native(value)) for name, value in head.fields]
-        self._start_response(f"{head.status} {_native(head.reason)}", fields)
 
     def close(self) -> None:
         if not self._done:

@@ -14,6 +14,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -359,3 +360,46 @@ def test_a_client_gone_before_the_head_stops_the_script_at_its_first_write(make_
     hung_up.set()
     wait_for(lambda: seen, "the shutdown function")
     assert seen == [(1, 0)]
+
+
+@pytest.mark.clause("NET-PERF-6", "NET-POOL-1")
+def test_a_job_goes_to_the_thread_idle_most_recently() -> None:
+    pool = WorkerPool(4, name="phprt-test-pool", idle_timeout=10.0)
+    ran: list[int] = []
+    gates = [threading.Event() for _ in range(2)]
+
+    def until(condition: Callable[[], bool]) -> bool:
+        deadline = time.monotonic() + 10
+        while not condition() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return condition()
+
+    try:
+        for gate in gates:  # two threads, both busy
+            pool.submit(lambda gate=gate: (ran.append(threading.get_ident()), gate.wait(10)))  # type: ignore[misc]
+        assert until(lambda: len(ran) == 2) and pool.threads == 2
+        for count, gate in enumerate(gates, 1):  # the first goes idle, then the second
+            gate.set()
+            assert until(lambda: len(pool._idle) == count)  # noqa: B023
+        last = threading.Event()
+        pool.submit(lambda: (ran.append(threading.get_ident()), last.set()))
+        assert last.wait(10)
+        assert ran[2] == ran[1] and pool.threads == 2  # the one idle last; no new thread
+    finally:
+        for gate in gates:
+            gate.set()
+        assert pool.close(10)
+
+
+@pytest.mark.clause("NET-PERF-6", "NET-POOL-1")
+def test_done_is_called_once_the_thread_is_free() -> None:
+    pool = WorkerPool(4, name="phprt-test-pool", idle_timeout=10.0)
+    ran: list[int] = []
+    finished = threading.Event()
+    try:
+        pool.submit(lambda: ran.append(threading.get_ident()),
+                    lambda: pool.submit(lambda: (ran.append(threading.get_ident()), finished.set())))
+        assert finished.wait(10)
+        assert ran[0] == ran[1] and pool.threads == 1  # the job submitted from done took the freed thread
+    finally:
+        assert pool.close(10)

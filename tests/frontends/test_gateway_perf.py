@@ -1,0 +1,345 @@
+"""The gateways' fast paths keep the behaviour (spec/wsgi-asgi.md, WSGI-PERF-*, ASGI-PERF-1).
+
+Each test checks what a fast path must still do -- the thread reused and clean, the
+script waiting for a free thread, the head converted right however often it is
+seen, one wake-up carrying the whole response, the client listened to once the
+response is under way -- never how long anything took. Expected heads come from
+``gateway_form`` (what the gateways handed their servers before the cache) and
+from a MemoryTransport running the same script.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import io
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from phprt.asgi import ASGIApp, _Listener, request_from_scope
+from phprt.net.site import HttpRequest, ScriptCall
+from phprt.php import echo, flush, header
+from phprt.transports.gateway import HeadForms, ResponseChannel
+from phprt.transports.heads import gateway_form
+from phprt.transports.memory import MemoryTransport
+from phprt.wsgi import WSGIApp, request_from_environ
+from tests.support.asgi import Exchange, run, scope_for
+from tests.support.wsgi import WAIT, Gate, exchange, get, page, serve
+
+VARIABLE: contextvars.ContextVar[str] = contextvars.ContextVar("VARIABLE", default="unset")
+
+
+def environ_for(path: str = "/", **extra: Any) -> dict[str, Any]:
+    environ: dict[str, Any] = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "SCRIPT_NAME": "", "QUERY_STRING": "",
+                               "SERVER_NAME": "test", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
+                               "wsgi.input": io.BytesIO(b""), "wsgi.errors": io.StringIO(), **extra}
+    return environ
+
+
+def served(app: WSGIApp, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    """One call of ``app``, its body read to the end, as a WSGI server makes it."""
+    started: list[tuple[str, list[tuple[str, str]]]] = []
+    body = app(environ, lambda status, headers, exc_info=None: started.append((status, headers)))
+    data = b"".join(body)
+    getattr(body, "close", lambda: None)()
+    assert len(started) == 1
+    return started[0][0], started[0][1], data
+
+
+# -- WSGI-PERF-1: the script threads ------------------------------------------------------------
+
+
+@pytest.mark.clause("WSGI-PERF-1", "WSGI-THREAD-1")
+def test_a_script_runs_in_a_reused_thread_in_a_clean_context() -> None:
+    seen: list[tuple[int, str]] = []
+
+    def script() -> None:
+        seen.append((threading.get_ident(), VARIABLE.get()))
+        VARIABLE.set("set by a script")
+        echo("ok")
+
+    app = WSGIApp(script)
+    for _ in range(2):
+        assert served(app, environ_for())[2] == b"ok"
+        assert app.join(WAIT)
+    (first, first_value), (second, second_value) = seen
+    assert first != threading.get_ident() and second == first  # not the server's thread; the same one again
+    assert first_value == second_value == "unset"  # nothing the previous script set (RT-ACTIVE-1)
+    assert app.scripts.threads == 1 and app.scripts.running == 0
+
+
+@pytest.mark.clause("WSGI-PERF-1", "WSGI-THREAD-1")
+def test_beyond_max_threads_a_script_waits_for_the_next_free_thread() -> None:
+    gate, ran = Gate(), []
+
+    def script() -> None:
+        ran.append(threading.get_ident())
+        if len(ran) == 1:
+            gate.wait()
+        echo(f"run {len(ran)}")
+
+    app = WSGIApp(script)
+    app.scripts.MAX_THREADS = 1
+    with serve(app) as port:
+        results: list[bytes] = []
+        first = threading.Thread(target=lambda: results.append(exchange(port, get("/"))[2]))
+        first.start()
+        deadline = time.monotonic() + WAIT
+        while not ran and time.monotonic() < deadline:
+            time.sleep(0.01)
+        second = threading.Thread(target=lambda: results.append(exchange(port, get("/"))[2]))
+        second.start()
+        while app.scripts.running < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert app.scripts.running == 2 and len(ran) == 1  # the second waits: no thread is free
+        gate.open()
+        first.join(WAIT)
+        second.join(WAIT)
+    assert sorted(results) == [b"run 1", b"run 2"] and gate.opened == [True]
+    assert ran[0] == ran[1] and app.scripts.threads == 1
+
+
+@pytest.mark.clause("WSGI-PERF-1")
+def test_an_idle_thread_ends_and_a_closed_app_answers_500() -> None:
+    app = WSGIApp(page)
+    app.scripts.IDLE_TIMEOUT = 0.05
+    assert served(app, environ_for())[0] == "200 OK"
+    deadline = time.monotonic() + WAIT
+    while app.scripts.threads and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert app.scripts.threads == 0
+    app.scripts.close()
+    errors = io.StringIO()
+    assert served(app, environ_for(**{"wsgi.errors": errors}))[:3:2] == ("500 Internal Server Error", b"")
+    assert "closed" in errors.getvalue() and app.join(WAIT)
+
+
+# -- WSGI-PERF-2: converted once ---------------------------------------------------------------
+
+
+@pytest.mark.clause("WSGI-PERF-2", "WSGI-HEAD-1", "WSGI-EARLY-1")
+def test_a_head_is_converted_once_and_each_distinct_head_right() -> None:
+    heads = []
+    for value in ("1", "2", "1", "3", "1"):
+        def script(value: str = value) -> None:
+            header(f"X-N: {value}")
+            header("Content-Length: 2")
+            echo("okTOO MUCH")
+
+        transport = MemoryTransport()
+        call = WSGIApp(script).site.answer(HttpRequest("GET", "/"))
+        assert isinstance(call, ScriptCall)
+        call.run(transport)
+        assert transport.head is not None
+        heads.append(transport.head)
+    made: list[object] = []
+    forms = HeadForms(lambda gateway: made.append(gateway) or gateway, size=2)
+    results = [forms.of(head) for head in heads]
+    for head, (gateway, length, form) in zip(heads, results):
+        assert gateway == gateway_form(head) and form is gateway and length == 2
+    assert results[0] is results[2]  # the same head again: converted once
+    assert len(made) == 1 + 4  # INTERNAL_ERROR's, then "1", "2", "3" and "1" again once "3" pushed it out
+
+
+@pytest.mark.clause("WSGI-PERF-2", "WSGI-REQUEST-1")
+def test_header_names_are_the_same_from_the_second_environ_on() -> None:
+    extra = {"HTTP_X_FOO_BAR": "a", "CONTENT_TYPE": "text/plain", "HTTP_CONTENT_TYPE": "dropped", "wsgi.x": "no"}
+    first = request_from_environ(environ_for(**extra))
+    second = request_from_environ(environ_for(**extra))
+    assert first.headers == second.headers == (("X-Foo-Bar", "a"), ("Content-Type", "text/plain"))
+    scope, _ = scope_for(b"GET / HTTP/1.1\r\nHost: test\r\nX-Foo: \xc3\xa9\r\nx-foo: 2\r\n\r\n")
+    asgi = [request_from_scope(scope, b"").headers for _ in range(2)]
+    assert asgi[0] == asgi[1] == (("host", "test"), ("x-foo", "\u00e9"), ("x-foo", "2"))
+
+
+@pytest.mark.clause("WSGI-PERF-2", "WSGI-HEAD-1")
+def test_responses_with_heads_alike_and_different_each_get_their_own() -> None:
+    def script() -> None:
+        header(f"X-N: {request_from_path()}")
+        echo("body")
+
+    def request_from_path() -> str:
+        from phprt.php import _SERVER
+
+        return str(_SERVER["REQUEST_URI"])
+
+    app = WSGIApp(script)
+    for path in ("/a", "/b", "/a"):
+        status, fields, body = served(app, environ_for(path, RAW_URI=path))
+        assert status == "200 OK" and ("X-N", path) in fields and body == b"body"
+    assert app.join(WAIT)
+
+
+# -- WSGI-PERF-3: one wake-up --------------------------------------------------------------------
+
+
+def channel_for(script: Callable[[], None]) -> tuple[ScriptCall, ResponseChannel[Any]]:
+    call = WSGIApp(script).site.answer(HttpRequest("GET", "/"))
+    assert isinstance(call, ScriptCall)
+    return call, ResponseChannel(HeadForms(lambda gateway: gateway))
+
+
+@pytest.mark.clause("WSGI-PERF-3")
+def test_a_script_that_ended_before_the_server_looked_costs_one_wake_up() -> None:
+    call, channel = channel_for(page)
+    wakes: list[int] = []
+    channel.on_change(lambda: wakes.append(1))
+    call.run(channel)
+    channel.ended()
+    assert len(wakes) == 1 and channel.script_ended
+    expected = MemoryTransport()
+    call.run(expected)
+    assert expected.head is not None
+    head, data, done = channel.poll() or (None, b"", False)
+    assert head == gateway_form(expected.head) and data == expected.body and done
+
+
+@pytest.mark.clause("WSGI-PERF-3", "WSGI-STREAM-1")
+def test_each_look_rearms_one_wake_up() -> None:
+    def script() -> None:
+        echo("a")
+        flush()
+        echo("b")
+
+    call, channel = channel_for(script)
+    wakes: list[int] = []
+    channel.on_change(lambda: wakes.append(1))
+    pieces = []
+
+    original = channel.write
+
+    def write(data: bytes) -> bool:  # the server looks between the two writes
+        delivered = original(data)
+        taken = channel.poll()
+        if taken is not None:
+            pieces.append(taken[1])
+        return delivered
+
+    channel.write = write  # type: ignore[method-assign]
+    call.run(channel)
+    channel.ended()
+    last = channel.poll()
+    assert last is not None and last[2] and channel.script_ended
+    assert pieces == [b"a", b"b"] and len(wakes) == 3  # the head, "b" after the first look, the end after the second
+
+
+# -- WSGI-PERF-4: the lookup where the script runs ----------------------------------------------
+
+
+@pytest.mark.clause("WSGI-PERF-4", "DOCROOT-MAP-1", "NET-STATIC-1", "NET-ERROR-1")
+def test_a_document_roots_lookup_runs_in_the_scripts_thread(tmp_path: Path) -> None:
+    (tmp_path / "index.py").write_text("import threading\nfrom phprt.php import *\necho(threading.get_ident())\n")
+    (tmp_path / "file.txt").write_text("static\n")
+    app = ASGIApp(str(tmp_path))
+    looked_up: list[int] = []
+    answer = app.site.answer
+
+    def recording(request: HttpRequest) -> Any:
+        looked_up.append(threading.get_ident())
+        return answer(request)
+
+    app.site.answer = recording  # type: ignore[method-assign]
+
+    async def main(raw: bytes) -> tuple[Exchange, int]:
+        return await Exchange(app, raw).run(), threading.get_ident()
+
+    exchange, loop_thread = run(main(get("/")))
+    assert app.join(WAIT)
+    assert exchange.start["status"] == 200 and int(exchange.body) == looked_up[0] != loop_thread
+    static, _ = run(main(get("/file.txt")))
+    assert static.start["status"] == 200 and static.body == b"static\n"
+    assert (b"content-length", b"7") in static.start["headers"]
+    missing, _ = run(main(get("/nothing.txt")))
+    assert missing.start["status"] == 404 and b"was not found on this server" in missing.body
+    assert len(looked_up) == 3 and app.join(WAIT)
+
+
+# -- ASGI-PERF-1: the client listened to when it matters -----------------------------------------
+
+
+class Counting(Exchange):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.receives = 0
+
+    async def receive(self) -> dict[str, Any]:
+        self.receives += 1
+        return await super().receive()
+
+
+@pytest.mark.clause("ASGI-PERF-1", "ASGI-SEND-1")
+def test_a_response_complete_at_the_first_look_needs_no_listener(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_Listener, "LISTEN_AFTER", 3600.0)
+    app = ASGIApp(page)
+
+    async def main() -> Counting:  # a HEAD request: complete with its head, whenever the loop looks
+        return await Counting(app, get("/", "HEAD")).run()  # type: ignore[return-value]
+
+    exchange = run(main())
+    assert app.join(WAIT)
+    assert exchange.receives == 1 and exchange.complete.is_set()  # the request's one message, no more
+    assert exchange.start["status"] == 200 and exchange.body == b""
+
+
+@pytest.mark.clause("ASGI-PERF-1", "ASGI-ABORT-1", "WSGI-ABORT-1")
+def test_a_response_under_way_is_listened_to_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_Listener, "LISTEN_AFTER", 3600.0)
+    gate = Gate()
+
+    def script() -> None:
+        gate.probe()
+        echo("first")
+        flush()
+        gate.wait()  # until the client has gone
+        echo("second")
+        flush()
+
+    app = ASGIApp(script)
+
+    async def main() -> Counting:
+        exchange = Counting(app, get("/"))
+        exchange.on_body = lambda ex: ex.hang_up() if ex.body and not ex.gone else None
+        task = asyncio.create_task(exchange.run())
+        while exchange.receives < 2 or not exchange.incoming.empty():  # the listener took the disconnect
+            await asyncio.sleep(0.01)
+        gate.open()
+        await task
+        return exchange
+
+    exchange = run(main())
+    assert app.join(WAIT)
+    assert exchange.body == b"first" and not exchange.complete.is_set() and gate.status == [1]
+
+
+@pytest.mark.clause("ASGI-PERF-1", "ASGI-ABORT-1")
+def test_a_script_that_says_nothing_is_listened_to_after_a_while(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_Listener, "LISTEN_AFTER", 0.01)
+    gate = Gate()
+
+    def script() -> None:
+        gate.probe()
+        gate.wait()  # until the client has gone
+        echo("late")
+        flush()
+
+    app = ASGIApp(script)
+
+    async def main() -> Counting:
+        exchange = Counting(app, get("/"))
+        task = asyncio.create_task(exchange.run())
+        while exchange.receives < 1:
+            await asyncio.sleep(0.01)
+        exchange.hang_up()  # before any byte of the response
+        while exchange.receives < 2 or not exchange.incoming.empty():
+            await asyncio.sleep(0.01)
+        gate.open()
+        await task
+        return exchange
+
+    exchange = run(main())
+    assert app.join(WAIT)
+    assert exchange.messages == [] and gate.status == [1]
