@@ -150,8 +150,8 @@ class ScriptRunner:
         except BaseException as error:  # noqa: B036 - the front end's done says what happened
             outcome = Outcome(None, error)
         if outcome.runtime is not None:
-            outcome.runtime.input = b""  # the Runtime's reference cycles may keep it until a full collection
-        transport.input = b""  # the body's memory goes back now (SERVE-BODY-1, FCGI-LIMIT-1)
+            outcome.runtime.input = b""  # the body's memory goes back now, before the front end lets the Runtime go
+        transport.input = b""  # (SERVE-BODY-1, FCGI-LIMIT-1)
         return outcome
 
     def _end(self, outcome: Outcome, done: Callable[[Outcome], None] | None, ticket: Ticket | None) -> None:
