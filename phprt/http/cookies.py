@@ -6,12 +6,12 @@ checks run in PHP's order and raise PHP's ValueError messages.
 
 from __future__ import annotations
 
-import time
 from typing import Any, Callable, Mapping
 
 from ..engine.serialize import is_integer_key
 from ..engine.values import PHP_BYTES
 from ..engine.versions import VersionProfile
+from .headers import http_date
 
 __all__ = ["CookieOptions", "cookie_attributes", "cookie_line", "parse_options"]
 
@@ -31,11 +31,6 @@ def _contains(text: str, chars: frozenset[str]) -> bool:
 def raw_url_encode(value: str, encoding: str) -> str:
     """rawurlencode(): every byte but A-Z a-z 0-9 - _ . ~ as %XX."""
     return "".join(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in value.encode(encoding, PHP_BYTES))
-
-
-def http_date(timestamp: int) -> str:
-    """PHP's date("D, d M Y H:i:s \\G\\M\\T") in UTC."""
-    return time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(timestamp))
 
 
 def parse_options(

@@ -44,8 +44,9 @@ _date_cache: tuple[int, str] = (-1, "")
 
 def http_date(now: float | None = None) -> str:
     """An HTTP date (RFC 9110's IMF-fixdate, "Thu, 04 Dec 2026 01:28:05 GMT") for ``now``
-    (default: the time), in English whatever the locale; the current second's is made once
-    (PERF-START-1)."""
+    (default: the time), in English whatever the locale: the Date header, and PHP's
+    ``date("D, d M Y H:i:s \\G\\M\\T")`` of a cookie's expiry. The text of the last second
+    asked for is kept, so a Date header is made once a second (PERF-START-1)."""
     global _date_cache
     second = int(time.time() if now is None else now)
     if _date_cache[0] != second:

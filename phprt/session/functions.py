@@ -24,7 +24,8 @@ from ..engine.functions import php_function
 from ..engine.ini import DIRECTIVES, INI_USER, ini_bool, ini_integer, ini_value
 from ..engine.serialize import UnserializeError, is_integer_key, serialize_entries, serialize_value, unserialize_value
 from ..engine.values import PHP_BYTES, leading_int, numeric_string, zval_type_name
-from ..http.cookies import cookie_attributes, http_date
+from ..http.cookies import cookie_attributes
+from ..http.headers import http_date
 from .files import FilesModule
 from .handlers import SaveModule, SessionHandlerInterface, UserModule, create_id, valid_id
 
