@@ -30,7 +30,7 @@ from .site import ScriptCall
 if TYPE_CHECKING:
     from ..engine.runtime import Runtime
 
-__all__ = ["Outcome", "ScriptRunner", "Ticket"]
+__all__ = ["Outcome", "Running", "ScriptRunner", "Ticket"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,48 @@ class Ticket:
         return self._outcome
 
 
+class Running:
+    """How many scripts run now (``count``): at most ``limit`` (None: no bound), ``enter()``
+    waiting for room as a request waits for a busy PHP-FPM pool (FCGI-CONCURRENT-1);
+    ``join()`` waits until none does. One plain lock, whose condition is notified only when
+    an ``enter()`` or a ``join()`` waits (NET-PERF-5)."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = limit
+        self.count = 0
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._waiting = 0
+
+    def enter(self) -> None:
+        """A script begins, once fewer than ``limit`` run."""
+        with self._lock:
+            if self.limit is not None and self.count >= self.limit:
+                self._waiting += 1
+                try:
+                    while self.count >= self.limit:
+                        self._changed.wait()
+                finally:
+                    self._waiting -= 1
+            self.count += 1
+
+    def leave(self) -> None:
+        """A script has ended."""
+        with self._lock:
+            self.count -= 1
+            if self._waiting:
+                self._changed.notify_all()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait until no script runs (at most ``timeout`` seconds); whether none does."""
+        with self._lock:
+            self._waiting += 1
+            try:
+                return self._changed.wait_for(lambda: self.count == 0, timeout)
+            finally:
+                self._waiting -= 1
+
+
 class ScriptRunner:
     """Runs scripts in reused threads, at most ``max_running`` at once (None: no bound
     but the pool's ``MAX_THREADS``, beyond which scripts queue). ``close()`` ends the
@@ -79,19 +121,12 @@ class ScriptRunner:
             raise ValueError("max_running must be at least 1")
         self.name = name
         self._pool = WorkerPool(max_running or self.MAX_THREADS, name=name, idle_timeout=self.IDLE_TIMEOUT)
-        self._max = max_running
-        # One plain lock counts the running scripts; the condition on it is notified only
-        # when a submit or a join waits (NET-PERF-5).
-        self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)
-        self._waiting = 0
-        self._running = 0
+        self._running = Running(max_running)
 
     @property
     def running(self) -> int:
         """How many scripts are running now."""
-        with self._lock:
-            return self._running
+        return self._running.count
 
     @property
     def pool(self) -> WorkerPool:
@@ -105,7 +140,7 @@ class ScriptRunner:
         (``pool``), as ``submit`` runs it in another: counted in ``running``, within
         ``max_running``, in a fresh context, then ``done(outcome)``; its Outcome.
         Saves a thread hand-off per request (NET-RUNNER-1)."""
-        self._enter()
+        self._running.enter()  # while max_running scripts run, this waits (FCGI-CONCURRENT-1)
         outcome = self._outcome([call, transport], contextvars.Context())
         self._end(outcome, done, None)  # no one waits on a ticket: none is made
         return outcome
@@ -114,7 +149,7 @@ class ScriptRunner:
                done: Callable[[Outcome], None] | None = None) -> Ticket:
         """Run ``call`` on ``transport`` in a worker, then ``done(outcome)`` there.
         Waits first while ``max_running`` scripts run."""
-        self._enter()
+        self._running.enter()  # while max_running scripts run, this waits (FCGI-CONCURRENT-1)
         ticket = Ticket()
         # The worker keeps its job until it ends: the request goes in a list it empties.
         job = [call, transport]
@@ -123,18 +158,6 @@ class ScriptRunner:
         except RuntimeError as error:  # no thread to be had: the request ends unanswered, the server goes on
             self._end(Outcome(None, error), done, ticket)
         return ticket
-
-    def _enter(self) -> None:
-        # A script begins: once fewer than max_running run (FCGI-CONCURRENT-1).
-        with self._lock:
-            if self._max is not None and self._running >= self._max:
-                self._waiting += 1
-                try:
-                    while self._running >= self._max:
-                        self._changed.wait()
-                finally:
-                    self._waiting -= 1
-            self._running += 1
 
     def _work(self, job: list[object], done: Callable[[Outcome], None] | None, ticket: Ticket) -> None:
         self._end(self._outcome(job), done, ticket)
@@ -161,10 +184,7 @@ class ScriptRunner:
         finally:
             if ticket is not None:
                 ticket._set(outcome)
-            with self._lock:
-                self._running -= 1
-                if self._waiting:
-                    self._changed.notify_all()
+            self._running.leave()
 
     def close(self, timeout: float | None = None) -> bool:
         """Take no more scripts; the idle threads end, the busy ones once their script
@@ -173,9 +193,4 @@ class ScriptRunner:
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait until no script runs (at most ``timeout`` seconds); whether none does."""
-        with self._lock:
-            self._waiting += 1
-            try:
-                return self._changed.wait_for(lambda: self._running == 0, timeout)
-            finally:
-                self._waiting -= 1
+        return self._running.join(timeout)

@@ -13,6 +13,7 @@ from typing import Any, Callable, Generic, TypeVar, Union
 from ..net.http11 import declared_length
 from ..net.logs import Log
 from ..net.pool import WorkerPool
+from ..net.runner import Running
 from ..net.site import ScriptCall, StaticResponse
 from .base import ResponseHead, Transport
 from .heads import BAD_GATEWAY, INTERNAL_ERROR, GatewayHead, gateway_form
@@ -300,16 +301,14 @@ class ScriptThreads:
     def __init__(self, name: str = "phprt-script") -> None:
         self.name = name
         self._pool: WorkerPool | None = None  # made at the first script, with the limits then set
-        self._lock = threading.Lock()
-        self._none_running = threading.Condition(self._lock)
-        self._joiners = 0
-        self._running = 0
+        self._lock = threading.Lock()  # for the pool's making
+        self._running = Running()
         self._closed = False
 
     @property
     def running(self) -> int:
         """How many scripts are running (or waiting for a thread) now."""
-        return self._running
+        return self._running.count
 
     @property
     def threads(self) -> int:
@@ -321,23 +320,21 @@ class ScriptThreads:
         says when it has ended. Never waits. ``call`` may be a document root's lookup
         (``functools.partial(site.answer, request)``): it runs first, in the same thread,
         and a static answer goes to ``channel.static`` (WSGI-PERF-4)."""
-        with self._lock:
-            closed = self._closed
-            if not closed:
-                self._running += 1
-                if self._pool is None:
-                    self._pool = WorkerPool(self.MAX_THREADS, name=self.name, idle_timeout=self.IDLE_TIMEOUT)
-        if closed:  # the request ends unanswered
+        if self._closed:  # the request ends unanswered
             channel.ended(RuntimeError("the application's script threads are closed"))
             return
+        self._running.enter()
+        with self._lock:
+            if self._pool is None:
+                self._pool = WorkerPool(self.MAX_THREADS, name=self.name, idle_timeout=self.IDLE_TIMEOUT)
         assert self._pool is not None
         try:
-            self._pool.submit(partial(self._run, call, channel), self._ran)  # ended: its thread is free
+            self._pool.submit(partial(self._run, call, channel), self._running.leave)  # ended: its thread is free
         except RuntimeError as failure:  # no thread to be had: the request ends unanswered, the server goes on
             try:
                 channel.ended(failure)
             finally:
-                self._ran()
+                self._running.leave()
 
     def _run(self, call: Job, channel: ResponseChannel[Any]) -> None:
         error: BaseException | None = None
@@ -358,21 +355,9 @@ class ScriptThreads:
             except BaseException:  # noqa: B036, S110 - nothing escapes a thread; the next script runs
                 pass
 
-    def _ran(self) -> None:
-        # a script has ended, its channel knows it, and its thread is free
-        with self._lock:
-            self._running -= 1
-            if self._joiners and self._running == 0:
-                self._none_running.notify_all()
-
     def join(self, timeout: float | None = None) -> bool:
         """Wait until no script runs (at most ``timeout`` seconds); whether none does."""
-        with self._lock:
-            self._joiners += 1
-            try:
-                return self._none_running.wait_for(lambda: self._running == 0, timeout)
-            finally:
-                self._joiners -= 1
+        return self._running.join(timeout)
 
     def close(self) -> None:
         """Take no more scripts; the idle threads end now, the others once their
