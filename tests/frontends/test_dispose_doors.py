@@ -1,0 +1,102 @@
+"""Every door disposes of its requests' Runtimes: a served request leaves nothing for the
+cycle collector (PERF-RELEASE-1) -- `serve`, the FastCGI responder, WSGI and ASGI."""
+
+from __future__ import annotations
+
+import gc
+import http.client
+import io
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from phprt.asgi import ASGIApp
+from phprt.engine.runtime import Runtime
+from phprt.fastcgi import FastCgiServer
+from phprt.server import HttpServer
+from phprt.wsgi import WSGIApp
+from tests.support.asgi import Exchange, run
+from tests.support.fastcgi import exchange, fcgi_request, nginx_params
+
+PAGE = 'from phprt.php import *\nheader("X-Page: 1")\necho("hello")\n'
+REQUESTS = 5
+
+
+def _runtimes_left(serve: Callable[[], bytes]) -> tuple[list[bytes], int]:
+    """The bodies of REQUESTS requests, and how many Runtimes they left to the cycle collector."""
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        bodies = [serve() for _ in range(REQUESTS)]
+        gc.collect()
+        return bodies, sum(isinstance(thing, Runtime) for thing in gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+
+
+@pytest.fixture
+def docroot(tmp_path: Path) -> Iterator[Path]:
+    (tmp_path / "page.py").write_text(PAGE)
+    yield tmp_path
+
+
+@pytest.mark.clause("PERF-RELEASE-1")
+def test_serve_disposes_of_each_runtime(docroot: Path) -> None:
+    with HttpServer(docroot, log=io.StringIO()) as server:
+        connection = http.client.HTTPConnection(*server.address, timeout=10)
+
+        def serve() -> bytes:
+            connection.request("GET", "/page.py")
+            return connection.getresponse().read()
+
+        try:
+            bodies, left = _runtimes_left(serve)
+        finally:
+            connection.close()
+    assert bodies == [b"hello"] * REQUESTS and left == 0
+
+
+@pytest.mark.clause("PERF-RELEASE-1")
+def test_the_fastcgi_responder_disposes_of_each_runtime(docroot: Path) -> None:
+    with FastCgiServer(docroot) as server:
+        def serve() -> bytes:
+            return exchange(server.address, fcgi_request(nginx_params(docroot, "/page.py"))).stdout
+
+        bodies, left = _runtimes_left(serve)
+    assert all(body.endswith(b"\r\n\r\nhello") for body in bodies) and left == 0
+
+
+@pytest.mark.clause("PERF-RELEASE-1")
+def test_wsgi_disposes_of_each_runtime(docroot: Path) -> None:
+    app = WSGIApp(docroot)
+
+    def serve() -> bytes:
+        environ: dict[str, Any] = {"REQUEST_METHOD": "GET", "PATH_INFO": "/page.py", "SCRIPT_NAME": "",
+                                   "QUERY_STRING": "", "SERVER_NAME": "test", "SERVER_PORT": "80",
+                                   "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.input": io.BytesIO(b""),
+                                   "wsgi.errors": io.StringIO()}
+        body = app(environ, lambda status, headers, exc_info=None: None)
+        try:
+            return b"".join(body)
+        finally:
+            getattr(body, "close", lambda: None)()
+
+    bodies, left = _runtimes_left(serve)
+    assert app.join(10)
+    assert bodies == [b"hello"] * REQUESTS and left == 0
+
+
+@pytest.mark.clause("PERF-RELEASE-1")
+def test_asgi_disposes_of_each_runtime(docroot: Path) -> None:
+    app = ASGIApp(docroot)
+
+    def serve() -> bytes:
+        done = run(Exchange(app, b"GET /page.py HTTP/1.1\r\nHost: test\r\n\r\n").run())
+        return b"".join(m.get("body", b"") for m in done.messages if m["type"] == "http.response.body")
+
+    bodies, left = _runtimes_left(serve)
+    assert app.join(10)
+    assert bodies == [b"hello"] * REQUESTS and left == 0
