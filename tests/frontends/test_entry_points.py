@@ -240,3 +240,14 @@ def test_a_compiled_script_is_reused_until_its_file_changes(tmp_path: Path) -> N
     path.write_text("x = 22\n")  # another size (and mtime): compiled again
     second = compile_script(str(path))
     assert second is not first and second.co_consts != first.co_consts
+
+
+# -- the script's prelude ---------------------------------------------------------------------
+
+
+@pytest.mark.clause("PERF-SCRIPT-1", "VER-E-ALL-1")
+@pytest.mark.parametrize("version, e_all", [("8.2", "32767"), ("8.4", "30719")])  # php -r 'echo E_ALL;' in each
+def test_run_gives_a_script_the_names_of_its_prelude(tmp_path: Path, version: str, e_all: str) -> None:
+    page = _script(tmp_path, "page.py", '"""A page."""\nfrom phprt.php import *\necho(str(E_ALL), " ", __doc__, "\\n")\n')
+    done = _run("--php-version", version, str(page))
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"{e_all} A page.\n".encode(), b"")
