@@ -45,6 +45,15 @@ class PhpCallable:
             accepted = self._arity[count] = _accepted_positional(self.function, count)
         return self.function(*args[:accepted])
 
+    def taking(self, count: int) -> Callable[..., Any]:
+        """What to call with ``count`` arguments: the function itself where it takes them
+        all (nothing to drop, PERF-CALL-2), else this callable. The caller then marks
+        itself ``calls_script``, as ``__call__`` is."""
+        accepted = self._arity.get(count)
+        if accepted is None:
+            accepted = self._arity[count] = _accepted_positional(self.function, count)
+        return self.function if accepted == count else self
+
 
 def _accepted_positional(function: Callable[..., Any], offered: int) -> int:
     # A plain Python function's positional parameters are its code's (PERF-CALL-1): the

@@ -293,7 +293,7 @@ class TracedOutputStack(OutputStack):
                                           "direct": not self.activated, "dropped": self.disabled})
         super().write(data)
 
-    def _run(self, handler: OutputHandler, op: int) -> tuple[int, bytes | None]:
+    def _run(self, handler: OutputHandler, op: int) -> tuple[int, bytes | str | None]:
         held = handler.buffer_used
         flags = op | (0 if handler.flags & C.PHP_OUTPUT_HANDLER_STARTED else C.PHP_OUTPUT_HANDLER_START)
         status, result = super()._run(handler, op)
@@ -301,7 +301,7 @@ class TracedOutputStack(OutputStack):
         outcome = ("failure: handler disabled, its buffer passed on" if status == 2
                    else "output" if status == 0 else "no output")
         self._trace.record("handler", {"name": handler.name, "level": handler.level, "flags": handler_flags(flags),
-                                       "in": held, "out": len(result) if result else 0, "result": outcome,
+                                       "in": held, "out": byte_length(result, self.encoding) if result else 0, "result": outcome,
                                        "user": handler.function is not None and handler.name != "URL-Rewriter"},
                            clauses)
         return status, result

@@ -3,20 +3,23 @@ rewriter's (OUT-*), on the Runtime's output stack (output/stack.py)."""
 
 from __future__ import annotations
 
+import inspect
 from types import FunctionType
-from typing import Any, Callable, NoReturn
+from typing import Any, Callable, NoReturn, TypeVar
 
 from ..engine import constants as C
 from ..engine.base import RuntimeBase, caller_scope
 from ..engine.callables import InvalidCallable, PhpCallable, closure_name, resolve_callable
 from ..engine.errors import Exit, PhpError
 from ..engine.functions import php_function
+from ..engine.timelimit import calls_script
 from ..engine.values import PHP_BYTES, c_int, to_php_text
 from . import handlers
-from .stack import HandlerFunction, OutputHandler, OutputLocked, default_handler
+from .stack import DEFAULT_HANDLER, HandlerFunction, OutputHandler, OutputLocked
 from .urlrewriter import UrlRewriter
 
 _Target = list[list[str | bytes] | None]
+_F = TypeVar("_F", bound=Callable[..., Any])
 _c_echo_into: Callable[[_Target, Callable[..., None]], Callable[..., None]] | None
 try:
     from ._speedups import VERSION as _C_VERSION
@@ -29,6 +32,14 @@ except ImportError:  # not compiled: _python_echo() does the same
 __all__ = ["LOCKED", "OutputFunctions"]
 
 LOCKED = "Cannot use output buffering in output buffering display handlers"
+
+_OB_START_DEFAULTS: tuple[Any, ...] = (None, 0, C.PHP_OUTPUT_HANDLER_STDFLAGS)
+
+
+def _ob_start_arguments(self: Any, callback: Any = None, chunk_size: Any = 0,
+                        flags: Any = C.PHP_OUTPUT_HANDLER_STDFLAGS) -> tuple[Any, Any, Any]:
+    # ob_start()'s parameters: its signature, and how a call that names them is bound
+    return callback, chunk_size, flags
 
 
 def _userland(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -51,6 +62,15 @@ def _userland(function: Callable[..., Any]) -> Callable[..., Any]:
     userland.__doc__ = function.__doc__
     userland.__wrapped__ = function  # type: ignore[attr-defined]
     return userland
+
+
+def _parameters(declared: Callable[..., Any]) -> Callable[[_F], _F]:
+    # A function that takes ``*args`` (its frame holds what was passed) with the
+    # parameters ``declared`` has, as the registry and inspect.signature() see it.
+    def apply(function: _F) -> _F:
+        function.__signature__ = inspect.signature(declared)  # type: ignore[attr-defined]
+        return function
+    return apply
 
 
 def _python_echo(target: _Target, fallback: Callable[..., None]) -> Callable[..., None]:
@@ -117,50 +137,74 @@ class OutputFunctions(RuntimeBase):
     # -- starting a buffer ------------------------------------------------------------------
 
     @php_function
-    @_userland  # its frame shows PHP's trace the arguments passed, not the defaults
-    def ob_start(self, callback: Any = None, chunk_size: Any = 0, flags: Any = C.PHP_OUTPUT_HANDLER_STDFLAGS) -> bool:
-        """Push an output buffer, optionally with a handler callback (OUT-START-*)."""
-        # An int argument is taken as it is, anything else as zpp converts it; a Python
-        # function is resolved once per request (PERF-OB-2).
-        if chunk_size.__class__ is not int:
-            chunk_size = self._int_arg("ob_start", 2, "chunk_size", chunk_size)
-        if chunk_size < 0:
-            chunk_size = 0
-        if flags.__class__ is not int:
-            flags = self._int_arg("ob_start", 3, "flags", flags)
-        if flags != C.PHP_OUTPUT_HANDLER_STDFLAGS:
-            flags = c_int(flags)  # PHP stores the flags in a C int
-            if self.version.ob_start_clears_status:  # the status bits, from 8.4 (VER-OB-FLAGS-1)
-                flags &= ~0xF000
-        made = self._made_handlers.get(callback) if self._made_handlers and callback.__class__ is FunctionType else None
-        if callback is None:
-            handler = default_handler(chunk_size, flags)
-        elif made is not None:  # as _user_handler() makes it
-            handler = OutputHandler(made[0], made[1], (flags & ~0xF) | 1, chunk_size)
-        else:
-            name = handlers.alias_name(callback)
-            internal = handlers.alias(name)
-            if internal is not None and name is not None:  # ob_start("ob_gzhandler")
-                handler = internal(self, name, chunk_size, flags)
+    @_parameters(_ob_start_arguments)
+    def ob_start(self, *args: Any, **kwargs: Any) -> bool:
+        """Push an output buffer, optionally with a handler callback (OUT-START-*).
+
+        Called as ``ob_start(callback=None, chunk_size=0, flags=PHP_OUTPUT_HANDLER_STDFLAGS)``;
+        its frame holds the arguments passed, as PHP's trace shows them, and it catches
+        OutputLocked itself: no wrapper's call (PERF-OB-3)."""
+        try:
+            if kwargs or len(args) > 3:
+                callback, chunk_size, flags = _ob_start_arguments(self, *args, **kwargs)
             else:
-                try:
-                    # Only a name is looked up in the caller's scope: no frame walk for a Python callable (PERF-OB-1).
-                    scope = caller_scope() if isinstance(callback, (str, list, tuple, dict)) else {}
-                    resolved = resolve_callable(callback, scope)
-                except InvalidCallable as invalid:
-                    self._error(C.E_WARNING, f"ob_start(): {invalid}", docref=True)
-                    self._error(C.E_NOTICE, "ob_start(): Failed to create buffer", docref=True)
-                    return False
-                handler = self._user_handler(resolved, chunk_size, flags)
-                if callback.__class__ is FunctionType and handler.function is not None:
-                    if self._made_handlers is None:
-                        self._made_handlers = {}
-                    self._made_handlers[callback] = (handler.name, handler.function)
-        if handlers.conflicts(self, handler.name, "ob_start(): "):  # as _start_handler()
+                callback, chunk_size, flags = args + _OB_START_DEFAULTS[len(args):]
+            # An int argument is taken as it is, anything else as zpp converts it; a Python
+            # function is resolved once per request (PERF-OB-2).
+            if chunk_size.__class__ is not int:
+                chunk_size = self._int_arg("ob_start", 2, "chunk_size", chunk_size)
+            if chunk_size < 0:
+                chunk_size = 0
+            if flags.__class__ is not int:
+                flags = self._int_arg("ob_start", 3, "flags", flags)
+            if flags != C.PHP_OUTPUT_HANDLER_STDFLAGS:
+                flags = c_int(flags)  # PHP stores the flags in a C int
+                if self.version.ob_start_clears_status:  # the status bits, from 8.4 (VER-OB-FLAGS-1)
+                    flags &= ~0xF000
+            handler: OutputHandler | None
+            if callback is None:
+                handler = OutputHandler(DEFAULT_HANDLER, None, flags & ~0xF, chunk_size)  # default_handler()
+            elif callback.__class__ is FunctionType and self._made_handlers and callback in self._made_handlers:
+                name, function = self._made_handlers[callback]  # as _user_handler() made it
+                handler = OutputHandler(name, function, (flags & ~0xF) | 1, chunk_size)
+            else:
+                handler = self._callback_handler(callback, chunk_size, flags)
+            if handler is None:
+                started = False
+            elif handler.name in handlers.CHECKED and handlers.conflicts(self, handler.name, "ob_start(): "):
+                self._error(C.E_NOTICE, "ob_start(): Failed to create buffer", docref=True)  # as _start_handler()
+                started = False
+            else:
+                self._out.start(handler)
+                started = True
+        except OutputLocked:
+            self._locked("ob_start")
+        if self._pending is not None:
+            self._raise_pending()
+        return started
+
+    def _callback_handler(self, callback: Any, chunk_size: int, flags: int) -> OutputHandler | None:
+        # ob_start()'s handler for a callback: an internal handler's alias, or a user
+        # handler, made once per request for a Python function (PERF-OB-2); None, with
+        # PHP's warning and notice, for what is not callable.
+        name = handlers.alias_name(callback)
+        internal = handlers.alias(name)
+        if internal is not None and name is not None:  # ob_start("ob_gzhandler")
+            return internal(self, name, chunk_size, flags)
+        try:
+            # Only a name is looked up in the caller's scope: no frame walk for a Python callable (PERF-OB-1).
+            scope = caller_scope() if isinstance(callback, (str, list, tuple, dict)) else {}
+            resolved = resolve_callable(callback, scope)
+        except InvalidCallable as invalid:
+            self._error(C.E_WARNING, f"ob_start(): {invalid}", docref=True)
             self._error(C.E_NOTICE, "ob_start(): Failed to create buffer", docref=True)
-            return False
-        self._out.start(handler)
-        return True
+            return None
+        handler = self._user_handler(resolved, chunk_size, flags)
+        if callback.__class__ is FunctionType and handler.function is not None:
+            if self._made_handlers is None:
+                self._made_handlers = {}
+            self._made_handlers[callback] = (handler.name, handler.function)
+        return handler
 
     def _locked(self, function: str) -> NoReturn:
         # php_output_lock_error(): an operation inside a running handler is fatal (OUT-CALLBACK-8)
@@ -180,16 +224,25 @@ class OutputFunctions(RuntimeBase):
         return any(handler.name == name for handler in self._out.handlers)
 
     def _user_handler(self, callback: PhpCallable, chunk_size: int, flags: int) -> OutputHandler:
-        def function(buffer: bytes, phase: int) -> bytes | None:
+        name = closure_name(callback) if self.version.closure_file_line_names else callback.name  # VER-CLOSURE-NAME-1
+        call: Callable[..., Any] = callback.taking(2)  # PERF-CALL-2
+        if self.version.handler_output_deprecated:  # PHP 8.5 (VER-HANDLER-OUTPUT-1)
+            call = self._output_watched(callback, name)
+        # A str result is output as it is where the stack keeps str in the script's charset
+        # (PERF-OB-3): the same bytes, encoded once where they leave.
+        as_text = self._out.keeps_text(self.charset)
+
+        @calls_script  # the script's handler runs in it: the time limit may stop it there
+        def function(buffer: bytes, phase: int) -> bytes | str | None:
             # PHP's user handler call (OUT-CALLBACK-*): false, an exception, exit or an
             # unusable result is a failure; true and null mean no output. A fatal error
             # or the time limit is a bailout and leaves the call (OUT-BAILOUT-1).
             if self._pending is not None:
                 return None
             try:
-                result = callback(buffer.decode(self.charset, "surrogateescape"), phase)
+                result = call(buffer.decode(self.charset, "surrogateescape"), phase)
                 if result.__class__ is str:  # the usual result: no conversion to look up (PERF-OB-2)
-                    return result.encode(self.charset, PHP_BYTES)
+                    return result if as_text else result.encode(self.charset, PHP_BYTES)
                 if result is False:
                     return None
                 if result is True:
@@ -200,9 +253,6 @@ class OutputFunctions(RuntimeBase):
                 return None if not isinstance(exception, PhpError) else b""
             return text if text.__class__ is bytes else text.encode(self.charset, PHP_BYTES)  # type: ignore[union-attr]
 
-        name = closure_name(callback) if self.version.closure_file_line_names else callback.name  # VER-CLOSURE-NAME-1
-        if self.version.handler_output_deprecated:  # PHP 8.5 (VER-HANDLER-OUTPUT-1)
-            callback = self._output_watched(callback, name)
         return OutputHandler(name, function, (flags & ~0xF) | 1, chunk_size)
 
     # -- flushing, cleaning, ending -----------------------------------------------------------
@@ -263,12 +313,13 @@ class OutputFunctions(RuntimeBase):
     def ob_get_clean(self) -> str | bool:
         """Return the top buffer's contents, discard it and remove it (OUT-GET-CLEAN-*)."""
         try:
-            top = self._out.active
+            out = self._out
+            top = out.detached or (out.handlers[-1] if out.handlers else None)  # OG(active), as ``active`` says
             if top is None:
                 contents: str | bool = False
             else:
                 contents = top.text(self.charset)
-                if not (self._out.pop(discard=True) or self._not_popped("ob_get_clean", discard=True)):
+                if not (out.pop(discard=True) or self._not_popped("ob_get_clean", discard=True)):
                     self._error(C.E_NOTICE, f"ob_get_clean(): Failed to delete buffer of {self._top_label()}",
                                 docref=True)
         except OutputLocked:

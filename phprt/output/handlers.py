@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .stack import OutputHandler
 
 __all__ = [
-    "alias", "alias_name", "alias_register", "conflict_register", "conflicts", "handler_conflict",
+    "CHECKED", "alias", "alias_name", "alias_register", "conflict_register", "conflicts", "handler_conflict",
     "reverse_conflict_register",
 ]
 
@@ -27,6 +27,8 @@ ConflictCheck = Callable[["RuntimeBase", str, str], bool]
 _aliases: dict[str, AliasConstructor] = {}
 _conflicts: dict[str, ConflictCheck] = {}
 _reverse_conflicts: dict[str, list[ConflictCheck]] = {}
+#: The names some check is registered for: conflicts() has nothing to do for any other (PERF-OB-3).
+CHECKED: set[str] = set()
 
 
 def alias_register(name: str, constructor: AliasConstructor) -> None:
@@ -37,11 +39,13 @@ def alias_register(name: str, constructor: AliasConstructor) -> None:
 def conflict_register(name: str, check: ConflictCheck) -> None:
     """php_output_handler_conflict_register(): ``check`` runs before a handler ``name`` starts."""
     _conflicts[name] = check
+    CHECKED.add(name)
 
 
 def reverse_conflict_register(name: str, check: ConflictCheck) -> None:
     """php_output_handler_reverse_conflict_register(): one more check for handler ``name``."""
     _reverse_conflicts.setdefault(name, []).append(check)
+    CHECKED.add(name)
 
 
 def alias_name(callback: Any) -> str | None:

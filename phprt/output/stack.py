@@ -58,14 +58,18 @@ from ..engine.constants import (
 )
 from ..engine.values import PHP_BYTES
 
-__all__ = ["HandlerFunction", "OutputHandler", "OutputLocked", "OutputStack", "aligned_buffer_size", "default_handler", "initial_buffer_size"]
+__all__ = ["DEFAULT_HANDLER", "HandlerFunction", "OutputHandler", "OutputLocked", "OutputStack", "aligned_buffer_size", "default_handler", "initial_buffer_size"]
 
 #: A handler's function: given the buffer and the operation bits, it returns the
-#: output (b"" for none) or None for failure, which disables the handler and passes
-#: the raw buffer on (OUT-CALLBACK-5).
-HandlerFunction = Callable[[bytes, int], Optional[bytes]]
+#: output (empty for none) or None for failure, which disables the handler and passes
+#: the raw buffer on (OUT-CALLBACK-5). Output as str is text the stack encodes where it
+#: leaves, as it encodes what echo writes.
+HandlerFunction = Callable[[bytes, int], Optional[bytes | str]]
 
 _SUCCESS, _NO_DATA, _FAILURE = 0, 1, 2
+
+#: The default output handler's name.
+DEFAULT_HANDLER = "default output handler"
 
 
 def initial_buffer_size(chunk_size: int) -> int:
@@ -185,7 +189,7 @@ class OutputHandler:
 
 def default_handler(chunk_size: int = 0, flags: int = STDFLAGS) -> OutputHandler:
     """The "default output handler" (type 0): it passes its buffer on unchanged (OUT-START-1)."""
-    return OutputHandler("default output handler", None, flags & ~0xF, chunk_size)
+    return OutputHandler(DEFAULT_HANDLER, None, flags & ~0xF, chunk_size)
 
 
 @lru_cache(maxsize=None)
@@ -356,7 +360,7 @@ class OutputStack:
                 incoming, out = out, None
         return out
 
-    def _handler_op(self, handler: OutputHandler, op: int, data: bytes | str) -> tuple[int, bytes | None]:
+    def _handler_op(self, handler: OutputHandler, op: int, data: bytes | str) -> tuple[int, bytes | str | None]:
         # php_output_handler_op: append, and run the handler when its chunk size is
         # reached or the operation is more than a write. From PHP 8.4 a disabled
         # handler fails at once, uncalled (GH-15181, VER-DISABLED-HANDLER-1).
@@ -373,7 +377,7 @@ class OutputStack:
             return _NO_DATA, None
         return self._run(handler, op)
 
-    def _run(self, handler: OutputHandler, op: int) -> tuple[int, bytes | None]:
+    def _run(self, handler: OutputHandler, op: int) -> tuple[int, bytes | str | None]:
         # A bailout out of the handler's call (a fatal error, the time limit, exit
         # where no PHP code runs) leaves the handler running, as PHP's longjmp leaves
         # OG(running): later output is only stored, and the next operation is the
@@ -382,7 +386,7 @@ class OutputStack:
             op |= START
         function = handler.function
         if function is None:  # the default handler calls no code: none can see it running (PERF-OB-1)
-            result: bytes | None = handler.contents()
+            result: bytes | str | None = handler.contents()
         else:
             self.running = handler
             self.target[0] = None
@@ -472,8 +476,17 @@ class OutputStack:
         top = handlers[-1] if handlers and self.running is None else None  # _retarget(), inlined
         self.target[0] = None if top is None or top.chunk_size or top.flags & DISABLED else top.chunks
         if out and not discard:
-            self.write(out)
+            chunks = self.target[0]
+            if chunks is not None and out.__class__ is str:  # write(), the usual case inlined
+                chunks.append(out)
+            else:
+                self.write(out)
         return True
+
+    def keeps_text(self, charset: str) -> bool:
+        """Whether text in ``charset`` may be written as it is: what the stack would store
+        of its encoding (PERF-OB-3)."""
+        return self._decodes and charset == self.encoding
 
     def end_all(self) -> None:
         """End every handler, top-down, whatever its flags (php_output_end_all)."""

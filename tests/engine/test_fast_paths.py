@@ -444,3 +444,107 @@ def test_bytes_and_str_subclasses_written_into_a_buffer_keep_their_bytes() -> No
         rt.ob_start()
         rt.echo(b"\xff", "c")
     assert transport.body == b"\xffc"
+
+
+@pytest.mark.clause("PERF-OB-3")
+def test_ob_starts_frame_shows_the_arguments_passed_in_phps_trace(tmp_path: Path) -> None:
+    # php -n, for <?php \n function throw_($n, $s, $f, $l) { throw new Exception($s); } \n
+    #   set_error_handler("throw_"); \n ob_start("nope"); -- "#1 FILE(4): ob_start('nope')"
+    import runpy
+
+    script = tmp_path / "port.py"
+    script.write_text("from phprt.php import *\n"
+                      "def throw(n, s, f, l): raise Exception(s)\nset_error_handler(throw)\nob_start('nope')\n")
+    transport = MemoryTransport()
+    with pytest.raises(Exception, match="nope"):
+        with Runtime(transport=transport):
+            runpy.run_path(str(script))
+    assert transport.body.decode() == (
+        '\nFatal error: Uncaught Exception: ob_start(): function "nope" not found or invalid function name'
+        " in %s:2\nStack trace:\n#0 [internal function]: throw(2, 'ob_start(): fun...', '%t', 4)\n"
+        "#1 %s(4): ob_start('nope')\n#2 {main}\n  thrown in %s on line 2\n"
+    ).replace("%s", str(script)).replace("%t", str(script)[:15] + "...")
+
+
+@pytest.mark.clause("PERF-OB-3")
+def test_ob_start_takes_its_parameters_by_name() -> None:
+    # php -n: ob_start(chunk_size: 4096) gives chunk_size 4096, flags 112; ob_start(flags: 0) flags 0
+    with Runtime(transport=Transport()) as rt:
+        assert list(inspect.signature(rt.ob_start).parameters) == ["callback", "chunk_size", "flags"]
+        assert rt.ob_start(chunk_size=4096)
+        status = rt.ob_get_status()
+        assert (status["chunk_size"], status["flags"]) == (4096, 112)
+        rt.ob_end_clean()
+        assert rt.ob_start(None, flags=0) and rt.ob_get_status()["flags"] == 0
+        with pytest.raises(TypeError):
+            rt.ob_start(size=1)
+
+
+@pytest.mark.clause("PERF-CALL-2")
+def test_a_two_argument_handler_is_called_as_it_is_and_others_through_their_callable() -> None:
+    # php -n: function up($b,$p){return strtoupper($b);} function one($b){return "[$b]";}
+    #   ob_start("up"); echo "a"; ob_end_flush(); ob_start("one"); echo "b"; ob_end_flush(); gives "A[b]"
+    def one(buffer: str) -> str:
+        return f"[{buffer}]"
+
+    transport = MemoryTransport()
+    with Runtime(transport=transport) as rt:
+        rt.ob_start(_up)
+        rt.echo("a")
+        rt.ob_end_flush()
+        rt.ob_start(one)
+        rt.echo("b")
+        rt.ob_end_flush()
+    assert transport.body == b"A[b]"
+    from phprt.engine.callables import resolve_callable
+    assert resolve_callable(_up, {}).taking(2) is _up
+    assert resolve_callable(one, {}).taking(2) is not one
+
+
+@pytest.mark.clause("PERF-START-2")
+def test_the_next_request_after_one_ended_does_not_wake_the_watchdog(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A request arms a 300 s limit and ends; the watchdog, woken meanwhile, finds no timer and keeps
+    # the round it planned: the next request's later deadline wakes no one, an earlier one does.
+    woken: list[int] = []
+    condition = _WATCHDOG._changed
+    notify = condition.notify
+    monkeypatch.setattr(condition, "notify", lambda n=1: (woken.append(n), notify(n))[1])
+    with Runtime(transport=Transport(), sapi="cgi", ini={"max_execution_time": "300"}) as rt:
+        rt.set_time_limit(200)  # earlier than any round planned before: the watchdog plans for it
+        time.sleep(0.05)
+    with _WATCHDOG.lock:
+        _WATCHDOG._changed.notify()  # the watchdog looks again now: no timer is armed
+    time.sleep(0.05)
+    woken.clear()
+    for _ in range(3):
+        with Runtime(transport=Transport(), sapi="cgi", ini={"max_execution_time": "300"}):
+            pass
+    assert woken == []
+    with Runtime(transport=Transport(), sapi="cgi", ini={"max_execution_time": "300"}) as rt:
+        rt.set_time_limit(1)  # earlier than the round planned: wakes it
+        assert woken == [1]
+        rt.set_time_limit(0)
+
+
+def _same(buffer: str, phase: int) -> str:
+    return buffer
+
+
+@pytest.mark.clause("PERF-OB-3")
+@pytest.mark.parametrize("charset", ["UTF-8", "ISO-8859-1", "UTF-16"])
+def test_a_handlers_text_reaches_the_buffer_below_as_the_same_bytes(charset: str) -> None:
+    # php -n: ob_start(); ob_start(function($b){return $b;}); echo "\xff\xfe", "é"; ob_end_flush();
+    #   $s = ob_get_status(); ob_end_flush(); -- the outer buffer holds the same bytes ("buffer_used"
+    #   counts them) and they reach the client unchanged
+    transport = MemoryTransport()
+    with Runtime(transport=transport, charset=charset, trace=True) as rt:
+        rt.ob_start()
+        rt.ob_start(_same)
+        rt.echo(b"\xff\xfe", "é")
+        rt.ob_end_flush()
+        used = rt.ob_get_status()["buffer_used"]
+        rt.ob_end_flush()
+    encoded = "é".encode(charset)
+    assert transport.body == b"\xff\xfe" + encoded and used == 2 + len(encoded)
+    handler_events = [event for event in rt.trace.events if event.kind == "handler" and event.data["name"] == "_same"]
+    assert [event.data["out"] for event in handler_events] == [2 + len(encoded)]
