@@ -145,7 +145,9 @@ class OutputFunctions(RuntimeBase):
         its frame holds the arguments passed, as PHP's trace shows them, and it catches
         OutputLocked itself: no wrapper's call (PERF-OB-3)."""
         try:
-            if kwargs or len(args) > 3:
+            if not args and not kwargs:  # PHP's defaults: no argument to look at
+                callback, chunk_size, flags = _OB_START_DEFAULTS
+            elif kwargs or len(args) > 3:
                 callback, chunk_size, flags = _ob_start_arguments(self, *args, **kwargs)
             else:
                 callback, chunk_size, flags = args + _OB_START_DEFAULTS[len(args):]

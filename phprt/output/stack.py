@@ -279,16 +279,18 @@ class OutputStack:
 
     def start(self, handler: OutputHandler) -> None:
         """Push a handler (php_output_handler_start); OutputLocked inside a handler."""
-        if self.running is not None:
+        running = self.running
+        if running is not None:
             self._lock_error(START)
         handler._encoding = self.encoding
         if self.aligned_sizes and not handler.used:  # PHP 8.5 (VER-BUFFER-SIZE-1)
             handler._sizes = aligned_buffer_size
             handler.size = aligned_buffer_size(handler.chunk_size)
-        handler.level = len(self.handlers)
-        self.handlers.append(handler)
+        handlers = self.handlers
+        handler.level = len(handlers)
+        handlers.append(handler)
         # _retarget(), the new top known
-        self.target[0] = None if self.running is not None or handler.chunk_size or handler.flags & DISABLED \
+        self.target[0] = None if running is not None or handler.chunk_size or handler.flags & DISABLED \
             else handler.chunks
 
     # -- writing ----------------------------------------------------------------------
@@ -453,28 +455,31 @@ class OutputStack:
         """End the top handler: FINAL (and CLEAN when discarding), then pass its
         output on unless discarding (php_output_stack_pop). False when there is no
         handler, or it is not removable and ``force`` is not set."""
-        orphan = self.detached  # OG(active), as ``active`` says
+        handlers = self.handlers
+        orphan = self.detached or (handlers[-1] if handlers else None)  # OG(active), as ``active`` says
         if orphan is None:
-            orphan = self.handlers[-1] if self.handlers else None
-        if orphan is None or not (force or orphan.flags & REMOVABLE):
+            return False
+        flags = orphan.flags
+        if not (force or flags & REMOVABLE):
             return False
         out = None
-        if not orphan.flags & DISABLED:  # php_output_handler_op() with no input: the handler runs
-            op = FINAL | CLEAN if discard else FINAL
+        if not flags & DISABLED:  # php_output_handler_op() with no input: the handler runs
             if self.running is not None:
-                self._lock_error(op)
+                self._lock_error(FINAL | CLEAN if discard else FINAL)
             if discard and orphan.function is None and not self.traced:  # _run() of the default handler, its output dropped (PERF-OB-2)
-                orphan.flags |= STARTED | PROCESSED
+                orphan.flags = flags | STARTED | PROCESSED
                 orphan.chunks.clear()
                 orphan.used = orphan._counted = 0
             else:
-                out = self._run(orphan, op)[1]
-        handlers = self.handlers
+                out = self._run(orphan, FINAL | CLEAN if discard else FINAL)[1]
         if handlers:  # a bailout in flush() left the orphan off the stack: PHP's del_top then finds nothing to drop
             handlers.pop()
         self.detached = None  # OG(active) is the stack's top again
-        top = handlers[-1] if handlers and self.running is None else None  # _retarget(), inlined
-        self.target[0] = None if top is None or top.chunk_size or top.flags & DISABLED else top.chunks
+        if handlers and self.running is None:  # _retarget(), inlined
+            top = handlers[-1]
+            self.target[0] = None if top.chunk_size or top.flags & DISABLED else top.chunks
+        else:
+            self.target[0] = None
         if out and not discard:
             chunks = self.target[0]
             if chunks is not None and out.__class__ is str:  # write(), the usual case inlined
