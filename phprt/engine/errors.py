@@ -2,6 +2,7 @@
 
     Exception
      ├── PhpError              PHP's \\Error (e.g. "Object of class X could not be converted to string")
+     │    └── UndefinedFunction  "Call to undefined function f()"
      ├── TypeError             PHP's TypeError, with PHP's message
      │    └── ArgumentCountError
      └── ValueError            PHP's ValueError, with PHP's message
@@ -16,6 +17,14 @@ from __future__ import annotations
 
 class PhpError(Exception):
     """PHP's ``\\Error``: raised where PHP 8.2 throws an Error."""
+
+
+class UndefinedFunction(PhpError):
+    """PHP's Error for a call of a function the request's PHP does not have (a version's or
+    a SAPI's, RT-REGISTRY-1): the function is never entered, so PHP's trace has no frame of it."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Call to undefined function {name}()")
 
 
 class ArgumentCountError(TypeError):

@@ -13,7 +13,7 @@ from . import constants as C
 from .base import RuntimeBase, caller_scope
 from .callables import InvalidCallable, PhpCallable, resolve_callable
 from .diagnostics import Diagnostic
-from .errors import Bailout, Exit, PhpError
+from .errors import Bailout, Exit, UndefinedFunction
 from .frames import is_phprt, script_frame
 from .functions import php_function
 from .ini import ini_integer
@@ -117,7 +117,7 @@ class LifecycleFunctions(RuntimeBase):
         other profiles unless the transport offers it (phprt's network transports,
         DEV-FINISH-1), PHP has no such function."""
         if not self._has_finish_request():
-            raise PhpError("Call to undefined function fastcgi_finish_request()")
+            raise UndefinedFunction("fastcgi_finish_request")
         if self._finished_early:
             return False
         if self._trace is not None:

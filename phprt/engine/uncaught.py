@@ -16,6 +16,7 @@ from __future__ import annotations
 from types import FrameType, TracebackType
 from typing import Any
 
+from .errors import PhpError, UndefinedFunction
 from .frames import is_phprt
 from .values import PHP_BYTES, format_float
 
@@ -26,10 +27,9 @@ _STRING_PARAM_MAX_LEN = 15  # zend.exception_string_param_max_len
 _CONSTRUCTS = ("echo", "print", "exit")  # language constructs: no frame of their own in PHP
 
 
-def php_class_name(exception: BaseException) -> str:
-    """The PHP class an exception stands for: phprt's PhpError is PHP's Error."""
-    name = type(exception).__name__
-    return "Error" if name == "PhpError" else name
+def php_class_name(value: object) -> str:
+    """The PHP class an exception (or any object) stands for: phprt's PhpError is PHP's Error."""
+    return "Error" if type(value) in (PhpError, UndefinedFunction) else type(value).__name__
 
 
 def _escaped(data: bytes) -> str:
@@ -53,7 +53,7 @@ def _argument(value: Any) -> str:
         return f"'{_escaped(data[:_STRING_PARAM_MAX_LEN])}{more}'"
     if isinstance(value, (list, tuple, dict)):
         return "Array"
-    return f"Object({type(value).__name__})"
+    return f"Object({php_class_name(value)})"
 
 
 def _php_name(frame: FrameType) -> str:
@@ -88,7 +88,7 @@ def uncaught_error(exception: BaseException, traceback: TracebackType | None) ->
     while traceback is not None:
         frames.append((traceback.tb_frame, traceback.tb_lineno))
         traceback = traceback.tb_next
-    where = _php_trace(frames)
+    where = _php_trace(frames, entered=not isinstance(exception, UndefinedFunction))
     if where is None:
         return f"Uncaught {_string_form(exception, 'Unknown', 0, [])}\n  thrown", "Unknown", 0
     file, line, trace = where
@@ -112,9 +112,11 @@ def stack_trace(entry: FrameType | None, current: FrameType) -> str:
     return "Stack trace:\n" + "\n".join(lines)
 
 
-def _php_trace(frames: list[tuple[FrameType, int]]) -> tuple[str, int, list[str]] | None:
+def _php_trace(frames: list[tuple[FrameType, int]], *, entered: bool = True) -> tuple[str, int, list[str]] | None:
     # The file and line of the innermost script frame and PHP's trace, from the
-    # (frame, line) pairs outermost first; None when no script frame runs.
+    # (frame, line) pairs outermost first; None when no script frame runs. Not
+    # ``entered``: the PHP function the innermost script frame called does not exist
+    # and has no frame.
     modules = [i for i, (frame, _) in enumerate(frames) if frame.f_code.co_name == "<module>" and not is_phprt(frame)]
     frames = frames[modules[0]:] if modules else frames
     # the script's frames: (frame, line, and if phprt called it, the phprt frame the previous one called)
@@ -135,7 +137,7 @@ def _php_trace(frames: list[tuple[FrameType, int]]) -> tuple[str, int, list[str]
         return None
     file, line = script[-1][0].f_code.co_filename, script[-1][1]
     trace: list[str] = []
-    if inner_call is not None:
+    if inner_call is not None and entered:
         trace.append(f"{file}({line}): {inner_call}")
     for index in range(len(script) - 1, -1, -1):
         frame, _, via = script[index]

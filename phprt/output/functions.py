@@ -140,10 +140,9 @@ class OutputFunctions(RuntimeBase):
     @_parameters(_ob_start_arguments)
     def ob_start(self, *args: Any, **kwargs: Any) -> bool:
         """Push an output buffer, optionally with a handler callback (OUT-START-*).
-
-        Called as ``ob_start(callback=None, chunk_size=0, flags=PHP_OUTPUT_HANDLER_STDFLAGS)``;
-        its frame holds the arguments passed, as PHP's trace shows them, and it catches
-        OutputLocked itself: no wrapper's call (PERF-OB-3)."""
+        Called as ``ob_start(callback=None, chunk_size=0, flags=PHP_OUTPUT_HANDLER_STDFLAGS)``."""
+        # Its frame holds the arguments passed, as PHP's trace shows them, and it catches
+        # OutputLocked itself: no wrapper's call (PERF-OB-3).
         try:
             if not args and not kwargs:  # PHP's defaults: no argument to look at
                 callback, chunk_size, flags = _OB_START_DEFAULTS

@@ -23,6 +23,20 @@ OUT = ROOT / "spec" / "recorded" / "versions.json"
 WASM_FILE = "/internal/eval.php"
 
 SNIPPETS = {
+    # VER-GET-HANDLER-1
+    "handler_getters": """<?php
+function eh($n, $s) { return true; }
+function xh($e) { echo "in xh: "; var_dump(get_exception_handler()); }
+echo function_exists("get_error_handler") ? "yes" : "no", "\\n";
+set_error_handler("eh");
+set_exception_handler("xh");
+var_dump(get_error_handler(), get_exception_handler());
+set_error_handler(null);
+var_dump(get_error_handler());
+restore_error_handler();
+var_dump(get_error_handler());
+throw new Exception("x");
+""",
     # VER-RESPONSE-CODE-1
     "response_code_after_output": """<?php
 echo "x\\n";

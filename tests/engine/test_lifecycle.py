@@ -335,3 +335,20 @@ def test_a_handler_the_timeouts_report_runs_raises_its_notice_at_the_line_that_t
         ("Array to string conversion", "Unknown", 0),
     ]
     assert transport.body == b"ArrayArray" and rt.exit_status == 255
+
+
+@pytest.mark.clause("FPM-FINISH-1", "VER-GET-HANDLER-1")
+def test_a_function_php_lacks_has_no_frame_in_the_trace(tmp_path: Path) -> None:
+    # php -n (the CLI, no fastcgi_finish_request) for <?php \n function f() { \n fastcgi_finish_request(); \n } \n f();
+    # "Uncaught Error: Call to undefined function fastcgi_finish_request() in FILE:3", "#0 FILE(5): f()", "#1 {main}"
+    import runpy
+
+    script = tmp_path / "port.py"
+    script.write_text("from phprt.php import *\ndef f():\n    fastcgi_finish_request()\nf()\n")
+    transport = MemoryTransport()
+    with pytest.raises(Exception, match="undefined function"):
+        with Runtime(transport=transport):
+            runpy.run_path(str(script))
+    assert transport.body.decode() == (
+        "\nFatal error: Uncaught Error: Call to undefined function fastcgi_finish_request() in %s:3\n"
+        "Stack trace:\n#0 %s(4): f()\n#1 {main}\n  thrown in %s on line 3\n").replace("%s", str(script))

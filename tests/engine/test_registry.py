@@ -21,7 +21,8 @@ from tests.support.spec import defined_clauses
 
 #: (required, total or None for variadic) as PHP 8.2.36's ReflectionFunction reports them
 #: (php -n: getNumberOfRequiredParameters(), isVariadic() ? None : getNumberOfParameters());
-#: fastcgi_finish_request, which php -n's CLI lacks, from php-src's sapi/fpm/fpm/fpm_main.stub.php.
+#: fastcgi_finish_request, which php -n's CLI lacks, from php-src's sapi/fpm/fpm/fpm_main.stub.php;
+#: get_error_handler and get_exception_handler, PHP 8.5's, from wasm 8.5.10's ReflectionFunction.
 PHP_ARITY: dict[str, tuple[int, int | None]] = {
     "flush": (0, 0), "ob_start": (0, 3), "ob_flush": (0, 0), "ob_clean": (0, 0), "ob_end_flush": (0, 0),
     "ob_end_clean": (0, 0), "ob_get_clean": (0, 0), "ob_get_flush": (0, 0), "ob_get_contents": (0, 0),
@@ -47,7 +48,7 @@ PHP_ARITY: dict[str, tuple[int, int | None]] = {
     "session_create_id": (0, 1), "session_regenerate_id": (0, 1), "session_set_save_handler": (1, 9),
     "serialize": (1, 1), "unserialize": (1, 2),
     "sprintf": (1, None), "vsprintf": (2, 2), "printf": (1, None), "vprintf": (2, 2), "fprintf": (2, None),
-    "vfprintf": (3, 3),
+    "vfprintf": (3, 3), "get_error_handler": (0, 0), "get_exception_handler": (0, 0),
 }
 #: What PHP 8.2.36's function_exists() says (php -n -r): the language constructs are no functions.
 PHP_EXISTS = {"echo": False, "print": False, "exit": False, "die": False, "user_error": True, "ob_gzhandler": True}

@@ -8,6 +8,8 @@ SAPI "wasm", a web SAPI: the ports run under "cgi", the 8.2 ones under "cli".
 
 from __future__ import annotations
 
+import contextlib
+
 import json
 import re
 from pathlib import Path
@@ -79,6 +81,28 @@ def snippet_user_error_nested(rt: Runtime) -> None:
     _nested[:] = [rt]
     with rt:
         lvl1()
+
+
+def eh(n: int, s: str) -> bool:
+    return True
+
+
+def xh(e: BaseException) -> None:
+    _nested[-1].echo("in xh: ")
+    _nested[-1].var_dump(_nested[-1].get_exception_handler())
+
+
+def snippet_handler_getters(rt: Runtime) -> None:
+    _nested[:] = [rt]
+    rt.echo("yes" if rt.function_exists("get_error_handler") else "no", "\n")
+    rt.set_error_handler("eh")
+    rt.set_exception_handler("xh")
+    rt.var_dump(rt.get_error_handler(), rt.get_exception_handler())
+    rt.set_error_handler(None)
+    rt.var_dump(rt.get_error_handler())
+    rt.restore_error_handler()
+    rt.var_dump(rt.get_error_handler())
+    raise Exception("x")
 
 
 def snippet_empty_cookie_names(rt: Runtime) -> None:
@@ -295,3 +319,20 @@ def test_php_version_on_the_command_line(tmp_path: Path, version: str, status: i
     done = subprocess.run([sys.executable, "-m", "phprt", "run", "--php-version", version, str(script)],
                           capture_output=True, timeout=60, cwd=Path(__file__).parents[2])
     assert (done.returncode, done.stdout) == (status, output)
+
+
+@pytest.mark.clause("VER-GET-HANDLER-1")
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_handler_getters_from_8_5(version: str) -> None:
+    # 8.5: "yes", the handlers as given ("eh", "xh"), NULL after set_error_handler(null), "eh" again
+    # after restore_error_handler(), and NULL inside the exception handler; before 8.5 no such
+    # function: "Call to undefined function get_error_handler()" goes to xh, whose own call is the
+    # uncaught Error (exit 255)
+    transport = MemoryTransport()
+    rt = Runtime(transport, sapi="cli", php_version=version,
+                 ini={"display_errors": "1", "html_errors": "0", "log_errors": "0"})
+    with contextlib.suppress(Exception), rt:
+        snippet_handler_getters(rt)
+    text = transport.body.decode().replace(__file__, "FILE")
+    recorded = RECORDED[version]["handler_getters"]
+    assert (_normal(text), rt.exit_status) == (_normal(recorded["text"]), recorded["exit"])
