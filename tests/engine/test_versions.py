@@ -9,7 +9,6 @@ SAPI "wasm", a web SAPI: the ports run under "cgi", the 8.2 ones under "cli".
 from __future__ import annotations
 
 import contextlib
-
 import json
 import re
 from pathlib import Path
