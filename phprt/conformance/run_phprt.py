@@ -17,6 +17,7 @@ from typing import Any
 import phprt
 from phprt import CgiTransport, MemoryTransport, Ref, Runtime
 from phprt.engine.timelimit import calls_script
+from phprt.engine.uncaught import php_class_name
 
 from .cases import BASE_INI, Case
 from .library import EXCEPTION_HANDLERS
@@ -61,10 +62,6 @@ def _encode(value: Any) -> Any:
     return value
 
 
-def _php_class(exception: BaseException) -> str:
-    return {"PhpError": "Error"}.get(type(exception).__name__, type(exception).__name__)
-
-
 class _FastCgiClient(MemoryTransport):
     """PHP-FPM's client (servers.run_fpm) reads the FCGI_STDERR records sent before it hung
     up, and none after."""
@@ -94,7 +91,7 @@ class _Recorder:
     def __exit__(self, kind: Any, exception: BaseException | None, tb: Any) -> bool:
         if not isinstance(exception, Exception):
             return False
-        self.results.append({"throw": _php_class(exception), "message": _encode(str(exception))})
+        self.results.append({"throw": php_class_name(exception), "message": _encode(str(exception))})
         return True
 
 

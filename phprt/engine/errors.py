@@ -62,4 +62,4 @@ class StartupFailed(Bailout):
         super().__init__(1)
 
 
-__all__ = ["ArgumentCountError", "Bailout", "Exit", "PhpError", "StartupFailed"]
+__all__ = ["ArgumentCountError", "Bailout", "Exit", "PhpError", "StartupFailed", "UndefinedFunction"]

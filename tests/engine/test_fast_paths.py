@@ -548,3 +548,43 @@ def test_a_handlers_text_reaches_the_buffer_below_as_the_same_bytes(charset: str
     assert transport.body == b"\xff\xfe" + encoded and used == 2 + len(encoded)
     handler_events = [event for event in rt.trace.events if event.kind == "handler" and event.data["name"] == "_same"]
     assert [event.data["out"] for event in handler_events] == [2 + len(encoded)]
+
+
+@pytest.mark.clause("PERF-CALL-3")
+def test_phprt_php_calls_the_active_runtimes_method_with_what_was_passed(tmp_path: Path) -> None:
+    # php -n, for <?php \n function h($n, $s, $f, $l) { throw new Exception($s); } \n set_error_handler("h"); \n
+    #   user_error("x");  -- "#0 [internal function]: h(1024, 'x', FILE, 4)", "#1 FILE(4): user_error('x')"
+    import runpy
+
+    import phprt.php as php
+
+    script = tmp_path / "port.py"
+    script.write_text("from phprt.php import *\ndef h(n, s, f, l): raise Exception(s)\n"
+                      "set_error_handler('h')\nuser_error('x')\n")
+    transport = MemoryTransport()
+    with pytest.raises(Exception, match="x"):
+        with Runtime(transport=transport):
+            runpy.run_path(str(script))
+    assert transport.body.decode() == (
+        "\nFatal error: Uncaught Exception: x in %s:2\nStack trace:\n"
+        "#0 [internal function]: h(1024, 'x', '%t', 4)\n#1 %s(4): user_error('x')\n#2 {main}\n"
+        "  thrown in %s on line 2\n").replace("%s", str(script)).replace("%t", str(script)[:15] + "...")
+    with pytest.raises(RuntimeError, match="no phprt Runtime is active"):
+        php.ob_get_clean()
+    with pytest.raises(RuntimeError, match="no phprt Runtime is active"):
+        php.ob_start(None, 4096)
+    with Runtime(transport=Transport()) as rt:
+        assert php.ob_start(chunk_size=4096) and php.ob_get_status()["chunk_size"] == 4096
+        php.echo("a")
+        rt.echo = lambda *args: rt.ob_get_level()  # an instance's own method is the one called
+        assert php.echo("b") == 1
+        with pytest.raises(TypeError, match=r"^ob_get_clean\(\) takes 0 positional arguments"):
+            php.ob_get_clean(1)
+        assert php.ob_get_clean() == "a"
+        del rt.echo
+
+        def broken(*args: Any) -> None:
+            raise AttributeError("inside")
+        rt.ini_set = broken  # type: ignore[method-assign]
+        with pytest.raises(AttributeError, match="^inside$"):  # a method's own error passes on
+            php.ini_set("precision", "14")
