@@ -13,19 +13,22 @@ Each reads php.ini as PHP does (CONF-LOAD-1): ``-c FILE|DIR|production|developme
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import os
 import sys
-from typing import Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
 from .engine.ini import SAPI_PROFILES, Configuration, IniSource, configure
 from .engine.ini_files import find_ini, ini_report, write_errors
 from .engine.ini_scanner import CLI_HARDCODED_INI, INI_E_ALL, define_line, parse_ini_string
+from .engine.records import replace
 from .engine.runtime import Runtime
 from .engine.script import execute
 from .engine.versions import PROFILES
 from .transports import CgiTransport, CliTransport
+
+if TYPE_CHECKING:
+    import argparse
 
 
 def byte_size(text: str) -> int:
@@ -37,10 +40,84 @@ def byte_size(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    if (sys.argv[1:] if argv is None else argv)[:1] == ["trace"]:  # the lifecycle timeline (TRACE-CLI-1)
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["trace"]:  # the lifecycle timeline (TRACE-CLI-1)
         from .trace.cli import main as trace
 
-        return trace((sys.argv[1:] if argv is None else argv)[1:])
+        return trace(arguments[1:])
+    options = _plain_run(arguments)
+    if options is None:
+        options = _parser().parse_args(arguments)
+
+    try:
+        INI_E_ALL.set(PROFILES[options.php_version].e_all)  # E_ALL in php.ini and -d is the version's (VER-E-ALL-1)
+        source = find_ini(options.sapi, options.php_ini, no_ini=options.no_ini)  # CONF-LOAD-1
+        if source is not None and source.errors:  # printed first, as PHP reads php.ini first (CONF-SYNTAX-1)
+            write_errors(source.errors)
+            source = replace(source, errors=())
+        if options.show_ini:
+            sys.stdout.write(ini_report(source))  # php --ini (CONF-REPORT-1)
+            return 0
+        if options.command == "run" and options.script is None:
+            _parser().error("the following arguments are required: script")
+        ini = _defines(options.ini, options.sapi, cli=options.command == "run", source=source)
+        if options.command == "serve":
+            from .server import serve as serve_http
+
+            return serve_http(options.docroot, options.listen, sapi=options.sapi, ini=ini, workers=options.workers,
+                              php_version=options.php_version, **_chosen(options))
+        if options.command == "fastcgi":
+            from .fastcgi import serve as serve_fastcgi
+
+            return serve_fastcgi(options.docroot, options.listen, sapi=options.sapi, ini=ini, workers=options.workers,
+                                 socket_mode=options.socket_mode, backlog=options.listen_backlog,
+                                 php_version=options.php_version, **_chosen(options))
+        transport = CgiTransport() if options.sapi == "cgi" else CliTransport()
+        runtime = Runtime(transport=transport, sapi=options.sapi, ini=ini, capture_print=True,
+                          php_version=options.php_version)  # VER-PROFILE-1
+    except (ValueError, OSError) as error:
+        _parser().error(str(error))
+    return _run(runtime, options.script, options.args)
+
+
+def _plain_run(arguments: list[str]) -> Any:
+    """The options of a plain ``run`` command line -- ``run``, then only ``--sapi S``,
+    ``--php-version V``, ``-d X``, ``-c X``, ``-n`` and ``--ini`` each as two words (one for
+    the flags), then the script, then its arguments -- read without building argparse's
+    parser (PERF-IMPORT-1): the same values ``_parser().parse_args()`` gives it. None for
+    any other command line, which argparse reads."""
+    if arguments[:1] != ["run"]:
+        return None
+    options = SimpleNamespace(command="run", script=None, args=[], sapi="cli", ini=[], php_ini=None, no_ini=False,
+                              show_ini=False, php_version="8.2")
+    words = iter(arguments[1:])
+    for word in words:
+        if word in ("-n", "--ini"):
+            setattr(options, "no_ini" if word == "-n" else "show_ini", True)
+            continue
+        if not word.startswith("-"):
+            options.script, options.args = word, list(words)
+            return options
+        value = next(words, "-")
+        if value.startswith("-"):
+            return None
+        if word == "--sapi" and value in SAPI_PROFILES:
+            options.sapi = value
+        elif word == "--php-version" and value in PROFILES:
+            options.php_version = value
+        elif word == "-d":
+            options.ini.append(value)
+        elif word == "-c":
+            options.php_ini = value
+        else:
+            return None
+    return None  # no script: argparse says what is missing
+
+
+def _parser() -> argparse.ArgumentParser:
+    """The command line's parser (argparse is imported only where it reads one, PERF-IMPORT-1)."""
+    import argparse
+
     parser = argparse.ArgumentParser(prog="python -m phprt", description="PHP's runtime semantics in Python.")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run a ported script inside a Runtime, as `php SCRIPT.php` does")
@@ -68,37 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                                                       "pm.max_children"), idle=60.0, read=60.0, header=False)
     _common(fastcgi, "fpm")
     fastcgi.add_argument("--trace", nargs="?", type=int, const=20, default=0, metavar="N", help=_TRACE)
-    options = parser.parse_args(argv)
-
-    try:
-        INI_E_ALL.set(PROFILES[options.php_version].e_all)  # E_ALL in php.ini and -d is the version's (VER-E-ALL-1)
-        source = find_ini(options.sapi, options.php_ini, no_ini=options.no_ini)  # CONF-LOAD-1
-        if source is not None and source.errors:  # printed first, as PHP reads php.ini first (CONF-SYNTAX-1)
-            write_errors(source.errors)
-            source = dataclasses.replace(source, errors=())
-        if options.show_ini:
-            sys.stdout.write(ini_report(source))  # php --ini (CONF-REPORT-1)
-            return 0
-        if options.command == "run" and options.script is None:
-            parser.error("the following arguments are required: script")
-        ini = _defines(options.ini, options.sapi, cli=options.command == "run", source=source)
-        if options.command == "serve":
-            from .server import serve as serve_http
-
-            return serve_http(options.docroot, options.listen, sapi=options.sapi, ini=ini, workers=options.workers,
-                              php_version=options.php_version, **_chosen(options))
-        if options.command == "fastcgi":
-            from .fastcgi import serve as serve_fastcgi
-
-            return serve_fastcgi(options.docroot, options.listen, sapi=options.sapi, ini=ini, workers=options.workers,
-                                 socket_mode=options.socket_mode, backlog=options.listen_backlog,
-                                 php_version=options.php_version, **_chosen(options))
-        transport = CgiTransport() if options.sapi == "cgi" else CliTransport()
-        runtime = Runtime(transport=transport, sapi=options.sapi, ini=ini, capture_print=True,
-                          php_version=options.php_version)  # VER-PROFILE-1
-    except (ValueError, OSError) as error:
-        parser.error(str(error))
-    return _run(runtime, options.script, options.args)
+    return parser
 
 
 def _defines(arguments: list[str], sapi: str, *, cli: bool, source: IniSource | None = None) -> Configuration:
@@ -170,7 +217,7 @@ def _limits(command: argparse.ArgumentParser, *, requests: tuple[str, int, str],
 _TRACE = "keep the traces of the last N requests (--trace=N, default 20) and show them under /_phprt/trace/"
 
 
-def _chosen(options: argparse.Namespace) -> dict[str, Any]:
+def _chosen(options: Any) -> dict[str, Any]:
     names = ("trace", "max_requests", "max_connections", "idle_timeout", "header_timeout", "read_timeout", "write_timeout",
              "max_body", "body_buffer", "body_memory")
     return {name: getattr(options, name) for name in names if hasattr(options, name)}

@@ -8,14 +8,14 @@ and closures.
 
 from __future__ import annotations
 
-import inspect
-from inspect import CO_VARARGS
-from types import FunctionType
+from types import FunctionType, ModuleType
 from typing import Any, Callable, Mapping
 
 from .timelimit import calls_script
 
 __all__ = ["InvalidCallable", "PhpCallable", "closure_name", "resolve_callable"]
+
+_CO_VARARGS = 0x04  # inspect.CO_VARARGS: inspect is imported only where a signature is read (PERF-IMPORT-1)
 
 
 class InvalidCallable(Exception):
@@ -60,7 +60,9 @@ def _accepted_positional(function: Callable[..., Any], offered: int) -> int:
     # same answer inspect.signature() gives, without building a Signature per call.
     if type(function) is FunctionType and not {"__wrapped__", "__signature__"} & function.__dict__.keys():
         code = function.__code__
-        return offered if code.co_flags & CO_VARARGS else min(code.co_argcount, offered)
+        return offered if code.co_flags & _CO_VARARGS else min(code.co_argcount, offered)
+    import inspect
+
     try:
         parameters = inspect.signature(function).parameters.values()
     except (TypeError, ValueError):
@@ -126,9 +128,15 @@ def _method_of(owner: Any, class_name: str, method: str) -> PhpCallable:
     function = getattr(owner, method, None)
     if not callable(function):
         raise InvalidCallable(f'class {class_name} does not have a method "{method}"')
-    if isinstance(owner, type) and inspect.isfunction(inspect.getattr_static(owner, method)):
+    if isinstance(owner, type) and isinstance(_static_attribute(owner, method), FunctionType):
         raise InvalidCallable(f"non-static method {class_name}::{method}() cannot be called statically")
     return PhpCallable(function, f"{class_name}::{method}")
+
+
+def _static_attribute(owner: type, name: str) -> Any:
+    import inspect
+
+    return inspect.getattr_static(owner, name)
 
 
 def closure_name(callback: PhpCallable) -> str:
@@ -151,7 +159,7 @@ def callable_name(value: Callable[..., Any]) -> str:
             return "Closure::__invoke"
         return f"{type(value).__name__}::__invoke"
     name = getattr(function, "__name__", qualname)
-    if bound_to is not None and not inspect.ismodule(bound_to):
+    if bound_to is not None and not isinstance(bound_to, ModuleType):
         owner = bound_to if isinstance(bound_to, type) else type(bound_to)
         return f"{owner.__name__}::{name}"
     if name == "<lambda>" or "<locals>" in qualname:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from .constants import (
     E_COMPILE_ERROR,
     E_COMPILE_WARNING,
@@ -24,6 +22,7 @@ from .constants import (
 
 # php_get_display_errors_mode() and its results, written once there (INI-PARSE-2).
 from .ini_scanner import DISPLAY_OFF, DISPLAY_STDERR, DISPLAY_STDOUT, display_errors_mode
+from .records import field, record
 
 __all__ = ["DISPLAY_OFF", "DISPLAY_STDERR", "DISPLAY_STDOUT", "Diagnostic", "FATAL_LEVELS", "UNHANDLEABLE_LEVELS", "display_errors_mode", "escape_html"]
 
@@ -52,7 +51,7 @@ UNHANDLEABLE_LEVELS = E_ERROR | E_PARSE | E_CORE_ERROR | E_CORE_WARNING | E_COMP
 
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Diagnostic:
     """One notice, warning or error: its level constant, PHP's message, and the
     file and line of the Python code that caused it."""

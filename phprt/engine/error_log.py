@@ -10,7 +10,6 @@ Type 4 is the SAPI's log itself; type 3 appends to a file; type 1 hands a mail t
 from __future__ import annotations
 
 import os
-import subprocess
 from typing import Any
 
 from . import constants as C
@@ -84,6 +83,8 @@ class ErrorLogFunctions(ErrorFunctions):
             mail += f"{headers}\r\n"
         mail += f"\r\n{message}\r\n"
         try:
+            import subprocess  # only for a piped error_log: not at every start (issue 13)
+
             completed = subprocess.run(["sh", "-c", command], executable="/bin/sh",  # popen()'s execl()
                                        input=mail.encode(self.charset, PHP_BYTES), check=False)
         except OSError:

@@ -9,16 +9,17 @@ generated from it (engine/reference.py).
 
 from __future__ import annotations
 
-import inspect
 import re
-from dataclasses import dataclass
+from types import FunctionType
 from typing import Any, Callable, Iterator, TypeVar, overload
 
 from .base import RuntimeBase, caller_scope
+from .records import record
 
 __all__ = ["FUNCTIONS", "FunctionRegistry", "PhpFunction", "RegistryFunctions", "php_function"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+_CO_VARARGS, _CO_VARKEYWORDS = 0x04, 0x08  # inspect's CO_VARARGS and CO_VARKEYWORDS, without importing it
 _CLAUSE = re.compile(r"\b[A-Z]{2,}(?:-[A-Z0-9]+)*-(?:\d+|\*)")
 
 
@@ -26,7 +27,7 @@ def _version(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split("."))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PhpFunction:
     """One PHP function: ``name`` (PHP's, lower case), the Runtime ``method``
     implementing it, its arity (``max_args`` None: variadic), whether it is a
@@ -73,6 +74,8 @@ class PhpFunction:
     @property
     def where(self) -> str:
         """The module and qualified name of the implementation."""
+        import inspect
+
         function = inspect.unwrap(self.function)
         return f"{function.__module__}.{function.__qualname__}"
 
@@ -105,14 +108,41 @@ class FunctionRegistry:
 FUNCTIONS = FunctionRegistry()
 
 
+def _arity(function: Callable[..., Any]) -> tuple[int, int | None]:
+    """The arity of the implementation's signature without ``self``: its positional-or-keyword
+    parameters without a default, and all its parameters (None with ``*args``). Read from
+    the code object where inspect.signature() would read nothing else (PERF-IMPORT-1),
+    following ``__wrapped__`` as it does."""
+    while type(function) is FunctionType and "__wrapped__" in function.__dict__ and "__signature__" not in function.__dict__:
+        function = function.__dict__["__wrapped__"]
+    if type(function) is not FunctionType or "__signature__" in function.__dict__:
+        import inspect
+
+        parameters = list(inspect.signature(function).parameters.values())[1:]
+        required = sum(1 for p in parameters if p.default is p.empty and p.kind is p.POSITIONAL_OR_KEYWORD)
+        variadic = any(p.kind is p.VAR_POSITIONAL for p in parameters)
+        return required, None if variadic else len(parameters)
+    code = function.__code__
+    if code.co_flags & _CO_VARARGS:
+        return _required(function), None
+    total = code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & _CO_VARKEYWORDS)
+    return _required(function), total - 1
+
+
+def _required(function: FunctionType) -> int:
+    # The positional-or-keyword parameters before the first default, ``self`` (the first) not counted.
+    code = function.__code__
+    first = max(code.co_posonlyargcount, 1)
+    return max(0, code.co_argcount - len(function.__defaults__ or ()) - first)
+
+
 def _entry(function: Callable[..., Any], name: str, **options: Any) -> PhpFunction:
-    # The arity of the implementation's signature, without ``self``.
-    parameters = list(inspect.signature(function).parameters.values())[1:]
-    required = sum(1 for p in parameters if p.default is p.empty and p.kind is p.POSITIONAL_OR_KEYWORD)
-    variadic = any(p.kind is p.VAR_POSITIONAL for p in parameters)
-    clauses = tuple(dict.fromkeys(_CLAUSE.findall(inspect.unwrap(function).__doc__ or "")))
-    return PhpFunction(name, function.__name__, function, required, None if variadic else len(parameters),
-                       clauses=clauses, **options)
+    required, most = _arity(function)
+    documented = function
+    while "__wrapped__" in getattr(documented, "__dict__", {}):  # inspect.unwrap()
+        documented = documented.__dict__["__wrapped__"]
+    clauses = tuple(dict.fromkeys(_CLAUSE.findall(documented.__doc__ or "")))
+    return PhpFunction(name, function.__name__, function, required, most, clauses=clauses, **options)
 
 
 @overload

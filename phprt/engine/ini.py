@@ -5,7 +5,6 @@ once. The value parsing itself is :mod:`phprt.engine.ini_scanner`'s (INI-PARSE-*
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Iterator, Mapping
@@ -29,6 +28,7 @@ from .ini_scanner import (
     zlib_output_compression,
 )
 from .ini_table import PHP_DIRECTIVES, SAPI_DIRECTIVES
+from .records import field, record
 from .values import format_float
 
 __all__ = [
@@ -46,7 +46,7 @@ _QUANTITY = ("OnUpdateLong", "OnUpdateLongGEZero", "OnUpdate_zlib_output_compres
 _ATOL = ("OnUpdateTimeout", "OnSetPrecision", "OnSetSerializePrecision")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Directive:
     """A directive phprt knows: PHP's built-in default (None: unset, reads as ""), where PHP
     lets it change (only INI_ALL ones change through ini_set()), and the name of PHP's
@@ -240,7 +240,7 @@ def ini_bool(value: str) -> bool:
     return parse_bool(value)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SapiProfile:
     """PHP semantics that depend on the SAPI: its name, the defaults it imposes on
     top of the built-in ones (SAPI-DEFAULTS-1), and how it treats the response head
@@ -279,7 +279,7 @@ SAPI_PROFILES: Mapping[str, SapiProfile] = MappingProxyType({
 })
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class IniSource:
     """The php.ini files as php_init_config() found and read them (CONF-LOAD-1, CONF-SCAN-1):
     ``path`` the Loaded Configuration File (None: none), ``scan_dir`` the PHP_INI_SCAN_DIR
@@ -298,7 +298,7 @@ class IniSource:
     errors: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class StartupWarning:
     """An "Invalid quantity" warning PHP gives at module startup, before any request, and
     where it goes (INI-STARTUP-1): ``display`` the text displayed (None: not displayed),

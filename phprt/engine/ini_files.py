@@ -11,12 +11,12 @@ import stat
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any, Mapping, MutableMapping
 
 from .ini import INI_PERDIR, Configuration, IniSource, configure, ini_integer, sapi_directives
 from .ini_presets import PRESETS
 from .ini_scanner import INI_CONSTANTS, IniEntry, parse_ini_string
+from .records import field, record
 
 __all__ = [
     "PRESETS", "RequestIni", "find_ini", "ini_report", "load_configuration", "read_ini_files", "request_ini",
@@ -215,7 +215,7 @@ def load_configuration(sapi: str, ini: Mapping[str, Any] | Configuration | None 
 # -- per request: [HOST=]/[PATH=] sections, .user.ini, PHP_VALUE ------------------------------
 
 
-@dataclass
+@record
 class RequestIni:
     """What php-cgi and PHP-FPM change for one request before it starts: ``changes`` the
     directives' new values, ``locked`` the names PHP_ADMIN_VALUE set (ini_set() refuses them),

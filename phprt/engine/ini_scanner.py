@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import re
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Callable, Iterator, Mapping, Sequence
+
+from .records import field, record
 
 __all__ = [
     "CLI_HARDCODED_INI", "DISPLAY_OFF", "DISPLAY_STDERR", "DISPLAY_STDOUT", "INI_CONSTANTS",
@@ -328,7 +329,7 @@ class IniSyntaxError(ValueError):
         self.line = line
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class IniEntry:
     """One statement the parser passed on, in order: a section (``section`` set, nothing
     else), ``name=value``, ``name[offset]=value``, or a bare ``name`` (value None, which
@@ -340,7 +341,7 @@ class IniEntry:
     section: str | None = None
 
 
-@dataclass
+@record
 class IniResult:
     """What :func:`parse_ini_string` read: every entry up to the first syntax error, and that
     error (None when there was none). PHP keeps the entries before an error."""

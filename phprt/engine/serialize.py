@@ -177,10 +177,19 @@ def serialize_entries(entries: list[tuple[str | bytes, Any]], *, precision: int 
 
 # -- unserialize ------------------------------------------------------------------------------
 
-_INT = re.compile(rb"i:([+-]?[0-9]+);")
-_FLOAT = re.compile(rb"d:(NAN|-?INF|[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?);")
-_UINT_COLON = re.compile(rb"([0-9]+):")
-_REF = re.compile(rb"([rR]):([0-9]+);")
+_PATTERNS: list[re.Pattern[bytes]] = []
+
+
+def _patterns() -> list[re.Pattern[bytes]]:
+    # The tokens' patterns, compiled by the first unserialize(), not at every start (PERF-IMPORT-1).
+    if not _PATTERNS:
+        _PATTERNS.extend(re.compile(pattern) for pattern in (
+            rb"i:([+-]?[0-9]+);",
+            rb"d:(NAN|-?INF|[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?);",
+            rb"([0-9]+):",
+            rb"([rR]):([0-9]+);",
+        ))
+    return _PATTERNS
 
 
 class _Frame:
@@ -218,6 +227,7 @@ def unserialize_value(
     ``deprecations`` (PHP 8.4+), an 'S' string appends its deprecation there (VER-UNSERIALIZE-1)."""
     if warnings is None:
         warnings = []
+    _INT, _FLOAT, _UINT_COLON, _REF = _patterns()
     pos = start
     end = len(data)
     stack: list[_Frame] = []

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
@@ -29,6 +28,7 @@ from ..http.headers import HeaderError, HeaderQueue, ResponseHead
 from ..output.stack import OutputHandler, OutputStack, byte_length
 from . import constants as C
 from .frames import is_phprt
+from .records import field, record
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -88,7 +88,7 @@ def handler_flags(op: int) -> list[str]:
     return [name for bit, name in _FLAG_NAMES if op & bit] or ["WRITE"]
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Event:
     """One step of the request (TRACE-EVENT-1); ``to_dict()`` is its JSON (TRACE-JSON-1)."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import decimal
 import math
 import re
 from typing import Any, Callable
@@ -90,6 +89,8 @@ def _shortest_digits(value: float) -> tuple[str, int]:
     # zend_dtoa mode 0: the shortest digits that round-trip (what repr() prints).
     if value == 0:
         return "0", 1
+    import decimal  # only for precision=-1 conversions: not at every start (issue 13)
+
     sign, digit_tuple, exponent = decimal.Decimal(repr(value)).normalize().as_tuple()
     digits = "".join(map(str, digit_tuple))
     return digits, len(digits) + int(exponent)
@@ -174,13 +175,14 @@ def leading_int(text: str) -> int:
         return 0
 
 
-_NUMERIC = re.compile(r"[ \t\n\r\v\f]*([+-]?(?:[0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?)[ \t\n\r\v\f]*\Z")
+#: Compiled by its first use, in re's cache, not at every start (PERF-IMPORT-1).
+_NUMERIC = r"[ \t\n\r\v\f]*([+-]?(?:[0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?)[ \t\n\r\v\f]*\Z"
 
 
 def numeric_string(text: str) -> int | float | None:
     """PHP 8's numeric strings: an int or float, surrounding whitespace allowed;
     None for anything else (including leading-numeric strings like "10abc")."""
-    match = _NUMERIC.match(text)
+    match = re.match(_NUMERIC, text)
     if match is None:
         return None
     number = match.group(1)

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
 from contextvars import Token
-from dataclasses import dataclass
 
 from .ini_scanner import INI_E_ALL
+from .records import record
 
 __all__ = ["PROFILES", "VersionProfile", "ini_parsing", "profile"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class VersionProfile:
     """One PHP version's behaviour where it differs from another's (VER-PROFILE-1)."""
 

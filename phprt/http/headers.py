@@ -10,9 +10,9 @@ into a ``ResponseHead``: the lines exactly as that SAPI writes them.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
 from typing import Callable, Mapping, NamedTuple
 
+from ..engine.records import record, replace
 from ..engine.values import PHP_BYTES, encodable, leading_int
 
 __all__ = ["HeadLine", "HeaderError", "HeaderQueue", "ResponseHead", "REASONS", "head_for", "http_date"]
@@ -87,7 +87,7 @@ class HeadLine(NamedTuple):
     value: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ResponseHead:
     """What the transport is given once, when PHP sends the headers (TRANSPORT-HEAD-1).
 

@@ -21,9 +21,9 @@ order; keys PHP makes integers ("5", "-3", not "05") are ``int``.
 
 from __future__ import annotations
 
+import os
 import re
-from dataclasses import dataclass, field
-from typing import Callable, Mapping, TypeAlias, Union
+from typing import BinaryIO, Callable, Mapping, TypeAlias, Union
 
 from ..engine.constants import E_WARNING
 from ..engine.ini_scanner import (
@@ -35,11 +35,13 @@ from ..engine.ini_scanner import (
     parse_bool,
     parse_quantity,
 )
+from ..engine.records import field, record
 
 __all__ = [
     "PhpArray",
     "REQUEST_INI_DEFAULTS",
     "RequestVariables",
+    "StreamedBody",
     "UPLOAD_ERR_CANT_WRITE",
     "UPLOAD_ERR_EXTENSION",
     "UPLOAD_ERR_FORM_SIZE",
@@ -91,6 +93,8 @@ REQUEST_INI_DEFAULTS: Mapping[str, str | None] = {
 _STARTUP = "PHP Request Startup: "
 _FILLUNIT = 5 * 1024  # rfc1867.c's read unit and smallest buffer
 _INPUT_CHUNK = 8192  # what file_get_contents() asks php://input for at a time
+_READ_AHEAD = 256 * 1024  # how much of a streamed body is read at a time (PERF-UPLOAD-1)
+_UNLIMITED = 2**62
 _E_ALL = 32767
 _LONG_MAX = 2**63 - 1
 _LONG_MIN = -(2**63)
@@ -99,25 +103,50 @@ _NUMERIC_KEY = re.compile(rb"(?:0|-?[1-9][0-9]*)\Z")
 _URL_ESCAPE = re.compile(rb"%([0-9A-Fa-f]{2})")
 
 
-@dataclass
 class UploadedFile:
     """A file PHP would have stored in a temporary file: one multipart part with a
-    filename that was received whole (error UPLOAD_ERR_OK). phprt keeps its bytes in
-    ``content`` instead of writing a file (DEV-UPLOAD-1); ``tmp_name`` is the name
-    $_FILES shows for it and the key of ``RequestVariables.uploads`` (what PHP's
-    is_uploaded_file() checks). ``field`` is the part's name as sent (``f[a]``)."""
+    filename that was received whole (error UPLOAD_ERR_OK). phprt gives its bytes as
+    ``content`` instead of a file (DEV-UPLOAD-1): from a body in memory they are kept
+    in memory; from a streamed one (php-cgi's stdin) they wait in an unnamed temporary
+    file, read back when ``content`` is asked for (PERF-UPLOAD-1). ``tmp_name`` is the
+    name $_FILES shows for it and the key of ``RequestVariables.uploads`` (what PHP's
+    is_uploaded_file() checks). ``field`` is the part's name as sent (``f[a]``).
 
-    field: str
-    name: str
-    full_path: str
-    type: str
-    tmp_name: str
-    size: int
-    content: bytes
-    error: int = UPLOAD_ERR_OK
+    A plain class with a dataclass's constructor, equality and repr (PERF-IMPORT-1), whose
+    ``content`` may be read from its spool."""
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __init__(self, field: str, name: str, full_path: str, type: str, tmp_name: str, size: int,
+                 content: bytes | _Spool, error: int = UPLOAD_ERR_OK) -> None:
+        self.field, self.name, self.full_path, self.type = field, name, full_path, type
+        self.tmp_name, self.size, self._content, self.error = tmp_name, size, content, error
+
+    @property
+    def content(self) -> bytes:
+        """The file's bytes."""
+        content = self._content
+        return content if isinstance(content, bytes) else content.content()
+
+    @content.setter
+    def content(self, value: bytes) -> None:
+        self._content = value
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.field, self.name, self.full_path, self.type, self.tmp_name, self.size, self.content, self.error)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, UploadedFile)
+        return self._fields() == other._fields()
+
+    def __repr__(self) -> str:
+        names = ("field", "name", "full_path", "type", "tmp_name", "size", "content", "error")
+        return "UploadedFile(" + ", ".join(f"{n}={v!r}" for n, v in zip(names, self._fields())) + ")"
 
 
-@dataclass
+@record
 class RequestVariables:
     """What PHP's request startup gives a script (REQ-VARS-1).
 
@@ -444,14 +473,51 @@ class _Parser:
 # -- multipart/form-data ----------------------------------------------------------------------
 
 
-class _Body:
-    """The request body as the multipart parser reads it (sapi_module.read_post).
-    Once more than ``limit`` bytes were read (post_max_size, when a negative
-    CONTENT_LENGTH let the body past the first check) the parser gets no more; the
-    warning comes after it (REQ-POST-2)."""
+class StreamedBody(bytes):
+    """A request body still in its stream, as php-cgi's is on stdin when its request
+    starts: ``request_variables()`` reads a multipart/form-data body from it as the
+    parser asks, so that neither the body nor an uploaded file is ever held whole in
+    memory, and any other body whole, as PHP reads it (PERF-UPLOAD-1). It is a (empty)
+    ``bytes`` so that it can stand where a transport keeps its body (``Transport.input``);
+    ``length`` bytes (at most) are read from ``stream``."""
 
-    def __init__(self, data: bytes, limit: int = 0) -> None:
+    stream: BinaryIO
+    length: int
+
+    def __new__(cls, stream: BinaryIO, length: int) -> StreamedBody:
+        body = super().__new__(cls)
+        body.stream, body.length = stream, length
+        return body
+
+    def read(self, count: int) -> bytes:
+        """Up to ``count`` of the bytes not read yet; b"" at the end."""
+        count = min(count, self.length)
+        data = self.stream.read(count) if count > 0 else b""
+        while data and len(data) < count:  # a pipe gives what it has: read on to count or EOF
+            more = self.stream.read(count - len(data))
+            if not more:
+                break
+            data += more
+        self.length = self.length - len(data) if data else 0
+        return data
+
+    def whole(self) -> bytes:
+        """The rest of the body, read at once."""
+        return self.read(self.length)
+
+
+class _Body:
+    """The request body as the multipart parser reads it (sapi_module.read_post): the
+    bytes held (``data``, from the body's offset ``base``) and, for a streamed body, the
+    stream they are read from ``_READ_AHEAD`` at a time (PERF-UPLOAD-1). ``read_bytes``
+    is what rfc1867.c's buffer has pulled. Once more than ``limit`` bytes were read
+    (post_max_size, when a negative CONTENT_LENGTH let the body past the first check)
+    the parser gets no more; the warning comes after it (REQ-POST-2)."""
+
+    def __init__(self, data: bytes, limit: int = 0, stream: StreamedBody | None = None) -> None:
         self.data = data
+        self.base = 0
+        self.stream = stream
         self.read_bytes = 0
         self.limit = limit
 
@@ -459,64 +525,152 @@ class _Body:
     def over_limit(self) -> bool:
         return 0 < self.limit < self.read_bytes
 
-    def read(self, count: int) -> bytes:
-        if self.over_limit:
-            return b""
-        chunk = self.data[self.read_bytes:self.read_bytes + count]
-        self.read_bytes += len(chunk)
-        return chunk
+    @property
+    def held(self) -> int:
+        """The body's offset after the last byte held."""
+        return self.base + len(self.data)
+
+    def more(self, keep: int) -> bool:
+        """Read the next piece of a streamed body, dropping the bytes before offset
+        ``keep``; False at the body's end."""
+        piece = self.stream.read(_READ_AHEAD) if self.stream is not None else b""
+        if not piece:
+            return False
+        self.data = self.data[keep - self.base:] + piece
+        self.base = keep
+        return True
+
+    def rest(self) -> bytes:
+        """The body from ``read_bytes`` on: what php://input may still give (REQ-INPUT-1)."""
+        held = self.data[self.read_bytes - self.base:]
+        return held + self.stream.whole() if self.stream is not None else held
 
 
-def _memstr(haystack: bytes, needle: bytes, partial: bool) -> int:
-    """php_ap_memstr(): the first match of needle; with ``partial``, a prefix of it at
-    the very end of the haystack counts too. -1 when there is none."""
-    found = haystack.find(needle)
+def _memstr(haystack: bytes, start: int, end: int, needle: bytes, partial: bool) -> int:
+    """php_ap_memstr() on haystack[start:end]: where the first match of needle is;
+    with ``partial``, a prefix of it at the very end counts too. -1 when there is none."""
+    found = haystack.find(needle, start, end)
     if found >= 0 or not partial or not needle:
         return found
     # A prefix at the end starts with the needle's first byte: only those places are tried.
     first = needle[:1]
-    start = haystack.find(first, max(0, len(haystack) - len(needle) + 1))
-    while start >= 0:
-        if needle.startswith(haystack[start:]):
-            return start
-        start = haystack.find(first, start + 1)
+    at = haystack.find(first, max(start, end - len(needle) + 1), end)
+    while at >= 0:
+        if needle.startswith(haystack[at:end]):
+            return at
+        at = haystack.find(first, at + 1, end)
     return -1
+
+
+class _Spool:
+    """An uploaded file's bytes as they arrive from a streamed body: in an unnamed
+    temporary file, which goes when it is closed (PERF-UPLOAD-1); in memory where no
+    such file can be made or written."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.pieces: list[bytes] = []
+        self.fd: int | None = None
+        try:
+            self.fd = _unnamed_file()
+        except OSError:
+            pass
+
+    def write(self, data: bytes | memoryview) -> None:
+        self.size += len(data)
+        if self.fd is None:
+            self.pieces.append(bytes(data))
+            return
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self.fd, view):]
+        except OSError:  # a full disk: what was written comes back into memory, and the rest stays there
+            self.pieces = [self._written(self.size - len(view)), bytes(view)]
+            self.close()
+
+    def _written(self, size: int) -> bytes:
+        assert self.fd is not None
+        parts, at = [], 0
+        while at < size and (part := os.pread(self.fd, size - at, at)):
+            parts.append(part)
+            at += len(part)
+        return b"".join(parts)
+
+    def content(self) -> bytes:
+        return self._written(self.size) if self.fd is not None else b"".join(self.pieces)
+
+    def close(self, _close: Callable[[int], None] = os.close) -> None:
+        fd, self.fd = self.fd, None
+        if fd is not None:
+            _close(fd)
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def _unnamed_file() -> int:
+    # A temporary file without a name (O_TMPFILE), or one whose name is removed at once.
+    import tempfile
+
+    directory = tempfile.gettempdir()
+    flags = os.O_RDWR | os.O_CLOEXEC
+    if hasattr(os, "O_TMPFILE"):
+        try:
+            return os.open(directory, flags | os.O_TMPFILE, 0o600)
+        except OSError:
+            pass  # a file system without O_TMPFILE
+    fd, path = tempfile.mkstemp(prefix="php")
+    os.unlink(path)
+    return fd
 
 
 class _MultipartBuffer:
     """rfc1867.c's multipart_buffer: a read buffer of max(5 KiB, boundary + 6) bytes,
-    lines ending in LF (a CR before it dropped), data read up to "\\n--boundary"."""
+    lines ending in LF (a CR before it dropped), data read up to "\\n--boundary".
+
+    The buffer is a window on the bytes the body holds: it starts at the body's offset
+    ``start`` and ends at ``end`` (what PHP has read), so nothing is copied to fill it."""
 
     def __init__(self, body: _Body, boundary: bytes) -> None:
         self.body = body
         self.size = max(len(boundary) + 6, _FILLUNIT)
-        self.data = b""  # the unread bytes in the buffer
+        self.start = 0  # the body's offset of the first unread byte in the buffer
+        self.end = 0  # the body's offset after the buffer's last byte
         self.boundary = b"--" + boundary
         self.boundary_next = b"\n--" + boundary
 
     @property
     def position(self) -> int:
         """Where in the body the unread bytes of the buffer begin."""
-        return self.body.read_bytes - len(self.data)
+        return self.start
 
     def fill(self) -> int:
-        chunk = self.body.read(self.size - len(self.data))
-        self.data += chunk
-        return len(chunk)
+        body = self.body
+        if body.over_limit:
+            return 0
+        target = self.start + self.size
+        while target > body.held and body.more(self.start):
+            pass
+        end = min(target, body.held)
+        added, self.end = end - self.end, end
+        body.read_bytes = max(body.read_bytes, end)
+        return added
 
     def eof(self) -> bool:
-        return not self.data and self.fill() < 1
+        return self.start == self.end and self.fill() < 1
 
     def next_line(self) -> bytes | None:
-        lf = self.data.find(b"\n")
+        data, base, start = self.body.data, self.body.base, self.start
+        lf = data.find(b"\n", start - base, self.end - base)
         if lf >= 0:
-            line = self.data[:lf - 1] if lf > 0 and self.data[lf - 1] == ord("\r") else self.data[:lf]
-            self.data = self.data[lf + 1:]
-            return _cstr(line)
-        if len(self.data) < self.size:
+            cut = lf - 1 if lf > start - base and data[lf - 1] == 13 else lf  # a CR before the LF
+            self.start = lf + 1 + base
+            return _cstr(data[start - base:cut])
+        if self.end - start < self.size:
             return None
-        line, self.data = self.data, b""  # a full buffer without LF: one partial line
-        return _cstr(line)
+        self.start = self.end  # a full buffer without LF: one partial line
+        return _cstr(data[start - base:self.end - base])
 
     def get_line(self) -> bytes | None:
         line = self.next_line()
@@ -554,29 +708,95 @@ class _MultipartBuffer:
     def read(self, count: int) -> tuple[bytes, bool]:
         """multipart_buffer_read(): up to count - 1 bytes before a (possible) boundary,
         a CR right before it dropped; and whether the whole boundary is in the buffer."""
-        if count > len(self.data):
+        if count > self.end - self.start:
             self.fill()
-        bound = _memstr(self.data, self.boundary_next, True)
-        end = False
+        data, base = self.body.data, self.body.base
+        start, end = self.start - base, self.end - base
+        bound = _memstr(data, start, end, self.boundary_next, True)
+        found = False
         if bound >= 0:
             limit = bound
-            end = _memstr(self.data, self.boundary_next, False) >= 0
+            found = _memstr(data, start, end, self.boundary_next, False) >= 0
         else:
-            limit = len(self.data)
-        length = min(limit, count - 1)
+            limit = end
+        length = min(limit - start, count - 1)
+        if bound >= 0 and length > 0 and data[start + length - 1] == 13:
+            length -= 1  # the CR stays for the next read
         if length <= 0:
-            return b"", end
-        chunk = self.data[:length]
-        if bound >= 0 and chunk[-1] == ord("\r"):
-            chunk = chunk[:-1]
-        self.data = self.data[len(chunk):]
-        return chunk, end
+            return b"", found
+        self.start += length
+        return data[start:start + length], found
+
+    def skip(self, most: int) -> int:
+        """Pass over at most ``most`` chunks that read(_FILLUNIT) would give whole, at
+        once (PERF-UPLOAD-1): chunks whose buffer (refilled to 5 KiB before each) holds
+        no boundary, not even the start of one at its end, so that each is 5119 bytes.
+        The state afterwards is the one those reads leave (the buffer's unread byte after
+        the last chunk); the bytes passed are ``body.data`` from the offset the buffer
+        started at to ``start``. How many chunks it passed; a window the body does not
+        hold yet, or one that may see a boundary, is left to read()."""
+        body = self.body
+        data, base, start = body.data, body.base, self.start
+        held = body.held if body.limit <= 0 else min(body.held, body.limit)
+        unit = _FILLUNIT - 1
+        if self.size != _FILLUNIT or most <= 0 or held < start + _FILLUNIT:
+            return 0
+        count = min(most, (held - start - _FILLUNIT) // unit + 1, 64)  # 64: a search spans at most ~320 KiB
+        # Chunk j (from 0) is the body's [start + unit*j, start + unit*(j+1)), read through
+        # the buffer [start + unit*j, stop(j)), stop(j) = first_stop + unit*j: the buffers
+        # overlap by the one byte a chunk leaves. Each check below lowers ``count`` to the
+        # first buffer that might see a boundary or the start of one.
+        needle = self.boundary_next
+        first_stop = start + _FILLUNIT
+
+        def last(count: int) -> int:  # stop(count - 1), where the last buffer passed ends
+            return first_stop + unit * (count - 1)
+
+        # a whole boundary starts with the "\n--" the last check looks for: none, no boundary
+        reach = min(held, last(count) + len(needle) - 1) - base
+        at = data.find(b"\n", start - base, reach)  # memchr() first: no "\n", no "\n--" either
+        at = data.find(needle[:3], at, reach) if at >= 0 else -1
+        found = data.find(needle, at, reach) if at >= 0 else -1
+        if found >= 0:  # a whole boundary: the buffers that reach it are not passed
+            count = min(count, max(0, (found + base - first_stop) // unit + 1))
+        if count > 0:  # a buffer ending in "\n"
+            lf = data[first_stop - 1 - base:last(count) - base:unit].find(b"\n")
+            if lf >= 0:
+                count = lf
+        if count > 0:  # a buffer ending in "\n-"
+            ends = data[first_stop - 2 - base:last(count) - 1 - base:unit]
+            lf = ends.find(b"\n")
+            while lf >= 0 and data[first_stop + unit * lf - 1 - base] != 45:
+                lf = ends.find(b"\n", lf + 1)
+            if lf >= 0:
+                count = lf
+        if at >= last(count) - base or count <= 0:
+            at = -1
+        while at >= 0:  # a buffer ending in a longer start of the boundary
+            chunk = max(0, -(-(at + base + 3 - first_stop) // unit))  # the first buffer ending past the "\n--"
+            if chunk >= count:
+                break
+            if first_stop + unit * chunk < at + base + len(needle):
+                count = chunk
+                break
+            at = data.find(needle[:3], at + 1, last(count) - base)
+        if count <= 0:
+            return 0
+        self.start = start + unit * count
+        self.end = self.start + 1
+        body.read_bytes = max(body.read_bytes, self.end)
+        return count
 
     def read_body(self) -> bytes:
         parts = []
-        while chunk := self.read(_FILLUNIT)[0]:
+        while True:
+            start = self.start
+            if self.skip(_UNLIMITED):
+                parts.append(self.body.data[start - self.body.base:self.start - self.body.base])
+            chunk = self.read(_FILLUNIT)[0]
+            if not chunk:
+                return b"".join(parts)
             parts.append(chunk)
-        return b"".join(parts)
 
 
 def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
@@ -722,6 +942,7 @@ def _multipart(parser: _Parser, content_type: bytes, content_length: int, body: 
         return
 
     buffer = _MultipartBuffer(body, boundary)
+    streamed = body.stream is not None
     protected: set[bytes] = set()
     skip_upload = False  # once set, it stays set for the rest of the body
     anonymous_index = 0
@@ -791,32 +1012,56 @@ def _multipart(parser: _Parser, content_type: bytes, content_length: int, body: 
 
         error = UPLOAD_ERR_NO_FILE if not filename else UPLOAD_ERR_OK
         end = False
-        # The pieces read are one run of the body's bytes (a CR held back before a possible
-        # boundary is read with the next piece): counted here, copied once at the end.
+        # The chunks read are one run of the body's bytes (a CR held back before a possible
+        # boundary is read with the next chunk): from a body in memory they are counted here
+        # and copied once at the end; from a streamed one they go to a spool as they come.
         start, size = buffer.position, 0
-        chunk = b""
+        spool = _Spool() if not error and streamed else None
         if not error:
-            chunk, end = buffer.read(_FILLUNIT)
             upload_cnt -= 1  # PHP opens the temporary file here
-        while not error and chunk:
-            if settings.upload_max_filesize > 0 and size + len(chunk) > settings.upload_max_filesize:
-                error = UPLOAD_ERR_INI_SIZE
-            elif max_file_size and size + len(chunk) > max_file_size:
-                error = UPLOAD_ERR_FORM_SIZE
-            else:
-                size += len(chunk)
-            chunk, found = buffer.read(_FILLUNIT)
-            end = end or found
+            # read; while no error and the chunk is not empty: count it, read the next
+            # (PHP reads once more after the chunk that set the error)
+            while True:
+                # the whole chunks that no limit can refuse pass at once (PERF-UPLOAD-1)
+                room = _UNLIMITED
+                if settings.upload_max_filesize > 0:
+                    room = settings.upload_max_filesize - size
+                if max_file_size:
+                    room = min(room, max_file_size - size)
+                passed_from = buffer.position
+                passed = buffer.skip(room // (_FILLUNIT - 1)) if not error else 0
+                if passed:
+                    size += passed * (_FILLUNIT - 1)
+                    if spool is not None:
+                        data, base = buffer.body.data, buffer.body.base
+                        spool.write(memoryview(data)[passed_from - base:buffer.position - base])
+                chunk, found = buffer.read(_FILLUNIT)
+                end = end or found
+                if error or not chunk:
+                    break
+                if settings.upload_max_filesize > 0 and size + len(chunk) > settings.upload_max_filesize:
+                    error = UPLOAD_ERR_INI_SIZE
+                elif max_file_size and size + len(chunk) > max_file_size:
+                    error = UPLOAD_ERR_FORM_SIZE
+                else:
+                    size += len(chunk)
+                    if spool is not None:
+                        spool.write(chunk)
         if not error and not end:
             error = UPLOAD_ERR_PARTIAL
 
         tmp_name = ""
         if not error:
-            data = buffer.body.data[start:start + size]
-            tmp_name = store_upload(data) if store_upload is not None else f"phprt://upload/{len(uploads) + 1}"
+            content: bytes | _Spool = spool if spool is not None else buffer.body.data[start:start + size]
+            if store_upload is not None:
+                tmp_name = store_upload(content if isinstance(content, bytes) else content.content())
+            else:
+                tmp_name = f"phprt://upload/{len(uploads) + 1}"
             uploads[tmp_name] = UploadedFile(
                 field=parser.text(param), name=parser.text(_basename(filename)),
-                full_path=parser.text(filename), type="", tmp_name=tmp_name, size=len(data), content=data)
+                full_path=parser.text(filename), type="", tmp_name=tmp_name, size=size, content=content)
+        elif spool is not None:
+            spool.close()
 
         entry = _file_entry_names(param)
 
@@ -863,6 +1108,8 @@ def _copy(value: object) -> object:
 def _handed_out(server: Mapping[str, str], body: bytes, encoding: str, whole_body: bool) -> bytes:
     # What the SAPI hands out of the body: at most CONTENT_LENGTH bytes under CGI and
     # FPM (all of them for a negative one, none when it is absent), all under php -S.
+    if isinstance(body, StreamedBody):
+        body = body.whole()
     if whole_body:
         return body
     length_text = server.get("CONTENT_LENGTH")
@@ -880,7 +1127,7 @@ def request_variables(
     whole_body: bool = False,
 ) -> RequestVariables:
     """From $_SERVER (QUERY_STRING, HTTP_COOKIE, REQUEST_METHOD, CONTENT_TYPE,
-    CONTENT_LENGTH) and the raw body, what PHP 8.2's request startup makes of them,
+    CONTENT_LENGTH) and the raw body (bytes, or a ``StreamedBody``), what PHP 8.2's request startup makes of them,
     as php-cgi and PHP-FPM do (REQ-VARS-1).
 
     ``ini(name)`` gives a directive's value as a string, or anything else (None,
@@ -890,7 +1137,8 @@ def request_variables(
     (GET, POST, COOKIE from variables_order), while "" gives an empty $_REQUEST. ``encoding`` decodes PHP's bytes into str (REQ-VARS-1).
     ``store_upload``, if given, is called with each received file's content and
     returns the tmp_name $_FILES shows for it (a real temporary file, if the caller
-    writes one); by default files stay in memory (DEV-UPLOAD-1). Server values are
+    writes one); by default files stay in memory (DEV-UPLOAD-1), or, from a
+    ``StreamedBody``, in unnamed temporary files (PERF-UPLOAD-1). Server values are
     encoded back to bytes with ``encoding`` and surrogateescape. ``whole_body`` is
     ``php -S``'s way: the SAPI hands PHP the whole body it received, whatever
     CONTENT_LENGTH says or whether it is there (REQ-POST-7).
@@ -913,8 +1161,6 @@ def request_variables(
     content_type = server_bytes("CONTENT_TYPE") or b""
     length_text = server_bytes("CONTENT_LENGTH")
     content_length = _strtol(length_text) if length_text is not None else 0
-    available = _handed_out(server, body, encoding, whole_body)
-    source = _Body(available, settings.post_max_size)
 
     # sapi_activate() -> sapi_read_post_data(): REQ-POST-1, REQ-POST-2
     kind: str | None = None
@@ -927,14 +1173,21 @@ def request_variables(
             kind = "multipart"
         else:
             kind = "urlencoded" if mime == b"application/x-www-form-urlencoded" else "other"
-            if settings.post_max_size > 0 and content_length > settings.post_max_size:
-                parser.warn(f"POST Content-Length of {content_length} bytes exceeds the limit of "
-                            f"{settings.post_max_size} bytes")
-            elif settings.post_max_size > 0 and len(available) > settings.post_max_size:
-                parser.warn("Actual POST length does not match Content-Length, and exceeds "
-                            f"{settings.post_max_size} bytes")
-            else:
-                request_body = available
+    # A streamed multipart body is read as it is parsed (PERF-UPLOAD-1); any other whole.
+    stream = body if isinstance(body, StreamedBody) and kind == "multipart" else None
+    if stream is not None and not whole_body and content_length >= 0:  # as _handed_out()
+        stream.length = min(stream.length, content_length)
+    available = b"" if stream is not None else _handed_out(server, body, encoding, whole_body)
+    source = _Body(available, settings.post_max_size, stream)
+    if kind in ("urlencoded", "other"):
+        if settings.post_max_size > 0 and content_length > settings.post_max_size:
+            parser.warn(f"POST Content-Length of {content_length} bytes exceeds the limit of "
+                        f"{settings.post_max_size} bytes")
+        elif settings.post_max_size > 0 and len(available) > settings.post_max_size:
+            parser.warn("Actual POST length does not match Content-Length, and exceeds "
+                        f"{settings.post_max_size} bytes")
+        else:
+            request_body = available
 
     early = len(parser.diagnostics)  # shown before output buffering starts
     get, post, cookie, files = _Array(), _Array(), _Array(), _Array()
@@ -943,7 +1196,7 @@ def request_variables(
         query = server_bytes("QUERY_STRING")
         if query:
             parser.treat_data(query, get)
-    rest_of_input = available
+    rest_of_input: bytes | None = None
     # A warning that reached the output sent the headers, and PHP parses no body once
     # the headers are sent (REQ-POST-1): one from reading the body always does, one
     # from the query string unless output buffering has started by then.
@@ -960,7 +1213,9 @@ def request_variables(
             # php://input only asks the SAPI for more while it has handed out fewer bytes
             # than the reader asks for (file_get_contents(): 8 KiB), so it gives what the
             # parser left unread only when the parser read less than that (REQ-INPUT-1).
-            rest_of_input = available[source.read_bytes:] if source.read_bytes < _INPUT_CHUNK else b""
+            rest_of_input = source.rest() if source.read_bytes < _INPUT_CHUNK else b""
+    if rest_of_input is None:  # the body was not parsed: php://input gives it all
+        rest_of_input = source.rest()
     if settings.reads("C"):
         cookies = server_bytes("HTTP_COOKIE")
         if cookies:

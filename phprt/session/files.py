@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-import tempfile
 import time
 
 from .handlers import SaveModule, valid_id
@@ -26,6 +25,8 @@ def parse_save_path(save_path: str) -> tuple[int, int, str] | str:
     """PS_OPEN_FUNC(files)'s reading of session.save_path: (dirdepth, filemode, directory),
     or the warning PHP gives (SESS-FILES-2). "" is the temporary directory."""
     if save_path == "":
+        import tempfile  # imported by the session that needs it, not at every start (issue 13)
+
         save_path = tempfile.gettempdir()
     parts = save_path.split(";", 2)
     depth, mode = 0, 0o600

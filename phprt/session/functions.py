@@ -12,7 +12,6 @@ shutdown functions and the output layer's end (SESS-END-1).
 from __future__ import annotations
 
 import os
-import random
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -282,6 +281,8 @@ class SessionFunctions(RuntimeBase):
         collect = immediate
         probability = self._sess_int("gc_probability")
         if not collect and probability > 0:
+            import random  # imported by the session that needs it, not at every start (issue 13)
+
             collect = random.randrange(max(self._sess_int("gc_divisor"), 1)) < probability
         if not collect:
             return -1

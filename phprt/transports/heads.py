@@ -15,8 +15,9 @@ wrote it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
+from ..engine.records import replace
 from ..engine.values import PHP_BYTES
 from ..http.headers import REASONS, ResponseHead, http_date
 from ..net.http11 import TOKEN, body_allowed

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import random
 import struct
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from phprt.engine.records import replace
 from phprt.http.headers import ResponseHead
 from phprt.net import http11
 from phprt.net.fastcgi import (

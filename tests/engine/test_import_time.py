@@ -1,0 +1,132 @@
+"""Importing phprt does no work a request may not need (PERF-IMPORT-1): the value classes
+are records that behave as the dataclasses they were, a function's arity is the one
+inspect.signature() gives, a plain ``run`` command line is read as argparse reads it, and a
+plain request imports none of the modules only some requests use."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import subprocess
+import sys
+from dataclasses import FrozenInstanceError, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import phprt.php  # noqa: F401 (registers every PHP function)
+from phprt.__main__ import _parser, _plain_run
+from phprt.engine.diagnostics import Diagnostic
+from phprt.engine.functions import _CLAUSE, FUNCTIONS, _arity
+from phprt.engine.ini import IniSource, SapiProfile
+from phprt.engine.ini_scanner import IniEntry, IniResult
+from phprt.engine.records import field as record_field
+from phprt.engine.records import record, replace
+from phprt.engine.trace import Event
+from phprt.http.headers import ResponseHead
+from tests.support import ROOT
+
+
+@record(frozen=True)
+class Frozen:
+    level: int
+    name: str = "x"
+    note: str = record_field(default="", compare=False, repr=False)
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FrozenDataclass:
+    level: int
+    name: str = "x"
+    note: str = field(default="", compare=False, repr=False)
+    tags: tuple[str, ...] = ()
+
+
+@record
+class Plain:
+    entries: list[int] = record_field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class PlainDataclass:
+    entries: list[int] = field(default_factory=list)
+    error: str | None = None
+
+
+@pytest.mark.clause("PERF-IMPORT-1")
+def test_a_record_behaves_as_the_dataclass_it_was() -> None:
+    one, two = Frozen(1, "a", "left out"), FrozenDataclass(1, "a", "left out")
+    assert repr(one).replace("Frozen", "FrozenDataclass", 1) == repr(two)
+    assert one == Frozen(1, "a") and one != Frozen(2, "a") and hash(one) == hash(Frozen(1, "a"))
+    assert one != two and (one == 1) is False  # type: ignore[comparison-overlap] # another class is never equal
+    assert replace(one, name="b") == Frozen(1, "b") and Frozen.name == FrozenDataclass.name == "x"
+    with pytest.raises(AttributeError):
+        one.level = 2  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        two.level = 2  # type: ignore[misc]
+    plain, other = Plain(), Plain()
+    plain.entries.append(1)
+    assert other.entries == [] and repr(plain) == repr(PlainDataclass([1])).replace("PlainDataclass", "Plain")
+    assert plain == Plain([1]) and Plain.__hash__ is None is PlainDataclass.__hash__
+    with pytest.raises(TypeError):
+        Plain([], None, 3)
+
+
+@pytest.mark.clause("PERF-IMPORT-1")
+def test_phprt_records_keep_their_fields() -> None:
+    diagnostic = Diagnostic(2, "boom", "f.py", 3, backtrace="trace")
+    assert diagnostic == Diagnostic(2, "boom", "f.py", 3) and repr(diagnostic) == \
+        "Diagnostic(level=2, message='boom', file='f.py', line=3)"
+    head = ResponseHead(200, "OK", ("A: b",))
+    assert replace(head, charset="latin-1") == ResponseHead(200, "OK", ("A: b",), "latin-1")
+    assert IniSource().values == {} and IniSource().values is not IniSource().values
+    assert SapiProfile("cgi") == SapiProfile("cgi", {}) and IniEntry("a", "1") != IniEntry("a", "2")
+    assert IniResult().entries == [] and not hasattr(Event(1, 0.0, "k", None, None, None, (), "p", 0, (), False, 0, 0),
+                                                     "__dict__")
+
+
+@pytest.mark.clause("PERF-IMPORT-1", "RT-REGISTRY-1")
+def test_the_arity_is_what_inspect_reads() -> None:
+    for entry in FUNCTIONS:
+        parameters = list(inspect.signature(entry.function).parameters.values())[1:]
+        required = sum(1 for p in parameters if p.default is p.empty and p.kind is p.POSITIONAL_OR_KEYWORD)
+        variadic = any(p.kind is p.VAR_POSITIONAL for p in parameters)
+        assert (entry.min_args, entry.max_args) == (required, None if variadic else len(parameters)), entry.name
+        assert entry.clauses == tuple(dict.fromkeys(_CLAUSE.findall(inspect.unwrap(entry.function).__doc__ or "")))
+
+    def method(self: Any, a: Any, /, b: Any, c: Any = 1, *, d: Any, **e: Any) -> None: ...
+    assert _arity(method) == (1, 5)
+
+
+@pytest.mark.clause("PERF-IMPORT-1", "RT-RUN-1")
+@pytest.mark.parametrize("argv", [
+    ["run", "s.py"], ["run", "s.py", "-d", "x", "--sapi", "cgi"], ["run", "--sapi", "cgi", "-d", "a=1", "-d", "b=2", "s.py"],
+    ["run", "-n", "-c", "production", "--php-version", "8.4", "s.py", "a", "--b"], ["run", "--ini", "s.py"],
+    ["run", "", "x"], ["run", "-d", "a b=c", "s.py"],
+])
+def test_a_plain_run_line_is_read_as_argparse_reads_it(argv: list[str]) -> None:
+    plain = _plain_run(argv)
+    assert plain is not None and vars(plain) == vars(_parser().parse_args(argv))
+
+
+@pytest.mark.clause("PERF-IMPORT-1")
+@pytest.mark.parametrize("argv", [
+    ["run"], ["run", "-"], ["run", "--sapi=cgi", "s.py"], ["run", "--sapi", "nope", "s.py"], ["run", "-d", "-1", "s.py"],
+    ["run", "-ds", "s.py"], ["run", "--sa", "cgi", "s.py"], ["run", "-h"], ["serve", "."], ["run", "--", "s.py"],
+])
+def test_any_other_line_is_left_to_argparse(argv: list[str]) -> None:
+    assert _plain_run(argv) is None
+
+
+@pytest.mark.clause("PERF-IMPORT-1")
+def test_a_plain_run_imports_only_what_it_uses(tmp_path: Path) -> None:
+    script = tmp_path / "modules.py"
+    script.write_text("import sys\nfrom phprt.php import *\n"
+                      "echo(' '.join(m for m in ('dataclasses', 'subprocess', 'decimal', 'argparse', 'tempfile', 'random')"
+                      " if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-S", "-m", "phprt", "run", "-d", "display_errors=1", str(script)],
+                          capture_output=True, cwd=ROOT, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"")
