@@ -3,7 +3,6 @@ rewriter's (OUT-*), on the Runtime's output stack (output/stack.py)."""
 
 from __future__ import annotations
 
-import inspect
 from types import FunctionType
 from typing import Any, Callable, NoReturn, TypeVar
 
@@ -66,9 +65,11 @@ def _userland(function: Callable[..., Any]) -> Callable[..., Any]:
 
 def _parameters(declared: Callable[..., Any]) -> Callable[[_F], _F]:
     # A function that takes ``*args`` (its frame holds what was passed) with the
-    # parameters ``declared`` has, as the registry and inspect.signature() see it.
+    # parameters ``declared`` has, as the registry and inspect.signature() see it: it
+    # wraps ``declared``, which takes its name and docstring.
     def apply(function: _F) -> _F:
-        function.__signature__ = inspect.signature(declared)  # type: ignore[attr-defined]
+        declared.__qualname__, declared.__doc__ = function.__qualname__, function.__doc__
+        function.__wrapped__ = declared  # type: ignore[attr-defined]
         return function
     return apply
 
