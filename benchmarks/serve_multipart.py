@@ -6,7 +6,8 @@ ru_maxrss), php-cgi measured in the same run. The script reports the upload's si
 so both really parse it. "not measured" where php-cgi is absent. phprt runs with a bytecode
 cache (in a temporary ``PYTHONPYCACHEPREFIX``, whatever PYTHONDONTWRITEBYTECODE says), as an
 installed package has its ``.pyc`` files; without one every request would compile all of
-phprt's modules first. The best of 3 runs is kept (the first fills the cache).
+phprt's modules first. The best of 3 runs is kept (the first fills the cache). Beside them,
+``python -c pass`` in the same environment: Python's own start-up, the floor under phprt's time.
 
     python3 -m benchmarks --only serve_multipart [--quick]
 """
@@ -82,6 +83,11 @@ def multipart_vs_php_cgi(quick: bool) -> list[Result]:
             theirs = min((run([php_cgi, "-n", *LIMITS], data,
                               base / "upload.php") for _ in range(3)), key=lambda r: r[0])
             assert theirs[2].endswith(expected), theirs[2][-200:]
+        # Python's own floor on this machine: the same interpreter, site and environment, no phprt
+        floor = min((run([sys.executable, "-c", "pass"], data, base / "upload.py", base / "pycache")
+                     for _ in range(3)), key=lambda r: r[0])
     label = f"multipart {size >> 20} MiB POST (cgi)"
     return [Result.of(f"{label} time", ours[0] * 1e3, theirs and theirs[0] * 1e3, "ms", "php-cgi -n"),
-            Result.of(f"{label} peak RSS", ours[1], theirs and theirs[1], "MiB", "php-cgi -n")]
+            Result.of(f"{label} peak RSS", ours[1], theirs and theirs[1], "MiB", "php-cgi -n"),
+            Result.of("python -c pass, same environment (the floor)", floor[0] * 1e3,
+                      theirs and theirs[0] * 1e3, "ms", "php-cgi -n")]
