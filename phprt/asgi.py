@@ -11,7 +11,8 @@ reads it before it runs PHP. The script then runs in a thread of the
 application's ``ScriptThreads`` (WSGI-PERF-1), never on the event loop
 (ASGI-THREAD-1), after the document root's lookup in the same thread (WSGI-PERF-4);
 its output reaches the loop through the same ``ResponseChannel`` the WSGI
-application uses, with one wake-up for all that arrived (WSGI-PERF-3), and leaves
+application uses, with one wake-up for all that arrived (WSGI-PERF-3), handed to
+the loop together with the other requests' wake-ups of the moment (ASGI-PERF-2), and leaves
 as ``http.response.start`` and ``http.response.body`` messages (ASGI-SEND-1). A
 task listens for ``http.disconnect`` while the response is under way: the client
 gone is an aborted connection for the script (ASGI-ABORT-1, ASGI-PERF-1).
@@ -22,6 +23,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import time
+from collections import deque
 from typing import Any, Awaitable, Callable, Mapping, MutableMapping
 from urllib.parse import quote
 
@@ -69,11 +72,12 @@ def request_from_scope(scope: Mapping[str, Any], body: bytes) -> HttpRequest:
     version = str(scope.get("http_version") or "1.1")
     local = _address(scope.get("server"))
     root_path = scope.get("root_path")
+    known = _FIELD_NAMES  # one look-up per name, a call only for a name not seen yet (WSGI-PERF-2)
     return HttpRequest(
         method=str(scope.get("method") or "GET"),
         target=target,
         protocol="HTTP/" + (version if "." in version else version + ".0"),
-        headers=tuple([(_field_name(name), _text(bytes(value))) for name, value in scope.get("headers") or ()]),
+        headers=tuple([(known.get(name) or _field_name(name), _text(bytes(value))) for name, value in scope.get("headers") or ()]),
         body=body,
         client=_address(scope.get("client")),
         local=local,
@@ -122,6 +126,7 @@ class ASGIApp:
         self._log = Log()
         self.shutdown_timeout = shutdown_timeout
         self.max_body = max_body
+        self._shared: _Shared | None = None  # what the requests of the running event loop share (ASGI-PERF-2)
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait until no script runs (at most ``timeout`` seconds); whether none does.
@@ -173,21 +178,27 @@ class ASGIApp:
         else:  # the lookup reads files: off the loop, in the thread the script then runs in (WSGI-PERF-4)
             job = functools.partial(self.site.answer, request)
         loop = asyncio.get_running_loop()
-        arrived = asyncio.Event()
+        shared = self._shared
+        if shared is None or shared.loop is not loop:
+            shared = self._shared = _Shared(loop)
         channel = ResponseChannel(self._heads, sapi=self.site.sapi, method=request.method, log=self._log)
         # one wake-up of the loop for whatever arrived until it looks: the head, the body,
-        # the response's end and the script's (WSGI-PERF-3)
-        channel.on_change(lambda: loop.call_soon_threadsafe(arrived.set))
+        # the response's end and the script's (WSGI-PERF-3), delivered with the other
+        # requests' of the same moment (ASGI-PERF-2)
+        arrival = _Arrival(shared, loop.create_future())
+        channel.on_change(arrival.wake)
         self.scripts.submit(job, channel)
-        listener = _Listener(loop, receive, channel)
+        listener = _Listener(shared, receive, channel)
         try:
-            await _respond(channel, send, arrived, listener)  # the request lasts as long as its script
+            await _respond(channel, send, arrival, listener)  # the request lasts as long as its script
         except asyncio.CancelledError:
             channel.client_gone()  # the server gave up on the request
             raise
         finally:
             channel.on_change(None)
-            await listener.stop()
+            listener.needless()
+            if listener.task is not None:
+                await listener.stop()
         if channel.static is not None:  # a file or an error page: no script ran
             await self._static(channel.static, request, send)
 
@@ -214,6 +225,83 @@ async def _listen(receive: Receive, channel: ResponseChannel[ASGIHead]) -> None:
             return
 
 
+#: How early asyncio runs a timer: a listener due within it is due (ASGI-PERF-1).
+_RESOLUTION = time.get_clock_info("monotonic").resolution
+
+
+class _Shared:
+    """What the requests of one event loop share (ASGI-PERF-2): the script threads'
+    wake-ups, handed to the loop by one ``call_soon_threadsafe`` for all that come
+    before it runs, and one timer for every listener still to start (ASGI-PERF-1)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._ready: deque[_Arrival] = deque()
+        self._armed = False  # a delivery is on its way to the loop
+        self._due: dict[_Listener, float] = {}  # listeners still to start, and when
+        self._timer: asyncio.TimerHandle | None = None
+
+    def wake(self, arrival: _Arrival) -> None:
+        """From a script's thread: ``arrival`` is to fire in the loop. RuntimeError
+        when the loop has closed."""
+        self._ready.append(arrival)
+        if not self._armed:
+            self._armed = True
+            try:
+                self.loop.call_soon_threadsafe(self._deliver)
+            except RuntimeError:
+                self._armed = False
+                raise
+
+    def _deliver(self) -> None:
+        # in the loop: every wake-up that came. Unarmed first, so that one coming
+        # while these fire arms another delivery.
+        self._armed = False
+        ready = self._ready
+        while ready:
+            ready.popleft().fire()
+
+    def listen_at(self, listener: _Listener, delay: float) -> None:
+        """Start ``listener`` in ``delay`` seconds, unless it is forgotten first."""
+        when = self.loop.time() + delay
+        self._due[listener] = when
+        if self._timer is None or when < self._timer.when():
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = self.loop.call_at(when, self._start_due)
+
+    def forget(self, listener: _Listener) -> None:
+        self._due.pop(listener, None)
+
+    def _start_due(self) -> None:
+        self._timer = None
+        now = self.loop.time() + _RESOLUTION
+        for listener in [listener for listener, when in self._due.items() if when <= now]:
+            del self._due[listener]
+            listener.start()
+        if self._due:
+            self._timer = self.loop.call_at(min(self._due.values()), self._start_due)
+
+
+class _Arrival:
+    """A request's wake-up: ``wake()`` in the script's thread, then ``future`` done
+    in the loop (WSGI-PERF-3, ASGI-PERF-2)."""
+
+    __slots__ = ("_shared", "future")
+
+    def __init__(self, shared: _Shared, future: asyncio.Future[None]) -> None:
+        self._shared = shared
+        self.future = future
+
+    def wake(self) -> None:
+        self._shared.wake(self)
+
+    def fire(self) -> None:
+        future = self.future
+        if not future.done():  # done: a look already took what woke it, or the wait was cancelled
+            future.set_result(None)
+
+
 class _Listener:
     """The task that waits on ``receive()`` while the response is not complete
     (ASGI-ABORT-1), started when it can matter (ASGI-PERF-1): when the script has
@@ -224,41 +312,46 @@ class _Listener:
     #: Seconds a script may run, saying nothing, before its client is listened to.
     LISTEN_AFTER = 0.02
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, receive: Receive, channel: ResponseChannel[ASGIHead]) -> None:
-        self._loop = loop
+    def __init__(self, shared: _Shared, receive: Receive, channel: ResponseChannel[ASGIHead]) -> None:
+        self._shared = shared
         self._receive = receive
         self._channel = channel
-        self._task: asyncio.Task[None] | None = None
-        self._timer: asyncio.TimerHandle | None = loop.call_later(self.LISTEN_AFTER, self.start)
+        self.task: asyncio.Task[None] | None = None  # the listening, once begun
+        self._waiting = True  # to start, at the latest after LISTEN_AFTER
+        shared.listen_at(self, self.LISTEN_AFTER)
 
     def start(self) -> None:
         """Listen now, unless the listening is over or has begun."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-            self._task = self._loop.create_task(_listen(self._receive, self._channel))
+        if self._waiting:
+            self._waiting = False
+            self._shared.forget(self)
+            self.task = self._shared.loop.create_task(_listen(self._receive, self._channel))
 
     def needless(self) -> None:
         """The response is complete: no listening is to begin."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        if self._waiting:
+            self._waiting = False
+            self._shared.forget(self)
 
     async def stop(self) -> None:
         """Stop listening, and let the task end."""
         self.needless()
-        if self._task is not None:
-            self._task.cancel()
+        if self.task is not None:
+            self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await self.task
 
 
-async def _respond(channel: ResponseChannel[ASGIHead], send: Send, arrived: asyncio.Event, listener: _Listener) -> None:
+async def _respond(channel: ResponseChannel[ASGIHead], send: Send, arrival: _Arrival, listener: _Listener) -> None:
     # The script's output, as it arrives, as ASGI messages (ASGI-SEND-1), until the
-    # response is complete; then until the script has ended.
+    # response is complete; then until the script has ended. Each look follows a
+    # wake-up; the next wait's future is made before the look, so that a wake-up
+    # during the sends is not lost.
+    loop = asyncio.get_running_loop()
     sending = True
     while True:
-        arrived.clear()
+        await arrival.future
+        arrival.future = loop.create_future()
         taken = channel.poll()
         if channel.static is not None:
             return  # the lookup found no script: the caller sends what it found
@@ -280,4 +373,3 @@ async def _respond(channel: ResponseChannel[ASGIHead], send: Send, arrived: asyn
                     sending = False
         if not sending and channel.script_ended:
             return
-        await arrived.wait()

@@ -93,10 +93,13 @@ def request_from_environ(environ: Mapping[str, Any], max_body: int = MAX_BODY) -
         if environ.get("QUERY_STRING"):
             target += "?" + environ["QUERY_STRING"]
     headers = []
+    known = _FIELD_NAMES
     for key, value in environ.items():
-        name = _field_name(key)
+        name = known.get(key)  # one look-up per key, a call only for a key not seen yet (WSGI-PERF-2)
+        if name is None:
+            name = _field_name(key)
         if name and value and isinstance(value, str):
-            headers.append((name, _text(value)))
+            headers.append((name, value if value.isascii() else _text(value)))
     server_name = environ.get("SERVER_NAME", "")
     return HttpRequest(
         method=environ.get("REQUEST_METHOD", "GET"),

@@ -95,6 +95,9 @@ class ResponseChannel(Transport, Generic[Form]):
     - A write waits while more than 1 MiB is waiting for a slow client.
     - ``ended`` is the script's thread done with it; the server learns it from
       ``poll`` with the rest, by the same one wake-up (WSGI-PERF-3).
+    - No condition variable per request: ``take`` waits on a plain lock the next
+      change releases, and a head that leaves the response open wakes no one
+      until the write, flush or end that follows it (WSGI-PERF-5).
 
     ``heads`` converts the head (``HeadForms``); ``log`` is where PHP's stderr goes:
     a ``Log``, or a text stream (None: the process's stderr) that becomes one when
@@ -111,8 +114,12 @@ class ResponseChannel(Transport, Generic[Form]):
         self._method = method
         self._log = log
         self._lock = threading.Lock()
-        self._changes = threading.Condition(self._lock)
-        self._sleepers = 0  # threads waiting on _changes: only they need a notify
+        #: Where a script's write waits for room: made by the first write that must wait (WSGI-PERF-5).
+        self._room: threading.Condition | None = None
+        self._sleepers = 0  # writers waiting on _room: only they need a notify
+        #: What the server's ``take`` waits on, released by the next change: a plain lock (WSGI-PERF-5).
+        self._ready: threading.Lock | None = None
+        self._unsignalled = False  # a head arrived, its wake-up left to what follows it (WSGI-PERF-5)
         self._head: tuple[GatewayHead, int | None, Form] | None = None
         self._head_taken = False
         self._chunks: list[bytes] = []
@@ -145,14 +152,19 @@ class ResponseChannel(Transport, Generic[Form]):
             else:
                 self._remaining = length
                 self._complete = length == 0
-            self._changed()
+            if self._complete:
+                self._changed()
+            else:  # a write, a flush or the end follows at once and wakes the server for both (WSGI-PERF-5)
+                self._unsignalled = True
 
     def write(self, data: bytes) -> bool:
         with self._lock:
             if self._pending >= _PENDING_LIMIT:
+                if self._room is None:
+                    self._room = threading.Condition(self._lock)
                 self._sleepers += 1
                 while self._pending >= _PENDING_LIMIT and not self._gone:
-                    self._changes.wait()
+                    self._room.wait()
                 self._sleepers -= 1
             if self._gone:
                 return False
@@ -161,6 +173,10 @@ class ResponseChannel(Transport, Generic[Form]):
             return True
 
     def flush(self) -> bool:
+        if self._unsignalled:  # a head alone, flushed (the built-in server's flush()): the server learns of it now
+            with self._lock:
+                if self._unsignalled:
+                    self._changed()
         return not self._gone  # one read of a flag set under the lock
 
     def write_stderr(self, data: bytes) -> None:
@@ -197,8 +213,15 @@ class ResponseChannel(Transport, Generic[Form]):
         self._changed()
 
     def _changed(self) -> None:
+        # under the lock: whoever waits for this learns of it
+        self._unsignalled = False
         if self._sleepers:
-            self._changes.notify_all()
+            assert self._room is not None
+            self._room.notify_all()
+        ready = self._ready
+        if ready is not None:  # the server waits in take(): once released, it looks again
+            self._ready = None
+            ready.release()
         if self._wake is not None and not self._woken:
             self._woken = True
             try:
@@ -217,20 +240,23 @@ class ResponseChannel(Transport, Generic[Form]):
             return self._poll()
 
     def take(self) -> tuple[Form | None, bytes, bool]:
-        """``poll``, waiting until something arrives."""
-        with self._lock:
-            while not self._drained:
+        """``poll``, waiting until something arrives: on a plain lock the next change
+        releases, not a condition variable (one server thread takes, WSGI-PERF-5)."""
+        lock = self._lock
+        while True:
+            with lock:
+                if self._drained:
+                    return None, b"", True
                 taken = self._poll()
                 if taken is not None:
                     return taken
-                self._sleepers += 1
-                self._changes.wait()
-                self._sleepers -= 1
-        return None, b"", True
+                self._ready = ready = threading.Lock()
+                ready.acquire()
+            ready.acquire()  # released by the next _changed(), under the lock
 
     def _poll(self) -> tuple[Form | None, bytes, bool] | None:
         # poll(), the lock held
-        self._woken = False
+        self._woken = self._unsignalled = False
         done = self._complete or self._gone
         head = None
         if not self._head_taken and (self._head is not None or done):
@@ -245,8 +271,9 @@ class ResponseChannel(Transport, Generic[Form]):
             return None
         if done:
             self._drained = True
-        if self._sleepers:
-            self._changes.notify_all()
+        if self._sleepers:  # a write waiting for room has it now
+            assert self._room is not None
+            self._room.notify_all()
         return head, data, done
 
     def on_change(self, wake: Callable[[], object] | None) -> None:
@@ -324,12 +351,14 @@ class ScriptThreads:
             channel.ended(RuntimeError("the application's script threads are closed"))
             return
         self._running.enter()
-        with self._lock:
-            if self._pool is None:
-                self._pool = WorkerPool(self.MAX_THREADS, name=self.name, idle_timeout=self.IDLE_TIMEOUT)
-        assert self._pool is not None
+        pool = self._pool
+        if pool is None:
+            with self._lock:
+                if self._pool is None:
+                    self._pool = WorkerPool(self.MAX_THREADS, name=self.name, idle_timeout=self.IDLE_TIMEOUT)
+                pool = self._pool
         try:
-            self._pool.submit(partial(self._run, call, channel), self._running.leave)  # ended: its thread is free
+            pool.submit(partial(self._run, call, channel), self._running.leave)  # ended: its thread is free
         except RuntimeError as failure:  # no thread to be had: the request ends unanswered, the server goes on
             try:
                 channel.ended(failure)

@@ -20,9 +20,9 @@ from typing import Any, Callable
 
 import pytest
 
-from phprt.asgi import ASGIApp, _Listener, request_from_scope
+from phprt.asgi import ASGIApp, _Arrival, _Listener, _Shared, request_from_scope
 from phprt.net.site import HttpRequest, ScriptCall
-from phprt.php import echo, flush, header
+from phprt.php import connection_status, echo, flush, header, register_shutdown_function
 from phprt.transports.gateway import HeadForms, ResponseChannel
 from phprt.transports.heads import gateway_form
 from phprt.transports.memory import MemoryTransport
@@ -343,3 +343,239 @@ def test_a_script_that_says_nothing_is_listened_to_after_a_while(monkeypatch: py
     exchange = run(main())
     assert app.join(WAIT)
     assert exchange.messages == [] and gate.status == [1]
+
+
+# -- WSGI-PERF-5: no condition variable, the head's wake-up with what follows it ----------------
+
+
+def channel_of(script: Callable[[], None], sapi: str = "cgi", method: str = "GET") -> tuple[ScriptCall, ResponseChannel[Any]]:
+    call = WSGIApp(script, sapi=sapi).site.answer(HttpRequest(method, "/"))
+    assert isinstance(call, ScriptCall)
+    return call, ResponseChannel(HeadForms(lambda gateway: gateway), sapi=sapi, method=method)
+
+
+def wakes_after_head(channel: ResponseChannel[Any]) -> tuple[list[int], list[int]]:
+    """The wake-ups of ``channel``, and how many there had been when each head arrived."""
+    wakes: list[int] = []
+    after_head: list[int] = []
+    channel.on_change(lambda: wakes.append(1))
+    original = channel.send_headers
+
+    def send_headers(head: Any) -> None:
+        original(head)
+        after_head.append(len(wakes))
+
+    channel.send_headers = send_headers  # type: ignore[method-assign]
+    return wakes, after_head
+
+
+@pytest.mark.clause("WSGI-PERF-5", "WSGI-PERF-3", "WSGI-HEAD-1")
+def test_an_open_head_wakes_the_server_with_the_bytes_that_follow_it() -> None:
+    seen: list[int] = []
+
+    def script() -> None:
+        header("X-A: 1")
+        echo("first")
+        seen.append(len(wakes))  # the head and "first": one wake-up
+        echo("second")
+
+    call, channel = channel_of(script)
+    wakes, after_head = wakes_after_head(channel)
+    call.run(channel)
+    channel.ended()
+    assert after_head == [0] and seen == [1] and len(wakes) == 1
+    taken = channel.poll()
+    assert taken is not None
+    head, data, done = taken
+    assert head is not None and (b"X-A", b"1") in head.fields and data == b"firstsecond" and done
+
+
+@pytest.mark.clause("WSGI-PERF-5", "WSGI-EARLY-1")
+def test_a_head_that_completes_the_response_wakes_the_server_at_once() -> None:
+    seen: list[int] = []
+
+    def script() -> None:
+        echo("dropped")  # a HEAD request: the head leaves, no body may follow
+        seen.append(len(wakes))
+
+    call, channel = channel_of(script, method="HEAD")
+    wakes, after_head = wakes_after_head(channel)
+    call.run(channel)
+    assert after_head == [1] and seen == [1]
+    taken = channel.poll()
+    assert taken is not None and taken[0] is not None and taken[1] == b"" and taken[2]
+
+
+@pytest.mark.clause("WSGI-PERF-5", "WSGI-HEAD-1", "HDR-SENT-1")
+def test_a_head_flushed_alone_wakes_the_server_at_the_flush() -> None:
+    seen: list[tuple[int, int]] = []
+
+    def script() -> None:
+        header("X-Early: 1")
+        flush()  # the built-in server's flush() sends the head, and nothing else
+        seen.append((len(after_head), len(wakes)))
+
+    call, channel = channel_of(script, sapi="cli-server")
+    wakes, after_head = wakes_after_head(channel)
+    call.run(channel)
+    assert after_head == [0] and seen == [(1, 1)]
+
+
+def script_thread(call: ScriptCall, channel: ResponseChannel[Any]) -> threading.Thread:
+    def run_it() -> None:
+        try:
+            call.run(channel)
+        finally:
+            channel.ended()
+
+    thread = threading.Thread(target=run_it, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.clause("WSGI-PERF-5", "WSGI-STREAM-1")
+def test_take_waits_for_the_scripts_next_change() -> None:
+    gate = Gate()
+
+    def script() -> None:
+        echo("first")
+        gate.wait()  # until the server has taken "first"
+        echo("second")
+
+    call, channel = channel_of(script)
+    thread = script_thread(call, channel)
+    head, data, done = channel.take()
+    while not data and not done:  # the head may come before "first" (bounded: the script writes once)
+        _, data, done = channel.take()
+    assert head is not None and data == b"first" and not done
+    gate.open()
+    rest = b""
+    while not done:  # "second", then the end
+        _, piece, done = channel.take()
+        rest += piece
+    thread.join(WAIT)
+    assert rest == b"second" and gate.opened == [True] and not thread.is_alive()
+    assert channel.take() == (None, b"", True)
+
+
+@pytest.mark.clause("WSGI-PERF-5", "WSGI-STREAM-1", "WSGI-ABORT-1")
+def test_a_write_waits_for_room_until_the_server_takes_or_the_client_leaves() -> None:
+    steps: list[int] = []
+    status: list[int] = []
+
+    def script() -> None:
+        register_shutdown_function(lambda: status.append(connection_status()))
+        for step in range(400):  # 400 writes of 8 KiB: more than the 1 MiB a slow client may hold
+            echo("x" * 8192)
+            steps.append(step)
+
+    call, channel = channel_of(script)
+    thread = script_thread(call, channel)
+
+    def writer_waits() -> None:
+        deadline = time.monotonic() + WAIT  # a bound, not an expectation
+        while channel._sleepers == 0 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert channel._sleepers == 1  # the script's write waits for room
+
+    writer_waits()
+    first = len(steps)
+    taken = channel.take()  # room again: the write goes on
+    assert len(taken[1]) == first * 8192 == 1 << 20  # what waited: the 1 MiB a slow client may hold
+    deadline = time.monotonic() + WAIT
+    while len(steps) <= first + 1 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    writer_waits()  # and again, once another 1 MiB waits
+    assert len(steps) > first
+    channel.client_gone()  # the waiting write learns that the client has gone
+    thread.join(WAIT)
+    assert not thread.is_alive() and status == [1] and len(steps) < 400
+
+
+# -- ASGI-PERF-2: one way into the loop for the wake-ups, one timer for the listeners ------------
+
+
+@pytest.mark.clause("ASGI-PERF-2", "WSGI-PERF-3")
+def test_wake_ups_that_come_together_reach_the_loop_by_one_call() -> None:
+    async def main() -> tuple[int, list[bool]]:
+        loop = asyncio.get_running_loop()
+        shared = _Shared(loop)
+        calls: list[Any] = []
+        original = loop.call_soon_threadsafe
+
+        def counting(*args: Any, **kwargs: Any) -> Any:
+            calls.append(args)
+            return original(*args, **kwargs)
+
+        loop.call_soon_threadsafe = counting  # type: ignore[method-assign]
+        arrivals = [_Arrival(shared, loop.create_future()) for _ in range(3)]
+        thread = threading.Thread(target=lambda: [arrival.wake() for arrival in arrivals])
+        thread.start()
+        thread.join(WAIT)
+        await asyncio.gather(*(arrival.future for arrival in arrivals))
+        arrivals[0].future = loop.create_future()  # a later wake-up calls again
+        arrivals[0].wake()
+        await arrivals[0].future
+        return len(calls), [arrival.future.done() for arrival in arrivals]
+
+    count, done = run(main())
+    assert count == 2 and done == [True, True, True]
+
+
+def echo_path() -> None:
+    from phprt.php import _SERVER
+
+    echo(_SERVER["REQUEST_URI"])
+
+
+@pytest.mark.clause("ASGI-PERF-2", "ASGI-SEND-1", "WSGI-THREAD-1")
+def test_concurrent_requests_on_one_loop_each_get_their_own_response() -> None:
+    app = ASGIApp(echo_path)
+
+    async def main() -> list[Exchange]:
+        return list(await asyncio.gather(*(Exchange(app, get(f"/{index}")).run() for index in range(40))))
+
+    exchanges = run(main())
+    assert app.join(WAIT)
+    assert [ex.body for ex in exchanges] == [f"/{index}".encode() for index in range(40)]
+    assert all(ex.complete.is_set() for ex in exchanges)
+
+
+@pytest.mark.clause("ASGI-PERF-2", "ASGI-PERF-1", "ASGI-ABORT-1")
+def test_scripts_that_say_nothing_are_each_listened_to_by_one_shared_timer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_Listener, "LISTEN_AFTER", 0.01)
+    gates = [Gate(), Gate()]
+
+    def script() -> None:
+        from phprt.php import _SERVER
+
+        gate = gates[int(_SERVER["REQUEST_URI"][1:])]
+        gate.probe()
+        gate.wait()  # until its client has gone
+        echo("late")
+        flush()
+
+    app = ASGIApp(script)
+
+    async def main() -> list[Counting]:
+        exchanges = [Counting(app, get("/0")), Counting(app, get("/1"))]
+        tasks = []
+        for ex in exchanges:  # the second starts while the first's listener is still to start
+            tasks.append(asyncio.create_task(ex.run()))
+            while ex.receives < 1:
+                await asyncio.sleep(0.001)
+        for ex in exchanges:
+            ex.hang_up()
+        for ex in exchanges:
+            while ex.receives < 2 or not ex.incoming.empty():
+                await asyncio.sleep(0.01)
+        for gate in gates:
+            gate.open()
+        await asyncio.gather(*tasks)
+        return exchanges
+
+    exchanges = run(main())
+    assert app.join(WAIT)
+    assert [ex.messages for ex in exchanges] == [[], []]
+    assert [gate.status for gate in gates] == [[1], [1]]
+
