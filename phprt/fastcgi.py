@@ -33,7 +33,7 @@ from .engine.script import Script
 from .net.body import Spool
 from .net.docroot import Refused
 from .net.fastcgi import Abort, Closed, Connection, Event, ProtocolError, Request
-from .net.fpm import fpm_server_variables
+from .net.fpm import fpm_request, fpm_server_variables
 from .net.listener import Heard, Listener, Step, bind, parse_address, send_now, serve_until_signalled, serve_workers
 from .net.logs import Log, fpm_stamp
 from .net.runner import Outcome, ScriptRunner
@@ -130,6 +130,8 @@ class _FcgiConnection(FcgiConnection):
         if self.request is not None:  # read while the last response ended (heard)
             return Step.RUN
         self._await()
+        if not self._unheard and not self._unheard_end:
+            return Step.WAIT  # nothing came while the request ran
         data, end = bytes(self._unheard), self._unheard_end
         self._unheard, self._unheard_end = bytearray(), False
         step = self.received(data) if data else Step.WAIT
@@ -285,12 +287,11 @@ class FastCgiServer(Listener[_FcgiConnection]):
         try:
             assert isinstance(request.stdin, Spool)
             body = request.stdin.read()
-            params = [(name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape"))
-                      for name, value in request.params]
-            server, script_path = fpm_server_variables(params)
+            server, script_path, status = fpm_request(request.variables)
             transport = FastCgiTransport(channel, request.request_id, server, body)
-            call = ScriptCall(self._script(server, script_path), server, body, self.site.sapi, self.site.ini,
-                              self.site.php_version)
+            site = self.site
+            call = ScriptCall(self._script(server, script_path, status), server, body, site.sapi, site.ini,
+                              site.php_version, status if site.root is not None else None)
             del body
         finally:
             request.stdin.close()
@@ -300,7 +301,7 @@ class FastCgiServer(Listener[_FcgiConnection]):
             channel.transports[request.request_id] = transport
             later, channel.later = channel.later, []
             channel.on_end = partial(self._response_ended, channel)
-        if any(isinstance(event, Abort) and event.request_id == request.request_id for event in later):
+        if later and any(isinstance(event, Abort) and event.request_id == request.request_id for event in later):
             transport.abort()  # ABORT_REQUEST came with the request's last bytes (FCGI-ABORT-1)
         self.runner.run(call, transport, done=partial(self._ended, transport, granted))
         with channel.lock:  # _ended finished the response: on_end gave the connection back
@@ -321,8 +322,9 @@ class FastCgiServer(Listener[_FcgiConnection]):
             return Step.LINGER
         return Step.CLOSE if channel.closed else Step.WAIT
 
-    def _script(self, server: Mapping[str, Any], path: str | None) -> Script:
-        """What runs for the request (FCGI-SCRIPT-1)."""
+    def _script(self, server: Mapping[str, Any], path: str | None, status: os.stat_result | None = None) -> Script:
+        """What runs for the request (FCGI-SCRIPT-1); ``status`` the ``stat()`` of
+        ``path`` cgi.fix_pathinfo took, asked no more (FCGI-PERF-3)."""
         if "REQUEST_METHOD" not in server:
             return _nothing
         root = self.site.root
@@ -331,7 +333,7 @@ class FastCgiServer(Listener[_FcgiConnection]):
             return self.site.script
         if path is not None:
             try:
-                return root.script(path)
+                return root.script(path, status)
             except Refused:
                 pass
         return _refusal(404, "File not found.\n", b"Primary script unknown")
@@ -343,7 +345,8 @@ class FastCgiServer(Listener[_FcgiConnection]):
             self.log.line(f"request {transport.request_id}: the script raised {type(error).__name__}{error.args!r}")
         elif error is not None:
             self.log.exception(error)
-        transport.finish()
+        if not transport.finished:  # the Runtime finished it, unless it never began
+            transport.finish()
         self.release_memory(granted)  # the body went with the Runtime (FCGI-LIMIT-1)
 
     # -- stopping ------------------------------------------------------------------------

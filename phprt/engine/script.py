@@ -99,13 +99,15 @@ def compile_script(path: str) -> CodeType:
     return _compiled(path)[0]
 
 
-def _compiled(path: str) -> tuple[CodeType, str | None]:
+def _compiled(path: str, status: os.stat_result | None = None) -> tuple[CodeType, str | None]:
     """The script's code object, compiled once per version of the file (RT-SCRIPT-2): one
     ``stat`` validates the cached code, as opcache's ``validate_timestamps`` does; the file
     is opened and read only when it is new or changed, and the code is kept under the
     ``fstat`` of what was read. With it, the module of a leading ``from phprt.php import *``
-    taken out of the code (PERF-SCRIPT-1), else None."""
-    status = os.stat(path)
+    taken out of the code (PERF-SCRIPT-1), else None. ``status`` is that ``stat``, when
+    the server already asked it for this request (FCGI-PERF-3)."""
+    if status is None:
+        status = os.stat(path)
     cached = _CODE.get(path)
     if cached is not None and cached[0] == (status.st_ino, status.st_dev, status.st_size, status.st_mtime_ns):
         return cached[1], cached[2]
@@ -145,9 +147,12 @@ def parse_error(error: SyntaxError, path: str) -> tuple[str, str, int]:
     return f"syntax error, {error.msg}", error.filename or path, error.lineno or 1
 
 
-def execute(runtime: Runtime, script: Script, argv: Sequence[str] | None = None) -> Runtime:
+def execute(runtime: Runtime, script: Script, argv: Sequence[str] | None = None,
+            status: os.stat_result | None = None) -> Runtime:
     """Run ``script`` as the request of ``runtime``, start to end. ``argv`` is what
-    the script sees as ``sys.argv`` (by default the script's path alone). An uncaught
+    the script sees as ``sys.argv`` (by default the script's path alone); ``status``
+    the script file's ``stat()`` taken for this request, if the caller has one
+    (FCGI-PERF-3: not asked again). An uncaught
     exception is reported as PHP reports it (DIAG-UNCAUGHT-1) and ends here:
     ``runtime.exit_status`` says how the request ended."""
     _install_argv_view()
@@ -156,7 +161,7 @@ def execute(runtime: Runtime, script: Script, argv: Sequence[str] | None = None)
     token = _ARGV.set(list(argv) if argv is not None else [script if isinstance(script, str) else ""])
     try:
         with runtime:
-            _run(runtime, script)
+            _run(runtime, script, status)
     except (Exception, StartupFailed):  # reported as PHP's "Uncaught ..." / the request never started
         pass
     finally:
@@ -165,13 +170,13 @@ def execute(runtime: Runtime, script: Script, argv: Sequence[str] | None = None)
 
 
 @calls_script
-def _run(runtime: Runtime, script: str | Callable[[], object]) -> None:
+def _run(runtime: Runtime, script: str | Callable[[], object], status: os.stat_result | None = None) -> None:
     # The script's own code runs below this frame: the time limit may stop it anywhere (TIME-THREADS-1).
     if callable(script):
         script()
         return
     try:
-        code, prelude = _compiled(script)
+        code, prelude = _compiled(script, status)
     except SyntaxError as error:  # zend_compile_file() failed: E_PARSE, then the request ends (RT-RUN-3)
         message, file, line = parse_error(error, script)
         runtime._error(E_PARSE, message, (file, line))

@@ -198,7 +198,14 @@ class _Watchdog:
                             wait = _RETRY if wait is None else min(wait, _RETRY)
                     else:
                         wait = left if wait is None else min(wait, left)
-                self._wake_at = None if wait is None else time.monotonic() + wait
+                now = time.monotonic()
+                if wait is None and self._wake_at is not None and self._wake_at > now:
+                    # No timer armed now (its request ended before this round): keep the round
+                    # already planned, so the next request's deadline, later than it, wakes no
+                    # one (PERF-START-2); past it with no timer, sleep until notified.
+                    wait = self._wake_at - now
+                else:
+                    self._wake_at = None if wait is None else now + wait
                 self._changed.wait(wait)
 
 

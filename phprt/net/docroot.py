@@ -13,7 +13,7 @@ import os
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISDIR, S_ISREG
 from urllib.parse import unquote_to_bytes
@@ -43,6 +43,10 @@ class Resolved:
     path: Path
     script_name: str
     path_info: str = ""
+    #: What ``stat()`` said of the file when the path was resolved: the script's compiled
+    #: code is validated with it and a static file's size read from it, the file system
+    #: asked once per request (NET-PERF-7).
+    status: os.stat_result | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_script(self) -> bool:
@@ -117,18 +121,22 @@ class DocumentRoot:
             raise Refused(*plan)
         static = plan.static
         for candidate, named, path_info, rest, indexes in plan.candidates:
-            mode = _mode(candidate)  # one stat() where pathlib asked is_dir() and is_file()
+            status = _status(candidate)  # one stat() where pathlib asked is_dir() and is_file()
+            mode = status.st_mode if status is not None else 0
             if S_ISDIR(mode):
                 if rest and static:
                     break  # a missing file, not a route for the index
                 for index, index_name in indexes:
-                    if S_ISREG(_mode(index)):
-                        return self._inside(index, index_name, path_info)
+                    status = _status(index)
+                    if status is not None and S_ISREG(status.st_mode):
+                        return self._inside(index, index_name, path_info, status)
                 break
             if S_ISREG(mode):
-                return self._inside(candidate, named, path_info)
-            if named != "/" and S_ISREG(_mode(candidate + ".py")):
-                return self._inside(candidate + ".py", named + ".py", path_info)
+                return self._inside(candidate, named, path_info, status)
+            if named != "/":
+                status = _status(candidate + ".py")
+                if status is not None and S_ISREG(status.st_mode):
+                    return self._inside(candidate + ".py", named + ".py", path_info, status)
         raise Refused(404, "no such file")
 
     def _plan(self, url_path: str) -> _Plan:
@@ -155,25 +163,29 @@ class DocumentRoot:
             candidates.append((candidate, named, path_info, bool(rest), indexes))
         return _Plan(static, tuple(candidates))
 
-    def script(self, filename: str) -> Path:
+    def script(self, filename: str, status: os.stat_result | None = None) -> Path:
         """The script a FastCGI request's SCRIPT_FILENAME names: a ``.py`` file
-        inside the root, or ``Refused`` (DOCROOT-REFUSE-1)."""
+        inside the root, or ``Refused`` (DOCROOT-REFUSE-1). ``status`` is what
+        ``stat(filename)`` said a moment ago for this request, if it was asked
+        (FCGI-PERF-3); else the file system is asked here."""
         if not filename.startswith("/") or "\0" in filename:
             raise Refused(404, "SCRIPT_FILENAME must be an absolute path")
         real, text = self._realpath(filename)
         if not text.startswith(self._prefix) or text == self._root:
             raise Refused(404, "the file is outside the document root")
         name = text.rpartition("/")[2]  # a .py file: Resolved.is_script, without making one
-        if not (name.endswith(".py") and len(name) > 3) or not S_ISREG(_mode(filename)):
+        if not (name.endswith(".py") and len(name) > 3) \
+                or not S_ISREG(_mode(filename) if status is None else status.st_mode):
             raise Refused(404, "no such script")
         return real
 
-    def _inside(self, path: str | os.PathLike[str], script_name: str, path_info: str = "") -> Resolved:
+    def _inside(self, path: str | os.PathLike[str], script_name: str, path_info: str = "",
+                status: os.stat_result | None = None) -> Resolved:
         # Symbolic links are followed, and then the file must still be in the root.
         real, text = self._realpath(os.fspath(path))
         if not text.startswith(self._prefix) or text == self._root:
             raise Refused(404, "the file is outside the document root")
-        return Resolved(real, script_name, path_info)
+        return Resolved(real, script_name, path_info, status)
 
 
 @dataclass(frozen=True)
@@ -189,11 +201,18 @@ class _Plan:
 def _mode(path: str) -> int:
     """The file's st_mode, 0 where pathlib's is_dir() and is_file() answer False
     (ENOENT, ENOTDIR, EBADF, ELOOP); any other error is raised, as there."""
+    status = _status(path)
+    return status.st_mode if status is not None else 0
+
+
+def _status(path: str) -> os.stat_result | None:
+    """The file's ``stat()``, None where pathlib's is_dir() and is_file() answer False
+    (ENOENT, ENOTDIR, EBADF, ELOOP); any other error is raised, as there."""
     try:
-        return os.stat(path).st_mode
+        return os.stat(path)
     except OSError as error:
         if error.errno in _IGNORED:
-            return 0
+            return None
         raise
     except ValueError:
-        return 0
+        return None

@@ -25,7 +25,7 @@ from .body import Buffer
 
 __all__ = [
     "Abort", "Buffer", "Closed", "Connection", "Event", "ProtocolError", "Record", "RecordReader", "Request", "Sink",
-    "decode_pairs", "encode_pairs", "encode_record", "encode_stream",
+    "decode_pairs", "decode_text_pairs", "encode_pairs", "encode_record", "encode_stream",
 ]
 
 VERSION_1 = 1
@@ -122,6 +122,32 @@ def decode_pairs(data: bytes) -> list[tuple[bytes, bytes]]:
     return pairs
 
 
+def decode_text_pairs(data: bytes) -> dict[str, str]:
+    """The pairs of a whole PARAMS stream as PHP-FPM's request hash holds them: names
+    and values as str, decoded as UTF-8 with ``surrogateescape``, each name in the
+    place it was first sent with the last value sent for it (FCGI-PAIRS-1,
+    FCGI-SERVER-1). A stream all ASCII -- every length below 128, as nginx's usually
+    are -- is decoded once and its pairs cut out of the text (FCGI-PERF-3); any other
+    goes through ``decode_pairs``. Malformed input is the same ``ProtocolError``."""
+    if not data.isascii():
+        return {name.decode("utf-8", "surrogateescape"): value.decode("utf-8", "surrogateescape")
+                for name, value in decode_pairs(data)}
+    text = data.decode("ascii")
+    variables: dict[str, str] = {}
+    position, end = 0, len(data)
+    try:
+        while position < end:
+            start = position + 2
+            middle = start + data[position]
+            position = middle + data[position + 1]  # IndexError: the pair ends after its name's length
+            variables[text[start:middle]] = text[middle:position]
+    except IndexError:
+        raise ProtocolError("a name-value pair is cut short") from None
+    if position > end:  # only the last pair can run past the end: the loop ends with it
+        raise ProtocolError("a name-value pair runs past the end of its stream")
+    return variables
+
+
 @lru_cache(maxsize=64)
 def _ending(request_id: int, app_status: int, stderr_used: bool) -> bytes:
     # What ends a response (FCGI-END-1), made once per request id (FCGI-PERF-1).
@@ -176,16 +202,31 @@ class RecordReader:
         return bool(self._buffer)
 
 
-@dataclass(frozen=True)
 class Request:
-    """A request ready to run: its PARAMS (in the order sent, names and values as
-    bytes) and its whole STDIN, in the sink it was written into. ``keep_conn``: the
-    web server keeps the connection for more requests."""
+    """A request ready to run: its PARAMS and its whole STDIN, in the sink it was
+    written into. ``keep_conn``: the web server keeps the connection for more
+    requests. ``variables`` is the PARAMS stream as PHP-FPM's request hash holds it
+    (``decode_text_pairs``), made once as the stream ends; ``params`` the pairs in
+    the order sent, names and values as bytes, decoded again only when asked for."""
 
-    request_id: int
-    params: tuple[tuple[bytes, bytes], ...]
-    stdin: Sink
-    keep_conn: bool
+    __slots__ = ("request_id", "stdin", "keep_conn", "variables", "_stream", "_params")
+
+    def __init__(self, request_id: int, stream: bytes, stdin: Sink, keep_conn: bool,
+                 variables: dict[str, str] | None = None) -> None:
+        self.request_id, self.stdin, self.keep_conn = request_id, stdin, keep_conn
+        self.variables = decode_text_pairs(stream) if variables is None else variables
+        self._stream = stream
+        self._params: tuple[tuple[bytes, bytes], ...] | None = None
+
+    @property
+    def params(self) -> tuple[tuple[bytes, bytes], ...]:
+        """The PARAMS pairs in the order sent, names and values as bytes (FCGI-PAIRS-1)."""
+        if self._params is None:
+            self._params = tuple(decode_pairs(self._stream))
+        return self._params
+
+    def __repr__(self) -> str:
+        return f"Request(request_id={self.request_id!r}, params={self.params!r}, keep_conn={self.keep_conn!r})"
 
 
 @dataclass(frozen=True)
@@ -227,7 +268,8 @@ class Connection:
         self._phase = "idle"  # idle, params, stdin, running
         self._params: list[bytes] = []  # the PARAMS stream's records so far
         self._params_size = 0
-        self._pairs: tuple[tuple[bytes, bytes], ...] = ()
+        self._stream_params = b""  # the whole PARAMS stream, once it has ended
+        self._variables: dict[str, str] = {}
         self._stdin: Sink | None = None
         self._stdin_size = 0
         self._stderr_used = False
@@ -300,7 +342,8 @@ class Connection:
         if kind == PARAMS and self._phase == "params":
             if not content:  # the stream is whole: its pairs are decoded now
                 chunks = self._params
-                self._pairs = tuple(decode_pairs(chunks[0] if len(chunks) == 1 else b"".join(chunks)))
+                stream = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                self._variables, self._stream_params = decode_text_pairs(stream), stream
                 self._params, self._params_size, self._phase = [], 0, "stdin"
                 self._stdin, self._stdin_size = self._new_stdin(), 0
                 return None
@@ -319,7 +362,8 @@ class Connection:
                 return None
             self._phase = "running"
             stdin, self._stdin = self._stdin, None
-            return Request(request_id, self._pairs, stdin, self._keep)
+            variables, self._variables = self._variables, {}
+            return Request(request_id, self._stream_params, stdin, self._keep, variables)
         if self._phase != "running":
             raise ProtocolError("a stream record out of order")
         return None  # input after its end: ignored

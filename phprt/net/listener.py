@@ -519,9 +519,9 @@ class Listener(Generic[C]):
         self._inline_token = None
         with self._lock:
             self._answering = None
-        if step is not None:  # back to the loop at once, still registered (NET-PERF-1)
-            with self._lock:
+            if step is not None:
                 self._running.pop(connection, None)
+        if step is not None:  # back to the loop at once, still registered (NET-PERF-1)
             self._take_back(connection, step)
             self._again = True
         if self._back:  # given back by this thread (NET-PERF-2), or by others

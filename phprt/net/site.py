@@ -142,6 +142,8 @@ class ScriptCall:
     sapi: str
     ini: Mapping[str, Any] = field(default_factory=dict)
     php_version: str = "8.2"
+    #: The script file's ``stat()`` taken for this request, if the server took one (FCGI-PERF-3).
+    status: os.stat_result | None = None
 
     def run(self, transport: Transport) -> Runtime:
         """Run the script, its output going to ``transport`` (whose ``server`` and
@@ -150,7 +152,7 @@ class ScriptCall:
         runtime = Runtime(transport=transport, sapi=self.sapi, ini=self.ini, capture_print=True,
                           php_version=self.php_version)
         name = self.server.get("SCRIPT_FILENAME") or ""
-        execute(runtime, self.script, [name, *self.server.get("argv", ())])
+        execute(runtime, self.script, [name, *self.server.get("argv", ())], self.status)
         runtime.dispose()  # freed when the server lets go of it, without the cycle collector (PERF-RELEASE-1)
         return runtime
 
@@ -226,14 +228,14 @@ class Site:
         if request.method in ("DELETE", "PUT", "PATCH"):  # php -S serves a file to any other method
             page = error_page(405, request)
             return StaticResponse(405, (*page.headers, ("Allow", "GET, HEAD, POST")), page.body)
-        size = resolved.path.stat().st_size
+        size = (resolved.status or resolved.path.stat()).st_size
         mime = content_type(resolved.path)
         headers = ((("Content-Type", mime),) if mime else ()) + (("Content-Length", str(size)),)
         return StaticResponse(200, headers, file=resolved.path, size=size)
 
     def _call(self, request: HttpRequest, script: Script, resolved: Resolved | None) -> ScriptCall:
         return ScriptCall(script, self.server_variables(request, resolved), request.body, self.sapi, self.ini,
-                          self.php_version)
+                          self.php_version, resolved.status if resolved is not None else None)
 
     def server_variables(self, request: HttpRequest, resolved: Resolved | None) -> dict[str, Any]:
         """$_SERVER as ``php -S`` fills it, in its order (NET-SERVER-1). The target is

@@ -138,6 +138,7 @@ class FpmRecords(Transport):
         self.inner = inner
         self._records = RecordBuffer(self._deliver)
         self._unsent_head: ResponseHead | None = None  # a head in the records, not delivered yet
+        self._unsent_block: bytes | None = None  # its bytes as written into the records
         self._head_left = 0  # bytes of that head still in the records
 
     @property
@@ -150,6 +151,7 @@ class FpmRecords(Transport):
         this forced out met a client that has gone."""
         block = head.block()
         self._unsent_head, self._head_left = head, len(block)
+        self._unsent_block = block  # PHP-FPM's CGI head as it is (FCGI-PERF-3)
         return self._records.write(STDOUT, block)
 
     def write(self, data: bytes) -> bool:
@@ -172,26 +174,35 @@ class FpmRecords(Transport):
 
     def _deliver(self, pieces: list[tuple[int, bytes]]) -> bool:
         # PHP-FPM's socket write of its buffered records: the head once its bytes
-        # leave, then body and log bytes in order (SAPI-FPM-1).
+        # leave, then body and log bytes in order (SAPI-FPM-1). The body's pieces are
+        # joined once, and the head goes with the block already made of it (FCGI-PERF-3).
         inner = self.inner
         delivered = True
-        body = bytearray()
+        body: list[bytes] = []
         for kind, data in pieces:
             if kind == STDERR:
-                delivered = (not body or inner.write(bytes(body))) and delivered
-                body.clear()
+                if body:
+                    delivered = inner.write(b"".join(body)) and delivered
+                    body = []
                 inner.write_stderr(data)
                 continue
-            if self._unsent_head is not None:
-                inner.send_headers(self._unsent_head)
+            head = self._unsent_head
+            if head is not None:
                 self._unsent_head = None
+                send_block = getattr(inner, "send_cgi_block", None)
+                if send_block is not None and self._unsent_block is not None:
+                    send_block(head, self._unsent_block)
+                else:
+                    inner.send_headers(head)
+                self._unsent_block = None
             if self._head_left:
                 taken = min(self._head_left, len(data))
                 self._head_left -= taken
                 data = data[taken:]
-            body += data
+            if data:
+                body.append(data)
         if not body:  # a write of record headers alone, or of nothing, still meets a closed socket
             return inner.flush() and delivered
-        delivered = inner.write(bytes(body)) and delivered
+        delivered = inner.write(body[0] if len(body) == 1 else b"".join(body)) and delivered
         inner.flush()
         return delivered

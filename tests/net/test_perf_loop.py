@@ -196,3 +196,38 @@ def test_a_waiting_submit_and_join_are_woken_when_a_script_ends() -> None:
     assert tickets and tickets[0].wait(10) is not None
     assert runner.join(10) and runner.running == 0 and order == ["first", "second"]
     assert runner.close(10)
+
+
+@pytest.mark.clause("NET-PERF-7", "DOCROOT-MAP-1", "RT-SCRIPT-2", "NET-STATIC-1")
+def test_a_served_script_is_asked_about_once_and_a_change_is_still_seen(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    script = tmp_path / "page.py"
+    script.write_text("print('one', end='')\n")
+    (tmp_path / "a.txt").write_text("12345")
+    site = Site(tmp_path, sapi="cli-server")
+
+    def run(target: str) -> bytes:
+        call = site.answer(HttpRequest("GET", target))
+        assert isinstance(call, ScriptCall)
+        transport = MemoryTransport()
+        call.run(transport)
+        return transport.body
+
+    assert run("/page.py") == b"one"
+    real_stat = os.stat
+    asked: list[str] = []
+
+    def counting_stat(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        asked.append(os.fspath(path))
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", counting_stat)
+    assert run("/page.py") == b"one"
+    assert asked.count(str(script)) == 1
+    script.write_text("print('two, changed', end='')\n")
+    assert run("/page.py") == b"two, changed"
+    static = site.answer(HttpRequest("GET", "/a.txt"))
+    assert not isinstance(static, ScriptCall)
+    assert ("Content-Length", "5") in static.headers and b"".join(static.chunks()) == b"12345"

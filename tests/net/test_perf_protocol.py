@@ -7,6 +7,7 @@ rules say, the FastCGI records fed in every split -- on ordinary, odd and malfor
 
 from __future__ import annotations
 
+import os
 import random
 import struct
 from pathlib import Path
@@ -28,10 +29,12 @@ from phprt.net.fastcgi import (
     Connection,
     ProtocolError,
     decode_pairs,
+    decode_text_pairs,
     encode_pairs,
     encode_record,
     encode_stream,
 )
+from phprt.net.fastcgi import Request as FcgiRequest
 from phprt.net.fpm import fpm_server_variables
 from phprt.net.http11 import (
     CLOSED,
@@ -366,3 +369,114 @@ def test_a_cgi_head_for_a_200_is_the_head_block_as_it_is() -> None:
     with_status_line = ResponseHead(200, "OK", ("HTTP/1.1 200 OK", *lines), status_line=True, own_close=None)
     assert cgi_form(with_status_line) == "".join(f"{line}\r\n" for line in (*lines, "")).encode()
 
+
+
+# -- FastCGI: PARAMS as text, one stat, the head block made once (FCGI-PERF-3) ------------------
+
+
+def _text_pairs_long_way(data: bytes) -> dict[str, str]:
+    variables: dict[str, str] = {}
+    for name, value in decode_pairs(data):
+        variables[name.decode("utf-8", "surrogateescape")] = value.decode("utf-8", "surrogateescape")
+    return variables
+
+
+@pytest.mark.clause("FCGI-PERF-3", "FCGI-PAIRS-1")
+def test_params_as_text_are_the_pairs_decoded_one_by_one() -> None:
+    chooser = random.Random(13)
+    ascii_pairs = [(b"REQUEST_METHOD", b"GET"), (b"X", b""), (b"", b"v"), (b"A", b"1"), (b"B", b"x" * 127),
+                   (b"A", b"3"), (b"SCRIPT_FILENAME", b"/srv/www/index.py")]
+    streams = [encode_pairs(ascii_pairs), b"",
+               encode_pairs([(b"H", b"y" * 128)]),  # a 4-byte length: not all ASCII
+               encode_pairs([(b"N\xc3\xa9", b"caf\xc3\xa9"), (b"BAD", b"\xff\xfe")])]
+    for _ in range(30):
+        streams.append(encode_pairs([(bytes(chooser.randrange(128) for _ in range(chooser.choice((0, 1, 5, 127)))),
+                                      bytes(chooser.randrange(256 if chooser.random() < 0.2 else 128)
+                                            for _ in range(chooser.choice((0, 3, 127, 200)))))
+                                     for _ in range(chooser.randrange(1, 12))]))
+    for stream in streams:
+        assert decode_text_pairs(stream) == _text_pairs_long_way(stream)
+        assert list(decode_text_pairs(stream)) == list(_text_pairs_long_way(stream))  # the same order
+    plain = encode_pairs(ascii_pairs)
+    for cut in range(1, len(plain)):
+        try:
+            expected: Any = _text_pairs_long_way(plain[:cut])
+        except ProtocolError:
+            expected = ProtocolError
+        if expected is ProtocolError:
+            with pytest.raises(ProtocolError):
+                decode_text_pairs(plain[:cut])
+        else:
+            assert decode_text_pairs(plain[:cut]) == expected
+
+
+@pytest.mark.clause("FCGI-PERF-3", "FCGI-BEGIN-1", "FCGI-PAIRS-1")
+def test_a_request_carries_its_params_as_sent_and_as_text() -> None:
+    pairs = [(b"A", b"1"), (b"N\xc3\xa9", b"\xff"), (b"A", b"2")]
+    begin = encode_record(1, 1, struct.pack(">HB5x", 1, 0))
+    events = Connection().receive(begin + encode_record(PARAMS, 1, encode_pairs(pairs)) + encode_record(PARAMS, 1)
+                                  + encode_record(STDIN, 1))
+    request = events[0]
+    assert isinstance(request, FcgiRequest)
+    assert request.params == tuple(pairs)
+    assert request.variables == {"A": "2", "N\u00e9": "\udcff"}
+
+
+@pytest.mark.clause("FCGI-PERF-3", "FCGI-SCRIPT-1", "RT-SCRIPT-2")
+def test_a_fastcgi_request_asks_the_file_system_about_its_script_once(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from phprt.engine.runtime import Runtime
+    from phprt.engine.script import execute
+    from phprt.net.docroot import DocumentRoot
+    from phprt.net.fpm import fpm_request
+    from phprt.transports.memory import MemoryTransport
+
+    script = tmp_path / "index.py"
+    script.write_text("print('one', end='')\n")
+    root = DocumentRoot(tmp_path)
+    params = {"REQUEST_METHOD": "GET", "SCRIPT_FILENAME": str(script), "DOCUMENT_ROOT": str(tmp_path),
+              "SCRIPT_NAME": "/index.py"}
+    real_stat = os.stat
+    asked: list[str] = []
+
+    def counting_stat(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        asked.append(os.fspath(path))
+        return real_stat(path, *args, **kwargs)
+
+    def request() -> bytes:
+        server, path, status = fpm_request(params)
+        assert path is not None
+        found = root.script(path, status)
+        transport = MemoryTransport(server=server)
+        execute(Runtime(transport=transport, sapi="cgi", capture_print=True), found, [path], status)
+        return transport.body
+
+    assert request() == b"one"
+    monkeypatch.setattr(os, "stat", counting_stat)
+    assert request() == b"one"
+    assert asked.count(str(script)) == 1 and all(os.path.basename(name) != "index.py" or name == str(script)
+                                                 for name in asked)
+    script.write_text("print('two, changed', end='')\n")  # a change is seen by the next request
+    assert request() == b"two, changed"
+
+
+@pytest.mark.clause("FCGI-PERF-3", "FCGI-STDOUT-1")
+def test_the_head_block_php_fpm_made_is_the_cgi_head_sent(tmp_path: Path) -> None:
+    import socket
+
+    from phprt.transports.fastcgi import FastCgiTransport, FcgiConnection
+
+    lines = ("X-Powered-By: PHP/8.2", "Content-type: text/html; charset=UTF-8")
+    heads = [ResponseHead(200, "OK", lines), ResponseHead(None, "", lines), ResponseHead(200, "OK", ()),
+             ResponseHead(404, "Not Found", ("Status: 404 Not Found", *lines)),
+             ResponseHead(404, "Not Found", lines),
+             ResponseHead(200, "OK", ("HTTP/1.1 200 OK", *lines), status_line=True),
+             ResponseHead(200, "OK", lines, charset="iso-8859-1")]
+    left, right = socket.socketpair()
+    with left, right:
+        channel = FcgiConnection(left, 1.0, Connection())
+        for head in heads:
+            short, long = FastCgiTransport(channel, 1, {}, b""), FastCgiTransport(channel, 1, {}, b"")
+            short.send_cgi_block(head, head.block())
+            long.send_headers(head)
+            assert short._head == long._head == cgi_form(head), head
