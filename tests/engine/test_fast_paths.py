@@ -26,6 +26,7 @@ from phprt.engine.ini import configure, ini_bool, ini_integer
 from phprt.engine.timelimit import _WATCHDOG
 from phprt.output.stack import OutputHandler, as_bytes
 from phprt.transports.base import Transport
+from tests.support.ports import uncaught_output
 
 ROOT = Path(phprt.__file__).resolve().parents[1]
 
@@ -450,20 +451,11 @@ def test_bytes_and_str_subclasses_written_into_a_buffer_keep_their_bytes() -> No
 def test_ob_starts_frame_shows_the_arguments_passed_in_phps_trace(tmp_path: Path) -> None:
     # php -n, for <?php \n function throw_($n, $s, $f, $l) { throw new Exception($s); } \n
     #   set_error_handler("throw_"); \n ob_start("nope"); -- "#1 FILE(4): ob_start('nope')"
-    import runpy
-
-    script = tmp_path / "port.py"
-    script.write_text("from phprt.php import *\n"
-                      "def throw(n, s, f, l): raise Exception(s)\nset_error_handler(throw)\nob_start('nope')\n")
-    transport = MemoryTransport()
-    with pytest.raises(Exception, match="nope"):
-        with Runtime(transport=transport):
-            runpy.run_path(str(script))
-    assert transport.body.decode() == (
+    port = "from phprt.php import *\ndef throw(n, s, f, l): raise Exception(s)\nset_error_handler(throw)\nob_start('nope')\n"
+    assert uncaught_output(tmp_path, port, "nope") == (
         '\nFatal error: Uncaught Exception: ob_start(): function "nope" not found or invalid function name'
         " in %s:2\nStack trace:\n#0 [internal function]: throw(2, 'ob_start(): fun...', '%t', 4)\n"
-        "#1 %s(4): ob_start('nope')\n#2 {main}\n  thrown in %s on line 2\n"
-    ).replace("%s", str(script)).replace("%t", str(script)[:15] + "...")
+        "#1 %s(4): ob_start('nope')\n#2 {main}\n  thrown in %s on line 2\n")
 
 
 @pytest.mark.clause("PERF-OB-3")
@@ -554,21 +546,13 @@ def test_a_handlers_text_reaches_the_buffer_below_as_the_same_bytes(charset: str
 def test_phprt_php_calls_the_active_runtimes_method_with_what_was_passed(tmp_path: Path) -> None:
     # php -n, for <?php \n function h($n, $s, $f, $l) { throw new Exception($s); } \n set_error_handler("h"); \n
     #   user_error("x");  -- "#0 [internal function]: h(1024, 'x', FILE, 4)", "#1 FILE(4): user_error('x')"
-    import runpy
-
     import phprt.php as php
 
-    script = tmp_path / "port.py"
-    script.write_text("from phprt.php import *\ndef h(n, s, f, l): raise Exception(s)\n"
-                      "set_error_handler('h')\nuser_error('x')\n")
-    transport = MemoryTransport()
-    with pytest.raises(Exception, match="x"):
-        with Runtime(transport=transport):
-            runpy.run_path(str(script))
-    assert transport.body.decode() == (
+    port = "from phprt.php import *\ndef h(n, s, f, l): raise Exception(s)\nset_error_handler('h')\nuser_error('x')\n"
+    assert uncaught_output(tmp_path, port, "x") == (
         "\nFatal error: Uncaught Exception: x in %s:2\nStack trace:\n"
         "#0 [internal function]: h(1024, 'x', '%t', 4)\n#1 %s(4): user_error('x')\n#2 {main}\n"
-        "  thrown in %s on line 2\n").replace("%s", str(script)).replace("%t", str(script)[:15] + "...")
+        "  thrown in %s on line 2\n")
     with pytest.raises(RuntimeError, match="no phprt Runtime is active"):
         php.ob_get_clean()
     with pytest.raises(RuntimeError, match="no phprt Runtime is active"):

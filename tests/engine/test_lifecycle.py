@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from phprt import E_USER_ERROR, Bailout, CliTransport, MemoryTransport, PhpError, Runtime
+from tests.support.ports import uncaught_output
 
 # Recorded from `php -n` 8.2.36: a script whose lines match TRACE_PORT line for line.
 TRACE_PHP = """<?php
@@ -341,14 +342,7 @@ def test_a_handler_the_timeouts_report_runs_raises_its_notice_at_the_line_that_t
 def test_a_function_php_lacks_has_no_frame_in_the_trace(tmp_path: Path) -> None:
     # php -n (the CLI, no fastcgi_finish_request) for <?php \n function f() { \n fastcgi_finish_request(); \n } \n f();
     # "Uncaught Error: Call to undefined function fastcgi_finish_request() in FILE:3", "#0 FILE(5): f()", "#1 {main}"
-    import runpy
-
-    script = tmp_path / "port.py"
-    script.write_text("from phprt.php import *\ndef f():\n    fastcgi_finish_request()\nf()\n")
-    transport = MemoryTransport()
-    with pytest.raises(Exception, match="undefined function"):
-        with Runtime(transport=transport):
-            runpy.run_path(str(script))
-    assert transport.body.decode() == (
+    port = "from phprt.php import *\ndef f():\n    fastcgi_finish_request()\nf()\n"
+    assert uncaught_output(tmp_path, port, "undefined function") == (
         "\nFatal error: Uncaught Error: Call to undefined function fastcgi_finish_request() in %s:3\n"
-        "Stack trace:\n#0 %s(4): f()\n#1 {main}\n  thrown in %s on line 3\n").replace("%s", str(script))
+        "Stack trace:\n#0 %s(4): f()\n#1 {main}\n  thrown in %s on line 3\n")
