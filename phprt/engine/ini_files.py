@@ -15,7 +15,7 @@ from typing import Any, Mapping, MutableMapping
 
 from .ini import INI_PERDIR, Configuration, IniSource, configure, ini_integer, sapi_directives
 from .ini_presets import PRESETS
-from .ini_scanner import INI_CONSTANTS, IniEntry, parse_ini_string
+from .ini_scanner import INI_CONSTANTS, INI_E_ALL, IniEntry, parse_ini_string
 from .records import field, record
 
 __all__ = [
@@ -238,17 +238,54 @@ _user_cache: dict[str, tuple[int, dict[str, str]]] = {}
 _user_cache_lock = threading.Lock()
 
 
+#: request_ini()'s results without messages, by what they are made of; each with the .user.ini
+#: cache entry it read (or None) -- valid while that entry is the cache's and unexpired (PERF-START-4).
+_request_cache: dict[tuple[Any, ...], tuple[Configuration, RequestIni, str, tuple[int, dict[str, str]] | None]] = {}
+_REQUEST_CACHE_SIZE = 256
+
+
 def request_ini(configuration: Configuration, server: Mapping[str, Any], sapi: str,
                 now: float | None = None) -> RequestIni:
+    """``_request_ini()``, remembered as PHP-FPM's user_ini cache remembers .user.ini files: a
+    result with no messages is reused for the same Configuration, SAPI, E_ALL, PHP_VALUE,
+    PHP_ADMIN_VALUE (without ``$``: no environment read), SERVER_NAME, SCRIPT_FILENAME and
+    DOCUMENT_ROOT while the .user.ini cache entry it read is the cache's and has not expired,
+    when ``_request_ini()`` would give the same (PERF-START-4). The result is shared: read it only."""
+    if sapi not in ("cgi", "fpm"):
+        return _NOTHING
+    get = server.get
+    key = (id(configuration), sapi, INI_E_ALL.get(), get("PHP_VALUE"), get("PHP_ADMIN_VALUE"), get("SERVER_NAME"),
+           get("SCRIPT_FILENAME"), get("DOCUMENT_ROOT"))
+    try:
+        cached = _request_cache.get(key)
+    except TypeError:  # a value that is not hashable: not remembered
+        return _request_ini(configuration, server, sapi, now)
+    stamp = int(time.time() if now is None else now)
+    if cached is not None and cached[0] is configuration:
+        entry = cached[3]
+        if entry is None or (_user_cache.get(cached[2]) is entry and not stamp > entry[0]):
+            return cached[1]
+    read: list[tuple[str, tuple[int, dict[str, str]]]] = []
+    found = _request_ini(configuration, server, sapi, stamp, read)
+    if found.errors or found.fpm_log or "$" in f"{key[3]}{key[4]}":
+        return found
+    if len(_request_cache) >= _REQUEST_CACHE_SIZE:
+        _request_cache.clear()
+    _request_cache[key] = (configuration, found, *read[0]) if read else (configuration, found, "", None)
+    return found
+
+
+def _request_ini(configuration: Configuration, server: Mapping[str, Any], sapi: str,
+                 now: float | None = None, read: list[tuple[str, tuple[int, dict[str, str]]]] | None = None,
+                 ) -> RequestIni:
     """The per-request configuration of php-cgi ("cgi") and PHP-FPM ("fpm"); nothing for the
     other SAPIs, which do none of it (CONF-SECTION-1, CONF-USERINI-1, CONF-FPM-1). In PHP's
     order: PHP_VALUE (any directive, as fpm_php_zend_ini_alter_master() ignores where it may
     change) and PHP_ADMIN_VALUE (the same, then locked), then [HOST=SERVER_NAME], then
     [PATH=...] for each directory from the root down to the script's, then the ``.user.ini``
     files (``user_ini.filename``) from DOCUMENT_ROOT down to the script's directory, which
-    change only PHP_INI_PERDIR directives not locked."""
-    if sapi not in ("cgi", "fpm"):
-        return _NOTHING
+    change only PHP_INI_PERDIR directives not locked; ``read`` gets the .user.ini cache entry
+    it read, with its directory."""
     source = configuration.source
     changes: dict[str, str] = {}
     locked: set[str] = set()
@@ -278,7 +315,10 @@ def request_ini(configuration: Configuration, server: Mapping[str, Any], sapi: s
     doc_root = server.get("DOCUMENT_ROOT")
     if filename and isinstance(doc_root, str):
         ttl = ini_integer("user_ini.cache_ttl", changes.get("user_ini.cache_ttl", directives.get("user_ini.cache_ttl")) or "")
-        user = _user_ini(path, filename, doc_root, ttl, int(time.time() if now is None else now), errors)
+        entry = _user_ini(path, filename, doc_root, ttl, int(time.time() if now is None else now), errors)
+        if read is not None:
+            read.append((path, entry))
+        user = entry[1]
         for key, value in user.items():
             directive = configuration.known.get(key)
             if directive is not None and directive.modifiable & INI_PERDIR and key not in locked:
@@ -312,9 +352,10 @@ def _fastcgi_values(text: str, admin: bool, changes: dict[str, str], locked: set
         errors.append(f"PHP:  {result.error.message}\n")
 
 
-def _user_ini(path: str, filename: str, doc_root: str, ttl: int, now: int, errors: list[str]) -> dict[str, str]:
+def _user_ini(path: str, filename: str, doc_root: str, ttl: int, now: int,
+              errors: list[str]) -> tuple[int, dict[str, str]]:
     """php_cgi_ini_activate_user_config(): the .user.ini values for the script directory
-    ``path`` (ending in "/"), from the cache until it expires (``now`` past ``user_ini.cache_ttl``
+    ``path`` (ending in "/"), with when they expire, from the cache until it expires (``now`` past ``user_ini.cache_ttl``
     seconds after it was read), else read again: when ``path`` starts with DOCUMENT_ROOT (one
     trailing "/" ignored; compared as strings), the file in each directory from the document
     root down to the script's, else only the script's (CONF-USERINI-1)."""
@@ -322,7 +363,7 @@ def _user_ini(path: str, filename: str, doc_root: str, ttl: int, now: int, error
     with _user_cache_lock:
         cached = _user_cache.get(key)
         if cached is not None and not now > cached[0]:
-            return cached[1]
+            return cached
     if not os.path.isabs(path):
         path = os.path.realpath(path)
     root_length = len(doc_root) - doc_root.endswith("/")  # one trailing "/" ignored
@@ -349,10 +390,10 @@ def _user_ini(path: str, filename: str, doc_root: str, ttl: int, now: int, error
             sections.add(entry)
         if result.error is not None:
             errors.append(f"PHP:  {result.error.message}\n")
-    values = sections.values
+    made = (now + ttl, sections.values)
     with _user_cache_lock:
-        _user_cache[key] = (now + ttl, values)
-    return values
+        _user_cache[key] = made
+    return made
 
 
 def write_errors(lines: list[str] | tuple[str, ...]) -> None:

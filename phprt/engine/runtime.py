@@ -253,11 +253,12 @@ class Runtime(
             self.files, self.request, self.input = variables.files, variables.request, variables.input
             self.uploads = variables.uploads
             warnings = variables.diagnostics
-            self._startup_warnings(warnings[: variables.early_diagnostics])  # sapi_activate(): reading the body
-            del warnings[: variables.early_diagnostics]
+            if warnings:  # none to give: no slicing (PERF-START-4)
+                self._startup_warnings(warnings[: variables.early_diagnostics])  # sapi_activate(): reading the body
+                del warnings[: variables.early_diagnostics]
         handler_name = self._ini["output_handler"]
         buffering = ini_integer("output_buffering", self._ini_str("output_buffering"))  # a quantity (INI-DIRECTIVE-1)
-        internal = handlers.alias(handler_name)
+        internal = handlers.alias(handler_name) if handler_name else None
         if handler_name and internal is not None:  # output_handler=ob_gzhandler
             self._start_handler(internal(self, handler_name, 0, C.PHP_OUTPUT_HANDLER_STDFLAGS), "PHP Request Startup: ")
         elif handler_name:
@@ -325,27 +326,31 @@ class Runtime(
                 trace.enter("shutdown functions")
             try:
                 self._call_shutdown_functions()
-                self._raise_pending()
+                if self._pending is not None:  # _raise_pending(), called only with one (PERF-START-4)
+                    self._raise_pending()
             except (Bailout, TimeLimitExceeded, Exception) as caught:
                 self._zend_catch(caught)
             if trace is not None:
                 trace.enter("output layer ends")
             try:
                 self._out.end_all()
-                self._raise_pending()
+                if self._pending is not None:
+                    self._raise_pending()
             except (Bailout, TimeLimitExceeded, Exception) as caught:
                 self._zend_catch(caught)
             self._timer.stop()
             try:
                 self._session_request_end()  # the session's RSHUTDOWN: written, lock released (SESS-END-1)
-                self._raise_pending()
+                if self._pending is not None:
+                    self._raise_pending()
             except (Bailout, TimeLimitExceeded, Exception) as caught:
                 self._zend_catch(caught)
             if trace is not None:
                 trace.enter("headers and output off")
             try:
                 self._out.deactivate()
-                self._raise_pending()
+                if self._pending is not None:
+                    self._raise_pending()
             except (Bailout, TimeLimitExceeded, Exception) as caught:
                 self._zend_catch(caught)
             if not self._finished_early:
@@ -357,7 +362,8 @@ class Runtime(
         finally:
             self._timer.stop()  # whatever a step armed: a hard timeout, a header callback's set_time_limit()
             self._session_rshutdown()  # never a session lock left held (SESS-END-1)
-            self._out.deactivate(header=False)  # a bailout in step 6 leaves the head unsent (LIFE-CALLBACK-5)
+            if self._out.activated:  # deactivate() does nothing otherwise (PERF-START-4)
+                self._out.deactivate(header=False)  # a bailout in step 6 leaves the head unsent (LIFE-CALLBACK-5)
             self._shutdown_frame = None
 
     def _zend_catch(self, caught: BaseException) -> None:

@@ -271,19 +271,22 @@ def cgi_head(queue: HeaderQueue) -> ResponseHead:
     code = queue.response_code
     response_status = code
     written: list[str] = []
+    first_status = ""  # the first Status: line written (PERF-START-4)
     ignore_status = False
     if code != 200:
         has_status = False
         line = queue.status_line
         space = line.find(" ") if line else -1
         if line and space >= 5 and line[:5].lower() == "http/":
-            written.append(("Status:" + line[space:])[:_CGI_MAX_HEADER - 1])  # slprintf() into 1024 bytes
+            first_status = ("Status:" + line[space:])[:_CGI_MAX_HEADER - 1]  # slprintf() into 1024 bytes
+            written.append(first_status)
             response_status = c_atoi(line[space + 1 :])
         elif any(_name_is(header, "status:") for header in queue.lines):
             has_status = True
         else:
             reason = REASONS.get(code)
-            written.append(f"Status: {code} {reason}" if reason else f"Status: {code}")
+            first_status = f"Status: {code} {reason}" if reason else f"Status: {code}"
+            written.append(first_status)
         ignore_status = not has_status
     for header in queue.lines:
         if not header:
@@ -291,16 +294,15 @@ def cgi_head(queue: HeaderQueue) -> ResponseHead:
         if _name_is(header, "status:"):
             if not ignore_status:
                 ignore_status = True
+                first_status = header
                 written.append(header)
         elif not (response_status == 304 and _name_is(header, "content-type:")):
             written.append(header)
     status, reason = 200, "OK"
-    for header in written:
-        if _name_is(header, "status:"):
-            text = header[7:].lstrip(_C_SPACE)
-            status = c_atoi(text)
-            reason = text.partition(" ")[2] or REASONS.get(status, "")
-            break
+    if first_status:
+        text = first_status[7:].lstrip(_C_SPACE)
+        status = c_atoi(text)
+        reason = text.partition(" ")[2] or REASONS.get(status, "")
     return ResponseHead(status, reason, tuple(written))
 
 

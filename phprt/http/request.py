@@ -1110,7 +1110,7 @@ def _handed_out(server: Mapping[str, str], body: bytes, encoding: str, whole_bod
     # FPM (all of them for a negative one, none when it is absent), all under php -S.
     if isinstance(body, StreamedBody):
         body = body.whole()
-    if whole_body:
+    if whole_body or not body:  # nothing to cut: no CONTENT_LENGTH to read (PERF-START-4)
         return body
     length_text = server.get("CONTENT_LENGTH")
     content_length = _strtol(length_text.encode(encoding, "surrogateescape")) if length_text is not None else 0

@@ -245,3 +245,45 @@ def test_runtime_ini_file_then_ini_as_d(tmp_path: Path) -> None:
         assert rt.ini_get("precision") == "5"
     with Runtime(MemoryTransport()) as rt:  # no ini_file: php -n, even with PHPRC set
         assert rt.ini_get("precision") == "14"
+
+
+@pytest.mark.clause("PERF-START-4")
+def test_per_request_ini_is_remembered_only_while_equal(tmp_path: Path) -> None:
+    # what PHP-FPM does (CONF-USERINI-1, CONF-FPM-1): .user.ini values kept until the TTL,
+    # PHP_VALUE's messages given with every request
+    site = tmp_path / "rsite"
+    site.mkdir()
+    (site / ".user.ini").write_text("precision=7\n")
+    ini_files._user_cache.clear()
+    configuration = configure("fpm", {"user_ini.cache_ttl": "300"})
+    server = {"SCRIPT_FILENAME": f"{site}/a.php", "DOCUMENT_ROOT": str(site), "PHP_VALUE": "serialize_precision=5"}
+    first = request_ini(configuration, server, "fpm", now=2000)
+    assert first.changes == {"serialize_precision": "5", "precision": "7"}
+    (site / ".user.ini").write_text("precision=8\n")
+    assert request_ini(configuration, server, "fpm", now=2100).changes == first.changes  # within the TTL
+    assert request_ini(configuration, {**server, "PHP_VALUE": "precision=4"}, "fpm", now=2100).changes == {
+        "precision": "7"}  # the .user.ini comes after PHP_VALUE (CONF-USERINI-1)
+    assert request_ini(configuration, server, "fpm", now=2301).changes == {"serialize_precision": "5", "precision": "8"}
+    ini_files._user_cache.clear()  # a new worker reads the files again
+    (site / ".user.ini").write_text("precision=9\n")
+    assert request_ini(configuration, server, "fpm", now=2302).changes["precision"] == "9"
+    noisy = {**server, "PHP_VALUE": "foo.bar=1"}
+    for _ in range(2):
+        assert request_ini(configuration, noisy, "fpm", now=2303).fpm_log == [
+            "Passing INI directive through FastCGI: unable to set 'foo.bar'"]
+    (site / ".user.ini").write_text("precision=9\nbad[=\n")
+    ini_files._user_cache.clear()
+    assert request_ini(configuration, server, "fpm", now=2304).errors  # the syntax error, when read
+    assert not request_ini(configuration, server, "fpm", now=2305).errors  # as PHP: not read again
+
+
+@pytest.mark.clause("PERF-START-4")
+def test_remembered_php_value_keeps_each_versions_e_all() -> None:
+    # E_ALL in PHP_VALUE is the version's (VER-E-ALL-1), however often the same request comes
+    configuration = configure("fpm")
+    server = {"PHP_VALUE": "error_reporting=E_ALL", "SCRIPT_FILENAME": "/nonexistent/x.php"}
+    seen = []
+    for version in ("8.2", "8.4", "8.2", "8.4"):
+        with Runtime(MemoryTransport(server=server), "fpm", configuration, php_version=version) as rt:
+            seen.append(rt.ini_get("error_reporting"))
+    assert seen == ["32767", "30719", "32767", "30719"]
