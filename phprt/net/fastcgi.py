@@ -40,6 +40,8 @@ MAX_CONTENT = 0xFFFF  # a record's contentLength is 16 bits
 MANAGEMENT_VALUES = {b"FCGI_MPXS_CONNS": b"0"}
 
 _HEADER = struct.Struct(">BBHHBx")
+#: BEGIN_REQUEST's header and body: version, type, id, length, padding, role, flags.
+_BEGIN = struct.Struct(">BBHHBxHB5x")
 #: The record types a web server sends; any other is answered UNKNOWN_TYPE (FCGI-UNKNOWN-1).
 _FROM_SERVER = frozenset({BEGIN_REQUEST, ABORT_REQUEST, PARAMS, STDIN, DATA, GET_VALUES})
 #: A record's padding, by its length.
@@ -146,6 +148,12 @@ def decode_text_pairs(data: bytes) -> dict[str, str]:
     if position > end:  # only the last pair can run past the end: the loop ends with it
         raise ProtocolError("a name-value pair runs past the end of its stream")
     return variables
+
+
+@lru_cache(maxsize=64)
+def _tail(request_id: int) -> bytes:
+    # The empty PARAMS and the empty STDIN that end a request's streams (FCGI-PERF-4).
+    return _HEADER.pack(VERSION_1, PARAMS, request_id, 0, 0) + _HEADER.pack(VERSION_1, STDIN, request_id, 0, 0)
 
 
 @lru_cache(maxsize=64)
@@ -306,12 +314,42 @@ class Connection:
             self.closed = True
             running = self._id if self._phase == "running" else None
             return [Closed(running)]
+        if self._id is None and type(data) is bytes and not self._reader.pending:
+            request = self._whole(data)
+            if request is not None:
+                return [request]
         events: list[Event] = []
         for kind, request_id, content in self._reader.split(data):
             event = self._record(kind, request_id, content)
             if event is not None:
                 events.append(event)
         return events
+
+    def _whole(self, data: bytes) -> Request | None:
+        """A request that came whole in ``data`` and nothing else -- BEGIN_REQUEST for a
+        responder, one PARAMS record with the pairs, the empty PARAMS and the empty STDIN
+        that end the streams, as nginx sends a request without a body -- read in one pass,
+        to the same ``Request`` and state the records give one by one; None (nothing
+        done) for any other bytes, which go the long way (FCGI-PERF-4)."""
+        end = len(data)
+        if end < 48 or data[1] != BEGIN_REQUEST:
+            return None
+        version, _, request_id, length, padding, role, flags = _BEGIN.unpack_from(data)
+        if version != VERSION_1 or length != 8 or padding or role != RESPONDER or not request_id:
+            return None
+        version, kind, params_id, length, padding = _HEADER.unpack_from(data, 16)
+        stop = 24 + length
+        if (version != VERSION_1 or kind != PARAMS or params_id != request_id or not length
+                or length > self.max_params or stop + padding + 16 != end or not data.endswith(_tail(request_id))):
+            return None
+        stream = data[24:stop]
+        try:
+            variables = decode_text_pairs(stream)
+        except ProtocolError:
+            return None  # the long way raises it, in the state the records leave
+        self._id, self._keep, self._phase, self._stderr_used = request_id, bool(flags & KEEP_CONN), "running", False
+        self._stream_params, self._stdin_size = stream, 0
+        return Request(request_id, stream, self._new_stdin(), self._keep, variables)
 
     def _record(self, kind: int, request_id: int, content: bytes) -> Event | None:
         if request_id == self._id and (kind == PARAMS or kind == STDIN):

@@ -480,3 +480,82 @@ def test_the_head_block_php_fpm_made_is_the_cgi_head_sent(tmp_path: Path) -> Non
             short.send_cgi_block(head, head.block())
             long.send_headers(head)
             assert short._head == long._head == cgi_form(head), head
+
+
+# -- FastCGI: a request that arrives whole, read in one pass (FCGI-PERF-4) --------------------------
+
+
+class _RecordByRecord(Connection):
+    """The long way only: every read goes through the records one by one."""
+
+    def _whole(self, data: bytes) -> None:
+        return None
+
+
+def _outcome(connection: Connection, pieces: list[bytes]) -> list[Any]:
+    out: list[Any] = []
+    for piece in pieces:
+        try:
+            events = connection.receive(piece)
+        except ProtocolError as error:
+            out.append(("ProtocolError", str(error)))
+            break
+        for event in events:
+            if isinstance(event, FcgiRequest):
+                out.append(("Request", event.request_id, event.params, event.variables, event.keep_conn,
+                            bytes(event.stdin)))  # type: ignore[call-overload]
+            else:
+                out.append(event)
+    state = (connection.request_id, connection.started, connection.should_close, connection.data_to_send(),
+             connection._phase, connection._keep, connection._stream_params, connection._stdin_size)
+    return [*out, state]
+
+
+def _both(pieces: list[bytes], before: list[bytes] = [], **limits: int) -> list[Any]:  # noqa: B006
+    results = []
+    for kind in (Connection, _RecordByRecord):
+        connection = kind(**limits)
+        _outcome(connection, before)
+        if connection.request_id is not None:
+            connection.end_request(connection.request_id)
+        results.append(_outcome(connection, pieces))
+        if connection.request_id is not None:  # the connection goes on as the long way's does
+            connection.end_request(connection.request_id)
+            results.append(_outcome(connection, pieces))
+    assert results[:len(results) // 2] == results[len(results) // 2:]
+    return results[0]
+
+
+def _nginx_request(request_id: int = 1, flags: int = 1, role: int = 1, padding: bool = True) -> bytes:
+    pairs = [(b"SCRIPT_FILENAME", b"/srv/index.py"), (b"REQUEST_METHOD", b"GET"), (b"QUERY_STRING", b"a=1"),
+             (b"REQUEST_URI", b"/index.py?a=1" if padding else b"/index.py?a=12")]
+    return (encode_record(1, request_id, struct.pack(">HB5x", role, flags))
+            + encode_record(PARAMS, request_id, encode_pairs(pairs)) + encode_record(PARAMS, request_id)
+            + encode_record(STDIN, request_id))
+
+
+@pytest.mark.clause("FCGI-PERF-4", "FCGI-RECORD-1", "FCGI-PAIRS-1", "FCGI-BEGIN-1", "FCGI-MALFORMED-1")
+def test_a_request_read_whole_in_one_pass_is_the_request_its_records_give() -> None:
+    requests = [_nginx_request(request_id, flags, padding=padding)
+                for request_id in (1, 258) for flags in (0, 1, 3) for padding in (True, False)]
+    assert all(Connection()._whole(request) is not None for request in requests)  # the short way is taken
+    for request in requests:
+        whole = _both([request])
+        assert whole[0][0] == "Request" and whole[0][3]["REQUEST_METHOD"] == "GET"
+        _both([request], before=[request])  # the next request on a kept connection
+        _both([request], before=[_nginx_request(7)[:20]])  # a record begun before: the long way
+        _both([request], before=[_nginx_request()[:-8]])  # a request still being read
+        _both([request], max_params=len(request) - 64)  # PARAMS over the bound
+        for cut in range(1, len(request)):
+            _both([request[:cut], request[cut:]])
+            _both([request[:cut]])
+        _both([request + encode_record(STDIN, 1, b"x")])  # more than the request: the long way
+        _both([request + b"\x01"])
+        _both([bytearray(request)])
+        for position in range(len(request)):
+            for value in {0, 1, 2, 4, 5, 0x7F, 0x80, 0xFF, request[position] ^ 1}:
+                mutated = request[:position] + bytes([value]) + request[position + 1:]
+                _both([mutated])
+    for other in (_nginx_request(role=2), _nginx_request(request_id=0), _stream()):
+        assert Connection()._whole(other) is None
+        _both([other])
