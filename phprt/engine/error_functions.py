@@ -19,9 +19,9 @@ from .diagnostics import (
     display_errors_mode,
     escape_html,
 )
-from .errors import Bailout, UndefinedFunction
+from .errors import Bailout
 from .frames import caller_location, is_phprt
-from .functions import FUNCTIONS, php_function
+from .functions import php_function, require
 from .ini import ini_integer
 from .timelimit import TimeLimitExceeded
 from .uncaught import stack_trace
@@ -122,21 +122,15 @@ class ErrorFunctions(RuntimeBase):
     def get_error_handler(self) -> Any:
         """PHP 8.5: the user error handler as set_error_handler() was given it, or None
         (none, or ``set_error_handler(null)``); no such function before 8.5 (VER-GET-HANDLER-1)."""
-        self._require_function("get_error_handler")
+        require(self, "get_error_handler")
         return self._error_handlers[-1][0] if self._error_handlers else None
 
     @php_function(since="8.5")
     def get_exception_handler(self) -> Any:
         """PHP 8.5: the user exception handler as set_exception_handler() was given it, or
         None -- also while it runs, as it is off the stack then (VER-GET-HANDLER-1)."""
-        self._require_function("get_exception_handler")
+        require(self, "get_exception_handler")
         return None if self._exception_handler is None else self._exception_handler[0]
-
-    def _require_function(self, name: str) -> None:
-        # PHP's Error for a function the request's PHP version does not have (RT-REGISTRY-1)
-        entry = FUNCTIONS.get(name)
-        if entry is None or not entry.exists(self):
-            raise UndefinedFunction(name)
 
     def _script_exception(self, exception: Exception, tb: TracebackType | None) -> bool:
         """The script ended by an exception it did not catch: the user exception

@@ -14,9 +14,10 @@ from types import FunctionType
 from typing import Any, Callable, Iterator, TypeVar, overload
 
 from .base import RuntimeBase, caller_scope
+from .errors import UndefinedFunction
 from .records import record
 
-__all__ = ["FUNCTIONS", "FunctionRegistry", "PhpFunction", "RegistryFunctions", "php_function"]
+__all__ = ["FUNCTIONS", "FunctionRegistry", "PhpFunction", "RegistryFunctions", "php_function", "require"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _CO_VARARGS, _CO_VARKEYWORDS = 0x04, 0x08  # inspect's CO_VARARGS and CO_VARKEYWORDS, without importing it
@@ -165,6 +166,14 @@ def php_function(function: Any = None, /, *, aliases: tuple[str, ...] = (), **op
         return function
 
     return register if function is None else register(function)
+
+
+def require(runtime: RuntimeBase, name: str) -> None:
+    """PHP's Error "Call to undefined function" for a function the request's PHP does not
+    have -- its version's or its SAPI's, as ``PhpFunction.exists`` says (RT-REGISTRY-1)."""
+    entry = FUNCTIONS.get(name)
+    if entry is None or not entry.exists(runtime):
+        raise UndefinedFunction(name)
 
 
 class RegistryFunctions(RuntimeBase):

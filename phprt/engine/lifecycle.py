@@ -13,9 +13,9 @@ from . import constants as C
 from .base import RuntimeBase, caller_scope
 from .callables import InvalidCallable, PhpCallable, resolve_callable
 from .diagnostics import Diagnostic
-from .errors import Bailout, Exit, UndefinedFunction
+from .errors import Bailout, Exit
 from .frames import is_phprt, script_frame
-from .functions import php_function
+from .functions import php_function, require
 from .ini import ini_integer
 from .timelimit import TimeLimitExceeded, calls_script
 from .uncaught import uncaught_error
@@ -116,8 +116,7 @@ class LifecycleFunctions(RuntimeBase):
         already done. On a transport that cannot end a response early, and under
         other profiles unless the transport offers it (phprt's network transports,
         DEV-FINISH-1), PHP has no such function."""
-        if not self._has_finish_request():
-            raise UndefinedFunction("fastcgi_finish_request")
+        require(self, "fastcgi_finish_request")
         if self._finished_early:
             return False
         if self._trace is not None:

@@ -16,6 +16,7 @@ import pytest
 
 from phprt import MemoryTransport, Runtime
 from phprt.engine.errors import ArgumentCountError, Bailout
+from phprt.engine.uncaught import php_class_name
 from phprt.output import printf as printf_module
 from phprt.output.printf import dval_to_lval, format_bytes, zval_get_double, zval_get_long
 from tests.output import record_printf_fuzz
@@ -251,7 +252,6 @@ def test_random_calls_answer_as_php_did() -> None:
             try:
                 seen: dict[str, Any] = {"value": rt.sprintf(fmt, *args).encode("utf-8", "surrogateescape").hex()}
             except Exception as error:  # noqa: BLE001 - PHP's exceptions are the point
-                name = {"PhpError": "Error"}.get(type(error).__name__, type(error).__name__)
-                seen = {"throw": name, "message": str(error).encode("utf-8", "surrogateescape").hex()}
+                seen = {"throw": php_class_name(error), "message": str(error).encode("utf-8", "surrogateescape").hex()}
             seen["diagnostics"] = list(diagnostics)
             assert seen == expected, (fmt, args)
