@@ -172,14 +172,21 @@ class _Watchdog:
         if timer._deadline is None:
             self._timers.discard(timer)
             return
+        # The round it is woken for is planned here, by the waker: a watchdog that finds the
+        # timer disarmed already when it gets to look (a request shorter than a thread
+        # switch) keeps that round, and the next request's later deadline wakes no one.
         self._timers.add(timer)
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="phprt-time-limit", daemon=True)
-            self._thread.start()
-            return
         if left is None:
             left = timer.remaining()
-        if left is not None and (self._wake_at is None or time.monotonic() + left < self._wake_at):
+        if left is None:
+            return
+        due = time.monotonic() + left
+        if self._thread is None:
+            self._wake_at = due
+            self._thread = threading.Thread(target=self._run, name="phprt-time-limit", daemon=True)
+            self._thread.start()
+        elif self._wake_at is None or due < self._wake_at:
+            self._wake_at = due
             self._changed.notify()
 
     def _run(self) -> None:

@@ -15,7 +15,6 @@ are, so a tag split across calls is not rewritten.
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import quote_from_bytes
 
 from ..engine.values import PHP_BYTES
 
@@ -399,6 +398,8 @@ def _lower(data: bytes) -> bytes:
 
 def _rawurlencode(data: bytes) -> bytes:
     """rawurlencode(): everything but [A-Za-z0-9_.~-] as %XX."""
+    from urllib.parse import quote_from_bytes  # here: most requests rewrite no URL, and a CLI start skips its import
+
     return quote_from_bytes(data, safe="").encode("ascii")
 
 

@@ -501,8 +501,10 @@ def test_the_next_request_after_one_ended_does_not_wake_the_watchdog(monkeypatch
     condition = _WATCHDOG._changed
     notify = condition.notify
     monkeypatch.setattr(condition, "notify", lambda n=1: (woken.append(n), notify(n))[1])
+    with _WATCHDOG.lock:
+        _WATCHDOG._wake_at = None  # no round planned (what earlier tests planned is forgotten)
     with Runtime(transport=Transport(), sapi="cgi", ini={"max_execution_time": "300"}) as rt:
-        rt.set_time_limit(200)  # earlier than any round planned before: the watchdog plans for it
+        rt.set_time_limit(200)  # earlier than the round planned for 300 s: the watchdog plans for it
         time.sleep(0.05)
     with _WATCHDOG.lock:
         _WATCHDOG._changed.notify()  # the watchdog looks again now: no timer is armed
@@ -516,6 +518,26 @@ def test_the_next_request_after_one_ended_does_not_wake_the_watchdog(monkeypatch
         rt.set_time_limit(1)  # earlier than the round planned: wakes it
         assert woken == [1]
         rt.set_time_limit(0)
+
+
+@pytest.mark.clause("PERF-START-2")
+def test_a_request_over_before_the_watchdog_looks_wakes_it_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The first deadline wakes the watchdog, which looks only once the request has ended (a
+    # thread switch takes longer than it): it keeps the round planned for that deadline, so
+    # the requests after it, with later deadlines, wake no one.
+    woken: list[int] = []
+    condition = _WATCHDOG._changed
+    notify = condition.notify
+    monkeypatch.setattr(condition, "notify", lambda n=1: (woken.append(n), notify(n))[1])
+    with _WATCHDOG.lock:
+        _WATCHDOG._wake_at = None  # no round planned
+    with Runtime(transport=Transport(), sapi="cgi", ini={"max_execution_time": "300"}):
+        pass
+    time.sleep(0.05)  # the watchdog looks: no timer is armed
+    for _ in range(3):
+        with Runtime(transport=Transport(), sapi="cgi", ini={"max_execution_time": "300"}):
+            pass
+    assert woken == [1]
 
 
 def _same(buffer: str, phase: int) -> str:
