@@ -29,7 +29,7 @@ from .ini_scanner import (
 )
 from .ini_table import PHP_DIRECTIVES, SAPI_DIRECTIVES
 from .records import field, record
-from .values import format_float
+from .values import format_float, numeric_string
 
 __all__ = [
     "Configuration", "DIRECTIVES", "Directive", "INI_ALL", "MODELLED", "OWN_DEFAULTS", "IniSource", "INI_PERDIR", "INI_SYSTEM", "INI_USER", "SAPI_PROFILES",
@@ -173,7 +173,7 @@ def sapi_directives(sapi: str) -> Mapping[str, Directive]:
 _REGISTRATION = (
     "output_buffering", "error_log", "upload_max_filesize", "post_max_size", "max_input_nesting_level",
     "max_input_vars", "error_append_string", "error_prepend_string", "hard_timeout", "error_reporting",
-    "zlib.output_compression", "zlib.output_compression_level",
+    "zlib.output_compression", "zlib.output_compression_level", "session.name",
 )
 
 
@@ -210,6 +210,15 @@ def ini_quantity_warning(name: str, value: str) -> str | None:
         return None
     error = (zlib_output_compression(value) if handler == "OnUpdate_zlib_output_compression" else parse_quantity(value))[1]
     return None if error is None else quantity_warning(name, error)
+
+
+def ini_startup_refusal(name: str, value: str) -> str | None:
+    """The E_WARNING of a directive whose on-update handler refuses ``value`` at module
+    startup, which keeps the default then, else None: session's OnUpdateName refuses an
+    empty or numeric session.name (INI-STARTUP-2)."""
+    if name == "session.name" and (value == "" or numeric_string(value) is not None):
+        return f'PHP Startup: session.name "{value}" cannot be numeric or empty'
+    return None
 
 
 def ini_value(value: Any) -> str:
@@ -423,18 +432,24 @@ _CLI_CONFIGURED = parse_ini_string(CLI_HARDCODED_INI).configuration()
 
 
 def _startup_warnings(profile: SapiProfile, defaults: Mapping[str, str | None],
-                      values: Mapping[str, str | None]) -> tuple[StartupWarning, ...]:
+                      values: dict[str, str | None]) -> tuple[StartupWarning, ...]:
     # php_module_startup() registers the directives in _REGISTRATION's order; each
     # warning is reported with the settings in force at that moment: a directive not
-    # yet registered has its default (INI-STARTUP-1).
+    # yet registered has its default (INI-STARTUP-1). A value its handler refuses is
+    # replaced in ``values`` by the default (INI-STARTUP-2).
     early = {name: value for name, value in values.items() if name not in _REGISTRATION}
     current = {**defaults, **early}
     warnings = []
     for name in _REGISTRATION:
+        if name not in values:  # a directive this SAPI does not have
+            continue
         current[name] = values[name]
         message = ini_quantity_warning(name, values[name] or "")
         if message is None:
-            continue
+            message = ini_startup_refusal(name, values[name] or "")
+            if message is None:
+                continue
+            values[name] = current[name] = defaults[name]
         reporting = current["error_reporting"]
         if not (E_ALL if reporting is None else c_atoi(reporting)) & E_WARNING:
             continue

@@ -14,6 +14,8 @@ from __future__ import annotations
 import io
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,8 @@ from phprt.wsgi import WSGIApp
 from tests.support.wsgi import exchange as wsgi_exchange
 from tests.support.wsgi import get as wsgi_get
 from tests.support.wsgi import serve as wsgi_serve
+
+ROOT = Path(__file__).resolve().parents[2]
 
 OB_4Q = ('Invalid "output_buffering" setting. Invalid quantity "4Q": unknown multiplier "Q", interpreting as "4" '
          "for backwards compatibility")
@@ -155,3 +159,56 @@ def test_startup_warnings_follow_the_registration_order() -> None:
     assert warnings[0].display == f"\nWarning: {OB_4Q} in Unknown on line 0\n" and warnings[0].log is None
     stderr = configure("cli", {"output_buffering": "4Q", "display_errors": "stderr"}).startup[0]
     assert (stderr.display, stderr.display_to_stderr) == (f"Warning: {OB_4Q} in Unknown on line 0\n", True)
+
+
+# php -n -d zlib.output_compression=1x -d session.name= -d output_buffering=2x -r 'echo ini_get("session.name");'
+# (PHP 8.2.36): the two quantity warnings, then session's, and the default session.name
+SESSION_NAME_EMPTY = 'PHP Startup: session.name "" cannot be numeric or empty'
+
+
+@pytest.mark.clause("INI-STARTUP-2")
+@pytest.mark.parametrize(("value", "shown"), [("", ""), ("123", "123"), ("1.5", "1.5"), ("1e3", "1e3"), ("12 ", "12"),
+                                             ('" 12"', " 12"), ('"12 "', "12 ")])
+def test_an_empty_or_numeric_session_name_is_refused_at_startup(value: str, shown: str) -> None:
+    # php -n -d session.name=VALUE: the warning (with the value as the ini scanner read it: an
+    # unquoted one trimmed), and session.name stays PHPSESSID; "0x1A" and "12abc" are not
+    # numeric strings and are taken
+    configuration = configure("cli", {"session.name": value})
+    assert [w.diagnostic.message for w in configuration.startup] == [
+        f'PHP Startup: session.name "{shown}" cannot be numeric or empty']
+    assert configuration.directives["session.name"] == "PHPSESSID"
+    with Runtime(transport=MemoryTransport(), ini={"session.name": value}) as rt:
+        assert rt.ini_get("session.name") == "PHPSESSID"
+    for taken in ("0x1A", "12abc", "ok"):
+        assert configure("cli", {"session.name": taken}).directives["session.name"] == taken
+
+
+@pytest.mark.clause("INI-STARTUP-2", "INI-STARTUP-1")
+def test_session_names_startup_warning_follows_the_quantities(tmp_path: Path) -> None:
+    script = tmp_path / "name.py"
+    script.write_text('from phprt.php import *\necho(ini_get("session.name"), "|\\n")\n')
+    done = subprocess.run([sys.executable, "-m", "phprt", "run", "-d", "zlib.output_compression=1x", "-d", "session.name=",
+                           "-d", "output_buffering=2x", str(script)], capture_output=True, cwd=ROOT, check=False)
+    quantity = ('Invalid "{}" setting. Invalid quantity "{}": unknown multiplier "x", interpreting as "{}" for '
+                'backwards compatibility')
+    assert done.stdout.decode() == (
+        f"\nWarning: {quantity.format('output_buffering', '2x', '2')} in Unknown on line 0\n"
+        f"\nWarning: {quantity.format('zlib.output_compression', '1x', '1')} in Unknown on line 0\n"
+        f"\nWarning: {SESSION_NAME_EMPTY} in Unknown on line 0\nPHPSESSID|\n")
+    # display_errors=0 -d log_errors=1: logged to stderr instead, as php -n does
+    done = subprocess.run([sys.executable, "-m", "phprt", "run", "-d", "session.name=1", "-d", "display_errors=0",
+                           "-d", "log_errors=1", str(script)], capture_output=True, cwd=ROOT, check=False)
+    assert (done.stdout, done.stderr) == (
+        b"PHPSESSID|\n", b'PHP Warning:  PHP Startup: session.name "1" cannot be numeric or empty in Unknown on line 0\n')
+
+
+@pytest.mark.clause("INI-STARTUP-2")
+def test_a_server_refuses_a_numeric_session_name_once_when_built(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    root = Path(os.path.realpath(tmp_path))
+    (root / "index.py").write_text('from phprt.php import *\necho(ini_get("session.name"))\n')
+    app = WSGIApp(root, ini={"session.name": "42"})
+    assert capsys.readouterr().err == 'PHP Warning:  PHP Startup: session.name "42" cannot be numeric or empty in Unknown on line 0\n'
+    with wsgi_serve(app) as port:
+        assert wsgi_exchange(port, wsgi_get("/"))[2] == b"PHPSESSID"
+    assert capsys.readouterr().err == ""
