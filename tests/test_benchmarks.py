@@ -36,16 +36,20 @@ def test_echo_into_an_unchunked_buffer_appends_the_str_itself() -> None:
         assert rt._out.active.used == 3  # a chunk size needs the count at once
 
 
-@pytest.mark.clause("PERF-ECHO-1")
+@pytest.mark.clause("PERF-ECHO-1", "FCGI-PERF-5")
 def test_the_c_fast_path_is_built_where_a_compiler_is() -> None:
-    # pip install compiles phprt/_speedups.c when a C compiler is present (CI has gcc).
+    # pip install compiles phprt/output/_speedups.c and phprt/net/_speedups.c when a C compiler is
+    # present (CI has gcc).
     import shutil
 
+    from phprt.net import fastcgi as _fastcgi
     from phprt.output import functions as _output
 
     if shutil.which("cc") is None and shutil.which("gcc") is None:
-        pytest.skip("no C compiler here: phprt runs its pure-Python echo")
-    assert _output._c_echo_into is not None, "phprt/_speedups.c was not compiled: reinstall with pip install -e ."
+        pytest.skip("no C compiler here: phprt runs its pure-Python echo and PARAMS decoder")
+    assert _output._c_echo_into is not None, "phprt/output/_speedups.c was not compiled: reinstall with pip install -e ."
+    assert _fastcgi._c_decode_ascii_pairs is not None, \
+        "phprt/net/_speedups.c was not compiled: reinstall with pip install -e ."
 
 
 @pytest.mark.clause("PERF-BENCH-1")

@@ -23,6 +23,15 @@ from typing import Union
 from .body import BodySink as Sink
 from .body import Buffer
 
+_c_decode_ascii_pairs: Callable[[bytes], Union[dict[str, str], None]] | None
+try:
+    from ._speedups import VERSION as _C_VERSION
+    from ._speedups import decode_ascii_pairs as _c_decode_ascii_pairs
+    if _C_VERSION != 1:  # built from another _speedups.c: not this decoder
+        _c_decode_ascii_pairs = None
+except ImportError:  # not compiled: decode_text_pairs() decodes in Python, to the same dict
+    _c_decode_ascii_pairs = None
+
 __all__ = [
     "Abort", "Buffer", "Closed", "Connection", "Event", "ProtocolError", "Record", "RecordReader", "Request", "Sink",
     "decode_pairs", "decode_text_pairs", "encode_pairs", "encode_record", "encode_stream",
@@ -129,8 +138,13 @@ def decode_text_pairs(data: bytes) -> dict[str, str]:
     and values as str, decoded as UTF-8 with ``surrogateescape``, each name in the
     place it was first sent with the last value sent for it (FCGI-PAIRS-1,
     FCGI-SERVER-1). A stream all ASCII -- every length below 128, as nginx's usually
-    are -- is decoded once and its pairs cut out of the text (FCGI-PERF-3); any other
-    goes through ``decode_pairs``. Malformed input is the same ``ProtocolError``."""
+    are -- is decoded once and its pairs cut out of the text (FCGI-PERF-3), in C where
+    phprt/net/_speedups.c is compiled (FCGI-PERF-5); any other goes through
+    ``decode_pairs``. Malformed input is the same ``ProtocolError``."""
+    if _c_decode_ascii_pairs is not None:
+        decoded = _c_decode_ascii_pairs(data)
+        if decoded is not None:
+            return decoded
     if not data.isascii():
         return {name.decode("utf-8", "surrogateescape"): value.decode("utf-8", "surrogateescape")
                 for name, value in decode_pairs(data)}

@@ -17,6 +17,7 @@ import pytest
 
 from phprt.engine.records import replace
 from phprt.http.headers import ResponseHead
+from phprt.net import fastcgi as fastcgi_protocol
 from phprt.net import http11
 from phprt.net.fastcgi import (
     END_REQUEST,
@@ -381,8 +382,14 @@ def _text_pairs_long_way(data: bytes) -> dict[str, str]:
     return variables
 
 
-@pytest.mark.clause("FCGI-PERF-3", "FCGI-PAIRS-1")
-def test_params_as_text_are_the_pairs_decoded_one_by_one() -> None:
+@pytest.mark.clause("FCGI-PERF-3", "FCGI-PERF-5", "FCGI-PAIRS-1")
+@pytest.mark.parametrize("decoder", ["c", "python"])
+def test_params_as_text_are_the_pairs_decoded_one_by_one(decoder: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the C decoder where it is compiled (FCGI-PERF-5), and the Python one, give the same dicts and errors
+    if decoder == "python":
+        monkeypatch.setattr(fastcgi_protocol, "_c_decode_ascii_pairs", None)
+    elif fastcgi_protocol._c_decode_ascii_pairs is None:
+        pytest.skip("phprt.net._speedups is not compiled")
     chooser = random.Random(13)
     ascii_pairs = [(b"REQUEST_METHOD", b"GET"), (b"X", b""), (b"", b"v"), (b"A", b"1"), (b"B", b"x" * 127),
                    (b"A", b"3"), (b"SCRIPT_FILENAME", b"/srv/www/index.py")]

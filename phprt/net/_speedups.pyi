@@ -1,0 +1,3 @@
+VERSION: int
+
+def decode_ascii_pairs(data: bytes, /) -> dict[str, str] | None: ...
