@@ -65,6 +65,19 @@ def test_precision_set_during_a_request_is_used() -> None:
     assert transport.body == b"3.14159 3.14 3.14159"
 
 
+@pytest.fixture
+def watchdog_wakes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The time-limit watchdog's wake-ups from now on, one entry per notify(), with no round
+    planned (what earlier tests planned is forgotten)."""
+    woken: list[int] = []
+    condition = _WATCHDOG._changed
+    notify = condition.notify
+    monkeypatch.setattr(condition, "notify", lambda n=1: (woken.append(n), notify(n))[1])
+    with _WATCHDOG.lock:
+        _WATCHDOG._wake_at = None
+    return woken
+
+
 @pytest.mark.clause("PERF-START-2")
 def test_a_deadline_moved_earlier_wakes_the_watchdog() -> None:
     # A long limit first (the watchdog sleeps towards it), then 1 second: the spin stops.
@@ -89,11 +102,8 @@ def test_a_deadline_moved_earlier_wakes_the_watchdog() -> None:
 
 
 @pytest.mark.clause("PERF-START-2")
-def test_disarming_or_a_later_deadline_does_not_wake_the_watchdog(monkeypatch: pytest.MonkeyPatch) -> None:
-    woken: list[int] = []
-    condition = _WATCHDOG._changed
-    notify = condition.notify
-    monkeypatch.setattr(condition, "notify", lambda n=1: (woken.append(n), notify(n))[1])
+def test_disarming_or_a_later_deadline_does_not_wake_the_watchdog(watchdog_wakes: list[int]) -> None:
+    woken = watchdog_wakes
     with Runtime(transport=Transport(), sapi="cgi", ini={"max_execution_time": "300"}) as rt:
         time.sleep(0.05)
         woken.clear()
@@ -494,15 +504,10 @@ def test_a_two_argument_handler_is_called_as_it_is_and_others_through_their_call
 
 
 @pytest.mark.clause("PERF-START-2")
-def test_the_next_request_after_one_ended_does_not_wake_the_watchdog(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_next_request_after_one_ended_does_not_wake_the_watchdog(watchdog_wakes: list[int]) -> None:
     # A request arms a 300 s limit and ends; the watchdog, woken meanwhile, finds no timer and keeps
     # the round it planned: the next request's later deadline wakes no one, an earlier one does.
-    woken: list[int] = []
-    condition = _WATCHDOG._changed
-    notify = condition.notify
-    monkeypatch.setattr(condition, "notify", lambda n=1: (woken.append(n), notify(n))[1])
-    with _WATCHDOG.lock:
-        _WATCHDOG._wake_at = None  # no round planned (what earlier tests planned is forgotten)
+    woken = watchdog_wakes
     with Runtime(transport=Transport(), sapi="cgi", ini={"max_execution_time": "300"}) as rt:
         rt.set_time_limit(200)  # earlier than the round planned for 300 s: the watchdog plans for it
         time.sleep(0.05)
@@ -521,16 +526,11 @@ def test_the_next_request_after_one_ended_does_not_wake_the_watchdog(monkeypatch
 
 
 @pytest.mark.clause("PERF-START-2")
-def test_a_request_over_before_the_watchdog_looks_wakes_it_once(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_request_over_before_the_watchdog_looks_wakes_it_once(watchdog_wakes: list[int]) -> None:
     # The first deadline wakes the watchdog, which looks only once the request has ended (a
     # thread switch takes longer than it): it keeps the round planned for that deadline, so
     # the requests after it, with later deadlines, wake no one.
-    woken: list[int] = []
-    condition = _WATCHDOG._changed
-    notify = condition.notify
-    monkeypatch.setattr(condition, "notify", lambda n=1: (woken.append(n), notify(n))[1])
-    with _WATCHDOG.lock:
-        _WATCHDOG._wake_at = None  # no round planned
+    woken = watchdog_wakes
     with Runtime(transport=Transport(), sapi="cgi", ini={"max_execution_time": "300"}):
         pass
     time.sleep(0.05)  # the watchdog looks: no timer is armed
