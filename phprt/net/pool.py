@@ -13,12 +13,21 @@ Runtime, the capture router, the ``sys.argv`` view -- is seen by the next,
 RT-ACTIVE-1). Whatever a job raises ends that job only; the time limit, which
 binds to the thread that starts a Runtime (TIME-THREADS-1), is bound afresh by
 each request's Runtime.
+
+With ``running``, at most that many jobs are handed to threads at once: the
+interpreter runs one thread's Python at a time, and each thread more that is woken
+only waits for its lock. A job beyond them waits for the first of them to end, whose
+thread runs it next with no thread switch -- until it has waited ``relief``
+seconds (the running jobs are blocked: they sleep, or wait on I/O), when an idle or
+a new thread takes it, as NET-LOOP-1 relieves a loop whose request runs long
+(NET-POOL-2).
 """
 
 from __future__ import annotations
 
 import contextvars
 import threading
+import time
 from collections import deque
 from typing import Callable, Optional
 
@@ -42,18 +51,26 @@ class _Thread:
 class WorkerPool:
     """At most ``size`` reused threads named ``name``; jobs beyond them queue (NET-POOL-1).
     A job goes straight to the thread idle most recently (its memory is warm), by that
-    thread's own lock: no queue and no condition between (NET-PERF-6)."""
+    thread's own lock: no queue and no condition between (NET-PERF-6). With ``running``,
+    a job beyond that many running ones waits for one of them, or ``relief`` seconds for
+    another thread (NET-POOL-2)."""
 
-    def __init__(self, size: int, *, name: str, idle_timeout: float = 2.0) -> None:
-        if size < 1:
+    def __init__(self, size: int, *, name: str, idle_timeout: float = 2.0, running: int | None = None,
+                 relief: float = 0.01) -> None:
+        if size < 1 or (running is not None and running < 1):
             raise ValueError("a pool needs at least one thread")
         self.size = size
         self.name = name
         self.idle_timeout = idle_timeout
-        self._jobs: deque[tuple[Job, Done]] = deque()  # waiting for a thread: all ``size`` are busy
+        self.running = size if running is None else min(running, size)
+        self.relief = relief
+        #: Jobs waiting for a thread, with when they came: all ``size`` threads are busy, or ``running``.
+        self._jobs: deque[tuple[Job, Done, float]] = deque()
         self._idle: list[_Thread] = []
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)  # a thread has ended
+        self._queued = threading.Condition(self._lock)  # a job waits, for the relief thread (NET-POOL-2)
+        self._relieving = False  # the relief thread runs
         self._threads = 0
         self._closed = False
 
@@ -71,15 +88,33 @@ class WorkerPool:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the pool is closed")
+            if self._threads - len(self._idle) >= self.running:  # for the next thread free (NET-POOL-2)
+                self._wait(job, done)
+                return
             if self._idle:
                 thread = self._idle.pop()
                 thread.job, thread.done = job, done
                 thread.go.release()
                 return
-            if self._threads >= self.size:
-                self._jobs.append((job, done))  # for the next free thread
-                return
             self._threads += 1
+        self._start(job, done)
+
+    def _wait(self, job: Job, done: Done) -> None:
+        # under the lock: the job waits for a thread; past ``running``, the relief thread
+        # hands it to another if it waits ``relief`` seconds (NET-POOL-2)
+        self._jobs.append((job, done, time.monotonic()))
+        if self.running < self.size and len(self._jobs) == 1:
+            if self._relieving:
+                self._queued.notify()
+            else:
+                self._relieving = True
+                try:
+                    threading.Thread(target=self._relieve, name=f"{self.name}-relief", daemon=True).start()
+                except RuntimeError:  # the job waits for a thread to end
+                    self._relieving = False
+
+    def _start(self, job: Job, done: Done) -> None:
+        # a new thread for the job, counted in _threads already
         try:
             threading.Thread(target=self._work, args=(_Thread(job, done),), name=self.name, daemon=True).start()
         except RuntimeError:
@@ -88,7 +123,38 @@ class WorkerPool:
                 self._changed.notify_all()
                 if self._threads == 0:
                     raise
-                self._jobs.append((job, done))  # another thread will take it
+                self._jobs.append((job, done, time.monotonic()))  # another thread will take it
+
+    def _relieve(self) -> None:
+        """The relief thread (NET-POOL-2): the job that has waited ``relief`` seconds goes to
+        an idle thread, or a new one while fewer than ``size`` run. It sleeps while no job
+        waits, and ends after ``idle_timeout`` without one."""
+        with self._lock:
+            while True:
+                if not self._jobs:
+                    if self._closed or not self._queued.wait(self.idle_timeout) and not self._jobs:
+                        self._relieving = False
+                        return
+                    continue
+                late = self._jobs[0][2] + self.relief - time.monotonic()
+                if late > 0:
+                    self._queued.wait(late)
+                    continue
+                if self._idle:
+                    job, done, _ = self._jobs.popleft()
+                    thread = self._idle.pop()
+                    thread.job, thread.done = job, done
+                    thread.go.release()
+                elif self._threads < self.size:
+                    job, done, _ = self._jobs.popleft()
+                    self._threads += 1
+                    self._lock.release()
+                    try:
+                        self._start(job, done)
+                    finally:
+                        self._lock.acquire()
+                else:  # every thread is busy: the job waits for one to end, as before
+                    self._queued.wait(self.relief)
 
     def _work(self, thread: _Thread) -> None:
         job, done = thread.job, thread.done
@@ -106,7 +172,8 @@ class WorkerPool:
         # ends. ``done`` (the last job's) is called once the thread is free again.
         with self._lock:
             if self._jobs:
-                following: tuple[Job | None, Done] | None = self._jobs.popleft()
+                job, following_done, _ = self._jobs.popleft()
+                following: tuple[Job | None, Done] | None = (job, following_done)
             elif self._closed:
                 self._end()
                 following = (None, None)
@@ -140,6 +207,7 @@ class WorkerPool:
         ``timeout`` seconds for them to end (None: no wait); whether they all did."""
         with self._lock:
             self._closed = True
+            self._queued.notify()  # the relief thread ends once no job waits
             idle, self._idle = self._idle, []
             for thread in idle:  # each ends as it wakes: counted out now
                 self._end()

@@ -324,6 +324,10 @@ class ScriptThreads:
 
     MAX_THREADS = 1024
     IDLE_TIMEOUT = 2.0
+    #: Scripts handed to threads at once; one more waits for the first of them to end, or
+    #: ``RELIEF`` seconds for a thread of its own (NET-POOL-2).
+    RUNNING = 2
+    RELIEF = 0.01
 
     def __init__(self, name: str = "phprt-script") -> None:
         self.name = name
@@ -355,7 +359,8 @@ class ScriptThreads:
         if pool is None:
             with self._lock:
                 if self._pool is None:
-                    self._pool = WorkerPool(self.MAX_THREADS, name=self.name, idle_timeout=self.IDLE_TIMEOUT)
+                    self._pool = WorkerPool(self.MAX_THREADS, name=self.name, idle_timeout=self.IDLE_TIMEOUT,
+                                            running=self.RUNNING, relief=self.RELIEF)
                 pool = self._pool
         try:
             pool.submit(partial(self._run, call, channel), self._running.leave)  # ended: its thread is free

@@ -403,3 +403,76 @@ def test_done_is_called_once_the_thread_is_free() -> None:
         assert ran[0] == ran[1] and pool.threads == 1  # the job submitted from done took the freed thread
     finally:
         assert pool.close(10)
+
+
+@pytest.mark.clause("NET-POOL-2")
+def test_a_job_beyond_the_running_ones_runs_next_in_the_thread_that_ends_first() -> None:
+    # running=1: the second job waits for the first and runs in its thread; no second thread starts
+    pool = WorkerPool(4, name="phprt-test-pool", idle_timeout=10.0, running=1, relief=60.0)
+    gate, done = threading.Event(), threading.Event()
+    seen: list[int] = []
+
+    def first() -> None:
+        seen.append(threading.get_ident())
+        assert gate.wait(10)
+
+    def second() -> None:
+        seen.append(threading.get_ident())
+        done.set()
+
+    pool.submit(first)
+    pool.submit(second)
+    assert pool.threads == 1  # the second waits, with no thread of its own
+    gate.set()
+    assert done.wait(10)
+    assert seen[0] == seen[1] and pool.threads == 1
+    assert pool.close(10)
+
+
+@pytest.mark.clause("NET-POOL-2")
+def test_a_job_waiting_on_blocked_ones_gets_a_thread_after_the_relief() -> None:
+    # The running job blocks until the waiting one has run: only the relief can let it run.
+    pool = WorkerPool(4, name="phprt-test-pool", idle_timeout=10.0, running=1, relief=0.01)
+    released = threading.Event()
+    seen: list[int] = []
+
+    def blocked() -> None:
+        seen.append(threading.get_ident())
+        assert released.wait(10)
+
+    def waiting() -> None:
+        seen.append(threading.get_ident())
+        released.set()
+
+    pool.submit(blocked)
+    pool.submit(waiting)
+    assert released.wait(10)
+    assert len(seen) == 2 and seen[0] != seen[1] and pool.threads == 2
+    assert pool.close(10)
+    with pytest.raises(ValueError):
+        WorkerPool(2, name="phprt-test-pool", running=0)
+
+
+@pytest.mark.clause("NET-POOL-2", "WSGI-THREAD-1")
+def test_a_gateways_sleeping_scripts_do_not_keep_the_others_waiting(tmp_path: Path) -> None:
+    # Through WSGIApp: 4 scripts that each wait for all 4 to have started can only end if the
+    # 2 running ones are relieved: each gets a thread of its own.
+    from phprt.transports.gateway import ResponseChannel
+    from phprt.wsgi import WSGIApp
+
+    started = threading.Barrier(4, timeout=10)
+    app = WSGIApp(lambda: (started.wait(), print("ok", end="")))
+    channels = [ResponseChannel() for _ in range(4)]
+    for channel in channels:
+        app.scripts.submit(ScriptCall(app.site.script, {"REQUEST_METHOD": "GET"}, b"", "cgi"), channel)
+    bodies = []
+    for channel in channels:
+        taken = b""
+        while True:
+            _, data, done = channel.take()
+            taken += data
+            if done:
+                break
+        bodies.append(taken)
+    assert bodies == [b"ok"] * 4 and app.join(10)
+    app.scripts.close()
