@@ -45,42 +45,36 @@ phprt_wsgi = WSGIApp({script!r})
 phprt_asgi = ASGIApp({script!r})
 
 
-def bare_wsgi(environ, start_response):
-    environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-    start_response("200 OK", HEADERS)
-    return [BODY]
-
-
-async def bare_asgi(scope, receive, send):
-    if scope["type"] != "http":
-        return
-    while (await receive()).get("more_body"):
-        pass
-    await send({{"type": "http.response.start", "status": 200,
-                "headers": [(name.encode(), value.encode()) for name, value in HEADERS]}})
-    await send({{"type": "http.response.body", "body": BODY}})
-
-
 def work():
     return BODY
 
 
-def handed_wsgi(environ, start_response):
+def bare_wsgi(environ, start_response, answer=work):
     environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-    body = THREADS.submit(work).result()  # the work done in another thread, waited for
+    body = answer()
     start_response("200 OK", HEADERS)
     return [body]
 
 
-async def handed_asgi(scope, receive, send):
+def handed_wsgi(environ, start_response):
+    # the work done in another thread, waited for
+    return bare_wsgi(environ, start_response, lambda: THREADS.submit(work).result())
+
+
+async def bare_asgi(scope, receive, send, answer=None):
     if scope["type"] != "http":
         return
     while (await receive()).get("more_body"):
         pass
-    body = await asyncio.get_running_loop().run_in_executor(THREADS, work)  # off the loop and back
+    body = BODY if answer is None else await answer()
     await send({{"type": "http.response.start", "status": 200,
                 "headers": [(name.encode(), value.encode()) for name, value in HEADERS]}})
     await send({{"type": "http.response.body", "body": body}})
+
+
+async def handed_asgi(scope, receive, send):
+    # the work done off the loop and back
+    await bare_asgi(scope, receive, send, lambda: asyncio.get_running_loop().run_in_executor(THREADS, work))
 '''
 
 #: A threading wsgiref server on a port, for where gunicorn is absent.
