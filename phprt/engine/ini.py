@@ -441,8 +441,6 @@ def _startup_warnings(profile: SapiProfile, defaults: Mapping[str, str | None],
     current = {**defaults, **early}
     warnings = []
     for name in _REGISTRATION:
-        if name not in values:  # a directive this SAPI does not have
-            continue
         current[name] = values[name]
         message = ini_quantity_warning(name, values[name] or "")
         if message is None:

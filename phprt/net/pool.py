@@ -91,13 +91,21 @@ class WorkerPool:
             if self._threads - len(self._idle) >= self.running:  # for the next thread free (NET-POOL-2)
                 self._wait(job, done)
                 return
-            if self._idle:
-                thread = self._idle.pop()
-                thread.job, thread.done = job, done
-                thread.go.release()
+            if not self._place(job, done):
                 return
-            self._threads += 1
         self._start(job, done)
+
+    def _place(self, job: Job, done: Done) -> bool:
+        # under the lock, with a thread idle or fewer than ``size``: the idle thread most
+        # recently free takes the job (False), else a new thread is counted for it (True:
+        # the caller starts it, ``_start``, out of the lock)
+        if self._idle:
+            thread = self._idle.pop()
+            thread.job, thread.done = job, done
+            thread.go.release()
+            return False
+        self._threads += 1
+        return True
 
     def _wait(self, job: Job, done: Done) -> None:
         # under the lock: the job waits for a thread; past ``running``, the relief thread
@@ -132,29 +140,24 @@ class WorkerPool:
         with self._lock:
             while True:
                 if not self._jobs:
-                    if self._closed or not self._queued.wait(self.idle_timeout) and not self._jobs:
-                        self._relieving = False
-                        return
-                    continue
+                    if not self._closed and (self._queued.wait(self.idle_timeout) or self._jobs):
+                        continue
+                    self._relieving = False
+                    return
                 late = self._jobs[0][2] + self.relief - time.monotonic()
                 if late > 0:
                     self._queued.wait(late)
                     continue
-                if self._idle:
-                    job, done, _ = self._jobs.popleft()
-                    thread = self._idle.pop()
-                    thread.job, thread.done = job, done
-                    thread.go.release()
-                elif self._threads < self.size:
-                    job, done, _ = self._jobs.popleft()
-                    self._threads += 1
+                if not self._idle and self._threads >= self.size:  # the job waits for one to end, as before
+                    self._queued.wait(self.relief)
+                    continue
+                job, done, _ = self._jobs.popleft()
+                if self._place(job, done):
                     self._lock.release()
                     try:
                         self._start(job, done)
                     finally:
                         self._lock.acquire()
-                else:  # every thread is busy: the job waits for one to end, as before
-                    self._queued.wait(self.relief)
 
     def _work(self, thread: _Thread) -> None:
         job, done = thread.job, thread.done
