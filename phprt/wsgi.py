@@ -58,24 +58,30 @@ def _port(value: Any) -> int:
     return int(text) if text.isdigit() else 0
 
 
-#: Environ keys seen, each with the header field name it carries ("" for none):
-#: ``HTTP_USER_AGENT`` is ``User-Agent`` (WSGI-REQUEST-1), converted once per key (WSGI-PERF-2).
-_FIELD_NAMES: dict[str, str] = {}
+#: The header fields of the environs seen, by their keys in order: each key that carries
+#: one with its name -- ``HTTP_USER_AGENT``, ``User-Agent`` (WSGI-REQUEST-1) -- found once
+#: per sequence of keys, the last 256 of them (WSGI-PERF-2).
+_FIELD_KEYS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
+_FIELD_KEYS_SIZE = 256
 
 
 def _field_name(key: str) -> str:
-    name = _FIELD_NAMES.get(key)
-    if name is None:
-        if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            name = "-".join(part.capitalize() for part in key.split("_"))
-        elif key.startswith("HTTP_") and key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
-            name = "-".join(part.capitalize() for part in key[5:].split("_"))
-        else:
-            name = ""
-        if len(_FIELD_NAMES) >= 1024:
-            _FIELD_NAMES.clear()
-        _FIELD_NAMES[key] = name
-    return name
+    if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        return "-".join(part.capitalize() for part in key.split("_"))
+    if key.startswith("HTTP_") and key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+        return "-".join(part.capitalize() for part in key[5:].split("_"))
+    return ""
+
+
+def _field_keys(environ: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    keys = tuple(environ)
+    found = _FIELD_KEYS.get(keys)
+    if found is None:
+        found = tuple((key, name) for key in keys if (name := _field_name(key)))
+        if len(_FIELD_KEYS) >= _FIELD_KEYS_SIZE:
+            _FIELD_KEYS.clear()
+        _FIELD_KEYS[keys] = found
+    return found
 
 
 def request_from_environ(environ: Mapping[str, Any], max_body: int = MAX_BODY) -> HttpRequest:
@@ -92,14 +98,8 @@ def request_from_environ(environ: Mapping[str, Any], max_body: int = MAX_BODY) -
         target = quote(path.encode("latin-1", "replace"), safe=PATH_SAFE) or "/"
         if environ.get("QUERY_STRING"):
             target += "?" + environ["QUERY_STRING"]
-    headers = []
-    known = _FIELD_NAMES
-    for key, value in environ.items():
-        name = known.get(key)  # one look-up per key, a call only for a key not seen yet (WSGI-PERF-2)
-        if name is None:
-            name = _field_name(key)
-        if name and value and isinstance(value, str):
-            headers.append((name, value if value.isascii() else _text(value)))
+    headers = [(name, value if value.isascii() else _text(value)) for key, name in _field_keys(environ)
+               if (value := environ[key]) and isinstance(value, str)]
     server_name = environ.get("SERVER_NAME", "")
     return HttpRequest(
         method=environ.get("REQUEST_METHOD", "GET"),

@@ -100,7 +100,12 @@ def _build(cls: type[_T], frozen: bool, slots: bool) -> type[_T]:
                 delattr(cls, name)
             else:
                 setattr(cls, name, spec.default)
-        body.append(f"    _set(self, {name!r}, {value})" if frozen else f"    self.{name} = {value}")
+        if not frozen:
+            body.append(f"    self.{name} = {value}")
+        elif slots:
+            body.append(f"    _set(self, {name!r}, {value})")
+        else:  # into the instance's dict: no call per field (PERF-IMPORT-1)
+            body.append(f"    _record_dict[{name!r}] = {value}")
         if spec.compare:
             compared.append(name)
         if spec.repr:
@@ -108,6 +113,8 @@ def _build(cls: type[_T], frozen: bool, slots: bool) -> type[_T]:
     namespace["_set"] = object.__setattr__
     # Only __init__ is compiled (what a dataclass compiles six times over); the others
     # read the fields with one attrgetter.
+    if frozen and not slots and body:
+        body.insert(0, "    _record_dict = self.__dict__")
     source = f"def __init__(self, {', '.join(parameters)}):\n" + ("\n".join(body) or "    pass") + "\n"
     exec(compile(source, f"<record {cls.__qualname__}>", "exec"), namespace)
     values: Callable[[Any], Any] = attrgetter(*compared) if compared else (lambda self: ())

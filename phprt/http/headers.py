@@ -10,7 +10,7 @@ into a ``ResponseHead``: the lines exactly as that SAPI writes them.
 from __future__ import annotations
 
 import time
-from typing import Callable, Mapping, NamedTuple
+from typing import Any, Callable, Mapping, NamedTuple
 
 from ..engine.records import record, replace
 from ..engine.values import PHP_BYTES, encodable, leading_int
@@ -108,8 +108,12 @@ class ResponseHead:
     own_close: int | None = None
 
     def block(self) -> bytes:
-        """The head as the SAPI writes it: each line and a blank one, CRLF-terminated."""
-        return "".join(f"{line}\r\n" for line in (*self.lines, "")).encode(self.charset, PHP_BYTES)
+        """The head as the SAPI writes it: each line and a blank one, CRLF-terminated; made once."""
+        block: bytes | None = self.__dict__.get("_block")
+        if block is None:
+            block = "".join(f"{line}\r\n" for line in (*self.lines, "")).encode(self.charset, PHP_BYTES)
+            object.__setattr__(self, "_block", block)  # a cache, as ``parts`` is
+        return block
 
     @property
     def parts(self) -> tuple[HeadLine, ...]:
@@ -264,10 +268,30 @@ def default_content_type(mimetype: str, charset: str) -> str:
 # -- the head each SAPI writes ---------------------------------------------------------
 
 
+#: php-cgi's and PHP-FPM's heads made lately, by what they were made of: the same queue
+#: makes the same head, shared (it is immutable) with its block (PERF-HEAD-1).
+_CGI_HEADS: dict[tuple[Any, ...], ResponseHead] = {}
+_CGI_HEADS_SIZE = 64
+_CGI_HEAD_BYTES = 2048  # a head with longer lines is made each time: the cache stays small
+
+
 def cgi_head(queue: HeaderQueue) -> ResponseHead:
     """sapi_cgi_send_headers() of php-cgi and php-fpm (HDR-CGI-*): a ``Status:`` line
     unless the code is 200, the user's first ``Status:`` header otherwise, no
-    Content-Type for a 304, no empty lines."""
+    Content-Type for a 304, no empty lines. Remembered for the queue's code, status
+    line and lines (PERF-HEAD-1)."""
+    key = (queue.response_code, queue.status_line, *queue.lines)
+    head = _CGI_HEADS.get(key)
+    if head is None:
+        head = _cgi_head(queue)
+        if sum(map(len, queue.lines)) <= _CGI_HEAD_BYTES:
+            if len(_CGI_HEADS) >= _CGI_HEADS_SIZE:
+                _CGI_HEADS.clear()
+            _CGI_HEADS[key] = head
+    return head
+
+
+def _cgi_head(queue: HeaderQueue) -> ResponseHead:
     code = queue.response_code
     response_status = code
     written: list[str] = []

@@ -13,10 +13,11 @@ import os
 import re
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISDIR, S_ISREG
 from urllib.parse import unquote_to_bytes
+
+from ..engine.records import field, record
 
 __all__ = ["DocumentRoot", "Refused", "Resolved"]
 
@@ -35,7 +36,7 @@ class Refused(Exception):
         self.status = status
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Resolved:
     """A file inside the document root. ``script_name`` is its URL path
     ($_SERVER['SCRIPT_NAME']) and ``path_info`` what followed it in the URL."""
@@ -188,7 +189,7 @@ class DocumentRoot:
         return Resolved(real, script_name, path_info, status)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Plan:
     """What a URL path names, before the file system is asked: whether it names a
     static file (a dot in a segment), and its candidates from the longest: (file,

@@ -13,10 +13,10 @@ whether the connection stays open, ``render_head`` writes its head and
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable, Sequence
 
+from ..engine.records import record
 from .body import BodySink, Buffer
 
 __all__ = [
@@ -54,7 +54,7 @@ _PLAIN_HEAD = re.compile(r"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (/[\x21-\x7e]*) (HTTP/
 _PLAIN_FIELD = re.compile(r"([^:]+):(.*)\r\n")  # no lazy match: a run of blanks costs no backtracking
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Limits:
     """What one request may be (SERVE-LIMIT-1): the request line in bytes (414
     beyond), the header section in bytes and in fields (431 beyond), the body
@@ -78,7 +78,7 @@ class HttpError(Exception):
         self.status, self.head, self.version, self.method, self.target = status, head, version, method, target
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RequestHead:
     """A request's head. ``target`` is in origin form (an absolute-form target is
     cut to its path and query; ``sent_target`` is what the client sent);
@@ -120,7 +120,7 @@ class RequestHead:
         return has_body and self.version >= (1, 1) and "100-continue" in self.tokens("expect")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Request:
     """A whole request: its head and its body (the sink the parser wrote it into),
     decoded from the chunked coding if it was sent so."""
@@ -438,7 +438,7 @@ class RequestParser:
 # -- the response ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Framing:
     """How a response's body is delimited (SERVE-FRAME-1): ``"none"`` (no body may
     follow), ``"length"`` (``length`` bytes), ``"chunked"``, ``"close"`` (the body

@@ -551,7 +551,7 @@ class Listener(Generic[C]):
         one that is closing anyway or has waited longest for its request."""
         if self._paused_until and time.monotonic() < self._paused_until:
             return False
-        return self._held() < self.max_connections or bool(self._lingering) or bool(self._waiting)
+        return bool(self._waiting) or bool(self._lingering) or self._held() < self.max_connections
 
     def _make_room(self) -> None:
         # At max_connections: close a connection that is closing anyway, else the one

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import contextvars
 import threading
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
+from ..engine.records import record
 from ..transports.base import Transport
 from .pool import WorkerPool
 from .site import ScriptCall
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["Outcome", "Running", "ScriptRunner", "Ticket"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Outcome:
     """How a script ended: its Runtime, ended, or what stopped it before that
     (``SystemExit``, or no thread to be had); nothing escapes a worker."""

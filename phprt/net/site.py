@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from ..engine.ini import SAPI_PROFILES, configure
+from ..engine.records import record
 from ..engine.runtime import Runtime
 from ..engine.script import Script, execute
 from ..engine.versions import ini_parsing, profile
@@ -57,7 +58,7 @@ _FIELD_KEYS: dict[str, tuple[str, str]] = {}
 _MIME = mimetypes.MimeTypes(filenames=())
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class HttpRequest:
     """One request as a server received it. ``target`` is the request-target as
     sent (path and query, percent-encoded), ``headers`` the fields in order, with
@@ -98,7 +99,7 @@ class HttpRequest:
         return next((value for key, value in self.headers if key.lower() == lowered), None)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class StaticResponse:
     """A response the server writes itself: an error page (``body``) or a file from
     the document root (``file``, ``size`` bytes of it), which ``chunks()`` reads a

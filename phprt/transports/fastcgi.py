@@ -140,6 +140,8 @@ class FastCgiTransport(Transport):
         return self._stdout(data)
 
     def flush(self) -> bool:
+        if self._held is not None:  # ending: the records go with END_REQUEST, in one write (FPM-END-1)
+            return not self.aborted
         return self._stdout(b"")
 
     def write_stderr(self, data: bytes) -> None:

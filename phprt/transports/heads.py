@@ -15,9 +15,7 @@ wrote it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from ..engine.records import replace
+from ..engine.records import record, replace
 from ..engine.values import PHP_BYTES
 from ..http.headers import REASONS, ResponseHead, http_date
 from ..net.http11 import TOKEN, body_allowed
@@ -29,7 +27,7 @@ __all__ = ["BAD_GATEWAY", "GatewayHead", "HOP_BY_HOP", "HttpHead", "INTERNAL_ERR
 # -- HTTP ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class HttpHead:
     """A head as the HTTP server writes it: the status and reason for its status line,
     the ``lines`` after it, and ``own_close``, the index among them of ``php -S``'s own
@@ -86,7 +84,7 @@ HOP_BY_HOP = frozenset({
 })
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class GatewayHead:
     """A response head as a Python web server takes it: the status, its reason
     phrase and the fields, as bytes (the script's strings in its charset)."""

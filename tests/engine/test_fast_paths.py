@@ -594,3 +594,34 @@ def test_phprt_php_calls_the_active_runtimes_method_with_what_was_passed(tmp_pat
         rt.ini_set = broken  # type: ignore[method-assign]
         with pytest.raises(AttributeError, match="^inside$"):  # a method's own error passes on
             php.ini_set("precision", "14")
+
+
+@pytest.mark.clause("PERF-HEAD-1")
+@pytest.mark.parametrize("sapi", ["cgi", "fpm"])
+def test_the_same_queue_gives_the_same_head_made_once(sapi: str) -> None:
+    # php-cgi -n -d expose_php=0: header("X-A: 1"); http_response_code(404); echo "x"; sends
+    # "Status: 404 Not Found\r\nX-A: 1\r\nContent-type: text/html; charset=UTF-8\r\n\r\nx"
+    from phprt.http import headers
+
+    def head(code: int, line: str = "X-A: 1") -> Any:
+        transport = MemoryTransport()
+        with Runtime(transport=transport, sapi=sapi, ini={"expose_php": "0"}) as rt:
+            rt.header(line)
+            rt.http_response_code(code)
+            rt.echo("x")
+        return transport.head
+
+    first, again, other = head(404), head(404), head(200)
+    assert first is again and other is not first
+    assert first.block() == (b"Status: 404 Not Found\r\nX-A: 1\r\n"
+                             b"Content-type: text/html; charset=UTF-8\r\n\r\n")
+    assert first.block() is first.block()
+    assert other.block() == b"X-A: 1\r\nContent-type: text/html; charset=UTF-8\r\n\r\n"
+    assert (other.status, other.reason, first.status, first.reason) == (200, "OK", 404, "Not Found")
+    fresh = headers._cgi_head  # made afresh, the head is equal
+    queue = headers.HeaderQueue(lambda name: "", stores=True, response_code=404)
+    queue.lines[:] = ["X-A: 1", "Content-type: text/html; charset=UTF-8"]
+    assert fresh(queue) == first and headers.cgi_head(queue) is first
+    big = head(200, "X-Big: " + "y" * 4096)  # too long to keep: made each time, the same bytes
+    assert head(200, "X-Big: " + "y" * 4096) is not big and big.block().startswith(b"X-Big: yyy")
+    assert len(headers._CGI_HEADS) <= headers._CGI_HEADS_SIZE

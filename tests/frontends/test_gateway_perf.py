@@ -156,6 +156,21 @@ def test_header_names_are_the_same_from_the_second_environ_on() -> None:
     assert asgi[0] == asgi[1] == (("host", "test"), ("x-foo", "\u00e9"), ("x-foo", "2"))
 
 
+@pytest.mark.clause("WSGI-PERF-2", "WSGI-REQUEST-1")
+def test_the_header_keys_kept_stay_bounded_and_every_environ_gets_all_of_its_own() -> None:
+    from phprt import wsgi
+
+    for n in range(300):  # more sequences of keys than are kept
+        many = {f"HTTP_X_{n}_{i}": str(i) for i in range(3)}
+        headers = [field for field in request_from_environ(environ_for(**many)).headers if field[0].startswith("X-")]
+        assert headers == [(f"X-{n}-{i}", str(i)) for i in range(3)]
+        assert len(wsgi._FIELD_KEYS) <= wsgi._FIELD_KEYS_SIZE
+    again = environ_for(HTTP_X_A="1", HTTP_X_B="")  # the same keys: the same fields, from the values given
+    assert request_from_environ(again).headers == request_from_environ(again).headers
+    assert ("X-A", "1") in request_from_environ(again).headers
+    assert all(name != "X-B" for name, _ in request_from_environ(again).headers)
+
+
 @pytest.mark.clause("WSGI-PERF-2", "WSGI-HEAD-1")
 def test_responses_with_heads_alike_and_different_each_get_their_own() -> None:
     def script() -> None:
