@@ -295,6 +295,12 @@ class OutputStack:
 
     # -- writing ----------------------------------------------------------------------
 
+    @property
+    def straight_out(self) -> bool:
+        """Whether a write goes straight out, as it is: no buffer, the head sent (no header
+        callback left to run), output on."""
+        return self.activated and not self.handlers and self._headed and not self.disabled
+
     def write(self, data: bytes | str) -> None:
         """Write into the stack (php_output_write); once the layer is torn down,
         straight to ``direct``. Into a top buffer without a chunk size, a write is

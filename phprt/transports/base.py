@@ -52,6 +52,10 @@ class Transport:
     #: record buffer (phprt/transports/fpm.py), which fails a write that reaches
     #: the closed socket (FPM-FINISH-2).
     writes_after_finish = False
+    #: Whether consecutive writes are kept together until a flush, the end or a full
+    #: buffer, so that one write of them all leaves as their writes one by one would:
+    #: PHP-FPM's record buffer (PERF-ECHO-4).
+    joins_writes = False
 
     def send_headers(self, head: ResponseHead) -> bool | None:
         """Deliver the response head. The default sends nothing, as PHP's CLI. False

@@ -24,6 +24,8 @@ fails (FPM-FINISH-2); log messages are dropped.
 
 from __future__ import annotations
 
+from functools import partial
+from operator import itemgetter
 from typing import Callable
 
 from .base import ResponseHead, Transport
@@ -34,6 +36,7 @@ STDOUT, STDERR = 6, 7  # FCGI_STDOUT, FCGI_STDERR
 _SIZE = 8192  # sizeof(req->out_buf)
 _HEADER = 8  # sizeof(fcgi_header)
 _MAX_RECORD = 0xFFF8
+_KIND, _DATA = itemgetter(0), itemgetter(1)  # of a pending (type, bytes) piece
 
 
 def _padding(length: int) -> int:
@@ -58,13 +61,18 @@ class RecordBuffer:
 
     def write(self, kind: int, data: bytes) -> bool:
         """fcgi_write(): False when a write the buffer forced out failed."""
-        if not data:
+        length = len(data)
+        if not length:
+            return True
+        if kind == self._open and length < _SIZE - self._pos:  # into the open record (FPM-PERF-1)
+            self._pending.append((kind, data))
+            self._pos += length
+            self._open_length += length
             return True
         if self._open is not None and self._open != kind:
             self._close_record()
         limit = _SIZE - self._pos - (0 if self._open is not None else _HEADER)
         limit = max(limit, 0)
-        length = len(data)
         if length < limit:
             self._append(kind, data)
             return True
@@ -133,10 +141,13 @@ class FpmRecords(Transport):
     it: the request (``server``, ``input``) is still read from ``inner``."""
 
     writes_after_finish = True
+    joins_writes = True  # below 8 KiB: fcgi_write() cuts records at the same byte either way (PERF-ECHO-4)
 
     def __init__(self, inner: Transport) -> None:
         self.inner = inner
         self._records = RecordBuffer(self._deliver)
+        #: write(data): fcgi_write() of STDOUT, called as it is: no frame of this class's between (FPM-PERF-1)
+        self.write = partial(self._records.write, STDOUT)  # type: ignore[method-assign]
         self._unsent_head: ResponseHead | None = None  # a head in the records, not delivered yet
         self._unsent_block: bytes | None = None  # its bytes as written into the records
         self._head_left = 0  # bytes of that head still in the records
@@ -175,34 +186,48 @@ class FpmRecords(Transport):
     def _deliver(self, pieces: list[tuple[int, bytes]]) -> bool:
         # PHP-FPM's socket write of its buffered records: the head once its bytes
         # leave, then body and log bytes in order (SAPI-FPM-1). The body's pieces are
-        # joined once, and the head goes with the block already made of it (FCGI-PERF-3).
+        # joined once -- all at once when there is no log message among them (FPM-PERF-1)
+        # -- and the head goes with the block already made of it (FCGI-PERF-3).
         inner = self.inner
         delivered = True
-        body: list[bytes] = []
-        for kind, data in pieces:
-            if kind == STDERR:
-                if body:
-                    delivered = inner.write(b"".join(body)) and delivered
-                    body = []
-                inner.write_stderr(data)
-                continue
-            head = self._unsent_head
-            if head is not None:
-                self._unsent_head = None
-                send_block = getattr(inner, "send_cgi_block", None)
-                if send_block is not None and self._unsent_block is not None:
-                    send_block(head, self._unsent_block)
-                else:
-                    inner.send_headers(head)
-                self._unsent_block = None
-            if self._head_left:
-                taken = min(self._head_left, len(data))
-                self._head_left -= taken
-                data = data[taken:]
-            if data:
-                body.append(data)
-        if not body:  # a write of record headers alone, or of nothing, still meets a closed socket
+        if STDERR not in map(_KIND, pieces):
+            if pieces:
+                self._head_out()
+            body = [self._body(b"".join(map(_DATA, pieces)))]
+        else:
+            body = []
+            for kind, data in pieces:
+                if kind == STDERR:
+                    if body:
+                        delivered = inner.write(b"".join(body)) and delivered
+                        body = []
+                    inner.write_stderr(data)
+                    continue
+                self._head_out()
+                body.append(self._body(data))
+        data = b"".join(body)
+        if not data:  # a write of record headers alone, or of nothing, still meets a closed socket
             return inner.flush() and delivered
-        delivered = inner.write(body[0] if len(body) == 1 else b"".join(body)) and delivered
+        delivered = inner.write(data) and delivered
         inner.flush()
         return delivered
+
+    def _head_out(self) -> None:
+        # The head's bytes leave: the transport gets it, with its block as made (FCGI-PERF-3).
+        head, self._unsent_head = self._unsent_head, None
+        if head is None:
+            return
+        send_block = getattr(self.inner, "send_cgi_block", None)
+        if send_block is not None and self._unsent_block is not None:
+            send_block(head, self._unsent_block)
+        else:
+            self.inner.send_headers(head)
+        self._unsent_block = None
+
+    def _body(self, data: bytes) -> bytes:
+        # ``data`` without the head's bytes still in the records
+        if not self._head_left:
+            return data
+        taken = min(self._head_left, len(data))
+        self._head_left -= taken
+        return data[taken:]

@@ -625,3 +625,50 @@ def test_the_same_queue_gives_the_same_head_made_once(sapi: str) -> None:
     big = head(200, "X-Big: " + "y" * 4096)  # too long to keep: made each time, the same bytes
     assert head(200, "X-Big: " + "y" * 4096) is not big and big.block().startswith(b"X-Big: yyy")
     assert len(headers._CGI_HEADS) <= headers._CGI_HEADS_SIZE
+
+
+@pytest.mark.clause("PERF-ECHO-3", "VAL-ECHO-1")
+def test_ints_are_echoed_in_decimal_whatever_the_precision() -> None:
+    # php -n -r 'ini_set("precision", "3"); echo 7, " ", 123456789, " ", 3.14159, " ", true, " ", -0, "|", PHP_INT_MAX;'
+    # prints "7 123456789 3.14 1 0|9223372036854775807"
+    transport = MemoryTransport()
+    with Runtime(transport=transport) as rt:
+        rt.ini_set("precision", "3")
+        rt.echo(7, " ", 123456789, " ", 3.14159, " ", True, " ", -0, "|", 9223372036854775807)
+    assert transport.body == b"7 123456789 3.14 1 0|9223372036854775807"
+
+
+@pytest.mark.clause("PERF-ECHO-4", "LIFE-CALLBACK-1")
+@pytest.mark.parametrize("sapi", ["fpm", "cgi", "cli"])
+def test_echo_of_several_values_stops_where_phps_does(sapi: str) -> None:
+    # php -n and php-cgi -n: header_register_callback(function () { throw new Exception("cb"); });
+    # try { echo "a", "b"; } catch (Exception $e) { echo "[", $e->getMessage(), "]"; } echo "c", 1, "\n";
+    # print "a[cb]c1\n": the callback's exception, thrown by the first output, stops the echo after "a"
+    def callback() -> None:
+        raise Exception("cb")
+
+    transport = MemoryTransport()
+    with Runtime(transport=transport, sapi=sapi) as rt:
+        rt.header_register_callback(callback)
+        try:
+            rt.echo("a", "b")
+        except Exception as error:  # noqa: BLE001 - the script's catch
+            rt.echo("[", str(error), "]")
+        rt.echo("c", 1, "\n")
+    assert transport.body == b"a[cb]c1\n"
+
+
+@pytest.mark.clause("PERF-ECHO-4", "OUT-CHUNK-1")
+@pytest.mark.parametrize("sapi", ["fpm", "cli"])
+def test_a_buffer_with_a_chunk_size_gets_each_value_of_an_echo(sapi: str) -> None:
+    # php -n: ob_start(function ($b, $p) { return "[$b]"; }, 2); echo "ab", "cd", 1; ob_end_flush();
+    # prints "[ab][cd][1]"; into a buffer without one, the values are one write: "a1b", 3 bytes used
+    transport = MemoryTransport()
+    with Runtime(transport=transport, sapi=sapi) as rt:
+        rt.ob_start(lambda buffer, phase: f"[{buffer}]", 2)
+        rt.echo("ab", "cd", 1)
+        rt.ob_end_flush()
+        rt.ob_start()
+        rt.echo("a", 1, "b")
+        assert rt.ob_get_status()["buffer_used"] == 3 and rt.ob_get_clean() == "a1b"
+    assert transport.body == b"[ab][cd][1]"

@@ -47,6 +47,7 @@ from tests.support.fastcgi import (
     GET_VALUES,
     PARAMS,
     SCRIPTS,
+    STDERR,
     STDIN,
     STDOUT,
     TIMEOUT,
@@ -927,3 +928,35 @@ def test_random_records_never_stop_the_server(server: FastCgiServer, docroot: Pa
             client.close()
     reply = exchange(server.address, fcgi_request(nginx_params(docroot, "/hello.py")))
     assert reply.stdout.endswith(b"Hello\n") and reply.end() == (0, 0)
+
+
+@pytest.mark.clause("FPM-PERF-1", "PERF-ECHO-4", "SAPI-FPM-1", "FPM-END-1")
+def test_many_small_echos_are_cut_into_php_fpms_records(server: FastCgiServer, docroot: Path) -> None:
+    # php-fpm8.2 -n: for ($i = 0; $i < 3000; $i++) { echo "abcde", $i % 10; if ($i == 1500) error_log("half"); }
+    # sent STDOUT 8184, STDOUT 890, STDERR 17 ("PHP message: half"), STDOUT 7248, STDOUT 1746, END_REQUEST.
+    # phprt's X-Powered-By is 5 bytes longer (DEV-POWERED-BY-1) and it ends both streams with an
+    # empty record (DEV-FCGI-PROTOCOL-1).
+    from phprt.engine.runtime import POWERED_BY
+
+    (docroot / "many.py").write_text('from phprt.php import *\nfor i in range(3000):\n    echo("abcde", i % 10)\n'
+                                     '    if i == 1500:\n        error_log("half")\n')
+    reply = exchange(server.address, fcgi_request(nginx_params(docroot, "/many.py")))
+    longer = len(POWERED_BY) - len("PHP/8.2.36")
+    assert [(kind, len(content)) for kind, _, content in reply.records] == [
+        (STDOUT, 8184), (STDOUT, 890 + longer), (STDERR, 17), (STDOUT, 7248), (STDOUT, 1746), (STDOUT, 0), (STDERR, 0),
+        (END, 8)]
+    assert reply.stderr == b"PHP message: half"
+    assert reply.stdout.endswith(b"abcde7abcde8abcde9") and reply.stdout.count(b"abcde") == 3000
+
+
+@pytest.mark.clause("PERF-ECHO-4", "SAPI-FPM-1")
+def test_an_echo_too_long_to_join_is_cut_as_php_fpm_cuts_its_writes(server: FastCgiServer, docroot: Path) -> None:
+    # php-fpm8.2 -n: echo str_repeat("x", 5000), str_repeat("y", 12000), 1; sent STDOUT 5068 (the head
+    # and the x's), STDOUT 12000 (the y's, too big for the buffer: written as they are), STDOUT 1, END_REQUEST
+    from phprt.engine.runtime import POWERED_BY
+
+    (docroot / "long_echo.py").write_text('from phprt.php import *\necho("x" * 5000, "y" * 12000, 1)\n')
+    reply = exchange(server.address, fcgi_request(nginx_params(docroot, "/long_echo.py")))
+    longer = len(POWERED_BY) - len("PHP/8.2.36")  # DEV-POWERED-BY-1; the empty STDOUT: DEV-FCGI-PROTOCOL-1
+    assert [(kind, len(content)) for kind, _, content in reply.records] == [
+        (STDOUT, 5068 + longer), (STDOUT, 12000), (STDOUT, 1), (STDOUT, 0), (END, 8)]
