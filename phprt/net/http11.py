@@ -574,14 +574,9 @@ class BodyEncoder:
         self.mode = framing.mode
         self.remaining = framing.length or 0
         self.ended = False
-
-    @property
-    def complete(self) -> bool:
-        if self.mode == "none":
-            return True
-        if self.mode == "length":
-            return self.remaining == 0
-        return self.ended
+        #: Nothing more may be sent: no body, a declared length reached, or ended (an
+        #: attribute kept up to date, read once per write, SERVE-PERF-2).
+        self.complete = self.mode == "none" or (self.mode == "length" and self.remaining == 0)
 
     @property
     def intact(self) -> bool:
@@ -593,6 +588,7 @@ class BodyEncoder:
         if self.mode == "length":
             data = data[: self.remaining]
             self.remaining -= len(data)
+            self.complete = self.remaining == 0
             return data
         if self.mode == "chunked":
             return b"%X\r\n%b\r\n" % (len(data), data)
@@ -602,6 +598,8 @@ class BodyEncoder:
         if self.ended:
             return b""
         self.ended = True
+        if self.mode != "length":
+            self.complete = True
         return b"0\r\n\r\n" if self.mode == "chunked" else b""
 
 
@@ -646,6 +644,11 @@ class ResponseWriter:
     def body(self, data: bytes) -> bytes:
         assert self._encoder is not None, "the head goes first"
         return self._encoder.encode(data)
+
+    @property
+    def encoder(self) -> BodyEncoder | None:
+        """What frames the body, once the head is made."""
+        return self._encoder
 
     def end(self) -> bytes:
         return self._encoder.end() if self._encoder is not None else b""

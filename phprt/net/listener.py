@@ -196,6 +196,7 @@ class Link:
         self.in_loop = True  # the loop holds it, not a request's thread
         self.gone = False  # a send failed: the peer is not there
         self.write_closed = False  # this side is shut: nothing more goes out
+        self._tcp = sock.family in (socket.AF_INET, socket.AF_INET6)
 
     def send(self, data: bytes) -> bool:
         """Write ``data``; False once the peer is gone or this side is shut. In a
@@ -237,6 +238,16 @@ class Link:
             except OSError:
                 self.gone = True
         return self.gone
+
+    def hold_small_writes(self, hold: bool) -> None:
+        """Nagle's algorithm on a TCP connection (accepted with it off, TCP_NODELAY): while
+        ``hold``, a small write waits for the peer to acknowledge what is in flight, as it
+        does on ``php -S``'s sockets; turned off again, what waits goes at once (SERVE-SEND-2)."""
+        if self._tcp:
+            try:
+                self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 0 if hold else 1)
+            except OSError:
+                pass
 
     def shut_write(self) -> None:
         """Shut this side: the peer sees the end of the stream (SERVE-EARLY-1)."""

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..net.http11 import RequestHead, ResponseWriter
+from ..net.http11 import BodyEncoder, RequestHead, ResponseWriter
 from ..net.listener import Link
 from ..net.logs import Log
 from .base import ResponseHead, Transport
 from .heads import HttpHead, http_form
 
 __all__ = ["HttpTransport"]
+
+#: Body writes of a response sent each at once before small ones wait for the client's
+#: acknowledgement of what is in flight (SERVE-SEND-2).
+_WRITES_SENT_AT_ONCE = 2
 
 
 class HttpTransport(Transport):
@@ -42,6 +46,9 @@ class HttpTransport(Transport):
         self._channel = channel
         self._log = log
         self._head = b""  # made, not sent yet: it goes with what is sent next
+        self._encoder: BodyEncoder | None = None  # the writer's, once the head is made
+        self._writes = 0  # body writes since the last push (SERVE-SEND-2)
+        self._holding = False  # small writes wait for the client's acknowledgement
 
     @property
     def started(self) -> bool:
@@ -63,6 +70,7 @@ class HttpTransport(Transport):
         """Make the head; it is sent with what is sent next."""
         self._head = self.writer.head(head.status, head.reason, head.lines, own_close=head.own_close,
                                       charset=head.charset)
+        self._encoder = self.writer.encoder
         self._settle()
 
     def _send(self, data: bytes) -> bool:
@@ -84,15 +92,29 @@ class HttpTransport(Transport):
     def write(self, data: bytes) -> bool:
         if self._channel.gone:
             return False
-        if not self.writer.started or self.writer.complete:
+        encoder = self._encoder
+        if encoder is None or encoder.complete:
             return True  # past the declared length, or no body allowed: dropped (SERVE-FRAME-2)
-        delivered = self._send(self.writer.body(data))
-        self._settle()
+        delivered = self._send(encoder.encode(data))
+        self._writes += 1
+        if self._writes == _WRITES_SENT_AT_ONCE:  # many writes: let the small ones gather (SERVE-SEND-2)
+            self._holding = True
+            self._channel.hold_small_writes(True)
+        if encoder.complete:  # the response is whole: a connection not kept is shut now (SERVE-EARLY-1)
+            self._settle()
         return delivered
+
+    def _push(self) -> None:
+        # what gathered goes now, and the next writes go at once again (SERVE-SEND-2)
+        self._writes = 0
+        if self._holding:
+            self._holding = False
+            self._channel.hold_small_writes(False)
 
     def flush(self) -> bool:
         if self._head:
             self._send(b"")
+        self._push()
         return not self._channel.gone
 
     def write_stderr(self, data: bytes) -> None:
@@ -106,5 +128,6 @@ class HttpTransport(Transport):
         if not self.writer.started:
             return
         self._send(self.writer.end())
+        self._push()
         if not self.writer.keep_alive(self._channel.gone):
             self._channel.shut_write()

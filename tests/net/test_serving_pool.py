@@ -311,6 +311,9 @@ class _Sends:
     def reset_seen(self) -> bool:
         return False
 
+    def hold_small_writes(self, hold: bool) -> None:
+        self.holding = hold
+
     def shut_write(self) -> None:
         self.write_closed = True
 
@@ -476,3 +479,49 @@ def test_a_gateways_sleeping_scripts_do_not_keep_the_others_waiting(tmp_path: Pa
         bodies.append(taken)
     assert bodies == [b"ok"] * 4 and app.join(10)
     app.scripts.close()
+
+
+@pytest.mark.clause("SERVE-SEND-2", "SERVE-SEND-1")
+def test_small_writes_gather_from_the_third_until_a_flush_or_the_end() -> None:
+    from phprt import php
+    from phprt.engine.runtime import Runtime
+    from phprt.net.http11 import RequestHead
+    from phprt.net.listener import Link
+    from phprt.transports.http import HttpTransport
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    client = socket.create_connection(listener.getsockname())
+    sock, _ = listener.accept()
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as the server accepts it
+    listener.close()
+
+    def nodelay() -> int:
+        return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+
+    try:
+        channel = Link(sock, 5.0)
+        channel.in_loop = False  # a request's thread sends
+        transport = HttpTransport(channel, RequestHead("GET", "/", "/", (1, 1), "HTTP/1.1", ()))
+        seen = []
+        with Runtime(transport=transport, sapi="cli-server"):
+            for word in ("a", "b", "c", "d"):
+                php.echo(word)
+                seen.append(nodelay())
+            php.flush()
+            seen.append(nodelay())
+            for word in ("e", "f", "g"):
+                php.echo(word)
+            seen.append(nodelay())
+        transport.finish()
+        seen.append(nodelay())
+        assert seen == [1, 0, 0, 0, 1, 0, 1]  # held once two writes went; a flush and the end push
+        client.settimeout(5.0)
+        received = b""
+        while not received.endswith(b"0\r\n\r\n"):
+            received += client.recv(65536)
+        head, _, body = received.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 OK\r\n") and b"Transfer-Encoding: chunked" in head
+        assert body == b"".join(b"1\r\n%s\r\n" % bytes([word]) for word in b"abcdefg") + b"0\r\n\r\n"
+    finally:
+        client.close()
+        sock.close()
