@@ -106,6 +106,7 @@ class ResponseChannel(Transport, Generic[Form]):
 
     can_end_early = True
     finish_request = True
+    joins_writes = True  # the server takes what has come since it last looked, as one (PERF-ECHO-4)
 
     def __init__(self, heads: HeadForms[Form] | None = None, *, sapi: str = "cgi", method: str = "GET",
                  log: Any = None) -> None:

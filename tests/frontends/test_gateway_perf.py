@@ -594,3 +594,23 @@ def test_scripts_that_say_nothing_are_each_listened_to_by_one_shared_timer(monke
     assert [ex.messages for ex in exchanges] == [[], []]
     assert [gate.status for gate in gates] == [[1], [1]]
 
+
+
+@pytest.mark.clause("PERF-ECHO-4", "WSGI-STREAM-1", "WSGI-EARLY-1")
+def test_an_echo_of_several_values_reaches_the_wsgi_server_whole_and_cut_at_the_length() -> None:
+    # Each echo's values arrive as PHP writes them, one after the other; past a declared
+    # Content-Length nothing more goes, as nginx in front of php-cgi takes no more (WSGI-EARLY-1)
+    def joined() -> None:
+        echo("head")  # the head goes; later echos go straight out
+        for n in range(3):
+            echo("a", n, "b")
+
+    def cut() -> None:
+        header("Content-Length: 5")
+        echo("xy", 22, "z", "past the length")
+
+    app = WSGIApp(joined)
+    assert served(app, environ_for())[2] == b"heada0ba1ba2b"
+    app = WSGIApp(cut)
+    assert served(app, environ_for())[2] == b"xy22z"
+    assert app.join(WAIT)
