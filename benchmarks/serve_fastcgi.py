@@ -4,7 +4,8 @@
 same number of workers on each side (``--workers N`` beside ``pm = static``,
 ``pm.max_children = N``), wrk -t2 -c16: requests/s and p99, php-fpm measured in the
 same run, and the FastCGI responder's CPU per request (its process group's, nginx's
-not counted). "not measured" where wrk, nginx or php-fpm8.2 is absent.
+not counted); then a page of 52 echos (``PAGE_PY``, the output layer's cost per echo)
+on the same servers. "not measured" where wrk, nginx or php-fpm8.2 is absent.
 
     python3 -m benchmarks --only serve_fastcgi [--quick]
 """
@@ -20,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from benchmarks.common import Result, benchmark
-from benchmarks.serve_http import HELLO_PHP, HELLO_PY, free_port, server, wrk, wrk_available
+from benchmarks.serve_http import HELLO_PHP, HELLO_PY, PAGE_PHP, PAGE_PY, free_port, server, wrk, wrk_available
 from phprt.net.nginx import find_nginx, write_config
 
 NGINX = find_nginx()
@@ -80,6 +81,8 @@ def nginx_fastcgi_vs_php_fpm(quick: bool) -> list[Result]:
         php.mkdir()
         (py / "index.py").write_text(HELLO_PY)
         (php / "index.php").write_text(HELLO_PHP)
+        (py / "page.py").write_text(PAGE_PY)
+        (php / "page.php").write_text(PAGE_PHP)
         for workers in counts:
             run = base / f"run{workers}"
             for name in ("a", "b", "c", "d"):
@@ -87,17 +90,21 @@ def nginx_fastcgi_vs_php_fpm(quick: bool) -> list[Result]:
             pgids: list[int] = []  # the responder's CPU per request: the FastCGI side's alone
             with phprt_fastcgi(py, workers, pgids) as upstream, nginx(run / "a", py, upstream, ".py") as port:
                 ours = wrk(f"http://127.0.0.1:{port}/index.py", 16, seconds, pgids[0])
-            theirs = None
+                our_page = wrk(f"http://127.0.0.1:{port}/page.py?name=x", 16, seconds)[0]
+            theirs = their_page = None
             if PHP_FPM:
                 pgids.clear()
                 with php_fpm(run / "b", workers, pgids) as upstream, nginx(run / "c", php, upstream, ".php") as port:
                     theirs = wrk(f"http://127.0.0.1:{port}/index.php", 16, seconds, pgids[0])
+                    their_page = wrk(f"http://127.0.0.1:{port}/page.php?name=x", 16, seconds)[0]
             label = f"nginx+fastcgi {workers}w -c16"
             results.append(Result.of(f"{label} req/s", ours[0], theirs and theirs[0], "req/s", "nginx+php-fpm8.2"))
             results.append(Result.of(f"{label} p99", ours[1] * 1e3, theirs and theirs[1] * 1e3, "ms",
                                      "nginx+php-fpm8.2"))
             results.append(Result.of(f"{label} responder CPU/req", ours[2] * 1e6, theirs and theirs[2] * 1e6, "us",
                                      "php-fpm8.2"))
+            results.append(Result.of(f"nginx+fastcgi {workers}w a 52-echo page req/s", our_page, their_page, "req/s",
+                                     "nginx+php-fpm8.2"))
     return results
 
 

@@ -3,7 +3,8 @@
 (1) hello world, the same process count (1 and 2: ``serve --workers N`` beside
 ``PHP_CLI_SERVER_WORKERS=N``), wrk -t2 at -c16 and -c64: requests/s, p99 latency and
 server CPU per request, php -S measured in the same run; (4) a 700-line script
-against a 5-line one, both served by ``serve`` (php -S's own ratio beside it).
+against a 5-line one, both served by ``serve`` (php -S's own ratio beside it), and a page
+of 52 echos against the same page on php -S.
 "not measured" (baseline None) where wrk or php is absent.
 
     python3 -m benchmarks --only serve_http [--quick]
@@ -29,6 +30,14 @@ from benchmarks.common import Result, benchmark, php_available
 ROOT = Path(__file__).resolve().parents[1]
 HELLO_PY = 'from phprt.php import *\necho("Hello, world!\\n")\n'
 HELLO_PHP = '<?php\necho "Hello, world!\\n";\n'
+#: A page of 52 echos, 210 values: the output layer's cost per echo, beside PHP's.
+PAGE_PY = ('from phprt.php import *\nheader("X-Frame-Options: DENY")\nname = _GET.get("name", "world")\n'
+           'echo(f"<!doctype html><title>Hello</title><h1>Hello, {name}!</h1>\\n<ul>\\n")\n'
+           'for i in range(50):\n    echo("<li>Item ", i, ": ", str(i * i), "</li>\\n")\necho("</ul>\\n")\n')
+PAGE_PHP = ('<?php\nheader("X-Frame-Options: DENY");\n$name = $_GET["name"] ?? "world";\n'
+            'echo "<!doctype html><title>Hello</title><h1>Hello, $name!</h1>\\n<ul>\\n";\n'
+            'for ($i = 0; $i < 50; $i++) {\n    echo "<li>Item ", $i, ": ", (string)($i * $i), "</li>\\n";\n}\n'
+            'echo "</ul>\\n";\n')
 
 
 def wrk_available() -> bool:
@@ -137,6 +146,8 @@ def _site(directory: Path) -> tuple[Path, Path]:
     (php / "index.php").write_text(HELLO_PHP)
     (py / "long.py").write_text(long_script(700, php=False))
     (php / "long.php").write_text(long_script(700, php=True))
+    (py / "page.py").write_text(PAGE_PY)
+    (php / "page.php").write_text(PAGE_PHP)
     return py, php
 
 
@@ -170,7 +181,8 @@ def serve_vs_php_s(quick: bool) -> list[Result]:
 
 
 def _long_vs_short(py: Path, php: Path, seconds: float, measured: bool) -> list[Result]:
-    """(4): req/s of a 700-line script against a 5-line one, each server against itself."""
+    """(4): req/s of a 700-line script against a 5-line one, each server against itself; and
+    a page of 52 echos (``PAGE_PY``) against the same page on ``php -S``."""
     if not measured:
         return [Result.of("serve 700-line/5-line script req/s", 0.0, None, "req/s", "5-line (wrk absent)")]
     results = []
@@ -178,11 +190,15 @@ def _long_vs_short(py: Path, php: Path, seconds: float, measured: bool) -> list[
     with server(serve_command(py, port, 1), port):
         short = wrk(f"http://127.0.0.1:{port}/index.py", 16, seconds)[0]
         long = wrk(f"http://127.0.0.1:{port}/long.py", 16, seconds)[0]
+        page = wrk(f"http://127.0.0.1:{port}/page.py?name=x", 16, seconds)[0]
     results.append(Result.of("serve 700-line script req/s", long, short, "req/s", "serve 5-line script"))
+    theirs = None
     if php_available():
         port = free_port()
         with server(php_command(php, port), port):
             short = wrk(f"http://127.0.0.1:{port}/index.php", 16, seconds)[0]
             long = wrk(f"http://127.0.0.1:{port}/long.php", 16, seconds)[0]
+            theirs = wrk(f"http://127.0.0.1:{port}/page.php?name=x", 16, seconds)[0]
         results.append(Result.of("php -S 700-line script req/s", long, short, "req/s", "php -S 5-line script"))
+    results.append(Result.of("serve a 52-echo page 1p req/s", page, theirs, "req/s", "php -n -S"))
     return results
