@@ -13,8 +13,7 @@ whether the connection stays open, ``render_head`` writes its head and
 from __future__ import annotations
 
 import re
-from functools import cached_property
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from ..engine.records import record
 from .body import BodySink, Buffer
@@ -103,15 +102,17 @@ class RequestHead:
         """The comma-separated members of the fields named ``name``, lowercased."""
         return [part.strip(" \t").lower() for value in self.values(name) for part in value.split(",") if part.strip(" \t")]
 
-    @cached_property
+    @property
     def persistent(self) -> bool:
         """Whether the client asks to keep the connection: HTTP/1.1 unless it says
         ``close``, HTTP/1.0 only with ``keep-alive`` (SERVE-KEEP-1); worked out once
-        (SERVE-PERF-1)."""
-        tokens = self.tokens("connection")
-        if "close" in tokens:
-            return False
-        return self.version >= (1, 1) or "keep-alive" in tokens
+        (SERVE-PERF-1), without cached_property's lock."""
+        known: bool | None = self.__dict__.get("_persistent")
+        if known is None:
+            tokens = self.tokens("connection")
+            known = "close" not in tokens and (self.version >= (1, 1) or "keep-alive" in tokens)
+            self.__dict__["_persistent"] = known  # a cache, not a field: the head stays as made
+        return known
 
     @property
     def expects_continue(self) -> bool:
@@ -453,12 +454,33 @@ class Framing:
 
 #: What a line that names Connection, Content-Length or Transfer-Encoding can begin with.
 _FRAMING_INITIALS = frozenset("CcTt \t")
+#: ``_scan()``'s reading: Content-Length values, a Transfer-Encoding, Connection tokens, own_close's tokens.
+Scan = tuple[tuple[str, ...], bool, tuple[str, ...], tuple[str, ...]]
 
 
-def _scan(lines: Sequence[str], own_close: int | None) -> tuple[list[str], bool, list[str], list[str]]:
+#: What the framing reads in a response's header lines, ``_scan()``, by the lines it was read
+#: in and ``own_close``: the same lines (``php -S``'s Date changes once a second) are read once (SERVE-PERF-2).
+_SCANS: dict[tuple[Any, ...], Scan] = {}
+_SCANS_SIZE = 64
+_SCAN_BYTES = 2048  # longer lines are read each time: the cache stays small
+
+
+def _scan(lines: Sequence[str], own_close: int | None) -> Scan:
     """What the framing reads in a response's header ``lines``, in one pass
     (SERVE-PERF-1): the Content-Length values, whether there is a Transfer-Encoding,
     the Connection tokens (lowercased), all but ``own_close``'s, and ``own_close``'s."""
+    key = (own_close, *lines)
+    found = _SCANS.get(key)
+    if found is None:
+        found = _scan_lines(lines, own_close)
+        if sum(map(len, lines)) <= _SCAN_BYTES:
+            if len(_SCANS) >= _SCANS_SIZE:
+                _SCANS.clear()
+            _SCANS[key] = found
+    return found
+
+
+def _scan_lines(lines: Sequence[str], own_close: int | None) -> Scan:
     lengths: list[str] = []
     transfer = False
     connection: list[str] = []
@@ -479,7 +501,7 @@ def _scan(lines: Sequence[str], own_close: int | None) -> tuple[list[str], bool,
             lengths.append(value.strip(" \t"))
         elif key == "transfer-encoding":
             transfer = True
-    return lengths, transfer, connection, own
+    return tuple(lengths), transfer, tuple(connection), tuple(own)
 
 
 def body_allowed(method: str, status: int) -> bool:
@@ -515,7 +537,7 @@ def plan_response(request: RequestHead, status: int, lines: Sequence[str], *, ow
     return _plan(request, status, _scan(lines, own_close), closing)
 
 
-def _plan(request: RequestHead, status: int, scan: tuple[list[str], bool, list[str], list[str]],
+def _plan(request: RequestHead, status: int, scan: Scan,
           closing: bool) -> Framing:
     lengths, transfer, connection, _ = scan
     length: int | None = None
@@ -546,7 +568,7 @@ def render_head(request: RequestHead, status: int, reason: str, lines: Sequence[
 
 
 def _render(request: RequestHead, status: int, reason: str, lines: Sequence[str], framing: Framing,
-            own_close: int | None, scan: tuple[list[str], bool, list[str], list[str]], charset: str) -> bytes:
+            own_close: int | None, scan: Scan, charset: str) -> bytes:
     out = [f"{'HTTP/1.1' if request.version >= (1, 1) else 'HTTP/1.0'} {status} {reason}", *lines]
     connection = scan[2]
     if framing.persistent:

@@ -566,3 +566,28 @@ def test_a_request_read_whole_in_one_pass_is_the_request_its_records_give() -> N
     for other in (_nginx_request(role=2), _nginx_request(request_id=0), _stream()):
         assert Connection()._whole(other) is None
         _both([other])
+
+
+@pytest.mark.clause("SERVE-PERF-2", "SERVE-FRAME-1", "SERVE-FRAME-2")
+def test_the_lines_read_are_remembered_within_bounds_and_completeness_follows_the_body() -> None:
+    lines = ["Host: h", "Date: d", "Connection: close", "Content-Length: 3"]
+    first = http11._scan(lines, 2)
+    assert http11._scan(list(lines), 2) is first and first == (("3",), False, (), ("close",))
+    assert http11._scan(lines, None) == (("3",), False, ("close",), ())  # own_close is part of what is read
+    long = ["X-Big: " + "y" * 4096, "Content-Length: 1"]
+    assert http11._scan(long, None) is not http11._scan(long, None)  # too long to keep: read each time
+    for index in range(200):
+        http11._scan([f"X-N: {index}"], None)
+    assert len(http11._SCANS) <= http11._SCANS_SIZE
+    request = RequestHead("GET", "/", "/", (1, 1), "HTTP/1.1", ())
+    for mode_lines, writes, complete in (
+            (["Content-Length: 3"], [b"ab", b"cd"], [False, True]),  # the length reached: no more goes
+            ([], [b"ab", b"cd"], [False, False]),  # chunked: complete at its end
+            (["Content-Length: 0"], [], [])):
+        writer = ResponseWriter(request)
+        writer.head(200, "OK", mode_lines)
+        encoder = writer.encoder
+        assert encoder is not None and encoder.complete is (mode_lines == ["Content-Length: 0"])
+        assert [(writer.body(data), encoder.complete)[1] for data in writes] == complete
+        writer.end()
+        assert encoder.complete is (encoder.mode != "length" or encoder.remaining == 0)
