@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import Result, benchmark
-from benchmarks.serve_http import HELLO_PY, ROOT, free_port, server, wrk, wrk_available
+from benchmarks.serve_http import HELLO_PY, ROOT, free_port, server, warm, wrk, wrk_available
 
 #: The applications, in one module the servers import: phprt's (one script for every
 #: URL, so no document-root lookup is measured twice) and the bare ones.
@@ -117,7 +117,7 @@ def _measure(directory: Path, server_name: str, app: str, seconds: float) -> tup
     port = free_port()
     env = {"PYTHONPATH": os.pathsep.join([str(directory), str(ROOT), os.environ.get("PYTHONPATH", "")])}
     with server(_command(server_name, app, port), port, env, cwd=directory) as pgid:
-        wrk(f"http://127.0.0.1:{port}/", 16, min(seconds, 1.0))  # warm up
+        warm(f"http://127.0.0.1:{port}/", 16)
         return wrk(f"http://127.0.0.1:{port}/", 16, seconds, pgid)
 
 

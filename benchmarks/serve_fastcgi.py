@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from benchmarks.common import Result, benchmark
-from benchmarks.serve_http import HELLO_PHP, HELLO_PY, PAGE_PHP, PAGE_PY, free_port, server, wrk, wrk_available
+from benchmarks.serve_http import HELLO_PHP, HELLO_PY, PAGE_PHP, PAGE_PY, free_port, server, warm, wrk, wrk_available
 from phprt.net.nginx import find_nginx, write_config
 
 NGINX = find_nginx()
@@ -89,12 +89,14 @@ def nginx_fastcgi_vs_php_fpm(quick: bool) -> list[Result]:
                 (run / name).mkdir(parents=True)
             pgids: list[int] = []  # the responder's CPU per request: the FastCGI side's alone
             with phprt_fastcgi(py, workers, pgids) as upstream, nginx(run / "a", py, upstream, ".py") as port:
+                warm(f"http://127.0.0.1:{port}/index.py", 16)
                 ours = wrk(f"http://127.0.0.1:{port}/index.py", 16, seconds, pgids[0])
                 our_page = wrk(f"http://127.0.0.1:{port}/page.py?name=x", 16, seconds)[0]
             theirs = their_page = None
             if PHP_FPM:
                 pgids.clear()
                 with php_fpm(run / "b", workers, pgids) as upstream, nginx(run / "c", php, upstream, ".php") as port:
+                    warm(f"http://127.0.0.1:{port}/index.php", 16)
                     theirs = wrk(f"http://127.0.0.1:{port}/index.php", 16, seconds, pgids[0])
                     their_page = wrk(f"http://127.0.0.1:{port}/page.php?name=x", 16, seconds)[0]
             label = f"nginx+fastcgi {workers}w -c16"

@@ -115,6 +115,12 @@ def wrk(url: str, connections: int, seconds: float, pgid: int | None = None) -> 
     return rate, p99, used / max(total, 1)
 
 
+def warm(url: str, connections: int) -> None:
+    """A second's run before the measured one, on either side: the script compiled, the server's
+    lazy imports made and its threads started, as after any first requests."""
+    wrk(url, connections, 1.0)
+
+
 def serve_command(docroot: Path, port: int, workers: int) -> list[str]:
     return [sys.executable, "-m", "phprt", "serve", "--listen", f"127.0.0.1:{port}", "--workers", str(workers),
             str(docroot)]
@@ -166,11 +172,13 @@ def serve_vs_php_s(quick: bool) -> list[Result]:
                 continue
             port = free_port()
             with server(serve_command(py, port, workers), port) as pgid:
+                warm(f"http://127.0.0.1:{port}/", connections)
                 ours = wrk(f"http://127.0.0.1:{port}/", connections, seconds, pgid)
             theirs: tuple[float, float, float] | None = None
             if php_available():
                 port = free_port()
                 with server(php_command(php, port), port, {"PHP_CLI_SERVER_WORKERS": str(workers)}) as pgid:
+                    warm(f"http://127.0.0.1:{port}/", connections)
                     theirs = wrk(f"http://127.0.0.1:{port}/", connections, seconds, pgid)
             name = "php -n -S"
             results.append(Result.of(f"{label} req/s", ours[0], theirs and theirs[0], "req/s", name))
