@@ -119,15 +119,8 @@ class OutputFunctions(RuntimeBase):
                     self._raise_pending()
             return
         self._write_value(arg)
-        for value in more:  # _write_value(), inlined for a str or an int (PERF-ECHO-3)
-            cls = value.__class__
-            if cls is str or cls is int:
-                if text := value if cls is str else str(value):
-                    self._out.write(text)
-                    if self._pending is not None:
-                        self._raise_pending()
-            else:
-                self._write_value(value)
+        for value in more:
+            self._write_value(value)
 
     def _joined(self, arg: Any, more: tuple[Any, ...]) -> str | None:
         # echo's values as one str, where one write of it gives what a write of each gives
