@@ -56,6 +56,7 @@ class RuntimeBase:
     exit_status: int = 0
     #: The request variables, PHP's $_SERVER, as the transport filled them (REQ-SERVER-1).
     server: dict[str, Any]
+    _received: dict[str, Any]  # the request as the SAPI holds it, whatever the script does to $_SERVER
     _ini: dict[str, str | None]  # the directives' current values
     _configuration: Configuration  # the ini as given, parsed once (INI-CONFIG-1)
     _out: OutputStack

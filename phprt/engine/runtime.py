@@ -154,7 +154,7 @@ class Runtime(
         cli = self.sapi.name == "cli"
         self._headers_only = not cli and self.server.get("REQUEST_METHOD") == "HEAD"
         self._headers = HeaderQueue(self._ini_str, stores=not cli, response_code=0 if cli else 200,
-                                    redirect_code=self._redirect_code(), charset=charset)
+                                    redirect_code=self._redirect_code, charset=charset)
         self._headers.on_content_length = self._content_length_set
         self._ended = False
         # Once the output layer is torn down, PHP writes to its process's stdout: the
@@ -225,6 +225,7 @@ class Runtime(
         out._emit = out._direct = _dropped
         out._header = _head_sent
         self._headers._ini = _no_ini
+        self._headers._redirect_code = 302
         self._headers.on_content_length = _nothing
         self._timer.disown()
         self.__dict__.pop("echo", None)

@@ -60,11 +60,12 @@ class HeaderFunctions(RuntimeBase):
 
     def _redirect_code(self) -> int:
         # A Location answers 303 to an HTTP/1.1 non-GET request where the SAPI
-        # reports the protocol, else 302 (HDR-LOCATION-1).
-        protocol = self.server.get("SERVER_PROTOCOL", "")
+        # reports the protocol, else 302 (HDR-LOCATION-1): the request as the SAPI
+        # holds it, whatever the script did to $_SERVER.
+        protocol = self._received.get("SERVER_PROTOCOL", "")
         if not protocol:  # none reported (the CLI): no more to look at
             return 302
-        method = self.server.get("REQUEST_METHOD")
+        method = self._received.get("REQUEST_METHOD")
         newer = protocol[:5].upper() == "HTTP/" and protocol[5:] > "1.0"
         return 303 if self.sapi.reports_protocol and newer and method not in (None, "GET", "HEAD") else 302
 

@@ -148,12 +148,12 @@ class HeaderQueue:
 
     ``stores`` is False under the CLI, whose SAPI accepts header() but keeps nothing
     (HDR-CLI-1). ``ini`` reads default_charset and default_mimetype when they are
-    needed; ``redirect_code`` is 303 for a SAPI that reports an HTTP/1.1 non-GET
-    request, else 302 (HDR-LOCATION-1).
+    needed; ``redirect_code`` (or what calling it gives, when a Location header needs
+    it) is 303 for a SAPI that reports an HTTP/1.1 non-GET request, else 302 (HDR-LOCATION-1).
     """
 
-    def __init__(self, ini: Callable[[str], str], *, stores: bool, response_code: int, redirect_code: int = 302,
-                 charset: str = "utf-8") -> None:
+    def __init__(self, ini: Callable[[str], str], *, stores: bool, response_code: int,
+                 redirect_code: int | Callable[[], int] = 302, charset: str = "utf-8") -> None:
         self.lines: list[str] = []
         self.charset = charset
         self.response_code = response_code
@@ -201,7 +201,8 @@ class HeaderQueue:
             elif lowered == "location":
                 code = self.response_code
                 if not 300 <= code <= 399 and code != 201:
-                    self.set_response_code(response_code or self._redirect_code)
+                    redirect = self._redirect_code  # worked out when a Location needs it (PERF-START-3)
+                    self.set_response_code(response_code or (redirect() if callable(redirect) else redirect))
             elif lowered == "www-authenticate":
                 self.set_response_code(401)
         if response_code:

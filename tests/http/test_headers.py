@@ -120,6 +120,17 @@ def test_a_sapi_that_reports_the_protocol_answers_a_post_with_303() -> None:
     assert [code("POST", "HTTP/1.1"), code("GET", "HTTP/1.1"), code("POST", "HTTP/1.0")] == [303, 302, 302]
 
 
+@pytest.mark.clause("HDR-LOCATION-1", "PERF-START-3")
+def test_the_redirect_code_is_the_sapis_request_whatever_the_script_did_to_server() -> None:
+    # main/SAPI.c reads SG(request_info) (proto_num, request_method), which the SAPI filled before
+    # the script ran; $_SERVER is a copy the script may change. Worked out when Location is set.
+    server = {"REQUEST_METHOD": "POST", "SERVER_PROTOCOL": "HTTP/1.1"}
+    with Runtime(transport=MemoryTransport(server=server), sapi="apache2handler") as rt:
+        rt.server["REQUEST_METHOD"], rt.server["SERVER_PROTOCOL"] = "GET", "HTTP/1.0"
+        rt.header("Location: /next")
+        assert rt.http_response_code() == 303
+
+
 @pytest.mark.clause("TRANSPORT-HEAD-1", "REQ-SERVER-1")
 def test_the_transport_receives_one_response_head() -> None:
     transport = MemoryTransport(server={"HTTP_ACCEPT_ENCODING": "gzip"})
