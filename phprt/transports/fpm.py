@@ -146,7 +146,8 @@ class FpmRecords(Transport):
     def __init__(self, inner: Transport) -> None:
         self.inner = inner
         self._records = RecordBuffer(self._deliver)
-        #: write(data): fcgi_write() of STDOUT, called as it is: no frame of this class's between (FPM-PERF-1)
+        #: Transport.write(data): fcgi_write() of STDOUT, the buffer's own method called as it is,
+        #: with no frame of this class's between (FPM-PERF-1).
         self.write = partial(self._records.write, STDOUT)  # type: ignore[method-assign]
         self._unsent_head: ResponseHead | None = None  # a head in the records, not delivered yet
         self._unsent_block: bytes | None = None  # its bytes as written into the records
@@ -164,9 +165,6 @@ class FpmRecords(Transport):
         self._unsent_head, self._head_left = head, len(block)
         self._unsent_block = block  # PHP-FPM's CGI head as it is (FCGI-PERF-3)
         return self._records.write(STDOUT, block)
-
-    def write(self, data: bytes) -> bool:
-        return self._records.write(STDOUT, data)
 
     def flush(self) -> bool:
         return self._records.flush()

@@ -47,8 +47,7 @@ class HttpTransport(Transport):
         self._log = log
         self._head = b""  # made, not sent yet: it goes with what is sent next
         self._encoder: BodyEncoder | None = None  # the writer's, once the head is made
-        self._writes = 0  # body writes since the last push (SERVE-SEND-2)
-        self._holding = False  # small writes wait for the client's acknowledgement
+        self._writes = 0  # body writes since the last push; from _WRITES_SENT_AT_ONCE on, small ones wait (SERVE-SEND-2)
 
     @property
     def started(self) -> bool:
@@ -98,7 +97,6 @@ class HttpTransport(Transport):
         delivered = self._send(encoder.encode(data))
         self._writes += 1
         if self._writes == _WRITES_SENT_AT_ONCE:  # many writes: let the small ones gather (SERVE-SEND-2)
-            self._holding = True
             self._channel.hold_small_writes(True)
         if encoder.complete:  # the response is whole: a connection not kept is shut now (SERVE-EARLY-1)
             self._settle()
@@ -106,10 +104,9 @@ class HttpTransport(Transport):
 
     def _push(self) -> None:
         # what gathered goes now, and the next writes go at once again (SERVE-SEND-2)
-        self._writes = 0
-        if self._holding:
-            self._holding = False
+        if self._writes >= _WRITES_SENT_AT_ONCE:
             self._channel.hold_small_writes(False)
+        self._writes = 0
 
     def flush(self) -> bool:
         if self._head:
