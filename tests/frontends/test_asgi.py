@@ -141,6 +141,18 @@ def test_output_is_sent_as_it_is_written() -> None:
     assert first < gate.ended[0]
 
 
+@pytest.mark.clause("PERF-ECHO-4", "ASGI-SEND-1")
+def test_an_echo_of_several_values_reaches_the_asgi_server_as_php_writes_them() -> None:
+    def script() -> None:
+        echo("head|")  # the head goes; later echos go straight out
+        for n in range(3):
+            echo("a", n, "b", True, 2.5)  # a bool and a float: written value by value
+
+    exchange = run(Exchange(ASGIApp(script), get("/")).run())
+    check_message_order(exchange.messages)
+    assert exchange.body == b"head|a0b12.5a1b12.5a2b12.5"
+
+
 @pytest.mark.clause("ASGI-SEND-1", "WSGI-HEAD-1")
 def test_the_head_is_sent_when_php_sends_it() -> None:
     gate = Gate()

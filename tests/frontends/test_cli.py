@@ -112,3 +112,17 @@ def test_run_reports_an_uncaught_exception_like_php_and_exits_255(tmp_path: Path
         f"a\nFatal error: Uncaught ValueError: bad in {script}:3\nStack trace:\n#0 {{main}}\n"
         f"  thrown in {script} on line 3\n"
     ).encode()
+
+
+@pytest.mark.clause("PERF-ECHO-3", "PERF-ECHO-4", "RT-RUN-1")
+@pytest.mark.parametrize("sapi", ["cli", "fpm"])
+def test_run_echoes_several_values_as_php_does(tmp_path: Path, sapi: str) -> None:
+    # php -n: ini_set("precision", "3"); echo "a", 7, "b", true, 3.14159, "\n";
+    # ob_start(); echo "x", 12, "y"; $s = ob_get_clean(); echo $s, strlen($s), "\n";
+    # prints "a7b13.14\nx12y4\n" (under "fpm" the same body follows the CGI head)
+    script = tmp_path / "echo.py"
+    script.write_text('from phprt.php import *\nini_set("precision", "3")\necho("a", 7, "b", True, 3.14159, "\\n")\n'
+                      'ob_start()\necho("x", 12, "y")\ns = ob_get_clean()\necho(s, len(s), "\\n")\n')
+    completed = run("--sapi", sapi, str(script))
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.endswith(b"a7b13.14\nx12y4\n")

@@ -525,3 +525,25 @@ def test_small_writes_gather_from_the_third_until_a_flush_or_the_end() -> None:
     finally:
         client.close()
         sock.close()
+
+
+@pytest.mark.clause("SERVE-SEND-2", "SERVE-KEEP-1", "PERF-ECHO-4")
+def test_a_page_of_many_echos_and_the_next_response_arrive_whole_through_serve(make_server) -> None:
+    # Through the server: many small writes gather, a flush pushes them, the end pushes the rest,
+    # and the connection's next response starts by sending at once again.
+    from phprt import php
+    from tests.support.http import connect, read_reply
+
+    def page() -> None:
+        for i in range(50):
+            php.echo("<li>", i, "</li>")
+            if i == 25:
+                php.flush()
+
+    server = make_server(page)
+    expected = b"".join(b"<li>%d</li>" % i for i in range(50))
+    with connect(server) as sock, sock.makefile("rb") as fp:
+        for _ in range(2):  # two requests on one kept connection
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+            reply = read_reply(fp)
+            assert reply.status == 200 and reply.body == expected
