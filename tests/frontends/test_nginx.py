@@ -40,6 +40,7 @@ PAGES = {
     "cookie.py": 'from phprt.php import *\nsetcookie("a", "b c", 0, "/")\nheader("Cache-Control: no-store")\necho("c")\n',
     "big.py": 'from phprt.php import *\nob_start(None, 4096)\nfor i in range(20000):\n    echo(f"{i:09d}\\n")\n',
     "gzip.py": 'from phprt.php import *\nob_start(ob_gzhandler)\necho("compress me " * 500)\n',
+    "echos.py": 'from phprt.php import *\nfor i in range(3000):\n    echo("abcde", i % 10)\n',  # PERF-ECHO-4, 18 KiB
 }
 SCRIPTS = {
     "post.py": 'from phprt.php import *\necho(len(runtime().input), " ", runtime().input[:20], "|", _POST.get("b", "-"))\n',
