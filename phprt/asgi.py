@@ -29,6 +29,7 @@ from typing import Any, Awaitable, Callable, Mapping, MutableMapping
 from urllib.parse import quote
 
 from .engine.ini_files import IniFile, server_configuration
+from .engine.memo import Memo
 from .engine.script import Script
 from .net.logs import Log
 from .net.site import MAX_BODY, HttpRequest, ScriptCall, Site, StaticResponse, error_page
@@ -87,16 +88,13 @@ def request_from_scope(scope: Mapping[str, Any], body: bytes) -> HttpRequest:
 
 
 #: Header names seen, as the request's strings: decoded once per name (WSGI-PERF-2).
-_FIELD_NAMES: dict[bytes, str] = {}
+_FIELD_NAMES: Memo[bytes, str] = Memo(1024)
 
 
 def _field_name(name: bytes) -> str:
     text = _FIELD_NAMES.get(name)
     if text is None:
-        text = bytes(name).decode("latin-1")
-        if len(_FIELD_NAMES) >= 1024:
-            _FIELD_NAMES.clear()
-        _FIELD_NAMES[bytes(name)] = text
+        text = _FIELD_NAMES.keep(bytes(name), bytes(name).decode("latin-1"))
     return text
 
 

@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from urllib.parse import quote
 
 from .engine.ini_files import IniFile, server_configuration
+from .engine.memo import Memo
 from .engine.script import Script
 from .net.site import MAX_BODY, HttpRequest, ScriptCall, Site, StaticResponse, error_page
 from .transports.gateway import PATH_SAFE, BodyTooLarge, HeadForms, ResponseChannel, ScriptThreads
@@ -61,8 +62,7 @@ def _port(value: Any) -> int:
 #: The header fields of the environs seen, by their keys in order: each key that carries
 #: one with its name -- ``HTTP_USER_AGENT``, ``User-Agent`` (WSGI-REQUEST-1) -- found once
 #: per sequence of keys, the last 256 of them (WSGI-PERF-2).
-_FIELD_KEYS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
-_FIELD_KEYS_SIZE = 256
+_FIELD_KEYS: Memo[tuple[str, ...], tuple[tuple[str, str], ...]] = Memo(256)
 
 
 def _field_name(key: str) -> str:
@@ -77,10 +77,7 @@ def _field_keys(environ: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     keys = tuple(environ)
     found = _FIELD_KEYS.get(keys)
     if found is None:
-        found = tuple((key, name) for key in keys if (name := _field_name(key)))
-        if len(_FIELD_KEYS) >= _FIELD_KEYS_SIZE:
-            _FIELD_KEYS.clear()
-        _FIELD_KEYS[keys] = found
+        found = _FIELD_KEYS.keep(keys, tuple((key, name) for key in keys if (name := _field_name(key))))
     return found
 
 

@@ -16,6 +16,7 @@ from typing import Any, Mapping, MutableMapping
 from .ini import INI_PERDIR, Configuration, IniSource, configure, ini_integer, sapi_directives
 from .ini_presets import PRESETS
 from .ini_scanner import INI_CONSTANTS, INI_E_ALL, IniEntry, parse_ini_string
+from .memo import Memo
 from .records import field, record
 
 __all__ = [
@@ -240,8 +241,7 @@ _user_cache_lock = threading.Lock()
 
 #: request_ini()'s results without messages, by what they are made of; each with the .user.ini
 #: cache entry it read (or None) -- valid while that entry is the cache's and unexpired (PERF-START-4).
-_request_cache: dict[tuple[Any, ...], tuple[Configuration, RequestIni, str, tuple[int, dict[str, str]] | None]] = {}
-_REQUEST_CACHE_SIZE = 256
+_request_cache: Memo[tuple[Any, ...], tuple[Configuration, RequestIni, str, tuple[int, dict[str, str]] | None]] = Memo(256)
 
 
 def request_ini(configuration: Configuration, server: Mapping[str, Any], sapi: str,
@@ -269,9 +269,7 @@ def request_ini(configuration: Configuration, server: Mapping[str, Any], sapi: s
     found = _request_ini(configuration, server, sapi, stamp, read)
     if found.errors or found.fpm_log or "$" in f"{key[3]}{key[4]}":
         return found
-    if len(_request_cache) >= _REQUEST_CACHE_SIZE:
-        _request_cache.clear()
-    _request_cache[key] = (configuration, found, *read[0]) if read else (configuration, found, "", None)
+    _request_cache.keep(key, (configuration, found, *read[0]) if read else (configuration, found, "", None))
     return found
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Mapping, NamedTuple
 
+from ..engine.memo import Memo
 from ..engine.records import record, replace
 from ..engine.values import PHP_BYTES, encodable, leading_int
 
@@ -271,8 +272,7 @@ def default_content_type(mimetype: str, charset: str) -> str:
 
 #: php-cgi's and PHP-FPM's heads made lately, by what they were made of: the same queue
 #: makes the same head, shared (it is immutable) with its block (PERF-HEAD-1).
-_CGI_HEADS: dict[tuple[Any, ...], ResponseHead] = {}
-_CGI_HEADS_SIZE = 64
+_CGI_HEADS: Memo[tuple[Any, ...], ResponseHead] = Memo(64)
 _CGI_HEAD_BYTES = 2048  # a head with longer lines is made each time: the cache stays small
 
 
@@ -286,9 +286,7 @@ def cgi_head(queue: HeaderQueue) -> ResponseHead:
     if head is None:
         head = _cgi_head(queue)
         if sum(map(len, queue.lines)) <= _CGI_HEAD_BYTES:
-            if len(_CGI_HEADS) >= _CGI_HEADS_SIZE:
-                _CGI_HEADS.clear()
-            _CGI_HEADS[key] = head
+            _CGI_HEADS.keep(key, head)
     return head
 
 

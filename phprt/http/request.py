@@ -35,6 +35,7 @@ from ..engine.ini_scanner import (
     parse_bool,
     parse_quantity,
 )
+from ..engine.memo import Memo
 from ..engine.records import field, record
 
 __all__ = [
@@ -226,7 +227,7 @@ class _Settings:
         return letter in self.variables_order or letter.lower() in self.variables_order
 
 
-_SETTINGS: dict[tuple[str | None, ...], _Settings] = {}
+_SETTINGS: Memo[tuple[str | None, ...], _Settings] = Memo(64)
 
 
 def _settings(ini: Callable[[str], object] | None) -> _Settings:
@@ -235,9 +236,7 @@ def _settings(ini: Callable[[str], object] | None) -> _Settings:
     values = tuple(_ini_lookup(ini, name) for name in REQUEST_INI_DEFAULTS)
     settings = _SETTINGS.get(values)
     if settings is None:
-        if len(_SETTINGS) >= 64:
-            _SETTINGS.clear()
-        settings = _SETTINGS[values] = _Settings(ini)
+        settings = _SETTINGS.keep(values, _Settings(ini))
     return settings
 
 

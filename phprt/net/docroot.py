@@ -17,6 +17,7 @@ from pathlib import Path
 from stat import S_ISDIR, S_ISREG
 from urllib.parse import unquote_to_bytes
 
+from ..engine.memo import Memo
 from ..engine.records import field, record
 
 __all__ = ["DocumentRoot", "Refused", "Resolved"]
@@ -77,9 +78,9 @@ class DocumentRoot:
         self.realpath_ttl = self.REALPATH_TTL if realpath_ttl is None else realpath_ttl
         self._root = str(self.root)
         self._prefix = self._root if self._root.endswith("/") else self._root + "/"
-        self._realpaths: dict[str, tuple[float, Path, str]] = {}
+        self._realpaths: Memo[str, tuple[float, Path, str]] = Memo(self.REALPATH_ENTRIES)
         self._realpaths_lock = threading.Lock()
-        self._plans: dict[str, _Plan | tuple[int, str]] = {}
+        self._plans: Memo[str, _Plan | tuple[int, str]] = Memo(self.REALPATH_ENTRIES)
 
     def realpath(self, path: str | os.PathLike[str]) -> Path:
         """``os.path.realpath(path)``, remembered for ``realpath_ttl`` seconds, as PHP's
@@ -98,9 +99,7 @@ class DocumentRoot:
         real = Path(text)
         if self.realpath_ttl > 0:
             with self._realpaths_lock:
-                if len(self._realpaths) >= self.REALPATH_ENTRIES:
-                    self._realpaths.clear()  # PHP drops entries when its cache is full, too
-                self._realpaths[key] = (now + self.realpath_ttl, real, text)
+                self._realpaths.keep(key, (now + self.realpath_ttl, real, text))  # full: PHP drops entries too
         return real, text
 
     def resolve(self, url_path: str) -> Resolved:
@@ -115,9 +114,7 @@ class DocumentRoot:
                 plan = self._plan(url_path)
             except Refused as refused:
                 plan = (refused.status, str(refused))
-            if len(self._plans) >= self.REALPATH_ENTRIES:
-                self._plans.clear()
-            self._plans[url_path] = plan
+            self._plans.keep(url_path, plan)
         if isinstance(plan, tuple):
             raise Refused(*plan)
         static = plan.static

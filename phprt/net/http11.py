@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Sequence
 
+from ..engine.memo import Memo
 from ..engine.records import record
 from .body import BodySink, Buffer
 
@@ -460,8 +461,7 @@ Scan = tuple[tuple[str, ...], bool, tuple[str, ...], tuple[str, ...]]
 
 #: What the framing reads in a response's header lines, ``_scan()``, by the lines it was read
 #: in and ``own_close``: the same lines (``php -S``'s Date changes once a second) are read once (SERVE-PERF-2).
-_SCANS: dict[tuple[Any, ...], Scan] = {}
-_SCANS_SIZE = 64
+_SCANS: Memo[tuple[Any, ...], Scan] = Memo(64)
 _SCAN_BYTES = 2048  # longer lines are read each time: the cache stays small
 
 
@@ -474,9 +474,7 @@ def _scan(lines: Sequence[str], own_close: int | None) -> Scan:
     if found is None:
         found = _scan_lines(lines, own_close)
         if sum(map(len, lines)) <= _SCAN_BYTES:
-            if len(_SCANS) >= _SCANS_SIZE:
-                _SCANS.clear()
-            _SCANS[key] = found
+            _SCANS.keep(key, found)
     return found
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from ..engine.ini import SAPI_PROFILES, configure
+from ..engine.memo import Memo
 from ..engine.records import record
 from ..engine.runtime import Runtime
 from ..engine.script import Script, execute
@@ -53,7 +54,7 @@ _PAGES = {
     501: "<h1>{reason}</h1><p>Request method not supported.</p>",
 }
 #: A request header's name as sent -> (its name lower-cased, its $_SERVER key without HTTP_).
-_FIELD_KEYS: dict[str, tuple[str, str]] = {}
+_FIELD_KEYS: Memo[str, tuple[str, str]] = Memo(1024)
 #: Python's own table, not the machine's /etc/mime.types, so a file's type is the same everywhere.
 _MIME = mimetypes.MimeTypes(filenames=())
 
@@ -268,10 +269,7 @@ class Site:
         for name, value in request.headers:
             known = _FIELD_KEYS.get(name)
             if known is None:
-                known = name.lower(), name.lower().upper().replace("-", "_")
-                if len(_FIELD_KEYS) >= 1024:
-                    _FIELD_KEYS.clear()
-                _FIELD_KEYS[name] = known
+                known = _FIELD_KEYS.keep(name, (name.lower(), name.lower().upper().replace("-", "_")))
             lowered, key = known
             keys[lowered] = key
             joined = lowered in fields and lowered != "set-cookie"

@@ -472,7 +472,11 @@ class SessionFunctions(RuntimeBase):
         return ok
 
     def _session_rshutdown(self) -> None:
-        # php_rshutdown_session_globals() + php_rinit_session_globals()
+        # php_rshutdown_session_globals() + php_rinit_session_globals(); nothing to undo for a
+        # request whose session was never touched (PERF-START-4)
+        if (self._session_module is None and self._session_status == PHP_SESSION_NONE and self._session_id is None
+                and self._session_read is None and not self._session_bound):
+            return
         self._session_bound = False
         try:
             self._session_close_module()

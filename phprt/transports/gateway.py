@@ -10,6 +10,7 @@ import threading
 from functools import partial
 from typing import Any, Callable, Generic, TypeVar, Union
 
+from ..engine.memo import Memo
 from ..net.http11 import declared_length
 from ..net.logs import Log
 from ..net.pool import WorkerPool
@@ -49,8 +50,7 @@ class HeadForms(Generic[Form]):
 
     def __init__(self, form: Callable[[GatewayHead], Form], size: int = 256) -> None:
         self.form = form
-        self._size = size
-        self._known: dict[tuple[Any, ...], tuple[GatewayHead, int | None, Form]] = {}
+        self._known: Memo[tuple[Any, ...], tuple[GatewayHead, int | None, Form]] = Memo(size)
         self.internal_error = (INTERNAL_ERROR, 0, form(INTERNAL_ERROR))
 
     def of(self, head: ResponseHead) -> tuple[GatewayHead, int | None, Form]:
@@ -62,9 +62,7 @@ class HeadForms(Generic[Form]):
             if gateway is not BAD_GATEWAY:
                 length = declared_length([part.value for part in head.named("content-length")], last_only=True)
             known = (gateway, length, self.form(gateway))
-            if len(self._known) >= self._size:
-                self._known.clear()
-            self._known[key] = known
+            self._known.keep(key, known)
         return known
 
 

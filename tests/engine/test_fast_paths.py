@@ -624,7 +624,7 @@ def test_the_same_queue_gives_the_same_head_made_once(sapi: str) -> None:
     assert fresh(queue) == first and headers.cgi_head(queue) is first
     big = head(200, "X-Big: " + "y" * 4096)  # too long to keep: made each time, the same bytes
     assert head(200, "X-Big: " + "y" * 4096) is not big and big.block().startswith(b"X-Big: yyy")
-    assert len(headers._CGI_HEADS) <= headers._CGI_HEADS_SIZE
+    assert len(headers._CGI_HEADS) <= headers._CGI_HEADS.size
 
 
 @pytest.mark.clause("PERF-ECHO-3", "VAL-ECHO-1")
@@ -672,3 +672,14 @@ def test_a_buffer_with_a_chunk_size_gets_each_value_of_an_echo(sapi: str) -> Non
         rt.echo("a", 1, "b")
         assert rt.ob_get_status()["buffer_used"] == 3 and rt.ob_get_clean() == "a1b"
     assert transport.body == b"[ab][cd][1]"
+
+
+@pytest.mark.clause("PERF-START-4", "SESS-END-1")
+def test_a_request_that_never_touched_its_session_ends_it_without_a_write() -> None:
+    with Runtime(transport=MemoryTransport(), sapi="cgi") as untouched:
+        untouched.echo("x")
+    assert not {name for name in vars(untouched) if name.startswith("_session_") and name != "_session_function"}
+    with Runtime(transport=MemoryTransport(), sapi="cgi") as named:  # session_id("abc") alone: undone at the end
+        assert named.session_id("abc") == ""
+        assert named.session_id() == "abc"
+    assert named._session_id is None and named.session_status() == 1  # PHP_SESSION_NONE

@@ -578,7 +578,7 @@ def test_the_lines_read_are_remembered_within_bounds_and_completeness_follows_th
     assert http11._scan(long, None) is not http11._scan(long, None)  # too long to keep: read each time
     for index in range(200):
         http11._scan([f"X-N: {index}"], None)
-    assert len(http11._SCANS) <= http11._SCANS_SIZE
+    assert len(http11._SCANS) <= http11._SCANS.size
     request = RequestHead("GET", "/", "/", (1, 1), "HTTP/1.1", ())
     for mode_lines, writes, complete in (
             (["Content-Length: 3"], [b"ab", b"cd"], [False, True]),  # the length reached: no more goes

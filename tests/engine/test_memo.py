@@ -1,0 +1,70 @@
+"""PERF-MEMO-1: what phprt remembers between requests is bounded, one ``Memo`` for each."""
+
+from __future__ import annotations
+
+import http.client
+import io
+from pathlib import Path
+
+import pytest
+
+from phprt import asgi, wsgi
+from phprt.engine import ini_files
+from phprt.engine.memo import Memo
+from phprt.http import headers, request
+from phprt.net import http11, site
+from phprt.net.docroot import DocumentRoot
+from phprt.server import HttpServer
+from phprt.transports.gateway import HeadForms
+
+
+@pytest.mark.clause("PERF-MEMO-1")
+def test_a_full_memo_starts_again_empty_when_it_keeps_one_more() -> None:
+    memo: Memo[str, int] = Memo(3)
+    assert [memo.keep(key, value) for key, value in (("a", 1), ("b", 2), ("c", 3))] == [1, 2, 3]
+    assert memo == {"a": 1, "b": 2, "c": 3} and memo.get("b") == 2
+    memo["b"] = 20  # a key it holds is replaced in place, as in a dict
+    assert memo.keep("d", 4) == 4
+    assert memo == {"d": 4} and memo.get("a") is None and memo.size == 3
+
+
+@pytest.mark.clause("PERF-MEMO-1")
+def test_each_memory_kept_between_requests_is_a_memo_of_its_stated_size(tmp_path: Path) -> None:
+    root = DocumentRoot(tmp_path)
+    sizes = {
+        "php-cgi/PHP-FPM heads": (headers._CGI_HEADS, 64),
+        "per-request ini": (ini_files._request_cache, 256),
+        "request-variable settings": (request._SETTINGS, 64),
+        "framing scans": (http11._SCANS, 64),
+        "serve's header keys": (site._FIELD_KEYS, 1024),
+        "ASGI header names": (asgi._FIELD_NAMES, 1024),
+        "WSGI key sets": (wsgi._FIELD_KEYS, 256),
+        "gateway heads": (HeadForms(lambda head: head)._known, 256),
+        "document root plans": (root._plans, 4096),
+        "document root realpaths": (root._realpaths, 4096),
+    }
+    assert {name: (type(memo), memo.size) for name, (memo, _) in sizes.items()} == {
+        name: (Memo, size) for name, (_, size) in sizes.items()}
+
+
+@pytest.mark.clause("PERF-MEMO-1")
+def test_a_client_that_sends_ever_new_header_names_grows_no_memory_past_its_bound(tmp_path: Path) -> None:
+    # Through `serve`'s server and a real client: 1,100 header names never seen before (90 a
+    # request, within the 100 fields a request may have), each still in $_SERVER under its CGI key.
+    (tmp_path / "keys.py").write_text(
+        "from phprt.php import *\necho(len([k for k in _SERVER if k.startswith('HTTP_X_NEW_')]))\n")
+    site._FIELD_KEYS.clear()
+    with HttpServer(tmp_path, log=io.StringIO()) as server:
+        connection = http.client.HTTPConnection(*server.address, timeout=10)
+        try:
+            counts = []
+            for batch in range(13):
+                connection.putrequest("GET", "/keys.py")
+                for index in range(90):
+                    connection.putheader(f"X-New-{batch}-{index}", "1")
+                connection.endheaders()
+                counts.append(connection.getresponse().read())
+        finally:
+            connection.close()
+    assert counts == [b"90"] * 13
+    assert 0 < len(site._FIELD_KEYS) <= 1024
