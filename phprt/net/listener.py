@@ -534,9 +534,9 @@ class Listener(Generic[C]):
                 self._running.pop(connection, None)
         if step is not None:  # back to the loop at once, still registered (NET-PERF-1)
             self._take_back(connection, step)
-            self._again = True
         if self._back:  # given back by this thread (NET-PERF-2), or by others
             self._collect()
+        if self._ready:  # a next request came meanwhile: the loop goes on without waiting (NET-PERF-8)
             self._again = True
         return True
 

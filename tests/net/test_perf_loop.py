@@ -40,11 +40,19 @@ class _Counting(selectors.DefaultSelector):
         _Counting.calls += 1
         return super().unregister(*args, **kwargs)
 
+    def select(self, timeout: float | None = None) -> Any:
+        ready = super().select(timeout)
+        if timeout == 0 and not ready:
+            _Counting.idle_looks += 1  # looked at once, for nothing
+        return ready
+
+    idle_looks = 0
+
 
 @pytest.fixture
 def counting(monkeypatch: pytest.MonkeyPatch) -> type[_Counting]:
     monkeypatch.setattr(selectors, "DefaultSelector", _Counting)  # the module the loop takes it from
-    _Counting.calls = 0
+    _Counting.calls = _Counting.idle_looks = 0
     return _Counting
 
 
@@ -98,6 +106,36 @@ def test_kept_fastcgi_requests_are_watched_through_one_registration(tmp_path: Pa
             assert pokes[0] == 0  # each response ended in the loop's thread, which took the connection back
         finally:
             client.close()
+
+
+@pytest.mark.clause("NET-PERF-8", "NET-LOOP-1")
+@pytest.mark.parametrize("kind", ["http", "fastcgi"])
+def test_a_loop_that_answered_a_request_waits_for_the_next_without_a_look_for_nothing(
+        tmp_path: Path, counting: type[_Counting], kind: str) -> None:
+    (tmp_path / "hello.py").write_text(HELLO)
+    server: Any = HttpServer(tmp_path, log=io.StringIO()) if kind == "http" else FastCgiServer(tmp_path, "127.0.0.1:0")
+    server.RELIEF = 60.0  # no relief thread takes the loop over a slow request on a busy machine
+    with server:
+        if kind == "http":
+            connection = http.client.HTTPConnection(*server.address, timeout=10)
+
+            def answer(index: int) -> bytes:
+                connection.request("GET", "/hello.py")
+                return connection.getresponse().read()
+        else:
+            client = Client(server.address)
+
+            def answer(index: int) -> bytes:
+                client.send(fcgi_request(nginx_params(tmp_path, "/hello.py"), request_id=index, flags=1))
+                return client.read_end(index).stream(STDOUT, index).rpartition(b"\r\n\r\n")[2]
+        try:
+            bodies = [answer(1), answer(2)]
+            before = counting.idle_looks
+            bodies += [answer(index) for index in range(3, 9)]
+            assert bodies == [b"Hello"] * 8
+            assert counting.idle_looks == before  # six more requests, each waited for in the selector
+        finally:
+            connection.close() if kind == "http" else client.close()
 
 
 @pytest.mark.clause("NET-PERF-2", "FCGI-FINISH-1", "NET-LOOP-1")
