@@ -5,28 +5,37 @@ from __future__ import annotations
 import sys
 from types import CodeType, FrameType
 
+from .memo import Memo
+
 __all__ = ["PACKAGE", "caller_location", "is_phprt", "script_frame"]
 
 PACKAGE = __name__.partition(".")[0]
 
 #: The code objects of phprt's own functions seen so far, by id (a code object's hash
 #: reads all of it; holding it keeps its id its own): a function's code runs in its
-#: module's globals, so once found to be phprt's it always is. Bounded by phprt's size;
-#: the script's code is asked each time (PERF-FRAME-1).
+#: module's globals, so once found to be phprt's it always is. Bounded by phprt's size
+#: (PERF-FRAME-1).
 _PHPRT_CODE: dict[int, CodeType] = {}
+#: The code objects found not to be phprt's -- the scripts' and the Python they call --
+#: likewise by id and held, the last 1,024 of them (PERF-FRAME-1, PERF-MEMO-1).
+_OTHER_CODE: Memo[int, CodeType] = Memo(1024)
 
 
 def is_phprt(frame: FrameType) -> bool:
     """Whether the frame runs phprt's own code (``python -m phprt``'s ``__main__`` too)."""
-    if id(frame.f_code) in _PHPRT_CODE:
+    code = frame.f_code
+    if id(code) in _PHPRT_CODE:
         return True
+    if _OTHER_CODE.get(id(code)) is code:
+        return False
     module: str = frame.f_globals.get("__name__", "")
     if module == "__main__":
         spec = frame.f_globals.get("__spec__")  # None for a script run as __main__: no getattr() to fail
         module = "" if spec is None else getattr(spec, "name", "")
     if module == PACKAGE or module.startswith(PACKAGE + "."):
-        _PHPRT_CODE[id(frame.f_code)] = frame.f_code
+        _PHPRT_CODE[id(code)] = code
         return True
+    _OTHER_CODE.keep(id(code), code)
     return False
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from phprt import asgi, wsgi
-from phprt.engine import ini_files
+from phprt.engine import frames, ini_files
 from phprt.engine.memo import Memo
 from phprt.http import headers, request
 from phprt.net import http11, site
@@ -42,6 +42,7 @@ def test_each_memory_kept_between_requests_is_a_memo_of_its_stated_size(tmp_path
         "gateway heads": (HeadForms(lambda head: head)._known, 256),
         "document root plans": (root._plans, 4096),
         "document root realpaths": (root._realpaths, 4096),
+        "code found not phprt's": (frames._OTHER_CODE, 1024),
     }
     assert {name: (type(memo), memo.size) for name, (memo, _) in sizes.items()} == {
         name: (Memo, size) for name, (_, size) in sizes.items()}
