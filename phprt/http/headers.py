@@ -273,7 +273,7 @@ def default_content_type(mimetype: str, charset: str) -> str:
 #: php-cgi's and PHP-FPM's heads made lately, by what they were made of: the same queue
 #: makes the same head, shared (it is immutable) with its block (PERF-HEAD-1).
 _CGI_HEADS: Memo[tuple[Any, ...], ResponseHead] = Memo(64)
-_CGI_HEAD_BYTES = 2048  # a head with longer lines is made each time: the cache stays small
+_HEAD_BYTES = 2048  # a head with longer lines is made each time: the cache stays small
 
 
 def cgi_head(queue: HeaderQueue) -> ResponseHead:
@@ -285,7 +285,7 @@ def cgi_head(queue: HeaderQueue) -> ResponseHead:
     head = _CGI_HEADS.get(key)
     if head is None:
         head = _cgi_head(queue)
-        if sum(map(len, queue.lines)) <= _CGI_HEAD_BYTES:
+        if sum(map(len, queue.lines)) <= _HEAD_BYTES:
             _CGI_HEADS.keep(key, head)
     return head
 
@@ -329,9 +329,25 @@ def _cgi_head(queue: HeaderQueue) -> ResponseHead:
     return ResponseHead(status, reason, tuple(written))
 
 
+#: ``php -S``'s heads made lately, by what they were made of (its Date changes once a second) (PERF-HEAD-1).
+_SERVER_HEADS: Memo[tuple[Any, ...], ResponseHead] = Memo(64)
+
+
 def cli_server_head(queue: HeaderQueue, request: Mapping[str, str], date: str) -> ResponseHead:
     """sapi_cli_server_send_headers() of ``php -S`` (HDR-SERVER-1): the status line,
-    Host, Date (unless the script set one) and ``Connection: close``, then the lines."""
+    Host, Date (unless the script set one) and ``Connection: close``, then the lines.
+    Remembered, as ``cgi_head``'s are, for what it is made of (PERF-HEAD-1)."""
+    key = (queue.response_code, queue.status_line, request.get("SERVER_PROTOCOL"), request.get("HTTP_HOST"), date,
+           *queue.lines)
+    head = _SERVER_HEADS.get(key)
+    if head is None:
+        head = _cli_server_head(queue, request, date)
+        if sum(map(len, queue.lines)) <= _HEAD_BYTES:
+            _SERVER_HEADS.keep(key, head)
+    return head
+
+
+def _cli_server_head(queue: HeaderQueue, request: Mapping[str, str], date: str) -> ResponseHead:
     code = queue.response_code or 200
     reason = REASONS.get(code, "Unknown Status Code")
     if queue.status_line:

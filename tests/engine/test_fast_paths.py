@@ -411,6 +411,36 @@ def test_the_clis_head_is_one_and_empty() -> None:
     assert heads[0] is heads[1] and heads[0] is not None and heads[0].block() == b"\r\n"
 
 
+@pytest.mark.clause("PERF-HEAD-1", "HDR-SERVER-1")
+def test_php_s_heads_are_remembered_for_what_they_are_made_of() -> None:
+    # php -n -S, expose_php=0: header("X-A: 1"); http_response_code(404); echo "x"; sends
+    # "HTTP/1.1 404 Not Found\r\nHost: h:8\r\nDate: <date>\r\nConnection: close\r\nX-A: 1\r\n
+    # Content-type: text/html; charset=UTF-8\r\n\r\n"
+    from phprt.http import headers
+
+    def queue(code: int = 404) -> headers.HeaderQueue:
+        made = headers.HeaderQueue(lambda name: "", stores=True, response_code=code)
+        made.lines[:] = ["X-A: 1", "Content-type: text/html; charset=UTF-8"]
+        return made
+
+    request = {"SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": "h:8"}
+    date = "Fri, 04 Dec 2026 19:00:00 GMT"
+    first = headers.cli_server_head(queue(), request, date)
+    assert headers.cli_server_head(queue(), dict(request), date) is first
+    assert first.block() == (b"HTTP/1.1 404 Not Found\r\nHost: h:8\r\nDate: " + date.encode()
+                             + b"\r\nConnection: close\r\nX-A: 1\r\nContent-type: text/html; charset=UTF-8\r\n\r\n")
+    assert first == headers._cli_server_head(queue(), request, date)
+    others = [headers.cli_server_head(queue(), request, "Fri, 04 Dec 2026 19:00:01 GMT"),
+              headers.cli_server_head(queue(), {"SERVER_PROTOCOL": "HTTP/1.1"}, date),
+              headers.cli_server_head(queue(), {**request, "SERVER_PROTOCOL": "HTTP/1.0"}, date),
+              headers.cli_server_head(queue(200), request, date)]
+    assert [head.lines[:2] for head in others] == [
+        ("HTTP/1.1 404 Not Found", "Host: h:8"), ("HTTP/1.1 404 Not Found", "Date: " + date),
+        ("HTTP/1.0 404 Not Found", "Host: h:8"), ("HTTP/1.1 200 OK", "Host: h:8")]
+    assert others[0].lines[2] == "Date: Fri, 04 Dec 2026 19:00:01 GMT"
+    assert len(headers._SERVER_HEADS) <= headers._SERVER_HEADS.size
+
+
 @pytest.mark.clause("PERF-FRAME-1")
 def test_output_started_at_names_the_scripts_line_when_run_as_main(tmp_path: Path) -> None:
     # php -n: echo "x"; (line 2) header("X-A: 1"); (line 3) warns "Cannot modify header information -

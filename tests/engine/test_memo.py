@@ -33,6 +33,7 @@ def test_each_memory_kept_between_requests_is_a_memo_of_its_stated_size(tmp_path
     root = DocumentRoot(tmp_path)
     sizes = {
         "php-cgi/PHP-FPM heads": (headers._CGI_HEADS, 64),
+        "php -S heads": (headers._SERVER_HEADS, 64),
         "per-request ini": (ini_files._request_cache, 256),
         "request-variable settings": (request._SETTINGS, 64),
         "framing scans": (http11._SCANS, 64),
