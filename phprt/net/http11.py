@@ -459,26 +459,17 @@ _FRAMING_INITIALS = frozenset("CcTt \t")
 Scan = tuple[tuple[str, ...], bool, tuple[str, ...], tuple[str, ...]]
 
 
-#: What the framing reads in a response's header lines, ``_scan()``, by the lines it was read
-#: in and ``own_close``: the same lines (``php -S``'s Date changes once a second) are read once (SERVE-PERF-2).
-_SCANS: Memo[tuple[Any, ...], Scan] = Memo(64)
-_SCAN_BYTES = 2048  # longer lines are read each time: the cache stays small
+#: Responses' framing and head bytes, ``ResponseWriter.head()``, by all they are made of: the
+#: same response to the same kind of request (``php -S``'s Date changes once a second) is read
+#: and written once (SERVE-PERF-2).
+_HEADS: Memo[tuple[Any, ...], tuple[Framing, bytes]] = Memo(64)
+_HEAD_BYTES = 2048  # longer lines are read each time: the memo stays small
 
 
 def _scan(lines: Sequence[str], own_close: int | None) -> Scan:
     """What the framing reads in a response's header ``lines``, in one pass
     (SERVE-PERF-1): the Content-Length values, whether there is a Transfer-Encoding,
     the Connection tokens (lowercased), all but ``own_close``'s, and ``own_close``'s."""
-    key = (own_close, *lines)
-    found = _SCANS.get(key)
-    if found is None:
-        found = _scan_lines(lines, own_close)
-        if sum(map(len, lines)) <= _SCAN_BYTES:
-            _SCANS.keep(key, found)
-    return found
-
-
-def _scan_lines(lines: Sequence[str], own_close: int | None) -> Scan:
     lengths: list[str] = []
     transfer = False
     connection: list[str] = []
@@ -650,11 +641,21 @@ class ResponseWriter:
     def head(self, status: int, reason: str, lines: Sequence[str], *, own_close: int | None = None,
              charset: str = "utf-8") -> bytes:
         """The head for ``status`` and the header ``lines`` after the status line
-        (``own_close`` as ``plan_response`` takes it) (SERVE-HEAD-1)."""
-        scan = _scan(lines, own_close)  # the lines read once for both (SERVE-PERF-1)
-        framing = _plan(self.request, status, scan, self._closing())
+        (``own_close`` as ``plan_response`` takes it) (SERVE-HEAD-1), remembered with
+        its framing for all it is made of (SERVE-PERF-2)."""
+        request, closing = self.request, self._closing()
+        key = (status, reason, own_close, charset, request.method, request.version, request.persistent, closing,
+               *lines)
+        made = _HEADS.get(key)
+        if made is None:
+            scan = _scan(lines, own_close)  # the lines read once for both (SERVE-PERF-1)
+            framing = _plan(request, status, scan, closing)
+            made = framing, _render(request, status, reason, lines, framing, own_close, scan, charset)
+            if sum(map(len, lines)) <= _HEAD_BYTES:
+                _HEADS.keep(key, made)
+        framing, block = made
         self.framing, self.status, self._encoder = framing, status, BodyEncoder(framing)
-        return _render(self.request, status, reason, lines, framing, own_close, scan, charset)
+        return block
 
     @property
     def complete(self) -> bool:

@@ -36,7 +36,7 @@ def test_each_memory_kept_between_requests_is_a_memo_of_its_stated_size(tmp_path
         "php -S heads": (headers._SERVER_HEADS, 64),
         "per-request ini": (ini_files._request_cache, 256),
         "request-variable settings": (request._SETTINGS, 64),
-        "framing scans": (http11._SCANS, 64),
+        "served framings and heads": (http11._HEADS, 64),
         "serve's header keys": (site._FIELD_KEYS, 1024),
         "ASGI header names": (asgi._FIELD_NAMES, 1024),
         "WSGI key sets": (wsgi._FIELD_KEYS, 256),

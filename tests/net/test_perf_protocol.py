@@ -40,6 +40,7 @@ from phprt.net.fpm import fpm_server_variables
 from phprt.net.http11 import (
     CLOSED,
     NEED_DATA,
+    Framing,
     HttpError,
     Limits,
     Request,
@@ -571,15 +572,34 @@ def test_a_request_read_whole_in_one_pass_is_the_request_its_records_give() -> N
 @pytest.mark.clause("SERVE-PERF-2", "SERVE-FRAME-1", "SERVE-FRAME-2")
 def test_the_lines_read_are_remembered_within_bounds_and_completeness_follows_the_body() -> None:
     lines = ["Host: h", "Date: d", "Connection: close", "Content-Length: 3"]
-    first = http11._scan(lines, 2)
-    assert http11._scan(list(lines), 2) is first and first == (("3",), False, (), ("close",))
+    assert http11._scan(lines, 2) == (("3",), False, (), ("close",))
     assert http11._scan(lines, None) == (("3",), False, ("close",), ())  # own_close is part of what is read
-    long = ["X-Big: " + "y" * 4096, "Content-Length: 1"]
-    assert http11._scan(long, None) is not http11._scan(long, None)  # too long to keep: read each time
-    for index in range(200):
-        http11._scan([f"X-N: {index}"], None)
-    assert len(http11._SCANS) <= http11._SCANS.size
     request = RequestHead("GET", "/", "/", (1, 1), "HTTP/1.1", ())
+    plain = RequestHead("GET", "/", "/", (1, 0), "HTTP/1.0", ())
+
+    def head(request: RequestHead, lines: list[str], own_close: int | None = None, status: int = 200,
+             closing: bool = False) -> tuple[Framing | None, bytes]:
+        writer = ResponseWriter(request, closing=lambda: closing)
+        block = writer.head(status, "OK", lines, own_close=own_close)
+        return writer.framing, block
+
+    first = head(request, lines, 2)
+    assert first == (Framing("length", 3, True), b"HTTP/1.1 200 OK\r\nHost: h\r\nDate: d\r\nContent-Length: 3\r\n\r\n")
+    again = head(request, list(lines), 2)
+    assert again[0] is first[0] and again[1] is first[1]  # remembered: the same framing and bytes
+    assert head(request, lines) == (Framing("length", 3, False),  # own_close is part of what is made of
+                                    b"HTTP/1.1 200 OK\r\nHost: h\r\nDate: d\r\nConnection: close\r\n"
+                                    b"Content-Length: 3\r\n\r\n")
+    assert head(request, lines, 2, closing=True)[0] == Framing("length", 3, False)  # and the server closing
+    assert head(plain, lines, 2) == (Framing("length", 3, False),  # and the request's version
+                                     b"HTTP/1.0 200 OK\r\nHost: h\r\nDate: d\r\nConnection: close\r\n"
+                                     b"Content-Length: 3\r\n\r\n")
+    assert head(request, ["Host: h"], None, 304)[0] == Framing("none", None, True)  # and the status
+    long = ["X-Big: " + "y" * 4096, "Content-Length: 1"]
+    assert head(request, long)[1] is not head(request, long)[1]  # too long to keep: made each time
+    for index in range(200):
+        head(request, [f"X-N: {index}"])
+    assert len(http11._HEADS) <= http11._HEADS.size
     for mode_lines, writes, complete in (
             (["Content-Length: 3"], [b"ab", b"cd"], [False, True]),  # the length reached: no more goes
             ([], [b"ab", b"cd"], [False, False]),  # chunked: complete at its end
