@@ -94,7 +94,8 @@ _FIELD_NAMES: Memo[bytes, str] = Memo(1024)
 def _field_name(name: bytes) -> str:
     text = _FIELD_NAMES.get(name)
     if text is None:
-        text = _FIELD_NAMES.keep(bytes(name), bytes(name).decode("latin-1"))
+        key = bytes(name)
+        text = _FIELD_NAMES.keep(key, key.decode("latin-1"))
     return text
 
 
