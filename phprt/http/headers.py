@@ -272,8 +272,8 @@ def default_content_type(mimetype: str, charset: str) -> str:
 
 #: php-cgi's and PHP-FPM's heads made lately, by what they were made of: the same queue
 #: makes the same head, shared (it is immutable) with its block (PERF-HEAD-1).
-_CGI_HEADS: Memo[tuple[Any, ...], ResponseHead] = Memo(64)
-_HEAD_BYTES = 2048  # a head with longer lines is made each time: the cache stays small
+#: A head whose lines are longer than 2,048 bytes is made each time: the memo stays small.
+_CGI_HEADS: Memo[tuple[Any, ...], ResponseHead] = Memo(64, largest=2048)
 
 
 def cgi_head(queue: HeaderQueue) -> ResponseHead:
@@ -284,9 +284,7 @@ def cgi_head(queue: HeaderQueue) -> ResponseHead:
     key = (queue.response_code, queue.status_line, *queue.lines)
     head = _CGI_HEADS.get(key)
     if head is None:
-        head = _cgi_head(queue)
-        if sum(map(len, queue.lines)) <= _HEAD_BYTES:
-            _CGI_HEADS.keep(key, head)
+        head = _CGI_HEADS.keep(key, _cgi_head(queue), sum(map(len, queue.lines)))
     return head
 
 
@@ -330,7 +328,7 @@ def _cgi_head(queue: HeaderQueue) -> ResponseHead:
 
 
 #: ``php -S``'s heads made lately, by what they were made of (its Date changes once a second) (PERF-HEAD-1).
-_SERVER_HEADS: Memo[tuple[Any, ...], ResponseHead] = Memo(64)
+_SERVER_HEADS: Memo[tuple[Any, ...], ResponseHead] = Memo(64, largest=2048)
 
 
 def cli_server_head(queue: HeaderQueue, request: Mapping[str, str], date: str) -> ResponseHead:
@@ -341,9 +339,7 @@ def cli_server_head(queue: HeaderQueue, request: Mapping[str, str], date: str) -
            *queue.lines)
     head = _SERVER_HEADS.get(key)
     if head is None:
-        head = _cli_server_head(queue, request, date)
-        if sum(map(len, queue.lines)) <= _HEAD_BYTES:
-            _SERVER_HEADS.keep(key, head)
+        head = _SERVER_HEADS.keep(key, _cli_server_head(queue, request, date), sum(map(len, queue.lines)))
     return head
 
 

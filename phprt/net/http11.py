@@ -461,9 +461,8 @@ Scan = tuple[tuple[str, ...], bool, tuple[str, ...], tuple[str, ...]]
 
 #: Responses' framing and head bytes, ``ResponseWriter.head()``, by all they are made of: the
 #: same response to the same kind of request (``php -S``'s Date changes once a second) is read
-#: and written once (SERVE-PERF-2).
-_HEADS: Memo[tuple[Any, ...], tuple[Framing, bytes]] = Memo(64)
-_HEAD_BYTES = 2048  # longer lines are read each time: the memo stays small
+#: and written once (SERVE-PERF-2); longer lines than 2,048 bytes are read each time.
+_HEADS: Memo[tuple[Any, ...], tuple[Framing, bytes]] = Memo(64, largest=2048)
 
 
 def _scan(lines: Sequence[str], own_close: int | None) -> Scan:
@@ -650,9 +649,8 @@ class ResponseWriter:
         if made is None:
             scan = _scan(lines, own_close)  # the lines read once for both (SERVE-PERF-1)
             framing = _plan(request, status, scan, closing)
-            made = framing, _render(request, status, reason, lines, framing, own_close, scan, charset)
-            if sum(map(len, lines)) <= _HEAD_BYTES:
-                _HEADS.keep(key, made)
+            block = _render(request, status, reason, lines, framing, own_close, scan, charset)
+            made = _HEADS.keep(key, (framing, block), sum(map(len, lines)))
         framing, block = made
         self.framing, self.status, self._encoder = framing, status, BodyEncoder(framing)
         return block

@@ -26,6 +26,9 @@ def test_a_full_memo_starts_again_empty_when_it_keeps_one_more() -> None:
     memo["b"] = 20  # a key it holds is replaced in place, as in a dict
     assert memo.keep("d", 4) == 4
     assert memo == {"d": 4} and memo.get("a") is None and memo.size == 3
+    light: Memo[str, int] = Memo(3, largest=10)  # and no entry heavier than ``largest``
+    assert light.keep("a", 1, 10) == 1 and light.keep("b", 2, 11) == 2
+    assert light == {"a": 1}
 
 
 @pytest.mark.clause("PERF-MEMO-1")
@@ -47,6 +50,9 @@ def test_each_memory_kept_between_requests_is_a_memo_of_its_stated_size(tmp_path
     }
     assert {name: (type(memo), memo.size) for name, (memo, _) in sizes.items()} == {
         name: (Memo, size) for name, (_, size) in sizes.items()}
+    heads = {"php-cgi/PHP-FPM heads", "php -S heads", "served framings and heads"}  # each of at most 2,048 bytes of lines
+    assert {name: memo.largest for name, (memo, _) in sizes.items()} == {
+        name: 2048 if name in heads else None for name in sizes}
 
 
 @pytest.mark.clause("PERF-MEMO-1")
