@@ -76,3 +76,52 @@ def test_a_client_that_sends_ever_new_header_names_grows_no_memory_past_its_boun
             connection.close()
     assert counts == [b"90"] * 13
     assert 0 < len(site._FIELD_KEYS) <= 1024
+
+
+#: php -n -S and php-cgi -n, index.php: <?php / echo "x"; / headers_sent($f, $l); /
+#: echo "|", basename($f), ":", $l;  -> "x|index.php:2", on every request.
+OUTPUT_STARTED = ("import os\nfrom phprt.php import *\necho('x')\nheaders_sent(f := Ref(), l := Ref())\n"
+                  "echo('|', os.path.basename(f.value), ':', l.value)\n")
+
+
+@pytest.mark.clause("PERF-FRAME-1", "PERF-MEMO-1", "HDR-SENT-1")
+def test_where_output_started_is_the_scripts_line_on_every_request_through_each_door(tmp_path: Path) -> None:
+    # The script's code is remembered as not phprt's after the first request; the next ones
+    # still name its line (line 3 here: the port's echo, PHP's line 2 after its "<?php").
+    from phprt.fastcgi import FastCgiServer
+    from tests.support.fastcgi import STDOUT, Client, fcgi_request, nginx_params
+
+    (tmp_path / "index.py").write_text(OUTPUT_STARTED)
+    with HttpServer(tmp_path, log=io.StringIO()) as server:
+        connection = http.client.HTTPConnection(*server.address, timeout=10)
+        try:
+            served = []
+            for _ in range(3):
+                connection.request("GET", "/index.py")
+                served.append(connection.getresponse().read())
+        finally:
+            connection.close()
+    with FastCgiServer(tmp_path, "127.0.0.1:0") as fastcgi:
+        client = Client(fastcgi.address)
+        try:
+            for request_id in range(1, 4):
+                client.send(fcgi_request(nginx_params(tmp_path, "/index.py"), request_id=request_id, flags=1))
+                served.append(client.read_end(request_id).stream(STDOUT, request_id).partition(b"\r\n\r\n")[2])
+        finally:
+            client.close()
+    from phprt.asgi import ASGIApp
+    from phprt.wsgi import WSGIApp
+    from tests.support import asgi
+    from tests.support.wsgi import serve as serve_wsgi
+
+    with serve_wsgi(WSGIApp(tmp_path)) as port:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            for _ in range(3):
+                connection.request("GET", "/index.py")
+                served.append(connection.getresponse().read())
+        finally:
+            connection.close()
+    app = ASGIApp(tmp_path)
+    served += [asgi.call(app, asgi.get("/index.py")).body for _ in range(3)]
+    assert served == [b"x|index.py:3"] * 12
