@@ -9,13 +9,19 @@ from pathlib import Path
 import pytest
 
 from phprt import asgi, wsgi
+from phprt.asgi import ASGIApp
 from phprt.engine import frames, ini_files
 from phprt.engine.memo import Memo
+from phprt.fastcgi import FastCgiServer
 from phprt.http import headers, request
 from phprt.net import http11, site
 from phprt.net.docroot import DocumentRoot
 from phprt.server import HttpServer
 from phprt.transports.gateway import HeadForms
+from phprt.wsgi import WSGIApp
+from tests.support import asgi as asgi_client
+from tests.support.fastcgi import STDOUT, Client, fcgi_request, nginx_params
+from tests.support.wsgi import serve as serve_wsgi
 
 
 @pytest.mark.clause("PERF-MEMO-1")
@@ -57,7 +63,7 @@ def test_each_memory_kept_between_requests_is_a_memo_of_its_stated_size(tmp_path
 
 @pytest.mark.clause("PERF-MEMO-1")
 def test_a_client_that_sends_ever_new_header_names_grows_no_memory_past_its_bound(tmp_path: Path) -> None:
-    # Through `serve`'s server and a real client: 1,100 header names never seen before (90 a
+    # Through `serve`'s server and a real client: 1,170 header names never seen before (90 a
     # request, within the 100 fields a request may have), each still in $_SERVER under its CGI key.
     (tmp_path / "keys.py").write_text(
         "from phprt.php import *\necho(len([k for k in _SERVER if k.startswith('HTTP_X_NEW_')]))\n")
@@ -84,23 +90,26 @@ OUTPUT_STARTED = ("import os\nfrom phprt.php import *\necho('x')\nheaders_sent(f
                   "echo('|', os.path.basename(f.value), ':', l.value)\n")
 
 
+def _three_gets(address: tuple[str, int], path: str) -> list[bytes]:
+    # Three requests for ``path`` on one kept connection, with a real client: their bodies.
+    connection = http.client.HTTPConnection(*address, timeout=10)
+    try:
+        bodies = []
+        for _ in range(3):
+            connection.request("GET", path)
+            bodies.append(connection.getresponse().read())
+        return bodies
+    finally:
+        connection.close()
+
+
 @pytest.mark.clause("PERF-FRAME-1", "PERF-MEMO-1", "HDR-SENT-1")
 def test_where_output_started_is_the_scripts_line_on_every_request_through_each_door(tmp_path: Path) -> None:
     # The script's code is remembered as not phprt's after the first request; the next ones
     # still name its line (line 3 here: the port's echo, PHP's line 2 after its "<?php").
-    from phprt.fastcgi import FastCgiServer
-    from tests.support.fastcgi import STDOUT, Client, fcgi_request, nginx_params
-
     (tmp_path / "index.py").write_text(OUTPUT_STARTED)
     with HttpServer(tmp_path, log=io.StringIO()) as server:
-        connection = http.client.HTTPConnection(*server.address, timeout=10)
-        try:
-            served = []
-            for _ in range(3):
-                connection.request("GET", "/index.py")
-                served.append(connection.getresponse().read())
-        finally:
-            connection.close()
+        served = _three_gets(server.address, "/index.py")
     with FastCgiServer(tmp_path, "127.0.0.1:0") as fastcgi:
         client = Client(fastcgi.address)
         try:
@@ -109,19 +118,8 @@ def test_where_output_started_is_the_scripts_line_on_every_request_through_each_
                 served.append(client.read_end(request_id).stream(STDOUT, request_id).partition(b"\r\n\r\n")[2])
         finally:
             client.close()
-    from phprt.asgi import ASGIApp
-    from phprt.wsgi import WSGIApp
-    from tests.support import asgi
-    from tests.support.wsgi import serve as serve_wsgi
-
     with serve_wsgi(WSGIApp(tmp_path)) as port:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        try:
-            for _ in range(3):
-                connection.request("GET", "/index.py")
-                served.append(connection.getresponse().read())
-        finally:
-            connection.close()
+        served += _three_gets(("127.0.0.1", port), "/index.py")
     app = ASGIApp(tmp_path)
-    served += [asgi.call(app, asgi.get("/index.py")).body for _ in range(3)]
+    served += [asgi_client.call(app, asgi_client.get("/index.py")).body for _ in range(3)]
     assert served == [b"x|index.py:3"] * 12
