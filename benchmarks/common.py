@@ -12,8 +12,10 @@ PHP baselines come from the installed ``php`` (``run_php``); when it is absent t
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -113,6 +115,37 @@ def best_per_call(function: Callable[[int], None], calls: int, repeat: int = 5) 
         function(calls)
         best = min(best, time.perf_counter() - start)
     return best / calls
+
+
+# Linux folds the forking process's resident size into a child's ru_maxrss at exec, so a child
+# forked straight from this (large) process would report this process's peak. A small spawner
+# forks the command instead and prints, after its output, the command's own peak (KiB) and
+# wall time.
+_SPAWN = ("import os, sys, time\n"
+          "start = time.perf_counter()\n"
+          "pid = os.fork()\n"
+          "if pid == 0:\n    os.execvp(sys.argv[1], sys.argv[1:])\n"
+          "_, _, usage = os.wait4(pid, 0)\n"
+          "sys.stdout.buffer.write(b'\\n%d %f' % (usage.ru_maxrss, time.perf_counter() - start))\n")
+
+
+def spawned(command: list[str], stdin: Any, env: dict[str, str], cwd: Any) -> tuple[float, float, bytes]:
+    """(seconds, peak MiB, stdout) of one run of ``command`` in a fresh process: from its
+    fork to its exit, and its own peak resident size."""
+    process = subprocess.run([sys.executable, "-S", "-c", _SPAWN, *command], stdin=stdin, capture_output=True,
+                             env=env, cwd=cwd, check=True)
+    output, _, measured = process.stdout.rpartition(b"\n")
+    peak, elapsed = measured.split()
+    return float(elapsed), int(peak) / 1024, output
+
+
+def with_bytecode_cache(env: dict[str, str], pycache: Any) -> dict[str, str]:
+    """``env`` with Python's bytecode cache in ``pycache``, whatever PYTHONDONTWRITEBYTECODE
+    says, as an installed package has its ``.pyc`` files: without one every run would
+    compile all of phprt's modules first."""
+    env = {name: value for name, value in env.items() if name != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = os.fspath(pycache)
+    return env
 
 
 #: A per-call case: (name, the phprt loop ``function(calls)``, PHP's loop body, PHP's setup).

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.common import Result, benchmark
+from benchmarks.common import Result, benchmark, spawned, with_bytecode_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 BOUNDARY = "----phprtbenchboundary"
@@ -36,32 +35,15 @@ def body(size: int) -> bytes:
             f"Content-Type: application/octet-stream\r\n\r\n").encode() + b"x" * size + f"\r\n--{BOUNDARY}--\r\n".encode()
 
 
-# Linux folds the forking process's resident size into a child's ru_maxrss at exec, so a child
-# forked straight from this (large) process would report this process's peak. A small spawner
-# forks the command instead and prints, after its output, the command's own peak (KiB) and
-# wall time.
-SPAWN = ("import os, sys, time\n"
-         "start = time.perf_counter()\n"
-         "pid = os.fork()\n"
-         "if pid == 0:\n    os.execvp(sys.argv[1], sys.argv[1:])\n"
-         "_, _, usage = os.wait4(pid, 0)\n"
-         "sys.stdout.buffer.write(b'\\n%d %f' % (usage.ru_maxrss, time.perf_counter() - start))\n")
-
-
 def run(command: list[str], data: Path, script: Path, pycache: Path | None = None) -> tuple[float, float, bytes]:
     """(seconds, peak MiB, stdout) of one CGI request; ``pycache``: Python's bytecode cache there."""
     environment = {**os.environ, "REQUEST_METHOD": "POST", "CONTENT_TYPE": f"multipart/form-data; boundary={BOUNDARY}",
                    "CONTENT_LENGTH": str(data.stat().st_size), "SCRIPT_FILENAME": str(script),
                    "GATEWAY_INTERFACE": "CGI/1.1", "REDIRECT_STATUS": "200", "SERVER_PROTOCOL": "HTTP/1.1"}
     if pycache is not None:
-        environment.pop("PYTHONDONTWRITEBYTECODE", None)
-        environment["PYTHONPYCACHEPREFIX"] = str(pycache)
+        environment = with_bytecode_cache(environment, pycache)
     with open(data, "rb") as stdin:
-        process = subprocess.run([sys.executable, "-S", "-c", SPAWN, *command], stdin=stdin, capture_output=True,
-                                 env=environment, cwd=ROOT, check=True)
-    output, _, measured = process.stdout.rpartition(b"\n")
-    peak, elapsed = measured.split()
-    return float(elapsed), int(peak) / 1024, output
+        return spawned(command, stdin, environment, ROOT)
 
 
 @benchmark("serve_multipart")

@@ -14,7 +14,7 @@ import os
 import sys
 from contextvars import ContextVar, Token
 from types import TracebackType
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from ..http.functions import HeaderFunctions
 from ..http.headers import HeaderQueue, head_for, http_date
@@ -45,9 +45,11 @@ from .ini_files import load_configuration
 from .ini_functions import IniFunctions
 from .lifecycle import LifecycleFunctions
 from .timelimit import ExecutionTimer, TimeLimitExceeded
-from .trace import Trace, attach
 from .values import PHP_BYTES
 from .var_functions import SerializeFunctions
+
+if TYPE_CHECKING:
+    from .trace import Trace
 
 __all__ = ["ACTIVE", "POWERED_BY", "Runtime"]
 
@@ -171,7 +173,11 @@ class Runtime(
         self._finished_early = False  # fastcgi_finish_request() ended the response
         self._fpm_logged = False  # PHP-FPM joins a request's log messages with "; "
         #: The lifecycle trace (``trace=True`` or a Trace), else None, which costs nothing (TRACE-OFF-1).
-        self.trace = self._trace = None if not trace else attach(self, Trace() if trace is True else trace)
+        self.trace = self._trace = None
+        if trace:  # the trace module is loaded by the first traced Runtime (PERF-IMPORT-1)
+            from .trace import Trace, attach
+
+            self.trace = self._trace = attach(self, Trace() if trace is True else trace)
 
     # -- the request --------------------------------------------------------------------
 

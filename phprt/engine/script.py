@@ -15,7 +15,7 @@ own file and line, reported through the request like any fatal error (RT-RUN-3, 
 
 from __future__ import annotations
 
-import ast
+import _ast  # the parser's nodes alone: the ast module's helpers are not needed (PERF-IMPORT-1)
 import builtins
 import importlib
 import os
@@ -24,7 +24,7 @@ import threading
 from collections import UserList
 from contextvars import ContextVar
 from types import CodeType, ModuleType
-from typing import Any, Callable, Iterable, Mapping, Sequence, Union
+from typing import Any, Callable, Iterable, Mapping, Sequence, Union, cast
 
 from .constants import E_PARSE
 from .errors import StartupFailed
@@ -114,26 +114,26 @@ def _compiled(path: str, status: os.stat_result | None = None) -> tuple[CodeType
     with open(path, "rb") as source:
         status = os.fstat(source.fileno())
         key = (status.st_ino, status.st_dev, status.st_size, status.st_mtime_ns)
-        tree = ast.parse(source.read(), path)
+        tree = cast(_ast.Module, compile(source.read(), path, "exec", _ast.PyCF_ONLY_AST, dont_inherit=True))
     prelude = _take_prelude(tree)
     code = compile(tree, path, "exec", dont_inherit=True)
     _CODE[path] = (key, code, prelude)
     return code, prelude
 
 
-def _take_prelude(tree: ast.Module) -> str | None:
+def _take_prelude(tree: _ast.Module) -> str | None:
     # The first statement, or the first after the docstring, when it is ``from phprt.php
     # import *``: taken out, and its module named (PERF-SCRIPT-1). (After a __future__
     # import it stays: the names would be bound in another order.)
     body = tree.body
     index = 0
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+    if body and isinstance(body[0], _ast.Expr) and isinstance(body[0].value, _ast.Constant) \
             and isinstance(body[0].value.value, str):
         index = 1
     if index == len(body):
         return None
     statement = body[index]
-    if isinstance(statement, ast.ImportFrom) and statement.level == 0 and statement.module in _PRELUDES \
+    if isinstance(statement, _ast.ImportFrom) and statement.level == 0 and statement.module in _PRELUDES \
             and [alias.name for alias in statement.names] == ["*"]:
         del body[index]
         return statement.module

@@ -1,11 +1,12 @@
 """zlib's output compression: ob_gzhandler() and zlib.output_compression (OUT-GZIP-*),
-on the deflate streams of output/zlib.py. Like ext/zlib's MINIT, importing this
-module registers the "ob_gzhandler" alias and the conflicts of zlib's handlers
-in the output handler registries (output/handlers.py)."""
+on the deflate streams of output/zlib.py, which the first compressed response loads
+(PERF-IMPORT-1). Like ext/zlib's MINIT, importing this module registers the
+"ob_gzhandler" alias and the conflicts of zlib's handlers in the output handler
+registries (output/handlers.py)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..engine import constants as C
 from ..engine.base import RuntimeBase, caller_scope
@@ -15,7 +16,9 @@ from ..engine.ini import ini_integer
 from ..engine.values import PHP_BYTES
 from . import handlers
 from .stack import OutputHandler
-from .zlib import GZIP, DeflateContext, output_encoding
+
+if TYPE_CHECKING:
+    from .zlib import DeflateContext
 
 __all__ = ["ZLIB_HANDLER_NAME", "ZlibFunctions"]
 
@@ -45,6 +48,8 @@ class ZlibFunctions(RuntimeBase):
         if flags & C.PHP_OUTPUT_HANDLER_START:
             self._add_encoding_headers(encoding)
         if self._gzhandler_context is None:
+            from .zlib import DeflateContext
+
             self._gzhandler_context = DeflateContext(encoding, self._zlib_level())
         out = self._gzhandler_context.process(flags, text.encode(self.charset, PHP_BYTES))
         if out is None:
@@ -55,11 +60,15 @@ class ZlibFunctions(RuntimeBase):
     def _zlib_encoding(self) -> int:
         # php_zlib_output_encoding(): gzip or deflate, from $_SERVER['HTTP_ACCEPT_ENCODING']
         if not self._zlib_coding:
+            from .zlib import output_encoding
+
             self._zlib_coding = output_encoding(self.server.get("HTTP_ACCEPT_ENCODING"))
         return self._zlib_coding
 
     def _add_encoding_headers(self, encoding: int) -> None:
         # Content-Encoding replaces one already queued; Vary is appended (OUT-GZIP-4).
+        from .zlib import GZIP
+
         self._add_header(f"Content-Encoding: {'gzip' if encoding == GZIP else 'deflate'}", True)
         self._add_header("Vary: Accept-Encoding", False)
 
@@ -82,6 +91,8 @@ class ZlibFunctions(RuntimeBase):
                     self._add_header("Vary: Accept-Encoding", False)
                 return None
             if op & C.PHP_OUTPUT_HANDLER_START:
+                from .zlib import DeflateContext
+
                 context = DeflateContext(encoding, self._zlib_level())
             out = None if context is None else context.process(op, buffer)
             if out is None:

@@ -4,7 +4,7 @@ rewriter's (OUT-*), on the Runtime's output stack (output/stack.py)."""
 from __future__ import annotations
 
 from types import FunctionType
-from typing import Any, Callable, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, NoReturn, TypeVar
 
 from ..engine import constants as C
 from ..engine.base import RuntimeBase, caller_scope
@@ -15,7 +15,9 @@ from ..engine.timelimit import calls_script
 from ..engine.values import PHP_BYTES, c_int, to_php_text
 from . import handlers
 from .stack import DEFAULT_HANDLER, HandlerFunction, OutputHandler, OutputLocked
-from .urlrewriter import UrlRewriter
+
+if TYPE_CHECKING:
+    from .urlrewriter import UrlRewriter
 
 _Target = list[list[str | bytes] | None]
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -462,6 +464,8 @@ class OutputFunctions(RuntimeBase):
         name = self._string_arg("output_add_rewrite_var", 1, "name", name)
         value = self._string_arg("output_add_rewrite_var", 2, "value", value)
         if self._rewriter is None:
+            from .urlrewriter import UrlRewriter  # loaded by the first rewrite var (PERF-IMPORT-1)
+
             self._rewriter = UrlRewriter(self.ini_get, encoding=self.charset)  # type: ignore[arg-type]
             self._out.start(OutputHandler("URL-Rewriter", self._rewriter.handle, C.PHP_OUTPUT_HANDLER_STDFLAGS))
         self._rewriter.add(name, value)

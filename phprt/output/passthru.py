@@ -9,7 +9,6 @@ time; each write is one write into the output layer, as echo's (FILE-PASSTHRU-2)
 from __future__ import annotations
 
 import errno
-import mmap
 import os
 from typing import Any
 
@@ -29,7 +28,9 @@ def passthru_chunks(position: int, remaining: int) -> list[int]:
     (FILE-PASSTHRU-2): one write when the mapping is possible, else 8192-byte ones."""
     if remaining <= 0:
         return []
-    if position % mmap.PAGESIZE == 0 and remaining <= _MMAP_MAX:
+    from mmap import PAGESIZE  # loaded by the first file passed through (PERF-IMPORT-1)
+
+    if position % PAGESIZE == 0 and remaining <= _MMAP_MAX:
         return [remaining]
     return [min(_CHUNK, remaining - start) for start in range(0, remaining, _CHUNK)]
 
