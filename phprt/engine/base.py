@@ -75,6 +75,7 @@ class RuntimeBase:
     _starting = False  # in php_request_startup(): display_startup_errors rules
     _finished_early = False  # fastcgi_finish_request() ended the response
     _trace: Trace | None = None  # the lifecycle trace, when one is recorded (TRACE-OFF-1)
+    _globals: dict[str, Any] | None = None  # the script file's namespace, emptied by dispose() (PERF-RELEASE-2)
 
     if TYPE_CHECKING:
         # engine/error_functions.py

@@ -206,4 +206,5 @@ def _namespace(runtime: Runtime, script: str, prelude: str | None) -> dict[str, 
             made = _PRELUDED[prelude] = (exports, {**_MODULE, **exports})
         namespace = made[1].copy()
     namespace["__file__"] = script
+    runtime._globals = namespace
     return namespace

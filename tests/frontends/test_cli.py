@@ -126,3 +126,14 @@ def test_run_echoes_several_values_as_php_does(tmp_path: Path, sapi: str) -> Non
     completed = run("--sapi", sapi, str(script))
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.endswith(b"a7b13.14\nx12y4\n")
+
+
+@pytest.mark.clause("PERF-RELEASE-2", "RT-SCRIPT-1")
+def test_run_keeps_the_scripts_globals_for_a_thread_that_outlives_it(tmp_path: Path) -> None:
+    script = tmp_path / "later.py"
+    script.write_text("import sys, threading, time\nfrom phprt.php import *\n\n"
+                      "def later():\n    time.sleep(0.2)\n    sys.stdout.write(greeting() + '\\n')\n\n"
+                      "def greeting():\n    return 'still here'\n\n"
+                      "threading.Thread(target=later).start()\necho('done\\n')\n")
+    done = run(str(script))
+    assert (done.returncode, done.stdout, done.stderr) == (0, b"done\nstill here\n", b"")
