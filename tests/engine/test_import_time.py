@@ -122,6 +122,12 @@ def test_any_other_line_is_left_to_argparse(argv: list[str]) -> None:
     assert _plain_run(argv) is None
 
 
+def _python(*args: str, **env: str) -> subprocess.CompletedProcess[bytes]:
+    """A fresh interpreter run from the project's root with ``args`` and ``env`` added to the environment."""
+    return subprocess.run([sys.executable, *args], capture_output=True, cwd=ROOT, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), **env})
+
+
 @pytest.mark.clause("PERF-IMPORT-1")
 def test_a_plain_run_imports_only_what_it_uses(tmp_path: Path) -> None:
     script = tmp_path / "modules.py"
@@ -129,8 +135,7 @@ def test_a_plain_run_imports_only_what_it_uses(tmp_path: Path) -> None:
                       "echo(' '.join(m for m in ('dataclasses', 'subprocess', 'decimal', 'argparse', 'tempfile', 'random',"
                       " 'ast', 'mmap', 'phprt.engine.trace', 'phprt.output.urlrewriter', 'phprt.output.zlib')"
                       " if m in sys.modules))\n")
-    done = subprocess.run([sys.executable, "-S", "-m", "phprt", "run", "-d", "display_errors=1", str(script)],
-                          capture_output=True, cwd=ROOT, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    done = _python("-S", "-m", "phprt", "run", "-d", "display_errors=1", str(script))
     assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"")
 
 
@@ -138,12 +143,9 @@ def test_a_plain_run_imports_only_what_it_uses(tmp_path: Path) -> None:
 def test_the_command_freezes_what_its_imports_made_and_import_does_not(tmp_path: Path) -> None:
     script = tmp_path / "frozen.py"
     script.write_text("import gc\nfrom phprt.php import *\necho(gc.get_freeze_count() > 10000)\n")
-    done = subprocess.run([sys.executable, "-m", "phprt", "run", str(script)], capture_output=True, cwd=ROOT,
-                          timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    done = _python("-m", "phprt", "run", str(script))
     assert (done.returncode, done.stdout, done.stderr) == (0, b"1", b"")
-    imported = subprocess.run([sys.executable, "-c", "import gc, phprt.php; print(gc.get_freeze_count())"],
-                              capture_output=True, cwd=ROOT, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert imported.stdout == b"0\n"
+    assert _python("-c", "import gc, phprt.php; print(gc.get_freeze_count())").stdout == b"0\n"
 
 
 @pytest.mark.clause("PERF-IMPORT-1", "OUT-REWRITE-1", "FILE-READFILE-1", "OUT-GZIP-1", "OUT-GZIP-4")
@@ -154,13 +156,10 @@ def test_what_is_loaded_when_used_works_in_a_fresh_command(tmp_path: Path) -> No
                                    "echo('<form action=\"page.php\"></form>', '\\n')\n"
                                    "readfile(os.path.join(os.path.dirname(__file__), 'data.txt'))\n")
     (tmp_path / "b.py").write_text("from phprt.php import *\nob_start('ob_gzhandler')\necho('a' * 10, '\\n')\n")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HTTP_ACCEPT_ENCODING": "gzip"}
-    cli = subprocess.run([sys.executable, "-m", "phprt", "run", str(tmp_path / "a.py")], capture_output=True, cwd=ROOT,
-                         timeout=60, env=env)
+    cli = _python("-m", "phprt", "run", str(tmp_path / "a.py"))
     assert (cli.returncode, cli.stdout, cli.stderr) == (
         0, b'<form action="page.php"><input type="hidden" name="s" value="1" /></form>\nfrom the file\n', b"")
-    cgi = subprocess.run([sys.executable, "-m", "phprt", "run", "--sapi", "cgi", str(tmp_path / "b.py")],
-                         capture_output=True, cwd=ROOT, timeout=60, env=env)
+    cgi = _python("-m", "phprt", "run", "--sapi", "cgi", str(tmp_path / "b.py"), HTTP_ACCEPT_ENCODING="gzip")
     head, _, body = cgi.stdout.partition(b"\r\n\r\n")
     assert head.split(b"\r\n")[1:] == [b"Content-Encoding: gzip", b"Vary: Accept-Encoding",
                                        b"Content-type: text/html; charset=UTF-8"]
