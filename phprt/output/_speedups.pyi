@@ -1,5 +1,6 @@
-from typing import Callable
+from typing import Any, Callable
 
 VERSION: int
 
 def echo_into(target: list[list[str | bytes] | None], fallback: Callable[..., None], /) -> Callable[..., None]: ...
+def join_text(first: Any, more: tuple[Any, ...], limit: int, /) -> str | None: ...

@@ -22,13 +22,15 @@ if TYPE_CHECKING:
 _Target = list[list[str | bytes] | None]
 _F = TypeVar("_F", bound=Callable[..., Any])
 _c_echo_into: Callable[[_Target, Callable[..., None]], Callable[..., None]] | None
+_c_join_text: Callable[[Any, tuple[Any, ...], int], str | None] | None
 try:
     from ._speedups import VERSION as _C_VERSION
     from ._speedups import echo_into as _c_echo_into
-    if _C_VERSION != 2:  # built from an older _speedups.c: not this echo_into
-        _c_echo_into = None
-except ImportError:  # not compiled: _python_echo() does the same
-    _c_echo_into = None
+    from ._speedups import join_text as _c_join_text
+    if _C_VERSION != 3:  # built from an older _speedups.c: not these functions
+        _c_echo_into = _c_join_text = None
+except ImportError:  # not compiled: _python_echo() and _python_join_text() do the same
+    _c_echo_into = _c_join_text = None
 
 __all__ = ["LOCKED", "OutputFunctions"]
 
@@ -95,6 +97,31 @@ def _python_echo(target: _Target, fallback: Callable[..., None]) -> Callable[...
     return echo
 
 
+def _python_join_text(first: Any, more: tuple[Any, ...], limit: int) -> str | None:
+    """Echo's values as one str -- each a str, or an int in decimal -- or None when one is
+    of another class or the str would be longer than ``limit`` (PERF-ECHO-4). The same as
+    _speedups.join_text()."""
+    cls = first.__class__
+    if cls is str:
+        text = first
+    elif cls is int:
+        text = f"{first}"  # decimal
+    else:
+        return None
+    for value in more:
+        cls = value.__class__
+        if cls is str:
+            text += value
+        elif cls is int:
+            text += f"{value}"
+        else:
+            return None
+    return text if len(text) <= limit else None
+
+
+_join_text = _c_join_text or _python_join_text
+
+
 class OutputFunctions(RuntimeBase):
     """The output layer as the script sees it."""
 
@@ -133,22 +160,7 @@ class OutputFunctions(RuntimeBase):
         if self._trace is not None or (out.target[0] is None and not (
                 self._sink.joins_writes and not self._implicit_flush and out.straight_out)):
             return None
-        cls = arg.__class__
-        if cls is str:
-            text = arg
-        elif cls is int:
-            text = f"{arg}"  # decimal
-        else:
-            return None
-        for value in more:
-            cls = value.__class__
-            if cls is str:
-                text += value
-            elif cls is int:
-                text += f"{value}"
-            else:
-                return None
-        return text if len(text) <= _JOINED_MAX else None
+        return _join_text(arg, more, _JOINED_MAX)
 
     @php_function(construct=True)
     def print(self, arg: Any) -> int:

@@ -715,3 +715,44 @@ def test_a_request_that_never_touched_its_session_ends_it_without_a_write() -> N
         assert named.session_id("abc") == ""
         assert named.session_id() == "abc"
     assert named._session_id is None and named.session_status() == 1  # PHP_SESSION_NONE
+
+
+class _Text(str):
+    pass
+
+
+class _Number(int):
+    pass
+
+
+@pytest.mark.clause("PERF-ECHO-4")
+@pytest.mark.parametrize(("first", "more", "joined"), [
+    ("<li>", ("Item ", 7, ": ", "49", "</li>\n"), "<li>Item 7: 49</li>\n"),
+    (-12, (0, 10**30), "-12" + "0" + "1" + "0" * 30),
+    ("", ("", ""), ""),
+    ("é", ("€", 1), "é€1"),
+    ("a", (True,), None), ("a", (1.5,), None), ("a", (None,), None), (b"a", ("b",), None),
+    ("a", (_Text("b"),), None), (_Number(1), ("b",), None),
+    ("x" * 2040, ("é" * 6,), "x" * 2040 + "é" * 6),  # 2,046 characters: joined
+    ("x" * 2040, ("é" * 7,), None),  # 2,047: written value by value
+])
+def test_join_text_in_c_is_the_python_one(first: Any, more: tuple[Any, ...], joined: str | None) -> None:
+    from phprt.output import functions as output_functions
+
+    assert output_functions._python_join_text(first, more, output_functions._JOINED_MAX) == joined
+    if output_functions._c_join_text is None:
+        pytest.skip("phprt.output._speedups is not compiled")
+    assert output_functions._c_join_text(first, more, output_functions._JOINED_MAX) == joined
+
+
+@pytest.mark.clause("PERF-ECHO-4")
+def test_join_text_refuses_an_int_too_long_for_str_as_python_does() -> None:
+    from phprt.output import functions as output_functions
+
+    huge = 10 ** 5000  # past sys.get_int_max_str_digits(): str() raises ValueError
+    joins = [output_functions._python_join_text]
+    if output_functions._c_join_text is not None:
+        joins.append(output_functions._c_join_text)
+    for join in joins:
+        with pytest.raises(ValueError, match="4300 digits"):
+            join("a", (huge,), output_functions._JOINED_MAX)
