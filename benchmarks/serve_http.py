@@ -2,9 +2,10 @@
 
 (1) hello world, the same process count (1 and 2: ``serve --workers N`` beside
 ``PHP_CLI_SERVER_WORKERS=N``), wrk -t2 at -c16 and -c64: requests/s, p99 latency and
-server CPU per request, php -S measured in the same run; (4) a 700-line script
-against a 5-line one, both served by ``serve`` (php -S's own ratio beside it), and a page
-of 52 echos against the same page on php -S.
+server CPU per request, php -S measured in the same run; (4) a 700-line script of 140
+functions, and one of 50 classes, against a 5-line one, all served by ``serve`` (php -S's
+own ratios beside them, without opcache), and a page of 52 echos against the same page on
+php -S.
 "not measured" (baseline None) where wrk or php is absent.
 
     python3 -m benchmarks --only serve_http [--quick]
@@ -144,6 +145,26 @@ def long_script(lines: int, php: bool) -> str:
     return "from phprt.php import *\n" + "".join(body) + 'f1(1, 2)\necho("Hello, world!\\n")\n'
 
 
+def classes_script(lines: int, php: bool) -> str:
+    """A script of about ``lines`` lines: classes of a constructor and three methods defined,
+    one used, its result echoed."""
+    body = []
+    for index in range(lines // 14):
+        if php:
+            body.append(f"class C{index} {{\n    public $a;\n    public function __construct($a) {{\n"
+                        f"        $this->a = $a;\n    }}\n    public function get() {{\n"
+                        f"        return $this->a + {index};\n    }}\n    public function twice() {{\n"
+                        f"        return $this->get() * 2;\n    }}\n    public function name() {{\n"
+                        f"        return 'C{index}';\n    }}\n}}\n")
+        else:
+            body.append(f"class C{index}:\n    def __init__(self, a):\n        self.a = a\n\n"
+                        f"    def get(self):\n        return self.a + {index}\n\n    def twice(self):\n"
+                        f"        return self.get() * 2\n\n    def name(self):\n        return 'C{index}'\n\n\n")
+    if php:
+        return "<?php\n" + "".join(body) + 'echo (new C1(1))->twice(), "\\n";\n'
+    return "from phprt.php import *\n" + "".join(body) + 'echo(C1(1).twice(), "\\n")\n'
+
+
 def _site(directory: Path) -> tuple[Path, Path]:
     py, php = directory / "py", directory / "php"
     py.mkdir()
@@ -152,6 +173,8 @@ def _site(directory: Path) -> tuple[Path, Path]:
     (php / "index.php").write_text(HELLO_PHP)
     (py / "long.py").write_text(long_script(700, php=False))
     (php / "long.php").write_text(long_script(700, php=True))
+    (py / "classes.py").write_text(classes_script(700, php=False))
+    (php / "classes.php").write_text(classes_script(700, php=True))
     (py / "page.py").write_text(PAGE_PY)
     (php / "page.php").write_text(PAGE_PHP)
     return py, php
@@ -198,15 +221,19 @@ def _long_vs_short(py: Path, php: Path, seconds: float, measured: bool) -> list[
     with server(serve_command(py, port, 1), port):
         short = wrk(f"http://127.0.0.1:{port}/index.py", 16, seconds)[0]
         long = wrk(f"http://127.0.0.1:{port}/long.py", 16, seconds)[0]
+        classes = wrk(f"http://127.0.0.1:{port}/classes.py", 16, seconds)[0]
         page = wrk(f"http://127.0.0.1:{port}/page.py?name=x", 16, seconds)[0]
     results.append(Result.of("serve 700-line script req/s", long, short, "req/s", "serve 5-line script"))
+    results.append(Result.of("serve 700 lines of 50 classes req/s", classes, short, "req/s", "serve 5-line script"))
     theirs = None
     if php_available():
         port = free_port()
         with server(php_command(php, port), port):
             short = wrk(f"http://127.0.0.1:{port}/index.php", 16, seconds)[0]
             long = wrk(f"http://127.0.0.1:{port}/long.php", 16, seconds)[0]
+            classes = wrk(f"http://127.0.0.1:{port}/classes.php", 16, seconds)[0]
             theirs = wrk(f"http://127.0.0.1:{port}/page.php?name=x", 16, seconds)[0]
         results.append(Result.of("php -S 700-line script req/s", long, short, "req/s", "php -S 5-line script"))
+        results.append(Result.of("php -S 700 lines of 50 classes req/s", classes, short, "req/s", "php -S 5-line script"))
     results.append(Result.of("serve a 52-echo page 1p req/s", page, theirs, "req/s", "php -n -S"))
     return results
