@@ -6,9 +6,6 @@ plain request imports none of the modules only some requests use."""
 from __future__ import annotations
 
 import inspect
-import os
-import subprocess
-import sys
 import zlib
 from dataclasses import FrozenInstanceError, dataclass, field
 from pathlib import Path
@@ -26,7 +23,7 @@ from phprt.engine.records import field as record_field
 from phprt.engine.records import record, replace
 from phprt.engine.trace import Event
 from phprt.http.headers import ResponseHead
-from tests.support import ROOT
+from tests.support import python
 
 
 @record(frozen=True)
@@ -122,12 +119,6 @@ def test_any_other_line_is_left_to_argparse(argv: list[str]) -> None:
     assert _plain_run(argv) is None
 
 
-def _python(*args: str, **env: str) -> subprocess.CompletedProcess[bytes]:
-    """A fresh interpreter run from the project's root with ``args`` and ``env`` added to the environment."""
-    return subprocess.run([sys.executable, *args], capture_output=True, cwd=ROOT, timeout=60,
-                          env={**os.environ, "PYTHONPATH": str(ROOT), **env})
-
-
 @pytest.mark.clause("PERF-IMPORT-1")
 def test_a_plain_run_imports_only_what_it_uses(tmp_path: Path) -> None:
     script = tmp_path / "modules.py"
@@ -135,7 +126,7 @@ def test_a_plain_run_imports_only_what_it_uses(tmp_path: Path) -> None:
                       "echo(' '.join(m for m in ('dataclasses', 'subprocess', 'decimal', 'argparse', 'tempfile', 'random',"
                       " 'ast', 'mmap', 'phprt.engine.trace', 'phprt.output.urlrewriter', 'phprt.output.zlib')"
                       " if m in sys.modules))\n")
-    done = _python("-S", "-m", "phprt", "run", "-d", "display_errors=1", str(script))
+    done = python("-S", "-m", "phprt", "run", "-d", "display_errors=1", str(script))
     assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"")
 
 
@@ -143,9 +134,9 @@ def test_a_plain_run_imports_only_what_it_uses(tmp_path: Path) -> None:
 def test_the_command_freezes_what_its_imports_made_and_import_does_not(tmp_path: Path) -> None:
     script = tmp_path / "frozen.py"
     script.write_text("import gc\nfrom phprt.php import *\necho(gc.get_freeze_count() > 10000)\n")
-    done = _python("-m", "phprt", "run", str(script))
+    done = python("-m", "phprt", "run", str(script))
     assert (done.returncode, done.stdout, done.stderr) == (0, b"1", b"")
-    assert _python("-c", "import gc, phprt.php; print(gc.get_freeze_count())").stdout == b"0\n"
+    assert python("-c", "import gc, phprt.php; print(gc.get_freeze_count())").stdout == b"0\n"
 
 
 @pytest.mark.clause("PERF-IMPORT-1", "OUT-REWRITE-1", "FILE-READFILE-1", "OUT-GZIP-1", "OUT-GZIP-4")
@@ -156,10 +147,10 @@ def test_what_is_loaded_when_used_works_in_a_fresh_command(tmp_path: Path) -> No
                                    "echo('<form action=\"page.php\"></form>', '\\n')\n"
                                    "readfile(os.path.join(os.path.dirname(__file__), 'data.txt'))\n")
     (tmp_path / "b.py").write_text("from phprt.php import *\nob_start('ob_gzhandler')\necho('a' * 10, '\\n')\n")
-    cli = _python("-m", "phprt", "run", str(tmp_path / "a.py"))
+    cli = python("-m", "phprt", "run", str(tmp_path / "a.py"))
     assert (cli.returncode, cli.stdout, cli.stderr) == (
         0, b'<form action="page.php"><input type="hidden" name="s" value="1" /></form>\nfrom the file\n', b"")
-    cgi = _python("-m", "phprt", "run", "--sapi", "cgi", str(tmp_path / "b.py"), HTTP_ACCEPT_ENCODING="gzip")
+    cgi = python("-m", "phprt", "run", "--sapi", "cgi", str(tmp_path / "b.py"), HTTP_ACCEPT_ENCODING="gzip")
     head, _, body = cgi.stdout.partition(b"\r\n\r\n")
     assert head.split(b"\r\n")[1:] == [b"Content-Encoding: gzip", b"Vary: Accept-Encoding",
                                        b"Content-type: text/html; charset=UTF-8"]

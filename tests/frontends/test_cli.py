@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import ROOT
+from tests.support import ROOT, python
 
 
-def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "phprt", "run", *args], capture_output=True, cwd=cwd, timeout=60)
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[bytes]:
+    return python("-m", "phprt", "run", *args, cwd=cwd)
 
 
 @pytest.mark.clause("RT-RUN-1")

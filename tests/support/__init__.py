@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,6 +19,13 @@ NETWORK = json.loads((ROOT / "spec" / "recorded" / "network-cli-server.json").re
 #: What php -S's $_SERVER holds that depends on the machine, the moment or the server program
 #: (NET-SERVER-1 names phprt).
 VOLATILE = {"REMOTE_PORT", "SERVER_PORT", "REQUEST_TIME_FLOAT", "REQUEST_TIME", "SERVER_SOFTWARE"}
+
+
+def python(*args: str, cwd: Path = ROOT, **env: str) -> subprocess.CompletedProcess[bytes]:
+    """A fresh interpreter run with ``args`` from ``cwd`` (the project's root), phprt importable
+    even without ``site`` (``-S``), ``env`` added to the environment."""
+    return subprocess.run([sys.executable, *args], capture_output=True, cwd=cwd, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), **env})
 
 
 def add_escapes(root: Path, secret: str) -> None:
