@@ -56,6 +56,10 @@ with open(_GET["out"], "w") as f:
 """,
     "ticks.py": FASTCGI_SCRIPTS["ticks.py"],  # ticks until the client is gone, as in test_fastcgi.py
     "pid.py": "import os\nfrom phprt.php import *\necho(str(os.getpid()))\n",
+    # A function and a class the request's shutdown function uses: the namespace ends after it (PERF-RELEASE-2).
+    "shutdown.py": 'from phprt.php import *\n\ndef greet():\n    return "hello"\n\nclass Page:\n'
+                   '    def show(self):\n        echo(greet(), "\\n")\n\n'
+                   'register_shutdown_function(lambda: Page().show())\necho("body\\n")\n',
     "sub/index.py": 'from phprt.php import *\necho("sub index")\n',
 }
 
@@ -126,6 +130,15 @@ def test_post_bodies_reach_the_script(nginx: Nginx, size: int) -> None:
                                headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert response.status == 200
     assert data == f"{len(body)} ".encode() + body[:20] + b"|two 2"
+
+
+@pytest.mark.clause("FCGI-NGINX-1", "PERF-RELEASE-2", "LIFE-SHUTDOWN-1")
+def test_each_request_has_its_globals_until_its_shutdown_functions_are_done(nginx: Nginx) -> None:
+    # php -n: function greet(); class Page { function show() { echo greet(), "\n"; } }
+    #   register_shutdown_function(fn () => (new Page)->show()); echo "body\n"; gives "body\nhello\n"
+    for _ in range(3):
+        response, body = nginx.get("/shutdown.py")
+        assert (response.status, body) == (200, b"body\nhello\n")
 
 
 @pytest.mark.clause("FCGI-NGINX-1", "FCGI-FINISH-1")
