@@ -283,27 +283,30 @@ class FastCgiServer(Listener[_FcgiConnection]):
             request, channel.request = channel.request, None
         assert request is not None
         granted, channel.granted = channel.granted, 0
-        transport = None
+        stdin = request.stdin
+        assert isinstance(stdin, Spool)
         try:
-            assert isinstance(request.stdin, Spool)
-            body = request.stdin.read()
+            body = stdin.body()  # read as the request starts, a multipart one as it is parsed (PERF-UPLOAD-2)
             server, script_path, status = fpm_request(request.variables)
             transport = FastCgiTransport(channel, request.request_id, server, body)
             site = self.site
             call = ScriptCall(self._script(server, script_path, status), server, body, site.sapi, site.ini,
                               site.php_version, status if site.root is not None else None)
             del body
-        finally:
-            request.stdin.close()
-            if transport is None:
-                self.release_memory(granted)
+        except BaseException:
+            stdin.close()
+            self.release_memory(granted)
+            raise
         with channel.lock:
             channel.transports[request.request_id] = transport
             later, channel.later = channel.later, []
             channel.on_end = partial(self._response_ended, channel)
         if later and any(isinstance(event, Abort) and event.request_id == request.request_id for event in later):
             transport.abort()  # ABORT_REQUEST came with the request's last bytes (FCGI-ABORT-1)
-        self.runner.run(call, transport, done=partial(self._ended, transport, granted))
+        try:
+            self.runner.run(call, transport, done=partial(self._ended, transport, granted))
+        finally:
+            stdin.close()
         with channel.lock:  # _ended finished the response: on_end gave the connection back
             if channel.on_end is None:
                 return None

@@ -10,6 +10,8 @@ from __future__ import annotations
 import tempfile
 from typing import IO, Protocol
 
+from ..http.request import StreamedBody
+
 __all__ = ["BodySink", "Buffer", "Spool"]
 
 
@@ -57,14 +59,16 @@ class Spool:
             self._data += data
         self.size += len(data)
 
-    def read(self) -> bytes:
-        """The whole body; the file is closed."""
+    def body(self) -> bytes:
+        """The body as its request reads it: the bytes, when in memory; else a
+        ``StreamedBody`` over the file, from which a multipart/form-data body is parsed
+        as it is read, never whole in memory, as PHP reads one (PERF-UPLOAD-2). The file
+        stays open until ``close()``."""
         if self._file is None:
-            return bytes(self._data)
+            data, self._data = bytes(self._data), bytearray()
+            return data
         self._file.seek(0)
-        data = self._file.read()
-        self.close()
-        return data
+        return StreamedBody(self._file, self.size)
 
     def close(self) -> None:
         if self._file is not None:

@@ -11,6 +11,7 @@ idle FastCGI connections. What PHP does is quoted where a test compares with it:
 from __future__ import annotations
 
 import hashlib
+import os
 import queue
 import re
 import select
@@ -26,7 +27,7 @@ import pytest
 
 from phprt.fastcgi import FastCgiServer
 from phprt.server import HttpServer
-from tests.support import ROOT
+from tests.support import ROOT, uploads
 from tests.support.fastcgi import (
     BEGIN,
     END,
@@ -210,6 +211,26 @@ def test_a_body_past_body_buffer_reaches_the_script_whole(make_server, docroot) 
     chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 7000]), body[i:i + 7000]) for i in range(0, len(body), 7000))
     reply = ask(server, b"POST /digest.py HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks + b"0\r\n\r\n")
     assert reply.body == expected
+
+
+def open_files() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.clause("PERF-UPLOAD-2", "SERVE-BODY-1")
+def test_an_upload_on_disk_is_parsed_as_it_is_read_never_whole_in_memory(make_server, docroot) -> None:
+    (docroot / "upload.py").write_text(uploads.SCRIPT)
+    server = make_server(docroot, ini=uploads.INI)
+    body, content = uploads.upload(4 << 20)
+    request = (b"POST /upload.py HTTP/1.1\r\nHost: t\r\nContent-Type: %s\r\nContent-Length: %d\r\n"
+               b"Connection: close\r\n\r\n" % (uploads.CONTENT_TYPE.encode(), len(body))) + body
+    files = open_files()
+    with uploads.traced():
+        reply = ask(server, request)
+    report, _, peak = reply.body.rpartition(b" ")
+    assert report + b" " == uploads.expected(content)
+    assert int(peak) < len(content) // 2, peak  # under 1 MiB; read back whole, the body alone took 4 MiB
+    wait_for(lambda: open_files() == files, "the body's file to close")
 
 
 @pytest.mark.clause("SERVE-BODY-1")
@@ -445,6 +466,24 @@ def test_stdin_is_spooled_past_body_buffer_and_closed_past_max_body(make_fcgi, d
     finally:
         client.close()
     assert exchange(server.address, fcgi_request(nginx_params(docroot, "/hello.py"))).stdout.endswith(b"hello")
+
+
+@pytest.mark.clause("PERF-UPLOAD-2", "FCGI-LIMIT-1")
+def test_an_upload_in_stdin_on_disk_is_parsed_as_it_is_read_never_whole_in_memory(make_fcgi, docroot) -> None:
+    (docroot / "upload.py").write_text(uploads.SCRIPT)
+    server = make_fcgi(docroot, ini=uploads.INI)
+    body, content = uploads.upload(4 << 20)
+    params = nginx_params(docroot, "/upload.py", method="POST", CONTENT_TYPE=uploads.CONTENT_TYPE,
+                          CONTENT_LENGTH=str(len(body)))
+    stdin = b"".join(record(STDIN, body[i:i + 65535]) for i in range(0, len(body), 65535))
+    data = record(BEGIN, b"\x00\x01" + bytes(6)) + record(PARAMS, pairs(params)) + record(PARAMS) + stdin + record(STDIN)
+    files = open_files()
+    with uploads.traced():
+        reply = exchange(server.address, data)
+    report, _, peak = reply.stdout.partition(b"\r\n\r\n")[2].rpartition(b" ")
+    assert report + b" " == uploads.expected(content)
+    assert int(peak) < len(content) // 2, peak  # under 1 MiB; read back whole, STDIN alone took 4 MiB
+    wait_for(lambda: open_files() == files, "STDIN's file to close")
 
 
 @pytest.mark.clause("FCGI-LIMIT-1", "FCGI-CONCURRENT-1")

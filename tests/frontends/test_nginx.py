@@ -25,7 +25,7 @@ import pytest
 from phprt import MemoryTransport
 from phprt.fastcgi import FastCgiServer
 from phprt.net.site import ScriptCall
-from tests.support import ROOT
+from tests.support import ROOT, uploads
 from tests.support.fastcgi import SCRIPTS as FASTCGI_SCRIPTS
 from tests.support.nginx import MISSING, NGINX, TIMEOUT, Nginx, free_port
 
@@ -61,6 +61,7 @@ with open(_GET["out"], "w") as f:
                    '    def show(self):\n        echo(greet(), "\\n")\n\n'
                    'register_shutdown_function(lambda: Page().show())\necho("body\\n")\n',
     "sub/index.py": 'from phprt.php import *\necho("sub index")\n',
+    "upload.py": uploads.SCRIPT,
 }
 
 
@@ -130,6 +131,14 @@ def test_post_bodies_reach_the_script(nginx: Nginx, size: int) -> None:
                                headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert response.status == 200
     assert data == f"{len(body)} ".encode() + body[:20] + b"|two 2"
+
+
+@pytest.mark.clause("FCGI-NGINX-1", "PERF-UPLOAD-2")
+def test_an_upload_past_body_buffer_reaches_the_script(nginx: Nginx) -> None:
+    body, content = uploads.upload(900_000)  # under nginx's client_max_body_size, 1m; on disk past 64 KiB
+    response, data = nginx.get("/upload.py", method="POST", body=body, headers={"Content-Type": uploads.CONTENT_TYPE})
+    assert response.status == 200
+    assert data.rpartition(b" ")[0] + b" " == uploads.expected(content)
 
 
 @pytest.mark.clause("FCGI-NGINX-1", "PERF-RELEASE-2", "LIFE-SHUTDOWN-1")
