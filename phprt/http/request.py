@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import BinaryIO, Callable, Mapping, TypeAlias, Union
+from typing import IO, Callable, Mapping, TypeAlias, Union
 
 from ..engine.constants import E_WARNING
 from ..engine.ini_scanner import (
@@ -480,10 +480,10 @@ class StreamedBody(bytes):
     ``bytes`` so that it can stand where a transport keeps its body (``Transport.input``);
     ``length`` bytes (at most) are read from ``stream``."""
 
-    stream: BinaryIO
+    stream: IO[bytes]
     length: int
 
-    def __new__(cls, stream: BinaryIO, length: int) -> StreamedBody:
+    def __new__(cls, stream: IO[bytes], length: int) -> StreamedBody:
         body = super().__new__(cls)
         body.stream, body.length = stream, length
         return body
