@@ -31,6 +31,7 @@ from urllib.parse import quote
 from .engine.ini_files import IniFile, server_configuration
 from .engine.memo import Memo
 from .engine.script import Script
+from .net.body import BODY_BUFFER, Spool
 from .net.logs import Log
 from .net.site import MAX_BODY, HttpRequest, ScriptCall, Site, StaticResponse, error_page
 from .transports.gateway import PATH_SAFE, HeadForms, ResponseChannel, ScriptThreads
@@ -113,10 +114,13 @@ class ASGIApp:
     the ``http`` and ``lifespan`` scopes (ASGI-SCOPE-1). ``sapi`` is the PHP SAPI the
     scripts behave as, "cgi" by default (WSGI-SAPI-1); ``ini`` sets directives for
     every request; ``shutdown_timeout`` is how long lifespan's shutdown waits for
-    running scripts; a body over ``max_body`` bytes is answered 413."""
+    running scripts; a body over ``max_body`` bytes is answered 413, one over
+    ``body_buffer`` bytes waits in a temporary file, from which the script reads it as it
+    starts, an upload as it is parsed (PERF-UPLOAD-2)."""
 
     def __init__(self, target: Script, *, sapi: str = "cgi", ini: Mapping[str, Any] | None = None, ini_file: IniFile = None,
-                 shutdown_timeout: float = 30.0, max_body: int = MAX_BODY, php_version: str = "8.2") -> None:
+                 shutdown_timeout: float = 30.0, max_body: int = MAX_BODY, body_buffer: int = BODY_BUFFER,
+                 php_version: str = "8.2") -> None:
         self.site = Site(target, sapi=sapi, ini=server_configuration(sapi, ini, ini_file),  # CONF-API-1
                          php_version=php_version)  # VER-PROFILE-1
         self.scripts = ScriptThreads()  # a submit never waits on the event loop (WSGI-PERF-1)
@@ -125,6 +129,7 @@ class ASGIApp:
         self._log = Log()
         self.shutdown_timeout = shutdown_timeout
         self.max_body = max_body
+        self.body_buffer = body_buffer
         self._shared: _Shared | None = None  # what the requests of the running event loop share (ASGI-PERF-2)
 
     def join(self, timeout: float | None = None) -> bool:
@@ -153,20 +158,33 @@ class ASGIApp:
                 return
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = bytearray()
+        body = Spool(self.body_buffer)  # in a file past body_buffer, read by the script (PERF-UPLOAD-2)
+        read = True  # no script may still read the body: its file closes here
+        try:
+            if await self._received(scope, receive, send, body):
+                read = False
+                await self._answer(request_from_scope(scope, body.body()), receive, send)
+                read = True  # _answer returns once the script has ended
+        finally:
+            if read:  # else the file goes with the script the server gave up on
+                body.close()
+
+    async def _received(self, scope: Scope, receive: Receive, send: Send, body: Spool) -> bool:
+        # The whole body into ``body``; False when the client left first, or it was too large (ASGI-REQUEST-1)
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                return  # the client left before its request was complete: nothing runs
+                return False  # the client left before its request was complete: nothing runs
             if message["type"] == "http.request":
-                body += message.get("body", b"")
-                if len(body) > self.max_body:  # answered at once; the rest is never read (ASGI-REQUEST-1)
+                body.write(message.get("body", b""))
+                if body.size > self.max_body:  # answered at once; the rest is never read (ASGI-REQUEST-1)
                     request = request_from_scope(scope, b"")
                     await self._static(error_page(413, request), request, send)
-                    return
+                    return False
                 if not message.get("more_body", False):
-                    break
-        request = request_from_scope(scope, bytes(body))
+                    return True
+
+    async def _answer(self, request: HttpRequest, receive: Receive, send: Send) -> None:
         job: ScriptCall | Callable[[], ScriptCall | StaticResponse]
         if self.site.root is None:  # one script or a callable for every URL: no file is looked up
             answer = self.site.answer(request)

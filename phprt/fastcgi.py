@@ -30,7 +30,7 @@ from typing import Any, Union
 from .engine.ini_files import IniFile, server_configuration
 from .engine.runtime import ACTIVE
 from .engine.script import Script
-from .net.body import Spool
+from .net.body import BODY_BUFFER, Spool
 from .net.docroot import Refused
 from .net.fastcgi import Abort, Closed, Connection, Event, ProtocolError, Request
 from .net.fpm import fpm_request, fpm_server_variables
@@ -230,7 +230,7 @@ class FastCgiServer(Listener[_FcgiConnection]):
                  php_version: str = "8.2", socket_mode: int = 0o660,
                  backlog: int = 511, write_timeout: float = 60.0, max_requests: int = 128,
                  max_connections: int = 1024, idle_timeout: float = 60.0, read_timeout: float = 60.0,
-                 max_body: int = 64 << 20, body_buffer: int = 64 << 10, body_memory: int = 128 << 20) -> None:
+                 max_body: int = 64 << 20, body_buffer: int = BODY_BUFFER, body_memory: int = 128 << 20) -> None:
         if min(write_timeout, idle_timeout, read_timeout) <= 0:
             raise ValueError("every timeout must be positive")
         self.write_timeout, self.idle_timeout, self.read_timeout = write_timeout, idle_timeout, read_timeout

@@ -30,7 +30,7 @@ from .engine import constants as C
 from .engine.ini_files import IniFile, server_configuration
 from .engine.script import Script
 from .http.headers import http_date
-from .net.body import Spool
+from .net.body import BODY_BUFFER, Spool
 from .net.http11 import CLOSED, NEED_DATA, HttpError, Limits, Request, RequestHead, RequestParser
 from .net.listener import Link, Listener, Step, bind, host_port, serve_until_signalled, serve_workers
 from .net.logs import Log, ctime_stamp
@@ -259,7 +259,7 @@ class HttpServer(Listener[_Connection]):
                  php_version: str = "8.2", limits: Limits | None = None,
                  idle_timeout: float = 5.0, header_timeout: float = 10.0, read_timeout: float = 30.0,
                  write_timeout: float = 60.0, max_connections: int = 1024, max_requests: int = 256,
-                 body_buffer: int = 64 << 10, body_memory: int = 128 << 20, log: TextIO | None = None) -> None:
+                 body_buffer: int = BODY_BUFFER, body_memory: int = 128 << 20, log: TextIO | None = None) -> None:
         if min(idle_timeout, header_timeout, read_timeout, write_timeout) <= 0:
             raise ValueError("every timeout must be positive")
         if not isinstance(site_or_target, Site):  # ini_file: php -c (CONF-API-1)

@@ -28,6 +28,8 @@ from urllib.parse import quote
 from .engine.ini_files import IniFile, server_configuration
 from .engine.memo import Memo
 from .engine.script import Script
+from .http.request import StreamedBody
+from .net.body import BODY_BUFFER
 from .net.site import MAX_BODY, HttpRequest, ScriptCall, Site, StaticResponse, error_page
 from .transports.gateway import PATH_SAFE, BodyTooLarge, HeadForms, ResponseChannel, ScriptThreads
 from .transports.heads import GatewayHead
@@ -81,11 +83,14 @@ def _field_keys(environ: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     return found
 
 
-def request_from_environ(environ: Mapping[str, Any], max_body: int = MAX_BODY) -> HttpRequest:
+def request_from_environ(environ: Mapping[str, Any], max_body: int = MAX_BODY,
+                         body_buffer: int = BODY_BUFFER) -> HttpRequest:
     """The request a WSGI server parsed, as phprt's HTTP server would have it
     (WSGI-REQUEST-1): the target from RAW_URI or REQUEST_URI where the server
     gives it, else rebuilt from SCRIPT_NAME, PATH_INFO and QUERY_STRING; the
-    headers from the HTTP_* variables in the environ's order; the whole body."""
+    headers from the HTTP_* variables in the environ's order; the whole body, or
+    one of more than ``body_buffer`` bytes as a ``StreamedBody`` over wsgi.input,
+    read by the script as it starts (PERF-UPLOAD-2)."""
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
     script_name = environ.get("SCRIPT_NAME", "")
     if raw.startswith("/"):
@@ -103,7 +108,7 @@ def request_from_environ(environ: Mapping[str, Any], max_body: int = MAX_BODY) -
         target=_text(target),
         protocol=environ.get("SERVER_PROTOCOL") or "HTTP/1.0",
         headers=tuple(headers),
-        body=_read_body(environ, max_body),
+        body=_read_body(environ, max_body, body_buffer),
         client=(environ.get("REMOTE_ADDR", ""), _port(environ.get("REMOTE_PORT"))),
         local=(server_name, _port(environ.get("SERVER_PORT"))),
         server_name=server_name,
@@ -111,9 +116,9 @@ def request_from_environ(environ: Mapping[str, Any], max_body: int = MAX_BODY) -
     )
 
 
-def _read_body(environ: Mapping[str, Any], max_body: int) -> bytes:
-    # CONTENT_LENGTH bytes; to the end where the server says the stream ends there;
-    # BodyTooLarge past max_body (WSGI-REQUEST-1)
+def _read_body(environ: Mapping[str, Any], max_body: int, body_buffer: int) -> bytes:
+    # CONTENT_LENGTH bytes, left in the stream past body_buffer (PERF-UPLOAD-2); to the end
+    # where the server says the stream ends there; BodyTooLarge past max_body (WSGI-REQUEST-1)
     stream = environ.get("wsgi.input")
     if stream is None:
         return b""
@@ -127,6 +132,8 @@ def _read_body(environ: Mapping[str, Any], max_body: int) -> bytes:
         return data
     if int(length) > max_body:
         raise BodyTooLarge(max_body)
+    if int(length) > body_buffer:
+        return StreamedBody(stream, int(length))
     left, parts = int(length), []
     while left > 0:
         part = stream.read(min(left, 1 << 16))
@@ -142,17 +149,19 @@ class WSGIApp:
     script for every URL, or a Python callable -- as ``phprt serve`` does
     (WSGI-APP-1). ``sapi`` is the PHP SAPI the scripts behave as, "cgi" by default
     (WSGI-SAPI-1); ``ini`` sets directives for every request; a body over
-    ``max_body`` bytes is answered 413 (WSGI-REQUEST-1).
+    ``max_body`` bytes is answered 413 (WSGI-REQUEST-1), one over ``body_buffer`` bytes is
+    read from wsgi.input by the script as it starts, an upload as it is parsed (PERF-UPLOAD-2).
 
     ``join(timeout)`` waits until the scripts still running -- after their response
     ended early, say -- have ended."""
 
     def __init__(self, target: Script, *, sapi: str = "cgi", ini: Mapping[str, Any] | None = None, ini_file: IniFile = None,
-                 max_body: int = MAX_BODY, php_version: str = "8.2") -> None:
+                 max_body: int = MAX_BODY, body_buffer: int = BODY_BUFFER, php_version: str = "8.2") -> None:
         self.site = Site(target, sapi=sapi, ini=server_configuration(sapi, ini, ini_file),  # CONF-API-1
                          php_version=php_version)  # VER-PROFILE-1
         self.scripts = ScriptThreads()  # WSGI-THREAD-1, WSGI-PERF-1
         self.max_body = max_body
+        self.body_buffer = body_buffer
         self._heads = HeadForms(_wsgi_head)
 
     def join(self, timeout: float | None = None) -> bool:
@@ -161,7 +170,7 @@ class WSGIApp:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         try:
-            request = request_from_environ(environ, self.max_body)
+            request = request_from_environ(environ, self.max_body, self.body_buffer)
         except BodyTooLarge:
             request = request_from_environ({**environ, "wsgi.input": None})
             answer: ScriptCall | StaticResponse = error_page(413, request)

@@ -12,7 +12,10 @@ from typing import IO, Protocol
 
 from ..http.request import StreamedBody
 
-__all__ = ["BodySink", "Buffer", "Spool"]
+__all__ = ["BODY_BUFFER", "BodySink", "Buffer", "Spool"]
+
+#: The bytes of a request body kept in memory while it arrives; past them it waits in a file.
+BODY_BUFFER = 64 << 10
 
 
 class BodySink(Protocol):

@@ -23,7 +23,7 @@ from phprt.asgi import ASGIApp, request_from_scope
 from phprt.php import _GET, echo, flush, header, http_response_code, trigger_error, usleep
 from phprt.transports.heads import HOP_BY_HOP
 from phprt.wsgi import WSGIApp
-from tests.support import NETWORK, VOLATILE
+from tests.support import NETWORK, VOLATILE, uploads
 from tests.support.asgi import Exchange, call, check_message_order, run, scope_for
 from tests.support.wsgi import (
     RECORDED_VARIABLES,
@@ -335,6 +335,21 @@ def test_other_scopes_are_refused() -> None:
 def test_the_body_is_read_whole_before_the_script_starts(tmp_path: Path) -> None:
     exchange = call(ASGIApp(info_root(tmp_path)), REQUEST, pieces=4)
     assert json.loads(exchange.body) == RECORDED_VARIABLES
+
+
+@pytest.mark.clause("PERF-UPLOAD-2", "ASGI-REQUEST-1")
+def test_an_upload_past_body_buffer_waits_in_a_file_and_is_parsed_as_it_is_read(tmp_path: Path) -> None:
+    (tmp_path / "upload.py").write_text(uploads.SCRIPT)
+    app = ASGIApp(tmp_path, ini=uploads.INI)
+    body, content = uploads.upload(4 << 20)
+    exchange = Exchange(app, b"POST /upload.py HTTP/1.1\r\nHost: t\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n"
+                        % (uploads.CONTENT_TYPE.encode(), len(body)) + body, pieces=64)
+    with uploads.traced():
+        run(exchange.run())
+    assert app.join(WAIT)
+    report, _, peak = exchange.body.rpartition(b" ")
+    assert report + b" " == uploads.expected(content)
+    assert int(peak) < len(content) // 2, peak  # under 1 MiB; held in memory, the body alone took 4 MiB
 
 
 @pytest.mark.clause("ASGI-REQUEST-1")

@@ -42,7 +42,7 @@ from phprt.php import (
 )
 from phprt.transports.heads import HOP_BY_HOP
 from phprt.wsgi import WSGIApp, request_from_environ
-from tests.support import NETWORK, VOLATILE
+from tests.support import NETWORK, VOLATILE, uploads
 from tests.support.wsgi import (
     RECORDED_VARIABLES,
     REQUEST,
@@ -440,6 +440,19 @@ def test_php_s_stderr_goes_to_wsgi_errors() -> None:
     assert b"".join(result) == b""
     assert app.join(WAIT)
     assert f"PHP Notice:  to the log in {__file__} on line " in errors.getvalue()
+
+
+@pytest.mark.clause("PERF-UPLOAD-2", "WSGI-REQUEST-1")
+def test_an_upload_past_body_buffer_is_parsed_as_it_is_read_from_wsgi_input(tmp_path: Path) -> None:
+    (tmp_path / "upload.py").write_text(uploads.SCRIPT)
+    body, content = uploads.upload(4 << 20)
+    request = (b"POST /upload.py HTTP/1.1\r\nHost: t\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n"
+               % (uploads.CONTENT_TYPE.encode(), len(body))) + body
+    with serve(WSGIApp(tmp_path, ini=uploads.INI)) as port, uploads.traced():
+        status, _, reply = exchange(port, request)
+    report, _, peak = reply.rpartition(b" ")
+    assert status == "HTTP/1.0 200 OK" and report + b" " == uploads.expected(content)
+    assert int(peak) < len(content) // 2, peak  # under 1 MiB; read whole, the body alone took 4 MiB
 
 
 @pytest.mark.clause("WSGI-REQUEST-1")
