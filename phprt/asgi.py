@@ -166,7 +166,7 @@ class ASGIApp:
                 await self._answer(request_from_scope(scope, body.body()), receive, send)
                 read = True  # _answer returns once the script has ended
         finally:
-            if read:  # else the file goes with the script the server gave up on
+            if read:  # else the file closes once the script the server gave up on lets go of it
                 body.close()
 
     async def _received(self, scope: Scope, receive: Receive, send: Send, body: Spool) -> bool:

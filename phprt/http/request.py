@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import IO, Callable, Mapping, TypeAlias, Union
+from typing import Callable, Mapping, Protocol, TypeAlias, Union
 
 from ..engine.constants import E_WARNING
 from ..engine.ini_scanner import (
@@ -472,6 +472,12 @@ class _Parser:
 # -- multipart/form-data ----------------------------------------------------------------------
 
 
+class Readable(Protocol):
+    """What a ``StreamedBody`` reads from: a binary stream, a pipe, a spooled body."""
+
+    def read(self, count: int, /) -> bytes: ...
+
+
 class StreamedBody(bytes):
     """A request body still in its stream, as php-cgi's is on stdin when its request
     starts: ``request_variables()`` reads a multipart/form-data body from it as the
@@ -480,10 +486,10 @@ class StreamedBody(bytes):
     ``bytes`` so that it can stand where a transport keeps its body (``Transport.input``);
     ``length`` bytes (at most) are read from ``stream``."""
 
-    stream: IO[bytes]
+    stream: Readable
     length: int
 
-    def __new__(cls, stream: IO[bytes], length: int) -> StreamedBody:
+    def __new__(cls, stream: Readable, length: int) -> StreamedBody:
         body = super().__new__(cls)
         body.stream, body.length = stream, length
         return body

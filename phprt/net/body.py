@@ -64,16 +64,27 @@ class Spool:
 
     def body(self) -> bytes:
         """The body as its request reads it: the bytes, when in memory; else a
-        ``StreamedBody`` over the file, from which a multipart/form-data body is parsed
-        as it is read, never whole in memory, as PHP reads one (PERF-UPLOAD-2). The file
-        stays open until ``close()``."""
+        ``StreamedBody`` reading the file (``read``), from which a multipart/form-data
+        body is parsed as it is read, never whole in memory, as PHP reads one
+        (PERF-UPLOAD-2). The file stays open until ``close()``, or until the last holder
+        of the spool or its body lets go of it."""
         if self._file is None:
             data, self._data = bytes(self._data), bytearray()
             return data
         self._file.seek(0)
-        return StreamedBody(self._file, self.size)
+        return StreamedBody(self, self.size)
+
+    def read(self, count: int, /) -> bytes:
+        """The next ``count`` bytes of the body in the file."""
+        if self._file is None:
+            raise ValueError("the body's file is closed")
+        return self._file.read(count)
 
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
+            self._file = None
         self._data = bytearray()
+
+    def __del__(self) -> None:
+        self.close()

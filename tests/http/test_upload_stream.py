@@ -20,6 +20,7 @@ import pytest
 
 from phprt.http import request
 from phprt.http.request import StreamedBody, UploadedFile, request_variables
+from phprt.net.body import Spool
 from tests.conformance.record_request import load_request_cases
 from tests.http.test_request import observe
 from tests.support import ROOT
@@ -185,3 +186,23 @@ def test_a_file_that_cannot_be_written_stays_in_memory(monkeypatch: pytest.Monke
     result = request_variables(server, StreamedBody(io.BytesIO(body), len(body)))  # type: ignore[arg-type]
     upload = result.uploads["phprt://upload/1"]
     assert upload.content == content and upload.size == len(content) and upload._content.fd is None  # type: ignore[union-attr]
+
+
+@pytest.mark.clause("PERF-UPLOAD-2")
+def test_a_spooled_body_is_read_from_its_file_which_closes_with_its_last_holder() -> None:
+    server, body = multipart(b"bnd", b'Content-Disposition: form-data; name="f"; filename="r.bin"\r\n\r\n'
+                             + random.Random(5).randbytes(300_000))
+    spool = Spool(1024)
+    for at in range(0, len(body), 7000):
+        spool.write(body[at:at + 7000])
+    held = spool.body()
+    assert spool.on_disk and isinstance(held, StreamedBody) and held == b""  # on disk: nothing in memory
+    files = len(os.listdir("/proc/self/fd"))
+    del spool  # the body still reads the file ...
+    assert seen(server, held, {}) == seen(server, body, {})
+    del held  # ... which closes when the body goes
+    assert len(os.listdir("/proc/self/fd")) == files - 1
+    small = Spool(1024)
+    small.write(b"a=1")
+    kept = small.body()
+    assert kept == b"a=1" and type(kept) is bytes and not small.on_disk
