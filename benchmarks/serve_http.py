@@ -4,8 +4,9 @@
 ``PHP_CLI_SERVER_WORKERS=N``), wrk -t2 at -c16 and -c64: requests/s, p99 latency and
 server CPU per request, php -S measured in the same run; (4) a 700-line script of 140
 functions, and one of 50 classes, against a 5-line one, all served by ``serve`` (php -S's
-own ratios beside them, without opcache), and a page of 52 echos against the same page on
-php -S.
+own ratios beside them, without opcache, and for the classes with opcache too, where
+``php -n`` can load it); the 50 classes imported from a module by a 5-line script, which a
+process makes once (RT-SCRIPT-1); and a page of 52 echos against the same page on php -S.
 "not measured" (baseline None) where wrk or php is absent.
 
     python3 -m benchmarks --only serve_http [--quick]
@@ -175,6 +176,10 @@ def _site(directory: Path) -> tuple[Path, Path]:
     (php / "long.php").write_text(long_script(700, php=True))
     (py / "classes.py").write_text(classes_script(700, php=False))
     (php / "classes.php").write_text(classes_script(700, php=True))
+    # the same classes in a module the script imports: made once per process (RT-SCRIPT-1)
+    (py / "classes_module.py").write_text(classes_script(700, php=False).partition("\n")[2].rpartition("echo(")[0])
+    (py / "imports_classes.py").write_text('from phprt.php import *\nfrom classes_module import C1\n'
+                                           'echo(C1(1).twice(), "\\n")\n')
     (py / "page.py").write_text(PAGE_PY)
     (php / "page.php").write_text(PAGE_PHP)
     return py, php
@@ -211,6 +216,14 @@ def serve_vs_php_s(quick: bool) -> list[Result]:
     return results
 
 
+def _opcache() -> bool:
+    """Whether ``php -n`` can load opcache (Debian's php8.2-opcache, which php8.2-cli brings)."""
+    done = subprocess.run(["php", "-n", "-d", "zend_extension=opcache", "-d", "opcache.enable_cli=1", "-r",
+                           "echo (int) (function_exists('opcache_get_status') && opcache_get_status() !== false);"],
+                          capture_output=True, text=True)
+    return done.stdout == "1"
+
+
 def _long_vs_short(py: Path, php: Path, seconds: float, measured: bool) -> list[Result]:
     """(4): req/s of a 700-line script against a 5-line one, each server against itself; and
     a page of 52 echos (``PAGE_PY``) against the same page on ``php -S``."""
@@ -218,13 +231,16 @@ def _long_vs_short(py: Path, php: Path, seconds: float, measured: bool) -> list[
         return [Result.of("serve 700-line/5-line script req/s", 0.0, None, "req/s", "5-line (wrk absent)")]
     results = []
     port = free_port()
-    with server(serve_command(py, port, 1), port):
+    with server(serve_command(py, port, 1), port, {"PYTHONPATH": str(py)}):  # classes_module imports
         short = wrk(f"http://127.0.0.1:{port}/index.py", 16, seconds)[0]
         long = wrk(f"http://127.0.0.1:{port}/long.py", 16, seconds)[0]
         classes = wrk(f"http://127.0.0.1:{port}/classes.py", 16, seconds)[0]
+        imported = wrk(f"http://127.0.0.1:{port}/imports_classes.py", 16, seconds)[0]
         page = wrk(f"http://127.0.0.1:{port}/page.py?name=x", 16, seconds)[0]
     results.append(Result.of("serve 700-line script req/s", long, short, "req/s", "serve 5-line script"))
     results.append(Result.of("serve 700 lines of 50 classes req/s", classes, short, "req/s", "serve 5-line script"))
+    results.append(Result.of("serve, the 50 classes imported from a module req/s", imported, short, "req/s",
+                             "serve 5-line script"))
     theirs = None
     if php_available():
         port = free_port()
@@ -235,5 +251,13 @@ def _long_vs_short(py: Path, php: Path, seconds: float, measured: bool) -> list[
             theirs = wrk(f"http://127.0.0.1:{port}/page.php?name=x", 16, seconds)[0]
         results.append(Result.of("php -S 700-line script req/s", long, short, "req/s", "php -S 5-line script"))
         results.append(Result.of("php -S 700 lines of 50 classes req/s", classes, short, "req/s", "php -S 5-line script"))
+    if php_available() and _opcache():
+        port = free_port()  # production's PHP: opcache binds the compiled classes from shared memory
+        with server(["php", "-n", "-d", "zend_extension=opcache", "-d", "opcache.enable_cli=1", "-S",
+                     f"127.0.0.1:{port}", "-t", str(php)], port):
+            short = wrk(f"http://127.0.0.1:{port}/index.php", 16, seconds)[0]
+            classes = wrk(f"http://127.0.0.1:{port}/classes.php", 16, seconds)[0]
+        results.append(Result.of("php -S + opcache 700 lines of 50 classes req/s", classes, short, "req/s",
+                                 "php -S + opcache 5-line script"))
     results.append(Result.of("serve a 52-echo page 1p req/s", page, theirs, "req/s", "php -n -S"))
     return results
