@@ -14,12 +14,25 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from phprt.net.fastcgi import (
+    BEGIN_REQUEST,
+    END_REQUEST,
+    PARAMS,
+    STDIN,
+    STDOUT,
+    RecordReader,
+    encode_pairs,
+    encode_record,
+    encode_stream,
+)
 
 PHP = "php"
 
@@ -146,6 +159,26 @@ def with_bytecode_cache(env: dict[str, str], pycache: Any) -> dict[str, str]:
     env = {name: value for name, value in env.items() if name != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPYCACHEPREFIX"] = os.fspath(pycache)
     return env
+
+
+def fastcgi_request(params: Mapping[str, str], body: bytes = b"") -> bytes:
+    """A request to a FastCGI responder (request 1, RESPONDER): ``params``, then ``body`` as STDIN."""
+    pairs = encode_pairs([(name.encode(), value.encode()) for name, value in params.items()])
+    return (encode_record(BEGIN_REQUEST, 1, b"\0\1\0\0\0\0\0\0") + encode_record(PARAMS, 1, pairs)
+            + encode_record(PARAMS, 1) + encode_stream(STDIN, 1, body) + encode_record(STDIN, 1))
+
+
+def fastcgi_stdout(sock: socket.socket) -> Iterator[bytes]:
+    """The response's STDOUT from ``sock``, a record's content at a time as they arrive, to its
+    END_REQUEST; RuntimeError when the responder closes before that."""
+    reader = RecordReader()
+    while chunk := sock.recv(65536):
+        for record in reader.feed(chunk):
+            if record.type == STDOUT:
+                yield record.content
+            elif record.type == END_REQUEST:
+                return
+    raise RuntimeError("the responder closed before END_REQUEST")
 
 
 #: A per-call case: (name, the phprt loop ``function(calls)``, PHP's loop body, PHP's setup).

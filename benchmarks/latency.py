@@ -23,19 +23,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks.common import Result, benchmark, php_available
+from benchmarks.common import Result, benchmark, fastcgi_request, fastcgi_stdout, php_available
 from benchmarks.serve_fastcgi import PHP_FPM, php_fpm
 from benchmarks.serve_http import free_port, php_command, serve_command, server
-from phprt.net.fastcgi import (
-    BEGIN_REQUEST,
-    END_REQUEST,
-    PARAMS,
-    STDIN,
-    STDOUT,
-    RecordReader,
-    encode_pairs,
-    encode_record,
-)
 
 SLEEP = 'usleep(20000)'
 SCRIPTS = {
@@ -70,28 +60,20 @@ def _fastcgi_once(address: str, script: Path, complete: bool) -> float:
     """Seconds from the script's stamp to its arrival (or, with ``complete``, to
     END_REQUEST) at a FastCGI client."""
     host, _, port = address.rpartition(":")
-    params = encode_pairs([(b"SCRIPT_FILENAME", str(script).encode()), (b"REQUEST_METHOD", b"GET"),
-                           (b"SCRIPT_NAME", b"/" + script.name.encode()), (b"REQUEST_URI", b"/" + script.name.encode()),
-                           (b"DOCUMENT_ROOT", str(script.parent).encode()), (b"SERVER_PROTOCOL", b"HTTP/1.1"),
-                           (b"GATEWAY_INTERFACE", b"CGI/1.1"), (b"QUERY_STRING", b"")])
-    request = (encode_record(BEGIN_REQUEST, 1, b"\0\1\0\0\0\0\0\0") + encode_record(PARAMS, 1, params)
-               + encode_record(PARAMS, 1) + encode_record(STDIN, 1))
-    reader, stdout, stamp, arrived = RecordReader(), b"", None, 0
+    request = fastcgi_request({"SCRIPT_FILENAME": str(script), "REQUEST_METHOD": "GET", "SCRIPT_NAME": "/" + script.name,
+                               "REQUEST_URI": "/" + script.name, "DOCUMENT_ROOT": str(script.parent),
+                               "SERVER_PROTOCOL": "HTTP/1.1", "GATEWAY_INTERFACE": "CGI/1.1", "QUERY_STRING": ""})
+    stdout, stamp, arrived = b"", None, 0
     with socket.create_connection((host, int(port)), timeout=TIMEOUT) as sock:
         sock.sendall(request)
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                raise RuntimeError(f"the responder closed before END_REQUEST: {stdout[:300]!r}")
-            for record in reader.feed(chunk):
-                if record.type == STDOUT:
-                    stdout += record.content
-                    if stamp is None and (match := STAMP.search(stdout.partition(b"\r\n\r\n")[2])) is not None:
-                        stamp, arrived = int(match[1]), time.monotonic_ns()
-                elif record.type == END_REQUEST:
-                    if stamp is None:
-                        raise RuntimeError(f"no stamp in the response: {stdout[:300]!r}")
-                    return ((time.monotonic_ns() if complete else arrived) - stamp) / 1e9
+        for content in fastcgi_stdout(sock):
+            stdout += content
+            if stamp is None and (match := STAMP.search(stdout.partition(b"\r\n\r\n")[2])) is not None:
+                stamp, arrived = int(match[1]), time.monotonic_ns()
+        ended = time.monotonic_ns()  # END_REQUEST has come
+    if stamp is None:
+        raise RuntimeError(f"no stamp in the response: {stdout[:300]!r}")
+    return ((ended if complete else arrived) - stamp) / 1e9
 
 
 def _median(once: Callable[[], float], runs: int) -> float:

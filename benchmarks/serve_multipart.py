@@ -28,19 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import Result, benchmark, spawned, with_bytecode_cache
+from benchmarks.common import Result, benchmark, fastcgi_request, fastcgi_stdout, spawned, with_bytecode_cache
 from benchmarks.serve_http import free_port, server
-from phprt.net.fastcgi import (
-    BEGIN_REQUEST,
-    END_REQUEST,
-    PARAMS,
-    STDIN,
-    STDOUT,
-    RecordReader,
-    encode_pairs,
-    encode_record,
-    encode_stream,
-)
 
 ROOT = Path(__file__).resolve().parents[1]
 BOUNDARY = "----phprtbenchboundary"
@@ -86,9 +75,7 @@ def fastcgi(command: list[str], data: Path, script: Path, requests: int) -> tupl
     """(best seconds, peak MiB, peak growth MiB, stdout) of the request sent ``requests`` times
     (after a first) to the FastCGI responder ``command`` (``{port}`` in it: where it listens)."""
     port = free_port()
-    params = encode_pairs([(name.encode(), value.encode()) for name, value in environment(data, script).items()])
-    message = (encode_record(BEGIN_REQUEST, 1, b"\0\1\0\0\0\0\0\0") + encode_record(PARAMS, 1, params)
-               + encode_record(PARAMS, 1) + encode_stream(STDIN, 1, data.read_bytes()) + encode_record(STDIN, 1))
+    message = fastcgi_request(environment(data, script), data.read_bytes())
     with server([word.format(port=port) for word in command], port, cwd=ROOT) as pgid:
         resident, _ = memory(pgid)
         best, stdout = float("inf"), b""
@@ -96,14 +83,7 @@ def fastcgi(command: list[str], data: Path, script: Path, requests: int) -> tupl
             start = time.perf_counter()
             with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
                 sock.sendall(message)
-                reader, stdout, ended = RecordReader(), b"", False
-                while not ended:
-                    chunk = sock.recv(65536)
-                    if not chunk:
-                        raise RuntimeError(f"the responder closed before END_REQUEST: {stdout[-300:]!r}")
-                    for record in reader.feed(chunk):
-                        stdout += record.content if record.type == STDOUT else b""
-                        ended = ended or record.type == END_REQUEST
+                stdout = b"".join(fastcgi_stdout(sock))
             best = min(best, time.perf_counter() - start)
         _, peak = memory(pgid)
     return best, peak, peak - resident, stdout
