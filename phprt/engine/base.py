@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from .callables import PhpCallable
+    from .classes import Lane
     from .errors import Exit
     from .trace import Trace
 
@@ -76,6 +77,8 @@ class RuntimeBase:
     _finished_early = False  # fastcgi_finish_request() ended the response
     _trace: Trace | None = None  # the lifecycle trace, when one is recorded (TRACE-OFF-1)
     _globals: dict[str, Any] | None = None  # the script file's namespace, emptied by dispose() (PERF-RELEASE-2)
+    _disposed_by_server = False  # a server disposes of it: its script may bind kept classes (PERF-CLASS-1)
+    _lane: Lane | None = None  # the lane the script's namespace is, released by dispose() (PERF-CLASS-1)
 
     if TYPE_CHECKING:
         # engine/error_functions.py

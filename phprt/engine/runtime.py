@@ -240,6 +240,11 @@ class Runtime(
         if namespace is not None:  # the request's globals end with it, as PHP's symbol table (PERF-RELEASE-2)
             self._globals = None
             namespace.clear()
+            del namespace
+        lane = self._lane
+        if lane is not None:  # its classes are bound again by a later request, if nothing outlived this one (PERF-CLASS-1)
+            self._lane = None
+            lane.release()
 
     def startup(self) -> None:
         """Start the request as php_request_startup() does (RT-STARTUP-1): the

@@ -26,6 +26,7 @@ from contextvars import ContextVar
 from types import CodeType, ModuleType
 from typing import Any, Callable, Iterable, Mapping, Sequence, Union, cast
 
+from . import classes
 from .constants import E_PARSE
 from .errors import StartupFailed
 from .runtime import Runtime
@@ -36,7 +37,7 @@ __all__ = ["STAR_EXPORTS", "Script", "compile_script", "execute", "parse_error"]
 Script = Union[str, "os.PathLike[str]", Callable[[], object]]
 
 _ARGV: ContextVar[list[str] | None] = ContextVar("phprt_argv", default=None)
-_CODE: dict[str, tuple[tuple[int, int, int, int], CodeType, str | None]] = {}
+_CODE: dict[str, tuple[tuple[int, int, int, int], CodeType, str | None, dict[CodeType, bool]]] = {}
 _INSTALL = threading.Lock()
 #: What ``from M import *`` binds, by module, for a Runtime: a module registers its provider when
 #: it is imported (phprt/php.py registers ``phprt.php``); a script whose first statement is that
@@ -99,26 +100,28 @@ def compile_script(path: str) -> CodeType:
     return _compiled(path)[0]
 
 
-def _compiled(path: str, status: os.stat_result | None = None) -> tuple[CodeType, str | None]:
+def _compiled(path: str, status: os.stat_result | None = None) -> tuple[CodeType, str | None, dict[CodeType, bool]]:
     """The script's code object, compiled once per version of the file (RT-SCRIPT-2): one
     ``stat`` validates the cached code, as opcache's ``validate_timestamps`` does; the file
     is opened and read only when it is new or changed, and the code is kept under the
     ``fstat`` of what was read. With it, the module of a leading ``from phprt.php import *``
-    taken out of the code (PERF-SCRIPT-1), else None. ``status`` is that ``stat``, when
+    taken out of the code (PERF-SCRIPT-1), else None, and the bodies of its class statements
+    that a served request may bind again (PERF-CLASS-1). ``status`` is that ``stat``, when
     the server already asked it for this request (FCGI-PERF-3)."""
     if status is None:
         status = os.stat(path)
     cached = _CODE.get(path)
     if cached is not None and cached[0] == (status.st_ino, status.st_dev, status.st_size, status.st_mtime_ns):
-        return cached[1], cached[2]
+        return cached[1], cached[2], cached[3]
     with open(path, "rb") as source:
         status = os.fstat(source.fileno())
         key = (status.st_ino, status.st_dev, status.st_size, status.st_mtime_ns)
         tree = cast(_ast.Module, compile(source.read(), path, "exec", _ast.PyCF_ONLY_AST, dont_inherit=True))
     prelude = _take_prelude(tree)
     code = compile(tree, path, "exec", dont_inherit=True)
-    _CODE[path] = (key, code, prelude)
-    return code, prelude
+    plain = classes.plain_class_bodies(tree, code)
+    _CODE[path] = (key, code, prelude, plain)
+    return code, prelude, plain
 
 
 def _take_prelude(tree: _ast.Module) -> str | None:
@@ -176,12 +179,12 @@ def _run(runtime: Runtime, script: str | Callable[[], object], status: os.stat_r
         script()
         return
     try:
-        code, prelude = _compiled(script, status)
+        code, prelude, plain = _compiled(script, status)
     except SyntaxError as error:  # zend_compile_file() failed: E_PARSE, then the request ends (RT-RUN-3)
         message, file, line = parse_error(error, script)
         runtime._error(E_PARSE, message, (file, line))
         return
-    exec(code, _namespace(runtime, script, prelude))
+    exec(code, _namespace(runtime, script, prelude, code if plain and runtime._disposed_by_server else None, plain))
 
 
 #: A module's namespace as ``ModuleType("__main__")`` makes it, with ``__file__`` and ``__builtins__``.
@@ -190,12 +193,14 @@ _MODULE = {**vars(ModuleType("__main__")), "__file__": None, "__builtins__": bui
 _PRELUDED: dict[str, tuple[Mapping[str, Any], dict[str, Any]]] = {}
 
 
-def _namespace(runtime: Runtime, script: str, prelude: str | None) -> dict[str, Any]:
+def _namespace(runtime: Runtime, script: str, prelude: str | None, code: CodeType | None = None,
+               plain: Mapping[CodeType, bool] | None = None) -> dict[str, Any]:
     # A fresh ``__main__`` namespace for one run: the module's keys in their order, then what
     # the prelude's import would bind, as it would bind it -- one dict copy (PERF-SCRIPT-1).
-    # The Runtime holds it, for dispose() to empty (PERF-RELEASE-2).
+    # The Runtime holds it, for dispose() to empty (PERF-RELEASE-2). With ``code``, whose
+    # ``plain`` classes a served request binds again, it is a lane's (PERF-CLASS-1).
     if prelude is None:
-        namespace = _MODULE.copy()
+        template = _MODULE
     else:
         provider = STAR_EXPORTS.get(prelude)
         if provider is None:
@@ -205,7 +210,12 @@ def _namespace(runtime: Runtime, script: str, prelude: str | None) -> dict[str, 
         made = _PRELUDED.get(prelude)
         if made is None or made[0] is not exports:
             made = _PRELUDED[prelude] = (exports, {**_MODULE, **exports})
-        namespace = made[1].copy()
+        template = made[1]
+    if code is None or plain is None:
+        namespace = template.copy()
+    else:
+        runtime._lane = lane = classes.checkout(script, code, plain, template)
+        namespace = lane.namespace
     namespace["__file__"] = script
     runtime._globals = namespace
     return namespace

@@ -153,9 +153,15 @@ class ScriptCall:
         transport.server, transport.input = self.server, self.input
         runtime = Runtime(transport=transport, sapi=self.sapi, ini=self.ini, capture_print=True,
                           php_version=self.php_version)
+        runtime._disposed_by_server = True  # its script may bind the classes an earlier request made (PERF-CLASS-1)
         name = self.server.get("SCRIPT_FILENAME") or ""
-        execute(runtime, self.script, [name, *self.server.get("argv", ())], self.status)
-        runtime.dispose()  # freed when the server lets go of it, without the cycle collector (PERF-RELEASE-1)
+        try:
+            execute(runtime, self.script, [name, *self.server.get("argv", ())], self.status)
+        finally:
+            if runtime._ended:  # also when the script's SystemExit goes on to the server
+                runtime.dispose()  # freed when the server lets go of it, without the cycle collector (PERF-RELEASE-1)
+            elif runtime._lane is not None:  # a request that never ended: its lane ends with it (PERF-CLASS-1)
+                runtime._lane.release()
         return runtime
 
 

@@ -1,0 +1,91 @@
+"""PERF-CLASS-1 at every door: through the HTTP server (http.client), the FastCGI responder (a raw
+FastCGI client), WSGI (wsgiref) and ASGI (real asyncio), three requests of a script with a static
+counter each give PHP's answer -- recorded with ``php-cgi -n`` and ``php -n -S`` (8.2.36),
+``class C { public static $n = 0; } C::$n++; echo C::$n;`` gives 1 at every request -- while the
+class is made once: the requests after the first bind the class the first made.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from phprt.asgi import ASGIApp
+from phprt.fastcgi import FastCgiServer
+from phprt.server import HttpServer
+from phprt.wsgi import WSGIApp
+from tests.support.asgi import call
+from tests.support.fastcgi import exchange as fastcgi_exchange
+from tests.support.fastcgi import fcgi_request, nginx_params
+from tests.support.wsgi import exchange as wsgi_exchange
+from tests.support.wsgi import serve
+
+SCRIPT = """from phprt.php import *
+import lanes
+import weakref
+
+class Counter:
+    n = 0
+    def bump(self):
+        Counter.n += 1
+        return Counter.n
+
+lanes.made.append(weakref.ref(Counter))
+echo(Counter().bump())
+"""
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    (tmp_path / "lanes.py").write_text("made = []\n")
+    (tmp_path / "counter.py").write_text(SCRIPT)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("lanes", None)
+    yield tmp_path
+    sys.modules.pop("lanes", None)
+
+
+def three_requests(answer: Callable[[], bytes]) -> None:
+    assert [answer() for _ in range(3)] == [b"1", b"1", b"1"]
+    import lanes
+
+    made = [ref() for ref in lanes.made]
+    assert made[0] is made[1] is made[2] is not None
+
+
+@pytest.mark.clause("PERF-CLASS-1", "SERVE-RUN-1")
+def test_served_by_the_http_server(root: Path) -> None:
+    with HttpServer(root, log=io.StringIO()) as server:
+        def answer() -> bytes:
+            connection = http.client.HTTPConnection(*server.address, timeout=20)
+            try:
+                connection.request("GET", "/counter.py")
+                return connection.getresponse().read()
+            finally:
+                connection.close()
+
+        three_requests(answer)
+
+
+@pytest.mark.clause("PERF-CLASS-1", "FCGI-NGINX-1")
+def test_served_by_the_fastcgi_responder(root: Path) -> None:
+    with FastCgiServer(root, "127.0.0.1:0") as server:
+        three_requests(lambda: fastcgi_exchange(server.address, fcgi_request(nginx_params(root, "/counter.py")))
+                       .stdout.partition(b"\r\n\r\n")[2])
+
+
+@pytest.mark.clause("PERF-CLASS-1", "WSGI-APP-1")
+def test_served_by_wsgi(root: Path) -> None:
+    with serve(WSGIApp(root)) as port:
+        three_requests(lambda: wsgi_exchange(port, b"GET /counter.py HTTP/1.1\r\nHost: t\r\n\r\n")[2])
+
+
+@pytest.mark.clause("PERF-CLASS-1", "WSGI-APP-1", "ASGI-SCOPE-1")
+def test_served_by_asgi(root: Path) -> None:
+    app = ASGIApp(root)
+    three_requests(lambda: call(app, b"GET /counter.py HTTP/1.1\r\nHost: t\r\n\r\n").body)
