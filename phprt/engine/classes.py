@@ -134,8 +134,9 @@ class _Kept:
                           if function is not None and function.__globals__ is namespace]
         self.function_references = [sys.getrefcount(function) for function in self.functions]
         #: the class's own dict, which a ``cls.__dict__`` proxy kept elsewhere would refer to
-        self.type_dict = next(item for item in gc.get_referents(cls) if type(item) is dict and "__module__" in item)
-        self.type_dict_references = sys.getrefcount(self.type_dict)
+        self.type_dict: dict[str, Any] = next(
+            (item for item in gc.get_referents(cls) if type(item) is dict and "__module__" in item), {})
+        self.type_dict_references = sys.getrefcount(self.type_dict) if self.type_dict else -1  # none found: never kept
 
     def escaped(self) -> bool:
         """Whether something of a request still refers to the class, its dict or one of its functions."""
