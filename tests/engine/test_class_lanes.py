@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import _ast
 import os
-import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,49 +21,14 @@ import pytest
 from phprt import MemoryTransport
 from phprt.engine.classes import plain_class_bodies
 from phprt.net.site import ScriptCall
-
-COUNTER = """from phprt.php import *
-import seen
-import weakref
-
-class Counter:
-    count = 0
-    def bump(self):
-        Counter.count += 1
-        return Counter.count
-
-class Named(Counter):
-    label = "n"
-    def name(self):
-        return self.label + secret
-
-    def secret(self):
-        return secret
-
-secret = _GET.get("s", "-")
-seen.classes.append(weakref.ref(Named))
-item = Named()
-item.bump()
-echo(Counter.count, " ", item.name(), " ", Counter.__dict__.get("added", "-"))
-Counter.added = "yes"
-Counter.instance = Counter()  # a singleton in a static property: it goes with the request
-if _GET.get("keep"):
-    seen.kept.append(item)
-if _GET.get("keep_method"):
-    seen.kept.append(Named.secret)
-if _GET.get("keep_dict"):
-    seen.kept.append(vars(Named))
-"""
+from tests.support.lanes import COUNTER, seen_module
 
 
 @pytest.fixture
-def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    (tmp_path / "seen.py").write_text("classes = []\nkept = []\nevents = {}\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    sys.modules.pop("seen", None)
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    seen_module(tmp_path, monkeypatch)
     (tmp_path / "counter.py").write_text(COUNTER)
-    yield tmp_path
-    sys.modules.pop("seen", None)
+    return tmp_path
 
 
 def served(script: Path, query: str = "") -> bytes:

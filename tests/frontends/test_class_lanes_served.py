@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import http.client
 import io
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,39 +21,24 @@ from phprt.wsgi import WSGIApp
 from tests.support.asgi import call
 from tests.support.fastcgi import exchange as fastcgi_exchange
 from tests.support.fastcgi import fcgi_request, nginx_params
+from tests.support.lanes import COUNTER, seen_module
 from tests.support.wsgi import exchange as wsgi_exchange
 from tests.support.wsgi import serve
 
-SCRIPT = """from phprt.php import *
-import lanes
-import weakref
-
-class Counter:
-    n = 0
-    def bump(self):
-        Counter.n += 1
-        return Counter.n
-
-lanes.made.append(weakref.ref(Counter))
-echo(Counter().bump())
-"""
-
 
 @pytest.fixture
-def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    (tmp_path / "lanes.py").write_text("made = []\n")
-    (tmp_path / "counter.py").write_text(SCRIPT)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    sys.modules.pop("lanes", None)
-    yield tmp_path
-    sys.modules.pop("lanes", None)
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    seen_module(tmp_path, monkeypatch)
+    (tmp_path / "counter.py").write_text(COUNTER)
+    return tmp_path
 
 
 def three_requests(answer: Callable[[], bytes]) -> None:
-    assert [answer() for _ in range(3)] == [b"1", b"1", b"1"]
-    import lanes
+    # the static count and the attribute the script adds start afresh at every request
+    assert [answer() for _ in range(3)] == [b"1 n- -"] * 3
+    import seen
 
-    made = [ref() for ref in lanes.made]
+    made = [ref() for ref in seen.classes]
     assert made[0] is made[1] is made[2] is not None
 
 
