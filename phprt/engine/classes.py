@@ -10,9 +10,10 @@ kept class. The kept methods read the lane's namespace, which is that request's 
 When the request ends (``Runtime.dispose()``, PERF-RELEASE-2) the namespace is emptied, each kept
 class's attributes go back to what the class statement made (PHP's static properties are the
 request's), and the lane is taken again only if nothing of the request outlived it: every kept
-class and the namespace are referred to exactly as often as when the classes were made. An
-instance, a function, a frame or a thread the request left behind, or a class statement that
-made something else this time, ends the lane: its namespace is never another request's.
+class, its dict, its methods' functions and the namespace are referred to exactly as often as
+when the classes were made. An instance, a method, a class's ``__dict__``, a frame or a thread
+the request left behind, or a class statement that made something else this time, ends the
+lane: its namespace is never another request's.
 
 Python runs a class statement through ``builtins.__build_class__``; the first lane replaces it
 with ``_build_class``, which gives every other class statement to Python's own at the cost of
