@@ -184,7 +184,7 @@ class Lane:
     def build(self, body: FunctionType, name: str, bases: tuple[type, ...]) -> type:
         """The class a plain class statement makes: the kept one, or one made now and kept."""
         namespace = self.namespace
-        if self.plain[body.__code__] and ("staticmethod" in namespace or "classmethod" in namespace):
+        if self.plain[body.__code__] and not namespace.keys().isdisjoint(_DECORATORS):
             self.spoiled = True  # the body would read the script's own: made as Python makes it
             return _python_build_class(body, name, *bases)  # type: ignore[no-any-return]
         kept = self.kept.get(body.__code__)

@@ -184,7 +184,7 @@ def _run(runtime: Runtime, script: str | Callable[[], object], status: os.stat_r
         message, file, line = parse_error(error, script)
         runtime._error(E_PARSE, message, (file, line))
         return
-    exec(code, _namespace(runtime, script, prelude, code if plain and runtime._disposed_by_server else None, plain))
+    exec(code, _namespace(runtime, script, prelude, code, plain))
 
 
 #: A module's namespace as ``ModuleType("__main__")`` makes it, with ``__file__`` and ``__builtins__``.
@@ -193,12 +193,12 @@ _MODULE = {**vars(ModuleType("__main__")), "__file__": None, "__builtins__": bui
 _PRELUDED: dict[str, tuple[Mapping[str, Any], dict[str, Any]]] = {}
 
 
-def _namespace(runtime: Runtime, script: str, prelude: str | None, code: CodeType | None = None,
-               plain: Mapping[CodeType, bool] | None = None) -> dict[str, Any]:
+def _namespace(runtime: Runtime, script: str, prelude: str | None, code: CodeType,
+               plain: Mapping[CodeType, bool]) -> dict[str, Any]:
     # A fresh ``__main__`` namespace for one run: the module's keys in their order, then what
     # the prelude's import would bind, as it would bind it -- one dict copy (PERF-SCRIPT-1).
-    # The Runtime holds it, for dispose() to empty (PERF-RELEASE-2). With ``code``, whose
-    # ``plain`` classes a served request binds again, it is a lane's (PERF-CLASS-1).
+    # The Runtime holds it, for dispose() to empty (PERF-RELEASE-2). For a served request of a
+    # script with ``plain`` classes, it is a lane's, whose classes are bound again (PERF-CLASS-1).
     if prelude is None:
         template = _MODULE
     else:
@@ -211,11 +211,11 @@ def _namespace(runtime: Runtime, script: str, prelude: str | None, code: CodeTyp
         if made is None or made[0] is not exports:
             made = _PRELUDED[prelude] = (exports, {**_MODULE, **exports})
         template = made[1]
-    if code is None or plain is None:
-        namespace = template.copy()
-    else:
+    if plain and runtime._disposed_by_server:
         runtime._lane = lane = classes.checkout(script, code, plain, template)
         namespace = lane.namespace
+    else:
+        namespace = template.copy()
     namespace["__file__"] = script
     runtime._globals = namespace
     return namespace

@@ -96,6 +96,17 @@ def test_classes_that_may_come_out_otherwise_are_made_by_every_request(site: Pat
     assert all(a is not b for a, b in zip(first, second))
 
 
+@pytest.mark.clause("PERF-CLASS-1")
+def test_a_script_that_binds_its_own_staticmethod_has_its_class_made_with_it(site: Path) -> None:
+    (site / "own.py").write_text(
+        "from phprt.php import *\nimport seen\nimport weakref\n\n"
+        "calls = []\n\ndef staticmethod(function):\n    calls.append(function.__name__)\n    return function\n\n"
+        "class Tools:\n    @staticmethod\n    def tool():\n        return 1\n\n"
+        "seen.classes.append(weakref.ref(Tools))\necho(len(calls))\n")
+    assert [served(site / "own.py") for _ in range(2)] == [b"1", b"1"]  # the script's decorator ran each time
+    assert seen().kept == [] and len(seen().classes) == 2
+
+
 @pytest.mark.clause("PERF-CLASS-1", "RT-SCRIPT-2")
 def test_a_changed_script_makes_its_classes_again(site: Path) -> None:
     served(site / "counter.py")
