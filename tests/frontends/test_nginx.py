@@ -62,6 +62,9 @@ with open(_GET["out"], "w") as f:
                    'register_shutdown_function(lambda: Page().show())\necho("body\\n")\n',
     "sub/index.py": 'from phprt.php import *\necho("sub index")\n',
     "upload.py": uploads.SCRIPT,
+    # a kept class (PERF-CLASS-1) whose static count is the request's own
+    "static.py": 'from phprt.php import *\n\nclass C:\n    n = 0\n\n    def bump(self):\n'
+                 '        C.n += 1\n        return C.n\n\necho(C().bump())\n',
 }
 
 
@@ -131,6 +134,12 @@ def test_post_bodies_reach_the_script(nginx: Nginx, size: int) -> None:
                                headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert response.status == 200
     assert data == f"{len(body)} ".encode() + body[:20] + b"|two 2"
+
+
+@pytest.mark.clause("FCGI-NGINX-1", "PERF-CLASS-1")
+def test_a_kept_class_has_each_requests_own_static_state(nginx: Nginx) -> None:
+    # php-cgi -n and php -n -S: class C { public static $n = 0; } C::$n++; echo C::$n; gives 1 each time
+    assert [nginx.get("/static.py")[1] for _ in range(3)] == [b"1", b"1", b"1"]
 
 
 @pytest.mark.clause("FCGI-NGINX-1", "PERF-UPLOAD-2")
