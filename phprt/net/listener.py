@@ -24,11 +24,13 @@ SIGTERM (SERVE-CLI-1, FCGI-WORKERS-1).
 
 from __future__ import annotations
 
+import _socket
 import enum
 import errno
 import math
 import os
 import re
+import select
 import selectors
 import signal
 import socket
@@ -57,6 +59,10 @@ LINGER_BYTES = 1 << 20
 _READ = 65536
 #: At most this many connections are accepted before the loop reads the others.
 _ACCEPT_BATCH = 64
+
+#: A socket's family as the int it is: ``socket.socket.family`` converts it to an IntEnum at
+#: every read, which costs more than the rest of a connection's bookkeeping (NET-PERF-9).
+_family = _socket.socket.family.__get__
 
 _Handler = Union[Callable[[int, Optional[FrameType]], Any], int, signal.Handlers, None]
 
@@ -196,7 +202,7 @@ class Link:
         self.in_loop = True  # the loop holds it, not a request's thread
         self.gone = False  # a send failed: the peer is not there
         self.write_closed = False  # this side is shut: nothing more goes out
-        self._tcp = sock.family in (socket.AF_INET, socket.AF_INET6)
+        self._tcp = _family(sock) in (socket.AF_INET, socket.AF_INET6)
 
     def send(self, data: bytes) -> bool:
         """Write ``data``; False once the peer is gone or this side is shut. In a
@@ -289,6 +295,66 @@ class Link:
 C = TypeVar("C", bound=Link)
 
 
+class Readable:
+    """Which of the loop's sockets can be read: ``selectors``' register, unregister and select
+    for reading alone (NET-PERF-9). ``ready(timeout)`` gives what each socket that can be read
+    was registered with. On epoll, where the system has it, directly: a registration costs
+    two dictionary entries, a readable socket one lookup, no key objects; elsewhere through
+    ``selectors.DefaultSelector``. As there: registering a socket twice, or unregistering one
+    that is not registered, is a KeyError; a socket closed since it was registered can be
+    unregistered."""
+
+    def __init__(self) -> None:
+        self._epoll = select.epoll() if hasattr(select, "epoll") else None
+        self._selector = selectors.DefaultSelector() if self._epoll is None else None
+        self._fds: dict[socket.socket, int] = {}  # a registered socket's descriptor, read when it was
+        self._what: dict[int, Any] = {}  # what each descriptor was registered with
+
+    def register(self, sock: socket.socket, what: Any) -> None:
+        if self._epoll is None:
+            assert self._selector is not None
+            self._selector.register(sock, selectors.EVENT_READ, what)
+            return
+        fd = sock.fileno()
+        if fd in self._what or sock in self._fds:
+            raise KeyError(f"{sock!r} is already registered")
+        self._epoll.register(fd, select.EPOLLIN)
+        self._fds[sock] = fd
+        self._what[fd] = what
+
+    def unregister(self, sock: socket.socket) -> None:
+        if self._epoll is None:
+            assert self._selector is not None
+            self._selector.unregister(sock)
+            return
+        fd = self._fds.pop(sock)
+        del self._what[fd]
+        try:
+            self._epoll.unregister(fd)
+        except OSError:  # closed already: the system forgot it
+            pass
+
+    def ready(self, timeout: float) -> list[Any]:
+        if self._epoll is None:
+            assert self._selector is not None
+            return [key.data for key, _ in self._selector.select(timeout)]
+        try:
+            events = self._epoll.poll(timeout)
+        except InterruptedError:
+            return []
+        what = self._what
+        return [what[fd] for fd, _ in events if fd in what]
+
+    def close(self) -> None:
+        if self._epoll is None:
+            assert self._selector is not None
+            self._selector.close()
+        else:
+            self._epoll.close()
+            self._fds.clear()
+            self._what.clear()
+
+
 class Listener(Generic[C]):
     """A listening socket, the loop that reads its connections, and a thread per request.
 
@@ -337,7 +403,7 @@ class Listener(Generic[C]):
         self._parked: set[C] = set()
         self._next_check = math.inf  # the earliest deadline, or sooner
         self._paused_until = 0.0  # accept() failed for want of descriptors
-        self._selector: selectors.BaseSelector | None = None
+        self._selector: Readable | None = None
         # Shared with the request threads, under _lock.
         self._running: dict[C, None] = {}
         # The request threads, reused (NET-POOL-1): at most max_requests run at once; a
@@ -387,8 +453,8 @@ class Listener(Generic[C]):
         wake = socket.socketpair()  # made here, so each worker process has its own
         for end in wake:
             end.setblocking(False)
-        selector = selectors.DefaultSelector()
-        selector.register(wake[0], selectors.EVENT_READ)
+        selector = Readable()
+        selector.register(wake[0], wake[0])
         with self._lock:
             self._wake, self._looping = wake, True
         self._selector = selector
@@ -423,22 +489,22 @@ class Listener(Generic[C]):
                 room = self._room()
                 if room != self._accepting:
                     if room:
-                        selector.register(self._listener, selectors.EVENT_READ)
+                        selector.register(self._listener, self._listener)
                     else:
                         selector.unregister(self._listener)
                     self._accepting = room
                 timeout = 0.0 if self._again else min(max(self._next_check - time.monotonic(), 0.0), 1.0)
                 self._again = False
-                for key, _ in selector.select(timeout):
-                    if key.fileobj is self._listener:
+                for what in selector.ready(timeout):
+                    if what is self._listener:
                         self._accept()
-                    elif key.fileobj is wake[0]:
+                    elif what is wake[0]:
                         try:
                             wake[0].recv(4096)
                         except OSError:
                             pass
                     else:
-                        self._readable(key.data)
+                        self._readable(what)
                 self._collect()
                 self._expire()
                 if not self._dispatch():
@@ -449,7 +515,7 @@ class Listener(Generic[C]):
                 self._end_loop(selector, wake)
         return True
 
-    def _end_loop(self, selector: selectors.BaseSelector, wake: tuple[socket.socket, socket.socket]) -> None:
+    def _end_loop(self, selector: Readable, wake: tuple[socket.socket, socket.socket]) -> None:
         # The loop has stopped: close what it holds; then whoever waits for its end goes on.
         try:
             self._watched.clear()
@@ -578,11 +644,14 @@ class Listener(Generic[C]):
 
     def _accept(self) -> None:
         assert self._selector is not None
+        listener = self._listener
+        family, proto = _family(listener), listener.proto
         for _ in range(_ACCEPT_BATCH):
             if not self._room():
                 return
             try:
-                sock, peer = self._listener.accept()
+                # socket.accept() but for its two IntEnum conversions (NET-PERF-9)
+                fd, peer = listener._accept()  # type: ignore[attr-defined]
             except (BlockingIOError, InterruptedError, ConnectionAbortedError):
                 return  # another worker took it, or the peer left
             except OSError as error:
@@ -590,7 +659,12 @@ class Listener(Generic[C]):
                     self._paused_until = time.monotonic() + 0.1  # out of descriptors: let it pass
                 return
             try:
-                if sock.family != socket.AF_UNIX:
+                sock = socket.socket(family, socket.SOCK_STREAM, proto, fileno=fd)
+            except OSError:
+                os.close(fd)
+                continue
+            try:
+                if family != socket.AF_UNIX:
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 connection = self._connection(sock, peer)
             except OSError:
@@ -598,8 +672,11 @@ class Listener(Generic[C]):
                 continue
             self._make_room()
             self._waiting[connection] = None
-            self._selector.register(sock, selectors.EVENT_READ, connection)
+            self._selector.register(sock, connection)
             self._note(connection)
+            # A client sends its request as it connects (nginx does): read at once what has
+            # come, not after another turn of the loop (NET-PERF-9).
+            self._readable(connection)
 
     def _note(self, connection: C) -> None:
         self._next_check = min(self._next_check, connection.deadline)
@@ -644,7 +721,7 @@ class Listener(Generic[C]):
         if heard is Heard.WATCH:
             self._retry.pop(connection, None)
             if not registered:
-                self._selector.register(connection.sock, selectors.EVENT_READ, connection)
+                self._selector.register(connection.sock, connection)
                 self._watched[connection] = True
             return
         if registered:
@@ -743,7 +820,7 @@ class Listener(Generic[C]):
         connection.in_loop = True
         if step is Step.WAIT or step is Step.LINGER:
             if not registered:
-                selector.register(connection.sock, selectors.EVENT_READ, connection)
+                selector.register(connection.sock, connection)
             if step is Step.WAIT:
                 self._waiting[connection] = None
                 self._apply(connection, self._call(connection, connection.resume))
@@ -820,7 +897,7 @@ class Listener(Generic[C]):
                 self._parked.discard(connection)
             else:
                 assert self._selector is not None
-                self._selector.register(connection.sock, selectors.EVENT_READ, connection)
+                self._selector.register(connection.sock, connection)
             self._watched[connection] = True
         if self.inline:
             return self._answer_inline(connection)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import http.client
 import io
-import selectors
+import socket
 import threading
 import time
 from pathlib import Path
@@ -17,7 +17,7 @@ import pytest
 
 from phprt import MemoryTransport
 from phprt.fastcgi import FastCgiServer
-from phprt.net import logs
+from phprt.net import listener, logs
 from phprt.net.docroot import DocumentRoot, Refused
 from phprt.net.runner import ScriptRunner
 from phprt.net.site import HttpRequest, ScriptCall, Site
@@ -27,31 +27,30 @@ from tests.support.fastcgi import STDOUT, Client, fcgi_request, nginx_params
 HELLO = 'from phprt.php import *\necho("Hello")\n'
 
 
-class _Counting(selectors.DefaultSelector):
+class _Counting(listener.Readable):
     """The loop's selector, counting the calls that change what it watches."""
 
     calls = 0
+    idle_looks = 0
 
-    def register(self, *args: Any, **kwargs: Any) -> Any:
+    def register(self, sock: socket.socket, what: Any) -> None:
         _Counting.calls += 1
-        return super().register(*args, **kwargs)
+        super().register(sock, what)
 
-    def unregister(self, *args: Any, **kwargs: Any) -> Any:
+    def unregister(self, sock: socket.socket) -> None:
         _Counting.calls += 1
-        return super().unregister(*args, **kwargs)
+        super().unregister(sock)
 
-    def select(self, timeout: float | None = None) -> Any:
-        ready = super().select(timeout)
+    def ready(self, timeout: float) -> list[Any]:
+        ready = super().ready(timeout)
         if timeout == 0 and not ready:
             _Counting.idle_looks += 1  # looked at once, for nothing
         return ready
 
-    idle_looks = 0
-
 
 @pytest.fixture
 def counting(monkeypatch: pytest.MonkeyPatch) -> type[_Counting]:
-    monkeypatch.setattr(selectors, "DefaultSelector", _Counting)  # the module the loop takes it from
+    monkeypatch.setattr(listener, "Readable", _Counting)  # the name the loop makes its selector by
     _Counting.calls = _Counting.idle_looks = 0
     return _Counting
 
@@ -269,3 +268,53 @@ def test_a_served_script_is_asked_about_once_and_a_change_is_still_seen(tmp_path
     static = site.answer(HttpRequest("GET", "/a.txt"))
     assert not isinstance(static, ScriptCall)
     assert ("Content-Length", "5") in static.headers and b"".join(static.chunks()) == b"12345"
+
+
+@pytest.mark.clause("NET-PERF-9", "FCGI-CONCURRENT-1", "SERVE-CONCURRENT-1")
+@pytest.mark.parametrize("kind", ["http", "fastcgi"])
+def test_a_request_sent_with_the_connection_is_read_as_it_is_accepted(tmp_path: Path, kind: str) -> None:
+    # A client sends its request as it connects (nginx to a FastCGI responder does): the loop
+    # reads it in the turn that accepts the connection, and it is ready to run at once.
+    (tmp_path / "hello.py").write_text(HELLO)
+    server: Any = HttpServer(tmp_path, log=io.StringIO()) if kind == "http" else FastCgiServer(tmp_path, "127.0.0.1:0")
+    server._selector = listener.Readable()  # the loop's own, without the loop
+    client = socket.create_connection(server.address, timeout=10)
+    try:
+        if kind == "http":
+            client.sendall(b"GET /hello.py HTTP/1.1\r\nHost: x\r\n\r\n")
+        else:
+            client.sendall(fcgi_request(nginx_params(tmp_path, "/hello.py")))
+        deadline = time.monotonic() + 10
+        while not server._ready and time.monotonic() < deadline:  # once the connection is there to accept
+            server._accept()
+        assert len(server._ready) == 1 and not server._waiting
+    finally:
+        client.close()
+        for connection in [*server._ready, *server._waiting]:
+            server._close(connection)
+        server._selector.close()
+        server.listener.close()
+
+
+@pytest.mark.clause("NET-PERF-9")
+def test_the_loop_s_selector_keeps_selectors_rules() -> None:
+    readable = listener.Readable()
+    first, second = socket.socketpair()
+    try:
+        readable.register(first, "first")
+        with pytest.raises(KeyError):
+            readable.register(first, "again")
+        assert readable.ready(0) == []
+        second.send(b"x")
+        assert readable.ready(1) == ["first"]
+        with pytest.raises(KeyError):
+            readable.unregister(second)
+        first.close()
+        readable.unregister(first)  # closed since it was registered
+        with pytest.raises(KeyError):
+            readable.unregister(first)
+        assert readable.ready(0) == []
+    finally:
+        first.close()
+        second.close()
+        readable.close()
