@@ -18,6 +18,12 @@ lane: its namespace is never another request's.
 Python runs a class statement through ``builtins.__build_class__``; the first lane replaces it
 with ``_build_class``, which gives every other class statement to Python's own at the cost of
 one dictionary lookup.
+
+A lane runs its own copy of the script's code (``LaneCode``, PERF-CLASS-2): each run of plain class
+statements one after another is wrapped as ``if not LANE.bind(k): <the statements>``, where LANE is
+the lane itself, so that a request whose classes are all kept binds them at once -- one call and a
+dictionary update, as opcache binds a script's classes -- and the statements run only where one
+is not kept yet.
 """
 
 from __future__ import annotations
@@ -26,19 +32,21 @@ import __future__
 import _ast
 import builtins
 import gc
+import operator
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Mapping
 from types import CodeType, FunctionType
 from typing import Any
 
-__all__ = ["Lane", "checkout", "plain_class_bodies"]
+__all__ = ["Lane", "LaneCode", "checkout", "lane_code", "plain_class_bodies"]
 
 _python_build_class = builtins.__build_class__
 #: The lanes running a request now, by their namespace's id (a live namespace's id is its own).
 _RUNNING: dict[int, Lane] = {}
 #: The idle lanes of each script file, with the code they were made for.
-_IDLE: dict[str, tuple[CodeType, list[Lane]]] = {}
+_IDLE: dict[str, tuple[LaneCode, list[Lane]]] = {}
 _LOCK = threading.Lock()
 #: Idle lanes kept per script (as many as ran it at once, up to this), and in all.
 MAX_IDLE = 8
@@ -114,6 +122,76 @@ def _decorated(node: _ast.ClassDef) -> bool:
                for statement in node.body)
 
 
+#: What a lane's code calls ``bind`` on: each lane's copy of the code has the lane there instead.
+_LANE = "phprt.engine.classes: the lane that binds these classes"
+
+#: A run of plain class statements: each one's name, class body and bases named by no earlier
+#: statement of the run (their index and name); and whether a method of one is decorated.
+_Statement = tuple[str, CodeType, tuple[tuple[int, str], ...]]
+_Run = tuple[tuple[_Statement, ...], bool]
+
+
+class LaneCode:
+    """A script's code as its lanes run it (PERF-CLASS-2): ``code``, where each run of plain
+    class statements reads ``if not LANE.bind(k): <the statements>``; ``plain``, its plain class
+    bodies (as ``plain_class_bodies`` gives them); ``runs``, what each run binds."""
+
+    __slots__ = ("code", "plain", "runs")
+
+    def __init__(self, code: CodeType, plain: dict[CodeType, bool], runs: tuple[_Run, ...]) -> None:
+        self.code, self.plain, self.runs = code, plain, runs
+
+
+def lane_code(tree: _ast.Module, code: CodeType, path: str) -> LaneCode | None:
+    """The code the lanes of the script run, ``tree`` compiled to ``code`` (PERF-CLASS-2); None
+    where it has no plain class statement at its top."""
+    if _LANE in code.co_consts:  # the script's own string: its lanes would read the lane there
+        return None
+    deferred = bool(code.co_flags & __future__.annotations.compiler_flag)
+    body: list[_ast.stmt] = []
+    runs: list[list[_ast.ClassDef]] = []
+    statement: _ast.If | None = None  # the ``if`` of the run under way
+    for node in tree.body:
+        if not (isinstance(node, _ast.ClassDef) and _plain(node, deferred)):
+            statement = None
+            body.append(node)
+            continue
+        if statement is None:
+            statement = _bound_or(len(runs), node)
+            body.append(statement)
+            runs.append([])
+        statement.body.append(node)
+        runs[-1].append(node)
+    if not runs:
+        return None
+    lanes = compile(_ast.Module(body=body, type_ignores=tree.type_ignores), path, "exec", dont_inherit=True)
+    plain = plain_class_bodies(tree, lanes)
+    bodies = {(constant.co_name, constant.co_firstlineno): constant for constant in plain}
+    made = []
+    for run in runs:
+        statements, bound = [], set()
+        for node in run:
+            outside = tuple((index, base.id) for index, base in enumerate(node.bases)
+                            if isinstance(base, _ast.Name) and base.id not in bound)
+            statements.append((node.name, bodies[node.name, node.lineno], outside))
+            bound.add(node.name)
+        made.append((tuple(statements), any(_decorated(node) for node in run)))
+    return LaneCode(lanes, plain, tuple(made))
+
+
+def _bound_or(index: int, first: _ast.ClassDef) -> _ast.If:
+    # ``if not LANE.bind(index): ...``, at the place of the run's first statement
+    lane, number = _ast.Constant(value=_LANE), _ast.Constant(value=index)
+    method = _ast.Attribute(value=lane, attr="bind", ctx=_ast.Load())
+    call = _ast.Call(func=method, args=[number], keywords=[])
+    test = _ast.UnaryOp(op=_ast.Not(), operand=call)
+    statement = _ast.If(test=test, body=[], orelse=[])
+    for node in (lane, number, method, call, test, statement):
+        node.lineno = node.end_lineno = first.lineno
+        node.col_offset = node.end_col_offset = first.col_offset
+    return statement
+
+
 class _Kept:
     """A class a lane made: what its statement gave it, and how often it is referred to."""
 
@@ -170,16 +248,31 @@ _restored = object()
 class Lane:
     """A namespace one request of a script uses at a time, and the classes made in it."""
 
-    __slots__ = ("namespace", "path", "code", "plain", "kept", "undecorated", "by_class", "functions", "spoiled")
+    __slots__ = ("namespace", "path", "source", "code", "plain", "runs", "bound", "kept", "undecorated", "by_class",
+                 "functions", "spoiled", "watched", "states", "counts", "__weakref__")
 
-    def __init__(self, path: str, code: CodeType, plain: Mapping[CodeType, bool]) -> None:
+    def __init__(self, path: str, source: LaneCode) -> None:
         self.namespace: dict[str, Any] = {}
-        self.path, self.code, self.plain = path, code, plain
+        self.path, self.source, self.plain, self.runs = path, source, source.plain, source.runs
+        #: the script's code as this lane runs it: LANE is this lane, by a weak reference (a code
+        #: object is not the collector's to follow: a cycle through one would never be freed)
+        this = weakref.proxy(self)
+        self.code = source.code.replace(co_consts=tuple(
+            this if type(constant) is str and constant == _LANE else constant for constant in source.code.co_consts))
+        #: by run, once each of its classes is kept: the classes by name, the bases named outside
+        #: the run with the ids they were made with, and whether a method is decorated
+        self.bound: list[tuple[dict[str, type], tuple[tuple[str, int], ...], bool] | None] = [None] * len(self.runs)
         self.kept: dict[CodeType, _Kept] = {}  # by the class body's code
         self.undecorated: dict[CodeType, _Kept] = {}  # those whose body reads no decorator
         self.by_class: dict[int, _Kept] = {}  # the same, by the class's id
         self.functions = 0  # the kept classes' functions, each referring to the namespace
         self.spoiled = False  # something of this request may outlive it: the lane ends with it
+        #: Once a request's end found every kept class as made and referred to as when it was
+        #: made (``_Kept``): the classes, their dicts and functions, the classes' state then, and
+        #: how often each was referred to then -- what the next ends compare at once (PERF-CLASS-2).
+        self.watched: list[Any] = []
+        self.states: list[tuple[Any, ...]] = []
+        self.counts: list[int] | None = None
 
     def build(self, body: FunctionType, name: str, bases: tuple[type, ...]) -> type:
         """The class a plain class statement makes: the kept one, or one made now and kept."""
@@ -208,7 +301,49 @@ class Lane:
         if not self.plain[body.__code__]:
             self.undecorated[body.__code__] = kept
         self.functions += len(kept.functions)
+        self.counts = None  # another class to watch
         return cls
+
+    def bind(self, run: int) -> bool:
+        """Bind the kept classes of the ``run``-th run of plain class statements, as running
+        them would, at once (PERF-CLASS-2). False -- and the statements run -- until each of
+        them is kept, where a base named outside the run is not the one its class was made
+        with, or where the script binds a decorator's name of its own."""
+        bound = self.bound[run]
+        if bound is None:
+            bound = self._bound(run)
+            if bound is None:
+                return False
+        classes, outside, decorated = bound
+        namespace = self.namespace
+        if decorated and not namespace.keys().isdisjoint(_DECORATORS):
+            return False
+        for name, made_with in outside:
+            if id(namespace[name] if name in namespace else getattr(builtins, name, None)) != made_with:
+                return False
+        namespace.update(classes)
+        return True
+
+    def _bound(self, run: int) -> tuple[dict[str, type], tuple[tuple[str, int], ...], bool] | None:
+        # What ``bind`` binds for the run, once each of its classes is kept.
+        statements, decorated = self.runs[run]
+        classes: dict[str, type] = {}
+        outside = []
+        for name, body, bases in statements:
+            kept = self.kept.get(body)
+            if kept is None:
+                return None
+            outside += [(base, kept.bases[index]) for index, base in bases]
+            classes[name] = kept.cls
+        for cls in classes.values():  # the dict refers to each: counted as the class's own (release)
+            self.by_class[id(cls)].references += 1
+        self.counts = None
+        bound = self.bound[run] = (classes, tuple(outside), decorated)
+        return bound
+
+    def _counts(self) -> list[int]:
+        # How often each watched object is referred to, taken the same way at every end.
+        return list(map(sys.getrefcount, self.watched))
 
     def release(self) -> None:
         """The request has ended and its namespace is empty: the lane goes back to the
@@ -217,18 +352,31 @@ class Lane:
             _RUNNING.pop(id(self.namespace), None)
         if self.spoiled or self.namespace:
             return
-        for kept in self.kept.values():  # restored first: what a request set on a class goes with it
-            if not kept.restored() or kept.escaped():
-                return
+        if self.counts is None or list(map(_state, self.watched[:len(self.states)])) != self.states \
+                or self._counts() != self.counts:
+            self.watched, self.states, self.counts = [], [], None  # as it was when the classes were made
+            for kept in self.kept.values():  # restored first: what a request set on a class goes with it
+                if not kept.restored() or kept.escaped():
+                    return
+            kept_classes = self.kept.values()
+            self.states = [(kept.attributes, kept.name, kept.qualname, kept.type_bases) for kept in kept_classes]
+            self.watched = [kept.cls for kept in kept_classes]
+            self.watched += [kept.type_dict for kept in kept_classes] + [
+                function for kept in kept_classes for function in kept.functions]
+            self.counts = self._counts()
         # the namespace: this lane, the argument, and the kept classes' functions
         if sys.getrefcount(self.namespace) != 2 + self.functions:
             return
         global _idle_lanes
         with _LOCK:
             idle = _IDLE.get(self.path)
-            if idle is not None and idle[0] is self.code and len(idle[1]) < MAX_IDLE and _idle_lanes < MAX_LANES:
+            if idle is not None and idle[0] is self.source and len(idle[1]) < MAX_IDLE and _idle_lanes < MAX_LANES:
                 idle[1].append(self)
                 _idle_lanes += 1
+
+
+#: What a class statement made of a class, beside its references: its attributes, names and bases.
+_state = operator.attrgetter("__dict__", "__name__", "__qualname__", "__bases__")
 
 
 def _function_of(value: object) -> FunctionType | None:
@@ -253,21 +401,21 @@ def _build_class(body: Callable[..., Any], name: str, /, *bases: Any, **keywords
     return lane.build(body, name, bases)  # type: ignore[arg-type]
 
 
-def checkout(path: str, code: CodeType, plain: Mapping[CodeType, bool], template: Mapping[str, Any]) -> Lane:
-    """A lane of the script ``path`` compiled to ``code`` for a request: an idle one, or a new
-    one; its namespace filled from ``template``. ``Lane.release()`` ends its use."""
+def checkout(path: str, source: LaneCode, template: Mapping[str, Any]) -> Lane:
+    """A lane of the script ``path``, whose lanes run ``source``, for a request: an idle one, or a
+    new one; its namespace filled from ``template``. ``Lane.release()`` ends its use."""
     global _idle_lanes
     with _LOCK:
         idle = _IDLE.get(path)
-        if idle is None or idle[0] is not code:
+        if idle is None or idle[0] is not source:
             if idle is not None:
                 _idle_lanes -= len(idle[1])
-            idle = _IDLE[path] = (code, [])
+            idle = _IDLE[path] = (source, [])
         if idle[1]:
             lane = idle[1].pop()
             _idle_lanes -= 1
         else:
-            lane = Lane(path, code, plain)
+            lane = Lane(path, source)
         _RUNNING[id(lane.namespace)] = lane
         if builtins.__build_class__ is not _build_class:
             builtins.__build_class__ = _build_class

@@ -37,7 +37,7 @@ __all__ = ["STAR_EXPORTS", "Script", "compile_script", "execute", "parse_error"]
 Script = Union[str, "os.PathLike[str]", Callable[[], object]]
 
 _ARGV: ContextVar[list[str] | None] = ContextVar("phprt_argv", default=None)
-_CODE: dict[str, tuple[tuple[int, int, int, int], CodeType, str | None, dict[CodeType, bool]]] = {}
+_CODE: dict[str, tuple[tuple[int, int, int, int], CodeType, str | None, classes.LaneCode | None]] = {}
 _INSTALL = threading.Lock()
 #: What ``from M import *`` binds, by module, for a Runtime: a module registers its provider when
 #: it is imported (phprt/php.py registers ``phprt.php``); a script whose first statement is that
@@ -100,13 +100,14 @@ def compile_script(path: str) -> CodeType:
     return _compiled(path)[0]
 
 
-def _compiled(path: str, status: os.stat_result | None = None) -> tuple[CodeType, str | None, dict[CodeType, bool]]:
+def _compiled(path: str, status: os.stat_result | None = None) -> tuple[CodeType, str | None, classes.LaneCode | None]:
     """The script's code object, compiled once per version of the file (RT-SCRIPT-2): one
     ``stat`` validates the cached code, as opcache's ``validate_timestamps`` does; the file
     is opened and read only when it is new or changed, and the code is kept under the
     ``fstat`` of what was read. With it, the module of a leading ``from phprt.php import *``
-    taken out of the code (PERF-SCRIPT-1), else None, and the bodies of its class statements
-    that a served request may bind again (PERF-CLASS-1). ``status`` is that ``stat``, when
+    taken out of the code (PERF-SCRIPT-1), else None, and the code a served request runs to bind
+    the classes an earlier one made, where it has class statements that can be (PERF-CLASS-1,
+    PERF-CLASS-2), else None. ``status`` is that ``stat``, when
     the server already asked it for this request (FCGI-PERF-3)."""
     if status is None:
         status = os.stat(path)
@@ -119,9 +120,9 @@ def _compiled(path: str, status: os.stat_result | None = None) -> tuple[CodeType
         tree = cast(_ast.Module, compile(source.read(), path, "exec", _ast.PyCF_ONLY_AST, dont_inherit=True))
     prelude = _take_prelude(tree)
     code = compile(tree, path, "exec", dont_inherit=True)
-    plain = classes.plain_class_bodies(tree, code)
-    _CODE[path] = (key, code, prelude, plain)
-    return code, prelude, plain
+    lanes = classes.lane_code(tree, code, path)
+    _CODE[path] = (key, code, prelude, lanes)
+    return code, prelude, lanes
 
 
 def _take_prelude(tree: _ast.Module) -> str | None:
@@ -179,12 +180,14 @@ def _run(runtime: Runtime, script: str | Callable[[], object], status: os.stat_r
         script()
         return
     try:
-        code, prelude, plain = _compiled(script, status)
+        code, prelude, lanes = _compiled(script, status)
     except SyntaxError as error:  # zend_compile_file() failed: E_PARSE, then the request ends (RT-RUN-3)
         message, file, line = parse_error(error, script)
         runtime._error(E_PARSE, message, (file, line))
         return
-    exec(code, _namespace(runtime, script, prelude, code, plain))
+    namespace = _namespace(runtime, script, prelude, lanes)
+    lane = runtime._lane
+    exec(code if lane is None else lane.code, namespace)
 
 
 #: A module's namespace as ``ModuleType("__main__")`` makes it, with ``__file__`` and ``__builtins__``.
@@ -193,12 +196,11 @@ _MODULE = {**vars(ModuleType("__main__")), "__file__": None, "__builtins__": bui
 _PRELUDED: dict[str, tuple[Mapping[str, Any], dict[str, Any]]] = {}
 
 
-def _namespace(runtime: Runtime, script: str, prelude: str | None, code: CodeType,
-               plain: Mapping[CodeType, bool]) -> dict[str, Any]:
+def _namespace(runtime: Runtime, script: str, prelude: str | None, lanes: classes.LaneCode | None) -> dict[str, Any]:
     # A fresh ``__main__`` namespace for one run: the module's keys in their order, then what
     # the prelude's import would bind, as it would bind it -- one dict copy (PERF-SCRIPT-1).
     # The Runtime holds it, for dispose() to empty (PERF-RELEASE-2). For a served request of a
-    # script with ``plain`` classes, it is a lane's, whose classes are bound again (PERF-CLASS-1).
+    # script with classes to bind again, it is a lane's, which runs ``lanes`` (PERF-CLASS-1, -2).
     if prelude is None:
         template = _MODULE
     else:
@@ -211,8 +213,8 @@ def _namespace(runtime: Runtime, script: str, prelude: str | None, code: CodeTyp
         if made is None or made[0] is not exports:
             made = _PRELUDED[prelude] = (exports, {**_MODULE, **exports})
         template = made[1]
-    if plain and runtime._disposed_by_server:
-        runtime._lane = lane = classes.checkout(script, code, plain, template)
+    if lanes is not None and runtime._disposed_by_server:
+        runtime._lane = lane = classes.checkout(script, lanes, template)
         namespace = lane.namespace
     else:
         namespace = template.copy()

@@ -11,6 +11,7 @@ that outlives its request would end the lane (its methods would read whichever r
 from __future__ import annotations
 
 import _ast
+import gc
 import os
 import threading
 from pathlib import Path
@@ -180,3 +181,117 @@ if True:
     annotated = "class Annotated:\n    def f(self) -> int:\n        return 1\n"
     tree = compile(annotated, "a.py", "exec", _ast.PyCF_ONLY_AST)
     assert plain_class_bodies(tree, compile(tree, "a.py", "exec", dont_inherit=True)) == {}  # int would be read as the class is made
+
+
+#: Two kept classes in one run, a subclass among them, and nothing of them changed by a request.
+QUIET = """from phprt.php import *
+import seen
+import weakref
+
+class Base:
+    def name(self):
+        return "base " + secret
+
+class Child(Base):
+    def name(self):
+        return "child " + secret
+
+secret = _GET.get("s", "-")
+seen.classes.append(weakref.ref(Child))
+item = Child()
+if _GET.get("keep"):
+    seen.kept.append(item)
+echo(item.name(), Base.__dict__.get("flag", ""))
+if _GET.get("flag"):
+    Base.flag = " flagged"  # a static property set: the next request has the class as made
+"""
+
+
+@pytest.fixture
+def builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    # The class statements that reached the lane's build(): made, or bound one by one.
+    from phprt.engine import classes
+
+    made: list[str] = []
+    build = classes.Lane.build
+
+    def counted(self: Any, body: Any, name: str, bases: Any) -> type:
+        made.append(name)
+        return build(self, body, name, bases)
+
+    monkeypatch.setattr(classes.Lane, "build", counted)
+    return made
+
+
+@pytest.mark.clause("PERF-CLASS-2")
+def test_a_run_of_kept_classes_is_bound_at_once(site: Path, builds: list[str]) -> None:
+    (site / "quiet.py").write_text(QUIET)
+    assert [served(site / "quiet.py", f"s={n}") for n in range(4)] == [b"child 0", b"child 1", b"child 2", b"child 3"]
+    assert builds == ["Base", "Child"]  # made by the first request, then bound at once (not one by one)
+    first, *later = (ref() for ref in seen().classes)
+    assert all(cls is first for cls in later)
+
+
+@pytest.mark.clause("PERF-CLASS-2", "PERF-CLASS-1")
+def test_an_instance_kept_once_ends_are_compared_at_once_still_ends_the_lane(site: Path) -> None:
+    (site / "quiet.py").write_text(QUIET)
+    assert [served(site / "quiet.py", f"s={n}") for n in range(4)] == [b"child 0", b"child 1", b"child 2", b"child 3"]
+    assert served(site / "quiet.py", "s=4&keep=1") == b"child 4"
+    assert served(site / "quiet.py", "s=5") == b"child 5"
+    kept = seen().kept[0]
+    with pytest.raises(NameError):  # its request's globals are gone, and were not the next one's
+        kept.name()
+    classes = [ref() for ref in seen().classes]
+    assert classes[4] is classes[0] and classes[5] is not classes[4]  # the lane ended with the request that kept it
+    del classes, kept
+    seen().kept.clear()
+    gc.collect()
+    assert seen().classes[4]() is None  # the ended lane, its code and its classes are freed
+
+
+@pytest.mark.clause("PERF-CLASS-2", "PERF-CLASS-1")
+def test_a_class_changed_once_ends_are_compared_at_once_is_set_back(site: Path) -> None:
+    (site / "quiet.py").write_text(QUIET)
+    queries = ["s=0", "s=1", "s=2", "s=3&flag=1", "s=4", "s=5"]
+    assert [served(site / "quiet.py", query) for query in queries] == [
+        b"child 0", b"child 1", b"child 2", b"child 3", b"child 4", b"child 5"]
+    classes = [ref() for ref in seen().classes]
+    assert all(cls is classes[0] for cls in classes)  # set back, not ended
+
+
+@pytest.mark.clause("PERF-CLASS-2")
+def test_a_base_named_outside_the_run_that_changed_makes_the_class_anew(site: Path) -> None:
+    (site / "swap.py").write_text(
+        "from phprt.php import *\nimport seen\n\nclass A:\n    pass\n\nclass Other:\n    pass\n\n"
+        "if _GET.get('swap'):\n    A = Other\n\nclass B(A):\n    pass\n\necho(B.__bases__[0].__name__)\n")
+    assert [served(site / "swap.py", query) for query in ("", "", "", "swap=1", "")] == [
+        b"A", b"A", b"A", b"Other", b"A"]
+
+
+@pytest.mark.clause("PERF-CLASS-2")
+def test_a_lane_s_code_reports_what_the_script_s_own_reports(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A class statement that fails in a run: the same report, file and line, as where no lane runs.
+    from phprt.engine import classes
+    from phprt.engine import script as scripts
+
+    path = site / "missing.py"
+    path.write_text("from phprt.php import *\n\nclass A:\n    pass\n\nclass B(Missing):\n    pass\n")
+    with_lanes = [served(path) for _ in range(3)]
+    monkeypatch.setattr(classes, "lane_code", lambda tree, code, path: None)
+    monkeypatch.setattr(scripts, "_CODE", {})
+    without = served(path)
+    assert with_lanes == [without] * 3
+    assert b"NameError" in without and f"{path}:6".encode() in without
+
+
+@pytest.mark.clause("PERF-CLASS-2")
+def test_a_script_holding_the_lane_s_own_string_gets_no_lanes() -> None:
+    from phprt.engine import classes
+
+    source = f"class A:\n    pass\n\nmark = {classes._LANE!r}\n"
+    tree = compile(source, "t.py", "exec", _ast.PyCF_ONLY_AST)
+    assert classes.lane_code(tree, compile(tree, "t.py", "exec", dont_inherit=True), "t.py") is None
+    plain = "class A:\n    pass\n"
+    tree = compile(plain, "p.py", "exec", _ast.PyCF_ONLY_AST)
+    made = classes.lane_code(tree, compile(tree, "p.py", "exec", dont_inherit=True), "p.py")
+    assert made is not None and [name for (name, _, _), in [run for run, _ in made.runs]] == ["A"]
