@@ -51,6 +51,13 @@ def echo_nested(calls: int) -> None:
             rt.ob_end_clean()
 
 
+def echo_chunked(calls: int) -> None:
+    # output_buffering=4096, php.ini-production's: the default handler with a chunk size (PERF-OB-4)
+    with Runtime(transport=Transport(), ini={"output_buffering": "4096"}) as rt:
+        for _ in range(calls):
+            rt.echo("hello")
+
+
 PHP_HANDLER = "function handler($b, $p) { return $b; }"
 CASES: list[PerCallCase] = [
     ("ob cycle (2 buffers, 1 callback)", ob_cycle,
@@ -58,6 +65,7 @@ CASES: list[PerCallCase] = [
     ("echo, no buffer", echo_unbuffered, 'echo "hello";', ""),
     ("echo through 8 nested buffers", echo_nested, 'echo "hello";',
      "for ($j = 0; $j < 8; $j++) ob_start();"),
+    ("echo into ob_start(null, 4096)", echo_chunked, 'echo "hello";', "ob_start(null, 4096);"),
 ]
 
 

@@ -22,7 +22,7 @@ def test_the_echo_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert "ratio" in capsys.readouterr().out
 
 
-@pytest.mark.clause("PERF-ECHO-1")
+@pytest.mark.clause("PERF-ECHO-1", "PERF-OB-4")
 def test_echo_into_an_unchunked_buffer_appends_the_str_itself() -> None:
     with Runtime(transport=MemoryTransport()) as rt:
         rt.ob_start()
@@ -33,7 +33,9 @@ def test_echo_into_an_unchunked_buffer_appends_the_str_itself() -> None:
         assert rt.ob_get_length() == len(text.encode())  # counted when asked
         rt.ob_start(None, 4)
         rt.echo("abc")
-        assert rt._out.active.used == 3  # a chunk size needs the count at once
+        chunked = rt._out.active
+        assert chunked is not None and chunked.chunks == ["abc"] and rt._out.target[1] == 1  # the room it leaves
+        assert chunked.used == 0 and rt.ob_get_length() == 3  # counted when asked
 
 
 @pytest.mark.clause("PERF-ECHO-1", "FCGI-PERF-5")

@@ -19,15 +19,16 @@ from .stack import DEFAULT_HANDLER, HandlerFunction, OutputHandler, OutputLocked
 if TYPE_CHECKING:
     from .urlrewriter import UrlRewriter
 
-_Target = list[list[str | bytes] | None]
+#: OutputStack.target: [the top buffer's chunks or None, the room its chunk size leaves or None]
+_Target = list[Any]
 _F = TypeVar("_F", bound=Callable[..., Any])
-_c_echo_into: Callable[[_Target, Callable[..., None]], Callable[..., None]] | None
+_c_echo_into: Callable[[_Target, Callable[..., None], int], Callable[..., None]] | None
 _c_join_text: Callable[[Any, tuple[Any, ...], int], str | None] | None
 try:
     from ._speedups import VERSION as _C_VERSION
     from ._speedups import echo_into as _c_echo_into
     from ._speedups import join_text as _c_join_text
-    if _C_VERSION != 3:  # built from an older _speedups.c: not these functions
+    if _C_VERSION != 4:  # built from an older _speedups.c: not these functions
         _c_echo_into = _c_join_text = None
 except ImportError:  # not compiled: _python_echo() and _python_join_text() do the same
     _c_echo_into = _c_join_text = None
@@ -81,17 +82,28 @@ def _parameters(declared: Callable[..., Any]) -> Callable[[_F], _F]:
     return apply
 
 
-def _python_echo(target: _Target, fallback: Callable[..., None]) -> Callable[..., None]:
-    """The echo fast path without the C module (PERF-ECHO-1): one str goes straight into
-    ``target[0]`` (the top buffer's chunks, while it takes a write as it is); anything
-    else goes to ``fallback``, Runtime.echo. The same as _speedups.echo_into()."""
+def _python_echo(target: _Target, fallback: Callable[..., None], limit: int) -> Callable[..., None]:
+    """The echo fast path without the C module (PERF-ECHO-1, PERF-ECHO-4, PERF-OB-4): one str, or
+    several values joined (``_python_join_text``, at most ``limit`` characters), goes straight
+    into ``target[0]`` (the top buffer's chunks, while it takes a write as it is) -- into one
+    with a chunk size only an ASCII str shorter than the room ``target[1]`` says is left, which
+    it then takes off; anything else goes to ``fallback``, Runtime.echo. The same as
+    _speedups.echo_into()."""
 
     def echo(arg: Any, *more: Any) -> None:
         chunks = target[0]
-        if chunks is not None and arg.__class__ is str and not more:
-            chunks.append(arg)
-        else:
-            fallback(arg, *more)
+        if chunks is not None:
+            text = _python_join_text(arg, more, limit) if more else arg if arg.__class__ is str else None
+            if text is not None:
+                room = target[1]
+                if room is None:
+                    chunks.append(text)
+                    return
+                if text.isascii() and len(text) < room:
+                    chunks.append(text)
+                    target[1] = room - len(text)
+                    return
+        fallback(arg, *more)
 
     echo.__doc__ = OutputFunctions.echo.__doc__
     return echo
@@ -157,10 +169,15 @@ class OutputFunctions(RuntimeBase):
         # straight out to a transport that joins writes, with no implicit flush, and no
         # trace that shows each write; else None.
         out = self._out
-        if self._trace is not None or (out.target[0] is None and not (
+        target = out.target
+        if self._trace is not None or (target[0] is None and not (
                 self._sink.joins_writes and not self._implicit_flush and out.straight_out)):
             return None
-        return _join_text(arg, more, _JOINED_MAX)
+        text = _join_text(arg, more, _JOINED_MAX)
+        room = target[1]
+        if target[0] is not None and room is not None and text is not None and not (text.isascii() and len(text) < room):
+            return None  # it would fill the buffer's chunk size: a value of it may (PERF-OB-4)
+        return text
 
     @php_function(construct=True)
     def print(self, arg: Any) -> int:
@@ -185,12 +202,13 @@ class OutputFunctions(RuntimeBase):
 
     def _bind_echo(self) -> None:
         # The fast path (PERF-ECHO-1), made once per request: while the output stack's
-        # ``target`` names the top buffer's chunks (no chunk size, no handler running),
-        # echo of one str is an append to them; the stack keeps ``target`` up to date
-        # (PERF-ECHO-2). Otherwise, and for other values, Runtime.echo.
+        # ``target`` names the top buffer's chunks (no handler running, room left under a
+        # chunk size), echo of one str, or of str and int values joined, is an append to
+        # them; the stack keeps ``target`` up to date (PERF-ECHO-2, PERF-OB-4). Otherwise,
+        # and for other values, Runtime.echo.
         fallback = OutputFunctions.echo.__get__(self)
         make = _python_echo if _c_echo_into is None else _c_echo_into
-        self.echo = make(self._out.target, fallback)  # type: ignore[method-assign]
+        self.echo = make(self._out.target, fallback, _JOINED_MAX)  # type: ignore[method-assign]
 
     # -- starting a buffer ------------------------------------------------------------------
 

@@ -8,17 +8,18 @@ bottom goes to ``emit``. Before the first byte leaves, ``header`` is called (PHP
 
 Buffers hold the chunks as they were written -- str as given, bytes as given -- and
 count bytes lazily, so that a write into a buffer without a chunk size is one
-``list.append`` (PERF-ECHO-1). PHP's ``buffer_size`` (which grows in 4 KiB steps and
+``list.append`` (PERF-ECHO-1), and so is one into a buffer with a chunk size that it does
+not fill (PERF-OB-4). PHP's ``buffer_size`` (which grows in 4 KiB steps and
 shows in ``ob_get_status()``) is replayed from the chunk lengths when it is asked for.
-``OutputStack.target`` names the chunk list such a write goes to, kept up to date
-wherever the stack changes (PERF-ECHO-2, PERF-OB-2).
+``OutputStack.target`` names the chunk list such a write goes to, and how many bytes may be
+appended to it so, kept up to date wherever the stack changes (PERF-ECHO-2, PERF-OB-2).
 """
 
 from __future__ import annotations
 
 import codecs
 from functools import lru_cache
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from ..engine.constants import (
     PHP_OUTPUT_HANDLER_CLEAN as CLEAN,
@@ -112,9 +113,21 @@ class OutputHandler:
         chunks = self.chunks
         if self._counted == len(chunks):
             return
+        new = chunks[self._counted :]
+        if len(new) > 1 and _stateless(self._encoding):  # many writes at once, as a chunk size's fast path leaves them
+            try:
+                joined = "".join(new)  # type: ignore[arg-type]
+            except TypeError:  # bytes among them: one by one
+                pass
+            else:
+                length = byte_length(joined, self._encoding)
+                if self.used + length < self.size:  # none of them grew the buffer (PERF-OB-4)
+                    self.used += length
+                    self._counted = len(chunks)
+                    return
         sizes = self._sizes
         size, used, grow = self.size, self.used, sizes(self.chunk_size)
-        for chunk in chunks[self._counted :]:
+        for chunk in new:
             length = byte_length(chunk, self._encoding)
             if length:
                 free = size - used
@@ -246,11 +259,12 @@ class OutputStack:
         #: Where output goes once the layer is torn down (PHP's php_output_direct,
         #: the process's stdout): ``emit`` unless told otherwise (OUT-DIRECT-1).
         self._direct = emit if direct is None else direct
-        #: [the top buffer's chunk list while a write may simply be appended to it: no
-        #: chunk size, not disabled, no handler running; else None] -- kept by
-        #: ``_retarget()`` wherever the stack changes; echo's fast path reads it too
-        #: (PERF-ECHO-1, PERF-ECHO-2, PERF-OB-2).
-        self.target: list[list[str | bytes] | None] = [None]
+        #: [the top buffer's chunk list while a write may simply be appended to it: not
+        #: disabled, no handler running; else None, and the bytes a write may have to be so
+        #: appended: fewer than the chunk size still wants, None for a buffer without one] --
+        #: kept by ``_retarget()`` wherever the stack changes, the room by every write;
+        #: echo's fast path reads it too (PERF-ECHO-1, PERF-ECHO-2, PERF-OB-2, PERF-OB-4).
+        self.target: list[Any] = [None, None]
         #: ``header`` has been called: the headers are on their way and it need not be again.
         self._headed = False
 
@@ -272,8 +286,22 @@ class OutputStack:
         # Where a write goes with no more ado (``target``): called after every change of
         # the top handler, its flags or the running state (PERF-ECHO-2).
         handlers = self.handlers
-        top = handlers[-1] if handlers and self.running is None else None
-        self.target[0] = None if top is None or top.chunk_size or top.flags & DISABLED else top.chunks
+        self._aim(handlers[-1] if handlers and self.running is None else None)
+
+    def _aim(self, top: OutputHandler | None) -> None:
+        # ``target`` for ``top``, the top handler not running, or None: its chunks, and the
+        # room its chunk size leaves (PERF-OB-4).
+        target = self.target
+        if top is None or top.flags & DISABLED:
+            target[0] = target[1] = None
+        elif top.chunk_size:  # counted in bytes as appended: where an ASCII str's are its characters
+            if self._decodes:
+                top._count()
+                target[0], target[1] = top.chunks, top.chunk_size - top.used
+            else:
+                target[0] = target[1] = None
+        else:
+            target[0], target[1] = top.chunks, None
 
     # -- starting handlers ----------------------------------------------------------
 
@@ -289,9 +317,7 @@ class OutputStack:
         handlers = self.handlers
         handler.level = len(handlers)
         handlers.append(handler)
-        # _retarget(), the new top known
-        self.target[0] = None if running is not None or handler.chunk_size or handler.flags & DISABLED \
-            else handler.chunks
+        self._aim(None if running is not None else handler)  # _retarget(), the new top known
 
     # -- writing ----------------------------------------------------------------------
 
@@ -303,14 +329,27 @@ class OutputStack:
 
     def write(self, data: bytes | str) -> None:
         """Write into the stack (php_output_write); once the layer is torn down,
-        straight to ``direct``. Into a top buffer without a chunk size, a write is
-        appended and nothing more happens, however deep the stack (PERF-OB-2)."""
-        chunks = self.target[0]
+        straight to ``direct``. Into a top buffer, a write that does not reach its chunk
+        size is appended and nothing more happens, however deep the stack (PERF-OB-2,
+        PERF-OB-4)."""
+        target = self.target
+        chunks = target[0]
         if chunks is not None:
-            if self._decodes and isinstance(data, bytes):
-                data = data.decode(self.encoding, "surrogateescape")
-            chunks.append(data)
-        elif self.activated:
+            room = target[1]
+            if room is None:
+                if self._decodes and isinstance(data, bytes):
+                    data = data.decode(self.encoding, "surrogateescape")
+                chunks.append(data)
+                return
+            # a write that leaves the buffer short of its chunk size: its bytes counted as it is appended
+            length = len(data) if data.__class__ is bytes or data.isascii() else room
+            if length < room:
+                if self._decodes and isinstance(data, bytes):
+                    data = data.decode(self.encoding, "surrogateescape")
+                chunks.append(data)
+                target[1] = room - length
+                return
+        if self.activated:
             if self.handlers:
                 self._op(WRITE, data)
             elif data:  # no buffer: out at once, as _op() would send it (PERF-OB-2)
@@ -381,6 +420,8 @@ class OutputStack:
                 handler._count()
                 if handler.used >= handler.chunk_size and self.running is None:
                     return self._run(handler, op)
+                if handler.chunks is self.target[0]:  # the room left (PERF-OB-4)
+                    self.target[1] = handler.chunk_size - handler.used
         if not op:
             return _NO_DATA, None
         return self._run(handler, op)
@@ -415,6 +456,8 @@ class OutputStack:
             handler.used = handler._counted = 0
         else:
             handler.empty()
+            if handler.chunk_size and handler.chunks is self.target[0]:  # all the room again (PERF-OB-4)
+                self.target[1] = handler.chunk_size
         handler.flags |= PROCESSED
         return (_SUCCESS, result) if result else (_NO_DATA, None)
 
@@ -481,14 +524,10 @@ class OutputStack:
         if handlers:  # a bailout in flush() left the orphan off the stack: PHP's del_top then finds nothing to drop
             handlers.pop()
         self.detached = None  # OG(active) is the stack's top again
-        if handlers and self.running is None:  # _retarget(), inlined
-            top = handlers[-1]
-            self.target[0] = None if top.chunk_size or top.flags & DISABLED else top.chunks
-        else:
-            self.target[0] = None
+        self._aim(handlers[-1] if handlers and self.running is None else None)  # _retarget(), inlined
         if out and not discard:
             chunks = self.target[0]
-            if chunks is not None and out.__class__ is str:  # write(), the usual case inlined
+            if chunks is not None and out.__class__ is str and self.target[1] is None:  # write(), the usual case inlined
                 chunks.append(out)
             else:
                 self.write(out)

@@ -174,21 +174,25 @@ def test_the_ob_cycle_gives_phps_output() -> None:
     assert transport.body == b"out"
 
 
-@pytest.mark.clause("PERF-ECHO-2")
+@pytest.mark.clause("PERF-ECHO-2", "PERF-OB-4")
 def test_echo_is_made_once_and_its_target_follows_the_stack() -> None:
     with Runtime(transport=Transport()) as rt:
         bound = rt.__dict__["echo"]
         target = rt._out.target
-        assert target == [None]  # no buffer: echo goes through the stack
+        assert target == [None, None]  # no buffer: echo goes through the stack
         rt.ob_start()
         first = rt._out.active
-        assert first is not None and target[0] is first.chunks
+        assert first is not None and target[0] is first.chunks and target[1] is None  # no chunk size: no room to keep
         rt.echo("x")
         rt.ob_get_length()
         rt.ob_get_status()
-        rt.ob_start(None, 4)  # a chunk size: the slow path
-        assert target == [None]
-        rt.echo("abcdef")
+        rt.ob_start(None, 4)  # a chunk size: writes of fewer bytes than it still wants are appended
+        second = rt._out.active
+        assert second is not None and target[0] is second.chunks and target[1] == 4
+        rt.echo("ab")
+        assert second.chunks == ["ab"] and target[1] == 2
+        rt.echo("cdef")  # reaches the chunk size: the handler passes the buffer down, and the room is whole again
+        assert second.chunks == [] and target[1] == 4
         rt.ob_end_clean()
         assert target[0] is first.chunks  # the same buffer again
         rt.echo("y")
@@ -201,8 +205,8 @@ def test_echo_is_made_once_and_its_target_follows_the_stack() -> None:
         rt.ob_end_flush()
         assert seen == [None] and target[0] is first.chunks  # none while a handler runs
         rt.ob_end_clean()
-        assert target == [None] and rt.__dict__["echo"] is bound
-    assert target == [None]  # the layer is torn down
+        assert target == [None, None] and rt.__dict__["echo"] is bound
+    assert target == [None, None]  # the layer is torn down
 
 
 @pytest.mark.clause("PERF-OB-1")
@@ -241,7 +245,7 @@ def test_every_engine_benchmark_runs_quick_and_writes_json(tmp_path: Path) -> No
     assert b"ratio" in done.stdout
     results = json.loads(output.read_text())["results"]
     assert {"name", "phprt", "baseline", "unit", "ratio"} <= set(results[0])
-    assert len(results) == 6 and all(result["phprt"] > 0 for result in results)
+    assert len(results) == 7 and all(result["phprt"] > 0 for result in results)
 
 
 # -- PERF-OB-2, PERF-START-3, PERF-FRAME-1 ------------------------------------------------------
