@@ -231,6 +231,7 @@ class Runtime(
         out = self._out
         out._emit = out._direct = _dropped
         out._header = _head_sent
+        out.collector = out.target[0] = out.target[1] = None
         self._headers._ini = _no_ini
         self._headers._redirect_code = 302
         self._headers.on_content_length = _nothing
@@ -436,13 +437,26 @@ class Runtime(
     def _emit(self, data: bytes) -> None:
         # sapi_module.ub_write, then sapi_flush() under implicit flush; a write
         # that finds the client gone is PHP's aborted connection (CONN-ABORT-1).
-        self._output_sent = True
+        if not self._output_sent:  # the first output: from now on it may be appended straight out (PERF-OB-5)
+            self._output_sent = True
+            self._collect()
         if self._finished_early and not self._sink.writes_after_finish:
             return  # the response is complete: output goes nowhere (DEV-FINISH-1)
         if not self._sink.write(data):
             self._aborted()
         if self._implicit_flush and not self._sink.flush() and self.sapi.flush_detects_abort:
             self._aborted()  # _sapi_flush(), inlined: the CLI flushes every write (PERF-OB-2)
+
+    def _collect(self) -> None:
+        # PHP-FPM's record buffer takes straight-out output appended to it while it has room,
+        # once output has left, with no implicit flush and no trace (PERF-OB-5).
+        out, sink = self._out, self._sink
+        if isinstance(sink, FpmRecords) and self._trace is None and not self._implicit_flush and self._output_sent:
+            sink.collect(out.target, out.encoding)
+            out.collector = sink
+        else:
+            out.collector = None
+        out._retarget()
 
     def _direct(self, data: bytes) -> None:
         # php_output_stdout(): fwrite() to the process's stdout once the output layer is
@@ -466,5 +480,6 @@ class Runtime(
         if self.sapi.abort_exit_status is not None:
             self.exit_status = self.sapi.abort_exit_status
         self._out.disabled = True
+        self._out._retarget()  # nothing more is appended straight out (PERF-OB-5)
         if not self._ini_flag("ignore_user_abort"):
             raise Bailout(self.exit_status)

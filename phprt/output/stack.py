@@ -265,6 +265,9 @@ class OutputStack:
         #: kept by ``_retarget()`` wherever the stack changes, the room by every write;
         #: echo's fast path reads it too (PERF-ECHO-1, PERF-ECHO-2, PERF-OB-2, PERF-OB-4).
         self.target: list[Any] = [None, None]
+        #: A transport the output may be appended to, straight out, while it has room for it
+        #: (``text``, ``room()``: PHP-FPM's record buffer), or None; the Runtime says (PERF-OB-5).
+        self.collector: Any = None
         #: ``header`` has been called: the headers are on their way and it need not be again.
         self._headed = False
 
@@ -290,9 +293,16 @@ class OutputStack:
 
     def _aim(self, top: OutputHandler | None) -> None:
         # ``target`` for ``top``, the top handler not running, or None: its chunks, and the
-        # room its chunk size leaves (PERF-OB-4).
+        # room its chunk size leaves (PERF-OB-4); with no handler, straight out, the
+        # collector's text and room (PERF-OB-5).
         target = self.target
-        if top is None or top.flags & DISABLED:
+        if top is None:
+            collector = self.collector
+            if collector is not None and not self.handlers and self.straight_out and self._decodes:
+                target[0], target[1] = collector.text, collector.room()
+            else:
+                target[0] = target[1] = None
+        elif top.flags & DISABLED:
             target[0] = target[1] = None
         elif top.chunk_size:  # counted in bytes as appended: where an ASCII str's are its characters
             if self._decodes:
@@ -387,6 +397,8 @@ class OutputStack:
         if not self._header():
             self.disabled = True
         self._headed = True
+        if self.collector is not None:  # straight out from now on (PERF-OB-5)
+            self._retarget()
 
     def _apply_topdown(self, op: int, data: bytes | str) -> bytes | str | None:
         # zend_stack_apply(TOPDOWN, php_output_stack_apply_op)

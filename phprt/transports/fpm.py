@@ -24,10 +24,10 @@ fails (FPM-FINISH-2); log messages are dropped.
 
 from __future__ import annotations
 
-from functools import partial
 from operator import itemgetter
-from typing import Callable
+from typing import Any, Callable
 
+from ..engine.values import PHP_BYTES
 from .base import ResponseHead, Transport
 
 __all__ = ["STDERR", "STDOUT", "FpmRecords", "RecordBuffer"]
@@ -146,12 +146,58 @@ class FpmRecords(Transport):
     def __init__(self, inner: Transport) -> None:
         self.inner = inner
         self._records = RecordBuffer(self._deliver)
-        #: Transport.write(data): fcgi_write() of STDOUT, the buffer's own method called as it is,
-        #: with no frame of this class's between (FPM-PERF-1).
-        self.write = partial(self._records.write, STDOUT)  # type: ignore[method-assign]
         self._unsent_head: ResponseHead | None = None  # a head in the records, not delivered yet
         self._unsent_block: bytes | None = None  # its bytes as written into the records
         self._head_left = 0  # bytes of that head still in the records
+        #: Output the output stack appended here, straight out, while it fits the open STDOUT
+        #: record (``collect``, PERF-OB-5): written into the records, as one write, before
+        #: anything else is.
+        self.text: list[str] = []
+        self._target: list[Any] | None = None  # the output stack's target, which may name ``text``
+        self._encoding = "utf-8"
+
+    # -- output the stack appends (PERF-OB-5) --
+
+    def collect(self, target: list[Any], encoding: str) -> None:
+        """Let the output stack append text to ``text`` straight out: ``target`` is its
+        target cell, whose room this keeps while it names ``text``; ``encoding`` the text's."""
+        self._target, self._encoding = target, encoding
+
+    def room(self) -> int:
+        """The bytes a STDOUT write may have and stay in the records, in the open STDOUT record
+        or one it opens (as fcgi_write() keeps it in out_buf: nothing goes out)."""
+        if self.text:
+            self._drain()
+        records = self._records
+        if records._open == STDOUT:
+            return _SIZE - records._pos
+        if records._open is None:
+            return max(_SIZE - records._pos - _HEADER, 0)
+        return 0  # a STDERR record is open: the write takes the long way
+
+    def _drain(self) -> None:
+        # The appended text into the records: one write, that fits where each of its parts did.
+        text = self.text
+        data = (text[0] if len(text) == 1 else "".join(text)).encode(self._encoding, PHP_BYTES)
+        text.clear()
+        self._records.write(STDOUT, data)
+
+    def _aim(self) -> None:
+        # After the records changed: the room of the stack's target, while it names ``text``.
+        target = self._target
+        if target is not None and target[0] is self.text:
+            target[1] = self.room()
+
+    # -- the transport --
+
+    def write(self, data: bytes) -> bool:
+        """fcgi_write() of STDOUT: False when a write it forced out met a client that has gone."""
+        if self.text:
+            self._drain()
+        written = self._records.write(STDOUT, data)
+        if self._target is not None:
+            self._aim()
+        return written
 
     @property
     def closed(self) -> bool:
@@ -164,16 +210,27 @@ class FpmRecords(Transport):
         block = head.block()
         self._unsent_head, self._head_left = head, len(block)
         self._unsent_block = block  # PHP-FPM's CGI head as it is (FCGI-PERF-3)
-        return self._records.write(STDOUT, block)
+        return self.write(block)
 
     def flush(self) -> bool:
-        return self._records.flush()
+        if self.text:
+            self._drain()
+        flushed = self._records.flush()
+        if self._target is not None:
+            self._aim()
+        return flushed
 
     def write_stderr(self, data: bytes) -> None:
+        if self.text:
+            self._drain()
         if not self._records.closed:
             self._records.write(STDERR, data)
+            if self._target is not None:
+                self._aim()
 
     def finish(self) -> None:
+        if self.text:
+            self._drain()
         if not self._records.closed:
             # fcgi_end(): the buffered records and END_REQUEST in one write (FPM-END-1); no
             # write can fail visibly from here, since every later one fails (FPM-FINISH-2).
