@@ -473,8 +473,7 @@ class OutputFunctions(RuntimeBase):
     def ob_implicit_flush(self, enable: Any = True) -> None:
         """Flush the transport after every output that reaches it (OUT-IMPLICIT-1)."""
         self._implicit_flush = self._bool_arg("ob_implicit_flush", 1, "enable", enable)
-        if self._output_sent:  # output is appended straight out only without it (PERF-OB-5)
-            self._collect()
+        self._collect()  # output is appended straight out only without it (PERF-OB-5)
 
     @php_function
     def flush(self) -> None:
