@@ -169,7 +169,7 @@ class Runtime(
         self._capture_print = capture_print
         self._timer = ExecutionTimer(self._time_up, clock)
         #: Where output goes: the transport, behind PHP-FPM's record buffer under "fpm" (SAPI-FPM-1).
-        self._sink = FpmRecords(self.transport) if self.sapi.fastcgi else self.transport
+        self._sink = FpmRecords(self.transport, self._out.target, charset) if self.sapi.fastcgi else self.transport
         self._finished_early = False  # fastcgi_finish_request() ended the response
         self._fpm_logged = False  # PHP-FPM joins a request's log messages with "; "
         #: The lifecycle trace (``trace=True`` or a Trace), else None, which costs nothing (TRACE-OFF-1).
@@ -451,11 +451,8 @@ class Runtime(
         # PHP-FPM's record buffer takes straight-out output appended to it while it has room,
         # once output has left, with no implicit flush and no trace (PERF-OB-5).
         out, sink = self._out, self._sink
-        if isinstance(sink, FpmRecords) and self._trace is None and not self._implicit_flush and self._output_sent:
-            sink.collect(out.target, out.encoding)
-            out.collector = sink
-        else:
-            out.collector = None
+        collects = isinstance(sink, FpmRecords) and self._trace is None and not self._implicit_flush and self._output_sent
+        out.collector = sink if collects else None
         out._retarget()
 
     def _direct(self, data: bytes) -> None:

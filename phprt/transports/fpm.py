@@ -143,25 +143,20 @@ class FpmRecords(Transport):
     writes_after_finish = True
     joins_writes = True  # below 8 KiB: fcgi_write() cuts records at the same byte either way (PERF-ECHO-4)
 
-    def __init__(self, inner: Transport) -> None:
+    def __init__(self, inner: Transport, target: list[Any] | None = None, encoding: str = "utf-8") -> None:
         self.inner = inner
         self._records = RecordBuffer(self._deliver)
         self._unsent_head: ResponseHead | None = None  # a head in the records, not delivered yet
         self._unsent_block: bytes | None = None  # its bytes as written into the records
         self._head_left = 0  # bytes of that head still in the records
         #: Output the output stack appended here, straight out, while it fits the open STDOUT
-        #: record (``collect``, PERF-OB-5): written into the records, as one write, before
-        #: anything else is.
+        #: record (PERF-OB-5): written into the records, as one write, before anything else is.
+        #: ``target`` is the stack's target cell, whose room this keeps while it names ``text``;
+        #: ``encoding`` the text's.
         self.text: list[str] = []
-        self._target: list[Any] | None = None  # the output stack's target, which may name ``text``
-        self._encoding = "utf-8"
+        self._target, self._encoding = target, encoding
 
     # -- output the stack appends (PERF-OB-5) --
-
-    def collect(self, target: list[Any], encoding: str) -> None:
-        """Let the output stack append text to ``text`` straight out: ``target`` is its
-        target cell, whose room this keeps while it names ``text``; ``encoding`` the text's."""
-        self._target, self._encoding = target, encoding
 
     def room(self) -> int:
         """The bytes a STDOUT write may have and stay in the records, in the open STDOUT record
