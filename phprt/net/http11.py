@@ -131,6 +131,10 @@ class Request:
     body: BodySink
 
 
+#: Heads of requests without a body read in the common form (SERVE-PERF-1), by their bytes and
+#: the limits they were read under: the last 256 of them, each of at most 4,096 bytes (SERVE-PERF-3).
+_READ_HEADS: Memo[tuple[bytes, Limits], RequestHead] = Memo(256, largest=4096)
+
 # Parser states
 _LINE, _HEADERS, _BODY, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILERS, _COMPLETE, _DONE = range(9)
 
@@ -273,7 +277,14 @@ class RequestParser:
         end = buffer.find(b"\r\n\r\n", 0, limits.request_line + limits.header_section + 4)
         if end < 0:
             return None
-        text = buffer[:end + 2].decode("utf-8", "surrogateescape")
+        raw = bytes(buffer[:end + 4])
+        known = _READ_HEADS.get((raw, limits))
+        if known is not None:  # this head, read before: a request without a body (SERVE-PERF-3)
+            del buffer[:end + 4]
+            self._request_line = (known.method, known.target, known.sent_target, known.version, known.protocol)
+            self._head, self._body, self._state = known, self._new_body(), _COMPLETE
+            return known
+        text = raw[:-2].decode("utf-8", "surrogateescape")
         match = _PLAIN_HEAD.fullmatch(text)
         if match is None:
             return None
@@ -289,7 +300,10 @@ class RequestParser:
         version = (1, int(minor))
         self._request_line = (method, target, target, version, protocol)
         self._fields = fields
-        return self._end_of_head()
+        head = self._end_of_head()
+        if self._state == _COMPLETE:  # no body: the same bytes are the same head (SERVE-PERF-3)
+            _READ_HEADS.keep((raw, limits), head, len(raw))
+        return head
 
     def _read_field(self) -> object:
         limits = self.limits

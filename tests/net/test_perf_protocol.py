@@ -188,6 +188,21 @@ def test_an_ordinary_head_is_read_in_one_step() -> None:
         assert parser._plain_head() is None  # read line by line
 
 
+@pytest.mark.clause("SERVE-PERF-3", "SERVE-PERF-1", "SERVE-LIMIT-1")
+def test_a_head_read_before_is_that_head_again_and_one_with_a_body_is_read_anew() -> None:
+    http11._READ_HEADS.clear()
+    kept_alive = _events(HEADS[1] * 3, None, Limits())
+    heads = [event[1] for event in kept_alive if event[0] == "head"]
+    assert len(heads) == 3 and heads[0] is heads[1] is heads[2]  # one head, read once
+    assert [event if isinstance(event, str) else event[0] for event in kept_alive] == ["head", "request"] * 3 + ["closed"]
+    posted = b"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nok"
+    first, second = (event[1] for event in _events(posted * 2, None, Limits()) if event[0] == "head")
+    assert first == second and first is not second  # a head with a body: not remembered
+    assert list(http11._READ_HEADS) == [(HEADS[1], Limits())]
+    # the same bytes under other limits are read under those: here a header section too long
+    assert _events(HEADS[1], None, SMALL)[0][:3] == ("refused", 431, "header section too long")
+
+
 # -- HTTP: the response's lines read once (SERVE-PERF-2) ------------------------------------------
 
 
