@@ -130,11 +130,11 @@ def _read_body(environ: Mapping[str, Any], max_body: int, body_buffer: int) -> b
         if len(data) > max_body:
             raise BodyTooLarge(max_body)
         return data
-    if int(length) > max_body:
-        raise BodyTooLarge(max_body)
-    if int(length) > body_buffer:
-        return StreamedBody(stream, int(length))
     left, parts = int(length), []
+    if left > max_body:
+        raise BodyTooLarge(max_body)
+    if left > body_buffer:
+        return StreamedBody(stream, left)
     while left > 0:
         part = stream.read(min(left, 1 << 16))
         if not part:

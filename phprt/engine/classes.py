@@ -248,12 +248,12 @@ _restored = object()
 class Lane:
     """A namespace one request of a script uses at a time, and the classes made in it."""
 
-    __slots__ = ("namespace", "path", "source", "code", "plain", "runs", "bound", "kept", "undecorated", "by_class",
+    __slots__ = ("namespace", "path", "source", "code", "plain", "bound", "kept", "undecorated", "by_class",
                  "functions", "spoiled", "watched", "states", "counts", "__weakref__")
 
     def __init__(self, path: str, source: LaneCode) -> None:
         self.namespace: dict[str, Any] = {}
-        self.path, self.source, self.plain, self.runs = path, source, source.plain, source.runs
+        self.path, self.source, self.plain = path, source, source.plain
         #: the script's code as this lane runs it: LANE is this lane, by a weak reference (a code
         #: object is not the collector's to follow: a cycle through one would never be freed)
         this = weakref.proxy(self)
@@ -261,7 +261,7 @@ class Lane:
             this if type(constant) is str and constant == _LANE else constant for constant in source.code.co_consts))
         #: by run, once each of its classes is kept: the classes by name, the bases named outside
         #: the run with the ids they were made with, and whether a method is decorated
-        self.bound: list[tuple[dict[str, type], tuple[tuple[str, int], ...], bool] | None] = [None] * len(self.runs)
+        self.bound: list[tuple[dict[str, type], tuple[tuple[str, int], ...], bool] | None] = [None] * len(source.runs)
         self.kept: dict[CodeType, _Kept] = {}  # by the class body's code
         self.undecorated: dict[CodeType, _Kept] = {}  # those whose body reads no decorator
         self.by_class: dict[int, _Kept] = {}  # the same, by the class's id
@@ -326,7 +326,7 @@ class Lane:
 
     def _bound(self, run: int) -> tuple[dict[str, type], tuple[tuple[str, int], ...], bool] | None:
         # What ``bind`` binds for the run, once each of its classes is kept.
-        statements, decorated = self.runs[run]
+        statements, decorated = self.source.runs[run]
         classes: dict[str, type] = {}
         outside = []
         for name, body, bases in statements:

@@ -131,9 +131,9 @@ class Request:
     body: BodySink
 
 
-#: Heads of requests without a body read in the common form (SERVE-PERF-1), by their bytes and
+#: Heads of requests without a body read in the common form (SERVE-PERF-1), by their bytes, with
 #: the limits they were read under: the last 256 of them, each of at most 4,096 bytes (SERVE-PERF-3).
-_READ_HEADS: Memo[tuple[bytes, Limits], RequestHead] = Memo(256, largest=4096)
+_READ_HEADS: Memo[bytes, tuple[Limits, RequestHead]] = Memo(256, largest=4096)
 
 # Parser states
 _LINE, _HEADERS, _BODY, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILERS, _COMPLETE, _DONE = range(9)
@@ -278,12 +278,12 @@ class RequestParser:
         if end < 0:
             return None
         raw = bytes(buffer[:end + 4])
-        known = _READ_HEADS.get((raw, limits))
-        if known is not None:  # this head, read before: a request without a body (SERVE-PERF-3)
+        known = _READ_HEADS.get(raw)
+        if known is not None and (known[0] is limits or known[0] == limits):  # read before (SERVE-PERF-3)
             del buffer[:end + 4]
-            self._request_line = (known.method, known.target, known.sent_target, known.version, known.protocol)
-            self._head, self._body, self._state = known, self._new_body(), _COMPLETE
-            return known
+            head = known[1]
+            self._request_line = (head.method, head.target, head.sent_target, head.version, head.protocol)
+            return self._begin(head)
         text = raw[:-2].decode("utf-8", "surrogateescape")
         match = _PLAIN_HEAD.fullmatch(text)
         if match is None:
@@ -302,7 +302,7 @@ class RequestParser:
         self._fields = fields
         head = self._end_of_head()
         if self._state == _COMPLETE:  # no body: the same bytes are the same head (SERVE-PERF-3)
-            _READ_HEADS.keep((raw, limits), head, len(raw))
+            _READ_HEADS.keep(raw, (limits, head), len(raw))
         return head
 
     def _read_field(self) -> object:
@@ -364,13 +364,16 @@ class RequestParser:
                 raise self._error(400, "Invalid Content-Length")
             if length > self.limits.body:
                 raise self._error(413, "Request body too large")
-        head = RequestHead(method, target, sent, version, protocol, fields, length, chunked)
+        return self._begin(RequestHead(method, target, sent, version, protocol, fields, length, chunked))
+
+    def _begin(self, head: RequestHead) -> RequestHead:
+        # The head is complete: its body (if any) is read next, into a sink of its own.
         self._head = head
         self._body = self._new_body()
-        if chunked:
+        if head.chunked:
             self._state = _CHUNK_SIZE
-        elif length:
-            self._state, self._remaining = _BODY, length
+        elif head.content_length:
+            self._state, self._remaining = _BODY, head.content_length
         else:
             self._state = _COMPLETE
         return head

@@ -345,19 +345,15 @@ class OutputStack:
         target = self.target
         chunks = target[0]
         if chunks is not None:
+            # under a chunk size, a write that leaves the buffer short of it: its bytes counted as it is appended
             room = target[1]
-            if room is None:
+            length = 0 if room is None else len(data) if data.__class__ is bytes or data.isascii() else room
+            if room is None or length < room:
                 if self._decodes and isinstance(data, bytes):
                     data = data.decode(self.encoding, "surrogateescape")
                 chunks.append(data)
-                return
-            # a write that leaves the buffer short of its chunk size: its bytes counted as it is appended
-            length = len(data) if data.__class__ is bytes or data.isascii() else room
-            if length < room:
-                if self._decodes and isinstance(data, bytes):
-                    data = data.decode(self.encoding, "surrogateescape")
-                chunks.append(data)
-                target[1] = room - length
+                if room is not None:
+                    target[1] = room - length
                 return
         if self.activated:
             if self.handlers:

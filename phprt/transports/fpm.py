@@ -190,8 +190,7 @@ class FpmRecords(Transport):
         if self.text:
             self._drain()
         written = self._records.write(STDOUT, data)
-        if self._target is not None:
-            self._aim()
+        self._aim()
         return written
 
     @property
@@ -211,8 +210,7 @@ class FpmRecords(Transport):
         if self.text:
             self._drain()
         flushed = self._records.flush()
-        if self._target is not None:
-            self._aim()
+        self._aim()
         return flushed
 
     def write_stderr(self, data: bytes) -> None:
@@ -220,8 +218,7 @@ class FpmRecords(Transport):
             self._drain()
         if not self._records.closed:
             self._records.write(STDERR, data)
-            if self._target is not None:
-                self._aim()
+            self._aim()
 
     def finish(self) -> None:
         if self.text:

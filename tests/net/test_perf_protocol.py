@@ -198,7 +198,7 @@ def test_a_head_read_before_is_that_head_again_and_one_with_a_body_is_read_anew(
     posted = b"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nok"
     first, second = (event[1] for event in _events(posted * 2, None, Limits()) if event[0] == "head")
     assert first == second and first is not second  # a head with a body: not remembered
-    assert list(http11._READ_HEADS) == [(HEADS[1], Limits())]
+    assert list(http11._READ_HEADS.items()) == [(HEADS[1], (Limits(), heads[0]))]
     # the same bytes under other limits are read under those: here a header section too long
     assert _events(HEADS[1], None, SMALL)[0][:3] == ("refused", 431, "header section too long")
 
