@@ -28,6 +28,7 @@ from phprt.net.site import ScriptCall
 from tests.support import ROOT, uploads
 from tests.support.fastcgi import SCRIPTS as FASTCGI_SCRIPTS
 from tests.support.nginx import MISSING, NGINX, TIMEOUT, Nginx, free_port
+from tests.support.output import CHUNKED, CHUNKED_PY, MIXED_PY, mixed_is_php_fpms
 
 if NGINX is None:
     pytest.skip(MISSING, allow_module_level=True)
@@ -62,6 +63,8 @@ with open(_GET["out"], "w") as f:
                    'register_shutdown_function(lambda: Page().show())\necho("body\\n")\n',
     "sub/index.py": 'from phprt.php import *\necho("sub index")\n',
     "upload.py": uploads.SCRIPT,
+    "chunked.py": CHUNKED_PY,  # PHP's answer recorded (PERF-OB-4)
+    "mixed.py": MIXED_PY,  # php-fpm8.2's body recorded (PERF-OB-5)
     # a kept class (PERF-CLASS-1) whose static count is the request's own
     "static.py": 'from phprt.php import *\n\nclass C:\n    n = 0\n\n    def bump(self):\n'
                  '        C.n += 1\n        return C.n\n\necho(C().bump())\n',
@@ -140,6 +143,12 @@ def test_post_bodies_reach_the_script(nginx: Nginx, size: int) -> None:
 def test_a_kept_class_has_each_requests_own_static_state(nginx: Nginx) -> None:
     # php-cgi -n and php -n -S: class C { public static $n = 0; } C::$n++; echo C::$n; gives 1 each time
     assert [nginx.get("/static.py")[1] for _ in range(3)] == [b"1", b"1", b"1"]
+
+
+@pytest.mark.clause("FCGI-NGINX-1", "PERF-OB-4", "PERF-OB-5", "OUT-CHUNK-1")
+def test_output_appended_by_the_fast_paths_is_phps(nginx: Nginx) -> None:
+    assert nginx.get("/chunked.py")[1] == CHUNKED
+    mixed_is_php_fpms(nginx.get("/mixed.py")[1])
 
 
 @pytest.mark.clause("FCGI-NGINX-1", "PERF-UPLOAD-2")

@@ -1,0 +1,74 @@
+"""The output layer's fast paths at every door (PERF-OB-4, PERF-OB-5): ``python -m phprt run``,
+``serve`` (http.client), the FastCGI responder (a raw FastCGI client), WSGI (wsgiref) and ASGI.
+
+The scripts, and what PHP made of them: tests/support/output.py.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+from pathlib import Path
+
+import pytest
+
+from phprt.asgi import ASGIApp
+from phprt.fastcgi import FastCgiServer
+from phprt.server import HttpServer
+from phprt.wsgi import WSGIApp
+from tests.support import python
+from tests.support.asgi import call
+from tests.support.fastcgi import exchange, fcgi_request, nginx_params
+from tests.support.output import CHUNKED, CHUNKED_PY, MIXED_PY, mixed_is_php_fpms
+from tests.support.wsgi import exchange as wsgi_exchange
+from tests.support.wsgi import serve
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    (tmp_path / "chunked.py").write_text(CHUNKED_PY)
+    (tmp_path / "mixed.py").write_text(MIXED_PY)
+    return tmp_path
+
+
+@pytest.mark.clause("PERF-OB-4", "OUT-CHUNK-1", "NET-CLI-1")
+def test_run(root: Path) -> None:
+    done = python("-m", "phprt", "run", str(root / "chunked.py"))
+    assert (done.returncode, done.stdout, done.stderr) == (0, CHUNKED, b"")
+
+
+@pytest.mark.clause("PERF-OB-4", "OUT-CHUNK-1", "SERVE-RUN-1")
+def test_serve(root: Path) -> None:
+    with HttpServer(root, log=io.StringIO()) as server:
+        connection = http.client.HTTPConnection(*server.address, timeout=20)
+        try:
+            connection.request("GET", "/chunked.py")
+            assert connection.getresponse().read() == CHUNKED
+        finally:
+            connection.close()
+
+
+@pytest.mark.clause("PERF-OB-4", "PERF-OB-5", "OUT-CHUNK-1", "FCGI-STDOUT-1")
+def test_the_fastcgi_responder(root: Path) -> None:
+    with FastCgiServer(root, "127.0.0.1:0") as server:
+        def body(name: str) -> bytes:
+            return exchange(server.address, fcgi_request(nginx_params(root, name))).stdout.partition(b"\r\n\r\n")[2]
+
+        assert body("/chunked.py") == CHUNKED
+        mixed_is_php_fpms(body("/mixed.py"))
+
+
+@pytest.mark.clause("PERF-OB-4", "PERF-OB-5", "OUT-CHUNK-1", "WSGI-APP-1", "WSGI-SAPI-1")
+@pytest.mark.parametrize("sapi", ["cgi", "fpm"])
+def test_wsgi(root: Path, sapi: str) -> None:
+    with serve(WSGIApp(root, sapi=sapi)) as port:
+        assert wsgi_exchange(port, b"GET /chunked.py HTTP/1.1\r\nHost: t\r\n\r\n")[2] == CHUNKED
+        mixed_is_php_fpms(wsgi_exchange(port, b"GET /mixed.py HTTP/1.1\r\nHost: t\r\n\r\n")[2])
+
+
+@pytest.mark.clause("PERF-OB-4", "PERF-OB-5", "OUT-CHUNK-1", "ASGI-SCOPE-1", "WSGI-SAPI-1")
+@pytest.mark.parametrize("sapi", ["cgi", "fpm"])
+def test_asgi(root: Path, sapi: str) -> None:
+    app = ASGIApp(root, sapi=sapi)
+    assert call(app, b"GET /chunked.py HTTP/1.1\r\nHost: t\r\n\r\n").body == CHUNKED
+    mixed_is_php_fpms(call(app, b"GET /mixed.py HTTP/1.1\r\nHost: t\r\n\r\n").body)

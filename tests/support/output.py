@@ -1,0 +1,39 @@
+"""The output layer's fast paths' scripts, with what PHP made of them (PERF-OB-4, PERF-OB-5).
+
+CHUNKED is PHP's, recorded with ``php -n`` and ``php-cgi -n`` (8.2.36), the same bytes from both::
+
+    ob_start(function ($b, $p) { return "[" . strlen($b) . ":" . $p . "]"; }, 10);
+    echo "aaaa"; echo "bbbb"; echo "c"; echo "dd"; echo "eeeeeeeeeee"; echo "é"; echo "12345678";
+    echo "x", "y", 7, "zzzzzzz"; echo "q"; $s = ob_get_status(); ob_end_flush();
+    echo "\\n", $s["buffer_used"], " ", $s["buffer_size"], "\\n";
+
+MIXED_PY is the script whose records php-fpm8.2 cut, the same script in PHP (its records:
+tests/frontends/test_fastcgi.py); its body, 29,467 bytes, is what php-fpm8.2 sent, whichever
+transport is behind PHP-FPM's record buffer.
+"""
+
+from __future__ import annotations
+
+CHUNKED_PY = """from phprt.php import *
+ob_start(lambda buffer, phase: "[" + str(len(buffer.encode())) + ":" + str(phase) + "]", 10)
+echo("aaaa"); echo("bbbb"); echo("c"); echo("dd")
+echo("eeeeeeeeeee")
+echo("é"); echo("12345678")
+echo("x", "y", 7, "zzzzzzz")
+echo("q")
+s = ob_get_status()
+ob_end_flush()
+echo("\\n", s["buffer_used"], " ", s["buffer_size"], "\\n")
+"""
+CHUNKED = b"[11:1][11:0][10:0][10:0][1:8]\n1 4096\n"
+
+MIXED_PY = ("from phprt.php import *\nfor i in range(4000):\n    echo('abcd', i % 10)\n    if i % 500 == 0:\n"
+            "        echo('é')\n    if i == 700:\n        ob_start()\n        echo('inner', i)\n        ob_end_flush()\n"
+            "    if i == 1200:\n        flush()\n    if i == 1600:\n        error_log('late')\n"
+            "ob_start(None, 100)\nfor i in range(50):\n    echo('chunked', i)\nob_end_flush()\n"
+            "echo('z' * 9000)\necho('end')\n")
+
+
+def mixed_is_php_fpms(body: bytes) -> None:
+    assert len(body) == 29467 and body.count("é".encode()) == 8 and b"inner700" in body
+    assert body.endswith(b"z" * 9000 + b"end") and body.count(b"abcd") == 4000
