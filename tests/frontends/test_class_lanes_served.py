@@ -14,16 +14,22 @@ from pathlib import Path
 
 import pytest
 
+from phprt import MemoryTransport, Runtime
 from phprt.asgi import ASGIApp
+from phprt.engine.script import execute
 from phprt.fastcgi import FastCgiServer
 from phprt.server import HttpServer
 from phprt.wsgi import WSGIApp
+from tests.support import python
 from tests.support.asgi import call
 from tests.support.fastcgi import exchange as fastcgi_exchange
 from tests.support.fastcgi import fcgi_request, nginx_params
 from tests.support.lanes import COUNTER, seen_module
 from tests.support.wsgi import exchange as wsgi_exchange
 from tests.support.wsgi import serve
+
+#: php -n and php-cgi -n (8.2.36): class C { public static $n = 0; } C::$n++; echo C::$n; gives 1.
+STATIC = "from phprt.php import *\n\nclass C:\n    n = 0\n\nC.n += 1\necho(C.n)\n"
 
 
 @pytest.fixture
@@ -73,3 +79,27 @@ def test_served_by_wsgi(root: Path) -> None:
 def test_served_by_asgi(root: Path) -> None:
     app = ASGIApp(root)
     three_requests(lambda: call(app, b"GET /counter.py HTTP/1.1\r\nHost: t\r\n\r\n").body)
+
+
+@pytest.mark.clause("PERF-CLASS-1", "PERF-CLASS-2", "NET-CLI-1")
+def test_python_m_phprt_run_makes_its_classes_each_run(tmp_path: Path) -> None:
+    # one request a process: PHP's 1 (php -n, as php-cgi), nothing kept
+    (tmp_path / "static.py").write_text(STATIC)
+    done = [python("-m", "phprt", "run", str(tmp_path / "static.py")) for _ in range(2)]
+    assert [(run.returncode, run.stdout, run.stderr) for run in done] == [(0, b"1", b"")] * 2
+
+
+@pytest.mark.clause("PERF-CLASS-1", "PERF-CLASS-2", "RT-SCRIPT-1")
+def test_a_runtime_a_program_drives_makes_its_classes_each_run(root: Path) -> None:
+    # not disposed of by a server: no lane, the class statement runs each time
+    bodies = []
+    for _ in range(2):
+        transport = MemoryTransport()
+        runtime = execute(Runtime(transport=transport, sapi="cgi"), root / "counter.py")
+        assert runtime._lane is None  # its namespace is its own, of no lane
+        bodies.append(transport.body)
+    import seen
+
+    assert bodies == [b"1 n- -"] * 2
+    first, second = (ref() for ref in seen.classes)
+    assert first is not second
