@@ -1,6 +1,7 @@
 """(6) The output functions against the same loop in ``php -n``.
 
 - the ob cycle: ``ob_start(); echo; ob_start(cb); echo; ob_end_flush(); ob_get_clean()``;
+- the ob cycle with the default handler flushed and cleaned (PERF-OB-6);
 - echo with no buffer, to a transport that discards the body (PHP: stdout to /dev/null);
 - echo through 8 nested buffers (the top one collects).
 
@@ -35,6 +36,23 @@ def ob_cycle(calls: int) -> None:
             ob_get_clean()
 
 
+def ob_cycle_flush_clean(calls: int) -> None:
+    with Runtime(transport=Transport()) as rt:
+        ob_start, ob_flush, ob_clean = rt.ob_start, rt.ob_flush, rt.ob_clean
+        ob_get_contents, ob_end_flush, ob_get_clean = rt.ob_get_contents, rt.ob_end_flush, rt.ob_get_clean
+        for _ in range(calls):
+            ob_start()
+            rt.echo("a")
+            ob_start()
+            rt.echo("b")
+            ob_flush()
+            rt.echo("c")
+            ob_clean()
+            ob_get_contents()
+            ob_end_flush()
+            ob_get_clean()
+
+
 def echo_unbuffered(calls: int) -> None:
     with Runtime(transport=Transport()) as rt:
         for _ in range(calls):
@@ -62,6 +80,9 @@ PHP_HANDLER = "function handler($b, $p) { return $b; }"
 CASES: list[PerCallCase] = [
     ("ob cycle (2 buffers, 1 callback)", ob_cycle,
      'ob_start(); echo "a"; ob_start("handler"); echo "b"; ob_end_flush(); ob_get_clean();', PHP_HANDLER),
+    ("ob cycle with flush and clean (2 buffers)", ob_cycle_flush_clean,
+     'ob_start(); echo "a"; ob_start(); echo "b"; ob_flush(); echo "c"; ob_clean(); ob_get_contents(); '
+     'ob_end_flush(); ob_get_clean();', ""),
     ("echo, no buffer", echo_unbuffered, 'echo "hello";', ""),
     ("echo through 8 nested buffers", echo_nested, 'echo "hello";',
      "for ($j = 0; $j < 8; $j++) ob_start();"),

@@ -306,7 +306,7 @@ class TracedOutputStack(OutputStack):
                            clauses)
         return status, result
 
-    def flush(self) -> bool:
+    def flush(self) -> bool | None:
         top = self.active
         if top is not None and top.flags & C.PHP_OUTPUT_HANDLER_FLUSHABLE:
             self._trace.record("buffer-flush", {"name": top.name, "level": top.level})
@@ -316,7 +316,7 @@ class TracedOutputStack(OutputStack):
         finally:
             self._inner -= 1
 
-    def clean(self) -> bool:
+    def clean(self) -> bool | None:
         top = self.active
         if top is not None and top.flags & C.PHP_OUTPUT_HANDLER_CLEANABLE:
             self._trace.record("buffer-clean", {"name": top.name, "level": top.level})

@@ -334,28 +334,37 @@ class OutputFunctions(RuntimeBase):
 
     # -- flushing, cleaning, ending -----------------------------------------------------------
 
+    # ob_flush(), ob_clean(), ob_end_flush(), ob_end_clean(), ob_get_clean() and ob_get_flush()
+    # catch OutputLocked themselves, as _userland does for the others: no wrapper's call on
+    # their paths (PERF-OB-2, PERF-OB-6).
+
     @php_function
-    @_userland
     def ob_flush(self) -> bool:
         """Pass the top buffer through its handler into the one below (OUT-FLUSH-*)."""
-        if self._out.active is None:
-            return self._notice_false("ob_flush(): Failed to flush buffer. No buffer to flush")
-        if not self._out.flush():
-            return self._notice_false(f"ob_flush(): Failed to flush buffer of {self._top_label()}")
-        return True
+        try:
+            flushed = self._out.flush()
+            if not flushed:
+                flushed = self._notice_false("ob_flush(): Failed to flush buffer. No buffer to flush" if flushed is None
+                                             else f"ob_flush(): Failed to flush buffer of {self._top_label()}")
+        except OutputLocked:
+            self._locked("ob_flush")
+        if self._pending is not None:
+            self._raise_pending()
+        return flushed
 
     @php_function
-    @_userland
     def ob_clean(self) -> bool:
         """Discard the top buffer's contents (OUT-CLEAN-*)."""
-        if self._out.active is None:
-            return self._notice_false("ob_clean(): Failed to delete buffer. No buffer to delete")
-        if not self._out.clean():
-            return self._notice_false(f"ob_clean(): Failed to delete buffer of {self._top_label()}")
-        return True
-
-    # ob_end_flush(), ob_end_clean() and ob_get_clean() catch OutputLocked themselves, as
-    # _userland does for the others: no wrapper's call on the ob cycle's path (PERF-OB-2).
+        try:
+            cleaned = self._out.clean()
+            if not cleaned:
+                cleaned = self._notice_false("ob_clean(): Failed to delete buffer. No buffer to delete" if cleaned is None
+                                             else f"ob_clean(): Failed to delete buffer of {self._top_label()}")
+        except OutputLocked:
+            self._locked("ob_clean")
+        if self._pending is not None:
+            self._raise_pending()
+        return cleaned
 
     @php_function
     def ob_end_flush(self) -> bool:
@@ -406,14 +415,22 @@ class OutputFunctions(RuntimeBase):
         return contents
 
     @php_function
-    @_userland
     def ob_get_flush(self) -> str | bool:
         """Return the top buffer's contents, flush it and remove it (OUT-GET-FLUSH-*)."""
-        if self._out.active is None:
-            return self._notice_false("ob_get_flush(): Failed to delete and flush buffer. No buffer to delete or flush")
-        contents = self._contents()
-        if not self._pop("ob_get_flush", discard=False):
-            self._error(C.E_NOTICE, f"ob_get_flush(): Failed to delete buffer of {self._top_label()}", docref=True)
+        try:
+            top = self._out.active
+            if top is None:
+                contents: str | bool = self._notice_false(
+                    "ob_get_flush(): Failed to delete and flush buffer. No buffer to delete or flush")
+            else:
+                contents = top.text(self.charset)
+                if not self._pop("ob_get_flush", discard=False):
+                    self._error(C.E_NOTICE, f"ob_get_flush(): Failed to delete buffer of {self._top_label()}",
+                                docref=True)
+        except OutputLocked:
+            self._locked("ob_get_flush")
+        if self._pending is not None:
+            self._raise_pending()
         return contents
 
     def _pop(self, function: str, *, discard: bool) -> bool:
@@ -433,13 +450,11 @@ class OutputFunctions(RuntimeBase):
 
     # -- asking about the buffers ----------------------------------------------------------------
 
-    def _contents(self) -> str:
-        return self._out.active.text(self.charset)  # type: ignore[union-attr]
-
     @php_function
     def ob_get_contents(self) -> str | bool:
         """The top buffer's contents, or False without a buffer (OUT-GET-CONTENTS-1)."""
-        return False if self._out.active is None else self._contents()
+        top = self._out.active
+        return False if top is None else top.text(self.charset)
 
     @php_function
     def ob_get_length(self) -> int | bool:

@@ -92,7 +92,8 @@ class OutputLocked(Exception):
 class OutputHandler:
     """One entry of the stack: PHP's ``php_output_handler``."""
 
-    __slots__ = ("name", "function", "flags", "level", "chunk_size", "size", "used", "chunks", "_counted", "_encoding", "_sizes")
+    __slots__ = ("name", "function", "flags", "level", "chunk_size", "size", "used", "chunks", "_counted", "_encoding",
+                 "_joins", "_sizes")
 
     def __init__(self, name: str, function: HandlerFunction | None, flags: int, chunk_size: int = 0) -> None:
         self.name = name
@@ -104,7 +105,8 @@ class OutputHandler:
         self.used = 0  # bytes in chunks[:_counted]
         self.chunks: list[str | bytes] = []
         self._counted = 0
-        self._encoding = "utf-8"
+        self._encoding = "utf-8"  # the stack's, from start()
+        self._joins = True  # the encoding's codec is stateless (_stateless()): str chunks are joined, then encoded
         self._sizes = initial_buffer_size
 
     def _count(self) -> None:
@@ -114,13 +116,13 @@ class OutputHandler:
         if self._counted == len(chunks):
             return
         new = chunks[self._counted :]
-        if len(new) > 1 and _stateless(self._encoding):  # many writes at once, as a chunk size's fast path leaves them
+        if self._joins:  # the writes at once, as a chunk size's fast path leaves them
             try:
                 joined = "".join(new)  # type: ignore[arg-type]
             except TypeError:  # bytes among them: one by one
                 pass
             else:
-                length = byte_length(joined, self._encoding)
+                length = len(joined) if joined.isascii() else byte_length(joined, self._encoding)
                 if self.used + length < self.size:  # none of them grew the buffer (PERF-OB-4)
                     self.used += length
                     self._counted = len(chunks)
@@ -152,7 +154,7 @@ class OutputHandler:
         if len(chunks) == 1:  # one write: no join (PERF-OB-2)
             chunk = chunks[0]
             return chunk if isinstance(chunk, bytes) else chunk.encode(encoding, PHP_BYTES)
-        if _stateless(encoding):
+        if self._joins:
             # Chunks of str only (as the stack keeps a buffer without a chunk size): joined,
             # then encoded once -- the same bytes, as a stateless codec encodes each
             # character alone (PERF-OB-1). No scan of the chunks' types first: join() is
@@ -171,20 +173,27 @@ class OutputHandler:
         surrogateescape (undecodable bytes kept). Chunks of ASCII str only are joined and
         returned as they are: the same str (PERF-OB-2)."""
         chunks = self.chunks
-        if _stateless(self._encoding):
+        if self._joins:
             try:
                 text = "".join(chunks)  # type: ignore[arg-type]
             except TypeError:  # some chunks are bytes
                 pass
             else:
-                if text.isascii() and _stateless(charset):  # ASCII, encoded and decoded: itself
+                if text.isascii() and (charset == self._encoding or _stateless(charset)):  # ASCII, encoded and decoded: itself
                     return text
                 return text.encode(self._encoding, PHP_BYTES).decode(charset, "surrogateescape")
         return self.contents().decode(charset, "surrogateescape")
 
     def empty(self) -> None:
-        self._count()
-        self.chunks.clear()
+        # Drop the contents, the size grown as the writes grew it: counted, unless they are
+        # one write too short to grow it at 4 bytes a character, the most a stateless codec
+        # of the stack's gives one (UTF-8) (PERF-OB-6).
+        chunks = self.chunks
+        counted = self._counted
+        if counted != len(chunks) and not (counted == len(chunks) - 1 and self._joins
+                                           and 4 * len(chunks[-1]) < self.size - self.used):
+            self._count()
+        chunks.clear()
         self.used = self._counted = 0
 
     def status(self) -> dict[str, object]:
@@ -320,7 +329,7 @@ class OutputStack:
         running = self.running
         if running is not None:
             self._lock_error(START)
-        handler._encoding = self.encoding
+        handler._encoding, handler._joins = self.encoding, self._decodes
         if self.aligned_sizes and not handler.used:  # PHP 8.5 (VER-BUFFER-SIZE-1)
             handler._sizes = aligned_buffer_size
             handler.size = aligned_buffer_size(handler.chunk_size)
@@ -462,24 +471,33 @@ class OutputStack:
         if op & FINAL:  # the handler is leaving the stack: no one asks its sizes again (PERF-OB-1)
             handler.chunks.clear()
             handler.used = handler._counted = 0
+            handler.flags |= PROCESSED
         else:
-            handler.empty()
-            if handler.chunk_size and handler.chunks is self.target[0]:  # all the room again (PERF-OB-4)
-                self.target[1] = handler.chunk_size
-        handler.flags |= PROCESSED
+            self._emptied(handler)
         return (_SUCCESS, result) if result else (_NO_DATA, None)
+
+    def _emptied(self, handler: OutputHandler) -> None:
+        # What a run that is not the last leaves of a handler: its buffer empty (its size as
+        # the writes grew it), STARTED and PROCESSED, all the room of its chunk size (PERF-OB-4).
+        handler.empty()
+        handler.flags |= STARTED | PROCESSED
+        if handler.chunk_size and handler.chunks is self.target[0]:
+            self.target[1] = handler.chunk_size
 
     # -- the operations ---------------------------------------------------------------
 
-    def flush(self) -> bool:
-        """Flush the top handler into the one below (php_output_flush).
+    def flush(self) -> bool | None:
+        """Flush the top handler into the one below (php_output_flush): False when it may
+        not be flushed, None when there is no buffer.
 
         As in PHP 8.2 and 8.3, a disabled handler is still called (OUT-QUIRK-1); not
         from 8.4 (VER-DISABLED-HANDLER-1).
         """
         top = self.active
         if top is None or not top.flags & FLUSHABLE:
-            return False
+            return None if top is None else False
+        if top.function is None and self._flushed_below(top):
+            return True
         out = self._handler_op(top, FLUSH, b"")[1]
         if out:
             self.handlers.pop()
@@ -495,16 +513,44 @@ class OutputStack:
             self._reattach(top, detached)
         return True
 
+    def _flushed_below(self, top: OutputHandler) -> bool:
+        # flush() of the default handler on top, where the buffer below takes its output as
+        # a write takes the short way (PERF-OB-2, PERF-OB-4): appended there, with no handler
+        # run, the top emptied as its run leaves it; nothing else runs meanwhile, so no one
+        # sees it off the stack (PERF-OB-6). False, with nothing done, anywhere else.
+        handlers = self.handlers
+        if (self.traced or self.running is not None or self.detached is not None or top.flags & DISABLED
+                or len(handlers) < 2 or not self._decodes):
+            return False
+        below = handlers[-2]
+        if below.flags & DISABLED:
+            return False
+        text = top.text(self.encoding)  # the output as write() would keep it: decoded with surrogateescape
+        if below.chunk_size and not (text.isascii() and len(text) < below.chunk_size - below.buffer_used):
+            return False
+        self._emptied(top)
+        if text:
+            below.chunks.append(text)
+        return True
+
     def _reattach(self, top: OutputHandler, detached: OutputHandler | None) -> None:
         self.detached = detached
         self.handlers.append(top)
         self._retarget()
 
-    def clean(self) -> bool:
-        """Run the top handler with CLEAN and drop what it returns (php_output_clean)."""
+    def clean(self) -> bool | None:
+        """Run the top handler with CLEAN and drop what it returns (php_output_clean):
+        False when it may not be cleaned, None when there is no buffer. The default
+        handler, which runs no code, is not run: its buffer is emptied as its run would
+        leave it (PERF-OB-6)."""
         top = self.active
         if top is None or not top.flags & CLEANABLE:
-            return False
+            return None if top is None else False
+        if top.function is None and not self.traced and not top.flags & DISABLED:
+            if self.running is not None:
+                self._lock_error(CLEAN)
+            self._emptied(top)
+            return True
         self._handler_op(top, CLEAN, b"")
         return True
 
@@ -519,11 +565,14 @@ class OutputStack:
         flags = orphan.flags
         if not (force or flags & REMOVABLE):
             return False
-        out = None
+        out: bytes | str | None = None
         if not flags & DISABLED:  # php_output_handler_op() with no input: the handler runs
             if self.running is not None:
                 self._lock_error(FINAL | CLEAN if discard else FINAL)
-            if discard and orphan.function is None and not self.traced:  # _run() of the default handler, its output dropped (PERF-OB-2)
+            if orphan.function is None and not self.traced and (discard or self._decodes):
+                # _run() of the default handler, which runs no code: its output dropped (PERF-OB-2)
+                # or its text, as write() keeps it (PERF-OB-6)
+                out = None if discard else orphan.text(self.encoding)
                 orphan.flags = flags | STARTED | PROCESSED
                 orphan.chunks.clear()
                 orphan.used = orphan._counted = 0

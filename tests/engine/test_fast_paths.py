@@ -24,7 +24,7 @@ from phprt.engine import ini as ini_module
 from phprt.engine.callables import _accepted_positional
 from phprt.engine.ini import configure, ini_bool, ini_integer
 from phprt.engine.timelimit import _WATCHDOG
-from phprt.output.stack import OutputHandler, as_bytes
+from phprt.output.stack import OutputHandler, OutputStack, as_bytes
 from phprt.transports.base import Transport
 from tests.support.ports import uncaught_output
 
@@ -213,7 +213,7 @@ def test_echo_is_made_once_and_its_target_follows_the_stack() -> None:
 @pytest.mark.parametrize("encoding", ["utf-8", "latin-1", "utf-16", "ascii"])
 def test_joined_contents_are_the_chunks_encoded_one_by_one(encoding: str) -> None:
     handler = OutputHandler("default output handler", None, 0)
-    handler._encoding = encoding
+    OutputStack(lambda data: None, lambda: True, encoding).start(handler)  # the stack's encoding is the handler's
     text: list[str | bytes] = ["a", "é", "\udcff", "\ud800", "?"]
     if encoding == "utf-16":  # a stateful codec (a BOM per encode): chunk by chunk, as before
         text = ["a", "é", "b"]
@@ -245,7 +245,7 @@ def test_every_engine_benchmark_runs_quick_and_writes_json(tmp_path: Path) -> No
     assert b"ratio" in done.stdout
     results = json.loads(output.read_text())["results"]
     assert {"name", "phprt", "baseline", "unit", "ratio"} <= set(results[0])
-    assert len(results) == 7 and all(result["phprt"] > 0 for result in results)
+    assert len(results) == 8 and all(result["phprt"] > 0 for result in results)
 
 
 # -- PERF-OB-2, PERF-START-3, PERF-FRAME-1 ------------------------------------------------------
@@ -491,6 +491,57 @@ def test_bytes_and_str_subclasses_written_into_a_buffer_keep_their_bytes() -> No
         rt.ob_start()
         rt.echo(b"\xff", "c")
     assert transport.body == b"\xffc"
+
+
+@pytest.mark.clause("PERF-OB-6")
+@pytest.mark.parametrize("traced", [False, True])
+def test_the_default_handler_flushed_cleaned_and_ended_is_not_run(traced: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # php -n: ob_start(); ob_start(); echo "a\xff"; echo "é"; ob_flush(); echo "b"; ob_clean();
+    #   ob_start(); echo "c"; ob_end_flush(); $s = ob_get_status(true); -- each call true, the inner
+    #   buffer "c", the outer "a\xffé" (61ffc3a9), the inner's flags 20592 (STARTED|PROCESSED set by
+    #   its flush and clean), buffer_used 4 and 1. Then ob_start(null, 4); ob_start(); echo "abc";
+    #   ob_flush(); -- the 4-byte buffer holds 3; echo "d"; ob_flush(); -- it reached 4 and ran: "abcd"
+    #   is output, buffer_used 0, flags 20592.
+    runs: list[str] = []
+    run = OutputStack._run
+
+    def counted(stack: OutputStack, handler: OutputHandler, op: int) -> tuple[int, bytes | str | None]:
+        runs.append(f"{handler.level}:{op}")
+        return run(stack, handler, op)
+
+    monkeypatch.setattr(OutputStack, "_run", counted)
+    transport = MemoryTransport()
+    with Runtime(transport=transport, trace=traced) as rt:
+        rt.ob_start()
+        rt.ob_start()
+        rt.echo(b"a\xff")
+        rt.echo("é")
+        assert rt.ob_flush() is True
+        rt.echo("b")
+        assert rt.ob_clean() is True
+        rt.ob_start()
+        rt.echo("c")
+        assert rt.ob_end_flush() is True
+        status = rt.ob_get_status(True)
+        assert [status[1]["flags"], status[0]["buffer_used"], status[1]["buffer_used"]] == [20592, 4, 1]
+        assert rt.ob_get_clean() == "c"
+        assert rt.ob_get_clean().encode("utf-8", "surrogateescape").hex() == "61ffc3a9"
+        # a traced stack sees every handler's run; else the default handler is not run
+        assert runs == (["1:4", "1:2", "2:8", "1:10", "0:10"] if traced else [])  # FLUSH, CLEAN, FINAL, FINAL|CLEAN
+        runs.clear()
+        rt.ob_start(None, 4)
+        rt.ob_start()
+        rt.echo("abc")
+        rt.ob_flush()
+        assert rt.ob_get_status(True)[0]["buffer_used"] == 3
+        assert runs == (["1:4"] if traced else [])  # the 3 bytes fit the room below: appended there
+        rt.echo("d")
+        rt.ob_flush()
+        status = rt.ob_get_status(True)
+        assert [status[0]["buffer_used"], status[0]["flags"]] == [0, 20592]
+        assert runs[-1] == "0:0" and transport.body == b"abcd"  # a write that reached it: the handler below ran
+        rt.ob_end_clean()
+        rt.ob_end_clean()
 
 
 @pytest.mark.clause("PERF-OB-3")
