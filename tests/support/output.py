@@ -1,4 +1,4 @@
-"""The output layer's fast paths' scripts, with what PHP made of them (PERF-OB-4, PERF-OB-5).
+"""The output layer's fast paths' scripts, with what PHP made of them (PERF-OB-4, PERF-OB-5, PERF-OB-6).
 
 CHUNKED is PHP's, recorded with ``php -n`` and ``php-cgi -n`` (8.2.36), the same bytes from both::
 
@@ -6,6 +6,14 @@ CHUNKED is PHP's, recorded with ``php -n`` and ``php-cgi -n`` (8.2.36), the same
     echo "aaaa"; echo "bbbb"; echo "c"; echo "dd"; echo "eeeeeeeeeee"; echo "é"; echo "12345678";
     echo "x", "y", 7, "zzzzzzz"; echo "q"; $s = ob_get_status(); ob_end_flush();
     echo "\\n", $s["buffer_used"], " ", $s["buffer_size"], "\\n";
+
+FLUSHED is PHP's likewise (``php -n``, ``php-cgi -n``), for the default handler flushed, cleaned
+and ended (PERF-OB-6)::
+
+    ob_start(function ($b, $p) { return "<" . $b . ">"; }); ob_start(); echo "ab", "é"; ob_flush();
+    echo "gone"; ob_clean(); ob_start(null, 4); ob_start(); echo "xyz"; ob_flush(); echo "w";
+    ob_flush(); echo "tail"; $t = ob_get_flush(); ob_end_flush(); echo "[", $t, "]";
+    ob_end_flush(); ob_end_flush();
 
 MIXED_PY is the script whose records php-fpm8.2 cut, the same script in PHP (its records:
 tests/frontends/test_fastcgi.py); its body, 29,467 bytes, is what php-fpm8.2 sent, whichever
@@ -26,6 +34,28 @@ ob_end_flush()
 echo("\\n", s["buffer_used"], " ", s["buffer_size"], "\\n")
 """
 CHUNKED = b"[11:1][11:0][10:0][10:0][1:8]\n1 4096\n"
+
+FLUSHED_PY = """from phprt.php import *
+ob_start(lambda buffer, phase: "<" + buffer + ">")
+ob_start()
+echo("ab", "é")
+ob_flush()
+echo("gone")
+ob_clean()
+ob_start(None, 4)
+ob_start()
+echo("xyz")
+ob_flush()
+echo("w")
+ob_flush()
+echo("tail")
+t = ob_get_flush()
+ob_end_flush()
+echo("[", t, "]")
+ob_end_flush()
+ob_end_flush()
+"""
+FLUSHED = "<abéxyzwtail[tail]>".encode()
 
 MIXED_PY = ("from phprt.php import *\nfor i in range(4000):\n    echo('abcd', i % 10)\n    if i % 500 == 0:\n"
             "        echo('é')\n    if i == 700:\n        ob_start()\n        echo('inner', i)\n        ob_end_flush()\n"
