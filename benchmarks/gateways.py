@@ -103,7 +103,7 @@ def installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-def _command(server_name: str, app: str, port: int) -> list[str]:
+def gateway_command(server_name: str, app: str, port: int) -> list[str]:
     if server_name == "gunicorn":
         return [sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads", "16", "-w", "1", "-b",
                 f"127.0.0.1:{port}", "--log-level", "warning", f"apps:{app}"]
@@ -116,7 +116,7 @@ def _command(server_name: str, app: str, port: int) -> list[str]:
 def _measure(directory: Path, server_name: str, app: str, seconds: float) -> tuple[float, float, float]:
     port = free_port()
     env = {"PYTHONPATH": os.pathsep.join([str(directory), str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    with server(_command(server_name, app, port), port, env, cwd=directory) as pgid:
+    with server(gateway_command(server_name, app, port), port, env, cwd=directory) as pgid:
         warm(f"http://127.0.0.1:{port}/", 16)
         return wrk(f"http://127.0.0.1:{port}/", 16, seconds, pgid)
 

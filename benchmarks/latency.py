@@ -4,16 +4,20 @@ The script takes a CLOCK_MONOTONIC stamp (PHP's ``hrtime(true)``, Python's
 ``time.monotonic_ns()``: the same clock, the same machine), echoes it and calls
 ``flush()`` (or ``fastcgi_finish_request()``), then sleeps 20 ms; a socket client takes
 the same clock when the stamp has arrived (or, for fastcgi_finish_request(), when the
-response is complete: END_REQUEST). The median over sequential requests, one server
-process on each side: ``serve`` beside ``php -n -S`` over HTTP, ``fastcgi`` beside
-php-fpm8.2 (pm = static, one child) with a FastCGI client of its own (no web server in
-between). "not measured" where php or php-fpm8.2 is absent.
+response is complete: END_REQUEST, or over HTTP the connection's close). The median over
+sequential requests, one server process on each side: ``serve`` beside ``php -n -S`` over
+HTTP, ``fastcgi`` beside php-fpm8.2 (pm = static, one child) with a FastCGI client of its
+own (no web server in between), and the WSGI application under gunicorn (gthread, one
+worker; ``wsgiref``'s threading server where gunicorn is absent) and the ASGI one under
+uvicorn (where installed) beside them: flush() beside ``php -S``, fastcgi_finish_request()
+beside php-fpm. "not measured" where php or php-fpm8.2 is absent.
 
     python3 -m benchmarks --only latency [--quick]
 """
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import statistics
@@ -24,8 +28,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.common import Result, benchmark, fastcgi_request, fastcgi_stdout, php_available
+from benchmarks.gateways import WSGIREF, gateway_command, installed
 from benchmarks.serve_fastcgi import PHP_FPM, php_fpm
-from benchmarks.serve_http import free_port, php_command, serve_command, server
+from benchmarks.serve_http import ROOT, free_port, php_command, serve_command, server
 
 SLEEP = 'usleep(20000)'
 SCRIPTS = {
@@ -40,8 +45,9 @@ STAMP = re.compile(rb"(?:^|\n)(\d{9,})\n")
 TIMEOUT = 10.0
 
 
-def _http_once(port: int, path: str) -> float:
-    """Seconds from the script's stamp to its arrival at an HTTP client."""
+def _http_once(port: int, path: str, complete: bool = False) -> float:
+    """Seconds from the script's stamp to its arrival at an HTTP client (or, with
+    ``complete``, to the end of the response: the server closes, as the request asked)."""
     with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
         sock.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
         data = b""
@@ -53,7 +59,8 @@ def _http_once(port: int, path: str) -> float:
         arrived = time.monotonic_ns()
         while sock.recv(65536):  # the rest, to the end
             pass
-    return (arrived - int(match[1])) / 1e9
+        ended = time.monotonic_ns()
+    return ((ended if complete else arrived) - int(match[1])) / 1e9
 
 
 def _fastcgi_once(address: str, script: Path, complete: bool) -> float:
@@ -97,13 +104,12 @@ def flush_to_client(quick: bool) -> list[Result]:
         port = free_port()
         with server(serve_command(py, port, 1), port):
             ours = _median(lambda: _http_once(port, "/flush.py"), runs)
-        theirs = None
+        php_s = None
         if php_available():
             port = free_port()
             with server(php_command(php, port), port):
-                theirs = _median(lambda: _http_once(port, "/flush.php"), runs)
-        results.append(Result.of("flush() -> client, serve", ours * 1e6, theirs and theirs * 1e6, "us",
-                                 "php -n -S"))
+                php_s = _median(lambda: _http_once(port, "/flush.php"), runs)
+        results.append(Result.of("flush() -> client, serve", ours * 1e6, php_s and php_s * 1e6, "us", "php -n -S"))
         # fastcgi vs php-fpm: flush() and fastcgi_finish_request().
         port = free_port()
         with server([sys.executable, "-m", "phprt", "fastcgi", "--listen", f"127.0.0.1:{port}", "--workers", "1",
@@ -121,6 +127,24 @@ def flush_to_client(quick: bool) -> list[Result]:
                             ("finish", "fastcgi_finish_request() -> complete, fastcgi")):
             theirs = fpm.get(kind)
             results.append(Result.of(label, mine[kind] * 1e6, theirs and theirs * 1e6, "us", "php-fpm8.2"))
+        # The WSGI and ASGI applications on their servers, beside php -S and php-fpm.
+        (base / "apps.py").write_text(f"from phprt.asgi import ASGIApp\nfrom phprt.wsgi import WSGIApp\n"
+                                      f"wsgi = WSGIApp({str(py)!r})\nasgi = ASGIApp({str(py)!r})\n")
+        (base / "wsgiref_server.py").write_text(WSGIREF)
+        env = {"PYTHONPATH": os.pathsep.join([str(base), str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        gateways = [("WSGI", "gunicorn" if installed("gunicorn") else "wsgiref", "wsgi")]
+        if installed("uvicorn"):
+            gateways.append(("ASGI", "uvicorn", "asgi"))
+        for kind, server_name, app in gateways:
+            port = free_port()
+            with server(gateway_command(server_name, app, port), port, env, cwd=base):
+                flushed = _median(lambda: _http_once(port, "/flush.py"), runs)
+                finished = _median(lambda: _http_once(port, "/finish.py", complete=True), runs)
+            results.append(Result.of(f"flush() -> client, {kind} ({server_name})", flushed * 1e6,
+                                     php_s and php_s * 1e6, "us", "php -n -S"))
+            theirs = fpm.get("finish")
+            results.append(Result.of(f"fastcgi_finish_request() -> complete, {kind} ({server_name})", finished * 1e6,
+                                     theirs and theirs * 1e6, "us", "php-fpm8.2"))
     return results
 
 
