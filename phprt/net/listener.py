@@ -380,6 +380,11 @@ class Listener(Generic[C]):
     #: after how many looks in a row that found none it ends.
     RELIEF = 0.01
     RELIEF_IDLE = 100
+    #: A spare worker of a pool looks at its listen queue every SPARE_LOOK seconds while it
+    #: finds a connection waiting there, and takes what waits at the SPARE_LOOKS-th look in
+    #: a row (NET-PERF-10).
+    SPARE_LOOK = 0.02
+    SPARE_LOOKS = 5
 
     def __init__(self, listener: socket.socket, *, max_connections: int = 1024, max_requests: int = 256,
                  body_memory: int = 128 << 20, pool: WorkerPool | None = None) -> None:
@@ -402,7 +407,12 @@ class Listener(Generic[C]):
         # from meanwhile, so a request answered at once costs no two epoll calls.
         self._parked: set[C] = set()
         self._next_check = math.inf  # the earliest deadline, or sooner
-        self._paused_until = 0.0  # accept() failed for want of descriptors
+        self._paused_until = 0.0  # accept() failed for want of descriptors, or a spare waits to look again
+        # A worker of a pool with spares (NET-PERF-10): whether it is one, and when it last saw a
+        # connection waiting; None while it is no worker of such a pool.
+        self._spare: bool | None = None
+        self._sighted: float | None = None
+        self._sightings = 0  # looks in a row that found one waiting
         self._selector: Readable | None = None
         # Shared with the request threads, under _lock.
         self._running: dict[C, None] = {}
@@ -625,10 +635,35 @@ class Listener(Generic[C]):
 
     def _room(self) -> bool:
         """Whether a new connection can be taken: below max_connections, or by closing
-        one that is closing anyway or has waited longest for its request."""
+        one that is closing anyway or has waited longest for its request. In a pool with
+        spares, not while as many requests run as may (NET-PERF-10): another worker takes it."""
         if self._paused_until and time.monotonic() < self._paused_until:
             return False
+        if self._spare is not None and len(self._running) >= self.max_requests:
+            return False
         return bool(self._waiting) or bool(self._lingering) or self._held() < self.max_connections
+
+    def join_pool(self, spare: bool) -> None:
+        """Serve as one worker of a pool that has more workers than CPUs: a ``spare`` takes
+        only connections that wait in the listen queue, and no worker takes one while it
+        runs as many requests as it may (NET-PERF-10). Called in the worker, before serving."""
+        self._spare = spare
+
+    def _waited(self) -> bool:
+        # A spare's look at the listen queue, which has a connection waiting (NET-PERF-10): the
+        # SPARE_LOOKS-th look in a row -- each SPARE_LOOK after the one before, not looking
+        # meanwhile: a queue found empty is not looked at again until a connection comes, and
+        # that look is a first -- takes what waits; any other sets the next look.
+        now = time.monotonic()
+        in_a_row = self._sighted is not None and now - self._sighted <= 1.5 * self.SPARE_LOOK
+        self._sightings = self._sightings + 1 if in_a_row else 1
+        if self._sightings >= self.SPARE_LOOKS:
+            self._sighted, self._sightings = None, 0
+            return True
+        self._sighted = now
+        self._paused_until = now + self.SPARE_LOOK
+        self._next_check = min(self._next_check, self._paused_until)
+        return False
 
     def _make_room(self) -> None:
         # At max_connections: close a connection that is closing anyway, else the one
@@ -644,6 +679,8 @@ class Listener(Generic[C]):
 
     def _accept(self) -> None:
         assert self._selector is not None
+        if self._spare and not self._waited():
+            return
         listener = self._listener
         family, proto = _family(listener), listener.proto
         for _ in range(_ACCEPT_BATCH):
@@ -657,6 +694,7 @@ class Listener(Generic[C]):
             except OSError as error:
                 if error.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
                     self._paused_until = time.monotonic() + 0.1  # out of descriptors: let it pass
+                    self._next_check = min(self._next_check, self._paused_until)
                 return
             try:
                 sock = socket.socket(family, socket.SOCK_STREAM, proto, fileno=fd)
@@ -860,6 +898,8 @@ class Listener(Generic[C]):
                 self._close(connection)
             else:
                 upcoming = min(upcoming, deadline)
+        if self._paused_until > now:  # the listening socket is looked at again then
+            upcoming = min(upcoming, self._paused_until)
         self._next_check = upcoming
         for connection in expired:
             self._apply(connection, self._call(connection, connection.expired))
@@ -1032,12 +1072,16 @@ def serve_until_signalled(listener: Listener[Any], grace: float, *, hurry: bool 
             signal.signal(number, handler)
 
 
-def _work(server: Listener[Any], grace: float, log: Log, in_worker: Callable[[], None] | None) -> None:
-    """A worker process: serve until SIGINT or SIGTERM, then exit."""
+def _work(server: Listener[Any], grace: float, log: Log, in_worker: Callable[[], None] | None,
+          spare: bool | None) -> None:
+    """A worker process: serve until SIGINT or SIGTERM, then exit; ``spare``: its part in a
+    pool of more workers than CPUs, None in any other (NET-PERF-10)."""
     status = 0
     try:
         if in_worker is not None:
             in_worker()
+        if spare is not None:
+            server.join_pool(spare)
         stop_on_signals(server)  # kept to the end: a late signal must not raise in the worker
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         server.serve_forever()
@@ -1054,18 +1098,21 @@ def serve_workers(server: Listener[Any], workers: int, grace: float, log: Log, *
                   in_worker: Callable[[], None] | None = None) -> int:
     """The master: fork ``workers`` processes sharing ``server``'s listening socket
     (each calls ``in_worker()`` first), fork a new one when one dies, and on SIGINT or
-    SIGTERM pass SIGTERM on and wait for them; the exit status (FCGI-WORKERS-1, SERVE-CLI-1)."""
-    children: dict[int, float] = {}
+    SIGTERM pass SIGTERM on and wait for them; the exit status (FCGI-WORKERS-1, SERVE-CLI-1).
+    Workers beyond the CPUs the master may run on are spares (NET-PERF-10); a worker that
+    dies is replaced by one of its kind."""
+    children: dict[int, tuple[float, bool]] = {}  # when each started, and whether it is a spare
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     stopping = False
 
-    def spawn() -> None:
+    def spawn(spare: bool) -> None:
         # Signals wait until the worker has its own handlers and the master knows its pid.
         signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         try:
             pid = os.fork()
             if pid == 0:  # a worker: serve, and never return into the master's code
-                _work(server, grace, log, in_worker)
-            children[pid] = time.monotonic()
+                _work(server, grace, log, in_worker, spare if workers > cpus else None)
+            children[pid] = (time.monotonic(), spare)
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
@@ -1080,21 +1127,21 @@ def serve_workers(server: Listener[Any], workers: int, grace: float, log: Log, *
 
     previous = {number: signal.signal(number, stop) for number in STOP_SIGNALS}
     try:
-        for _ in range(workers):
-            spawn()
+        for index in range(workers):
+            spawn(index >= cpus)
         while children:
             try:
                 pid, status = os.waitpid(-1, 0)
             except ChildProcessError:
                 break
-            started = children.pop(pid, None)
-            if started is None or stopping:
+            child = children.pop(pid, None)
+            if child is None or stopping:
                 continue
             log.line(f"worker {pid} exited with status {os.waitstatus_to_exitcode(status)}; starting another")
-            if time.monotonic() - started < 1.0:
+            if time.monotonic() - child[0] < 1.0:
                 time.sleep(1.0)  # a worker that dies at once is not restarted in a tight loop
             if not stopping:
-                spawn()
+                spawn(child[1])
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)

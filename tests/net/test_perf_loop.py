@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import select
 import socket
 import threading
 import time
@@ -318,3 +319,71 @@ def test_the_loop_s_selector_keeps_selectors_rules() -> None:
         first.close()
         second.close()
         readable.close()
+
+
+def _queued(server: Any) -> socket.socket:
+    # A client whose connection waits in the server's listen queue (nothing accepts it yet).
+    client = socket.create_connection(server.address, timeout=10)
+    select.select([server.listener], [], [], 10)
+    return client
+
+
+@pytest.mark.clause("NET-PERF-10", "SERVE-WORKERS-1", "FCGI-WORKERS-1")
+@pytest.mark.parametrize("kind", ["http", "fastcgi"])
+def test_a_spare_takes_a_connection_that_waits_still_at_its_next_look(tmp_path: Path, kind: str) -> None:
+    server: Any = HttpServer(tmp_path, log=io.StringIO()) if kind == "http" else FastCgiServer(tmp_path, "127.0.0.1:0")
+    server._selector = listener.Readable()  # the loop's own, without the loop
+    server.join_pool(spare=True)
+    clients = [_queued(server)]
+
+    def looks(count: int) -> None:
+        for _ in range(count):
+            server._accept()  # a look that takes nothing, and no looking for SPARE_LOOK
+            assert not server._room() and server._next_check <= server._paused_until  # the loop wakes for the next
+            server._paused_until = 0.0
+            server._sighted -= server.SPARE_LOOK  # as if the loop had waited for it
+            assert server._room()
+
+    try:
+        looks(server.SPARE_LOOKS - 1)
+        assert server._held() == 0
+        server._accept()  # the connection waits still at the last look in a row: taken, and served
+        assert server._held() == 1 and len(server._waiting) == 1
+        clients.append(_queued(server))
+        looks(server.SPARE_LOOKS - 2)
+        server._sighted -= server.SPARE_LOOK  # a look that comes late: the queue was empty at the one due
+        looks(1)
+        server._accept()
+        assert server._held() == 1 and not server._room()  # not the last look in a row: nothing taken
+    finally:
+        for client in clients:
+            client.close()
+        for connection in [*server._ready, *server._waiting]:
+            server._close(connection)
+        server._selector.close()
+        server.listener.close()
+
+
+@pytest.mark.clause("NET-PERF-10", "FCGI-CONCURRENT-1", "SERVE-CONCURRENT-1")
+@pytest.mark.parametrize("kind", ["http", "fastcgi"])
+def test_a_worker_of_a_pool_with_spares_takes_nothing_while_it_runs_all_it_may(tmp_path: Path, kind: str) -> None:
+    server: Any = (HttpServer(tmp_path, log=io.StringIO(), max_requests=2) if kind == "http"
+                   else FastCgiServer(tmp_path, "127.0.0.1:0", max_requests=2))
+    server._selector = listener.Readable()
+    client = _queued(server)
+    try:
+        server._running.update({object(): None, object(): None})  # two requests run
+        assert server._room()  # alone, a worker holds connections that wait for a slot (FCGI-CONCURRENT-1)
+        server.join_pool(spare=False)
+        assert not server._room()  # in the pool, they wait in the queue for another worker
+        server._running.popitem()
+        assert server._room()
+        server._running.clear()
+        server._accept()  # no spare: a waiting connection is taken at the first look
+        assert server._held() == 1
+    finally:
+        client.close()
+        for connection in [*server._ready, *server._waiting]:
+            server._close(connection)
+        server._selector.close()
+        server.listener.close()
