@@ -196,6 +196,39 @@ def test_serve_workers_forks_processes_that_share_the_socket_and_stop_on_sigterm
     assert status == 0
 
 
+@pytest.mark.clause("SERVE-WORKERS-1", "NET-PERF-10")
+def test_serve_workers_beyond_the_cpus_take_the_connections_the_others_leave_waiting(tmp_path: Path) -> None:
+    # On one CPU, two of the three workers are spares; each answers one request at a time, so
+    # the connections the busy worker leaves waiting in the queue are taken by the spares.
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    (tmp_path / "pid.py").write_text("from phprt.php import *\nimport os\nusleep(100000)\necho(os.getpid())\n")
+    port = _free_port()
+    cpu = sorted(os.sched_getaffinity(0))[:1]
+    process = subprocess.Popen([sys.executable, "-m", "phprt", "serve", "--workers", "3", "--max-requests", "1",
+                                "--listen", f"127.0.0.1:{port}", str(tmp_path)], cwd=ROOT, stderr=subprocess.DEVNULL,
+                               preexec_fn=lambda: os.sched_setaffinity(0, cpu))
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                _get(f"http://127.0.0.1:{port}/pid.py")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        children = {int(pid) for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()}
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            pids = {int(body) for body in pool.map(lambda _: _get(f"http://127.0.0.1:{port}/pid.py"), range(8))}
+        assert len(pids) > 1 and pids <= children
+    finally:
+        process.send_signal(signal.SIGTERM)
+        status = process.wait(20)
+    assert status == 0
+
+
 def test_the_serve_benchmarks_register_and_say_not_measured_without_wrk(monkeypatch: pytest.MonkeyPatch) -> None:
     sys.path.insert(0, str(ROOT))
     from benchmarks import serve_http
