@@ -271,6 +271,14 @@ def test_a_served_script_is_asked_about_once_and_a_change_is_still_seen(tmp_path
     assert ("Content-Length", "5") in static.headers and b"".join(static.chunks()) == b"12345"
 
 
+def _close_unserved(server: Any) -> None:
+    # A server whose loop never ran: what it accepted, its selector and its listening socket.
+    for connection in [*server._ready, *server._waiting]:
+        server._close(connection)
+    server._selector.close()
+    server.listener.close()
+
+
 @pytest.mark.clause("NET-PERF-9", "FCGI-CONCURRENT-1", "SERVE-CONCURRENT-1")
 @pytest.mark.parametrize("kind", ["http", "fastcgi"])
 def test_a_request_sent_with_the_connection_is_read_as_it_is_accepted(tmp_path: Path, kind: str) -> None:
@@ -291,10 +299,7 @@ def test_a_request_sent_with_the_connection_is_read_as_it_is_accepted(tmp_path: 
         assert len(server._ready) == 1 and not server._waiting
     finally:
         client.close()
-        for connection in [*server._ready, *server._waiting]:
-            server._close(connection)
-        server._selector.close()
-        server.listener.close()
+        _close_unserved(server)
 
 
 @pytest.mark.clause("NET-PERF-9")
@@ -358,10 +363,7 @@ def test_a_spare_takes_a_connection_that_waits_still_at_its_next_look(tmp_path: 
     finally:
         for client in clients:
             client.close()
-        for connection in [*server._ready, *server._waiting]:
-            server._close(connection)
-        server._selector.close()
-        server.listener.close()
+        _close_unserved(server)
 
 
 @pytest.mark.clause("NET-PERF-10", "FCGI-CONCURRENT-1", "SERVE-CONCURRENT-1")
@@ -383,7 +385,4 @@ def test_a_worker_of_a_pool_with_spares_takes_nothing_while_it_runs_all_it_may(t
         assert server._held() == 1
     finally:
         client.close()
-        for connection in [*server._ready, *server._waiting]:
-            server._close(connection)
-        server._selector.close()
-        server.listener.close()
+        _close_unserved(server)
