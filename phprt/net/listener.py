@@ -384,7 +384,7 @@ class Listener(Generic[C]):
     #: finds a connection waiting there, and takes what waits at the SPARE_LOOKS-th look in
     #: a row (NET-PERF-10).
     SPARE_LOOK = 0.02
-    SPARE_LOOKS = 5
+    SPARE_LOOKS = 12
 
     def __init__(self, listener: socket.socket, *, max_connections: int = 1024, max_requests: int = 256,
                  body_memory: int = 128 << 20, pool: WorkerPool | None = None) -> None:
