@@ -636,17 +636,19 @@ class Listener(Generic[C]):
     def _room(self) -> bool:
         """Whether a new connection can be taken: below max_connections, or by closing
         one that is closing anyway or has waited longest for its request. In a pool with
-        spares, not while as many requests run as may (NET-PERF-10): another worker takes it."""
+        spares, not while as many requests run, or are ready to, as may run at once
+        (NET-PERF-10): another worker takes it."""
         if self._paused_until and time.monotonic() < self._paused_until:
             return False
-        if self._spare is not None and len(self._running) >= self.max_requests:
+        if self._spare is not None and len(self._running) + len(self._ready) >= self.max_requests:
             return False
         return bool(self._waiting) or bool(self._lingering) or self._held() < self.max_connections
 
     def join_pool(self, spare: bool) -> None:
         """Serve as one worker of a pool that has more workers than CPUs: a ``spare`` takes
         only connections that wait in the listen queue, and no worker takes one while it
-        runs as many requests as it may (NET-PERF-10). Called in the worker, before serving."""
+        runs, or has ready to run, as many requests as it may (NET-PERF-10). Called in the
+        worker, before serving."""
         self._spare = spare
 
     def _waited(self) -> bool:

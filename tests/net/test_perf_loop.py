@@ -380,6 +380,9 @@ def test_a_worker_of_a_pool_with_spares_takes_nothing_while_it_runs_all_it_may(t
         assert not server._room()  # in the pool, they wait in the queue for another worker
         server._running.popitem()
         assert server._room()
+        server._ready.append(object())  # and one ready to run: as many as may run
+        assert not server._room()
+        server._ready.clear()
         server._running.clear()
         server._accept()  # no spare: a waiting connection is taken at the first look
         assert server._held() == 1
