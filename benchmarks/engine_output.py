@@ -3,7 +3,8 @@
 - the ob cycle: ``ob_start(); echo; ob_start(cb); echo; ob_end_flush(); ob_get_clean()``;
 - the ob cycle with the default handler flushed and cleaned (PERF-OB-6);
 - echo with no buffer, to a transport that discards the body (PHP: stdout to /dev/null);
-- echo through 8 nested buffers (the top one collects).
+- echo through 8 nested buffers (the top one collects);
+- print_r (returned) and var_dump (into a buffer) of a nested array (PERF-DUMP-1).
 
     python3 -m benchmarks --only engine-output [--quick]
 """
@@ -76,6 +77,28 @@ def echo_chunked(calls: int) -> None:
             rt.echo("hello")
 
 
+#: A record as a ported script prints it, and PHP's same array.
+RECORD = {"id": 42, "name": "widget", "price": 9.99, "tags": ["a", "b", "c"], "active": True, "meta": {"x": 1, "y": None}}
+PHP_RECORD = ('$a = ["id" => 42, "name" => "widget", "price" => 9.99, "tags" => ["a", "b", "c"], "active" => true, '
+              '"meta" => ["x" => 1, "y" => null]];')
+
+
+def print_r_record(calls: int) -> None:
+    with Runtime(transport=Transport()) as rt:
+        for _ in range(calls):
+            rt.print_r(RECORD, True)
+
+
+def var_dump_record(calls: int) -> None:
+    # into a buffer emptied every 64 dumps, as PHP's loop empties its own
+    with Runtime(transport=Transport()) as rt:
+        rt.ob_start()
+        for i in range(1, calls + 1):
+            rt.var_dump(RECORD)
+            if i % 64 == 0:
+                rt.ob_clean()
+
+
 PHP_HANDLER = "function handler($b, $p) { return $b; }"
 CASES: list[PerCallCase] = [
     ("ob cycle (2 buffers, 1 callback)", ob_cycle,
@@ -87,6 +110,9 @@ CASES: list[PerCallCase] = [
     ("echo through 8 nested buffers", echo_nested, 'echo "hello";',
      "for ($j = 0; $j < 8; $j++) ob_start();"),
     ("echo into ob_start(null, 4096)", echo_chunked, 'echo "hello";', "ob_start(null, 4096);"),
+    ("print_r($a, true) of a 6-entry nested array", print_r_record, "print_r($a, true);", PHP_RECORD),
+    ("var_dump of a 6-entry nested array, into a buffer", var_dump_record,
+     "var_dump($a); if (++$n % 64 == 0) ob_clean();", "ob_start(); $n = 0; " + PHP_RECORD),
 ]
 
 

@@ -106,26 +106,40 @@ def _print_r(printer: _Printer, value: Any, indent: int, out: list[str], active:
     # zend_print_zval_r_to_buf()
     if isinstance(value, _ARRAYS):
         out.append("Array\n")
-        items: Iterable[tuple[Any, Any]] = php_items(value)
+        items: Iterable[tuple[Any, Any]] = value.items() if value.__class__ is dict else php_items(value)
     elif not isinstance(value, _SCALARS):
         out.append(f"{php_class_name(value)} Object\n")
         items = php_properties(value).items()
     else:
-        scalar = php_number(value) if isinstance(value, int) and not isinstance(value, bool) else value
-        out.append(printer.text(to_php_text(scalar, printer.precision, _no_warning)))
+        out.append(_print_r_scalar(printer, value))
         return
     if id(value) in active:
         out.append(" *RECURSION*")
         return
     active.add(id(value))
-    # print_hash()
+    # print_hash(); a str key prints as itself, PHP's integer key or not ("5" is 5), an int
+    # key and a str or int value as they are, with no conversion looked up (PERF-DUMP-1)
     out.append(" " * indent + "(\n")
+    pad = " " * (indent + 4) + "["
     for key, item in items:
-        out.append(" " * (indent + 4) + "[" + printer.key(key) + "] => ")
-        _print_r(printer, item, indent + 8, out, active)
+        kind = key.__class__
+        out.append(pad + (key if kind is str else str(key) if kind is int else printer.key(php_key(key))) + "] => ")
+        cls = item.__class__
+        if cls is str:
+            out.append(item)
+        elif cls is int and _LONG_MIN <= item <= _LONG_MAX:
+            out.append(str(item))
+        else:
+            _print_r(printer, item, indent + 8, out, active)
         out.append("\n")
     out.append(" " * indent + ")\n")
     active.discard(id(value))
+
+
+def _print_r_scalar(printer: _Printer, value: Any) -> str:
+    # A scalar as echo converts it (floats with ``precision``), an int beyond 64 bits as PHP's float
+    scalar = php_number(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    return printer.text(to_php_text(scalar, printer.precision, _no_warning))
 
 
 # -- var_dump ---------------------------------------------------------------------------------
@@ -134,8 +148,8 @@ def _print_r(printer: _Printer, value: Any, indent: int, out: list[str], active:
 def var_dump_pieces(value: Any, serialize_precision: int = -1, charset: str = "utf-8",
                     handle: Callable[[Any], int] = lambda obj: 1) -> list[str]:
     """What var_dump() prints for one value, as the pieces PHP writes one by one
-    (each php_printf(), PHPWRITE() and PUTS() is one write into the output layer,
-    DUMP-VAR-DUMP-2): ``int(1)``, ``float(0.1)`` (``serialize_precision``),
+    (each php_printf(), PHPWRITE() and PUTS() is one write into the output layer, none
+    for an empty string, DUMP-VAR-DUMP-2): ``int(1)``, ``float(0.1)`` (``serialize_precision``),
     ``string(N) "..."`` (N in bytes), ``bool(true)``, ``NULL``, ``array(N) {`` with
     ``[key]=>`` lines indented 2 spaces a level, ``object(Class)#H (N) {`` with
     ``handle(obj)`` its handle, and ``*RECURSION*`` (DUMP-VAR-DUMP-1, DUMP-RECURSION-1)."""
@@ -159,7 +173,7 @@ def _var_dump(printer: _Printer, value: Any, level: int, out: list[str], active:
     elif isinstance(value, (int, float)):
         out.append(f"float({format_float(php_number(value) if isinstance(value, int) else value, printer.precision)})\n")
     elif isinstance(value, (str, bytes, bytearray)):
-        out += [f'string({printer.length(value)}) "', printer.text(value), '"\n']
+        out += [f'string({printer.length(value)}) "', printer.text(value), '"\n'] if value else ['string(0) "', '"\n']
     elif id(value) in active:
         out.append("*RECURSION*\n")
     elif isinstance(value, _ARRAYS):
@@ -169,7 +183,7 @@ def _var_dump(printer: _Printer, value: Any, level: int, out: list[str], active:
             if isinstance(key, int):
                 out.append(f"{' ' * (level + 1)}[{key}]=>\n")
             else:
-                out += [f'{" " * (level + 1)}["', printer.text(key), '"]=>\n']
+                out += [f'{" " * (level + 1)}["', printer.text(key), '"]=>\n'] if key else [f'{" " * (level + 1)}["', '"]=>\n']
             _var_dump(printer, item, level + 2, out, active, handle)
         _close(out, level)
         active.discard(id(value))
@@ -293,8 +307,13 @@ class DumpFunctions(RuntimeBase):
         """var_dump(): dump each argument, piece by piece as PHP writes it (DUMP-VAR-DUMP-1,
         DUMP-VAR-DUMP-2)."""
         precision = self._serialize_precision()
+        target = self._out.target
         for each in (value, *values):
-            for piece in var_dump_pieces(each, precision, self.charset, self._object_handle):
+            pieces = var_dump_pieces(each, precision, self.charset, self._object_handle)
+            if target[0] is not None and target[1] is None and self._trace is None:
+                target[0].extend(pieces)  # a write each, into a buffer that takes a write as it is (PERF-DUMP-1)
+                continue
+            for piece in pieces:
                 self._write_value(piece)
 
     @php_function

@@ -28,7 +28,16 @@ from phprt.net.site import ScriptCall
 from tests.support import ROOT, uploads
 from tests.support.fastcgi import SCRIPTS as FASTCGI_SCRIPTS
 from tests.support.nginx import MISSING, NGINX, TIMEOUT, Nginx, free_port
-from tests.support.output import CHUNKED, CHUNKED_PY, FLUSHED, FLUSHED_PY, MIXED_PY, mixed_is_php_fpms
+from tests.support.output import (
+    CHUNKED,
+    CHUNKED_PY,
+    DUMPED,
+    DUMPED_PY,
+    FLUSHED,
+    FLUSHED_PY,
+    MIXED_PY,
+    mixed_is_php_fpms,
+)
 
 if NGINX is None:
     pytest.skip(MISSING, allow_module_level=True)
@@ -66,6 +75,7 @@ with open(_GET["out"], "w") as f:
     "chunked.py": CHUNKED_PY,  # PHP's answer recorded (PERF-OB-4)
     "mixed.py": MIXED_PY,  # php-fpm8.2's body recorded (PERF-OB-5)
     "flushed.py": FLUSHED_PY,  # PHP's answer recorded (PERF-OB-6)
+    "dumped.py": DUMPED_PY,  # PHP's answer recorded (PERF-DUMP-1)
     # a kept class (PERF-CLASS-1) whose static count is the request's own
     "static.py": 'from phprt.php import *\n\nclass C:\n    n = 0\n\n    def bump(self):\n'
                  '        C.n += 1\n        return C.n\n\necho(C().bump())\n',
@@ -146,10 +156,11 @@ def test_a_kept_class_has_each_requests_own_static_state(nginx: Nginx) -> None:
     assert [nginx.get("/static.py")[1] for _ in range(3)] == [b"1", b"1", b"1"]
 
 
-@pytest.mark.clause("FCGI-NGINX-1", "PERF-OB-4", "PERF-OB-5", "PERF-OB-6", "OUT-CHUNK-1")
+@pytest.mark.clause("FCGI-NGINX-1", "PERF-OB-4", "PERF-OB-5", "PERF-OB-6", "PERF-DUMP-1", "OUT-CHUNK-1")
 def test_output_appended_by_the_fast_paths_is_phps(nginx: Nginx) -> None:
     assert nginx.get("/chunked.py")[1] == CHUNKED
     assert nginx.get("/flushed.py")[1] == FLUSHED
+    assert nginx.get("/dumped.py")[1] == DUMPED
     mixed_is_php_fpms(nginx.get("/mixed.py")[1])
 
 

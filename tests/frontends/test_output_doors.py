@@ -1,4 +1,4 @@
-"""The output layer's fast paths at every door (PERF-OB-4, PERF-OB-5, PERF-OB-6): ``python -m phprt run``,
+"""The output layer's fast paths at every door (PERF-OB-4, PERF-OB-5, PERF-OB-6, PERF-DUMP-1): ``python -m phprt run``,
 ``serve`` (http.client), the FastCGI responder (a raw FastCGI client), WSGI (wsgiref) and ASGI.
 
 The scripts, and what PHP made of them: tests/support/output.py.
@@ -19,7 +19,16 @@ from phprt.wsgi import WSGIApp
 from tests.support import python
 from tests.support.asgi import call
 from tests.support.fastcgi import exchange, fcgi_request, nginx_params
-from tests.support.output import CHUNKED, CHUNKED_PY, FLUSHED, FLUSHED_PY, MIXED_PY, mixed_is_php_fpms
+from tests.support.output import (
+    CHUNKED,
+    CHUNKED_PY,
+    DUMPED,
+    DUMPED_PY,
+    FLUSHED,
+    FLUSHED_PY,
+    MIXED_PY,
+    mixed_is_php_fpms,
+)
 from tests.support.wsgi import exchange as wsgi_exchange
 from tests.support.wsgi import serve
 
@@ -29,29 +38,30 @@ def root(tmp_path: Path) -> Path:
     (tmp_path / "chunked.py").write_text(CHUNKED_PY)
     (tmp_path / "mixed.py").write_text(MIXED_PY)
     (tmp_path / "flushed.py").write_text(FLUSHED_PY)
+    (tmp_path / "dumped.py").write_text(DUMPED_PY)
     return tmp_path
 
 
-@pytest.mark.clause("PERF-OB-4", "PERF-OB-6", "OUT-CHUNK-1", "NET-CLI-1")
-@pytest.mark.parametrize("name, expected", [("chunked.py", CHUNKED), ("flushed.py", FLUSHED)])
+@pytest.mark.clause("PERF-OB-4", "PERF-OB-6", "PERF-DUMP-1", "OUT-CHUNK-1", "NET-CLI-1")
+@pytest.mark.parametrize("name, expected", [("chunked.py", CHUNKED), ("flushed.py", FLUSHED), ("dumped.py", DUMPED)])
 def test_run(root: Path, name: str, expected: bytes) -> None:
     done = python("-m", "phprt", "run", str(root / name))
     assert (done.returncode, done.stdout, done.stderr) == (0, expected, b"")
 
 
-@pytest.mark.clause("PERF-OB-4", "PERF-OB-6", "OUT-CHUNK-1", "SERVE-RUN-1")
+@pytest.mark.clause("PERF-OB-4", "PERF-OB-6", "PERF-DUMP-1", "OUT-CHUNK-1", "SERVE-RUN-1")
 def test_serve(root: Path) -> None:
     with HttpServer(root, log=io.StringIO()) as server:
         connection = http.client.HTTPConnection(*server.address, timeout=20)
         try:
-            for name, expected in (("chunked.py", CHUNKED), ("flushed.py", FLUSHED)):
+            for name, expected in (("chunked.py", CHUNKED), ("flushed.py", FLUSHED), ("dumped.py", DUMPED)):
                 connection.request("GET", f"/{name}")
                 assert connection.getresponse().read() == expected
         finally:
             connection.close()
 
 
-@pytest.mark.clause("PERF-OB-4", "PERF-OB-5", "PERF-OB-6", "OUT-CHUNK-1", "FCGI-STDOUT-1")
+@pytest.mark.clause("PERF-OB-4", "PERF-OB-5", "PERF-OB-6", "PERF-DUMP-1", "OUT-CHUNK-1", "FCGI-STDOUT-1")
 def test_the_fastcgi_responder(root: Path) -> None:
     with FastCgiServer(root, "127.0.0.1:0") as server:
         def body(name: str) -> bytes:
@@ -59,22 +69,26 @@ def test_the_fastcgi_responder(root: Path) -> None:
 
         assert body("/chunked.py") == CHUNKED
         assert body("/flushed.py") == FLUSHED
+        assert body("/dumped.py") == DUMPED
         mixed_is_php_fpms(body("/mixed.py"))
 
 
-@pytest.mark.clause("PERF-OB-4", "PERF-OB-5", "PERF-OB-6", "OUT-CHUNK-1", "WSGI-APP-1", "WSGI-SAPI-1")
+@pytest.mark.clause("PERF-OB-4", "PERF-OB-5", "PERF-OB-6", "PERF-DUMP-1", "OUT-CHUNK-1", "WSGI-APP-1", "WSGI-SAPI-1")
 @pytest.mark.parametrize("sapi", ["cgi", "fpm"])
 def test_wsgi(root: Path, sapi: str) -> None:
     with serve(WSGIApp(root, sapi=sapi)) as port:
         assert wsgi_exchange(port, b"GET /chunked.py HTTP/1.1\r\nHost: t\r\n\r\n")[2] == CHUNKED
         assert wsgi_exchange(port, b"GET /flushed.py HTTP/1.1\r\nHost: t\r\n\r\n")[2] == FLUSHED
+        assert wsgi_exchange(port, b"GET /dumped.py HTTP/1.1\r\nHost: t\r\n\r\n")[2] == DUMPED
         mixed_is_php_fpms(wsgi_exchange(port, b"GET /mixed.py HTTP/1.1\r\nHost: t\r\n\r\n")[2])
 
 
-@pytest.mark.clause("PERF-OB-4", "PERF-OB-5", "PERF-OB-6", "OUT-CHUNK-1", "ASGI-SCOPE-1", "WSGI-SAPI-1")
+@pytest.mark.clause("PERF-OB-4", "PERF-OB-5", "PERF-OB-6", "PERF-DUMP-1", "OUT-CHUNK-1", "ASGI-SCOPE-1",
+                    "WSGI-SAPI-1")
 @pytest.mark.parametrize("sapi", ["cgi", "fpm"])
 def test_asgi(root: Path, sapi: str) -> None:
     app = ASGIApp(root, sapi=sapi)
     assert call(app, b"GET /chunked.py HTTP/1.1\r\nHost: t\r\n\r\n").body == CHUNKED
     assert call(app, b"GET /flushed.py HTTP/1.1\r\nHost: t\r\n\r\n").body == FLUSHED
+    assert call(app, b"GET /dumped.py HTTP/1.1\r\nHost: t\r\n\r\n").body == DUMPED
     mixed_is_php_fpms(call(app, b"GET /mixed.py HTTP/1.1\r\nHost: t\r\n\r\n").body)

@@ -165,3 +165,35 @@ def test_return_mode_writes_nothing() -> None:
     # $r = print_r([1], true); var_dump($r); $r = var_export([1], true); var_dump($r);
     assert results == ["Array\n(\n    [0] => 1\n)\n", "array (\n  0 => 1,\n)"]
     assert body == b""
+
+
+@pytest.mark.clause("PERF-DUMP-1", "DUMP-VAR-DUMP-2")
+@pytest.mark.parametrize("traced", [False, True])
+def test_var_dump_into_a_plain_buffer_appends_the_pieces_it_writes_elsewhere(traced: bool,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # php -n: ob_start(); var_dump(["a" => "", "" => 1]); gives
+    #   array(2) {\n  ["a"]=>\n  string(0) ""\n  [""]=>\n  int(1)\n}\n
+    # and into ob_start(function ($b, $p) { return "[" . $b . "]"; }, 1) each piece is a write of its own:
+    #   [array(2) {\n][  ["][a]["]=>\n][  ][string(0) "]["\n][  ["]["]=>\n][  ][int(1)\n][}\n][]
+    from phprt.output.stack import OutputStack
+
+    writes: list[object] = []
+    write = OutputStack.write
+
+    def counted(stack: OutputStack, data: bytes | str) -> None:
+        writes.append(data)
+        write(stack, data)
+
+    monkeypatch.setattr(OutputStack, "write", counted)
+    value = {"a": "", "": 1}
+    transport = MemoryTransport()
+    with Runtime(transport=transport, trace=traced) as rt:
+        rt.ob_start()
+        rt.var_dump(value)
+        assert rt.ob_get_clean() == 'array(2) {\n  ["a"]=>\n  string(0) ""\n  [""]=>\n  int(1)\n}\n'
+        assert len(writes) == (12 if traced else 0)  # a trace sees each write; else the pieces are appended
+        rt.ob_start(lambda buffer, phase: "[" + buffer + "]", 1)
+        rt.var_dump(value)
+        rt.ob_end_flush()
+    assert transport.body == (b'[array(2) {\n][  ["][a]["]=>\n][  ][string(0) "]["\n][  ["]["]=>\n][  ][int(1)\n]'
+                              b'[}\n][]')
