@@ -4,7 +4,7 @@
 - the ob cycle with the default handler flushed and cleaned (PERF-OB-6);
 - echo with no buffer, to a transport that discards the body (PHP: stdout to /dev/null);
 - echo through 8 nested buffers (the top one collects);
-- print_r (returned) and var_dump (into a buffer) of a nested array (PERF-DUMP-1).
+- print_r and var_export (returned) and var_dump (into a buffer) of a nested array (PERF-DUMP-1).
 
     python3 -m benchmarks --only engine-output [--quick]
 """
@@ -89,6 +89,12 @@ def print_r_record(calls: int) -> None:
             rt.print_r(RECORD, True)
 
 
+def var_export_record(calls: int) -> None:
+    with Runtime(transport=Transport()) as rt:
+        for _ in range(calls):
+            rt.var_export(RECORD, True)
+
+
 def var_dump_record(calls: int) -> None:
     # into a buffer emptied every 64 dumps, as PHP's loop empties its own
     with Runtime(transport=Transport()) as rt:
@@ -111,6 +117,7 @@ CASES: list[PerCallCase] = [
      "for ($j = 0; $j < 8; $j++) ob_start();"),
     ("echo into ob_start(null, 4096)", echo_chunked, 'echo "hello";', "ob_start(null, 4096);"),
     ("print_r($a, true) of a 6-entry nested array", print_r_record, "print_r($a, true);", PHP_RECORD),
+    ("var_export($a, true) of a 6-entry nested array", var_export_record, "var_export($a, true);", PHP_RECORD),
     ("var_dump of a 6-entry nested array, into a buffer", var_dump_record,
      "var_dump($a); if (++$n % 64 == 0) ob_clean();", "ob_start(); $n = 0; " + PHP_RECORD),
 ]

@@ -252,9 +252,29 @@ def _var_export(printer: _Printer, value: Any, level: int, out: list[str], activ
             out.append("\n" + " " * (level - 1))
         if isinstance(value, _ARRAYS):
             out.append("array (\n")
-            for key, item in php_items(value):
-                shown = str(key) if isinstance(key, int) else f"'{_quote(printer, key)}'"
-                out.append(f"{' ' * (level + 1)}{shown} => ")
+            pad = " " * (level + 1)
+            # a str key is shown as PHP's integer key it may be, else quoted, an int key and a str
+            # or int value (not ZEND_LONG_MIN's expression) as they are, with no conversion looked up
+            # (PERF-DUMP-1)
+            entries: Iterable[tuple[Any, Any]] = value.items() if value.__class__ is dict else php_items(value)
+            for key, item in entries:
+                kind = key.__class__
+                shown: str
+                if kind is str:
+                    shown = key if is_integer_key(key) else f"'{_quote(printer, key)}'"
+                elif kind is int:
+                    shown = str(key)
+                else:
+                    stored = php_key(key)
+                    shown = str(stored) if isinstance(stored, int) else f"'{_quote(printer, stored)}'"
+                cls = item.__class__
+                if cls is str:
+                    out.append(f"{pad}{shown} => '{_quote(printer, item)}',\n")
+                    continue
+                if cls is int and _LONG_MIN < item <= _LONG_MAX:
+                    out.append(f"{pad}{shown} => {item},\n")
+                    continue
+                out.append(f"{pad}{shown} => ")
                 _var_export(printer, item, level + 2, out, active, circular)
                 out.append(",\n")
             closing = ")"

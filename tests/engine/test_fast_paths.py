@@ -245,7 +245,7 @@ def test_every_engine_benchmark_runs_quick_and_writes_json(tmp_path: Path) -> No
     assert b"ratio" in done.stdout
     results = json.loads(output.read_text())["results"]
     assert {"name", "phprt", "baseline", "unit", "ratio"} <= set(results[0])
-    assert len(results) == 10 and all(result["phprt"] > 0 for result in results)
+    assert len(results) == 11 and all(result["phprt"] > 0 for result in results)
 
 
 # -- PERF-OB-2, PERF-START-3, PERF-FRAME-1 ------------------------------------------------------

@@ -16,9 +16,10 @@ and ended (PERF-OB-6)::
     ob_flush(); echo "tail"; $t = ob_get_flush(); ob_end_flush(); echo "[", $t, "]";
     ob_end_flush(); ob_end_flush();
 
-DUMPED is PHP's likewise, for var_dump and print_r into a plain buffer (PERF-DUMP-1)::
+DUMPED is PHP's likewise, for var_dump, print_r and var_export into a plain buffer (PERF-DUMP-1)::
 
-    ob_start(); var_dump(["a" => "", "b" => [1, "é"]]); print_r(["k" => "v", "5" => 5]); ob_end_flush();
+    ob_start(); var_dump(["a" => "", "b" => [1, "é"]]); print_r(["k" => "v", "5" => 5]);
+    var_export(["k" => "v'", "5" => 5]); ob_end_flush();
 
 MIXED_PY is the script whose records php-fpm8.2 cut, the same script in PHP (its records:
 tests/frontends/test_fastcgi.py); its body, 29,467 bytes, is what php-fpm8.2 sent, whichever
@@ -66,10 +67,12 @@ DUMPED_PY = """from phprt.php import *
 ob_start()
 var_dump({"a": "", "b": [1, "é"]})
 print_r({"k": "v", "5": 5})
+var_export({"k": "v'", "5": 5})
 ob_end_flush()
 """
 DUMPED = ('array(2) {\n  ["a"]=>\n  string(0) ""\n  ["b"]=>\n  array(2) {\n    [0]=>\n    int(1)\n    [1]=>\n'
-          '    string(2) "é"\n  }\n}\nArray\n(\n    [k] => v\n    [5] => 5\n)\n').encode()
+          '    string(2) "é"\n  }\n}\nArray\n(\n    [k] => v\n    [5] => 5\n)\n'
+          "array (\n  'k' => 'v\\'',\n  5 => 5,\n)").encode()
 
 MIXED_PY = ("from phprt.php import *\nfor i in range(4000):\n    echo('abcd', i % 10)\n    if i % 500 == 0:\n"
             "        echo('é')\n    if i == 700:\n        ob_start()\n        echo('inner', i)\n        ob_end_flush()\n"
