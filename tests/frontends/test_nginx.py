@@ -26,18 +26,9 @@ from phprt import MemoryTransport
 from phprt.fastcgi import FastCgiServer
 from phprt.net.site import ScriptCall
 from tests.support import ROOT, uploads
+from tests.support import output as recorded
 from tests.support.fastcgi import SCRIPTS as FASTCGI_SCRIPTS
 from tests.support.nginx import MISSING, NGINX, TIMEOUT, Nginx, free_port
-from tests.support.output import (
-    CHUNKED,
-    CHUNKED_PY,
-    DUMPED,
-    DUMPED_PY,
-    FLUSHED,
-    FLUSHED_PY,
-    MIXED_PY,
-    mixed_is_php_fpms,
-)
 
 if NGINX is None:
     pytest.skip(MISSING, allow_module_level=True)
@@ -72,10 +63,10 @@ with open(_GET["out"], "w") as f:
                    'register_shutdown_function(lambda: Page().show())\necho("body\\n")\n',
     "sub/index.py": 'from phprt.php import *\necho("sub index")\n',
     "upload.py": uploads.SCRIPT,
-    "chunked.py": CHUNKED_PY,  # PHP's answer recorded (PERF-OB-4)
-    "mixed.py": MIXED_PY,  # php-fpm8.2's body recorded (PERF-OB-5)
-    "flushed.py": FLUSHED_PY,  # PHP's answer recorded (PERF-OB-6)
-    "dumped.py": DUMPED_PY,  # PHP's answer recorded (PERF-DUMP-1)
+    "chunked.py": recorded.CHUNKED_PY,  # PHP's answer recorded (PERF-OB-4)
+    "mixed.py": recorded.MIXED_PY,  # php-fpm8.2's body recorded (PERF-OB-5)
+    "flushed.py": recorded.FLUSHED_PY,  # PHP's answer recorded (PERF-OB-6)
+    "dumped.py": recorded.DUMPED_PY,  # PHP's answer recorded (PERF-DUMP-1)
     # a kept class (PERF-CLASS-1) whose static count is the request's own
     "static.py": 'from phprt.php import *\n\nclass C:\n    n = 0\n\n    def bump(self):\n'
                  '        C.n += 1\n        return C.n\n\necho(C().bump())\n',
@@ -158,10 +149,10 @@ def test_a_kept_class_has_each_requests_own_static_state(nginx: Nginx) -> None:
 
 @pytest.mark.clause("FCGI-NGINX-1", "PERF-OB-4", "PERF-OB-5", "PERF-OB-6", "PERF-DUMP-1", "OUT-CHUNK-1")
 def test_output_appended_by_the_fast_paths_is_phps(nginx: Nginx) -> None:
-    assert nginx.get("/chunked.py")[1] == CHUNKED
-    assert nginx.get("/flushed.py")[1] == FLUSHED
-    assert nginx.get("/dumped.py")[1] == DUMPED
-    mixed_is_php_fpms(nginx.get("/mixed.py")[1])
+    assert nginx.get("/chunked.py")[1] == recorded.CHUNKED
+    assert nginx.get("/flushed.py")[1] == recorded.FLUSHED
+    assert nginx.get("/dumped.py")[1] == recorded.DUMPED
+    recorded.mixed_is_php_fpms(nginx.get("/mixed.py")[1])
 
 
 @pytest.mark.clause("FCGI-NGINX-1", "PERF-UPLOAD-2")
