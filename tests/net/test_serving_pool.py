@@ -229,8 +229,12 @@ def test_serve_workers_beyond_the_cpus_take_the_connections_the_others_leave_wai
                     response += chunk
             return int(response.partition(b"\r\n\r\n")[2])
 
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            pids = set(pool.map(pid, range(8)))
+        pids: set[int] = set()
+        for _ in range(5):  # batches of 8 until a spare has answered (each leaves some 700 ms of queue)
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                pids.update(pool.map(pid, range(8)))
+            if len(pids) > 1:
+                break
         assert len(pids) > 1 and pids <= children
     finally:
         process.send_signal(signal.SIGTERM)
