@@ -522,16 +522,16 @@ class OutputStack:
         if (self.traced or self.running is not None or self.detached is not None or top.flags & DISABLED
                 or len(handlers) < 2 or not self._decodes):
             return False
-        below = handlers[-2]
-        if below.flags & DISABLED:
-            return False
         text = top.text(self.encoding)  # the output as write() would keep it: decoded with surrogateescape
-        if below.chunk_size and not (text.isascii() and len(text) < below.chunk_size - below.buffer_used):
-            return False
-        self._emptied(top)
-        if text:
-            below.chunks.append(text)
-        return True
+        self._aim(handlers[-2])  # where a write goes with the top off the stack, as write() would find it
+        chunks, room = self.target
+        appended = chunks is not None and (room is None or (text.isascii() and len(text) < room))
+        if appended:
+            self._emptied(top)
+            if text:
+                chunks.append(text)
+        self._aim(top)
+        return appended
 
     def _reattach(self, top: OutputHandler, detached: OutputHandler | None) -> None:
         self.detached = detached
