@@ -37,12 +37,12 @@ fastcgi_param  REDIRECT_STATUS    200;
 """
 
 # README.md's server block, with the upstream servers, port, root and script suffix
-# (``.py``; ``.php`` for PHP-FPM behind the same block) filled in.
+# (``.py``; ``.php`` for PHP-FPM behind the same block) filled in; ``{keepalive}`` and
+# ``{keep_conn}`` are its two lines that keep connections to the upstream open.
 SERVER_BLOCK = """
 upstream phprt {{
 {servers}
-    keepalive 8;
-}}
+{keepalive}}}
 server {{
     listen 127.0.0.1:{port};
     server_name localhost;
@@ -59,8 +59,7 @@ server {{
         fastcgi_param PATH_INFO $path_info;
         fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
         include fastcgi_params;
-        fastcgi_keep_conn on;
-        fastcgi_pass phprt;
+{keep_conn}        fastcgi_pass phprt;
     }}
 }}
 """
@@ -86,15 +85,20 @@ def find_nginx() -> str | None:
         (path for path in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.path.exists(path)), None)
 
 
-def write_config(tmp: Path, root: Path, servers: list[str], port: int, *, suffix: str = ".py") -> Path:
+def write_config(tmp: Path, root: Path, servers: list[str], port: int, *, suffix: str = ".py",
+                 kept: bool = True) -> Path:
     """Write ``nginx.conf`` and ``fastcgi_params`` into ``tmp`` (nginx's prefix, ``-p``):
     nginx on 127.0.0.1:``port`` serving ``root``, passing ``*{suffix}`` scripts to the
-    upstream ``servers`` (``HOST:PORT`` or ``unix:PATH``) over kept connections. As root,
-    nginx's workers run as root, to read the test's files. Returns the config's path."""
+    upstream ``servers`` (``HOST:PORT`` or ``unix:PATH``) over kept connections -- or, with
+    ``kept`` false, a connection per request (nginx's default, and Debian's
+    ``snippets/fastcgi-php.conf``). As root, nginx's workers run as root, to read the
+    test's files. Returns the config's path."""
     (tmp / "fastcgi_params").write_text(FASTCGI_PARAMS)
     user = "user root;\n" if os.geteuid() == 0 else ""
     upstream = "\n".join(f"    server {server};" for server in servers)
-    block = SERVER_BLOCK.format(servers=upstream, port=port, root=root, suffix=suffix)
+    block = SERVER_BLOCK.format(servers=upstream, port=port, root=root, suffix=suffix,
+                                keepalive="    keepalive 8;\n" if kept else "",
+                                keep_conn="        fastcgi_keep_conn on;\n" if kept else "")
     config = tmp / "nginx.conf"
     config.write_text(CONFIG.format(user=user, tmp=tmp, server_block=block))
     return config
