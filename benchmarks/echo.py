@@ -5,6 +5,7 @@ the ratio of each to the baseline:
 
 - ``list.append``: the baseline, a bare ``chunks.append(s)`` loop;
 - ``phprt echo``: ``rt.echo(s)`` into a buffer started with ``ob_start()``;
+- ``phprt.php echo``: ``echo(s)`` as a port calls it, ``phprt.php``'s (PERF-CALL-4);
 - ``encode-and-count``: what a naive buffer would do per echo (encode, count, append).
 
     python benchmarks/echo.py [--calls N] [--repeat R]
@@ -20,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from phprt import Runtime  # noqa: E402
+from phprt.php import echo  # noqa: E402
 
 TEXT = "hello, world"
 
@@ -38,6 +40,18 @@ def phprt_echo(calls: int) -> float:
         start = time.perf_counter()
         for _ in range(calls):
             rt.echo(TEXT)
+        elapsed = time.perf_counter() - start
+        assert rt.ob_get_length() == calls * len(TEXT)
+        rt.ob_end_clean()
+    return elapsed
+
+
+def port_echo(calls: int) -> float:
+    with Runtime() as rt:
+        rt.ob_start()
+        start = time.perf_counter()
+        for _ in range(calls):
+            echo(TEXT)
         elapsed = time.perf_counter() - start
         assert rt.ob_get_length() == calls * len(TEXT)
         rt.ob_end_clean()
@@ -70,7 +84,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args(argv)
     timings = {}
-    for name, run in (("list.append", bare_append), ("phprt echo", phprt_echo), ("encode-and-count", encode_and_count)):
+    for name, run in (("list.append", bare_append), ("phprt echo", phprt_echo), ("phprt.php echo", port_echo),
+                      ("encode-and-count", encode_and_count)):
         best = min(run(args.calls) for _ in range(args.repeat))
         timings[name] = best / args.calls * 1e9
     baseline = timings["list.append"]

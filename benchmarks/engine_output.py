@@ -6,6 +6,9 @@
 - echo through 8 nested buffers (the top one collects);
 - print_r and var_export (returned) and var_dump (into a buffer) of a nested array (PERF-DUMP-1).
 
+Each is called as a port calls it: ``phprt.php``'s functions, inside a Runtime (PERF-CALL-3,
+PERF-CALL-4).
+
     python3 -m benchmarks --only engine-output [--quick]
 """
 
@@ -18,6 +21,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import PerCallCase, Result, benchmark, per_call_results  # noqa: E402
 from phprt import Runtime  # noqa: E402
+from phprt.php import (  # noqa: E402
+    echo,
+    ob_clean,
+    ob_end_clean,
+    ob_end_flush,
+    ob_flush,
+    ob_get_clean,
+    ob_get_contents,
+    ob_start,
+    print_r,
+    var_dump,
+    var_export,
+)
 from phprt.transports.base import Transport  # noqa: E402
 
 
@@ -26,28 +42,25 @@ def handler(buffer: str, phase: int) -> str:
 
 
 def ob_cycle(calls: int) -> None:
-    with Runtime(transport=Transport()) as rt:
-        ob_start, ob_end_flush, ob_get_clean = rt.ob_start, rt.ob_end_flush, rt.ob_get_clean
+    with Runtime(transport=Transport()):
         for _ in range(calls):
             ob_start()
-            rt.echo("a")
+            echo("a")
             ob_start(handler)
-            rt.echo("b")
+            echo("b")
             ob_end_flush()
             ob_get_clean()
 
 
 def ob_cycle_flush_clean(calls: int) -> None:
-    with Runtime(transport=Transport()) as rt:
-        ob_start, ob_flush, ob_clean = rt.ob_start, rt.ob_flush, rt.ob_clean
-        ob_get_contents, ob_end_flush, ob_get_clean = rt.ob_get_contents, rt.ob_end_flush, rt.ob_get_clean
+    with Runtime(transport=Transport()):
         for _ in range(calls):
             ob_start()
-            rt.echo("a")
+            echo("a")
             ob_start()
-            rt.echo("b")
+            echo("b")
             ob_flush()
-            rt.echo("c")
+            echo("c")
             ob_clean()
             ob_get_contents()
             ob_end_flush()
@@ -55,26 +68,26 @@ def ob_cycle_flush_clean(calls: int) -> None:
 
 
 def echo_unbuffered(calls: int) -> None:
-    with Runtime(transport=Transport()) as rt:
+    with Runtime(transport=Transport()):
         for _ in range(calls):
-            rt.echo("hello")
+            echo("hello")
 
 
 def echo_nested(calls: int) -> None:
-    with Runtime(transport=Transport()) as rt:
+    with Runtime(transport=Transport()):
         for _ in range(8):
-            rt.ob_start()
+            ob_start()
         for _ in range(calls):
-            rt.echo("hello")
+            echo("hello")
         for _ in range(8):
-            rt.ob_end_clean()
+            ob_end_clean()
 
 
 def echo_chunked(calls: int) -> None:
     # output_buffering=4096, php.ini-production's: the default handler with a chunk size (PERF-OB-4)
-    with Runtime(transport=Transport(), ini={"output_buffering": "4096"}) as rt:
+    with Runtime(transport=Transport(), ini={"output_buffering": "4096"}):
         for _ in range(calls):
-            rt.echo("hello")
+            echo("hello")
 
 
 #: A record as a ported script prints it, and PHP's same array.
@@ -84,25 +97,25 @@ PHP_RECORD = ('$a = ["id" => 42, "name" => "widget", "price" => 9.99, "tags" => 
 
 
 def print_r_record(calls: int) -> None:
-    with Runtime(transport=Transport()) as rt:
+    with Runtime(transport=Transport()):
         for _ in range(calls):
-            rt.print_r(RECORD, True)
+            print_r(RECORD, True)
 
 
 def var_export_record(calls: int) -> None:
-    with Runtime(transport=Transport()) as rt:
+    with Runtime(transport=Transport()):
         for _ in range(calls):
-            rt.var_export(RECORD, True)
+            var_export(RECORD, True)
 
 
 def var_dump_record(calls: int) -> None:
     # into a buffer emptied every 64 dumps, as PHP's loop empties its own
-    with Runtime(transport=Transport()) as rt:
-        rt.ob_start()
+    with Runtime(transport=Transport()):
+        ob_start()
         for i in range(1, calls + 1):
-            rt.var_dump(RECORD)
+            var_dump(RECORD)
             if i % 64 == 0:
-                rt.ob_clean()
+                ob_clean()
 
 
 PHP_HANDLER = "function handler($b, $p) { return $b; }"

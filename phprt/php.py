@@ -31,6 +31,15 @@ from .engine.script import STAR_EXPORTS
 from .engine.values import Ref
 from .output.printf import PhpOutput
 
+_c_function: Callable[[str, Any, Callable[..., Any], bool, str, str | None], Callable[..., Any]] | None
+try:  # the optional C fast path (PERF-CALL-4)
+    from ._dispatch import VERSION as _C_VERSION
+    from ._dispatch import function as _c_function
+    if _C_VERSION != 1:  # built from an older _dispatch.c
+        _c_function = None
+except ImportError:  # not compiled: every function is a Python copy (PERF-CALL-3)
+    _c_function = None
+
 
 def runtime() -> Runtime:
     """The Runtime active in this thread or asyncio task."""
@@ -69,14 +78,25 @@ def _call0() -> Any:
 def _bind(entry: PhpFunction) -> Callable[..., Any]:
     # _call's code with NAME replaced by the PHP name: the method is looked up as an
     # attribute written in the code would be, and the frame is named as PHP names the
-    # function (engine/uncaught.py); no source is compiled.
+    # function (engine/uncaught.py); no source is compiled. In C where the method's own
+    # frame shows what the port passed, PHP's trace being read from it (PERF-CALL-4).
     name = entry.name
     template = (_call0 if entry.max_args == 0 else _call).__code__
     code = template.replace(co_name=name, co_qualname=name,
                             co_names=tuple(name if each == "NAME" else each for each in template.co_names))
     function = FunctionType(code, globals(), name)
     function.__doc__ = entry.function.__doc__
-    return function
+    if _c_function is None or not _shows_what_was_passed(entry.function):
+        return function
+    return _c_function(name, ACTIVE, function, entry.max_args == 0, __name__, function.__doc__)
+
+
+def _shows_what_was_passed(method: Callable[..., Any]) -> bool:
+    # Whether a call's frame of ``method`` holds the arguments passed and no more: it has
+    # no keyword-only parameter, and no default for a named one -- ``(self, *args)``,
+    # ``(self)``, ``(self, arg, *more)`` (PERF-CALL-4)
+    code = getattr(method, "__code__", None)
+    return code is not None and not code.co_kwonlyargcount and not getattr(method, "__defaults__", None)
 
 
 # Every PHP function in the registry (RT-REGISTRY-1).

@@ -18,7 +18,7 @@ BENCHMARK = ROOT / "benchmarks" / "echo.py"
 @pytest.mark.clause("PERF-ECHO-1")
 def test_the_echo_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
     timings = runpy.run_path(str(BENCHMARK))["main"](["--calls", "2000", "--repeat", "1"])
-    assert set(timings) == {"list.append", "phprt echo", "encode-and-count"}
+    assert set(timings) == {"list.append", "phprt echo", "phprt.php echo", "encode-and-count"}
     assert "ratio" in capsys.readouterr().out
 
 
@@ -38,12 +38,13 @@ def test_echo_into_an_unchunked_buffer_appends_the_str_itself() -> None:
         assert chunked.used == 0 and rt.ob_get_length() == 3  # counted when asked
 
 
-@pytest.mark.clause("PERF-ECHO-1", "FCGI-PERF-5")
+@pytest.mark.clause("PERF-ECHO-1", "FCGI-PERF-5", "PERF-CALL-4")
 def test_the_c_fast_path_is_built_where_a_compiler_is() -> None:
-    # pip install compiles phprt/output/_speedups.c and phprt/net/_speedups.c when a C compiler is
-    # present (CI has gcc).
+    # pip install compiles phprt/output/_speedups.c, phprt/net/_speedups.c and phprt/_dispatch.c
+    # when a C compiler is present (CI has gcc).
     import shutil
 
+    from phprt import php as _php
     from phprt.net import fastcgi as _fastcgi
     from phprt.output import functions as _output
 
@@ -52,6 +53,7 @@ def test_the_c_fast_path_is_built_where_a_compiler_is() -> None:
     assert _output._c_echo_into is not None, "phprt/output/_speedups.c was not compiled: reinstall with pip install -e ."
     assert _fastcgi._c_decode_ascii_pairs is not None, \
         "phprt/net/_speedups.c was not compiled: reinstall with pip install -e ."
+    assert _php._c_function is not None, "phprt/_dispatch.c was not compiled: reinstall with pip install -e ."
 
 
 @pytest.mark.clause("PERF-BENCH-1")

@@ -14,7 +14,8 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from types import FunctionType
+from typing import Any, Callable
 
 import pytest
 
@@ -681,6 +682,82 @@ def test_phprt_php_calls_the_active_runtimes_method_with_what_was_passed(tmp_pat
         rt.ini_set = broken  # type: ignore[method-assign]
         with pytest.raises(AttributeError, match="^inside$"):  # a method's own error passes on
             php.ini_set("precision", "14")
+
+
+def _python_copy(name: str) -> Callable[..., Any]:
+    # phprt.php's function ``name`` as PERF-CALL-3 makes it, whether the C one is built or not
+    import phprt.php as php
+    from phprt.engine.functions import FUNCTIONS
+
+    entry = next(entry for entry in FUNCTIONS if entry.name == name)
+    saved = php._c_function
+    php._c_function = None
+    try:
+        return php._bind(entry)
+    finally:
+        php._c_function = saved
+
+
+def _outcome(call: Callable[[], Any]) -> tuple[str, Any]:
+    try:
+        return "returned", call()
+    except Exception as error:  # noqa: BLE001 - the error itself is the outcome compared
+        return type(error).__name__, str(error)
+
+
+@pytest.mark.clause("PERF-CALL-4")
+def test_phprt_php_functions_in_c_do_what_the_python_copies_do(tmp_path: Path) -> None:
+    import phprt.php as php
+
+    if php._c_function is None:
+        pytest.skip("phprt/_dispatch.c is not compiled here: every function is a Python copy")
+    # in C: the functions whose method's frame shows what the port passed; not header(), whose has defaults
+    assert not isinstance(php.ob_get_clean, FunctionType) and not isinstance(php.echo, FunctionType)
+    assert isinstance(php.header, FunctionType) and isinstance(php.user_error, FunctionType)
+    assert (php.ob_start.__name__, php.ob_start.__qualname__, php.ob_start.__module__) == ("ob_start",) * 2 + (
+        "phprt.php",)
+    assert php.ob_start.__doc__ == _python_copy("ob_start").__doc__ and repr(php.echo) == "<function phprt.php.echo>"
+
+    def both(name: str, *args: Any, **kwargs: Any) -> tuple[str, Any]:
+        c_outcome = _outcome(lambda: getattr(php, name)(*args, **kwargs))
+        assert c_outcome == _outcome(lambda: _python_copy(name)(*args, **kwargs)), name
+        return c_outcome
+
+    assert both("ob_get_clean") == ("RuntimeError", both("ob_start", None, 4096)[1])  # no active Runtime
+    assert "no phprt Runtime is active" in both("echo", "x")[1]
+    with Runtime(transport=Transport()) as rt:
+        assert both("ob_get_clean", 1)[0] == both("ob_get_clean", x=1)[0] == "TypeError"  # a function of none
+        assert both("ob_start", chunk_size=4096) == ("returned", True)
+        assert rt.ob_get_status()["chunk_size"] == 4096 and both("ob_get_level") == ("returned", 2)
+        assert both("echo", "a", 1) == ("returned", None) and rt.ob_get_contents() == "a1a1"
+        arguments = ["%s" * 12, *range(12)]  # more than the C call's own room: a list of its own
+        assert both("sprintf", *arguments) == ("returned", "01234567891011")
+        rt.echo = lambda *args: args  # an instance's own method is the one called
+        assert both("echo", "b", "c") == ("returned", ("b", "c"))
+        del rt.echo
+
+        def broken(*args: Any) -> None:
+            raise AttributeError("inside")
+        rt.ini_set = broken  # type: ignore[method-assign]
+        assert both("ini_set", "precision", "14") == ("AttributeError", "inside")  # a method's own error passes on
+        del rt.ini_set
+        assert both("ini_set") == ("TypeError", "IniFunctions.ini_set() missing 2 required positional arguments: "
+                                                 "'option' and 'value'")
+        while rt.ob_get_level():
+            rt.ob_end_clean()
+    # PHP's trace reads the method's frame, which shows the same call (recorded: php -n, PHP 8.2)
+    # <?php function h($b, $p) { throw new Exception("x"); } ob_start("h"); echo "b"; ob_end_flush();
+    port = ("from phprt.php import *\ndef h(b, p): raise Exception('x')\nob_start(h)\necho('b')\n"
+            "ob_end_flush()\n")
+    expected = ("b\nFatal error: Uncaught Exception: x in %s:2\nStack trace:\n#0 [internal function]: h('b', 9)\n"
+                "#1 %s(5): ob_end_flush()\n#2 {main}\n  thrown in %s on line 2\n")
+    assert uncaught_output(tmp_path, port, "x") == expected
+    saved = php.ob_end_flush
+    php.ob_end_flush = _python_copy("ob_end_flush")
+    try:
+        assert uncaught_output(tmp_path, port, "x") == expected
+    finally:
+        php.ob_end_flush = saved
 
 
 @pytest.mark.clause("PERF-HEAD-1")

@@ -1,0 +1,186 @@
+/* phprt.php's functions in C (PERF-CALL-4).
+ *
+ * function(name, active, fallback, no_arguments, module, doc) returns a callable named
+ * ``name`` that does what phprt/php.py's copy of _call does: it calls the method ``name``
+ * of the Runtime ``active`` (a ContextVar) holds, looked up as an attribute written in
+ * code is (an instance's own attribute first), with the arguments it was given and no
+ * more, and returns what it returns. With no active Runtime, or any argument for a
+ * function of none (``no_arguments``), it calls ``fallback`` -- that Python copy -- with
+ * the same arguments, which raises RuntimeError or TypeError as it always does.
+ * phprt/php.py uses it only where the method's own frame shows what the port passed (a
+ * method of no named parameter but ``self``, or of named ones without defaults), so that
+ * PHP's trace, read from that frame, is the same with it as without it.
+ * Optional: phprt works without it.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include "structmember.h"
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *name;      /* the PHP function's name, the Runtime method's */
+    PyObject *active;    /* phprt.engine.runtime.ACTIVE */
+    PyObject *fallback;  /* phprt/php.py's copy of _call for this name */
+    PyObject *module;    /* "phprt.php" */
+    PyObject *doc;
+    int no_arguments;
+    vectorcallfunc vectorcall;
+} Function;
+
+static PyObject *
+function_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Function *self = (Function *)callable;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    PyObject *runtime = NULL;
+    if (!(self->no_arguments && nargs + nkw > 0)) {
+        if (PyContextVar_Get(self->active, NULL, &runtime) < 0) {
+            return NULL;
+        }
+    }
+    if (runtime == NULL || runtime == Py_None) {
+        Py_XDECREF(runtime);
+        return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
+    }
+    PyObject *result;
+    if (nargsf & PY_VECTORCALL_ARGUMENTS_OFFSET) {
+        /* the slot before the arguments is ours for the call: the Runtime goes there */
+        PyObject **slot = (PyObject **)args - 1;
+        PyObject *saved = *slot;
+        *slot = runtime;
+        result = PyObject_VectorcallMethod(self->name, slot, (nargs + 1) | PY_VECTORCALL_ARGUMENTS_OFFSET, kwnames);
+        *slot = saved;
+    }
+    else {
+        PyObject *small[8];
+        PyObject **stack = small;
+        Py_ssize_t total = nargs + nkw + 1;
+        if (total > 8) {
+            stack = PyMem_New(PyObject *, total);
+            if (stack == NULL) {
+                Py_DECREF(runtime);
+                return PyErr_NoMemory();
+            }
+        }
+        stack[0] = runtime;
+        for (Py_ssize_t i = 0; i < nargs + nkw; i++) {
+            stack[i + 1] = args[i];
+        }
+        result = PyObject_VectorcallMethod(self->name, stack, nargs + 1, kwnames);
+        if (stack != small) {
+            PyMem_Free(stack);
+        }
+    }
+    Py_DECREF(runtime);
+    return result;
+}
+
+static int
+function_traverse(Function *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->active);
+    Py_VISIT(self->fallback);
+    return 0;
+}
+
+static int
+function_clear(Function *self)
+{
+    Py_CLEAR(self->active);
+    Py_CLEAR(self->fallback);
+    return 0;
+}
+
+static void
+function_dealloc(Function *self)
+{
+    PyObject_GC_UnTrack(self);
+    function_clear(self);
+    Py_CLEAR(self->name);
+    Py_CLEAR(self->module);
+    Py_CLEAR(self->doc);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+function_repr(Function *self)
+{
+    return PyUnicode_FromFormat("<function %U.%U>", self->module, self->name);
+}
+
+static PyMemberDef function_members[] = {
+    {"__name__", T_OBJECT, offsetof(Function, name), READONLY, NULL},
+    {"__qualname__", T_OBJECT, offsetof(Function, name), READONLY, NULL},
+    {"__module__", T_OBJECT, offsetof(Function, module), READONLY, NULL},
+    {"__doc__", T_OBJECT, offsetof(Function, doc), READONLY, NULL},
+    {NULL},
+};
+
+static PyTypeObject FunctionType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "phprt._dispatch.function",
+    .tp_basicsize = sizeof(Function),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_doc = PyDoc_STR("A phprt.php function: the active Runtime's method of its name."),
+    .tp_vectorcall_offset = offsetof(Function, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_traverse = (traverseproc)function_traverse,
+    .tp_clear = (inquiry)function_clear,
+    .tp_dealloc = (destructor)function_dealloc,
+    .tp_repr = (reprfunc)function_repr,
+    .tp_members = function_members,
+};
+
+static PyObject *
+make_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6 || !PyUnicode_CheckExact(args[0]) || !PyContextVar_CheckExact(args[1])
+        || !PyCallable_Check(args[2]) || !PyUnicode_CheckExact(args[4])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "function(name: str, active: ContextVar, fallback, no_arguments: bool, module: str, doc)");
+        return NULL;
+    }
+    int no_arguments = PyObject_IsTrue(args[3]);
+    if (no_arguments < 0) {
+        return NULL;
+    }
+    Function *self = PyObject_GC_New(Function, &FunctionType);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->name = Py_NewRef(args[0]);
+    PyUnicode_InternInPlace(&self->name);  /* the method's name, as an attribute written in code is */
+    self->active = Py_NewRef(args[1]);
+    self->fallback = Py_NewRef(args[2]);
+    self->no_arguments = no_arguments;
+    self->module = Py_NewRef(args[4]);
+    self->doc = Py_NewRef(args[5]);
+    self->vectorcall = function_vectorcall;
+    PyObject_GC_Track(self);
+    return (PyObject *)self;
+}
+
+static PyMethodDef functions[] = {
+    {"function", (PyCFunction)(void (*)(void))make_function, METH_FASTCALL,
+     PyDoc_STR("function(name, active, fallback, no_arguments, module, doc) -> a phprt.php function.")},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef dispatch = {
+    PyModuleDef_HEAD_INIT, "phprt._dispatch", "phprt.php's functions in C (optional).", -1, functions,
+};
+
+PyMODINIT_FUNC
+PyInit__dispatch(void)
+{
+    if (PyType_Ready(&FunctionType) < 0) {
+        return NULL;
+    }
+    PyObject *module = PyModule_Create(&dispatch);
+    if (module != NULL && PyModule_AddIntConstant(module, "VERSION", 1) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}
