@@ -1,6 +1,7 @@
 """(6) The output functions against the same loop in ``php -n``.
 
-- the ob cycle: ``ob_start(); echo; ob_start(cb); echo; ob_end_flush(); ob_get_clean()``;
+- the ob cycle: ``ob_start(); echo; ob_start(cb); echo; ob_end_flush(); ob_get_clean()``, the
+  handler passed itself, and named by a string as PHP's loop names it (PERF-OB-7);
 - the ob cycle with the default handler flushed and cleaned (PERF-OB-6);
 - echo with no buffer, to a transport that discards the body (PHP: stdout to /dev/null);
 - echo through 8 nested buffers (the top one collects);
@@ -47,6 +48,17 @@ def ob_cycle(calls: int) -> None:
             ob_start()
             echo("a")
             ob_start(handler)
+            echo("b")
+            ob_end_flush()
+            ob_get_clean()
+
+
+def ob_cycle_named(calls: int) -> None:
+    with Runtime(transport=Transport()):
+        for _ in range(calls):
+            ob_start()
+            echo("a")
+            ob_start("handler")
             echo("b")
             ob_end_flush()
             ob_get_clean()
@@ -121,6 +133,8 @@ def var_dump_record(calls: int) -> None:
 PHP_HANDLER = "function handler($b, $p) { return $b; }"
 CASES: list[PerCallCase] = [
     ("ob cycle (2 buffers, 1 callback)", ob_cycle,
+     'ob_start(); echo "a"; ob_start("handler"); echo "b"; ob_end_flush(); ob_get_clean();', PHP_HANDLER),
+    ('the ob cycle with ob_start("handler")', ob_cycle_named,
      'ob_start(); echo "a"; ob_start("handler"); echo "b"; ob_end_flush(); ob_get_clean();', PHP_HANDLER),
     ("ob cycle with flush and clean (2 buffers)", ob_cycle_flush_clean,
      'ob_start(); echo "a"; ob_start(); echo "b"; ob_flush(); echo "c"; ob_clean(); ob_get_contents(); '

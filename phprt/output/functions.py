@@ -10,6 +10,7 @@ from ..engine import constants as C
 from ..engine.base import RuntimeBase, caller_scope
 from ..engine.callables import InvalidCallable, PhpCallable, closure_name, resolve_callable
 from ..engine.errors import Exit, PhpError
+from ..engine.frames import script_frame
 from ..engine.functions import php_function
 from ..engine.timelimit import calls_script
 from ..engine.values import PHP_BYTES, c_int, to_php_text
@@ -140,7 +141,9 @@ class OutputFunctions(RuntimeBase):
     _rewriter: UrlRewriter | None = None  # started at most once per request
     #: ob_start()'s Python functions, resolved once per request: each one's handler name
     #: and the handler function _user_handler() made for it (PERF-OB-2)
-    _made_handlers: dict[FunctionType, tuple[str, HandlerFunction]] | None = None
+    #: The handlers made for Python functions, by the function -- or, named by a string, by
+    #: the string and the function it named (PERF-OB-2, PERF-OB-7).
+    _made_handlers: dict[FunctionType | tuple[str, FunctionType], tuple[str, HandlerFunction]] | None = None
 
     # -- echo and print -------------------------------------------------------------------
 
@@ -244,6 +247,8 @@ class OutputFunctions(RuntimeBase):
             elif callback.__class__ is FunctionType and self._made_handlers and callback in self._made_handlers:
                 name, function = self._made_handlers[callback]  # as _user_handler() made it
                 handler = OutputHandler(name, function, (flags & ~0xF) | 1, chunk_size)
+            elif callback.__class__ is str and self._made_handlers and (made := self._named(callback)) is not None:
+                handler = OutputHandler(made[0], made[1], (flags & ~0xF) | 1, chunk_size)  # PERF-OB-7
             else:
                 handler = self._callback_handler(callback, chunk_size, flags)
             if handler is None:
@@ -260,6 +265,13 @@ class OutputFunctions(RuntimeBase):
             self._raise_pending()
         return started
 
+    def _named(self, name: str) -> tuple[str, HandlerFunction] | None:
+        # The handler made for the function ``name`` names in the caller's scope now, if
+        # one was (PERF-OB-7): the script's frame is the first outside phprt, above ob_start()'s
+        frame = script_frame()
+        named = None if frame is None else frame.f_globals.get(name)
+        return self._made_handlers.get((name, named)) if named.__class__ is FunctionType else None  # type: ignore[union-attr]
+
     def _callback_handler(self, callback: Any, chunk_size: int, flags: int) -> OutputHandler | None:
         # ob_start()'s handler for a callback: an internal handler's alias, or a user
         # handler, made once per request for a Python function (PERF-OB-2); None, with
@@ -268,19 +280,27 @@ class OutputFunctions(RuntimeBase):
         internal = handlers.alias(name)
         if internal is not None and name is not None:  # ob_start("ob_gzhandler")
             return internal(self, name, chunk_size, flags)
+        # Only a name is looked up in the caller's scope: no frame walk for a Python callable (PERF-OB-1).
+        scope = caller_scope() if isinstance(callback, (str, list, tuple, dict)) else {}
+        key: FunctionType | tuple[str, FunctionType] | None = callback if callback.__class__ is FunctionType else None
+        if callback.__class__ is str and "::" not in callback:  # the function the name names now (PERF-OB-7)
+            named = scope.get(callback)
+            if named.__class__ is FunctionType:
+                key = (callback, named)
+                made = self._made_handlers.get(key) if self._made_handlers else None
+                if made is not None:
+                    return OutputHandler(made[0], made[1], (flags & ~0xF) | 1, chunk_size)
         try:
-            # Only a name is looked up in the caller's scope: no frame walk for a Python callable (PERF-OB-1).
-            scope = caller_scope() if isinstance(callback, (str, list, tuple, dict)) else {}
             resolved = resolve_callable(callback, scope)
         except InvalidCallable as invalid:
             self._error(C.E_WARNING, f"ob_start(): {invalid}", docref=True)
             self._error(C.E_NOTICE, "ob_start(): Failed to create buffer", docref=True)
             return None
         handler = self._user_handler(resolved, chunk_size, flags)
-        if callback.__class__ is FunctionType and handler.function is not None:
+        if key is not None and handler.function is not None:
             if self._made_handlers is None:
                 self._made_handlers = {}
-            self._made_handlers[callback] = (handler.name, handler.function)
+            self._made_handlers[key] = (handler.name, handler.function)
         return handler
 
     def _locked(self, function: str) -> NoReturn:

@@ -246,7 +246,7 @@ def test_every_engine_benchmark_runs_quick_and_writes_json(tmp_path: Path) -> No
     assert b"ratio" in done.stdout
     results = json.loads(output.read_text())["results"]
     assert {"name", "phprt", "baseline", "unit", "ratio"} <= set(results[0])
-    assert len(results) == 11 and all(result["phprt"] > 0 for result in results)
+    assert len(results) == 12 and all(result["phprt"] > 0 for result in results)
 
 
 # -- PERF-OB-2, PERF-START-3, PERF-FRAME-1 ------------------------------------------------------
@@ -305,6 +305,57 @@ def test_a_python_handler_is_made_once_per_request_under_its_php_name() -> None:
         assert rt.ob_get_status()["flags"] == rt._out.handlers[0].flags == 0x71
         for _ in range(3):
             rt.ob_end_clean()
+
+
+class _Upper:
+    def __call__(self, buffer: str, phase: int) -> str:
+        return buffer.upper()
+
+
+_upper = _Upper()
+
+
+@pytest.mark.clause("PERF-OB-7")
+def test_a_handler_named_by_a_string_is_made_once_per_function_it_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    # php -n: function up($b, $p) { return strtoupper($b); } ob_start("up"); echo "a"; ob_end_flush();
+    #   gives "A"; ob_start("up"); ob_start("up"); print_r(ob_list_handlers()) lists "up" twice, flags 0x71;
+    #   ob_start("nope") warns 'ob_start(): function "nope" not found or invalid function name' and
+    #   notices "ob_start(): Failed to create buffer", each time
+    from phprt.output import functions as output_functions
+
+    resolved: list[Any] = []
+    resolve = output_functions.resolve_callable
+    monkeypatch.setattr(output_functions, "resolve_callable",
+                        lambda callback, scope: resolved.append(callback) or resolve(callback, scope))
+    transport = MemoryTransport()
+    with Runtime(transport=transport, ini={"display_errors": "0"}) as rt:
+        for _ in range(3):
+            assert rt.ob_start("_up")
+            rt.echo("a")
+            rt.ob_end_flush()
+        assert resolved == ["_up"]  # made once
+        rt.ob_start("_up")
+        rt.ob_start("_up", 4)
+        first, second = rt._out.handlers
+        assert first.function is second.function and rt.ob_list_handlers() == ["_up", "_up"]
+        assert rt.ob_get_status()["flags"] == first.flags == 0x71 and rt.ob_get_status()["chunk_size"] == 4
+        rt.ob_end_clean()
+        rt.ob_end_clean()
+        monkeypatch.setitem(globals(), "_up", _same)  # the name names another function now: its own handler
+        rt.ob_start("_up")
+        rt.echo("b")
+        rt.ob_end_flush()
+        monkeypatch.setitem(globals(), "_up", _upper)  # a callable object: resolved each time, as before
+        for _ in range(2):
+            rt.ob_start("_up")
+            rt.echo("c")
+            rt.ob_end_flush()
+        assert resolved == ["_up"] * 4
+        for _ in range(2):
+            assert not rt.ob_start("nope")
+    assert transport.body == b"AAAbCC"
+    assert [d.message for d in rt.diagnostics] == [
+        'ob_start(): function "nope" not found or invalid function name', "ob_start(): Failed to create buffer"] * 2
 
 
 @pytest.mark.clause("PERF-OB-2")

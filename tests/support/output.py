@@ -1,5 +1,5 @@
 """The output layer's fast paths' scripts, with what PHP made of them (PERF-OB-4, PERF-OB-5, PERF-OB-6,
-PERF-DUMP-1).
+PERF-OB-7, PERF-DUMP-1).
 
 CHUNKED is PHP's, recorded with ``php -n`` and ``php-cgi -n`` (8.2.36), the same bytes from both::
 
@@ -20,6 +20,13 @@ DUMPED is PHP's likewise, for var_dump, print_r and var_export into a plain buff
 
     ob_start(); var_dump(["a" => "", "b" => [1, "é"]]); print_r(["k" => "v", "5" => 5]);
     var_export(["k" => "v'", "5" => 5]); ob_end_flush();
+
+NAMED is PHP's likewise, for a handler named by a string, started again and again (PERF-OB-7)::
+
+    function up($b, $p) { return strtoupper($b); }
+    for ($i = 0; $i < 3; $i++) { ob_start("up"); echo "a", $i; ob_end_flush(); }
+    ob_start("up"); ob_start("up"); echo "b"; $l = ob_list_handlers(); ob_end_flush(); ob_end_flush();
+    echo count($l), $l[1];
 
 MIXED_PY is the script whose records php-fpm8.2 cut, the same script in PHP (its records:
 tests/frontends/test_fastcgi.py); its body, 29,467 bytes, is what php-fpm8.2 sent, whichever
@@ -62,6 +69,16 @@ ob_end_flush()
 ob_end_flush()
 """
 FLUSHED = "<abéxyzwtail[tail]>".encode()
+
+NAMED_PY = """from phprt.php import *
+def up(b, p):
+    return b.upper()
+for i in range(3):
+    ob_start("up"); echo("a", i); ob_end_flush()
+ob_start("up"); ob_start("up"); echo("b"); l = ob_list_handlers(); ob_end_flush(); ob_end_flush()
+echo(len(l), l[1])
+"""
+NAMED = b"A0A1A2B2up"
 
 DUMPED_PY = """from phprt.php import *
 ob_start()
