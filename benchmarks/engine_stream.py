@@ -29,14 +29,15 @@ PYTHON_SIDE = """
 import json, resource, sys, time
 sys.path.insert(0, {root!r})
 from phprt import Runtime
+from phprt.php import echo, ob_end_flush, ob_start
 from phprt.transports.base import Transport
 piece = "x" * {piece}
 start = time.process_time()
-with Runtime(transport=Transport()) as rt:
-    rt.ob_start(lambda buffer, phase: buffer, 65536)
+with Runtime(transport=Transport()):
+    ob_start(lambda buffer, phase: buffer, 65536)
     for _ in range({count}):
-        rt.echo(piece)
-    rt.ob_end_flush()
+        echo(piece)
+    ob_end_flush()
 cpu = time.process_time() - start
 try:  # VmHWM: this process's own peak (ru_maxrss starts at the parent's, across fork and exec)
     rss = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0])

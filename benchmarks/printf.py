@@ -18,13 +18,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import PerCallCase, Result, benchmark, per_call_results  # noqa: E402
 from phprt import Runtime  # noqa: E402
+from phprt.php import ob_clean, ob_end_clean, ob_start, printf, sprintf  # noqa: E402
 from phprt.transports.base import Transport  # noqa: E402
 
 
 def _sprintf_loop(fmt: str, *args: Any) -> Callable[[int], None]:
     def loop(calls: int) -> None:
-        with Runtime(transport=Transport()) as rt:
-            sprintf = rt.sprintf
+        with Runtime(transport=Transport()):
             for _ in range(calls):
                 sprintf(fmt, *args)
 
@@ -32,14 +32,13 @@ def _sprintf_loop(fmt: str, *args: Any) -> Callable[[int], None]:
 
 
 def printf_buffered(calls: int) -> None:
-    with Runtime(transport=Transport()) as rt:
-        rt.ob_start()
-        printf, ob_clean = rt.printf, rt.ob_clean
+    with Runtime(transport=Transport()):
+        ob_start()
         for i in range(calls):
             printf("%d\n", i)
             if i % 1000 == 999:
                 ob_clean()
-        rt.ob_end_clean()
+        ob_end_clean()
 
 
 CASES: list[PerCallCase] = [
