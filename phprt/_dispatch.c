@@ -109,7 +109,19 @@ function_repr(Function *self)
     return PyUnicode_FromFormat("<function %U.%U>", self->module, self->name);
 }
 
+static PyObject *
+function_reduce(Function *self, PyObject *unused)
+{
+    return Py_NewRef(self->name);  /* pickled by name, as the Python copy is: phprt.php.NAME */
+}
+
+static PyMethodDef function_methods[] = {
+    {"__reduce__", (PyCFunction)function_reduce, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
 static PyMemberDef function_members[] = {
+    {"__wrapped__", T_OBJECT, offsetof(Function, fallback), READONLY, NULL},  /* inspect.signature() reads it */
     {"__name__", T_OBJECT, offsetof(Function, name), READONLY, NULL},
     {"__qualname__", T_OBJECT, offsetof(Function, name), READONLY, NULL},
     {"__module__", T_OBJECT, offsetof(Function, module), READONLY, NULL},
@@ -130,6 +142,7 @@ static PyTypeObject FunctionType = {
     .tp_dealloc = (destructor)function_dealloc,
     .tp_repr = (reprfunc)function_repr,
     .tp_members = function_members,
+    .tp_methods = function_methods,
 };
 
 static PyObject *

@@ -768,6 +768,10 @@ def test_phprt_php_functions_in_c_do_what_the_python_copies_do(tmp_path: Path) -
     assert (php.ob_start.__name__, php.ob_start.__qualname__, php.ob_start.__module__) == ("ob_start",) * 2 + (
         "phprt.php",)
     assert php.ob_start.__doc__ == _python_copy("ob_start").__doc__ and repr(php.echo) == "<function phprt.php.echo>"
+    import pickle
+
+    assert pickle.loads(pickle.dumps(php.echo)) is php.echo  # by name, as a Python function
+    assert [str(inspect.signature(getattr(php, name))) for name in ("echo", "ob_get_clean")] == ["(*args, **kwargs)", "()"]
 
     def both(name: str, *args: Any, **kwargs: Any) -> tuple[str, Any]:
         c_outcome = _outcome(lambda: getattr(php, name)(*args, **kwargs))
