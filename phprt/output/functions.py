@@ -3,14 +3,15 @@ rewriter's (OUT-*), on the Runtime's output stack (output/stack.py)."""
 
 from __future__ import annotations
 
-from types import FunctionType
+import sys
+from types import FrameType, FunctionType
 from typing import TYPE_CHECKING, Any, Callable, NoReturn, TypeVar
 
 from ..engine import constants as C
 from ..engine.base import RuntimeBase, caller_scope
 from ..engine.callables import InvalidCallable, PhpCallable, closure_name, resolve_callable
 from ..engine.errors import Exit, PhpError
-from ..engine.frames import script_frame
+from ..engine.frames import is_phprt, script_frame
 from ..engine.functions import php_function
 from ..engine.timelimit import calls_script
 from ..engine.values import PHP_BYTES, c_int, to_php_text
@@ -41,7 +42,8 @@ LOCKED = "Cannot use output buffering in output buffering display handlers"
 #: fcgi_write() cuts a write into records at the same bytes as the writes it joins.
 _JOINED_MAX = 2046
 
-_OB_START_DEFAULTS: tuple[Any, ...] = (None, 0, C.PHP_OUTPUT_HANDLER_STDFLAGS)
+_STDFLAGS = C.PHP_OUTPUT_HANDLER_STDFLAGS
+_OB_START_DEFAULTS: tuple[Any, ...] = (None, 0, _STDFLAGS)
 
 
 def _ob_start_arguments(self: Any, callback: Any = None, chunk_size: Any = 0,
@@ -223,24 +225,26 @@ class OutputFunctions(RuntimeBase):
         # Its frame holds the arguments passed, as PHP's trace shows them, and it catches
         # OutputLocked itself: no wrapper's call (PERF-OB-3).
         try:
-            if not args and not kwargs:  # PHP's defaults: no argument to look at
-                callback, chunk_size, flags = _OB_START_DEFAULTS
-            elif kwargs or len(args) > 3:
-                callback, chunk_size, flags = _ob_start_arguments(self, *args, **kwargs)
+            if len(args) < 2 and not kwargs:  # a callback or none, PHP's defaults: no number to look at (PERF-OB-8)
+                callback = args[0] if args else None
+                chunk_size, flags = 0, _STDFLAGS
             else:
-                callback, chunk_size, flags = args + _OB_START_DEFAULTS[len(args):]
-            # An int argument is taken as it is, anything else as zpp converts it; a Python
-            # function is resolved once per request (PERF-OB-2).
-            if chunk_size.__class__ is not int:
-                chunk_size = self._int_arg("ob_start", 2, "chunk_size", chunk_size)
-            if chunk_size < 0:
-                chunk_size = 0
-            if flags.__class__ is not int:
-                flags = self._int_arg("ob_start", 3, "flags", flags)
-            if flags != C.PHP_OUTPUT_HANDLER_STDFLAGS:
-                flags = c_int(flags)  # PHP stores the flags in a C int
-                if self.version.ob_start_clears_status:  # the status bits, from 8.4 (VER-OB-FLAGS-1)
-                    flags &= ~0xF000
+                if kwargs or len(args) > 3:
+                    callback, chunk_size, flags = _ob_start_arguments(self, *args, **kwargs)
+                else:
+                    callback, chunk_size, flags = args + _OB_START_DEFAULTS[len(args):]
+                # An int argument is taken as it is, anything else as zpp converts it (PERF-OB-2).
+                if chunk_size.__class__ is not int:
+                    chunk_size = self._int_arg("ob_start", 2, "chunk_size", chunk_size)
+                if chunk_size < 0:
+                    chunk_size = 0
+                if flags.__class__ is not int:
+                    flags = self._int_arg("ob_start", 3, "flags", flags)
+                if flags != _STDFLAGS:
+                    flags = c_int(flags)  # PHP stores the flags in a C int
+                    if self.version.ob_start_clears_status:  # the status bits, from 8.4 (VER-OB-FLAGS-1)
+                        flags &= ~0xF000
+            # A Python function's handler is made once per request (PERF-OB-2).
             handler: OutputHandler | None
             if callback is None:
                 handler = OutputHandler(DEFAULT_HANDLER, None, flags & ~0xF, chunk_size)  # default_handler()
@@ -267,8 +271,11 @@ class OutputFunctions(RuntimeBase):
 
     def _named(self, name: str) -> tuple[str, HandlerFunction] | None:
         # The handler made for the function ``name`` names in the caller's scope now, if
-        # one was (PERF-OB-7): the script's frame is the first outside phprt, above ob_start()'s
-        frame = script_frame()
+        # one was (PERF-OB-7): the script's frame is the first outside phprt above ob_start()'s,
+        # most often the one that called it
+        frame: FrameType | None = sys._getframe(2)
+        if frame is None or is_phprt(frame):
+            frame = script_frame()
         named = None if frame is None else frame.f_globals.get(name)
         return self._made_handlers.get((name, named)) if named.__class__ is FunctionType else None  # type: ignore[union-attr]
 

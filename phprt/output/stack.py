@@ -336,7 +336,11 @@ class OutputStack:
         handlers = self.handlers
         handler.level = len(handlers)
         handlers.append(handler)
-        self._aim(None if running is not None else handler)  # _retarget(), the new top known
+        if running is None and not handler.chunk_size and not handler.flags & DISABLED:  # _aim()'s usual case (PERF-OB-8)
+            target = self.target
+            target[0], target[1] = handler.chunks, None
+        else:
+            self._aim(None if running is not None else handler)  # _retarget(), the new top known
 
     # -- writing ----------------------------------------------------------------------
 
@@ -581,10 +585,15 @@ class OutputStack:
         if handlers:  # a bailout in flush() left the orphan off the stack: PHP's del_top then finds nothing to drop
             handlers.pop()
         self.detached = None  # OG(active) is the stack's top again
-        self._aim(handlers[-1] if handlers and self.running is None else None)  # _retarget(), inlined
+        below = handlers[-1] if handlers and self.running is None else None
+        target = self.target
+        if below is not None and not below.chunk_size and not below.flags & DISABLED:  # _aim()'s usual case (PERF-OB-8)
+            target[0], target[1] = below.chunks, None
+        else:
+            self._aim(below)  # _retarget(), inlined
         if out and not discard:
-            chunks = self.target[0]
-            if chunks is not None and out.__class__ is str and self.target[1] is None:  # write(), the usual case inlined
+            chunks = target[0]
+            if chunks is not None and out.__class__ is str and target[1] is None:  # write(), the usual case inlined
                 chunks.append(out)
             else:
                 self.write(out)

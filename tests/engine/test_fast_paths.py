@@ -315,7 +315,7 @@ class _Upper:
 _upper = _Upper()
 
 
-@pytest.mark.clause("PERF-OB-7")
+@pytest.mark.clause("PERF-OB-7", "PERF-OB-8")
 def test_a_handler_named_by_a_string_is_made_once_per_function_it_names(monkeypatch: pytest.MonkeyPatch) -> None:
     # php -n: function up($b, $p) { return strtoupper($b); } ob_start("up"); echo "a"; ob_end_flush();
     #   gives "A"; ob_start("up"); ob_start("up"); print_r(ob_list_handlers()) lists "up" twice, flags 0x71;
@@ -334,6 +334,10 @@ def test_a_handler_named_by_a_string_is_made_once_per_function_it_names(monkeypa
             rt.echo("a")
             rt.ob_end_flush()
         assert resolved == ["_up"]  # made once
+        _python_copy("ob_start")("_up")  # called through another phprt frame (no C, PERF-CALL-3): the same
+        rt.echo("d")
+        rt.ob_end_flush()
+        assert resolved == ["_up"]
         rt.ob_start("_up")
         rt.ob_start("_up", 4)
         first, second = rt._out.handlers
@@ -353,7 +357,7 @@ def test_a_handler_named_by_a_string_is_made_once_per_function_it_names(monkeypa
         assert resolved == ["_up"] * 4
         for _ in range(2):
             assert not rt.ob_start("nope")
-    assert transport.body == b"AAAbCC"
+    assert transport.body == b"AAADbCC"
     assert [d.message for d in rt.diagnostics] == [
         'ob_start(): function "nope" not found or invalid function name', "ob_start(): Failed to create buffer"] * 2
 
