@@ -66,6 +66,7 @@ class RuntimeBase:
     _sink: Transport  # where output goes: the transport, behind PHP-FPM's record buffer under "fpm" (SAPI-FPM-1)
     _entry_frame: FrameType | None = None  # the frame that entered the Runtime
     _pending: BaseException | None = None  # EG(exception): thrown in a callback, raised when the script resumes
+    _pending_held = False  # a function gives more notices before EG(exception) is seen (OUT-EXIT-1)
     _status: int = 0  # connection_status()
     _header_callback: PhpCallable | None = None
     _implicit_flush = False

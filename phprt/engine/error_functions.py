@@ -296,7 +296,8 @@ class ErrorFunctions(RuntimeBase):
         self._report(diagnostic)
         if level & FATAL_LEVELS:
             raise Bailout(self.exit_status)
-        self._raise_pending()  # a handler the displayed text ran threw or exited (OUT-EXIT-1)
+        if not self._pending_held:
+            self._raise_pending()  # a handler the displayed text ran threw or exited (OUT-EXIT-1)
 
     def _report(self, diagnostic: Diagnostic) -> None:
         # php_error_cb(): remember, log, display; a fatal level sets the exit status

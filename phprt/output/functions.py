@@ -432,9 +432,8 @@ class OutputFunctions(RuntimeBase):
                 contents: str | bool = False
             else:
                 contents = top.text(self.charset)
-                if not (out.pop(discard=True) or self._not_popped("ob_get_clean", discard=True)):
-                    self._error(C.E_NOTICE, f"ob_get_clean(): Failed to delete buffer of {self._top_label()}",
-                                docref=True)
+                if not out.pop(discard=True):
+                    self._not_deleted("ob_get_clean", discard=True)
         except OutputLocked:
             self._locked("ob_get_clean")
         if self._pending is not None:
@@ -451,17 +450,25 @@ class OutputFunctions(RuntimeBase):
                     "ob_get_flush(): Failed to delete and flush buffer. No buffer to delete or flush")
             else:
                 contents = top.text(self.charset)
-                if not self._pop("ob_get_flush", discard=False):
-                    self._error(C.E_NOTICE, f"ob_get_flush(): Failed to delete buffer of {self._top_label()}",
-                                docref=True)
+                if not self._out.pop(discard=False):
+                    self._not_deleted("ob_get_flush", discard=False)
         except OutputLocked:
             self._locked("ob_get_flush")
         if self._pending is not None:
             self._raise_pending()
         return contents
 
-    def _pop(self, function: str, *, discard: bool) -> bool:
-        return self._out.pop(discard=discard) or self._not_popped(function, discard=discard)
+    def _not_deleted(self, function: str, *, discard: bool) -> None:
+        # ob_get_clean()'s and ob_get_flush()'s buffer stays: php_output_discard()'s or
+        # php_output_end()'s notice, then the function's own. What a handler the first one's
+        # display ran threw or exited waits until both are out, as EG(exception) waits for the
+        # function to return (OUT-EXIT-1).
+        self._pending_held = True
+        try:
+            self._not_popped(function, discard=discard)
+        finally:
+            self._pending_held = False
+        self._error(C.E_NOTICE, f"{function}(): Failed to delete buffer of {self._top_label()}", docref=True)
 
     def _not_popped(self, function: str, *, discard: bool) -> bool:
         verb = "discard" if discard else "send"
