@@ -141,10 +141,9 @@ class OutputFunctions(RuntimeBase):
     """The output layer as the script sees it."""
 
     _rewriter: UrlRewriter | None = None  # started at most once per request
-    #: ob_start()'s Python functions, resolved once per request: each one's handler name
-    #: and the handler function _user_handler() made for it (PERF-OB-2)
-    #: The handlers made for Python functions, by the function -- or, named by a string, by
-    #: the string and the function it named (PERF-OB-2, PERF-OB-7).
+    #: ob_start()'s Python functions, resolved once per request: each one's handler name and
+    #: the handler function _user_handler() made for it, by the function -- or, named by a
+    #: string, by the string and the function it named (PERF-OB-2, PERF-OB-7)
     _made_handlers: dict[FunctionType | tuple[str, FunctionType], tuple[str, HandlerFunction]] | None = None
 
     # -- echo and print -------------------------------------------------------------------
@@ -290,13 +289,8 @@ class OutputFunctions(RuntimeBase):
         # Only a name is looked up in the caller's scope: no frame walk for a Python callable (PERF-OB-1).
         scope = caller_scope() if isinstance(callback, (str, list, tuple, dict)) else {}
         key: FunctionType | tuple[str, FunctionType] | None = callback if callback.__class__ is FunctionType else None
-        if callback.__class__ is str and "::" not in callback:  # the function the name names now (PERF-OB-7)
-            named = scope.get(callback)
-            if named.__class__ is FunctionType:
-                key = (callback, named)
-                made = self._made_handlers.get(key) if self._made_handlers else None
-                if made is not None:
-                    return OutputHandler(made[0], made[1], (flags & ~0xF) | 1, chunk_size)
+        if callback.__class__ is str and (named := scope.get(callback)).__class__ is FunctionType:
+            key = (callback, named)  # the function the name names now (PERF-OB-7)
         try:
             resolved = resolve_callable(callback, scope)
         except InvalidCallable as invalid:
