@@ -617,7 +617,7 @@ class OutputStack:
             if header:
                 self._header()
             self.activated = False
-            self.running = None
+            self.running = self.detached = None  # OG(running), OG(active): none (OUT-FLUSH-ACTIVE-1)
             self.handlers.clear()
             self._retarget()
 
