@@ -134,9 +134,12 @@ class _Reader:
         body_before = max(len(self.data) - self.head, 0) if self.head >= 0 else 0
         self.data += chunk
         if self.head < 0:
-            if (end := self.data.find(b"\r\n\r\n")) < 0:
+            if self.data.startswith(b"\r\n"):  # an empty head: no field at all (header_remove())
+                self.head = 2
+            elif (end := self.data.find(b"\r\n\r\n")) >= 0:
+                self.head = end + 4
+            else:
                 return False
-            self.head = end + 4
             self.events.append(("headers", self.now()))
         stop = False
         if self.limit is not None and len(self.data) >= self.head + self.limit:

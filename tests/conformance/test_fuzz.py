@@ -105,6 +105,24 @@ def test_a_hang_up_is_observed_the_same_way_by_every_run() -> None:
 
 
 @pytest.mark.clause("CONF-FUZZ-1")
+def test_a_client_that_hangs_up_reads_a_head_with_no_field_as_a_head() -> None:
+    # header_remove() leaves PHP-FPM and php-cgi nothing to send but the empty line ending the head
+    # (recorded: php-cgi -n, header("Content-Type: text/plain"); header_remove(); echo "hh";
+    # gives "\r\nhh"); a client that hangs up after one body byte does so there too (seed 20261224)
+    reader = servers._Reader(1, 0.0)
+    assert not reader.feed(b"\r")
+    assert reader.feed(b"\nhh") and (reader.data, reader.head) == (b"\r\nh", 2)
+    assert servers._Reader(1, 0.0).feed(b"X-A: 1\r\n\r\nhh")  # a head of fields, as before
+    if reason := _live_php():
+        pytest.skip(reason)
+    calls = ["header('Content-Type: text/plain')", "header_remove()", 'echo("h" * 2)', "flush()", "usleep(300000)"]
+    case = Case(id="t-empty-head", clauses=[], script="\n".join(calls) + "\n", source="fuzz", sapi="fpm",
+                disconnect_after=1)
+    expected = run_php(case)
+    assert expected["stdout"] == "\r\nh" and not fuzz.differs(case, expected)
+
+
+@pytest.mark.clause("CONF-FUZZ-1")
 def test_phprt_agrees_with_live_php_on_a_fixed_seed_run() -> None:
     """The CI-sized run: hang-ups included, time limits (a CPU second each) left to long runs."""
     if reason := _live_php():
