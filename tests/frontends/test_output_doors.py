@@ -102,3 +102,30 @@ def test_asgi(root: Path, sapi: str) -> None:
     for _ in range(2):
         assert call(app, b"GET /named.py HTTP/1.1\r\nHost: t\r\n\r\n").body == NAMED
     mixed_is_php_fpms(call(app, b"GET /mixed.py HTTP/1.1\r\nHost: t\r\n\r\n").body)
+
+
+#: Ports whose lines are PHP's, with what ``php -n`` (8.2.36) printed and its exit status: exit in a
+#: handler that a notice's display ran waits for the function's second notice (OUT-EXIT-1); the
+#: lock error's teardown leaves no active buffer for a shutdown function (OUT-FLUSH-ACTIVE-1).
+_TEARDOWNS = [
+    ("from phprt.php import *\ndef h_echo_exit(b, p): echo('E'); exit(3)\n"
+     "ob_start(h_echo_exit, 1, PHP_OUTPUT_HANDLER_FLUSHABLE)\nob_get_clean()\necho('never')\n",
+     "\nNotice: ob_get_clean(): Failed to discard buffer of h_echo_exit (0) in %s on line 4\nE\n"
+     "Notice: ob_get_clean(): Failed to delete buffer of h_echo_exit (0) in %s on line 4\n", 3),
+    ("from phprt.php import *\nregister_shutdown_function(lambda: var_dump(ob_end_flush()))\n"
+     "def h_call_ob_get_flush(b, p): ob_get_flush(); return b\nob_start(h_call_ob_get_flush, 1)\nob_start()\n"
+     "echo('x\\n', 'x\\n')\nob_flush()\n",
+     "\nFatal error: ob_get_flush(): Cannot use output buffering in output buffering display handlers in %s on line 3"
+     "\n\nNotice: ob_end_flush(): Failed to delete and flush buffer. No buffer to delete or flush in %s on line 2\n"
+     "bool(false)\n", 255),
+]
+
+
+@pytest.mark.clause("OUT-EXIT-1", "OUT-FLUSH-ACTIVE-1", "NET-CLI-1")
+@pytest.mark.parametrize("source, expected, status", _TEARDOWNS)
+def test_a_handlers_exit_and_the_lock_errors_teardown_through_run(tmp_path: Path, source: str, expected: str,
+                                                                  status: int) -> None:
+    script = tmp_path / "teardown.py"
+    script.write_text(source)
+    done = python("-m", "phprt", "run", str(script))
+    assert (done.returncode, done.stdout.decode()) == (status, expected.replace("%s", str(script)))
