@@ -1,7 +1,8 @@
 """(6) The output functions against the same loop in ``php -n``.
 
 - the ob cycle: ``ob_start(); echo; ob_start(cb); echo; ob_end_flush(); ob_get_clean()``, the
-  handler passed itself, and named by a string as PHP's loop names it (PERF-OB-7);
+  handler passed itself, named by a string as PHP's loop names it (PERF-OB-7), a method of an
+  object, and a closure made each time (PERF-OB-9);
 - the ob cycle with the default handler flushed and cleaned (PERF-OB-6);
 - echo with no buffer, to a transport that discards the body (PHP: stdout to /dev/null);
 - echo through 8 nested buffers (the top one collects);
@@ -56,6 +57,36 @@ def _ob_cycle(callback: Any) -> Callable[[int], None]:
                 ob_get_clean()
 
     return loop
+
+
+class Page:
+    def handler(self, buffer: str, phase: int) -> str:
+        return buffer
+
+
+def ob_cycle_method(calls: int) -> None:
+    # the handler a method, ``page.handler`` as a port writes PHP's [$page, "handler"] (PERF-OB-9)
+    page = Page()
+    with Runtime(transport=Transport()):
+        for _ in range(calls):
+            ob_start()
+            echo("a")
+            ob_start(page.handler)
+            echo("b")
+            ob_end_flush()
+            ob_get_clean()
+
+
+def ob_cycle_closure(calls: int) -> None:
+    # the handler a closure made for each buffer, PHP's fn($b, $p) => $b (PERF-OB-9)
+    with Runtime(transport=Transport()):
+        for _ in range(calls):
+            ob_start()
+            echo("a")
+            ob_start(lambda buffer, phase: buffer)
+            echo("b")
+            ob_end_flush()
+            ob_get_clean()
 
 
 def ob_cycle_flush_clean(calls: int) -> None:
@@ -130,6 +161,11 @@ CASES: list[PerCallCase] = [
      'ob_start(); echo "a"; ob_start("handler"); echo "b"; ob_end_flush(); ob_get_clean();', PHP_HANDLER),
     ('the ob cycle with ob_start("handler")', _ob_cycle("handler"),
      'ob_start(); echo "a"; ob_start("handler"); echo "b"; ob_end_flush(); ob_get_clean();', PHP_HANDLER),
+    ('the ob cycle with ob_start([$page, "handler"])', ob_cycle_method,
+     'ob_start(); echo "a"; ob_start([$page, "handler"]); echo "b"; ob_end_flush(); ob_get_clean();',
+     "class Page { function handler($b, $p) { return $b; } } $page = new Page;"),
+    ("the ob cycle with a closure made each time", ob_cycle_closure,
+     'ob_start(); echo "a"; ob_start(fn($b, $p) => $b); echo "b"; ob_end_flush(); ob_get_clean();', ""),
     ("ob cycle with flush and clean (2 buffers)", ob_cycle_flush_clean,
      'ob_start(); echo "a"; ob_start(); echo "b"; ob_flush(); echo "c"; ob_clean(); ob_get_contents(); '
      'ob_end_flush(); ob_get_clean();', ""),

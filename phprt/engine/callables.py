@@ -8,7 +8,7 @@ and closures.
 
 from __future__ import annotations
 
-from types import FunctionType, ModuleType
+from types import FunctionType, MethodType, ModuleType
 from typing import Any, Callable, Mapping
 
 from .timelimit import calls_script
@@ -16,6 +16,8 @@ from .timelimit import calls_script
 __all__ = ["InvalidCallable", "PhpCallable", "closure_name", "resolve_callable"]
 
 _CO_VARARGS = 0x04  # inspect.CO_VARARGS: inspect is imported only where a signature is read (PERF-IMPORT-1)
+#: What makes inspect.signature() read a function other than by its code.
+_SIGNED = frozenset({"__wrapped__", "__signature__"})
 
 
 class InvalidCallable(Exception):
@@ -56,11 +58,17 @@ class PhpCallable:
 
 
 def _accepted_positional(function: Callable[..., Any], offered: int) -> int:
-    # A plain Python function's positional parameters are its code's (PERF-CALL-1): the
-    # same answer inspect.signature() gives, without building a Signature per call.
-    if type(function) is FunctionType and not {"__wrapped__", "__signature__"} & function.__dict__.keys():
-        code = function.__code__
-        return offered if code.co_flags & _CO_VARARGS else min(code.co_argcount, offered)
+    # A plain Python function's positional parameters are its code's (PERF-CALL-1), and a
+    # method bound to an object or class takes one fewer: the same answer inspect.signature()
+    # gives, without building a Signature (PERF-OB-9).
+    plain, bound = (function.__func__, 1) if type(function) is MethodType else (function, 0)
+    if type(plain) is FunctionType and _SIGNED.isdisjoint(plain.__dict__):
+        code = plain.__code__
+        if code.co_flags & _CO_VARARGS:
+            return offered
+        taken = code.co_argcount - bound
+        if taken >= 0:
+            return taken if taken < offered else offered  # min(), without its argument parsing
     import inspect
 
     try:

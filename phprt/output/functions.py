@@ -4,15 +4,16 @@ rewriter's (OUT-*), on the Runtime's output stack (output/stack.py)."""
 from __future__ import annotations
 
 import sys
-from types import FrameType, FunctionType
+from types import FrameType, FunctionType, MethodType
 from typing import TYPE_CHECKING, Any, Callable, NoReturn, TypeVar
 
 from ..engine import constants as C
 from ..engine.base import RuntimeBase, caller_scope
-from ..engine.callables import InvalidCallable, PhpCallable, closure_name, resolve_callable
+from ..engine.callables import InvalidCallable, PhpCallable, callable_name, closure_name, resolve_callable
 from ..engine.errors import Exit, PhpError
 from ..engine.frames import is_phprt, script_frame
 from ..engine.functions import php_function
+from ..engine.memo import Memo
 from ..engine.timelimit import calls_script
 from ..engine.values import PHP_BYTES, c_int, to_php_text
 from . import handlers
@@ -44,6 +45,30 @@ _JOINED_MAX = 2046
 
 _STDFLAGS = C.PHP_OUTPUT_HANDLER_STDFLAGS
 _OB_START_DEFAULTS: tuple[Any, ...] = (None, 0, _STDFLAGS)
+#: How many handlers ob_start() remembers in a request: a lambda made at each call is a new
+#: function each time, so what is remembered starts again once this many are (PERF-OB-9).
+_MADE_HANDLERS = 64
+
+
+def _remade_key(function: FunctionType) -> tuple[Any, ...] | None:
+    """What ob_start() also remembers a plain function's handler by, for a function made again from
+    the same code -- a closure made for each buffer: the code, the cells it closes over and its
+    globals, named by their ids while the handler remembered keeps them alive. Made so, with no
+    defaults, attributes or name of its own, it does what the first one did. None for another
+    function (PERF-OB-9)."""
+    code = function.__code__
+    if function.__defaults__ is None and function.__kwdefaults__ is None and not function.__dict__ \
+            and function.__name__ is code.co_name and function.__qualname__ is code.co_qualname:
+        cells = function.__closure__
+        return code, id(function.__globals__), *(map(id, cells) if cells is not None else ())
+    return None
+
+
+def _remembered(callback: Any) -> bool:
+    """Whether ob_start() remembers the handler it makes for ``callback``: a Python function,
+    or a bound method of one -- equal again for the same object and function (PERF-OB-9)."""
+    return callback.__class__ is FunctionType or (
+        callback.__class__ is MethodType and callback.__func__.__class__ is FunctionType)
 
 
 def _ob_start_arguments(self: Any, callback: Any = None, chunk_size: Any = 0,
@@ -141,10 +166,11 @@ class OutputFunctions(RuntimeBase):
     """The output layer as the script sees it."""
 
     _rewriter: UrlRewriter | None = None  # started at most once per request
-    #: ob_start()'s Python functions, resolved once per request: each one's handler name and
-    #: the handler function _user_handler() made for it, by the function -- or, named by a
-    #: string, by the string and the function it named (PERF-OB-2, PERF-OB-7)
-    _made_handlers: dict[FunctionType | tuple[str, FunctionType], tuple[str, HandlerFunction]] | None = None
+    #: ob_start()'s Python functions and methods, resolved once per request: each one's handler
+    #: name and the handler function _user_handler() made for it, by the function or bound method
+    #: -- or, named by a string or an array, by the name and what it named (PERF-OB-2,
+    #: PERF-OB-7, PERF-OB-9); the last ``_MADE_HANDLERS`` of them
+    _made_handlers: Memo[Any, tuple[str, HandlerFunction]] | None = None
 
     # -- echo and print -------------------------------------------------------------------
 
@@ -247,7 +273,9 @@ class OutputFunctions(RuntimeBase):
             handler: OutputHandler | None
             if callback is None:
                 handler = OutputHandler(DEFAULT_HANDLER, None, flags & ~0xF, chunk_size)  # default_handler()
-            elif callback.__class__ is FunctionType and self._made_handlers and callback in self._made_handlers:
+            elif self._made_handlers and (callback.__class__ is FunctionType or callback.__class__ is MethodType
+                                          and callback.__func__.__class__ is FunctionType) \
+                    and callback in self._made_handlers:  # _remembered(callback), inline
                 name, function = self._made_handlers[callback]  # as _user_handler() made it
                 handler = OutputHandler(name, function, (flags & ~0xF) | 1, chunk_size)
             elif callback.__class__ is str and self._made_handlers and (made := self._named(callback)) is not None:
@@ -280,15 +308,26 @@ class OutputFunctions(RuntimeBase):
 
     def _callback_handler(self, callback: Any, chunk_size: int, flags: int) -> OutputHandler | None:
         # ob_start()'s handler for a callback: an internal handler's alias, or a user
-        # handler, made once per request for a Python function (PERF-OB-2); None, with
-        # PHP's warning and notice, for what is not callable.
+        # handler, made once per request for a Python function or method (PERF-OB-2,
+        # PERF-OB-9); None, with PHP's warning and notice, for what is not callable.
+        key: Any
+        if callback.__class__ is FunctionType:
+            # A closure made for this buffer from the code of one made before does what that one
+            # did: its handler, if remembered (PERF-OB-9). Else a port's own function has nothing to look up.
+            remade = _remade_key(callback)
+            made = self._made_handlers
+            if remade is not None and made and (known := made.get(remade)) is not None:
+                return OutputHandler(known[0], known[1], (flags & ~0xF) | 1, chunk_size)
+            if handlers.alias_name(callback) is None:
+                resolved = PhpCallable(callback, callable_name(callback))
+                return self._remembered_handler(resolved, (callback, remade), chunk_size, flags)
         name = handlers.alias_name(callback)
         internal = handlers.alias(name)
         if internal is not None and name is not None:  # ob_start("ob_gzhandler")
             return internal(self, name, chunk_size, flags)
         # Only a name is looked up in the caller's scope: no frame walk for a Python callable (PERF-OB-1).
         scope = caller_scope() if isinstance(callback, (str, list, tuple, dict)) else {}
-        key: FunctionType | tuple[str, FunctionType] | None = callback if callback.__class__ is FunctionType else None
+        key = callback if _remembered(callback) else None
         if callback.__class__ is str and (named := scope.get(callback)).__class__ is FunctionType:
             key = (callback, named)  # the function the name names now (PERF-OB-7)
         try:
@@ -297,11 +336,23 @@ class OutputFunctions(RuntimeBase):
             self._error(C.E_WARNING, f"ob_start(): {invalid}", docref=True)
             self._error(C.E_NOTICE, "ob_start(): Failed to create buffer", docref=True)
             return None
+        if key is None and callback.__class__ is not str and _remembered(resolved.function):
+            key = (resolved.name, resolved.function)  # [object, "method"]: resolved, then remembered (PERF-OB-9)
+            if self._made_handlers and (known := self._made_handlers.get(key)) is not None:
+                return OutputHandler(known[0], known[1], (flags & ~0xF) | 1, chunk_size)
+        return self._remembered_handler(resolved, (key,), chunk_size, flags)
+
+    def _remembered_handler(self, resolved: PhpCallable, keys: tuple[Any, ...], chunk_size: int,
+                            flags: int) -> OutputHandler:
+        # the user handler of ``resolved``, remembered under each of ``keys`` but None (PERF-OB-9)
         handler = self._user_handler(resolved, chunk_size, flags)
-        if key is not None and handler.function is not None:
-            if self._made_handlers is None:
-                self._made_handlers = {}
-            self._made_handlers[key] = (handler.name, handler.function)
+        function = handler.function
+        for key in keys:
+            if key is not None and function is not None:
+                made = self._made_handlers
+                if made is None:
+                    made = self._made_handlers = Memo(_MADE_HANDLERS)
+                made.keep(key, (handler.name, function))
         return handler
 
     def _locked(self, function: str) -> NoReturn:

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from pathlib import Path
 from types import FunctionType
 from typing import Any, Callable
@@ -133,10 +134,22 @@ def _wrapped(*args: Any) -> None: ...
 class _Handler:
     def method(self, buffer: Any) -> None: ...
 
+    @classmethod
+    def bound_to_class(cls, buffer: Any, phase: Any, more: Any = None) -> None: ...
 
-@pytest.mark.clause("PERF-CALL-1")
+    def taking_any(self, *args: Any) -> None: ...
+
+    def taking_none() -> None: ...  # type: ignore[misc] # no parameter for the object: inspect says so
+
+    @functools.wraps(_plain)
+    def wrapped_method(self, *args: Any) -> None: ...
+
+
+@pytest.mark.clause("PERF-CALL-1", "PERF-OB-9")
 @pytest.mark.parametrize("function", [_plain, _defaults, _varargs, _positional_only, _none, _wrapped,
-                                      lambda b, p: b, _Handler().method, print, functools.partial(_plain, 1)])
+                                      lambda b, p: b, _Handler().method, print, functools.partial(_plain, 1),
+                                      _Handler.bound_to_class, _Handler().taking_any, _Handler().taking_none,
+                                      _Handler().wrapped_method])
 def test_a_functions_arity_from_its_code_is_inspects(function: Any) -> None:
     def inspected(offered: int) -> int:
         try:
@@ -246,7 +259,7 @@ def test_every_engine_benchmark_runs_quick_and_writes_json(tmp_path: Path) -> No
     assert b"ratio" in done.stdout
     results = json.loads(output.read_text())["results"]
     assert {"name", "phprt", "baseline", "unit", "ratio"} <= set(results[0])
-    assert len(results) == 12 and all(result["phprt"] > 0 for result in results)
+    assert len(results) == 14 and all(result["phprt"] > 0 for result in results)
 
 
 # -- PERF-OB-2, PERF-START-3, PERF-FRAME-1 ------------------------------------------------------
@@ -360,6 +373,85 @@ def test_a_handler_named_by_a_string_is_made_once_per_function_it_names(monkeypa
     assert transport.body == b"AAADbCC"
     assert [d.message for d in rt.diagnostics] == [
         'ob_start(): function "nope" not found or invalid function name', "ob_start(): Failed to create buffer"] * 2
+
+
+class _Counting:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def h(self, buffer: str, phase: int) -> str:
+        self.calls += 1
+        return buffer.upper()
+
+
+def _made_handlers(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    # the names of the handlers ob_start() makes, as it makes them
+    from phprt.output.functions import OutputFunctions
+
+    made: list[str] = []
+    user_handler = OutputFunctions._user_handler
+    monkeypatch.setattr(OutputFunctions, "_user_handler",
+                        lambda self, callback, *rest: made.append(callback.name) or user_handler(self, callback, *rest))
+    return made
+
+
+@pytest.mark.clause("PERF-OB-9")
+def test_a_methods_handler_is_made_once_per_object(monkeypatch: pytest.MonkeyPatch) -> None:
+    # php -n: class O { function h($b, $p) { return strtoupper($b); } } ob_start([$o, "h"]); echo "a";
+    #   ob_end_flush(); gives "A", ob_list_handlers() "O::h"; ob_start([$o, "nope"]) warns 'ob_start():
+    #   class O does not have a method "nope"' and notices "ob_start(): Failed to create buffer", each time
+    made = _made_handlers(monkeypatch)
+    transport = MemoryTransport()
+    counting, other = _Counting(), _Counting()
+    with Runtime(transport=transport, ini={"display_errors": "0"}) as rt:
+        for callback in [counting.h] * 3 + [[counting, "h"]] * 3 + [other.h]:
+            assert rt.ob_start(callback)
+            rt.echo("a")
+            assert rt.ob_list_handlers() == ["_Counting::h"]
+            rt.ob_end_flush()
+        assert made == ["_Counting::h"] * 3  # itself, as an array, another object's: one handler each
+        assert (counting.calls, other.calls) == (6, 1)
+        for _ in range(2):
+            assert not rt.ob_start([counting, "nope"])
+    assert transport.body == b"A" * 7
+    assert [d.message for d in rt.diagnostics] == [
+        'ob_start(): class _Counting does not have a method "nope"', "ob_start(): Failed to create buffer"] * 2
+
+
+def _closing_over(suffix: str) -> Callable[[str], str]:
+    return lambda buffer: "<" + buffer + suffix + ">"
+
+
+@pytest.mark.clause("PERF-OB-9")
+def test_a_closure_made_for_each_buffer_and_what_is_remembered_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    # php -n: for ($i = 0; $i < 3; $i++) { ob_start(fn($b) => "<" . $b . $i . ">"); echo "x"; ob_end_flush(); }
+    #   gives "<x0><x1><x2>" (tests/support/output.py's METHODS: a closure made for each of 100 buffers)
+    made = _made_handlers(monkeypatch)
+    transport = MemoryTransport()
+    with Runtime(transport=transport) as rt:
+        for i in range(3):  # the same code and cell each time: the first closure's handler does the same
+            rt.ob_start(lambda buffer: "<" + buffer + str(i) + ">")
+            rt.echo("x")
+            rt.ob_end_flush()
+        assert made == ["Closure::__invoke"]
+        for i in range(2):  # a closure with defaults, or an attribute, has a handler of its own
+            rt.ob_start(lambda buffer, phase=0: buffer.upper())
+            rt.echo("d")
+            rt.ob_end_flush()
+            marked = lambda buffer: buffer + "!"  # noqa: E731
+            marked.mark = True  # type: ignore[attr-defined]
+            rt.ob_start(marked)
+            rt.echo("m")
+            rt.ob_end_flush()
+        assert len(made) == 5
+        first = weakref.ref(_closing_over("0"))
+        for i in range(200):  # a cell of its own each time: a handler each, the last 64 remembered
+            rt.ob_start(_closing_over(str(i % 10)))
+            rt.echo("c")
+            rt.ob_end_flush()
+        assert len(made) == 205 and rt._made_handlers is not None and len(rt._made_handlers) <= 64
+        assert first() is None  # nothing holds the first of them
+    assert transport.body == (b"<x0><x1><x2>" + b"Dm!" * 2 + b"".join(b"<c%d>" % (i % 10) for i in range(200)))
 
 
 @pytest.mark.clause("PERF-OB-2")

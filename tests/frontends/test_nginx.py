@@ -68,6 +68,7 @@ with open(_GET["out"], "w") as f:
     "flushed.py": recorded.FLUSHED_PY,  # PHP's answer recorded (PERF-OB-6)
     "dumped.py": recorded.DUMPED_PY,  # PHP's answer recorded (PERF-DUMP-1)
     "named.py": recorded.NAMED_PY,  # PHP's answer recorded (PERF-OB-7)
+    "methods.py": recorded.METHODS_PY,  # PHP's answer recorded (PERF-OB-9)
     # a kept class (PERF-CLASS-1) whose static count is the request's own
     "static.py": 'from phprt.php import *\n\nclass C:\n    n = 0\n\n    def bump(self):\n'
                  '        C.n += 1\n        return C.n\n\necho(C().bump())\n',
@@ -148,13 +149,14 @@ def test_a_kept_class_has_each_requests_own_static_state(nginx: Nginx) -> None:
     assert [nginx.get("/static.py")[1] for _ in range(3)] == [b"1", b"1", b"1"]
 
 
-@pytest.mark.clause("FCGI-NGINX-1", "PERF-OB-4", "PERF-OB-5", "PERF-OB-6", "PERF-OB-7", "PERF-CALL-4", "PERF-DUMP-1",
-                    "OUT-CHUNK-1")
+@pytest.mark.clause("FCGI-NGINX-1", "PERF-OB-4", "PERF-OB-5", "PERF-OB-6", "PERF-OB-7", "PERF-OB-9", "PERF-CALL-4",
+                    "PERF-DUMP-1", "OUT-CHUNK-1")
 def test_output_appended_by_the_fast_paths_is_phps(nginx: Nginx) -> None:
     assert nginx.get("/chunked.py")[1] == recorded.CHUNKED
     assert nginx.get("/flushed.py")[1] == recorded.FLUSHED
     assert nginx.get("/dumped.py")[1] == recorded.DUMPED
     assert nginx.get("/named.py")[1] == nginx.get("/named.py")[1] == recorded.NAMED
+    assert nginx.get("/methods.py")[1] == nginx.get("/methods.py")[1] == recorded.METHODS
     recorded.mixed_is_php_fpms(nginx.get("/mixed.py")[1])
 
 

@@ -26,6 +26,8 @@ from tests.support.output import (
     DUMPED_PY,
     FLUSHED,
     FLUSHED_PY,
+    METHODS,
+    METHODS_PY,
     MIXED_PY,
     NAMED,
     NAMED_PY,
@@ -42,31 +44,33 @@ def root(tmp_path: Path) -> Path:
     (tmp_path / "flushed.py").write_text(FLUSHED_PY)
     (tmp_path / "dumped.py").write_text(DUMPED_PY)
     (tmp_path / "named.py").write_text(NAMED_PY)
+    (tmp_path / "methods.py").write_text(METHODS_PY)
     return tmp_path
 
 
-@pytest.mark.clause("PERF-OB-4", "PERF-OB-6", "PERF-OB-7", "PERF-CALL-4", "PERF-DUMP-1", "OUT-CHUNK-1", "NET-CLI-1")
+@pytest.mark.clause("PERF-OB-4", "PERF-OB-6", "PERF-OB-7", "PERF-OB-9", "PERF-CALL-4", "PERF-DUMP-1", "OUT-CHUNK-1", "NET-CLI-1")
 @pytest.mark.parametrize("name, expected", [("chunked.py", CHUNKED), ("flushed.py", FLUSHED), ("dumped.py", DUMPED),
-                                            ("named.py", NAMED)])
+                                            ("named.py", NAMED), ("methods.py", METHODS)])
 def test_run(root: Path, name: str, expected: bytes) -> None:
     done = python("-m", "phprt", "run", str(root / name))
     assert (done.returncode, done.stdout, done.stderr) == (0, expected, b"")
 
 
-@pytest.mark.clause("PERF-OB-4", "PERF-OB-6", "PERF-OB-7", "PERF-CALL-4", "PERF-DUMP-1", "OUT-CHUNK-1", "SERVE-RUN-1")
+@pytest.mark.clause("PERF-OB-4", "PERF-OB-6", "PERF-OB-7", "PERF-OB-9", "PERF-CALL-4", "PERF-DUMP-1", "OUT-CHUNK-1", "SERVE-RUN-1")
 def test_serve(root: Path) -> None:
     with HttpServer(root, log=io.StringIO()) as server:
         connection = http.client.HTTPConnection(*server.address, timeout=20)
         try:
             for name, expected in (("chunked.py", CHUNKED), ("flushed.py", FLUSHED), ("dumped.py", DUMPED),
-                                   ("named.py", NAMED), ("named.py", NAMED)):
+                                   ("named.py", NAMED), ("named.py", NAMED), ("methods.py", METHODS),
+                                   ("methods.py", METHODS)):
                 connection.request("GET", f"/{name}")
                 assert connection.getresponse().read() == expected
         finally:
             connection.close()
 
 
-@pytest.mark.clause("PERF-OB-4", "PERF-OB-5", "PERF-OB-6", "PERF-OB-7", "PERF-CALL-4", "PERF-DUMP-1", "OUT-CHUNK-1", "FCGI-STDOUT-1")
+@pytest.mark.clause("PERF-OB-4", "PERF-OB-5", "PERF-OB-6", "PERF-OB-7", "PERF-OB-9", "PERF-CALL-4", "PERF-DUMP-1", "OUT-CHUNK-1", "FCGI-STDOUT-1")
 def test_the_fastcgi_responder(root: Path) -> None:
     with FastCgiServer(root, "127.0.0.1:0") as server:
         def body(name: str) -> bytes:
@@ -76,10 +80,11 @@ def test_the_fastcgi_responder(root: Path) -> None:
         assert body("/flushed.py") == FLUSHED
         assert body("/dumped.py") == DUMPED
         assert body("/named.py") == body("/named.py") == NAMED
+        assert body("/methods.py") == body("/methods.py") == METHODS
         mixed_is_php_fpms(body("/mixed.py"))
 
 
-@pytest.mark.clause("PERF-OB-4", "PERF-OB-5", "PERF-OB-6", "PERF-OB-7", "PERF-CALL-4", "PERF-DUMP-1", "OUT-CHUNK-1", "WSGI-APP-1", "WSGI-SAPI-1")
+@pytest.mark.clause("PERF-OB-4", "PERF-OB-5", "PERF-OB-6", "PERF-OB-7", "PERF-OB-9", "PERF-CALL-4", "PERF-DUMP-1", "OUT-CHUNK-1", "WSGI-APP-1", "WSGI-SAPI-1")
 @pytest.mark.parametrize("sapi", ["cgi", "fpm"])
 def test_wsgi(root: Path, sapi: str) -> None:
     with serve(WSGIApp(root, sapi=sapi)) as port:
@@ -88,10 +93,11 @@ def test_wsgi(root: Path, sapi: str) -> None:
         assert wsgi_exchange(port, b"GET /dumped.py HTTP/1.1\r\nHost: t\r\n\r\n")[2] == DUMPED
         for _ in range(2):
             assert wsgi_exchange(port, b"GET /named.py HTTP/1.1\r\nHost: t\r\n\r\n")[2] == NAMED
+            assert wsgi_exchange(port, b"GET /methods.py HTTP/1.1\r\nHost: t\r\n\r\n")[2] == METHODS
         mixed_is_php_fpms(wsgi_exchange(port, b"GET /mixed.py HTTP/1.1\r\nHost: t\r\n\r\n")[2])
 
 
-@pytest.mark.clause("PERF-OB-4", "PERF-OB-5", "PERF-OB-6", "PERF-OB-7", "PERF-CALL-4", "PERF-DUMP-1", "OUT-CHUNK-1", "ASGI-SCOPE-1",
+@pytest.mark.clause("PERF-OB-4", "PERF-OB-5", "PERF-OB-6", "PERF-OB-7", "PERF-OB-9", "PERF-CALL-4", "PERF-DUMP-1", "OUT-CHUNK-1", "ASGI-SCOPE-1",
                     "WSGI-SAPI-1")
 @pytest.mark.parametrize("sapi", ["cgi", "fpm"])
 def test_asgi(root: Path, sapi: str) -> None:
@@ -101,6 +107,7 @@ def test_asgi(root: Path, sapi: str) -> None:
     assert call(app, b"GET /dumped.py HTTP/1.1\r\nHost: t\r\n\r\n").body == DUMPED
     for _ in range(2):
         assert call(app, b"GET /named.py HTTP/1.1\r\nHost: t\r\n\r\n").body == NAMED
+        assert call(app, b"GET /methods.py HTTP/1.1\r\nHost: t\r\n\r\n").body == METHODS
     mixed_is_php_fpms(call(app, b"GET /mixed.py HTTP/1.1\r\nHost: t\r\n\r\n").body)
 
 

@@ -1,5 +1,5 @@
 """The output layer's fast paths' scripts, with what PHP made of them (PERF-OB-4, PERF-OB-5, PERF-OB-6,
-PERF-OB-7, PERF-DUMP-1).
+PERF-OB-7, PERF-OB-9, PERF-DUMP-1).
 
 CHUNKED is PHP's, recorded with ``php -n`` and ``php-cgi -n`` (8.2.36), the same bytes from both::
 
@@ -27,6 +27,17 @@ NAMED is PHP's likewise, for a handler named by a string, started again and agai
     for ($i = 0; $i < 3; $i++) { ob_start("up"); echo "a", $i; ob_end_flush(); }
     ob_start("up"); ob_start("up"); echo "b"; $l = ob_list_handlers(); ob_end_flush(); ob_end_flush();
     echo count($l), $l[1];
+
+METHODS is PHP's likewise, for a method's handler started again and again, as an array and as
+itself (a bound method, the array's port), and a closure made for each of 100 buffers (PERF-OB-9)::
+
+    class O { public $n = 0; function h($b, $p) { $this->n++; return strtoupper($b); } }
+    $o = new O;
+    for ($i = 0; $i < 3; $i++) { ob_start([$o, "h"]); echo "a", $i; ob_end_flush(); }
+    for ($i = 0; $i < 3; $i++) { ob_start([$o, "h"]); echo "c", $i; ob_end_flush(); }
+    for ($i = 0; $i < 100; $i++) { ob_start(fn($b) => "<" . $b . ">"); echo $i % 10; ob_end_flush(); }
+    ob_start([$o, "h"]); ob_start([$o, "h"]); echo "b"; $l = ob_list_handlers(); ob_end_flush(); ob_end_flush();
+    echo count($l), $l[0], $l[1], $o->n;
 
 MIXED_PY is the script whose records php-fpm8.2 cut, the same script in PHP (its records:
 tests/frontends/test_fastcgi.py); its body, 29,467 bytes, is what php-fpm8.2 sent, whichever
@@ -79,6 +90,25 @@ ob_start("up"); ob_start("up"); echo("b"); l = ob_list_handlers(); ob_end_flush(
 echo(len(l), l[1])
 """
 NAMED = b"A0A1A2B2up"
+
+METHODS_PY = """from phprt.php import *
+class O:
+    def __init__(self):
+        self.n = 0
+    def h(self, b, p):
+        self.n += 1
+        return b.upper()
+o = O()
+for i in range(3):
+    ob_start(o.h); echo("a", i); ob_end_flush()
+for i in range(3):
+    ob_start([o, "h"]); echo("c", i); ob_end_flush()
+for i in range(100):
+    ob_start(lambda b: "<" + b + ">"); echo(i % 10); ob_end_flush()
+ob_start([o, "h"]); ob_start(o.h); echo("b"); l = ob_list_handlers(); ob_end_flush(); ob_end_flush()
+echo(len(l), l[0], l[1], o.n)
+"""
+METHODS = b"A0A1A2C0C1C2" + b"".join(b"<%d>" % (i % 10) for i in range(100)) + b"B2O::hO::h8"
 
 DUMPED_PY = """from phprt.php import *
 ob_start()
