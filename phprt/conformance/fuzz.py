@@ -63,7 +63,7 @@ _HANDLERS = ("h_upper", "h_log", "h_len", "h_phase", "h_empty", "h_false", "h_tr
              "h_inspect", "h_status", "h_call_ob_start", "h_call_ob_flush", "h_call_ob_clean",
              "h_call_ob_end_flush", "h_call_ob_end_clean", "h_call_flush", "h_one", "c_upper", "c_arrow",
              "h_exit", "h_echo_exit", "h_call_ob_get_clean", "h_call_ob_get_flush", "h_call_rewrite", "h_fatal",
-             "h_echo_false")
+             "h_echo_false", "o_a.m", '[o_a, "m"]', '"A::s"', 'o_a')
 _FLAGS = ("PHP_OUTPUT_HANDLER_STDFLAGS", "PHP_OUTPUT_HANDLER_CLEANABLE", "PHP_OUTPUT_HANDLER_FLUSHABLE",
           "PHP_OUTPUT_HANDLER_REMOVABLE", "PHP_OUTPUT_HANDLER_CLEANABLE | PHP_OUTPUT_HANDLER_REMOVABLE", "0")
 _TEXT = ("a", "Hello", "<b>", "x\n", "", "äé", "0", "line one\nline two", '<a href="x.php">l</a>',
