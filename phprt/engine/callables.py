@@ -18,6 +18,7 @@ __all__ = ["InvalidCallable", "PhpCallable", "closure_name", "resolve_callable"]
 _CO_VARARGS = 0x04  # inspect.CO_VARARGS: inspect is imported only where a signature is read (PERF-IMPORT-1)
 #: What makes inspect.signature() read a function other than by its code.
 _SIGNED = frozenset({"__wrapped__", "__signature__"})
+_MISSING = object()
 
 
 class InvalidCallable(Exception):
@@ -142,9 +143,15 @@ def _method_of(owner: Any, class_name: str, method: str) -> PhpCallable:
 
 
 def _static_attribute(owner: type, name: str) -> Any:
-    import inspect
-
-    return inspect.getattr_static(owner, name)
+    # The attribute as the class's dicts hold it -- a staticmethod, or a plain function for a
+    # method -- along its MRO, then its metaclass's, as inspect.getattr_static() finds it on a
+    # class, without that function's generality (PERF-OB-9)
+    metaclass: type = type(owner)
+    for klass in owner.__mro__ + metaclass.__mro__:
+        found = klass.__dict__.get(name, _MISSING)
+        if found is not _MISSING:
+            return found
+    return None
 
 
 def closure_name(callback: PhpCallable) -> str:

@@ -336,8 +336,8 @@ class OutputFunctions(RuntimeBase):
             self._error(C.E_WARNING, f"ob_start(): {invalid}", docref=True)
             self._error(C.E_NOTICE, "ob_start(): Failed to create buffer", docref=True)
             return None
-        if key is None and callback.__class__ is not str and _remembered(resolved.function):
-            key = (resolved.name, resolved.function)  # [object, "method"]: resolved, then remembered (PERF-OB-9)
+        if key is None and _remembered(resolved.function):
+            key = (resolved.name, resolved.function)  # [object, "method"], "Class::method": resolved, then remembered (PERF-OB-9)
             if self._made_handlers and (known := self._made_handlers.get(key)) is not None:
                 return OutputHandler(known[0], known[1], (flags & ~0xF) | 1, chunk_size)
         return self._remembered_handler(resolved, (key,), chunk_size, flags)

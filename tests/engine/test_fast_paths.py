@@ -418,6 +418,67 @@ def test_a_methods_handler_is_made_once_per_object(monkeypatch: pytest.MonkeyPat
         'ob_start(): class _Counting does not have a method "nope"', "ob_start(): Failed to create buffer"] * 2
 
 
+class _Static:
+    @staticmethod
+    def s(buffer: str, phase: int) -> str:
+        return buffer.upper()
+
+    def m(self, buffer: str, phase: int) -> str:
+        return buffer
+
+
+@pytest.mark.clause("PERF-OB-9")
+def test_a_static_methods_handler_is_made_once_per_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    # php -n: class A { static function s($b, $p) { return strtoupper($b); } function m($b, $p) {...} }
+    #   ob_start("A::s"); echo "a"; ob_end_flush(); ob_start(["A", "s"]); echo "b"; ob_list_handlers()
+    #   gives "AB" and ["A::s"], twice; ob_start("A::m") warns "ob_start(): non-static method A::m()
+    #   cannot be called statically", notices "ob_start(): Failed to create buffer" and is false
+    made = _made_handlers(monkeypatch)
+    transport = MemoryTransport()
+    with Runtime(transport=transport, ini={"display_errors": "0"}) as rt:
+        for _ in range(2):
+            rt.ob_start("_Static::s")
+            rt.echo("a")
+            rt.ob_end_flush()
+            rt.ob_start(["_Static", "s"])
+            rt.echo("b")
+            assert rt.ob_list_handlers() == ["_Static::s"]
+            rt.ob_end_flush()
+        assert made == ["_Static::s"]  # the string and the array name the same: one handler
+        for _ in range(2):
+            assert not rt.ob_start("_Static::m")
+    assert transport.body == b"ABAB"
+    assert [d.message for d in rt.diagnostics] == [
+        "ob_start(): non-static method _Static::m() cannot be called statically",
+        "ob_start(): Failed to create buffer"] * 2
+
+
+class _Meta(type):
+    def on_meta(cls) -> None: ...
+
+
+class _Base:
+    def method(self) -> None: ...
+
+    @staticmethod
+    def static() -> None: ...
+
+    @classmethod
+    def of_class(cls) -> None: ...
+
+
+class _Derived(_Base, metaclass=_Meta):
+    value = 1
+
+
+@pytest.mark.clause("PERF-OB-9", "CALL-RESOLVE-1")
+@pytest.mark.parametrize("name", ["method", "static", "of_class", "value", "on_meta", "__init__", "mro", "nothing"])
+def test_a_classs_own_attribute_is_inspects(name: str) -> None:
+    from phprt.engine.callables import _static_attribute
+
+    assert _static_attribute(_Derived, name) is inspect.getattr_static(_Derived, name, None)
+
+
 def _closing_over(suffix: str) -> Callable[[str], str]:
     return lambda buffer: "<" + buffer + suffix + ">"
 

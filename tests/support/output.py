@@ -29,12 +29,15 @@ NAMED is PHP's likewise, for a handler named by a string, started again and agai
     echo count($l), $l[1];
 
 METHODS is PHP's likewise, for a method's handler started again and again, as an array and as
-itself (a bound method, the array's port), and a closure made for each of 100 buffers (PERF-OB-9)::
+itself (a bound method, the array's port), a static method named by a string, and a closure made
+for each of 100 buffers (PERF-OB-9)::
 
-    class O { public $n = 0; function h($b, $p) { $this->n++; return strtoupper($b); } }
+    class O { public $n = 0; function h($b, $p) { $this->n++; return strtoupper($b); }
+              static function s($b, $p) { return "(" . $b . ")"; } }
     $o = new O;
     for ($i = 0; $i < 3; $i++) { ob_start([$o, "h"]); echo "a", $i; ob_end_flush(); }
     for ($i = 0; $i < 3; $i++) { ob_start([$o, "h"]); echo "c", $i; ob_end_flush(); }
+    for ($i = 0; $i < 2; $i++) { ob_start("O::s"); echo "s", $i; ob_end_flush(); }
     for ($i = 0; $i < 100; $i++) { ob_start(fn($b) => "<" . $b . ">"); echo $i % 10; ob_end_flush(); }
     ob_start([$o, "h"]); ob_start([$o, "h"]); echo "b"; $l = ob_list_handlers(); ob_end_flush(); ob_end_flush();
     echo count($l), $l[0], $l[1], $o->n;
@@ -98,17 +101,22 @@ class O:
     def h(self, b, p):
         self.n += 1
         return b.upper()
+    @staticmethod
+    def s(b, p):
+        return "(" + b + ")"
 o = O()
 for i in range(3):
     ob_start(o.h); echo("a", i); ob_end_flush()
 for i in range(3):
     ob_start([o, "h"]); echo("c", i); ob_end_flush()
+for i in range(2):
+    ob_start("O::s"); echo("s", i); ob_end_flush()
 for i in range(100):
     ob_start(lambda b: "<" + b + ">"); echo(i % 10); ob_end_flush()
 ob_start([o, "h"]); ob_start(o.h); echo("b"); l = ob_list_handlers(); ob_end_flush(); ob_end_flush()
 echo(len(l), l[0], l[1], o.n)
 """
-METHODS = b"A0A1A2C0C1C2" + b"".join(b"<%d>" % (i % 10) for i in range(100)) + b"B2O::hO::h8"
+METHODS = b"A0A1A2C0C1C2(s0)(s1)" + b"".join(b"<%d>" % (i % 10) for i in range(100)) + b"B2O::hO::h8"
 
 DUMPED_PY = """from phprt.php import *
 ob_start()
