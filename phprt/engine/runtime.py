@@ -236,6 +236,7 @@ class Runtime(
         self._headers._redirect_code = 302
         self._headers.on_content_length = _nothing
         self._timer.disown()
+        self._made_handlers = None  # ob_start()'s handlers remembered: each calls back into the Runtime
         self.__dict__.pop("echo", None)
         namespace = self._globals
         if namespace is not None:  # the request's globals end with it, as PHP's symbol table (PERF-RELEASE-2)

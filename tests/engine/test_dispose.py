@@ -45,6 +45,23 @@ def test_a_disposed_runtime_is_freed_by_its_last_holder(tmp_path: Path, sapi: st
     assert alive() is None
 
 
+@pytest.mark.clause("PERF-RELEASE-1", "PERF-OB-9")
+def test_a_runtime_whose_script_started_handlers_is_freed_by_its_last_holder(tmp_path: Path,
+                                                                             no_collector: None) -> None:
+    # the handlers ob_start() remembered for the request (PERF-OB-2, PERF-OB-9) call back into it
+    page = tmp_path / "page.py"
+    page.write_text("from phprt.php import *\ndef h(b, p):\n    return b.upper()\n\nclass O:\n"
+                    "    def m(self, b, p):\n        return b\n\nob_start(h)\necho('a')\nob_end_flush()\n"
+                    "ob_start(O().m)\nob_start(lambda b: '<' + b + '>')\necho('b')\n")
+    transport = MemoryTransport(server={**SERVER, "SCRIPT_FILENAME": str(page)})
+    runtime = execute(Runtime(transport, "cgi"), str(page))
+    runtime.dispose()
+    assert transport.body == b"A<b>"
+    alive = weakref.ref(runtime)
+    del runtime
+    assert alive() is None
+
+
 @pytest.mark.clause("PERF-RELEASE-1")
 def test_dispose_before_the_end_raises() -> None:
     with Runtime(MemoryTransport()) as runtime:
