@@ -193,7 +193,10 @@ class LifecycleFunctions(RuntimeBase):
     def _raise_pending(self) -> None:
         pending, self._pending = self._pending, None
         if pending is not None:
-            raise pending
+            try:
+                raise pending
+            finally:  # this frame, in the traceback, holds no reference back to it (PERF-RELEASE-1)
+                del pending
 
     def _throw(self, exception: Exception | Exit) -> None:
         # The end of zend_call_function() for a handler or header callback that threw
@@ -209,7 +212,10 @@ class LifecycleFunctions(RuntimeBase):
                 exception._php_trace = self._traced(exception.__traceback__)  # type: ignore[union-attr]
             return
         if isinstance(exception, Exit):
-            raise exception
+            try:
+                raise exception
+            finally:  # this frame, in the traceback, holds no reference back to it (PERF-RELEASE-1)
+                del exception
         if self._shutdown_exception(exception):  # from 8.3, the user exception handler's (VER-SHUTDOWN-EXCEPTION-1)
             return
         self._uncaught(exception, exception.__traceback__)

@@ -221,7 +221,9 @@ class Runtime(
     def dispose(self) -> None:
         """Let an ended request go, for a server that made its Runtime and is done with it:
         the parts that call back into the Runtime (the output layer's sink, the header
-        queue's ini, the time limit, the echo fast path) are cut loose, so that it is freed
+        queue's ini, the time limit, the echo fast path, the handlers ob_start() remembered,
+        the URL rewriter, the session's save module, the shutdown functions that ran) are
+        cut loose, so that it is freed
         as soon as its last holder lets go, not by the cycle collector (PERF-RELEASE-1), and
         the script file's namespace is emptied, as PHP's symbol table ends (PERF-RELEASE-2). What
         the request left stays readable -- its status, diagnostics, headers, exit status --
@@ -237,6 +239,9 @@ class Runtime(
         self._headers.on_content_length = _nothing
         self._timer.disown()
         self._made_handlers = None  # ob_start()'s handlers remembered: each calls back into the Runtime
+        self._rewriter = None  # the URL rewriter reads the Runtime's ini
+        self._shutdown_functions.clear()  # they have run; the session's own is a method of the Runtime
+        self._session_module = self._session_user = None  # its save module warns through the Runtime
         self.__dict__.pop("echo", None)
         namespace = self._globals
         if namespace is not None:  # the request's globals end with it, as PHP's symbol table (PERF-RELEASE-2)

@@ -99,11 +99,15 @@ class ZlibFunctions(RuntimeBase):
                 return None
             clean, final = op & C.PHP_OUTPUT_HANDLER_CLEAN, op & C.PHP_OUTPUT_HANDLER_FINAL
             first_output = not clean or (op & C.PHP_OUTPUT_HANDLER_START and not final)
-            if first_output and not handler.flags & C.PHP_OUTPUT_HANDLER_STARTED:
+            # this handler, the one the stack runs (OG(running)): not a cell of this closure, which
+            # would make the handler and its function a cycle holding the Runtime (PERF-RELEASE-1)
+            running = self._out.running
+            assert running is not None
+            if first_output and not running.flags & C.PHP_OUTPUT_HANDLER_STARTED:
                 if self._headers.sent or not self._zlib_compression:
                     return None
                 self._add_encoding_headers(encoding)
-                handler.flags &= ~(C.PHP_OUTPUT_HANDLER_CLEANABLE | C.PHP_OUTPUT_HANDLER_REMOVABLE)
+                running.flags &= ~(C.PHP_OUTPUT_HANDLER_CLEANABLE | C.PHP_OUTPUT_HANDLER_REMOVABLE)
             return out
 
         handler.function = compress

@@ -159,7 +159,10 @@ class SessionFunctions(RuntimeBase):
         if isinstance(self._session_module, UserModule):
             pending = self._session_module.take_pending()
             if pending is not None:
-                raise pending
+                try:
+                    raise pending
+                finally:  # this frame, in the traceback, holds no reference back to it (PERF-RELEASE-1)
+                    del pending
 
     def _session_had_exception(self) -> bool:
         return isinstance(self._session_module, UserModule) and self._session_module.pending is not None
