@@ -11,6 +11,7 @@ import io
 import os
 import tempfile
 import time
+import weakref
 from types import CodeType
 from typing import Any
 
@@ -72,7 +73,10 @@ class _FastCgiClient(MemoryTransport):
 
 
 def _raise(exception: BaseException) -> Any:
-    raise exception
+    try:
+        raise exception
+    finally:  # this frame, in the traceback, holds no reference back to it
+        del exception
 
 
 class _Recorder:
@@ -95,9 +99,12 @@ class _Recorder:
         return True
 
 
-def run_phprt(case: Case, php_version: str = "8.2") -> dict[str, Any]:
+def run_phprt(case: Case, php_version: str = "8.2", released: list[weakref.ref[Runtime]] | None = None,
+              ) -> dict[str, Any]:
     """Run the case through phprt, under the version profile PHP_VERSION (VER-PROFILE-1), on a
-    MemoryTransport and observe it."""
+    MemoryTransport and observe it. With ``released``, the Runtime is then disposed of, as a
+    server disposes of it, the case's namespace emptied, and a weak reference to the Runtime
+    appended: dead once this returns, unless the request left a cycle through it (PERF-RELEASE-1)."""
     results: list[dict[str, Any]] = []
 
     @calls_script  # the case's code it calls is the script's: its time limit may stop it there
@@ -142,6 +149,10 @@ def run_phprt(case: Case, php_version: str = "8.2") -> dict[str, Any]:
     except (Exception, phprt.StartupFailed):  # reported by the Runtime as PHP reports it / no script ran
         pass
     status: int | None = runtime.exit_status
+    if released is not None:
+        runtime.dispose()
+        namespace.clear()
+        released.append(weakref.ref(runtime))
     if isinstance(transport, MemoryTransport):
         if case.sapi in ("cli-server", "fpm") and transport.head is not None:
             stdout.write(transport.head.block())

@@ -721,7 +721,7 @@ class _Parser:
         try:
             self.statements()
         except IniSyntaxError as error:
-            self.result.error = error
+            self.result.error = error.with_traceback(None)  # its message and line: no frames of the parse kept
         return self.result
 
     def emit(self, entry: IniEntry) -> None:

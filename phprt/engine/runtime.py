@@ -189,6 +189,7 @@ class Runtime(
             self._starting = False
             self.exit_status = 1
             self.shutdown()
+            self._entry_frame = None  # the request's frames go with it, as __exit__ lets them (PERF-RELEASE-1)
             raise StartupFailed() from None
         self._token: Token[Runtime | None] = ACTIVE.set(self)
         if self._capture_print:
