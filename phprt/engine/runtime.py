@@ -224,9 +224,9 @@ class Runtime(
         the parts that call back into the Runtime (the output layer's sink, the header
         queue's ini, the time limit, the echo fast path, the handlers ob_start() remembered,
         the URL rewriter, the session's save module, the shutdown functions that ran) are
-        cut loose, so that it is freed
-        as soon as its last holder lets go, not by the cycle collector (PERF-RELEASE-1), and
-        the script file's namespace is emptied, as PHP's symbol table ends (PERF-RELEASE-2). What
+        cut loose, so that it is freed as soon as its last holder lets go, not by the cycle
+        collector (PERF-RELEASE-1), and the script file's namespace is emptied, as PHP's
+        symbol table ends (PERF-RELEASE-2). What
         the request left stays readable -- its status, diagnostics, headers, exit status --
         and output written afterwards goes nowhere."""
         if not self._ended:
