@@ -515,6 +515,26 @@ def test_a_closure_made_for_each_buffer_and_what_is_remembered_is_bounded(monkey
     assert transport.body == (b"<x0><x1><x2>" + b"Dm!" * 2 + b"".join(b"<c%d>" % (i % 10) for i in range(200)))
 
 
+@pytest.mark.clause("PERF-OB-7", "PERF-OB-8")
+def test_a_handler_named_in_the_script_file_follows_the_name(tmp_path: Path) -> None:
+    # ob_start("up") called from the script file itself (its frame known by the request's namespace):
+    # the function the name names at each call, as from anywhere else (PHP: function up($b, $p) {
+    # return strtoupper($b); } ob_start("up"); echo "a"; ob_end_flush(); gives "A"); a name that
+    # names nothing warns 'ob_start(): function "gone" not found or invalid function name'
+    from phprt.engine.script import execute
+
+    page = tmp_path / "page.py"
+    page.write_text("from phprt.php import *\ndef up(b, p):\n    return b.upper()\n\n"
+                    "for i in range(2):\n    ob_start('up'); echo('a'); ob_end_flush()\n"
+                    "def up(b, p):\n    return '<' + b + '>'\n\n"
+                    "ob_start('up'); echo('b'); ob_end_flush()\nob_start('gone')\n")
+    transport = MemoryTransport(server={"REQUEST_METHOD": "GET", "SCRIPT_FILENAME": str(page)})
+    runtime = execute(Runtime(transport, "cgi", ini={"display_errors": "0", "html_errors": "0"}), str(page))
+    assert transport.body == b"AA<b>"
+    assert [d.message for d in runtime.diagnostics] == [
+        'ob_start(): function "gone" not found or invalid function name', "ob_start(): Failed to create buffer"]
+
+
 @pytest.mark.clause("PERF-OB-2")
 def test_ob_start_converts_other_arguments_as_before() -> None:
     # php -n -r 'ob_start(null, "4", 0x7fffffff + 2); $s = ob_get_status(); ob_start(null, -5);
