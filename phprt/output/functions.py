@@ -311,24 +311,24 @@ class OutputFunctions(RuntimeBase):
         # ob_start()'s handler for a callback: an internal handler's alias, or a user
         # handler, made once per request for a Python function or method (PERF-OB-2,
         # PERF-OB-9); None, with PHP's warning and notice, for what is not callable.
-        key: Any
+        remade = None
         if callback.__class__ is FunctionType:
             # A closure made for this buffer from the code of one made before does what that one
-            # did: its handler, if remembered (PERF-OB-9). Else a port's own function has nothing to look up.
+            # did: its handler, if remembered (PERF-OB-9).
             remade = _remade_key(callback)
             made = self._made_handlers
             if remade is not None and made and (known := made.get(remade)) is not None:
                 return OutputHandler(known[0], known[1], (flags & ~0xF) | 1, chunk_size)
-            if handlers.alias_name(callback) is None:
-                resolved = PhpCallable(callback, callable_name(callback))
-                return self._remembered_handler(resolved, (callback, remade), chunk_size, flags)
         name = handlers.alias_name(callback)
         internal = handlers.alias(name)
         if internal is not None and name is not None:  # ob_start("ob_gzhandler")
             return internal(self, name, chunk_size, flags)
+        if callback.__class__ is FunctionType:  # a port's own function: nothing to look up or resolve (PERF-OB-9)
+            return self._remembered_handler(PhpCallable(callback, callable_name(callback)), (callback, remade),
+                                            chunk_size, flags)
         # Only a name is looked up in the caller's scope: no frame walk for a Python callable (PERF-OB-1).
         scope = caller_scope() if isinstance(callback, (str, list, tuple, dict)) else {}
-        key = callback if _remembered(callback) else None
+        key: Any = callback if _remembered(callback) else None
         if callback.__class__ is str and (named := scope.get(callback)).__class__ is FunctionType:
             key = (callback, named)  # the function the name names now (PERF-OB-7)
         try:
