@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -132,38 +132,65 @@ def php_command(docroot: Path, port: int) -> list[str]:
     return ["php", "-n", "-S", f"127.0.0.1:{port}", "-t", str(docroot)]
 
 
+def _generated(php: bool, parts: int, part: Callable[[int], tuple[str, str]], tail: tuple[str, str],
+               head: str = "") -> str:
+    """A script of ``parts`` generated parts and a tail, in PHP or as its port: ``part(index)`` and
+    ``tail`` give each as (PHP, port); ``head`` goes before the port's parts."""
+    body = "".join(part(index)[0 if php else 1] for index in range(parts))
+    return "<?php\n" + body + tail[0] if php else "from phprt.php import *\n" + head + body + tail[1]
+
+
 def long_script(lines: int, php: bool) -> str:
     """A script of about ``lines`` lines: functions defined, one called, hello world echoed."""
-    body = []
-    for index in range(lines // 5):
-        if php:
-            body.append(f"function f{index}($a, $b) {{\n    $c = $a + $b * {index};\n"
-                        f"    return $c > 10 ? $c : -$c;\n}}\n")
-        else:
-            body.append(f"def f{index}(a, b):\n    c = a + b * {index}\n    return c if c > 10 else -c\n\n")
-    if php:
-        return "<?php\n" + "".join(body) + 'f1(1, 2);\necho "Hello, world!\\n";\n'
-    return "from phprt.php import *\n" + "".join(body) + 'f1(1, 2)\necho("Hello, world!\\n")\n'
+    return _generated(php, lines // 5, lambda index: (
+        f"function f{index}($a, $b) {{\n    $c = $a + $b * {index};\n    return $c > 10 ? $c : -$c;\n}}\n",
+        f"def f{index}(a, b):\n    c = a + b * {index}\n    return c if c > 10 else -c\n\n",
+    ), ('f1(1, 2);\necho "Hello, world!\\n";\n', 'f1(1, 2)\necho("Hello, world!\\n")\n'))
 
 
 def classes_script(lines: int, php: bool) -> str:
     """A script of about ``lines`` lines: classes of a constructor and three methods defined,
     one used, its result echoed."""
-    body = []
-    for index in range(lines // 14):
-        if php:
-            body.append(f"class C{index} {{\n    public $a;\n    public function __construct($a) {{\n"
-                        f"        $this->a = $a;\n    }}\n    public function get() {{\n"
-                        f"        return $this->a + {index};\n    }}\n    public function twice() {{\n"
-                        f"        return $this->get() * 2;\n    }}\n    public function name() {{\n"
-                        f"        return 'C{index}';\n    }}\n}}\n")
-        else:
-            body.append(f"class C{index}:\n    def __init__(self, a):\n        self.a = a\n\n"
-                        f"    def get(self):\n        return self.a + {index}\n\n    def twice(self):\n"
-                        f"        return self.get() * 2\n\n    def name(self):\n        return 'C{index}'\n\n\n")
-    if php:
-        return "<?php\n" + "".join(body) + 'echo (new C1(1))->twice(), "\\n";\n'
-    return "from phprt.php import *\n" + "".join(body) + 'echo(C1(1).twice(), "\\n")\n'
+    return _generated(php, lines // 14, lambda index: (
+        f"class C{index} {{\n    public $a;\n    public function __construct($a) {{\n"
+        f"        $this->a = $a;\n    }}\n    public function get() {{\n"
+        f"        return $this->a + {index};\n    }}\n    public function twice() {{\n"
+        f"        return $this->get() * 2;\n    }}\n    public function name() {{\n"
+        f"        return 'C{index}';\n    }}\n}}\n",
+        f"class C{index}:\n    def __init__(self, a):\n        self.a = a\n\n"
+        f"    def get(self):\n        return self.a + {index}\n\n    def twice(self):\n"
+        f"        return self.get() * 2\n\n    def name(self):\n        return 'C{index}'\n\n\n",
+    ), ('echo (new C1(1))->twice(), "\\n";\n', 'echo(C1(1).twice(), "\\n")\n'))
+
+
+def typed_script(lines: int, php: bool) -> str:
+    """A script of about ``lines`` lines of typed PHP classes and their port (PERF-CLASS-3): groups of
+    an abstract base with a typed property and a static array, three classes deep under it (a
+    constructor with a typed parameter, a method calling its parent's, an array constant), and an
+    exception class; one used, its result echoed."""
+    return _generated(php, lines // 34, lambda index: (
+        f"abstract class Base{index} {{\n    public static array $registry = [];\n"
+        f"    protected int $id = 0;\n    abstract public function name(): string;\n"
+        f"    public function id(): int {{\n        return $this->id;\n    }}\n}}\n"
+        f"class A{index} extends Base{index} {{\n    public function __construct(int $id = 0) {{\n"
+        f"        $this->id = $id;\n    }}\n    public function name(): string {{\n"
+        f"        return 'A{index}';\n    }}\n}}\n"
+        f"class B{index} extends A{index} {{\n    public function name(): string {{\n"
+        f"        return 'B' . parent::name();\n    }}\n}}\n"
+        f"class C{index} extends B{index} {{\n    const LIMITS = [1, 2, 3];\n"
+        f"    public function limit(int $k): int {{\n        return self::LIMITS[$k] ?? 0;\n    }}\n}}\n"
+        f"class Error{index} extends Exception {{\n}}\n",
+        f"class Base{index}(ABC):\n    registry: list = []\n    id: int = 0\n\n"
+        f"    @abstractmethod\n    def name(self) -> str: ...\n\n"
+        f"    def get_id(self) -> int:\n        return self.id\n\n\n"
+        f"class A{index}(Base{index}):\n    def __init__(self, id: int = 0) -> None:\n"
+        f"        self.id = id\n\n    def name(self) -> str:\n        return 'A{index}'\n\n\n"
+        f"class B{index}(A{index}):\n    def name(self) -> str:\n        return 'B' + super().name()\n\n\n"
+        f"class C{index}(B{index}):\n    LIMITS = (1, 2, 3)\n\n    def limit(self, k: int) -> int:\n"
+        f"        return self.LIMITS[k] if k < len(self.LIMITS) else 0\n\n\n"
+        f"class Error{index}(Exception):\n    pass\n\n\n",
+    ), ('$c = new C1(3);\necho $c->name(), " ", $c->limit(1), "\\n";\n', 'c = C1(3)\necho(c.name(), " ", c.limit(1), "\\n")\n'),
+        head="from abc import ABC, abstractmethod\n\n")
 
 
 def _site(directory: Path) -> tuple[Path, Path]:
@@ -176,6 +203,8 @@ def _site(directory: Path) -> tuple[Path, Path]:
     (php / "long.php").write_text(long_script(700, php=True))
     (py / "classes.py").write_text(classes_script(700, php=False))
     (php / "classes.php").write_text(classes_script(700, php=True))
+    (py / "typed.py").write_text(typed_script(700, php=False))
+    (php / "typed.php").write_text(typed_script(700, php=True))
     # the same classes in a module the script imports: made once per process (RT-SCRIPT-1)
     (py / "classes_module.py").write_text(classes_script(700, php=False).partition("\n")[2].rpartition("echo(")[0])
     (py / "imports_classes.py").write_text('from phprt.php import *\nfrom classes_module import C1\n'
@@ -235,10 +264,13 @@ def _long_vs_short(py: Path, php: Path, seconds: float, measured: bool) -> list[
         short = wrk(f"http://127.0.0.1:{port}/index.py", 16, seconds)[0]
         long = wrk(f"http://127.0.0.1:{port}/long.py", 16, seconds)[0]
         classes = wrk(f"http://127.0.0.1:{port}/classes.py", 16, seconds)[0]
+        typed = wrk(f"http://127.0.0.1:{port}/typed.py", 16, seconds)[0]
         imported = wrk(f"http://127.0.0.1:{port}/imports_classes.py", 16, seconds)[0]
         page = wrk(f"http://127.0.0.1:{port}/page.py?name=x", 16, seconds)[0]
     results.append(Result.of("serve 700-line script req/s", long, short, "req/s", "serve 5-line script"))
     results.append(Result.of("serve 700 lines of 50 classes req/s", classes, short, "req/s", "serve 5-line script"))
+    results.append(Result.of("serve 700 lines of a typed class hierarchy req/s", typed, short, "req/s",
+                             "serve 5-line script"))
     results.append(Result.of("serve, the 50 classes imported from a module req/s", imported, short, "req/s",
                              "serve 5-line script"))
     theirs = None
@@ -248,16 +280,22 @@ def _long_vs_short(py: Path, php: Path, seconds: float, measured: bool) -> list[
             short = wrk(f"http://127.0.0.1:{port}/index.php", 16, seconds)[0]
             long = wrk(f"http://127.0.0.1:{port}/long.php", 16, seconds)[0]
             classes = wrk(f"http://127.0.0.1:{port}/classes.php", 16, seconds)[0]
+            typed = wrk(f"http://127.0.0.1:{port}/typed.php", 16, seconds)[0]
             theirs = wrk(f"http://127.0.0.1:{port}/page.php?name=x", 16, seconds)[0]
         results.append(Result.of("php -S 700-line script req/s", long, short, "req/s", "php -S 5-line script"))
         results.append(Result.of("php -S 700 lines of 50 classes req/s", classes, short, "req/s", "php -S 5-line script"))
+        results.append(Result.of("php -S 700 lines of a typed class hierarchy req/s", typed, short, "req/s",
+                                 "php -S 5-line script"))
     if php_available() and _opcache():
         port = free_port()  # production's PHP: opcache binds the compiled classes from shared memory
         with server(["php", "-n", "-d", "zend_extension=opcache", "-d", "opcache.enable_cli=1", "-S",
                      f"127.0.0.1:{port}", "-t", str(php)], port):
             short = wrk(f"http://127.0.0.1:{port}/index.php", 16, seconds)[0]
             classes = wrk(f"http://127.0.0.1:{port}/classes.php", 16, seconds)[0]
+            typed = wrk(f"http://127.0.0.1:{port}/typed.php", 16, seconds)[0]
         results.append(Result.of("php -S + opcache 700 lines of 50 classes req/s", classes, short, "req/s",
                                  "php -S + opcache 5-line script"))
+        results.append(Result.of("php -S + opcache 700 lines of a typed class hierarchy req/s", typed, short,
+                                 "req/s", "php -S + opcache 5-line script"))
     results.append(Result.of("serve a 52-echo page 1p req/s", page, theirs, "req/s", "php -n -S"))
     return results

@@ -2,10 +2,12 @@
 script's classes from shared memory (PERF-CLASS-1).
 
 A class statement at the top of a script file whose class comes out the same every time
-(``plain_class_bodies``: its body holds only methods and constants) is run once per *lane*: a
+(``plain_class_bodies``: its body holds only methods and constants, and the names it reads --
+its bases, its decorators, its annotations -- name the same objects) is run once per *lane*: a
 namespace that one request of the script uses at a time, kept with the classes made in it.
 Each later request that takes the lane finds its classes made: the class statement binds the
-kept class. The kept methods read the lane's namespace, which is that request's globals.
+kept class, where the names it reads are bound to what they were when it was made. The kept
+methods read the lane's namespace, which is that request's globals.
 
 When the request ends (``Runtime.dispose()``, PERF-RELEASE-2) the namespace is emptied, each kept
 class's attributes go back to what the class statement made (PHP's static properties are the
@@ -32,10 +34,12 @@ import __future__
 import _ast
 import builtins
 import gc
+import marshal
 import operator
 import sys
 import threading
 import weakref
+from abc import ABCMeta, abstractmethod
 from collections.abc import Callable, Mapping
 from types import CodeType, FunctionType
 from typing import Any
@@ -54,7 +58,16 @@ MAX_LANES = 256
 _idle_lanes = 0
 
 _CONSTANTS = (int, float, complex, str, bytes, bool, type(None), type(Ellipsis))
-_DECORATORS = ("staticmethod", "classmethod")  # the decorators a plain method may have
+#: The decorators a plain method may have, and what each name must be bound to as its class is made.
+_DECORATORS: dict[str, object] = {"staticmethod": staticmethod, "classmethod": classmethod, "property": property,
+                                  "abstractmethod": abstractmethod}
+_ACCESSORS = ("setter", "getter", "deleter")  # ``@name.setter``, of a property the body made before
+#: The metaclasses of the classes a module defines that a plain class may have for a base (PERF-CLASS-3).
+_METACLASSES = (type, ABCMeta)
+
+#: The names a plain class statement reads, in order: each with the object it must be bound to
+#: (a decorator's), or None for whatever it is bound to when the class is made.
+_Reads = tuple[tuple[str, object | None], ...]
 
 
 def _constant(node: _ast.expr | None) -> bool:
@@ -68,67 +81,164 @@ def _constant(node: _ast.expr | None) -> bool:
     return False
 
 
-def _plain_method(node: _ast.FunctionDef | _ast.AsyncFunctionDef, deferred: bool) -> bool:
-    # No decorator but staticmethod or classmethod; constant defaults; no annotation, which
-    # would be evaluated where the class is made -- unless ``deferred`` (``from __future__
-    # import annotations``: they are strings).
+def _display(node: _ast.expr) -> bool:
+    # A constant, or a list, dict or set display of them: a new object of the same value each time.
+    if isinstance(node, (_ast.List, _ast.Set)):
+        return all(_display(item) for item in node.elts)
+    if isinstance(node, _ast.Dict):
+        return all(key is not None and _constant(key) for key in node.keys) and all(map(_display, node.values))
+    return _constant(node)
+
+
+_COPIED = (list, dict, set)  # a display's values: a class's own, copied to be compared and set back
+
+
+def _fresh(value: Any) -> Any:
+    # A list, dict or set of constants made again, as its display makes it; anything else as it is.
+    kind = type(value)
+    if kind is list:
+        return [_fresh(item) for item in value]
+    if kind is dict:
+        return {key: _fresh(item) for key, item in value.items()}
+    return set(value) if kind is set else value
+
+
+def _dumped(value: Any) -> bytes | None:
+    # A display's value as marshal writes it (format 2: no references, floats as their bytes): the
+    # same bytes for the same types, items and order -- ``[True]`` is not ``[1]``, nor ``-0.0``
+    # ``0.0`` -- where ``==`` would not tell them apart; None for what marshal cannot write (a class).
+    try:
+        return marshal.dumps(value, 2)
+    except ValueError:
+        return None
+
+
+#: A kept class's list, dict or set as made: its name, the value made, and either marshal's bytes
+#: of it (``_dumped``) or, where there are none (``__annotations__``: classes, equal to themselves
+#: alone), a dict's keys in order (else None).
+_Copy = tuple[str, Any, bytes | None, list[Any] | None]
+
+
+def _annotation_names(node: _ast.expr) -> list[str] | None:
+    # The names an annotation reads, where it is made of names, constants, attributes, subscripts,
+    # ``|`` and tuples or lists of them (``int``, ``list[Item]``, ``str | None``, ``typing.Any``):
+    # the same value wherever those names are bound to the same objects; else None.
+    if isinstance(node, _ast.Constant):
+        return []
+    if isinstance(node, _ast.Name):
+        return [node.id]
+    if isinstance(node, _ast.Attribute):
+        return _annotation_names(node.value)
+    parts: list[_ast.expr]
+    if isinstance(node, _ast.Subscript):
+        parts = [node.value, node.slice]
+    elif isinstance(node, _ast.BinOp) and isinstance(node.op, _ast.BitOr):
+        parts = [node.left, node.right]
+    elif isinstance(node, (_ast.Tuple, _ast.List)):
+        parts = node.elts
+    else:
+        return None
+    names: list[str] = []
+    for part in parts:
+        read = _annotation_names(part)
+        if read is None:
+            return None
+        names += read
+    return names
+
+
+def _method_reads(node: _ast.FunctionDef | _ast.AsyncFunctionDef, properties: set[str]) -> tuple[list[str], list[_ast.expr]] | None:
+    # A plain method's decorator name (none, or one of _DECORATORS; ``@p.setter`` of a property
+    # ``p`` made before reads none) and its annotations; None for a method that is not plain: another
+    # decorator, a default that is not a constant, ``__init_subclass__`` or ``__set_name__``.
     if len(node.decorator_list) > 1 or node.name in ("__init_subclass__", "__set_name__"):
-        return False
-    if not deferred and node.returns is not None:
-        return False
-    if node.decorator_list:
-        decorator = node.decorator_list[0]
-        if not (isinstance(decorator, _ast.Name) and decorator.id in _DECORATORS):
-            return False
+        return None
+    decorators: list[str] = []
+    for decorator in node.decorator_list:
+        if isinstance(decorator, _ast.Name) and decorator.id in _DECORATORS:
+            decorators.append(decorator.id)
+        elif not (isinstance(decorator, _ast.Attribute) and decorator.attr in _ACCESSORS
+                  and isinstance(decorator.value, _ast.Name) and decorator.value.id in properties):
+            return None
     arguments = node.args
+    if not (all(_constant(default) for default in arguments.defaults)
+            and all(default is None or _constant(default) for default in arguments.kw_defaults)):
+        return None
     every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg]
-    if not deferred and any(argument is not None and argument.annotation is not None for argument in every):
-        return False
-    return all(_constant(default) for default in arguments.defaults) and \
-        all(default is None or _constant(default) for default in arguments.kw_defaults)
+    annotations = [argument.annotation for argument in every if argument is not None and argument.annotation is not None]
+    if node.returns is not None:
+        annotations.append(node.returns)
+    return decorators, annotations
 
 
-def _plain(node: _ast.ClassDef, deferred: bool) -> bool:
+def _reads(node: _ast.ClassDef, deferred: bool) -> _Reads | None:
+    """The names the class statement ``node`` reads, where it makes the same class every time
+    those names are bound to the same objects; else None. Under ``from __future__ import
+    annotations`` (``deferred``) annotations are strings and read nothing."""
     if node.decorator_list or node.keywords or not all(isinstance(base, _ast.Name) for base in node.bases):
-        return False
+        return None
+    reads: dict[str, object | None] = {base.id: None for base in node.bases}  # type: ignore[attr-defined]
+    local: set[str] = set()  # the names the body binds: what a name it reads would find first
+    properties: set[str] = set()
+    annotations: list[_ast.expr] = []
     for statement in node.body:
         if isinstance(statement, (_ast.FunctionDef, _ast.AsyncFunctionDef)):
-            if not _plain_method(statement, deferred):
-                return False
+            method = _method_reads(statement, properties)
+            if method is None:
+                return None
+            decorators, read = method
+            for decorator in decorators:
+                if decorator in local:
+                    return None
+                reads[decorator] = _DECORATORS[decorator]
+            if decorators == ["property"]:
+                properties.add(statement.name)
+            annotations += read
+            local.add(statement.name)
         elif isinstance(statement, _ast.Assign):
-            if not (all(isinstance(target, _ast.Name) for target in statement.targets) and _constant(statement.value)):
-                return False
+            if not (all(isinstance(target, _ast.Name) for target in statement.targets) and _display(statement.value)):
+                return None
+            local.update(target.id for target in statement.targets)  # type: ignore[attr-defined]
+        elif isinstance(statement, _ast.AnnAssign):  # ``count: int = 0``
+            if not (isinstance(statement.target, _ast.Name) and (statement.value is None or _display(statement.value))):
+                return None
+            annotations.append(statement.annotation)
+            local.add(statement.target.id)
         elif not (isinstance(statement, _ast.Pass) or (isinstance(statement, _ast.Expr) and _constant(statement.value))):
-            return False
-    return True
+            return None
+    if not deferred:
+        for annotation in annotations:
+            names = _annotation_names(annotation)
+            if names is None or not local.isdisjoint(names):
+                return None
+            for name in names:
+                reads.setdefault(name, None)
+    return tuple(reads.items())
 
 
-def plain_class_bodies(tree: _ast.Module, code: CodeType) -> dict[CodeType, bool]:
+def plain_class_bodies(tree: _ast.Module, code: CodeType) -> dict[CodeType, _Reads]:
     """The body code of each class statement at the top of the module ``tree`` (compiled to
-    ``code``) that makes the same class every time it runs: no decorator or keyword, bases
-    named, and a body of methods (no decorator but ``staticmethod`` or ``classmethod``, constant
-    defaults, no annotations, no ``__init_subclass__`` or ``__set_name__``), assignments of
-    constants (numbers, strings, bytes, None, tuples of them), docstrings and ``pass``; each
-    with whether a method of it is decorated (the body reads ``staticmethod`` or ``classmethod``)."""
+    ``code``) that makes the same class every time it runs where the names it reads are bound
+    to the same objects: no decorator or keyword, bases named, and a body of methods (no
+    decorator but ``staticmethod``, ``classmethod``, ``property`` and its accessors, and
+    ``abstractmethod``; constant defaults; no ``__init_subclass__`` or ``__set_name__``),
+    assignments of constants (numbers, strings, bytes, None, tuples of them), annotated or not,
+    docstrings and ``pass``, its annotations made of names, constants, attributes, subscripts and
+    ``|``; each with the names it reads (``_reads``)."""
     deferred = bool(code.co_flags & __future__.annotations.compiler_flag)
-    lines = {(node.name, node.lineno): _decorated(node) for node in tree.body
-             if isinstance(node, _ast.ClassDef) and _plain(node, deferred)}
+    lines = {(node.name, node.lineno): reads for node in tree.body
+             if isinstance(node, _ast.ClassDef) and (reads := _reads(node, deferred)) is not None}
     return {constant: lines[constant.co_name, constant.co_firstlineno] for constant in code.co_consts
             if isinstance(constant, CodeType) and (constant.co_name, constant.co_firstlineno) in lines}
-
-
-def _decorated(node: _ast.ClassDef) -> bool:
-    return any(isinstance(statement, (_ast.FunctionDef, _ast.AsyncFunctionDef)) and statement.decorator_list
-               for statement in node.body)
 
 
 #: What a lane's code calls ``bind`` on: each lane's copy of the code has the lane there instead.
 _LANE = "phprt.engine.classes: the lane that binds these classes"
 
-#: A run of plain class statements: each one's name, class body and bases named by no earlier
-#: statement of the run (their index and name); and whether a method of one is decorated.
+#: A run of plain class statements: each one's name, class body and the names it reads that no
+#: earlier statement of the run binds (each with its index among the names the statement reads).
 _Statement = tuple[str, CodeType, tuple[tuple[int, str], ...]]
-_Run = tuple[tuple[_Statement, ...], bool]
+_Run = tuple[_Statement, ...]
 
 
 class LaneCode:
@@ -138,7 +248,7 @@ class LaneCode:
 
     __slots__ = ("code", "plain", "runs")
 
-    def __init__(self, code: CodeType, plain: dict[CodeType, bool], runs: tuple[_Run, ...]) -> None:
+    def __init__(self, code: CodeType, plain: dict[CodeType, _Reads], runs: tuple[_Run, ...]) -> None:
         self.code, self.plain, self.runs = code, plain, runs
 
 
@@ -152,7 +262,7 @@ def lane_code(tree: _ast.Module, code: CodeType, path: str) -> LaneCode | None:
     runs: list[list[_ast.ClassDef]] = []
     statement: _ast.If | None = None  # the ``if`` of the run under way
     for node in tree.body:
-        if not (isinstance(node, _ast.ClassDef) and _plain(node, deferred)):
+        if not (isinstance(node, _ast.ClassDef) and _reads(node, deferred) is not None):
             statement = None
             body.append(node)
             continue
@@ -171,11 +281,11 @@ def lane_code(tree: _ast.Module, code: CodeType, path: str) -> LaneCode | None:
     for run in runs:
         statements, bound = [], set()
         for node in run:
-            outside = tuple((index, base.id) for index, base in enumerate(node.bases)
-                            if isinstance(base, _ast.Name) and base.id not in bound)
-            statements.append((node.name, bodies[node.name, node.lineno], outside))
+            body_code = bodies[node.name, node.lineno]
+            outside = tuple((index, name) for index, (name, _) in enumerate(plain[body_code]) if name not in bound)
+            statements.append((node.name, body_code, outside))
             bound.add(node.name)
-        made.append((tuple(statements), any(_decorated(node) for node in run)))
+        made.append(tuple(statements))
     return LaneCode(lanes, plain, tuple(made))
 
 
@@ -195,13 +305,24 @@ def _bound_or(index: int, first: _ast.ClassDef) -> _ast.If:
 class _Kept:
     """A class a lane made: what its statement gave it, and how often it is referred to."""
 
-    __slots__ = ("cls", "bases", "attributes", "name", "qualname", "type_bases", "references", "functions",
+    __slots__ = ("cls", "reads", "attributes", "copies", "name", "qualname", "type_bases", "references", "functions",
                  "function_references", "type_dict", "type_dict_references")
 
-    def __init__(self, cls: type, bases: tuple[type, ...], references: int, namespace: dict[str, Any]) -> None:
+    def __init__(self, cls: type, reads: tuple[int, ...], references: int, namespace: dict[str, Any]) -> None:
         self.cls = cls
-        self.bases = tuple(map(id, bases))  # ids: the kept bases are the lane's, or object
+        #: the ids of what the names its statement reads were bound to: objects the class refers
+        #: to (its bases, decorators, annotations), which live as long as it does
+        self.reads = reads
         self.attributes = dict(cls.__dict__)
+        self.type_dict: dict[str, Any] = _type_dict(cls) or {}
+        #: its lists, dicts and sets (a display's value, ``__annotations__``), as made: copies, which
+        #: a request's end compares with the class's and sets back (``Lane.release``)
+        self.copies: list[_Copy] = []
+        for name, value in self.attributes.items():
+            if type(value) in _COPIED:
+                made = self.attributes[name] = _fresh(value)
+                dump = _dumped(made)
+                self.copies.append((name, made, dump, list(made) if dump is None and type(made) is dict else None))
         # the objects a heap type gives for these until they are set: changed, they are others
         self.name, self.qualname, self.type_bases = cls.__name__, cls.__qualname__, cls.__bases__
         #: sys.getrefcount(cls) while nothing of a request refers to it: what the class is made
@@ -209,12 +330,11 @@ class _Kept:
         self.references = references
         #: its methods' functions, which read the namespace, and how often each is referred to
         #: while nothing of a request refers to it (counted as ``escaped()`` counts them)
-        self.functions = [function for function in map(_function_of, self.attributes.values())
-                          if function is not None and function.__globals__ is namespace]
+        self.functions = [function for value in self.attributes.values() for function in _functions_of(value)
+                          if function.__globals__ is namespace]
         self.function_references = [sys.getrefcount(function) for function in self.functions]
-        #: the class's own dict, which a ``cls.__dict__`` proxy kept elsewhere would refer to
-        self.type_dict: dict[str, Any] = next(
-            (item for item in gc.get_referents(cls) if type(item) is dict and "__module__" in item), {})
+        #: how often the class's own dict (``type_dict``) is referred to: a ``cls.__dict__`` proxy kept
+        #: elsewhere would add one
         self.type_dict_references = sys.getrefcount(self.type_dict) if self.type_dict else -1  # none found: never kept
 
     def escaped(self) -> bool:
@@ -225,7 +345,8 @@ class _Kept:
 
     def restored(self) -> bool:
         """The class as its statement made it, its attributes set back where a request
-        changed them; False where that cannot be done."""
+        changed them (its lists, dicts and sets are set back first, by ``Lane.release``); False
+        where that cannot be done."""
         cls, attributes = self.cls, self.attributes
         if cls.__name__ is not self.name or cls.__qualname__ is not self.qualname or cls.__bases__ is not self.type_bases:
             return False
@@ -235,7 +356,7 @@ class _Kept:
             for name in [name for name in cls.__dict__ if name not in attributes]:
                 delattr(cls, name)
             for name, value in attributes.items():
-                if cls.__dict__.get(name, _restored) is not value:
+                if cls.__dict__.get(name, _restored) is not value and type(value) not in _COPIED:
                     setattr(cls, name, value)
         except (AttributeError, TypeError):
             return False
@@ -245,11 +366,45 @@ class _Kept:
 _restored = object()
 
 
+def _type_dict(cls: type) -> dict[str, Any] | None:
+    # The class's own dict, which a ``cls.__dict__`` proxy kept elsewhere would refer to.
+    return next((item for item in gc.get_referents(cls) if type(item) is dict and "__module__" in item), None)
+
+
+class _Made:
+    """A class a lane's script made as Python makes it, at each request, watched by weak
+    references while it lives. Until the cycle collector frees it (a class refers to itself), its
+    functions refer to the namespace; while nothing else refers to it, its dict or one of its
+    functions, none of them can be called, and the namespace may serve the next request."""
+
+    __slots__ = ("cls", "references", "type_dict_references", "functions", "function_references")
+
+    def __init__(self, cls: type, references: int, functions: list[FunctionType]) -> None:
+        self.cls = weakref.ref(cls)
+        self.references = references  # sys.getrefcount(cls) as it was made
+        self.type_dict_references = sys.getrefcount(_type_dict(cls))  # counted as lingering() counts it
+        self.functions = [weakref.ref(function) for function in functions]
+        self.function_references = list(map(sys.getrefcount, functions))
+
+    def lingering(self) -> int | None:
+        """How many references to the namespace its functions hold while the class waits to be
+        freed (none once it is); None where something else refers to the class, its dict or one
+        of its functions."""
+        cls = self.cls()
+        if cls is None:
+            return 0
+        functions = [function() for function in self.functions]
+        if sys.getrefcount(cls) != self.references or sys.getrefcount(_type_dict(cls)) != self.type_dict_references \
+                or list(map(sys.getrefcount, functions)) != self.function_references:
+            return None
+        return len(functions)
+
+
 class Lane:
     """A namespace one request of a script uses at a time, and the classes made in it."""
 
-    __slots__ = ("namespace", "path", "source", "code", "plain", "bound", "kept", "undecorated", "by_class",
-                 "functions", "spoiled", "watched", "states", "counts", "__weakref__")
+    __slots__ = ("namespace", "path", "source", "code", "plain", "bound", "kept", "unread", "by_class", "copies",
+                 "made", "functions", "spoiled", "watched", "dicts", "attributes", "names", "counts", "__weakref__")
 
     def __init__(self, path: str, source: LaneCode) -> None:
         self.namespace: dict[str, Any] = {}
@@ -259,86 +414,100 @@ class Lane:
         this = weakref.proxy(self)
         self.code = source.code.replace(co_consts=tuple(
             this if type(constant) is str and constant == _LANE else constant for constant in source.code.co_consts))
-        #: by run, once each of its classes is kept: the classes by name, the bases named outside
-        #: the run with the ids they were made with, and whether a method is decorated
-        self.bound: list[tuple[dict[str, type], tuple[tuple[str, int], ...], bool] | None] = [None] * len(source.runs)
+        #: by run, once each of its classes is kept: the classes by name, and the names read
+        #: outside the run with the ids of what they were bound to when the classes were made
+        self.bound: list[tuple[dict[str, type], tuple[tuple[str, int], ...]] | None] = [None] * len(source.runs)
         self.kept: dict[CodeType, _Kept] = {}  # by the class body's code
-        self.undecorated: dict[CodeType, _Kept] = {}  # those whose body reads no decorator
+        self.unread: dict[CodeType, _Kept] = {}  # those whose statement reads no name: bound at once
         self.by_class: dict[int, _Kept] = {}  # the same, by the class's id
+        #: their lists, dicts and sets (``_Kept.copies``), set back at each end
+        self.copies: list[tuple[_Kept, str, Any, bytes | None, list[Any] | None]] = []
+        self.made: list[_Made] = []  # the script's other classes with functions, while they live
         self.functions = 0  # the kept classes' functions, each referring to the namespace
         self.spoiled = False  # something of this request may outlive it: the lane ends with it
         #: Once a request's end found every kept class as made and referred to as when it was
-        #: made (``_Kept``): the classes, their dicts and functions, the classes' state then, and
-        #: how often each was referred to then -- what the next ends compare at once (PERF-CLASS-2).
+        #: made (``_Kept``): the classes, their dicts and functions; the dicts, the attributes, names
+        #: and bases as made; and how often each was referred to then -- what the next ends compare
+        #: at once (PERF-CLASS-2).
         self.watched: list[Any] = []
-        self.states: list[tuple[Any, ...]] = []
+        self.dicts: list[dict[str, Any]] = []
+        self.attributes: list[dict[str, Any]] = []
+        self.names: list[tuple[str, str, tuple[type, ...]]] = []
         self.counts: list[int] | None = None
 
-    def build(self, body: FunctionType, name: str, bases: tuple[type, ...]) -> type:
-        """The class a plain class statement makes: the kept one, or one made now and kept."""
-        namespace = self.namespace
-        if self.plain[body.__code__] and not namespace.keys().isdisjoint(_DECORATORS):
-            self.spoiled = True  # the body would read the script's own: made as Python makes it
-            return _python_build_class(body, name, *bases)  # type: ignore[no-any-return]
-        kept = self.kept.get(body.__code__)
+    def build(self, body: FunctionType, name: str, bases: tuple[type, ...]) -> type | None:
+        """The class a plain class statement makes: the kept one, where the names the statement
+        reads are bound as they were when it was made; or one made now, and kept where each
+        decorator's name is the decorator and each base the lane's or a module's; else None, for
+        Python to make."""
+        code = body.__code__
+        reads = _found(self.namespace, self.plain[code])
+        kept = self.kept.get(code)
         if kept is not None:
-            if kept.bases == (tuple(map(id, bases)) if bases else ()):
+            if kept.reads == reads:
                 return kept.cls
-            self.spoiled = True  # another base than last time: made anew, and the lane ends
-            return _python_build_class(body, name, *bases)  # type: ignore[no-any-return]
-        if any(base is not object and id(base) not in self.by_class for base in bases):
-            return _python_build_class(body, name, *bases)  # type: ignore[no-any-return]
-        # Counted the same way before and after (a loop's own references to a base would count):
-        # what the new class adds to its bases' references.
-        before = [sys.getrefcount(base) for base in bases]
+            self.spoiled = True  # another base or annotation than last time: made anew, and the lane ends
+            return None
+        if reads is None or not all(base is object or id(base) in self.by_class or _importable(base) for base in bases):
+            return None
+        # What the new class adds to the kept classes' references -- as a base, an ancestor in its
+        # MRO, in an annotation -- counted the same way before and after.
+        kept_classes = [kept.cls for kept in self.kept.values()]
+        before = list(map(sys.getrefcount, kept_classes))
         cls: type = _python_build_class(body, name, *bases)
-        after = [sys.getrefcount(base) for base in bases]
+        after = list(map(sys.getrefcount, kept_classes))
         references = sys.getrefcount(cls)
-        for index in range(len(bases)):
-            if bases[index] is not object:
-                self.by_class[id(bases[index])].references += after[index] - before[index]
-        kept = self.kept[body.__code__] = self.by_class[id(cls)] = _Kept(cls, bases, references, namespace)
-        if not self.plain[body.__code__]:
-            self.undecorated[body.__code__] = kept
+        for earlier, counted, now in zip(self.kept.values(), before, after):
+            earlier.references += now - counted
+        kept = self.kept[code] = self.by_class[id(cls)] = _Kept(cls, reads, references, self.namespace)
+        if not reads:
+            self.unread[code] = kept
+        self.copies += [(kept, *copy) for copy in kept.copies]
         self.functions += len(kept.functions)
         self.counts = None  # another class to watch
         return cls
 
+    def watch(self, cls: type, references: int) -> None:
+        """Watch a class the script made as Python makes it (``references``: sys.getrefcount(cls)
+        as it was made), where a function of it refers to the namespace."""
+        namespace = self.namespace
+        functions = [function for value in cls.__dict__.values() for function in _functions_of(value)
+                     if function.__globals__ is namespace]
+        if functions:
+            self.made.append(_Made(cls, references, functions))
+
     def bind(self, run: int) -> bool:
         """Bind the kept classes of the ``run``-th run of plain class statements, as running
         them would, at once (PERF-CLASS-2). False -- and the statements run -- until each of
-        them is kept, where a base named outside the run is not the one its class was made
-        with, or where the script binds a decorator's name of its own."""
+        them is kept, or where a name they read outside the run is not bound to what it was
+        when its class was made."""
         bound = self.bound[run]
         if bound is None:
             bound = self._bound(run)
             if bound is None:
                 return False
-        classes, outside, decorated = bound
+        classes, outside = bound
         namespace = self.namespace
-        if decorated and not namespace.keys().isdisjoint(_DECORATORS):
-            return False
         for name, made_with in outside:
-            if id(namespace[name] if name in namespace else getattr(builtins, name, None)) != made_with:
+            if id(namespace[name] if name in namespace else getattr(builtins, name, _missing)) != made_with:
                 return False
         namespace.update(classes)
         return True
 
-    def _bound(self, run: int) -> tuple[dict[str, type], tuple[tuple[str, int], ...], bool] | None:
+    def _bound(self, run: int) -> tuple[dict[str, type], tuple[tuple[str, int], ...]] | None:
         # What ``bind`` binds for the run, once each of its classes is kept.
-        statements, decorated = self.source.runs[run]
         classes: dict[str, type] = {}
-        outside = []
-        for name, body, bases in statements:
+        outside: dict[str, int] = {}  # each name once: statements of a run bind none but their classes
+        for name, body, reads in self.source.runs[run]:
             kept = self.kept.get(body)
             if kept is None:
                 return None
-            outside += [(base, kept.bases[index]) for index, base in bases]
+            outside.update((read, kept.reads[index]) for index, read in reads)
             classes[name] = kept.cls
         for cls in classes.values():  # the dict refers to each: counted as the class's own (release)
             self.by_class[id(cls)].references += 1
         self.counts = None
-        bound = self.bound[run] = (classes, tuple(outside), decorated)
+        bound = self.bound[run] = (classes, tuple(outside.items()))
         return bound
 
     def _counts(self) -> list[int]:
@@ -352,20 +521,38 @@ class Lane:
             _RUNNING.pop(id(self.namespace), None)
         if self.spoiled or self.namespace:
             return
-        if self.counts is None or list(map(_state, self.watched[:len(self.states)])) != self.states \
-                or self._counts() != self.counts:
-            self.watched, self.states, self.counts = [], [], None  # as it was when the classes were made
+        for kept, name, made, dump, keys in self.copies:  # as made: else a new copy
+            value = kept.type_dict.get(name, _restored)
+            if not (_dumped(value) == dump if dump is not None else
+                    type(value) is type(made) and value == made and (keys is None or list(value) == keys)):
+                try:
+                    setattr(kept.cls, name, _fresh(made))
+                except (AttributeError, TypeError):
+                    return
+        if self.counts is None or self.dicts != self.attributes \
+                or list(map(_names, self.watched[:len(self.names)])) != self.names or self._counts() != self.counts:
+            self.watched, self.dicts, self.attributes, self.names, self.counts = [], [], [], [], None
             for kept in self.kept.values():  # restored first: what a request set on a class goes with it
                 if not kept.restored() or kept.escaped():
                     return
-            kept_classes = self.kept.values()
-            self.states = [(kept.attributes, kept.name, kept.qualname, kept.type_bases) for kept in kept_classes]
-            self.watched = [kept.cls for kept in kept_classes]
-            self.watched += [kept.type_dict for kept in kept_classes] + [
+            kept_classes = self.kept.values()  # as they were when they were made
+            self.dicts = [kept.type_dict for kept in kept_classes]
+            self.attributes = [kept.attributes for kept in kept_classes]
+            self.names = [(kept.name, kept.qualname, kept.type_bases) for kept in kept_classes]
+            self.watched = [kept.cls for kept in kept_classes] + self.dicts + [
                 function for kept in kept_classes for function in kept.functions]
             self.counts = self._counts()
-        # the namespace: this lane, the argument, and the kept classes' functions
-        if sys.getrefcount(self.namespace) != 2 + self.functions:
+        # the namespace: this lane, the argument, the kept classes' functions and those of the
+        # script's other classes that wait for the cycle collector
+        lingering = 0
+        if self.made:
+            self.made = [made for made in self.made if made.cls() is not None]
+            for made in self.made:
+                functions = made.lingering()
+                if functions is None:
+                    return
+                lingering += functions
+        if sys.getrefcount(self.namespace) != 2 + self.functions + lingering:
             return
         global _idle_lanes
         with _LOCK:
@@ -375,30 +562,62 @@ class Lane:
                 _idle_lanes += 1
 
 
-#: What a class statement made of a class, beside its references: its attributes, names and bases.
-_state = operator.attrgetter("__dict__", "__name__", "__qualname__", "__bases__")
+#: What a class statement made of a class beside its attributes and references: its names and bases.
+_names = operator.attrgetter("__name__", "__qualname__", "__bases__")
 
 
-def _function_of(value: object) -> FunctionType | None:
-    # The function of a class attribute that is a method (plain, static or class), else None.
+def _functions_of(value: object) -> list[FunctionType]:
+    # The functions of a class attribute: a method's (plain, static or class), a property's accessors.
+    if type(value) is property:
+        return [function for function in (value.fget, value.fset, value.fdel) if type(function) is FunctionType]
     function = getattr(value, "__func__", value)
-    return function if isinstance(function, FunctionType) else None
+    return [function] if isinstance(function, FunctionType) else []
+
+
+_missing = object()  # a name bound nowhere
+
+
+def _found(namespace: dict[str, Any], reads: _Reads) -> tuple[int, ...] | None:
+    # The ids of what the names a class statement reads are bound to, as its body finds them (the
+    # script's globals, then the builtins); None where a decorator's name is not the decorator.
+    found = []
+    for name, expected in reads:
+        value = namespace[name] if name in namespace else getattr(builtins, name, _missing)
+        if expected is not None and value is not expected:
+            return None
+        found.append(id(value))
+    return tuple(found)
+
+
+def _importable(cls: type) -> bool:
+    # A class a module defines (``Exception``, ``abc.ABC``, an application's base class): the same
+    # object at every request, as the module is imported once -- of a metaclass that makes the
+    # same class every time (PERF-CLASS-3).
+    module = sys.modules.get(cls.__module__)
+    found: Any = module
+    for part in cls.__qualname__.split("."):
+        found = getattr(found, part, None)
+    return found is cls and type(cls) in _METACLASSES
 
 
 def _build_class(body: Callable[..., Any], name: str, /, *bases: Any, **keywords: Any) -> Any:
     """``builtins.__build_class__`` once a lane is made: a plain class statement of a lane's
     script goes to the lane, every other one to Python's own."""
     lane = _RUNNING.get(id(getattr(body, "__globals__", None)))
-    if lane is None or keywords:
+    if lane is None:
         return _python_build_class(body, name, *bases, **keywords)
     code: Any = getattr(body, "__code__", None)
-    if not bases:  # the kept class of a statement without bases or decorators: bound at once
-        kept = lane.undecorated.get(code)
-        if kept is not None and not kept.bases:
-            return kept.cls
-    if code not in lane.plain:
-        return _python_build_class(body, name, *bases, **keywords)
-    return lane.build(body, name, bases)  # type: ignore[arg-type]
+    kept = lane.unread.get(code)
+    if kept is not None:  # the kept class of a statement that reads no name: bound at once
+        return kept.cls
+    if code in lane.plain and not keywords:
+        kept_class = lane.build(body, name, bases)  # type: ignore[arg-type]
+        if kept_class is not None:
+            return kept_class
+    cls = _python_build_class(body, name, *bases, **keywords)
+    references = sys.getrefcount(cls)  # counted as Lane.release counts it: a name and the argument
+    lane.watch(cls, references)
+    return cls
 
 
 def checkout(path: str, source: LaneCode, template: Mapping[str, Any]) -> Lane:

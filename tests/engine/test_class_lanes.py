@@ -11,6 +11,7 @@ that outlives its request would end the lane (its methods would read whichever r
 from __future__ import annotations
 
 import _ast
+import abc
 import gc
 import os
 import threading
@@ -22,7 +23,7 @@ import pytest
 from phprt import MemoryTransport
 from phprt.engine.classes import plain_class_bodies
 from phprt.net.site import ScriptCall
-from tests.support.lanes import COUNTER, seen_module
+from tests.support.lanes import COUNTER, HIERARCHY, seen_module
 
 
 @pytest.fixture
@@ -85,7 +86,7 @@ def test_classes_that_may_come_out_otherwise_are_made_by_every_request(site: Pat
     (site / "other.py").write_text(
         "from phprt.php import *\nimport seen\nimport weakref\n\n"
         "class Plain:\n    pass\n\n"
-        "class Items:\n    items = []\n\n"  # a mutable class attribute
+        "class Items:\n    items = list()\n\n"  # a class attribute a call makes
         "def decorate(cls):\n    return cls\n\n"
         "@decorate\nclass Decorated:\n    pass\n\n"
         "if True:\n    class Nested:\n        pass\n\n"
@@ -139,30 +140,48 @@ def test_requests_running_at_once_each_have_a_lane(site: Path) -> None:
     assert one is not two and one is not None and two is not None and (three is one or three is two)
 
 
-@pytest.mark.clause("PERF-CLASS-1")
+def _reads(source: str) -> dict[str, tuple[tuple[str, object], ...]]:
+    # The plain class statements of ``source`` and the names each reads.
+    tree = compile(source, "t.py", "exec", _ast.PyCF_ONLY_AST)
+    code = compile(tree, "t.py", "exec", dont_inherit=True)
+    return {body.co_name: reads for body, reads in plain_class_bodies(tree, code).items()}
+
+
+@pytest.mark.clause("PERF-CLASS-1", "PERF-CLASS-3")
 def test_which_class_statements_are_plain() -> None:
     source = '''
 from __future__ import annotations
 class Plain(Base):
     """doc"""
     K = (1, -2.5, "s", b"b", None, True)
-    def method(self, a: int = 1, *, b: str = "x") -> int:
+    L = [1, {"a": (2,)}, {3}]
+    count: int = 0
+    def method(self, a: int = 1, *, b: str = "x") -> Undefined:
         return a
     @staticmethod
     def tool(): pass
     @classmethod
     def make(cls): pass
+    @property
+    def p(self): pass
+    @p.setter
+    def p(self, value): pass
+    @abstractmethod
+    def must(self): pass
     pass
-class Mutable:
-    K = []
 class Called:
     K = len("x")
+class Made:
+    K = [len("x")]
 class Keyword(metaclass=type):
     pass
 class Dotted(module.Base):
     pass
-class Property:
-    @property
+class Other:
+    @functools.cache
+    def p(self): pass
+class Setter:
+    @elsewhere.setter
     def p(self): pass
 class Defaults:
     def f(self, a=[]): pass
@@ -175,12 +194,14 @@ if True:
     class Inside:
         pass
 '''
-    tree = compile(source, "t.py", "exec", _ast.PyCF_ONLY_AST)
-    code = compile(tree, "t.py", "exec", dont_inherit=True)
-    assert {body.co_name: decorated for body, decorated in plain_class_bodies(tree, code).items()} == {"Plain": True}
-    annotated = "class Annotated:\n    def f(self) -> int:\n        return 1\n"
-    tree = compile(annotated, "a.py", "exec", _ast.PyCF_ONLY_AST)
-    assert plain_class_bodies(tree, compile(tree, "a.py", "exec", dont_inherit=True)) == {}  # int would be read as the class is made
+    assert _reads(source) == {"Plain": (("Base", None), ("staticmethod", staticmethod), ("classmethod", classmethod),
+                                        ("property", property), ("abstractmethod", abc.abstractmethod))}
+    # without ``from __future__ import annotations``, what an annotation reads is read as the class is made
+    annotated = ("class Annotated:\n    count: int = 0\n    def f(self, a: list[Item] | None) -> typing.Any:\n"
+                 "        return 1\n"
+                 "class Called:\n    def f(self) -> make():\n        return 1\n"
+                 "class Local:\n    Item = int\n    def f(self) -> Item:\n        return 1\n")
+    assert _reads(annotated) == {"Annotated": (("int", None), ("list", None), ("Item", None), ("typing", None))}
 
 
 #: Two kept classes in one run, a subclass among them, and nothing of them changed by a request.
@@ -294,4 +315,108 @@ def test_a_script_holding_the_lane_s_own_string_gets_no_lanes() -> None:
     plain = "class A:\n    pass\n"
     tree = compile(plain, "p.py", "exec", _ast.PyCF_ONLY_AST)
     made = classes.lane_code(tree, compile(tree, "p.py", "exec", dont_inherit=True), "p.py")
-    assert made is not None and [name for (name, _, _), in [run for run, _ in made.runs]] == ["A"]
+    assert made is not None and [name for (name, _, _), in made.runs] == ["A"]
+
+
+@pytest.mark.clause("PERF-CLASS-3", "PERF-CLASS-1")
+def test_a_ported_hierarchy_is_kept_and_each_request_has_php_s_answer(site: Path, builds: list[str]) -> None:
+    # PHP (php -n -S, three requests): "1 2.5 nf\n" at each -- the static array starts empty every time
+    (site / "shapes.py").write_text(HIERARCHY)
+    assert [served(site / "shapes.py") for _ in range(4)] == [b"1 2.5 nf\n"] * 4
+    assert builds == ["Shape", "Rect", "Square", "Tiny", "NotFound"]  # made once: an ABC, three deep, an exception
+    first, *later = (ref() for ref in seen().classes)
+    assert all(cls is first for cls in later)
+
+
+def _kept(site: Path, name: str, source: str, queries: list[str]) -> tuple[list[bytes], list[Any]]:
+    # The bodies of ``queries`` served in turn, and the class each request recorded in ``seen``.
+    (site / name).write_text(source)
+    bodies = [served(site / name, query) for query in queries]
+    return bodies, [ref() for ref in seen().classes]
+
+
+@pytest.mark.clause("PERF-CLASS-3")
+def test_a_kept_class_s_lists_and_dicts_are_as_made_at_every_request(site: Path) -> None:
+    source = ("from phprt.php import *\nimport seen\nimport weakref\n\n"
+              "class Registry:\n    items = [1, 2.0, -0.0]\n    names: dict = {'a': 1, 'b': 2}\n    tags = {'x'}\n\n"
+              "seen.classes.append(weakref.ref(Registry))\n"
+              "echo(repr(Registry.items), repr(Registry.names), repr(Registry.tags), repr(Registry.__annotations__))\n"
+              "change = _GET.get('change')\n"
+              "if change == 'append':\n    Registry.items.append(3)\n"
+              "if change == 'types':\n    Registry.items[0] = True\n    Registry.items[1] = 2\n    Registry.items[2] = 0.0\n"
+              "if change == 'order':\n    del Registry.names['a']\n    Registry.names['a'] = 1\n"
+              "if change == 'replace':\n    Registry.tags = 'other'\n    Registry.__annotations__['tags'] = set\n"
+              "if change == 'delete':\n    del Registry.items\n")
+    made = b"[1, 2.0, -0.0]{'a': 1, 'b': 2}{'x'}{'names': <class 'dict'>}"
+    queries = ["", "change=append", "", "change=types", "", "change=order", "", "change=replace", "", "change=delete", ""]
+    bodies, classes = _kept(site, "registry.py", source, queries)
+    assert bodies == [made] * len(queries)  # each change, equal by == or not, gone by the next request
+    assert all(cls is classes[0] for cls in classes)  # set back: the lane goes on
+
+
+@pytest.mark.clause("PERF-CLASS-3")
+def test_a_class_whose_annotation_names_another_object_is_made_anew(site: Path) -> None:
+    source = ("from phprt.php import *\n\nNumber = float if _GET.get('float') else int\n\n"
+              "class Price:\n    amount: Number = 0\n    def value(self) -> Number:\n        return self.amount\n\n"
+              "echo(Price.__annotations__['amount'].__name__, Price.value.__annotations__['return'].__name__)\n")
+    (site / "price.py").write_text(source)
+    assert [served(site / "price.py", query) for query in ("", "", "float=1", "")] == [
+        b"intint", b"intint", b"floatfloat", b"intint"]
+
+
+@pytest.mark.clause("PERF-CLASS-3")
+def test_a_decorator_name_the_script_binds_itself_makes_the_class_as_python_does(site: Path) -> None:
+    source = ("from phprt.php import *\n\nif _GET.get('own'):\n    def property(function):\n        return 'own'\n\n"
+              "class Box:\n    @property\n    def size(self):\n        return 1\n\necho(Box().size)\n")
+    (site / "box.py").write_text(source)
+    assert [served(site / "box.py", query) for query in ("", "", "own=1", "")] == [b"1", b"1", b"own", b"1"]
+
+
+#: A plain class beside one each request makes as Python makes it (a dataclass), whose methods
+#: read the namespace; ``keep`` keeps an instance of the latter, ``vars`` its class's dict.
+MIXED = """from phprt.php import *
+import seen
+import weakref
+from dataclasses import dataclass
+
+
+class Plain:
+    def name(self):
+        return "plain " + secret
+
+
+@dataclass
+class Point:
+    x: int = 0
+
+    def label(self):
+        return secret
+
+
+secret = _GET.get("s", "-")
+seen.classes.append(weakref.ref(Plain))
+if _GET.get("keep"):
+    seen.kept.append(Point())
+if _GET.get("vars"):
+    seen.kept.append(vars(Point))
+echo(Plain().name(), " ", Point().label())
+"""
+
+
+@pytest.mark.clause("PERF-CLASS-3")
+def test_a_class_each_request_makes_does_not_end_the_lane(site: Path) -> None:
+    bodies, classes = _kept(site, "mixed.py", MIXED, [f"s={n}" for n in range(6)])
+    assert bodies == [f"plain {n} {n}".encode() for n in range(6)]
+    assert all(cls is classes[0] for cls in classes)
+
+
+@pytest.mark.clause("PERF-CLASS-3", "PERF-CLASS-1")
+@pytest.mark.parametrize("keep", ["keep", "vars"])
+def test_a_class_each_request_makes_that_outlives_it_ends_the_lane(site: Path, keep: str) -> None:
+    bodies, classes = _kept(site, "mixed.py", MIXED, ["s=1", f"s=2&{keep}=1", "s=3", "s=4"])
+    assert bodies == [b"plain 1 1", b"plain 2 2", b"plain 3 3", b"plain 4 4"]
+    kept = seen().kept[0]
+    label = kept.label if keep == "keep" else (lambda: kept["label"](None))
+    with pytest.raises(NameError):  # its request's globals are gone, and were not a later request's
+        label()
+    assert classes[1] is classes[0] and classes[2] is not classes[1] and classes[3] is classes[2]

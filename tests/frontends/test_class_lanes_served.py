@@ -24,7 +24,7 @@ from tests.support import python
 from tests.support.asgi import call
 from tests.support.fastcgi import exchange as fastcgi_exchange
 from tests.support.fastcgi import fcgi_request, nginx_params
-from tests.support.lanes import COUNTER, seen_module
+from tests.support.lanes import COUNTER, HIERARCHY, SHAPES, seen_module
 from tests.support.wsgi import exchange as wsgi_exchange
 from tests.support.wsgi import serve
 
@@ -36,57 +36,70 @@ STATIC = "from phprt.php import *\n\nclass C:\n    n = 0\n\nC.n += 1\necho(C.n)\
 def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     seen_module(tmp_path, monkeypatch)
     (tmp_path / "counter.py").write_text(COUNTER)
+    (tmp_path / "shapes.py").write_text(HIERARCHY)
     return tmp_path
 
 
-def three_requests(answer: Callable[[], bytes]) -> None:
+#: Each script's answer at every request: the static state starts afresh each time (PHP's, recorded:
+#: the counter's above, the hierarchy's in tests/support/lanes.py).
+ANSWERS = {"counter.py": b"1 n- -", "shapes.py": b"1 2.5 nf\n"}
+
+
+def three_requests(answer: Callable[[], bytes], script: str) -> None:
     # the static count and the attribute the script adds start afresh at every request
-    assert [answer() for _ in range(3)] == [b"1 n- -"] * 3
+    assert [answer() for _ in range(3)] == [ANSWERS[script]] * 3
     import seen
 
     made = [ref() for ref in seen.classes]
     assert made[0] is made[1] is made[2] is not None
 
 
-@pytest.mark.clause("PERF-CLASS-1", "SERVE-RUN-1")
-def test_served_by_the_http_server(root: Path) -> None:
+@pytest.mark.clause("PERF-CLASS-1", "PERF-CLASS-3", "SERVE-RUN-1")
+@pytest.mark.parametrize("script", ANSWERS)
+def test_served_by_the_http_server(root: Path, script: str) -> None:
     with HttpServer(root, log=io.StringIO()) as server:
         def answer() -> bytes:
             connection = http.client.HTTPConnection(*server.address, timeout=20)
             try:
-                connection.request("GET", "/counter.py")
+                connection.request("GET", f"/{script}")
                 return connection.getresponse().read()
             finally:
                 connection.close()
 
-        three_requests(answer)
+        three_requests(answer, script)
 
 
-@pytest.mark.clause("PERF-CLASS-1", "FCGI-NGINX-1")
-def test_served_by_the_fastcgi_responder(root: Path) -> None:
+@pytest.mark.clause("PERF-CLASS-1", "PERF-CLASS-3", "FCGI-NGINX-1")
+@pytest.mark.parametrize("script", ANSWERS)
+def test_served_by_the_fastcgi_responder(root: Path, script: str) -> None:
     with FastCgiServer(root, "127.0.0.1:0") as server:
-        three_requests(lambda: fastcgi_exchange(server.address, fcgi_request(nginx_params(root, "/counter.py")))
-                       .stdout.partition(b"\r\n\r\n")[2])
+        three_requests(lambda: fastcgi_exchange(server.address, fcgi_request(nginx_params(root, f"/{script}")))
+                       .stdout.partition(b"\r\n\r\n")[2], script)
 
 
-@pytest.mark.clause("PERF-CLASS-1", "WSGI-APP-1")
-def test_served_by_wsgi(root: Path) -> None:
+@pytest.mark.clause("PERF-CLASS-1", "PERF-CLASS-3", "WSGI-APP-1")
+@pytest.mark.parametrize("script", ANSWERS)
+def test_served_by_wsgi(root: Path, script: str) -> None:
     with serve(WSGIApp(root)) as port:
-        three_requests(lambda: wsgi_exchange(port, b"GET /counter.py HTTP/1.1\r\nHost: t\r\n\r\n")[2])
+        three_requests(lambda: wsgi_exchange(port, f"GET /{script} HTTP/1.1\r\nHost: t\r\n\r\n".encode())[2], script)
 
 
-@pytest.mark.clause("PERF-CLASS-1", "WSGI-APP-1", "ASGI-SCOPE-1")
-def test_served_by_asgi(root: Path) -> None:
+@pytest.mark.clause("PERF-CLASS-1", "PERF-CLASS-3", "WSGI-APP-1", "ASGI-SCOPE-1")
+@pytest.mark.parametrize("script", ANSWERS)
+def test_served_by_asgi(root: Path, script: str) -> None:
     app = ASGIApp(root)
-    three_requests(lambda: call(app, b"GET /counter.py HTTP/1.1\r\nHost: t\r\n\r\n").body)
+    three_requests(lambda: call(app, f"GET /{script} HTTP/1.1\r\nHost: t\r\n\r\n".encode()).body, script)
 
 
-@pytest.mark.clause("PERF-CLASS-1", "PERF-CLASS-2", "NET-CLI-1")
+@pytest.mark.clause("PERF-CLASS-1", "PERF-CLASS-2", "PERF-CLASS-3", "NET-CLI-1")
 def test_python_m_phprt_run_makes_its_classes_each_run(tmp_path: Path) -> None:
     # one request a process: PHP's 1 (php -n, as php-cgi), nothing kept
     (tmp_path / "static.py").write_text(STATIC)
     done = [python("-m", "phprt", "run", str(tmp_path / "static.py")) for _ in range(2)]
     assert [(run.returncode, run.stdout, run.stderr) for run in done] == [(0, b"1", b"")] * 2
+    (tmp_path / "shapes.py").write_text(SHAPES)  # PHP's answer: tests/support/lanes.py
+    done = [python("-m", "phprt", "run", str(tmp_path / "shapes.py")) for _ in range(2)]
+    assert [(run.returncode, run.stdout, run.stderr) for run in done] == [(0, ANSWERS["shapes.py"], b"")] * 2
 
 
 @pytest.mark.clause("PERF-CLASS-1", "PERF-CLASS-2", "RT-SCRIPT-1")

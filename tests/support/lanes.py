@@ -54,3 +54,74 @@ def seen_module(directory: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     import seen
 
     return seen
+
+
+#: What PHP does, recorded with ``php -n -S`` (8.2.36), three requests: "1 2.5 nf\\n" at each.
+#:
+#:     abstract class Shape { abstract public function area(): float; public static array $made = []; }
+#:     class Rect extends Shape { public function __construct(public float $w = 1.0) {}
+#:                                public function area(): float { return $this->w; } }
+#:     class Square extends Rect {}
+#:     class Tiny extends Square {}
+#:     class NotFound extends Exception {}
+#:     Shape::$made[] = "x";
+#:     echo count(Shape::$made), " ", (new Tiny(2.5))->area(), " ";
+#:     try { throw new NotFound("nf"); } catch (NotFound $e) { echo $e->getMessage(); }
+#:     echo "\\n";
+#:
+#: Ported with what a port of typed PHP writes: annotations, an abstract base, a hierarchy three
+#: deep, a static array, an exception class -- all kept (PERF-CLASS-3) -- and a dataclass, which
+#: each request makes as Python makes it without ending the lane. Needs nothing but phprt.
+SHAPES = """from phprt.php import *
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+
+class Shape(ABC):
+    made: list = []
+
+    @abstractmethod
+    def area(self) -> float: ...
+
+
+class Rect(Shape):
+    def __init__(self, w: float = 1.0) -> None:
+        self.w = w
+
+    def area(self) -> float:
+        return self.w
+
+
+class Square(Rect):
+    pass
+
+
+class Tiny(Square):
+    pass
+
+
+class NotFound(Exception):
+    pass
+
+
+@dataclass
+class Point:
+    x: int = 0
+
+    def moved(self) -> "Point":
+        return Point(self.x + 1)
+
+
+Shape.made.append("x")
+echo(len(Shape.made), " ", Tiny(2.5).area(), " ")
+try:
+    raise NotFound("nf")
+except NotFound as error:
+    echo(str(error))
+if Point().moved().x != 1:
+    echo("?")
+echo("\\n")
+"""
+
+#: The same, recording its class Tiny in ``seen`` at the end.
+HIERARCHY = SHAPES + "import seen\nimport weakref\n\nseen.classes.append(weakref.ref(Tiny))\n"
