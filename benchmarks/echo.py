@@ -1,6 +1,7 @@
-"""How much echo into an output buffer costs (PERF-ECHO-1).
+"""How much echo into an output buffer costs (PERF-ECHO-1): issue 13's "echo into a buffer
+<= 2x list.append".
 
-Runs, in one process, the same loop three ways and prints nanoseconds per call and
+Runs, in one process, the same loop four ways and prints nanoseconds per call and
 the ratio of each to the baseline:
 
 - ``list.append``: the baseline, a bare ``chunks.append(s)`` loop;
@@ -9,6 +10,7 @@ the ratio of each to the baseline:
 - ``encode-and-count``: what a naive buffer would do per echo (encode, count, append).
 
     python benchmarks/echo.py [--calls N] [--repeat R]
+    python3 -m benchmarks --only echo
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.common import Result, benchmark  # noqa: E402
 from phprt import Runtime  # noqa: E402
 from phprt.php import echo  # noqa: E402
 
@@ -78,16 +81,30 @@ def encode_and_count(calls: int) -> float:
     return time.perf_counter() - start
 
 
+def measure(calls: int, repeat: int) -> dict[str, float]:
+    """Nanoseconds per call of each loop, the best of ``repeat`` runs of ``calls`` calls."""
+    timings = {}
+    for name, run in (("list.append", bare_append), ("phprt echo", phprt_echo), ("phprt.php echo", port_echo),
+                      ("encode-and-count", encode_and_count)):
+        best = min(run(calls) for _ in range(repeat))
+        timings[name] = best / calls * 1e9
+    return timings
+
+
+@benchmark("echo")
+def run(quick: bool) -> list[Result]:
+    """Echo into a buffer, the Runtime's and as a port calls it, against ``list.append``."""
+    timings = measure(2_000 if quick else 1_000_000, 1 if quick else 7)
+    return [Result.of(f"echo into a buffer: {name}", timings[name], timings["list.append"], "ns", "list.append")
+            for name in ("phprt echo", "phprt.php echo")]
+
+
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description="echo into a buffer versus list.append")
     parser.add_argument("--calls", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args(argv)
-    timings = {}
-    for name, run in (("list.append", bare_append), ("phprt echo", phprt_echo), ("phprt.php echo", port_echo),
-                      ("encode-and-count", encode_and_count)):
-        best = min(run(args.calls) for _ in range(args.repeat))
-        timings[name] = best / args.calls * 1e9
+    timings = measure(args.calls, args.repeat)
     baseline = timings["list.append"]
     print(f"{'loop':<18}{'ns/call':>10}{'ratio':>8}")
     for name, nanoseconds in timings.items():

@@ -404,7 +404,7 @@ class Lane:
     """A namespace one request of a script uses at a time, and the classes made in it."""
 
     __slots__ = ("namespace", "path", "source", "code", "plain", "bound", "kept", "unread", "by_class", "copies",
-                 "made", "functions", "spoiled", "watched", "dicts", "attributes", "names", "counts", "__weakref__")
+                 "made", "functions", "watched", "dicts", "attributes", "names", "counts", "__weakref__")
 
     def __init__(self, path: str, source: LaneCode) -> None:
         self.namespace: dict[str, Any] = {}
@@ -424,7 +424,6 @@ class Lane:
         self.copies: list[tuple[_Kept, str, Any, bytes | None, list[Any] | None]] = []
         self.made: list[_Made] = []  # the script's other classes with functions, while they live
         self.functions = 0  # the kept classes' functions, each referring to the namespace
-        self.spoiled = False  # something of this request may outlive it: the lane ends with it
         #: Once a request's end found every kept class as made and referred to as when it was
         #: made (``_Kept``): the classes, their dicts and functions; the dicts, the attributes, names
         #: and bases as made; and how often each was referred to then -- what the next ends compare
@@ -443,11 +442,8 @@ class Lane:
         code = body.__code__
         reads = _found(self.namespace, self.plain[code])
         kept = self.kept.get(code)
-        if kept is not None:
-            if kept.reads == reads:
-                return kept.cls
-            self.spoiled = True  # another base or annotation than last time: made anew, and the lane ends
-            return None
+        if kept is not None:  # else, another base, decorator or annotation than last time: made anew, and watched
+            return kept.cls if kept.reads == reads else None
         if reads is None or not all(base is object or id(base) in self.by_class or _importable(base) for base in bases):
             return None
         # What the new class adds to the kept classes' references -- as a base, an ancestor in its
@@ -519,7 +515,7 @@ class Lane:
         script's idle lanes if nothing of the request outlived it, else it ends."""
         with _LOCK:
             _RUNNING.pop(id(self.namespace), None)
-        if self.spoiled or self.namespace:
+        if self.namespace:
             return
         for kept, name, made, dump, keys in self.copies:  # as made: else a new copy
             value = kept.type_dict.get(name, _restored)

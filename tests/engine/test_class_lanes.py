@@ -420,3 +420,17 @@ def test_a_class_each_request_makes_that_outlives_it_ends_the_lane(site: Path, k
     with pytest.raises(NameError):  # its request's globals are gone, and were not a later request's
         label()
     assert classes[1] is classes[0] and classes[2] is not classes[1] and classes[3] is classes[2]
+
+
+@pytest.mark.clause("PERF-CLASS-3")
+def test_a_class_whose_annotation_is_made_anew_at_every_request_leaves_the_others_kept(site: Path) -> None:
+    # ``int | None`` is a new object at every request: Price is made anew each time, Plain stays kept
+    source = ("from phprt.php import *\nimport seen\nimport weakref\n\nMaybe = int | None\n\n"
+              "class Plain:\n    def name(self):\n        return 'plain'\n\n"
+              "class Price:\n    amount: Maybe = None\n    def value(self) -> Maybe:\n        return self.amount\n\n"
+              "seen.classes.append((weakref.ref(Plain), weakref.ref(Price)))\n"
+              "echo(Plain().name(), ' ', Price.__annotations__['amount'] is Maybe)\n")
+    (site / "maybe.py").write_text(source)
+    assert [served(site / "maybe.py") for _ in range(4)] == [b"plain 1"] * 4
+    plains = [plain() for plain, _ in seen().classes]
+    assert all(plain is plains[0] for plain in plains)
