@@ -32,6 +32,7 @@ from __future__ import annotations
 import __future__
 
 import _ast
+import abc
 import builtins
 import gc
 import marshal
@@ -39,9 +40,9 @@ import operator
 import sys
 import threading
 import weakref
-from abc import ABCMeta, abstractmethod
+from abc import ABCMeta, abstractmethod, get_cache_token
 from collections.abc import Callable, Mapping
-from types import CodeType, FunctionType
+from types import BuiltinFunctionType, CodeType, FunctionType, MethodDescriptorType, WrapperDescriptorType
 from typing import Any
 
 __all__ = ["Lane", "LaneCode", "checkout", "lane_code", "plain_class_bodies"]
@@ -115,8 +116,8 @@ def _dumped(value: Any) -> bytes | None:
 
 #: A kept class's list, dict or set as made: its name, the value made, and either marshal's bytes
 #: of it (``_dumped``) or, where there are none (``__annotations__``: classes, equal to themselves
-#: alone), a dict's keys in order (else None).
-_Copy = tuple[str, Any, bytes | None, list[Any] | None]
+#: alone), a dict's keys in order (else None); and whether it holds lists, dicts or sets itself.
+_Copy = tuple[str, Any, bytes | None, list[Any] | None, bool]
 
 
 def _annotation_names(node: _ast.expr) -> list[str] | None:
@@ -302,11 +303,55 @@ def _bound_or(index: int, first: _ast.ClassDef) -> _ast.If:
     return statement
 
 
+def _copies(attributes: dict[str, Any]) -> list[_Copy]:
+    # The lists, dicts and sets among a class's ``attributes``, each replaced there by a copy of it as
+    # made; no name here goes on referring to one of the class's own (its references are counted).
+    copies = []
+    for name in [name for name, value in attributes.items() if type(value) in _COPIED]:
+        made = attributes[name] = _fresh(attributes[name])
+        dump = _dumped(made)
+        items = made.values() if type(made) is dict else made
+        copies.append((name, made, dump, list(made) if dump is None and type(made) is dict else None,
+                       any(type(item) in _COPIED for item in items)))
+    return copies
+
+
+_IMMUTABLE = (*_CONSTANTS, tuple, frozenset)  # a class attribute of these leads nowhere: a constant's
+_FOREIGN = (BuiltinFunctionType, WrapperDescriptorType, MethodDescriptorType)  # nor of these: Python's own
+
+
+def _holders(cls: type, type_dict: dict[str, Any], namespace: dict[str, Any]) -> list[Any]:
+    # What of a class's making leads to the class or a function of it that reads ``namespace``, so that
+    # a reference kept to it would let a later request call that function: its dict, its MRO and
+    # bases, and its attributes but constants, their lists, dicts and sets, classes, builtins and
+    # others' functions -- its functions, static and class methods, properties, descriptors,
+    # ``__annotations__``, instances (an Enum's members) -- with each function's closure and cells
+    # (``__class__``).
+    holders: list[Any] = [type_dict, cls.__mro__]
+    if cls.__bases__:
+        holders.append(cls.__bases__)
+    for value in type_dict.values():
+        kind = type(value)
+        if kind in _IMMUTABLE or kind in _FOREIGN or isinstance(value, type) or \
+                kind in _COPIED and _dumped(value) is not None:
+            continue
+        functions = [function for function in _functions_of(value) if function.__globals__ is namespace]
+        if kind is FunctionType and not functions:
+            continue  # another module's function
+        holders.append(value)
+        for function in functions:
+            if function is not value:
+                holders.append(function)
+            if function.__closure__:
+                holders += [function.__closure__, *function.__closure__]
+    return holders
+
+
 class _Kept:
     """A class a lane made: what its statement gave it, and how often it is referred to."""
 
     __slots__ = ("cls", "reads", "attributes", "copies", "name", "qualname", "type_bases", "references", "functions",
-                 "function_references", "type_dict", "type_dict_references")
+                 "holders", "holder_references", "type_dict")
 
     def __init__(self, cls: type, reads: tuple[int, ...], references: int, namespace: dict[str, Any]) -> None:
         self.cls = cls
@@ -317,31 +362,25 @@ class _Kept:
         self.type_dict: dict[str, Any] = _type_dict(cls) or {}
         #: its lists, dicts and sets (a display's value, ``__annotations__``), as made: copies, which
         #: a request's end compares with the class's and sets back (``Lane.release``)
-        self.copies: list[_Copy] = []
-        for name, value in self.attributes.items():
-            if type(value) in _COPIED:
-                made = self.attributes[name] = _fresh(value)
-                dump = _dumped(made)
-                self.copies.append((name, made, dump, list(made) if dump is None and type(made) is dict else None))
+        self.copies = _copies(self.attributes)
         # the objects a heap type gives for these until they are set: changed, they are others
         self.name, self.qualname, self.type_bases = cls.__name__, cls.__qualname__, cls.__bases__
         #: sys.getrefcount(cls) while nothing of a request refers to it: what the class is made
         #: of (its MRO, its descriptors, a ``__class__`` cell) and the subclasses the lane made
         self.references = references
-        #: its methods' functions, which read the namespace, and how often each is referred to
-        #: while nothing of a request refers to it (counted as ``escaped()`` counts them)
+        #: its methods' functions, which read the namespace
         self.functions = [function for value in self.attributes.values() for function in _functions_of(value)
                           if function.__globals__ is namespace]
-        self.function_references = [sys.getrefcount(function) for function in self.functions]
-        #: how often the class's own dict (``type_dict``) is referred to: a ``cls.__dict__`` proxy kept
-        #: elsewhere would add one
-        self.type_dict_references = sys.getrefcount(self.type_dict) if self.type_dict else -1  # none found: never kept
+        #: what of its making leads to it or its functions (``_holders``), and how often each is
+        #: referred to while nothing of a request refers to it (counted as ``escaped()`` counts them);
+        #: with no dict of its own found, it is never taken again
+        self.holders = _holders(cls, self.type_dict, namespace) if self.type_dict else []
+        self.holder_references = list(map(sys.getrefcount, self.holders)) if self.type_dict else [-1]
 
     def escaped(self) -> bool:
-        """Whether something of a request still refers to the class, its dict or one of its functions."""
+        """Whether something of a request still refers to the class or what leads to it."""
         return sys.getrefcount(self.cls) != self.references or \
-            sys.getrefcount(self.type_dict) != self.type_dict_references or \
-            [sys.getrefcount(function) for function in self.functions] != self.function_references
+            list(map(sys.getrefcount, self.holders)) != self.holder_references
 
     def restored(self) -> bool:
         """The class as its statement made it, its attributes set back where a request
@@ -372,39 +411,50 @@ def _type_dict(cls: type) -> dict[str, Any] | None:
 
 
 class _Made:
-    """A class a lane's script made as Python makes it, at each request, watched by weak
-    references while it lives. Until the cycle collector frees it (a class refers to itself), its
-    functions refer to the namespace; while nothing else refers to it, its dict or one of its
-    functions, none of them can be called, and the namespace may serve the next request."""
+    """A class a lane's script made as Python makes it, at each request, watched by a weak
+    reference while it lives. Until the cycle collector frees it (a class refers to itself), its
+    functions refer to the namespace; where, at the end of the request that made it, nothing else
+    refers to it or to what of its making leads to it (``_holders``, as it was made: a decorator
+    may add to it), none of them can be called -- it is garbage, and stays so -- and the namespace
+    may serve the next request."""
 
-    __slots__ = ("cls", "references", "type_dict_references", "functions", "function_references")
+    __slots__ = ("cls", "references", "functions", "holder_references")
 
-    def __init__(self, cls: type, references: int, functions: list[FunctionType]) -> None:
+    def __init__(self, cls: type, references: int, functions: int, namespace: dict[str, Any]) -> None:
         self.cls = weakref.ref(cls)
         self.references = references  # sys.getrefcount(cls) as it was made
-        self.type_dict_references = sys.getrefcount(_type_dict(cls))  # counted as lingering() counts it
-        self.functions = [weakref.ref(function) for function in functions]
-        self.function_references = list(map(sys.getrefcount, functions))
+        self.functions = functions  # how many of its functions read the namespace
+        #: by holder, as made; None once the end of its request found it garbage
+        self.holder_references: dict[int, int] | None = self._holder_references(cls, namespace)
 
-    def lingering(self) -> int | None:
-        """How many references to the namespace its functions hold while the class waits to be
-        freed (none once it is); None where something else refers to the class, its dict or one
-        of its functions."""
+    @staticmethod
+    def _holder_references(cls: type, namespace: dict[str, Any]) -> dict[int, int]:
+        # how often each holder is referred to, by its id (the holders live as long as the class)
+        type_dict = _type_dict(cls)
+        holders = [] if type_dict is None else _holders(cls, type_dict, namespace)
+        return dict(zip(map(id, holders), map(sys.getrefcount, holders)))
+
+    def lingering(self, namespace: dict[str, Any]) -> int | None:
+        """How many references to ``namespace`` its functions hold while the class waits to be freed
+        (none once it is); None where something else refers to the class or what leads to it."""
         cls = self.cls()
         if cls is None:
             return 0
-        functions = [function() for function in self.functions]
-        if sys.getrefcount(cls) != self.references or sys.getrefcount(_type_dict(cls)) != self.type_dict_references \
-                or list(map(sys.getrefcount, functions)) != self.function_references:
-            return None
-        return len(functions)
+        made = self.holder_references
+        if made is not None:
+            now = self._holder_references(cls, namespace)
+            if sys.getrefcount(cls) != self.references or not made or \
+                    any(now.get(holder) != references for holder, references in made.items()):
+                return None
+            self.holder_references = None
+        return self.functions
 
 
 class Lane:
     """A namespace one request of a script uses at a time, and the classes made in it."""
 
     __slots__ = ("namespace", "path", "source", "code", "plain", "bound", "kept", "unread", "by_class", "copies",
-                 "made", "functions", "watched", "dicts", "attributes", "names", "counts", "__weakref__")
+                 "made", "functions", "abc_token", "watched", "dicts", "attributes", "names", "counts", "__weakref__")
 
     def __init__(self, path: str, source: LaneCode) -> None:
         self.namespace: dict[str, Any] = {}
@@ -421,8 +471,9 @@ class Lane:
         self.unread: dict[CodeType, _Kept] = {}  # those whose statement reads no name: bound at once
         self.by_class: dict[int, _Kept] = {}  # the same, by the class's id
         #: their lists, dicts and sets (``_Kept.copies``), set back at each end
-        self.copies: list[tuple[_Kept, str, Any, bytes | None, list[Any] | None]] = []
+        self.copies: list[tuple[_Kept, str, Any, bytes | None, list[Any] | None, bool]] = []
         self.made: list[_Made] = []  # the script's other classes with functions, while they live
+        self.abc_token = get_cache_token()  # ABCMeta.register() calls, anywhere, change it
         self.functions = 0  # the kept classes' functions, each referring to the namespace
         #: Once a request's end found every kept class as made and referred to as when it was
         #: made (``_Kept``): the classes, their dicts and functions; the dicts, the attributes, names
@@ -467,10 +518,10 @@ class Lane:
         """Watch a class the script made as Python makes it (``references``: sys.getrefcount(cls)
         as it was made), where a function of it refers to the namespace."""
         namespace = self.namespace
-        functions = [function for value in cls.__dict__.values() for function in _functions_of(value)
-                     if function.__globals__ is namespace]
+        functions = sum(function.__globals__ is namespace for value in cls.__dict__.values()
+                        for function in _functions_of(value))
         if functions:
-            self.made.append(_Made(cls, references, functions))
+            self.made.append(_Made(cls, references, functions, namespace))
 
     def bind(self, run: int) -> bool:
         """Bind the kept classes of the ``run``-th run of plain class statements, as running
@@ -517,14 +568,13 @@ class Lane:
             _RUNNING.pop(id(self.namespace), None)
         if self.namespace:
             return
-        for kept, name, made, dump, keys in self.copies:  # as made: else a new copy
-            value = kept.type_dict.get(name, _restored)
-            if not (_dumped(value) == dump if dump is not None else
-                    type(value) is type(made) and value == made and (keys is None or list(value) == keys)):
-                try:
-                    setattr(kept.cls, name, _fresh(made))
-                except (AttributeError, TypeError):
-                    return
+        if not _set_back(self.copies):
+            return
+        token = get_cache_token()
+        if token != self.abc_token:  # a class made some class its virtual subclass: not one of these
+            if any(type(kept.cls) is ABCMeta and _registered(kept.cls) for kept in self.kept.values()):
+                return
+            self.abc_token = token
         if self.counts is None or self.dicts != self.attributes \
                 or list(map(_names, self.watched[:len(self.names)])) != self.names or self._counts() != self.counts:
             self.watched, self.dicts, self.attributes, self.names, self.counts = [], [], [], [], None
@@ -535,8 +585,8 @@ class Lane:
             self.dicts = [kept.type_dict for kept in kept_classes]
             self.attributes = [kept.attributes for kept in kept_classes]
             self.names = [(kept.name, kept.qualname, kept.type_bases) for kept in kept_classes]
-            self.watched = [kept.cls for kept in kept_classes] + self.dicts + [
-                function for kept in kept_classes for function in kept.functions]
+            self.watched = [kept.cls for kept in kept_classes] + [
+                holder for kept in kept_classes for holder in kept.holders]
             self.counts = self._counts()
         # the namespace: this lane, the argument, the kept classes' functions and those of the
         # script's other classes that wait for the cycle collector
@@ -544,7 +594,7 @@ class Lane:
         if self.made:
             self.made = [made for made in self.made if made.cls() is not None]
             for made in self.made:
-                functions = made.lingering()
+                functions = made.lingering(self.namespace)
                 if functions is None:
                     return
                 lingering += functions
@@ -556,6 +606,27 @@ class Lane:
             if idle is not None and idle[0] is self.source and len(idle[1]) < MAX_IDLE and _idle_lanes < MAX_LANES:
                 idle[1].append(self)
                 _idle_lanes += 1
+
+
+def _set_back(copies: list[tuple[_Kept, str, Any, bytes | None, list[Any] | None, bool]]) -> bool:
+    # Each kept class's list, dict and set as made, and the class's alone (no one else may change the
+    # next request's): else a new copy -- always, where lists, dicts or sets inside it might be
+    # another's. One marshal cannot write (``__annotations__``) is a holder, whose references are
+    # counted: it is set back in place. False where one cannot be set.
+    for kept, name, made, dump, keys, nested in copies:
+        value = kept.type_dict.get(name, _restored)
+        if dump is None and type(value) is dict:
+            if value != made or list(value) != keys:
+                value.clear()
+                value.update(made)
+            continue
+        if dump is not None and not nested and sys.getrefcount(value) == 3 and _dumped(value) == dump:
+            continue  # (counted: the class's reference, this name's, the argument's)
+        try:
+            setattr(kept.cls, name, _fresh(made))
+        except (AttributeError, TypeError):
+            return False
+    return True
 
 
 #: What a class statement made of a class beside its attributes and references: its names and bases.
@@ -588,12 +659,24 @@ def _found(namespace: dict[str, Any], reads: _Reads) -> tuple[int, ...] | None:
 def _importable(cls: type) -> bool:
     # A class a module defines (``Exception``, ``abc.ABC``, an application's base class): the same
     # object at every request, as the module is imported once -- of a metaclass that makes the
-    # same class every time (PERF-CLASS-3).
+    # same class every time, with no ``__init_subclass__`` of its own, which a subclass made once
+    # would call once (PERF-CLASS-3).
     module = sys.modules.get(cls.__module__)
     found: Any = module
     for part in cls.__qualname__.split("."):
         found = getattr(found, part, None)
-    return found is cls and type(cls) in _METACLASSES
+    return found is cls and type(cls) in _METACLASSES and \
+        all("__init_subclass__" not in vars(base) for base in cls.__mro__[:-1])
+
+
+#: C's ``_abc`` keeps an ABC's registry in ``_abc_impl``; abc._get_dump() gives it (``_py_abc`` has none).
+_abc_dump = getattr(abc, "_get_dump", None)
+
+
+def _registered(cls: type) -> bool:
+    # Whether ``cls.register()`` made a class its virtual subclass: an ABC's registry, which is not
+    # in its dict -- in ``_abc_impl``, or Python's ``_py_abc``'s ``_abc_registry``.
+    return bool(_abc_dump(cls)[0] if _abc_dump is not None else getattr(cls, "_abc_registry", None))
 
 
 def _build_class(body: Callable[..., Any], name: str, /, *bases: Any, **keywords: Any) -> Any:

@@ -329,7 +329,7 @@ def test_a_ported_hierarchy_is_kept_and_each_request_has_php_s_answer(site: Path
 
 
 def _kept(site: Path, name: str, source: str, queries: list[str]) -> tuple[list[bytes], list[Any]]:
-    # The bodies of ``queries`` served in turn, and the class each request recorded in ``seen``.
+    # The bodies of ``queries`` served in turn from ``source``, and what each request recorded in ``seen``.
     (site / name).write_text(source)
     bodies = [served(site / name, query) for query in queries]
     return bodies, [ref() for ref in seen().classes]
@@ -359,17 +359,14 @@ def test_a_class_whose_annotation_names_another_object_is_made_anew(site: Path) 
     source = ("from phprt.php import *\n\nNumber = float if _GET.get('float') else int\n\n"
               "class Price:\n    amount: Number = 0\n    def value(self) -> Number:\n        return self.amount\n\n"
               "echo(Price.__annotations__['amount'].__name__, Price.value.__annotations__['return'].__name__)\n")
-    (site / "price.py").write_text(source)
-    assert [served(site / "price.py", query) for query in ("", "", "float=1", "")] == [
-        b"intint", b"intint", b"floatfloat", b"intint"]
+    assert _kept(site, "price.py", source, ["", "", "float=1", ""])[0] == [b"intint", b"intint", b"floatfloat", b"intint"]
 
 
 @pytest.mark.clause("PERF-CLASS-3")
 def test_a_decorator_name_the_script_binds_itself_makes_the_class_as_python_does(site: Path) -> None:
     source = ("from phprt.php import *\n\nif _GET.get('own'):\n    def property(function):\n        return 'own'\n\n"
               "class Box:\n    @property\n    def size(self):\n        return 1\n\necho(Box().size)\n")
-    (site / "box.py").write_text(source)
-    assert [served(site / "box.py", query) for query in ("", "", "own=1", "")] == [b"1", b"1", b"own", b"1"]
+    assert _kept(site, "box.py", source, ["", "", "own=1", ""])[0] == [b"1", b"1", b"own", b"1"]
 
 
 #: A plain class beside one each request makes as Python makes it (a dataclass), whose methods
@@ -434,3 +431,87 @@ def test_a_class_whose_annotation_is_made_anew_at_every_request_leaves_the_other
     assert [served(site / "maybe.py") for _ in range(4)] == [b"plain 1"] * 4
     plains = [plain() for plain, _ in seen().classes]
     assert all(plain is plains[0] for plain in plains)
+
+
+@pytest.mark.clause("PERF-CLASS-3")
+def test_a_kept_class_s_list_kept_past_its_request_is_not_the_next_request_s(site: Path) -> None:
+    # as where each request makes its class: the list a request kept (as made: empty) is its own
+    source = ("from phprt.php import *\nimport seen\n\nclass Registry:\n    items = []\n\n"
+              "if _GET.get('keep'):\n    seen.kept.append(Registry.items)\nelse:\n    Registry.items.append(_GET['s'])\n"
+              "echo(len(Registry.items))\n")
+    assert _kept(site, "kept_list.py", source, ["s=1", "keep=1", "s=3", "s=4"])[0] == [b"1", b"0", b"1", b"1"]
+    assert seen().kept == [[]]
+
+
+#: A kept class whose property, static method, method's ``__class__`` cell or MRO a request may
+#: keep (``keep``): each leads to a function that reads the request's globals.
+LEADS = """from phprt.php import *
+import seen
+import weakref
+
+
+class Base:
+    def name(self):
+        return secret
+
+
+class Item(Base):
+    @property
+    def label(self):
+        return secret
+
+    @staticmethod
+    def tool():
+        return secret
+
+    def upper(self):
+        return super().name().upper()
+
+
+secret = _GET.get("s", "-")
+keep = _GET.get("keep")
+if keep == "property":
+    seen.kept.append(vars(Item)["label"])
+elif keep == "static":
+    seen.kept.append(vars(Item)["tool"])
+elif keep == "cell":
+    seen.kept.append(Item.upper.__closure__[0])
+elif keep == "mro":
+    seen.kept.append(Item.__mro__)
+seen.classes.append(weakref.ref(Item))
+echo(Item().label, Item.tool(), Item().upper())
+"""
+
+#: How a test calls what the request kept.
+CALLS = {"property": lambda kept: kept.fget(None), "static": lambda kept: kept.__func__(),
+         "cell": lambda kept: kept.cell_contents.tool(), "mro": lambda kept: kept[1]().name()}
+
+
+@pytest.mark.clause("PERF-CLASS-3", "PERF-CLASS-1")
+@pytest.mark.parametrize("keep", CALLS)
+def test_what_leads_to_a_kept_class_kept_past_its_request_ends_the_lane(site: Path, keep: str) -> None:
+    (site / "leads.py").write_text(LEADS)
+    assert [served(site / "leads.py", query) for query in ("s=a", f"s=b&keep={keep}", "s=c")] == [
+        b"aaA", b"bbB", b"ccC"]
+    first, second, third = (ref() for ref in seen().classes)
+    assert second is first and third is not second  # the lane ended with the request that kept it
+    with pytest.raises(NameError):  # its request's globals are gone, and were not the next one's
+        CALLS[keep](seen().kept[0])
+
+
+@pytest.mark.clause("PERF-CLASS-3")
+def test_a_kept_abc_a_request_registered_a_class_with_is_not_the_next_request_s(site: Path) -> None:
+    source = ("from phprt.php import *\nfrom abc import ABC\n\nclass Shape(ABC):\n    pass\n\n"
+              "echo(isinstance(1, Shape))\nif _GET.get('register'):\n    Shape.register(int)\n")
+    assert _kept(site, "registered.py", source, ["", "register=1", "", ""])[0] == [b""] * 4
+
+
+@pytest.mark.clause("PERF-CLASS-3")
+def test_a_subclass_of_a_module_s_class_with_its_own_init_subclass_is_made_by_each_request(
+        site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (site / "plugins.py").write_text("made = []\n\nclass Plugin:\n    def __init_subclass__(cls):\n"
+                                     "        made.append(cls.__name__)\n")
+    monkeypatch.delitem(__import__("sys").modules, "plugins", raising=False)
+    source = "from phprt.php import *\nfrom plugins import Plugin, made\n\nclass Mine(Plugin):\n    pass\n\necho(len(made))\n"
+    (site / "mine.py").write_text(source)
+    assert [served(site / "mine.py") for _ in range(3)] == [b"1", b"2", b"3"]  # the hook runs as Python runs it
