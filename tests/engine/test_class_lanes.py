@@ -515,3 +515,33 @@ def test_a_subclass_of_a_module_s_class_with_its_own_init_subclass_is_made_by_ea
     source = "from phprt.php import *\nfrom plugins import Plugin, made\n\nclass Mine(Plugin):\n    pass\n\necho(len(made))\n"
     (site / "mine.py").write_text(source)
     assert [served(site / "mine.py") for _ in range(3)] == [b"1", b"2", b"3"]  # the hook runs as Python runs it
+
+
+#: Scripts and the queries their requests are made of: each a value for ``s`` or something kept.
+REPLAYED = {
+    "counter.py": (COUNTER, ["keep=1", "keep_method=1", "keep_dict=1"]),
+    "quiet.py": (QUIET, ["keep=1", "flag=1"]),
+    "mixed.py": (MIXED, ["keep=1", "vars=1"]),
+    "leads.py": (LEADS, [f"keep={keep}" for keep in CALLS]),
+    "shapes.py": (HIERARCHY, []),
+}
+
+
+@pytest.mark.clause("PERF-CLASS-1", "PERF-CLASS-2", "PERF-CLASS-3")
+@pytest.mark.parametrize("script", REPLAYED)
+def test_lanes_change_no_answer(site: Path, script: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The same 40 requests, in an order drawn at random, served with lanes and then as Python
+    # makes each class at every request: the same bodies.
+    import random
+
+    from phprt.engine import classes
+    from phprt.engine import script as scripts
+
+    source, extras = REPLAYED[script]
+    (site / script).write_text(source)
+    draw = random.Random(f"{script} 20261205")
+    queries = [f"s={n}" + (f"&{draw.choice(extras)}" if extras and draw.random() < 0.15 else "") for n in range(40)]
+    with_lanes = [served(site / script, query) for query in queries]
+    monkeypatch.setattr(classes, "lane_code", lambda tree, code, path: None)
+    monkeypatch.setattr(scripts, "_CODE", {})
+    assert [served(site / script, query) for query in queries] == with_lanes
