@@ -19,14 +19,20 @@ _PHPRT_CODE: dict[int, CodeType] = {}
 #: The code objects found not to be phprt's -- the scripts' and the Python they call --
 #: likewise by id and held, the last 1,024 of them (PERF-FRAME-1, PERF-MEMO-1).
 _OTHER_CODE: Memo[int, CodeType] = Memo(1024)
+#: The last of them asked about: a loop that calls phprt asks about the same code each time.
+_last_other: CodeType | None = None
 
 
 def is_phprt(frame: FrameType) -> bool:
     """Whether the frame runs phprt's own code (``python -m phprt``'s ``__main__`` too)."""
+    global _last_other
     code = frame.f_code
+    if code is _last_other:
+        return False
     if id(code) in _PHPRT_CODE:
         return True
     if _OTHER_CODE.get(id(code)) is code:
+        _last_other = code
         return False
     module: str = frame.f_globals.get("__name__", "")
     if module == "__main__":

@@ -696,6 +696,8 @@ def test_output_started_at_names_the_scripts_line_when_run_as_main(tmp_path: Pat
     assert not frames.is_phprt(here) and frames.is_phprt(sys._getframe(0).f_back) is False
     assert frames._OTHER_CODE[id(here.f_code)] is here.f_code  # remembered, and held
     assert frames.is_phprt(here) is False and frames.script_frame() is here
+    assert frames._last_other is here.f_code  # asked about first, the next time
+    assert frames.is_phprt(here) is False and frames.is_phprt(sys._getframe(0)) is False
     phprt_frame = frames.__dict__["script_frame"].__code__
     assert id(phprt_frame) not in frames._PHPRT_CODE or frames._PHPRT_CODE[id(phprt_frame)] is phprt_frame
 
