@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 
 from phprt import MemoryTransport
-from phprt.engine.classes import plain_class_bodies
+from phprt.engine.classes import Lane, plain_class_bodies
 from phprt.net.site import ScriptCall
-from tests.support.lanes import COUNTER, HIERARCHY, seen_module
+from tests.support.lanes import ACTIONS, COUNTER, HIERARCHY, generated, seen_module
 
 
 @pytest.fixture
@@ -545,3 +545,32 @@ def test_lanes_change_no_answer(site: Path, script: str, monkeypatch: pytest.Mon
     monkeypatch.setattr(classes, "lane_code", lambda tree, code, path: None)
     monkeypatch.setattr(scripts, "_CODE", {})
     assert [served(site / script, query) for query in queries] == with_lanes
+
+
+@pytest.mark.clause("PERF-CLASS-1", "PERF-CLASS-2", "PERF-CLASS-3")
+def test_generated_scripts_answer_alike_with_lanes_and_without(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 40 scripts of the class shapes ports write (tests/support/lanes.py), 12 requests each, half of
+    # them changing a class or keeping something of it: served with lanes and then as Python
+    # makes each class at every request, the same bodies -- and lanes did serve again.
+    import random
+
+    from phprt.engine import classes
+    from phprt.engine import script as scripts
+
+    made: list[None] = []
+    init = Lane.__init__
+    monkeypatch.setattr(Lane, "__init__", lambda self, *args: made.append(None) or init(self, *args))
+    cases = []
+    for number in range(40):
+        draw = random.Random(f"lanes {number}")
+        source, names = generated(draw)
+        path = site / f"generated{number}.py"
+        path.write_text(source)
+        queries = [f"s={index}" + (f"&act={draw.choice(list(ACTIONS))}&t={draw.choice(names)}" if draw.random() < 0.5 else "")
+                   for index in range(12)]
+        cases.append((path, queries, [served(path, query) for query in queries]))
+    assert len(made) < 40 * 12 // 2  # most requests took a lane an earlier one left
+    monkeypatch.setattr(classes, "lane_code", lambda tree, code, path: None)
+    monkeypatch.setattr(scripts, "_CODE", {})
+    for path, queries, with_lanes in cases:
+        assert [served(path, query) for query in queries] == with_lanes, path.read_text()

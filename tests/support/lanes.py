@@ -5,6 +5,7 @@ references: a reference to a kept class that outlived its request would end the 
 
 from __future__ import annotations
 
+import random
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -125,3 +126,61 @@ echo("\\n")
 
 #: The same, recording its class Tiny in ``seen`` at the end.
 HIERARCHY = SHAPES + "import seen\nimport weakref\n\nseen.classes.append(weakref.ref(Tiny))\n"
+
+
+#: The class statements ``generated()`` draws from: what ports write, kept or made each request.
+_SHAPES = {
+    "plain": "class {n}:\n    count = 0\n\n    def bump(self):\n        {n}.count += 1\n        return {n}.count\n",
+    "typed": "class {n}:\n    total: int = 0\n    tags: list = []\n\n    def add(self, tag: str) -> int:\n"
+             "        {n}.tags.append(tag)\n        return len({n}.tags)\n",
+    "property": "class {n}:\n    _v = 1\n\n    @property\n    def v(self):\n        return self._v + len(secret)\n\n"
+                "    @v.setter\n    def v(self, value):\n        type(self)._v = value\n",
+    "static": "class {n}:\n    MAP = {{'a': [1, 2], 'b': {{'c': 3}}}}\n\n    @staticmethod\n    def get(key):\n"
+              "        return {n}.MAP.get(key)\n\n    @classmethod\n    def put(cls, key, value):\n        cls.MAP[key] = value\n",
+    "abc": "class {n}(ABC):\n    @abstractmethod\n    def area(self) -> float: ...\n\n    def twice(self) -> float:\n"
+           "        return self.area() * 2\n",
+    "exception": "class {n}(Exception):\n    code = 7\n",
+    "dataclass": "@dataclass\nclass {n}:\n    x: int = 0\n\n    def moved(self):\n        return {n}(self.x + len(secret))\n",
+    "subclass": "class {n}({base}):\n    def area(self) -> float:\n        return 1.5\n",
+    "chain": "class {n}({base}):\n    pass\n",
+}
+#: What a request may do to one of the classes (``act``, ``t``): change it, or keep something of it.
+ACTIONS = {
+    "set": "target.extra = secret",
+    "append": "for value in [value for value in vars(target).values() if type(value) is list]:\n    value.append(secret)",
+    "keep_class": "seen.kept.append(target)",
+    "keep_instance": "try:\n    seen.kept.append(target())\nexcept TypeError:\n    pass",
+    "keep_dict": "seen.kept.append(vars(target))",
+    "keep_method": "seen.kept.extend(value for value in vars(target).values()\n"
+                   "                 if callable(value) or isinstance(value, (staticmethod, classmethod, property)))",
+    "keep_list": "seen.kept.extend(value for value in vars(target).values() if type(value) in (list, dict))",
+    "rename": "target.__name__ = 'Renamed'",
+    "register": "if hasattr(target, 'register'):\n    target.register(int)",
+    "delete": "if 'count' in vars(target):\n    del target.count",
+    "put": "if hasattr(target, 'put'):\n    target.put('z', [secret])",
+}
+
+
+def generated(draw: random.Random) -> tuple[str, list[str]]:
+    """A script of 3 to 7 classes drawn from ``_SHAPES`` (subclasses and chains of those before),
+    which does what its request's ``act`` says to the class ``t`` names, then echoes each class's
+    name, attributes and what ``issubclass(int, cls)`` says; and the classes' names."""
+    names: list[str] = []
+    shapes: dict[str, str] = {}
+    body = []
+    for index in range(draw.randint(3, 7)):
+        shape, name = draw.choice(list(_SHAPES)), f"K{index}"
+        bases = [base for base in names if shapes[base] in (("abc",) if shape == "subclass" else
+                                                             ("plain", "typed", "chain", "subclass", "exception"))]
+        if shape in ("subclass", "chain") and not bases:
+            shape = "plain"  # nothing of the kind to derive from yet
+        body.append(_SHAPES[shape].format(n=name, base=draw.choice(bases) if bases else None))
+        names.append(name)
+        shapes[name] = shape
+    acts = [f"if act == {act!r}:\n" + "".join(f"    {line}\n" for line in code.splitlines()) for act, code in ACTIONS.items()]
+    shown = [f"echo({name!r}, {name}.__name__, ' ', sorted(key for key in vars({name}) if not key.startswith('__')), ' ', "
+             f"repr({{key: value for key, value in vars({name}).items() if type(value) in (int, str, list, dict)}}), ' ', "
+             f"issubclass(int, {name}), '\\n')\n" for name in names]
+    return ("from phprt.php import *\nimport seen\nfrom abc import ABC, abstractmethod\nfrom dataclasses import dataclass\n\n\n"
+            + "\n\n".join(body) + "\n\nsecret = _GET.get('s', '-')\nact = _GET.get('act', '')\n"
+            "target = globals()[_GET.get('t', 'K0')]\n" + "".join(acts) + "".join(shown)), names
