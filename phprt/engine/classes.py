@@ -41,6 +41,7 @@ import sys
 import threading
 import weakref
 from abc import ABCMeta, abstractmethod, get_cache_token
+from enum import EnumType
 from collections.abc import Callable, Mapping
 from types import BuiltinFunctionType, CodeType, FunctionType, MethodDescriptorType, WrapperDescriptorType
 from typing import Any
@@ -63,8 +64,9 @@ _CONSTANTS = (int, float, complex, str, bytes, bool, type(None), type(Ellipsis))
 _DECORATORS: dict[str, object] = {"staticmethod": staticmethod, "classmethod": classmethod, "property": property,
                                   "abstractmethod": abstractmethod}
 _ACCESSORS = ("setter", "getter", "deleter")  # ``@name.setter``, of a property the body made before
-#: The metaclasses of the classes a module defines that a plain class may have for a base (PERF-CLASS-3).
-_METACLASSES = (type, ABCMeta)
+#: The metaclasses of the classes a module defines that a plain class may have for a base (PERF-CLASS-3):
+#: an Enum's members are made with it, and kept with it.
+_METACLASSES = (type, ABCMeta, EnumType)
 
 #: The names a plain class statement reads, in order: each with the object it must be bound to
 #: (a decorator's), or None for whatever it is bound to when the class is made.
@@ -339,6 +341,8 @@ def _holders(cls: type, type_dict: dict[str, Any], namespace: dict[str, Any]) ->
         if kind is FunctionType and not functions:
             continue  # another module's function
         holders.append(value)
+        if type(value) is cls:  # an Enum's member: its dict names the class
+            holders.append(value.__dict__)
         for function in functions:
             if function is not value:
                 holders.append(function)
@@ -350,10 +354,10 @@ def _holders(cls: type, type_dict: dict[str, Any], namespace: dict[str, Any]) ->
 class _Kept:
     """A class a lane made: what its statement gave it, and how often it is referred to."""
 
-    __slots__ = ("cls", "reads", "attributes", "copies", "name", "qualname", "type_bases", "references", "functions",
-                 "holders", "holder_references", "type_dict")
+    __slots__ = ("cls", "reads", "attributes", "copies", "members", "name", "qualname", "type_bases", "references",
+                 "functions", "holders", "holder_references", "type_dict")
 
-    def __init__(self, cls: type, reads: tuple[int, ...], references: int, namespace: dict[str, Any]) -> None:
+    def __init__(self, cls: type, reads: tuple[int, ...], namespace: dict[str, Any]) -> None:
         self.cls = cls
         #: the ids of what the names its statement reads were bound to: objects the class refers
         #: to (its bases, decorators, annotations), which live as long as it does
@@ -363,11 +367,14 @@ class _Kept:
         #: its lists, dicts and sets (a display's value, ``__annotations__``), as made: copies, which
         #: a request's end compares with the class's and sets back (``Lane.release``)
         self.copies = _copies(self.attributes)
+        #: its instances in its own dict (an Enum's members), each with its attributes as made
+        self.members = [(value.__dict__, dict(value.__dict__)) for value in self.attributes.values() if type(value) is cls]
         # the objects a heap type gives for these until they are set: changed, they are others
         self.name, self.qualname, self.type_bases = cls.__name__, cls.__qualname__, cls.__bases__
         #: sys.getrefcount(cls) while nothing of a request refers to it: what the class is made
-        #: of (its MRO, its descriptors, a ``__class__`` cell) and the subclasses the lane made
-        self.references = references
+        #: of (its MRO, its descriptors, a ``__class__`` cell, its members' ``__objclass__``), the
+        #: subclasses the lane made, and this -- set by the lane once this is made
+        self.references = 0
         #: its methods' functions, which read the namespace
         self.functions = [function for value in self.attributes.values() for function in _functions_of(value)
                           if function.__globals__ is namespace]
@@ -389,6 +396,10 @@ class _Kept:
         cls, attributes = self.cls, self.attributes
         if cls.__name__ is not self.name or cls.__qualname__ is not self.qualname or cls.__bases__ is not self.type_bases:
             return False
+        for member, made in self.members:  # an Enum's member as made, in place
+            if member != made or list(member) != list(made):
+                member.clear()
+                member.update(made)
         if cls.__dict__ == attributes:
             return True
         try:
@@ -503,10 +514,10 @@ class Lane:
         before = list(map(sys.getrefcount, kept_classes))
         cls: type = _python_build_class(body, name, *bases)
         after = list(map(sys.getrefcount, kept_classes))
-        references = sys.getrefcount(cls)
         for earlier, counted, now in zip(self.kept.values(), before, after):
             earlier.references += now - counted
-        kept = self.kept[code] = self.by_class[id(cls)] = _Kept(cls, reads, references, self.namespace)
+        kept = self.kept[code] = self.by_class[id(cls)] = _Kept(cls, reads, self.namespace)
+        kept.references = sys.getrefcount(cls) - 1  # as escaped() counts it: not this frame's name
         if not reads:
             self.unread[code] = kept
         self.copies += [(kept, *copy) for copy in kept.copies]
@@ -582,8 +593,10 @@ class Lane:
                 if not kept.restored() or kept.escaped():
                     return
             kept_classes = self.kept.values()  # as they were when they were made
-            self.dicts = [kept.type_dict for kept in kept_classes]
-            self.attributes = [kept.attributes for kept in kept_classes]
+            self.dicts = [kept.type_dict for kept in kept_classes] + [
+                member for kept in kept_classes for member, _ in kept.members]
+            self.attributes = [kept.attributes for kept in kept_classes] + [
+                made for kept in kept_classes for _, made in kept.members]
             self.names = [(kept.name, kept.qualname, kept.type_bases) for kept in kept_classes]
             self.watched = [kept.cls for kept in kept_classes] + [
                 holder for kept in kept_classes for holder in kept.holders]

@@ -320,10 +320,11 @@ def test_a_script_holding_the_lane_s_own_string_gets_no_lanes() -> None:
 
 @pytest.mark.clause("PERF-CLASS-3", "PERF-CLASS-1")
 def test_a_ported_hierarchy_is_kept_and_each_request_has_php_s_answer(site: Path, builds: list[str]) -> None:
-    # PHP (php -n -S, three requests): "1 2.5 nf\n" at each -- the static array starts empty every time
+    # PHP (php -n -S, three requests): "1 2.5 nf H2\n" at each -- the static array starts empty every time
     (site / "shapes.py").write_text(HIERARCHY)
-    assert [served(site / "shapes.py") for _ in range(4)] == [b"1 2.5 nf\n"] * 4
-    assert builds == ["Shape", "Rect", "Square", "Tiny", "NotFound"]  # made once: an ABC, three deep, an exception
+    assert [served(site / "shapes.py") for _ in range(4)] == [b"1 2.5 nf H2\n"] * 4
+    assert builds == ["Shape", "Rect", "Square", "Tiny", "NotFound", "Suit"]  # made once: an ABC, three deep,
+    # an exception, an Enum
     first, *later = (ref() for ref in seen().classes)
     assert all(cls is first for cls in later)
 
@@ -574,3 +575,35 @@ def test_generated_scripts_answer_alike_with_lanes_and_without(site: Path, monke
     monkeypatch.setattr(scripts, "_CODE", {})
     for path, queries, with_lanes in cases:
         assert [served(path, query) for query in queries] == with_lanes, path.read_text()
+
+
+#: An Enum (PHP 8.1's enum) whose member a request may change or keep.
+SUITS = """from phprt.php import *
+import seen
+from enum import Enum
+
+
+class Suit(Enum):
+    H = "h"
+    S = "s"
+
+    def label(self):
+        return self.value.upper() + secret
+
+
+secret = _GET.get("s", "-")
+if _GET.get("change"):
+    Suit.H.extra = "changed"
+if _GET.get("keep"):
+    seen.kept.append(Suit.S)
+echo(Suit("h").label(), " ", getattr(Suit.H, "extra", "-"), " ", ",".join(suit.name for suit in Suit))
+"""
+
+
+@pytest.mark.clause("PERF-CLASS-3")
+def test_an_enum_is_kept_and_its_members_are_as_made_at_every_request(site: Path, builds: list[str]) -> None:
+    bodies, _ = _kept(site, "suits.py", SUITS, ["s=1", "s=2&change=1", "s=3", "s=4&keep=1", "s=5"])
+    assert bodies == [b"H1 - H,S", b"H2 changed H,S", b"H3 - H,S", b"H4 - H,S", b"H5 - H,S"]
+    assert builds == ["Suit", "Suit"]  # made once, and again after the request that kept a member ended the lane
+    with pytest.raises(NameError):  # the member kept reads its own request's globals, gone: not the next one's
+        seen().kept[0].label()

@@ -42,7 +42,7 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 #: Each script's answer at every request: the static state starts afresh each time (PHP's, recorded:
 #: the counter's above, the hierarchy's in tests/support/lanes.py).
-ANSWERS = {"counter.py": b"1 n- -", "shapes.py": b"1 2.5 nf\n"}
+ANSWERS = {"counter.py": b"1 n- -", "shapes.py": b"1 2.5 nf H2\n"}
 
 
 def three_requests(answer: Callable[[], bytes], script: str) -> None:

@@ -148,8 +148,8 @@ def test_post_bodies_reach_the_script(nginx: Nginx, size: int) -> None:
 def test_a_kept_class_has_each_requests_own_static_state(nginx: Nginx) -> None:
     # php-cgi -n and php -n -S: class C { public static $n = 0; } C::$n++; echo C::$n; gives 1 each time
     assert [nginx.get("/static.py")[1] for _ in range(3)] == [b"1", b"1", b"1"]
-    # php -n -S (tests/support/lanes.py): "1 2.5 nf\n" at every request
-    assert [nginx.get("/shapes.py")[1] for _ in range(3)] == [b"1 2.5 nf\n"] * 3
+    # php -n -S (tests/support/lanes.py): "1 2.5 nf H2\n" at every request
+    assert [nginx.get("/shapes.py")[1] for _ in range(3)] == [b"1 2.5 nf H2\n"] * 3
 
 
 @pytest.mark.clause("FCGI-NGINX-1", "PERF-OB-4", "PERF-OB-5", "PERF-OB-6", "PERF-OB-7", "PERF-OB-9", "PERF-CALL-4",

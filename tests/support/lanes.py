@@ -57,7 +57,7 @@ def seen_module(directory: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     return seen
 
 
-#: What PHP does, recorded with ``php -n -S`` (8.2.36), three requests: "1 2.5 nf\\n" at each.
+#: What PHP does, recorded with ``php -n -S`` (8.2.36), three requests: "1 2.5 nf H2\\n" at each.
 #:
 #:     abstract class Shape { abstract public function area(): float; public static array $made = []; }
 #:     class Rect extends Shape { public function __construct(public float $w = 1.0) {}
@@ -65,17 +65,21 @@ def seen_module(directory: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 #:     class Square extends Rect {}
 #:     class Tiny extends Square {}
 #:     class NotFound extends Exception {}
+#:     enum Suit: string { case H = 'h'; case S = 's';
+#:                         public function label(): string { return strtoupper($this->value); } }
 #:     Shape::$made[] = "x";
 #:     echo count(Shape::$made), " ", (new Tiny(2.5))->area(), " ";
 #:     try { throw new NotFound("nf"); } catch (NotFound $e) { echo $e->getMessage(); }
+#:     echo " ", Suit::from('h')->label(), count(Suit::cases());
 #:     echo "\\n";
 #:
 #: Ported with what a port of typed PHP writes: annotations, an abstract base, a hierarchy three
-#: deep, a static array, an exception class -- all kept (PERF-CLASS-3) -- and a dataclass, which
+#: deep, a static array, an exception class, an Enum -- all kept (PERF-CLASS-3) -- and a dataclass, which
 #: each request makes as Python makes it without ending the lane. Needs nothing but phprt.
 SHAPES = """from phprt.php import *
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from enum import Enum
 
 
 class Shape(ABC):
@@ -105,6 +109,14 @@ class NotFound(Exception):
     pass
 
 
+class Suit(Enum):
+    H = "h"
+    S = "s"
+
+    def label(self) -> str:
+        return self.value.upper()
+
+
 @dataclass
 class Point:
     x: int = 0
@@ -121,6 +133,7 @@ except NotFound as error:
     echo(str(error))
 if Point().moved().x != 1:
     echo("?")
+echo(" ", Suit("h").label(), len(Suit))
 echo("\\n")
 """
 
