@@ -41,8 +41,8 @@ import sys
 import threading
 import weakref
 from abc import ABCMeta, abstractmethod, get_cache_token
-from enum import EnumType
 from collections.abc import Callable, Mapping
+from enum import EnumType
 from types import BuiltinFunctionType, CodeType, FunctionType, MethodDescriptorType, WrapperDescriptorType
 from typing import Any
 
