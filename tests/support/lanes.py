@@ -153,6 +153,7 @@ _SHAPES = {
     "abc": "class {n}(ABC):\n    @abstractmethod\n    def area(self) -> float: ...\n\n    def twice(self) -> float:\n"
            "        return self.area() * 2\n",
     "exception": "class {n}(Exception):\n    code = 7\n",
+    "enum": "class {n}(Enum):\n    A = 1\n    B = 2\n\n    def doubled(self):\n        return self.value * 2\n",
     "dataclass": "@dataclass\nclass {n}:\n    x: int = 0\n\n    def moved(self):\n        return {n}(self.x + len(secret))\n",
     "subclass": "class {n}({base}):\n    def area(self) -> float:\n        return 1.5\n",
     "chain": "class {n}({base}):\n    pass\n",
@@ -194,6 +195,7 @@ def generated(draw: random.Random) -> tuple[str, list[str]]:
     shown = [f"echo({name!r}, {name}.__name__, ' ', sorted(key for key in vars({name}) if not key.startswith('__')), ' ', "
              f"repr({{key: value for key, value in vars({name}).items() if type(value) in (int, str, list, dict)}}), ' ', "
              f"issubclass(int, {name}), '\\n')\n" for name in names]
-    return ("from phprt.php import *\nimport seen\nfrom abc import ABC, abstractmethod\nfrom dataclasses import dataclass\n\n\n"
+    return ("from phprt.php import *\nimport seen\nfrom abc import ABC, abstractmethod\nfrom dataclasses import dataclass\n"
+            "from enum import Enum\n\n\n"
             + "\n\n".join(body) + "\n\nsecret = _GET.get('s', '-')\nact = _GET.get('act', '')\n"
             "target = globals()[_GET.get('t', 'K0')]\n" + "".join(acts) + "".join(shown)), names
