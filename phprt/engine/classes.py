@@ -11,11 +11,15 @@ methods read the lane's namespace, which is that request's globals.
 
 When the request ends (``Runtime.dispose()``, PERF-RELEASE-2) the namespace is emptied, each kept
 class's attributes go back to what the class statement made (PHP's static properties are the
-request's), and the lane is taken again only if nothing of the request outlived it: every kept
-class, its dict, its methods' functions and the namespace are referred to exactly as often as
-when the classes were made. An instance, a method, a class's ``__dict__``, a frame or a thread
-the request left behind, or a class statement that made something else this time, ends the
-lane: its namespace is never another request's.
+request's: its lists, dicts and sets as new copies, an Enum's members as made), and the lane is
+taken again only if nothing of the request outlived it: every kept class, what of its making
+leads to it or its functions (``_holders``: its dict, MRO, methods, descriptors, cells...) and
+the namespace are referred to exactly as often as when the classes were made. An instance, a
+method, a class's ``__dict__``, a frame or a thread the request left behind ends the lane: its
+namespace is never another request's. A class the script makes as Python makes it, at each
+request (a dataclass; a plain one whose names are bound to other objects this time), is watched
+(``_Made``): once garbage, its functions' references to the namespace are expected until the
+cycle collector frees it.
 
 Python runs a class statement through ``builtins.__build_class__``; the first lane replaces it
 with ``_build_class``, which gives every other class statement to Python's own at the cost of
