@@ -158,7 +158,8 @@ def _method_reads(node: _ast.FunctionDef | _ast.AsyncFunctionDef, properties: se
     # A plain method's decorator name (none, or one of _DECORATORS; ``@p.setter`` of a property
     # ``p`` made before reads none) and its annotations; None for a method that is not plain: another
     # decorator, a default that is not a constant, ``__init_subclass__`` or ``__set_name__``.
-    if len(node.decorator_list) > 1 or node.name in ("__init_subclass__", "__set_name__"):
+    if len(node.decorator_list) > 1 or node.name in ("__init_subclass__", "__set_name__") or \
+            getattr(node, "type_params", None):  # ``def f[T](...)`` (3.12): its annotations read T from its own scope
         return None
     decorators: list[str] = []
     for decorator in node.decorator_list:
@@ -182,7 +183,8 @@ def _reads(node: _ast.ClassDef, deferred: bool) -> _Reads | None:
     """The names the class statement ``node`` reads, where it makes the same class every time
     those names are bound to the same objects; else None. Under ``from __future__ import
     annotations`` (``deferred``) annotations are strings and read nothing."""
-    if node.decorator_list or node.keywords or not all(isinstance(base, _ast.Name) for base in node.bases):
+    if node.decorator_list or node.keywords or not all(isinstance(base, _ast.Name) for base in node.bases) or \
+            getattr(node, "type_params", None):  # ``class Box[T]:`` (3.12): its body is a function's, not the module's
         return None
     reads: dict[str, object | None] = {base.id: None for base in node.bases}  # type: ignore[attr-defined]
     local: set[str] = set()  # the names the body binds: what a name it reads would find first

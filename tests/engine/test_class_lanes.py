@@ -14,6 +14,7 @@ import _ast
 import abc
 import gc
 import os
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -607,3 +608,15 @@ def test_an_enum_is_kept_and_its_members_are_as_made_at_every_request(site: Path
     assert builds == ["Suit", "Suit"]  # made once, and again after the request that kept a member ended the lane
     with pytest.raises(NameError):  # the member kept reads its own request's globals, gone: not the next one's
         seen().kept[0].label()
+
+
+@pytest.mark.clause("PERF-CLASS-1", "PERF-CLASS-3")
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="a class's type parameters are Python 3.12's syntax")
+def test_a_generic_class_is_made_by_each_request_beside_kept_ones(site: Path) -> None:
+    # ``class Box[T]:`` runs its body inside a function of its own: no class statement at the
+    # script's top to keep, and none to look for (it stopped the lanes' code from being made)
+    source = ("from phprt.php import *\nimport seen\nimport weakref\n\nclass Plain:\n    pass\n\n"
+              "class Box[T]:\n    def get[U](self, value: U) -> U:\n        return value\n\n"
+              "seen.classes.append(weakref.ref(Plain))\necho(Box().get('boxed'))\n")
+    bodies, classes = _kept(site, "generic.py", source, ["", "", ""])
+    assert bodies == [b"boxed"] * 3 and classes[0] is classes[1] is classes[2]
