@@ -136,7 +136,9 @@ def test_the_command_freezes_what_its_imports_made_and_import_does_not(tmp_path:
     script.write_text("import gc\nfrom phprt.php import *\necho(gc.get_freeze_count() > 10000)\n")
     done = python("-m", "phprt", "run", str(script))
     assert (done.returncode, done.stdout, done.stderr) == (0, b"1", b"")
-    assert python("-c", "import gc, phprt.php; print(gc.get_freeze_count())").stdout == b"0\n"
+    # importing freezes nothing: as many frozen as the bare interpreter has (none before Python 3.12)
+    bare = python("-c", "import gc; print(gc.get_freeze_count())").stdout
+    assert python("-c", "import gc, phprt.php; print(gc.get_freeze_count())").stdout == bare
 
 
 @pytest.mark.clause("PERF-IMPORT-1", "OUT-REWRITE-1", "FILE-READFILE-1", "OUT-GZIP-1", "OUT-GZIP-4")
