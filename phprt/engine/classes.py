@@ -68,12 +68,18 @@ _CONSTANTS = (int, float, complex, str, bytes, bool, type(None), type(Ellipsis))
 _DECORATORS: dict[str, object] = {"staticmethod": staticmethod, "classmethod": classmethod, "property": property,
                                   "abstractmethod": abstractmethod}
 _ACCESSORS = ("setter", "getter", "deleter")  # ``@name.setter``, of a property the body made before
+#: The class decorator a plain class statement may have: ``dataclasses.dataclass``, by its module and
+#: name (phprt does not import it: a script that uses it has), with these options, each a constant
+#: (not ``slots``, which makes another class).
+_DATACLASS = ("dataclasses", "dataclass")
+_DATACLASS_OPTIONS = ("init", "repr", "eq", "order", "unsafe_hash", "frozen", "match_args", "kw_only")
 #: The metaclasses of the classes a module defines that a plain class may have for a base (PERF-CLASS-3):
 #: an Enum's members are made with it, and kept with it.
 _METACLASSES = (type, ABCMeta, EnumType)
 
 #: The names a plain class statement reads, in order: each with the object it must be bound to
-#: (a decorator's), or None for whatever it is bound to when the class is made.
+#: (a decorator's; a module's attribute by module and name), or None for whatever it is bound to
+#: when the class is made.
 _Reads = tuple[tuple[str, object | None], ...]
 
 
@@ -154,6 +160,19 @@ def _annotation_names(node: _ast.expr) -> list[str] | None:
     return names
 
 
+def _dataclass(decorators: list[_ast.expr]) -> bool:
+    # Whether a class statement's decorators are ``@dataclass``, or ``@dataclass(...)`` of constant options.
+    if len(decorators) != 1:
+        return False
+    decorator = decorators[0]
+    if isinstance(decorator, _ast.Call):
+        if decorator.args or not all(keyword.arg in _DATACLASS_OPTIONS and _constant(keyword.value)
+                                     for keyword in decorator.keywords):
+            return False
+        decorator = decorator.func
+    return isinstance(decorator, _ast.Name) and decorator.id == "dataclass"
+
+
 def _method_reads(node: _ast.FunctionDef | _ast.AsyncFunctionDef, properties: set[str]) -> tuple[list[str], list[_ast.expr]] | None:
     # A plain method's decorator name (none, or one of _DECORATORS; ``@p.setter`` of a property
     # ``p`` made before reads none) and its annotations; None for a method that is not plain: another
@@ -183,10 +202,14 @@ def _reads(node: _ast.ClassDef, deferred: bool) -> _Reads | None:
     """The names the class statement ``node`` reads, where it makes the same class every time
     those names are bound to the same objects; else None. Under ``from __future__ import
     annotations`` (``deferred``) annotations are strings and read nothing."""
-    if node.decorator_list or node.keywords or not all(isinstance(base, _ast.Name) for base in node.bases) or \
+    if node.keywords or not all(isinstance(base, _ast.Name) for base in node.bases) or \
             getattr(node, "type_params", None):  # ``class Box[T]:`` (3.12): its body is a function's, not the module's
         return None
     reads: dict[str, object | None] = {base.id: None for base in node.bases}  # type: ignore[attr-defined]
+    if node.decorator_list:
+        if not _dataclass(node.decorator_list):
+            return None
+        reads["dataclass"] = _DATACLASS
     local: set[str] = set()  # the names the body binds: what a name it reads would find first
     properties: set[str] = set()
     annotations: list[_ast.expr] = []
@@ -225,6 +248,11 @@ def _reads(node: _ast.ClassDef, deferred: bool) -> _Reads | None:
     return tuple(reads.items())
 
 
+def _first_line(node: _ast.ClassDef) -> int:
+    # The line a class statement's body code starts on: its first decorator's, else its own.
+    return node.decorator_list[0].lineno if node.decorator_list else node.lineno
+
+
 def plain_class_bodies(tree: _ast.Module, code: CodeType) -> dict[CodeType, _Reads]:
     """The body code of each class statement at the top of the module ``tree`` (compiled to
     ``code``) that makes the same class every time it runs where the names it reads are bound
@@ -235,7 +263,7 @@ def plain_class_bodies(tree: _ast.Module, code: CodeType) -> dict[CodeType, _Rea
     docstrings and ``pass``, its annotations made of names, constants, attributes, subscripts and
     ``|``; each with the names it reads (``_reads``)."""
     deferred = bool(code.co_flags & __future__.annotations.compiler_flag)
-    lines = {(node.name, node.lineno): reads for node in tree.body
+    lines = {(node.name, _first_line(node)): reads for node in tree.body
              if isinstance(node, _ast.ClassDef) and (reads := _reads(node, deferred)) is not None}
     return {constant: lines[constant.co_name, constant.co_firstlineno] for constant in code.co_consts
             if isinstance(constant, CodeType) and (constant.co_name, constant.co_firstlineno) in lines}
@@ -280,6 +308,8 @@ def lane_code(tree: _ast.Module, code: CodeType, path: str) -> LaneCode | None:
             body.append(statement)
             runs.append([])
         statement.body.append(node)
+        if node.decorator_list:  # what the decorator made of the class is the class as made
+            statement.body.append(_settled(len(runs) - 1, len(runs[-1]), node))
         runs[-1].append(node)
     if not runs:
         return None
@@ -290,7 +320,7 @@ def lane_code(tree: _ast.Module, code: CodeType, path: str) -> LaneCode | None:
     for run in runs:
         statements, bound = [], set()
         for node in run:
-            body_code = bodies[node.name, node.lineno]
+            body_code = bodies[node.name, _first_line(node)]
             outside = tuple((index, name) for index, (name, _) in enumerate(plain[body_code]) if name not in bound)
             statements.append((node.name, body_code, outside))
             bound.add(node.name)
@@ -298,14 +328,31 @@ def lane_code(tree: _ast.Module, code: CodeType, path: str) -> LaneCode | None:
     return LaneCode(lanes, plain, tuple(made))
 
 
+def _lane_call(method: str, numbers: tuple[int, ...], at: _ast.ClassDef) -> _ast.Call:
+    # ``LANE.method(*numbers)``, at the place of the statement ``at``
+    lane = _ast.Constant(value=_LANE)
+    attribute = _ast.Attribute(value=lane, attr=method, ctx=_ast.Load())
+    arguments: list[_ast.expr] = [_ast.Constant(value=number) for number in numbers]
+    call = _ast.Call(func=attribute, args=arguments, keywords=[])
+    for node in (lane, attribute, call, *arguments):
+        node.lineno = node.end_lineno = at.lineno
+        node.col_offset = node.end_col_offset = at.col_offset
+    return call
+
+
+def _settled(run: int, index: int, statement: _ast.ClassDef) -> _ast.Expr:
+    # ``LANE.settle(run, index)``, after the decorated ``index``-th statement of the ``run``-th run
+    expression = _ast.Expr(value=_lane_call("settle", (run, index), statement))
+    expression.lineno = expression.end_lineno = statement.lineno
+    expression.col_offset = expression.end_col_offset = statement.col_offset
+    return expression
+
+
 def _bound_or(index: int, first: _ast.ClassDef) -> _ast.If:
     # ``if not LANE.bind(index): ...``, at the place of the run's first statement
-    lane, number = _ast.Constant(value=_LANE), _ast.Constant(value=index)
-    method = _ast.Attribute(value=lane, attr="bind", ctx=_ast.Load())
-    call = _ast.Call(func=method, args=[number], keywords=[])
-    test = _ast.UnaryOp(op=_ast.Not(), operand=call)
+    test = _ast.UnaryOp(op=_ast.Not(), operand=_lane_call("bind", (index,), first))
     statement = _ast.If(test=test, body=[], orelse=[])
-    for node in (lane, number, method, call, test, statement):
+    for node in (test, statement):
         node.lineno = node.end_lineno = first.lineno
         node.col_offset = node.end_col_offset = first.col_offset
     return statement
@@ -471,7 +518,7 @@ class Lane:
     """A namespace one request of a script uses at a time, and the classes made in it."""
 
     __slots__ = ("namespace", "path", "source", "code", "plain", "bound", "kept", "unread", "by_class", "copies",
-                 "made", "functions", "abc_token", "watched", "dicts", "attributes", "names", "counts", "__weakref__")
+                 "made", "pending", "functions", "abc_token", "watched", "dicts", "attributes", "names", "counts", "__weakref__")
 
     def __init__(self, path: str, source: LaneCode) -> None:
         self.namespace: dict[str, Any] = {}
@@ -490,6 +537,9 @@ class Lane:
         #: their lists, dicts and sets (``_Kept.copies``), set back at each end
         self.copies: list[tuple[_Kept, str, Any, bytes | None, list[Any] | None, bool]] = []
         self.made: list[_Made] = []  # the script's other classes with functions, while they live
+        #: decorated classes made, until their statement ends (``settle``): each with what it reads, and
+        #: the kept classes with how often each was referred to after it was made
+        self.pending: dict[CodeType, tuple[type, tuple[int, ...], list[type], list[int]]] = {}
         self.abc_token = get_cache_token()  # ABCMeta.register() calls, anywhere, change it
         self.functions = 0  # the kept classes' functions, each referring to the namespace
         #: Once a request's end found every kept class as made and referred to as when it was
@@ -519,17 +569,52 @@ class Lane:
         kept_classes = [kept.cls for kept in self.kept.values()]
         before = list(map(sys.getrefcount, kept_classes))
         cls: type = _python_build_class(body, name, *bases)
-        after = list(map(sys.getrefcount, kept_classes))
-        for earlier, counted, now in zip(self.kept.values(), before, after):
-            earlier.references += now - counted
-        kept = self.kept[code] = self.by_class[id(cls)] = _Kept(cls, reads, self.namespace)
-        kept.references = sys.getrefcount(cls) - 1  # as escaped() counts it: not this frame's name
+        after = self._count_since(kept_classes, before)
+        if any(expected is _DATACLASS for _, expected in self.plain[code]):
+            # decorated: kept once its decorator has made it what it is (``settle``)
+            self.pending[code] = (cls, reads, kept_classes, after)
+            return cls
+        self._keep(code, cls, reads)
+        return cls
+
+    def _count_since(self, classes: list[type], before: list[int]) -> list[int]:
+        # What was done since ``before`` was counted adds to the references of the kept ``classes``:
+        # counted, as they were, by a list of them; the new counts.
+        now = list(map(sys.getrefcount, classes))
+        for cls, counted, counts in zip(classes, before, now):
+            self.by_class[id(cls)].references += counts - counted
+        return now
+
+    def settle(self, run: int, index: int) -> None:
+        """After the decorated ``index``-th class statement of the ``run``-th run: keep the class
+        it made as its decorator left it, where the decorator gave the class back (``@dataclass``
+        does), counting what it added to the kept classes' references."""
+        name, code, _ = self.source.runs[run][index]
+        pending = self.pending.pop(code, None)
+        if pending is None:
+            return
+        cls, reads, kept_classes, counted = pending
+        del pending
+        if self.namespace.get(name) is not cls:
+            return  # another class: it is the script's, made as Python makes it
+        self._count_since(kept_classes, counted)
+        self._keep(code, cls, reads, bound=1)
+
+    def _keep(self, code: CodeType, cls: type, reads: tuple[int, ...], bound: int = 0) -> None:
+        # Keep the class a plain class statement made; ``bound``: the names it is bound to now. What
+        # is kept of it (an ``__annotations__`` naming kept classes, copied) refers to them too.
+        kept_classes = [kept.cls for kept in self.kept.values()]
+        before = list(map(sys.getrefcount, kept_classes))
+        kept = _Kept(cls, reads, self.namespace)
+        self._count_since(kept_classes, before)
+        del kept_classes
+        self.kept[code] = self.by_class[id(cls)] = kept
+        kept.references = sys.getrefcount(cls) - 2 - bound  # as escaped() counts it: not this frame's name
         if not reads:
             self.unread[code] = kept
         self.copies += [(kept, *copy) for copy in kept.copies]
         self.functions += len(kept.functions)
         self.counts = None  # another class to watch
-        return cls
 
     def watch(self, cls: type, references: int) -> None:
         """Watch a class the script made as Python makes it (``references``: sys.getrefcount(cls)
@@ -669,6 +754,8 @@ def _found(namespace: dict[str, Any], reads: _Reads) -> tuple[int, ...] | None:
     found = []
     for name, expected in reads:
         value = namespace[name] if name in namespace else getattr(builtins, name, _missing)
+        if expected.__class__ is tuple:  # a module's attribute (``_DATACLASS``): the module is the script's import
+            expected = getattr(sys.modules.get(expected[0]), expected[1], _missing)
         if expected is not None and value is not expected:
             return None
         found.append(id(value))

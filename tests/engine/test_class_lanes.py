@@ -324,8 +324,8 @@ def test_a_ported_hierarchy_is_kept_and_each_request_has_php_s_answer(site: Path
     # PHP (php -n -S, three requests): "1 2.5 nf H2\n" at each -- the static array starts empty every time
     (site / "shapes.py").write_text(HIERARCHY)
     assert [served(site / "shapes.py") for _ in range(4)] == [b"1 2.5 nf H2\n"] * 4
-    assert builds == ["Shape", "Rect", "Square", "Tiny", "NotFound", "Suit"]  # made once: an ABC, three deep,
-    # an exception, an Enum
+    assert builds == ["Shape", "Rect", "Square", "Tiny", "NotFound", "Suit", "Point"]  # made once: an ABC, three
+    # deep, an exception, an Enum, a dataclass
     first, *later = (ref() for ref in seen().classes)
     assert all(cls is first for cls in later)
 
@@ -620,3 +620,72 @@ def test_a_generic_class_is_made_by_each_request_beside_kept_ones(site: Path) ->
               "seen.classes.append(weakref.ref(Plain))\necho(Box().get('boxed'))\n")
     bodies, classes = _kept(site, "generic.py", source, ["", "", ""])
     assert bodies == [b"boxed"] * 3 and classes[0] is classes[1] is classes[2]
+
+
+#: Dataclasses (``@dataclass``, with options) beside the classes their fields name.
+DATACLASSES = """from phprt.php import *
+import seen
+import weakref
+from dataclasses import dataclass
+
+
+class Point:
+    def __init__(self, x=0):
+        self.x = x
+
+
+@dataclass(frozen=True, order=True)
+class Money:
+    amount: int = 0
+    currency: str = "EUR"
+
+
+@dataclass
+class Line:
+    start: Point = None
+    label: str = "l"
+
+    def name(self):
+        return self.label + secret
+
+
+secret = _GET.get("s", "-")
+seen.classes += [weakref.ref(Money), weakref.ref(Line)]
+line = Line(Point(1))
+if _GET.get("set"):
+    Line.label = "changed"
+echo(Money(5) < Money(7), " ", repr(Money(2)), " ", line.name(), " ", line.start.x, " ", Line.label, Line().label)
+"""
+
+
+@pytest.mark.clause("PERF-CLASS-3")
+def test_a_dataclass_is_kept_as_its_decorator_made_it(site: Path, builds: list[str]) -> None:
+    bodies, classes = _kept(site, "money.py", DATACLASSES, ["s=1", "s=2&set=1", "s=3", "s=4"])
+    made = "1 Money(amount=2, currency='EUR') l{} 1 {}l"  # the default __init__ takes is the one made
+    assert bodies == [made.format(1, "l").encode(), made.format(2, "changed").encode(), made.format(3, "l").encode(),
+                      made.format(4, "l").encode()]
+    assert builds == ["Point", "Money", "Line"]  # made once, decorated once
+    assert all(cls is classes[0] for cls in classes[0::2]) and all(cls is classes[1] for cls in classes[1::2])
+
+
+@pytest.mark.clause("PERF-CLASS-3")
+def test_a_dataclass_the_lane_cannot_keep_is_made_by_each_request(site: Path) -> None:
+    # ``slots=True`` makes another class; a ``dataclass`` of the script's own is not dataclasses'
+    source = ("from phprt.php import *\nimport seen\nimport weakref\nfrom dataclasses import dataclass\n\n"
+              "@dataclass(slots=True)\nclass Slotted:\n    x: int = 1\n\n"
+              "if _GET.get('own'):\n    def dataclass(cls):\n        cls.own = True\n        return cls\n\n"
+              "@dataclass\nclass Mine:\n    y: int = 2\n\n"
+              "seen.classes.append(weakref.ref(Mine))\necho(Slotted().x, Mine().y if not _GET.get('own') else Mine.own)\n")
+    bodies, classes = _kept(site, "slotted.py", source, ["", "", "own=1", ""])
+    assert bodies == [b"12", b"12", b"11", b"12"]
+    assert classes[0] is classes[1] and classes[2] is not classes[1]
+
+
+@pytest.mark.clause("PERF-CLASS-3")
+def test_a_class_annotated_with_another_kept_class_leaves_both_kept(site: Path) -> None:
+    # Line's annotations (kept as made, to be set back) name Point: counted as Point's own references
+    source = ("from phprt.php import *\nimport seen\nimport weakref\n\nclass Point:\n    pass\n\n"
+              "class Line:\n    start: Point = None\n\n    def begin(self) -> Point:\n        return Point()\n\n"
+              "seen.classes.append(weakref.ref(Point))\necho(Line.__annotations__['start'].__name__)\n")
+    bodies, classes = _kept(site, "line.py", source, ["", "", ""])
+    assert bodies == [b"Point"] * 3 and classes[0] is classes[1] is classes[2]

@@ -74,8 +74,8 @@ def seen_module(directory: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 #:     echo "\\n";
 #:
 #: Ported with what a port of typed PHP writes: annotations, an abstract base, a hierarchy three
-#: deep, a static array, an exception class, an Enum -- all kept (PERF-CLASS-3) -- and a dataclass, which
-#: each request makes as Python makes it without ending the lane. Needs nothing but phprt.
+#: deep, a static array, an exception class, an Enum and a dataclass -- all kept (PERF-CLASS-3). Needs
+#: nothing but phprt.
 SHAPES = """from phprt.php import *
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
