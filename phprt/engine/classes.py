@@ -559,9 +559,11 @@ class Lane:
         Python to make."""
         code = body.__code__
         reads = _found(self.namespace, self.plain[code])
+        decorated = any(expected is _DATACLASS for _, expected in self.plain[code])
         kept = self.kept.get(code)
-        if kept is not None:  # else, another base, decorator or annotation than last time: made anew, and watched
-            return kept.cls if kept.reads == reads else None
+        if kept is not None:  # else made anew, and watched: another base, decorator or annotation than last
+            # time, or a decorator that would run again on the kept class (``bind`` binds it as it left it)
+            return kept.cls if kept.reads == reads and not decorated else None
         if reads is None or not all(base is object or id(base) in self.by_class or _importable(base) for base in bases):
             return None
         # What the new class adds to the kept classes' references -- as a base, an ancestor in its
@@ -570,8 +572,7 @@ class Lane:
         before = list(map(sys.getrefcount, kept_classes))
         cls: type = _python_build_class(body, name, *bases)
         after = self._count_since(kept_classes, before)
-        if any(expected is _DATACLASS for _, expected in self.plain[code]):
-            # decorated: kept once its decorator has made it what it is (``settle``)
+        if decorated:  # kept once its decorator has made it what it is (``settle``)
             self.pending[code] = (cls, reads, kept_classes, after)
             return cls
         self._keep(code, cls, reads)

@@ -689,3 +689,16 @@ def test_a_class_annotated_with_another_kept_class_leaves_both_kept(site: Path) 
               "seen.classes.append(weakref.ref(Point))\necho(Line.__annotations__['start'].__name__)\n")
     bodies, classes = _kept(site, "line.py", source, ["", "", ""])
     assert bodies == [b"Point"] * 3 and classes[0] is classes[1] is classes[2]
+
+
+@pytest.mark.clause("PERF-CLASS-3")
+def test_a_kept_dataclass_whose_run_is_not_bound_is_not_decorated_twice(
+        site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Mine is never kept (its base has a hook of its own), so the run's statements run at each request:
+    # the kept frozen dataclass is not given to @dataclass again, which would refuse it
+    (site / "plug.py").write_text("class Plugin:\n    def __init_subclass__(cls):\n        pass\n")
+    monkeypatch.delitem(sys.modules, "plug", raising=False)
+    source = ("from phprt.php import *\nfrom dataclasses import dataclass\nfrom plug import Plugin\n\n"
+              "@dataclass(frozen=True)\nclass Money:\n    amount: int = 0\n\nclass Mine(Plugin):\n    pass\n\n"
+              "echo(Money(3).amount)\n")
+    assert _kept(site, "frozen.py", source, ["", "", ""])[0] == [b"3"] * 3
