@@ -533,7 +533,8 @@ class OutputFunctions(RuntimeBase):
     @php_function
     def ob_get_contents(self) -> str | bool:
         """The top buffer's contents, or False without a buffer (OUT-GET-CONTENTS-1)."""
-        top = self._out.active
+        out = self._out
+        top = out.detached or (out.handlers[-1] if out.handlers else None)  # OG(active), as ``active`` says
         return False if top is None else top.text(self.charset)
 
     @php_function

@@ -184,18 +184,6 @@ class OutputHandler:
                 return text.encode(self._encoding, PHP_BYTES).decode(charset, "surrogateescape")
         return self.contents().decode(charset, "surrogateescape")
 
-    def empty(self) -> None:
-        # Drop the contents, the size grown as the writes grew it: counted, unless they are
-        # one write too short to grow it at 4 bytes a character, the most a stateless codec
-        # of the stack's gives one (UTF-8) (PERF-OB-6).
-        chunks = self.chunks
-        counted = self._counted
-        if counted != len(chunks) and not (counted == len(chunks) - 1 and self._joins
-                                           and 4 * len(chunks[-1]) < self.size - self.used):
-            self._count()
-        chunks.clear()
-        self.used = self._counted = 0
-
     def status(self) -> dict[str, object]:
         """The array ``ob_get_status()`` reports for this handler (OUT-STATUS-1)."""
         return {
@@ -481,11 +469,19 @@ class OutputStack:
         return (_SUCCESS, result) if result else (_NO_DATA, None)
 
     def _emptied(self, handler: OutputHandler) -> None:
-        # What a run that is not the last leaves of a handler: its buffer empty (its size as
-        # the writes grew it), STARTED and PROCESSED, all the room of its chunk size (PERF-OB-4).
-        handler.empty()
+        # What a run that is not the last leaves of a handler: its buffer empty, STARTED and
+        # PROCESSED, all the room of its chunk size (PERF-OB-4). Its size grown as the writes
+        # grew it: counted, unless they are one write too short to grow it at 4 bytes a
+        # character, the most a stateless codec of the stack's gives one (UTF-8) (PERF-OB-6).
+        chunks = handler.chunks
+        counted = handler._counted
+        if counted != len(chunks) and not (counted == len(chunks) - 1 and handler._joins
+                                           and 4 * len(chunks[-1]) < handler.size - handler.used):
+            handler._count()
+        chunks.clear()
+        handler.used = handler._counted = 0
         handler.flags |= STARTED | PROCESSED
-        if handler.chunk_size and handler.chunks is self.target[0]:
+        if handler.chunk_size and chunks is self.target[0]:
             self.target[1] = handler.chunk_size
 
     # -- the operations ---------------------------------------------------------------
@@ -497,11 +493,22 @@ class OutputStack:
         As in PHP 8.2 and 8.3, a disabled handler is still called (OUT-QUIRK-1); not
         from 8.4 (VER-DISABLED-HANDLER-1).
         """
-        top = self.active
+        handlers, detached = self.handlers, self.detached
+        top = detached if detached is not None else handlers[-1] if handlers else None  # ``active``
         if top is None or not top.flags & FLUSHABLE:
             return None if top is None else False
-        if top.function is None and self._flushed_below(top):
-            return True
+        if top.function is None:
+            below = handlers[-2] if detached is None and len(handlers) > 1 else None
+            if below is not None and not below.chunk_size and not (below.flags | top.flags) & DISABLED \
+                    and self.running is None and not self.traced and self._decodes:
+                # _flushed_below()'s usual case: the buffer below takes any text (PERF-OB-10)
+                text = top.text(self.encoding)
+                self._emptied(top)
+                if text:
+                    below.chunks.append(text)
+                return True
+            if self._flushed_below(top):
+                return True
         out = self._handler_op(top, FLUSH, b"")[1]
         if out:
             self.handlers.pop()
@@ -547,7 +554,7 @@ class OutputStack:
         False when it may not be cleaned, None when there is no buffer. The default
         handler, which runs no code, is not run: its buffer is emptied as its run would
         leave it (PERF-OB-6)."""
-        top = self.active
+        top = self.detached or (self.handlers[-1] if self.handlers else None)  # ``active``
         if top is None or not top.flags & CLEANABLE:
             return None if top is None else False
         if top.function is None and not self.traced and not top.flags & DISABLED:

@@ -775,6 +775,28 @@ def test_the_default_handler_flushed_cleaned_and_ended_is_not_run(traced: bool, 
         rt.ob_end_clean()
 
 
+@pytest.mark.clause("PERF-OB-6")
+@pytest.mark.parametrize("traced", [False, True])
+def test_a_default_handler_with_a_chunk_size_flushed_onto_one_without(traced: bool) -> None:
+    # php -n: ob_start(); ob_start(null, 8); echo "abc"; var_dump(ob_flush()); echo "defgh";
+    #   $a = ob_get_status(true); echo "xyz"; $b = ob_get_status(true); -- the flush leaves the
+    #   chunk size's room whole: "bool(true)\n" (11 bytes) reaches it and runs the handler, "defgh"
+    #   waits (used 5, flags 20592), "xyz" reaches 8 again: the inner buffer "", the outer
+    #   "abcbool(true)\ndefghxyz" (22 bytes).
+    with Runtime(transport=MemoryTransport(), trace=traced) as rt:
+        rt.ob_start()
+        rt.ob_start(None, 8)
+        rt.echo("abc")
+        rt.var_dump(rt.ob_flush())
+        rt.echo("defgh")
+        before = rt.ob_get_status(True)
+        rt.echo("xyz")
+        after = rt.ob_get_status(True)
+        assert [before[1]["buffer_used"], before[1]["flags"], after[1]["buffer_used"], after[0]["buffer_used"]] == \
+            [5, 20592, 0, 22]
+        assert [rt.ob_get_clean(), rt.ob_get_clean()] == ["", "abcbool(true)\ndefghxyz"]
+
+
 @pytest.mark.clause("PERF-OB-3")
 def test_ob_starts_frame_shows_the_arguments_passed_in_phps_trace(tmp_path: Path) -> None:
     # php -n, for <?php \n function throw_($n, $s, $f, $l) { throw new Exception($s); } \n
@@ -1097,6 +1119,7 @@ class _Number(int):
     (-12, (0, 10**30), "-12" + "0" + "1" + "0" * 30),
     ("", ("", ""), ""),
     ("é", ("€", 1), "é€1"),
+    ("é", ("ÿ", "a"), "éÿa"), ("\U0001F600", ("a", 5, "é", "€"), "\U0001F600a5é€"),  # one byte a character; four
     ("a", (True,), None), ("a", (1.5,), None), ("a", (None,), None), (b"a", ("b",), None),
     ("a", (_Text("b"),), None), (_Number(1), ("b",), None),
     ("x" * 2040, ("é" * 6,), "x" * 2040 + "é" * 6),  # 2,046 characters: joined
