@@ -260,6 +260,7 @@ def attach(runtime: Runtime, trace: Trace) -> Trace:
     record buffer, if any) is wrapped, and the fast echo is not bound."""
     trace._runtime = runtime
     runtime._out.__class__ = TracedOutputStack
+    runtime._out.traced = True  # the stack's own flag, which its fast paths read (PERF-OB-2)
     runtime.__dict__.pop("echo", None)  # every echo goes through the stack, where it is recorded
     runtime._out._trace = trace  # type: ignore[attr-defined]
     runtime._out._inner = 0  # type: ignore[attr-defined]

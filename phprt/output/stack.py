@@ -238,6 +238,7 @@ class OutputStack:
     ) -> None:
         self.handlers: list[OutputHandler] = []
         self.running: OutputHandler | None = None
+        self.traced = False  # the instance's own, read faster than the class's; trace.attach() sets it (PERF-OB-2)
         #: The handler flush() took off the stack to pass its output down: still OG(active).
         self.detached: OutputHandler | None = None
         self.activated = True  # PHP_OUTPUT_ACTIVATED: off once the layer is torn down
@@ -501,7 +502,7 @@ class OutputStack:
             below = handlers[-2] if detached is None and len(handlers) > 1 else None
             if below is not None and not below.chunk_size and not (below.flags | top.flags) & DISABLED \
                     and self.running is None and not self.traced and self._decodes:
-                # _flushed_below()'s usual case: the buffer below takes any text (PERF-OB-10)
+                # _flushed_below()'s usual case: the buffer below takes any text (PERF-OB-6)
                 text = top.text(self.encoding)
                 self._emptied(top)
                 if text:

@@ -1145,3 +1145,19 @@ def test_join_text_refuses_an_int_too_long_for_str_as_python_does() -> None:
     for join in joins:
         with pytest.raises(ValueError, match="4300 digits"):
             join("a", (huge,), output_functions._JOINED_MAX)
+
+
+@pytest.mark.clause("PERF-OB-2")
+@pytest.mark.parametrize("traced", [False, True])
+def test_the_state_the_output_functions_read_is_the_instances_own(traced: bool) -> None:
+    # read at every ob_* call, write and handler start: held by the Runtime and its stack from the
+    # start, as the class's defaults were, so that no read looks past the instance
+    with Runtime(transport=MemoryTransport(), trace=traced) as rt:
+        state = vars(rt)
+        assert [name for name in ("_pending", "_made_handlers", "_implicit_flush", "_output_sent") if name not in state] == []
+        assert (state["_pending"], state["_made_handlers"], state["_output_sent"]) == (None, None, False)
+        assert state["_implicit_flush"] is True  # the CLI's implicit_flush=1, set at the start as before
+        assert vars(rt._out).get("traced", "unset") is traced  # a traced stack's class says True
+        rt.ob_start()
+        rt.echo("a")
+        assert rt.ob_get_clean() == "a"
