@@ -61,13 +61,15 @@ from ..engine.values import PHP_BYTES
 
 __all__ = ["DEFAULT_HANDLER", "HandlerFunction", "OutputHandler", "OutputLocked", "OutputStack", "aligned_buffer_size", "default_handler", "initial_buffer_size"]
 
-#: A handler's function: given the buffer and the operation bits, it returns the
+#: A handler's function: given the buffer (bytes; a user handler's, of type
+#: PHP_OUTPUT_HANDLER_USER, its text as the script's string) and the operation bits, it returns the
 #: output (empty for none) or None for failure, which disables the handler and passes
 #: the raw buffer on (OUT-CALLBACK-5). Output as str is text the stack encodes where it
 #: leaves, as it encodes what echo writes.
-HandlerFunction = Callable[[bytes, int], Optional[bytes | str]]
+HandlerFunction = Callable[[Any, int], Optional[bytes | str]]
 
 _SUCCESS, _NO_DATA, _FAILURE = 0, 1, 2
+_USER = 1  # PHP_OUTPUT_HANDLER_USER (main/php_output.h), in the flags' type bits: a user handler
 
 #: The default output handler's name.
 DEFAULT_HANDLER = "default output handler"
@@ -449,7 +451,9 @@ class OutputStack:
         else:
             self.running = handler
             self.target[0] = None
-            result = function(handler.contents(), op)
+            # a user handler takes the buffer as the script's string: its text, not encoded
+            # to be decoded again (PERF-OB-2)
+            result = function(handler.text(self.encoding) if handler.flags & 0xF == _USER else handler.contents(), op)
             self.running = None
         handler.flags |= STARTED
         if result is None:

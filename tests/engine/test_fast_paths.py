@@ -1161,3 +1161,28 @@ def test_the_state_the_output_functions_read_is_the_instances_own(traced: bool) 
         rt.ob_start()
         rt.echo("a")
         assert rt.ob_get_clean() == "a"
+
+
+@pytest.mark.clause("PERF-OB-2", "OUT-BYTES-1")
+@pytest.mark.parametrize("charset", ["utf-8", "iso-8859-1"])
+def test_a_user_handler_takes_the_buffers_text_as_its_bytes_decode(charset: str) -> None:
+    # The handler's buffer is the script's string of the bytes PHP's handler would get: the
+    # stack's text, as those bytes decode in the script's charset (undecodable bytes kept)
+    seen: list[Any] = []
+
+    def keep(buffer: Any, phase: int) -> str:
+        seen.append(buffer)
+        return buffer
+
+    transport = MemoryTransport()
+    sent = b""
+    with Runtime(transport=transport, charset=charset) as rt:
+        for writes in (["ab", "c"], ["a", "é"], [b"a\xff", "é"], [b"\xc3\xa9"]):
+            rt.ob_start(keep)
+            for data in writes:
+                rt.echo(data)
+            expected = b"".join(data if isinstance(data, bytes) else data.encode(charset) for data in writes)
+            rt.ob_end_flush()
+            assert seen[-1].__class__ is str and seen[-1] == expected.decode(charset, "surrogateescape")
+            sent += expected
+    assert transport.body == sent  # returned as given: the same bytes out
