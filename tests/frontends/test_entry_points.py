@@ -110,6 +110,28 @@ def test_run_under_cgi_stops_a_runaway_script_as_php_cgi_does(tmp_path: Path) ->
     assert body.decode() == WEB.format(file=spin)
 
 
+#: A runaway loop inside the script's own try/except/finally.
+SPIN_GUARDED = """from phprt.php import *
+register_shutdown_function(lambda: echo("[shutdown ", connection_status(), "]\\n"))
+set_time_limit(1)
+try:
+    while True: pass
+finally:
+    pass
+"""
+
+
+@pytest.mark.clause("DEV-ASYNC-EXC-1", "TIME-THREADS-1")
+def test_a_runaway_loop_inside_the_scripts_own_handlers_still_ends_the_request(tmp_path: Path) -> None:
+    # php -n, the same loop in try/finally on line 5: "\nFatal error: Maximum execution time of 1
+    # second exceeded in FILE on line 5\n[shutdown 2]\n", exit status 255 -- under every CPython
+    # phprt runs on, the interruption raised where 3.11 and 3.12 raise it or where 3.13 may (past
+    # the script's handlers)
+    spin = _script(tmp_path, "spin.py", SPIN_GUARDED)
+    done = _run(str(spin))
+    assert (done.returncode, done.stdout.decode()) == (255, CLI.format(file=spin).replace("line 4", "line 5"))
+
+
 @pytest.fixture
 def spin_root(tmp_path: Path) -> Path:
     root = Path(os.path.realpath(tmp_path / "root"))
