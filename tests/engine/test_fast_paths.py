@@ -28,7 +28,7 @@ from phprt.engine.ini import configure, ini_bool, ini_integer
 from phprt.engine.timelimit import _WATCHDOG
 from phprt.output.stack import OutputHandler, OutputStack, as_bytes
 from phprt.transports.base import Transport
-from tests.support.ports import uncaught_output
+from tests.support.ports import spin, uncaught_output
 
 ROOT = Path(phprt.__file__).resolve().parents[1]
 
@@ -80,13 +80,6 @@ def watchdog_wakes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return woken
 
 
-def _spin_for(seconds: float) -> None:
-    # the script's work, in a frame of its own (DEV-ASYNC-EXC-1)
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        pass
-
-
 @pytest.mark.clause("PERF-START-2")
 def test_a_deadline_moved_earlier_wakes_the_watchdog() -> None:
     # A long limit first (the watchdog sleeps towards it), then 1 second: the spin stops.
@@ -97,7 +90,7 @@ def test_a_deadline_moved_earlier_wakes_the_watchdog() -> None:
         with Runtime(transport=transport, sapi="cgi", ini={"max_execution_time": "600", "display_errors": "0"}) as rt:
             time.sleep(0.05)  # let the watchdog settle on the 600 s deadline
             rt.set_time_limit(1)
-            _spin_for(20)  # a safety net: the limit stops this after 1 s of CPU
+            spin(20)  # the limit stops this after 1 s of CPU
             outcome["spun out"] = True
         outcome["status"] = rt.exit_status
 

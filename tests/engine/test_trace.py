@@ -9,7 +9,6 @@ by the clauses those steps cite (recorded from PHP 8.2); here only the recording
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
@@ -17,6 +16,7 @@ import pytest
 from phprt import MemoryTransport, Runtime
 from phprt.engine.trace import CLAUSES, KINDS, Trace
 from phprt.output.stack import OutputStack
+from tests.support.ports import spin
 from tests.support.spec import defined_clauses
 
 
@@ -132,19 +132,11 @@ def test_sessions_open_and_close(tmp_path: Any) -> None:
     assert _kinds(rt.trace, "session", "request-end")[-2:] == ["session", "request-end"]
 
 
-def _spin(seconds: float) -> None:
-    # the script's work, in a frame of its own (DEV-ASYNC-EXC-1)
-    deadline = time.monotonic() + 20  # a safety net: the limit stops the spin first
-    start = time.thread_time()
-    while time.monotonic() < deadline and time.thread_time() - start < seconds:
-        pass
-
-
 @pytest.mark.clause("TRACE-EVENT-1")
 def test_time_limit() -> None:
     with Runtime(transport=MemoryTransport(), trace=True) as rt:
         rt.set_time_limit(1)
-        _spin(10)
+        spin(10)
     assert rt.trace is not None
     limit = next(e for e in rt.trace.events if e.kind == "time-limit")
     assert limit.status == 2 and limit.data == {"seconds": 1}

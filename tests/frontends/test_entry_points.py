@@ -110,7 +110,7 @@ def test_run_under_cgi_stops_a_runaway_script_as_php_cgi_does(tmp_path: Path) ->
     assert body.decode() == WEB.format(file=spin)
 
 
-#: A runaway loop inside the script's own try/except/finally.
+#: A runaway loop inside the script's own try/finally.
 SPIN_GUARDED = """from phprt.php import *
 register_shutdown_function(lambda: echo("[shutdown ", connection_status(), "]\\n"))
 set_time_limit(1)

@@ -22,6 +22,7 @@ from phprt import CgiTransport, MemoryTransport, Runtime
 from phprt.engine.errors import Bailout
 from phprt.session.files import FilesModule, parse_save_path
 from phprt.session.handlers import ID_CHARACTERS, create_id, valid_id
+from tests.support.ports import spin
 
 needs_php_cgi = pytest.mark.skipif(shutil.which("php-cgi") is None, reason="needs PHP 8.2's php-cgi")
 
@@ -300,13 +301,6 @@ rt.session["x"] = 2
 """
 
 
-def _spin(seconds: float) -> None:
-    # the script's work, in a frame of its own (DEV-ASYNC-EXC-1): the time limit stops it
-    start = time.thread_time()
-    while time.thread_time() - start < seconds:
-        pass
-
-
 @pytest.mark.clause("SESS-END-1")
 @pytest.mark.parametrize("ending", ["normal", "exit", "uncaught", "timeout"])
 def test_written_after_shutdown_functions_and_output_end(tmp_path: Path, ending: str) -> None:
@@ -323,7 +317,7 @@ def test_written_after_shutdown_functions_and_output_end(tmp_path: Path, ending:
             elif ending == "uncaught":
                 raise ValueError("uncaught")
             elif ending == "timeout":
-                _spin(30)
+                spin(30)
     except ValueError:
         pass
     # ob's phase: PHP_OUTPUT_HANDLER_FINAL (8) | START (1) when the buffer ends unflushed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import runpy
+import time
 from pathlib import Path
 
 import pytest
@@ -22,3 +23,13 @@ def uncaught_output(directory: Path, source: str, match: str) -> str:
         with Runtime(transport=transport):
             runpy.run_path(str(script))
     return transport.body.decode().replace(str(script), "%s").replace(str(script)[:15] + "...", "%t")
+
+
+def spin(seconds: float) -> None:
+    """A script's runaway loop: ``seconds`` of the thread's CPU time, which a time limit stops first
+    (30 s of wall time at most, a safety net), in a frame of its own, as a script's code runs
+    (DEV-ASYNC-EXC-1)."""
+    deadline = time.monotonic() + 30
+    start = time.thread_time()
+    while time.thread_time() - start < seconds and time.monotonic() < deadline:
+        pass
