@@ -383,15 +383,14 @@ class OutputFunctions(RuntimeBase):
         as_text = self._out.keeps_text(self.charset)
 
         @calls_script  # the script's handler runs in it: the time limit may stop it there
-        def function(buffer: str | bytes, phase: int) -> bytes | str | None:
+        def function(buffer: str, phase: int) -> bytes | str | None:
             # PHP's user handler call (OUT-CALLBACK-*): false, an exception, exit or an
             # unusable result is a failure; true and null mean no output. A fatal error
             # or the time limit is a bailout and leaves the call (OUT-BAILOUT-1).
             if self._pending is not None:
                 return None
             try:
-                # the stack's text (PERF-OB-2), or bytes from a caller that has no text
-                result = call(buffer if buffer.__class__ is str else buffer.decode(self.charset, "surrogateescape"), phase)  # type: ignore[union-attr]
+                result = call(buffer, phase)  # the buffer's text, as the stack gives a user handler (PERF-OB-2)
                 if result.__class__ is str:  # the usual result: no conversion to look up (PERF-OB-2)
                     return result if as_text else result.encode(self.charset, PHP_BYTES)
                 if result is False:

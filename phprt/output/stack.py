@@ -502,18 +502,8 @@ class OutputStack:
         top = detached if detached is not None else handlers[-1] if handlers else None  # ``active``
         if top is None or not top.flags & FLUSHABLE:
             return None if top is None else False
-        if top.function is None:
-            below = handlers[-2] if detached is None and len(handlers) > 1 else None
-            if below is not None and not below.chunk_size and not (below.flags | top.flags) & DISABLED \
-                    and self.running is None and not self.traced and self._decodes:
-                # _flushed_below()'s usual case: the buffer below takes any text (PERF-OB-6)
-                text = top.text(self.encoding)
-                self._emptied(top)
-                if text:
-                    below.chunks.append(text)
-                return True
-            if self._flushed_below(top):
-                return True
+        if top.function is None and self._flushed_below(top):
+            return True
         out = self._handler_op(top, FLUSH, b"")[1]
         if out:
             self.handlers.pop()
@@ -539,7 +529,13 @@ class OutputStack:
                 or len(handlers) < 2 or not self._decodes):
             return False
         text = top.text(self.encoding)  # the output as write() would keep it: decoded with surrogateescape
-        self._aim(handlers[-2])  # where a write goes with the top off the stack, as write() would find it
+        below = handlers[-2]
+        if not below.chunk_size and not below.flags & DISABLED:  # a write takes any text there: no aiming
+            self._emptied(top)
+            if text:
+                below.chunks.append(text)
+            return True
+        self._aim(below)  # where a write goes with the top off the stack, as write() would find it
         chunks, room = self.target
         appended = chunks is not None and (room is None or (text.isascii() and len(text) < room))
         if appended:
