@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Callable, Mapping, Protocol, TypeAlias, Union
+from functools import lru_cache
+from typing import Any, Callable, Mapping, Protocol, TypeAlias, Union
 
 from ..engine.constants import E_WARNING
 from ..engine.ini_scanner import (
@@ -102,6 +103,8 @@ _LONG_MIN = -(2**63)
 _C_SPACE = b" \t\n\v\f\r"  # isspace() in the C locale
 _NUMERIC_KEY = re.compile(rb"(?:0|-?[1-9][0-9]*)\Z")
 _URL_ESCAPE = re.compile(rb"%([0-9A-Fa-f]{2})")
+#: A variable name PHP registers as it is: no NUL to cut at, no space or dot to replace, no bracket
+_PLAIN_NAME = re.compile(rb"[^\0 .\[]+")
 
 
 class UploadedFile:
@@ -227,13 +230,13 @@ class _Settings:
         return letter in self.variables_order or letter.lower() in self.variables_order
 
 
-_SETTINGS: Memo[tuple[str | None, ...], _Settings] = Memo(64)
+_SETTINGS: Memo[tuple[object, ...], _Settings] = Memo(64)
 
 
 def _settings(ini: Callable[[str], object] | None) -> _Settings:
-    # _Settings, read once per set of the directives' values (issue 13): a request
-    # re-reads only the values, not the quantities and flags they spell.
-    values = tuple(_ini_lookup(ini, name) for name in REQUEST_INI_DEFAULTS)
+    # _Settings, read once per set of what ``ini`` gives for the directives (issue 13,
+    # PERF-START-5): a request looks up only the values, not the quantities and flags they spell.
+    values = (None,) if ini is None else tuple(map(ini, REQUEST_INI_DEFAULTS))
     settings = _SETTINGS.get(values)
     if settings is None:
         settings = _SETTINGS.keep(values, _Settings(ini))
@@ -264,8 +267,13 @@ def _raw_url_decode(data: bytes) -> bytes:
 
 def _strtok(data: bytes, separators: bytes) -> list[bytes]:
     # php_strtok_r(): the pieces between any of the separator bytes, empty ones skipped.
-    pattern = b"[" + b"".join(re.escape(bytes([c])) for c in set(separators)) + b"]"
-    return [piece for piece in re.split(pattern, data) if piece]
+    return [piece for piece in _separator_pattern(separators).split(data) if piece]
+
+
+@lru_cache(maxsize=16)
+def _separator_pattern(separators: bytes) -> re.Pattern[bytes]:
+    # any one of the separator bytes (arg_separator.input's, "&" by default), compiled once
+    return re.compile(b"[" + b"".join(re.escape(bytes([c])) for c in set(separators)) + b"]")
 
 
 class _Array(dict):  # type: ignore[type-arg]
@@ -274,11 +282,11 @@ class _Array(dict):  # type: ignore[type-arg]
     next_free: int | None = None
 
 
-def _plain(value: object) -> PhpValue:
+def _plain(table: dict[Any, Any]) -> PhpArray:
     # The finished array: plain dicts all the way down.
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    return value  # type: ignore[return-value]
+    if not table:
+        return {}
+    return {key: _plain(item) if isinstance(item, dict) else item for key, item in table.items()}
 
 
 def _set(table: _Array, key: int | str, value: object) -> None:
@@ -332,6 +340,11 @@ class _Parser:
         of a name win (REQ-COOKIE-2); ``copies`` is how many times PHP registers the
         variable (2 for GET, POST and COOKIE, whose raw copy the filter extension
         registers first), which is how often a nesting warning appears."""
+        if _PLAIN_NAME.fullmatch(var_name):  # nothing to cut, replace or nest: its key as it is (PERF-START-5)
+            key = self.key(var_name)
+            if not (cookie and key in track):
+                _set(track, key, value)
+            return
         original = _cstr(var_name).lstrip(b" ")
         buf = bytearray(original + b"\0")  # the C buffer, NUL-terminated
         p = 0
@@ -1228,16 +1241,15 @@ def request_variables(
 
     request = _Array()
     order = settings.request_order if settings.request_order is not None else settings.variables_order
-    merged: set[str] = set()
+    sources = {"G": get, "P": post, "C": cookie}
     for letter in order.upper():
-        source_array = {"G": get, "P": post, "C": cookie}.get(letter)
-        if source_array is not None and letter not in merged:
-            merged.add(letter)
+        source_array = sources.pop(letter, None)  # each merged once
+        if source_array:
             _merge(request, source_array)
 
     return RequestVariables(
-        get=_plain(get), post=_plain(post), cookie=_plain(cookie), files=_plain(files),  # type: ignore[arg-type]
-        request=_plain(request), input=rest_of_input,  # type: ignore[arg-type]
+        get=_plain(get), post=_plain(post), cookie=_plain(cookie), files=_plain(files),
+        request=_plain(request), input=rest_of_input,
         diagnostics=parser.diagnostics, uploads=uploads, early_diagnostics=early,
     )
 
@@ -1257,4 +1269,4 @@ def parse_str(
     parser.treat_data(data, result, copies=1)
     if diagnostics is not None:
         diagnostics.extend(parser.diagnostics)
-    return _plain(result)  # type: ignore[return-value]
+    return _plain(result)

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 from phprt.engine.constants import E_ALL, E_WARNING
+from phprt.engine.ini import configure
+from phprt.http import request as request_module
 from phprt.http.request import RequestVariables, UploadedFile, parse_str, request_variables
 from tests.conformance.record_request import RequestCase, load_recorded, load_request_cases, run_php
 from tests.support import ROOT
@@ -92,6 +94,30 @@ def test_phprt_does_what_php_did(case: RequestCase, request: pytest.FixtureReque
         for key in ("get", "post", "cookie", "files", "request", "input", "diagnostics", "parse_str"):
             assert live.get(key) == expected.get(key), f"{key} differs from the recording (PHP today)"
     _compare(observe(case), expected, "PHP 8.2")
+
+
+@pytest.mark.clause("PERF-START-5")
+def test_the_short_ways_change_no_recorded_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every recorded request again with a name never taken as it is and the settings worked
+    # out afresh: the general walk through each name gives PHP's results, as the short way does.
+    monkeypatch.setattr(request_module, "_PLAIN_NAME", re.compile(rb"(?!)"))
+    monkeypatch.setattr(request_module, "_settings", request_module._Settings)
+    for case in CASES:
+        _compare(observe(case), RECORDED[case.id], f"PHP 8.2 ({case.id})")
+
+
+@pytest.mark.clause("PERF-START-5")
+def test_the_settings_are_worked_out_once_per_set_of_values() -> None:
+    table = configure("fpm").directive_values()
+    settings = request_module._settings(table.get)
+    assert request_module._settings(dict(table).get) is settings
+    changed = {**table, "max_input_vars": "1"}
+    assert request_module._settings(changed.get).max_input_vars == 1
+    # a directive ini_get() does not know (False) has PHP's default, as an unset one does
+    unknown = {**table, "arg_separator.input": False}
+    assert request_module._settings(unknown.get).separators == b"&"
+    assert request_variables({"REQUEST_METHOD": "GET", "QUERY_STRING": "a=1;b=2&c=3|d=4"}, b"",
+                             {**table, "arg_separator.input": ";|"}.get).get == {"a": "1", "b": "2&c=3", "d": "4"}
 
 
 def test_recordings_come_from_php_8_2() -> None:
