@@ -24,7 +24,9 @@ class FcgiConnection(Link):
     def __init__(self, sock: socket.socket, write_timeout: float, protocol: Connection) -> None:
         super().__init__(sock, write_timeout)  # a web server that stops reading is gone after it
         self.protocol = protocol
-        self.lock = threading.Lock()
+        #: Held while the connection's state changes; taken again by the thread holding it when a
+        #: response that ends after the server stopped closes the connection (FCGI-THREAD-1).
+        self.lock = threading.RLock()
         self.transports: dict[int, FastCgiTransport] = {}
         #: Called once, with the lock held, when no response runs on it any more: its
         #: thread gives it back to the loop then, even while the script goes on (FCGI-FINISH-1).

@@ -569,6 +569,34 @@ def test_scripts_past_max_requests_wait_for_a_free_slot(tmp_path: Path) -> None:
             second.close()
 
 
+@pytest.mark.clause("FCGI-THREAD-1")
+def test_a_response_that_ends_after_the_server_stopped_lets_its_script_end(tmp_path: Path) -> None:
+    # The script's response ends (its END_REQUEST, the connection given back) once the server's
+    # loop has stopped: the connection is closed in the script's thread, which then ends its
+    # Runtime as every Runtime ends -- it used to wait for the connection's lock it held itself.
+    root = tmp_path / "root"
+    root.mkdir()
+    started, gate = tmp_path / "started", tmp_path / "open"
+    (root / "late.py").write_text(
+        "import os, time\nfrom phprt.php import *\necho('late')\n"
+        f"open({str(started)!r}, 'w').close()\n"
+        f"while not os.path.exists({str(gate)!r}):\n    time.sleep(0.01)\n")
+    server = FastCgiServer(root, "127.0.0.1:0").start()
+    client = Client(server.address)
+    try:
+        client.send(fcgi_request(nginx_params(root, "/late.py")))
+        for _ in range(1000):
+            if started.exists():
+                break
+            time.sleep(0.01)
+        assert started.exists()
+        server.shutdown(0.1)  # the loop stops; the script runs on past the grace
+        gate.write_text("")  # the script ends its response now
+        assert server.runner.join(30), "the script's thread never ended its request"
+    finally:
+        client.close()
+
+
 def _threads_in(server: FastCgiServer, script: Path) -> tuple[set[int], set[int]]:
     # (threads serving one of ``server``'s connections, threads running ``script``), from their stacks
     serving, running = set(), set()
