@@ -38,13 +38,14 @@ def test_echo_into_an_unchunked_buffer_appends_the_str_itself() -> None:
         assert chunked.used == 0 and rt.ob_get_length() == 3  # counted when asked
 
 
-@pytest.mark.clause("PERF-ECHO-1", "FCGI-PERF-5", "PERF-CALL-4")
+@pytest.mark.clause("PERF-ECHO-1", "FCGI-PERF-5", "PERF-CALL-4", "PERF-CLASS-4")
 def test_the_c_fast_path_is_built_where_a_compiler_is() -> None:
-    # pip install compiles phprt/output/_speedups.c, phprt/net/_speedups.c and phprt/_dispatch.c
-    # when a C compiler is present (CI has gcc).
+    # pip install compiles phprt/output/_speedups.c, phprt/net/_speedups.c, phprt/_dispatch.c and
+    # phprt/engine/_speedups.c when a C compiler is present (CI has gcc).
     import shutil
 
     from phprt import php as _php
+    from phprt.engine import classes as _classes
     from phprt.net import fastcgi as _fastcgi
     from phprt.output import functions as _output
 
@@ -54,6 +55,8 @@ def test_the_c_fast_path_is_built_where_a_compiler_is() -> None:
     assert _fastcgi._c_decode_ascii_pairs is not None, \
         "phprt/net/_speedups.c was not compiled: reinstall with pip install -e ."
     assert _php._c_function is not None, "phprt/_dispatch.c was not compiled: reinstall with pip install -e ."
+    assert _classes._refcounts is not _classes._python_refcounts, \
+        "phprt/engine/_speedups.c was not compiled: reinstall with pip install -e ."
 
 
 @pytest.mark.clause("PERF-BENCH-1")

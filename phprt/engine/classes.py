@@ -52,6 +52,30 @@ from typing import Any
 
 __all__ = ["Lane", "LaneCode", "checkout", "lane_code", "plain_class_bodies"]
 
+#: What a class statement made of a class beside its attributes and references: its names and bases.
+_names = operator.attrgetter("__name__", "__qualname__", "__bases__")
+
+
+def _python_refcounts(objects: list[Any]) -> list[int]:
+    """Each object's ``sys.getrefcount()``, passed from the list. The same as _speedups.refcounts()."""
+    return list(map(sys.getrefcount, objects))
+
+
+def _python_same_names(classes: list[Any], names: list[tuple[str, str, tuple[type, ...]]]) -> bool:
+    """Whether each of the first len(names) classes has the names and bases ``names`` holds for it.
+    The same as _speedups.same_names()."""
+    return list(map(_names, classes[:len(names)])) == names
+
+
+try:  # the optional C fast path over every kept class at a request's end (PERF-CLASS-4)
+    from ._speedups import VERSION as _C_VERSION
+    from ._speedups import refcounts as _refcounts
+    from ._speedups import same_names as _same_names
+    if _C_VERSION != 1:  # built from another _speedups.c
+        _refcounts, _same_names = _python_refcounts, _python_same_names
+except ImportError:  # not compiled: the Python loops, with the same results
+    _refcounts, _same_names = _python_refcounts, _python_same_names
+
 _python_build_class = builtins.__build_class__
 #: The lanes running a request now, by their namespace's id (a live namespace's id is its own).
 _RUNNING: dict[int, Lane] = {}
@@ -662,7 +686,7 @@ class Lane:
 
     def _counts(self) -> list[int]:
         # How often each watched object is referred to, taken the same way at every end.
-        return list(map(sys.getrefcount, self.watched))
+        return _refcounts(self.watched)
 
     def release(self) -> None:
         """The request has ended and its namespace is empty: the lane goes back to the
@@ -679,7 +703,7 @@ class Lane:
                 return
             self.abc_token = token
         if self.counts is None or self.dicts != self.attributes \
-                or list(map(_names, self.watched[:len(self.names)])) != self.names or self._counts() != self.counts:
+                or not _same_names(self.watched, self.names) or self._counts() != self.counts:
             self.watched, self.dicts, self.attributes, self.names, self.counts = [], [], [], [], None
             for kept in self.kept.values():  # restored first: what a request set on a class goes with it
                 if not kept.restored() or kept.escaped():
@@ -732,10 +756,6 @@ def _set_back(copies: list[tuple[_Kept, str, Any, bytes | None, list[Any] | None
         except (AttributeError, TypeError):
             return False
     return True
-
-
-#: What a class statement made of a class beside its attributes and references: its names and bases.
-_names = operator.attrgetter("__name__", "__qualname__", "__bases__")
 
 
 def _functions_of(value: object) -> list[FunctionType]:

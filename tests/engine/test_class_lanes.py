@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from phprt import MemoryTransport
+from phprt.engine import classes
 from phprt.engine.classes import Lane, plain_class_bodies
 from phprt.net.site import ScriptCall
 from tests.support.lanes import ACTIONS, COUNTER, HIERARCHY, generated, seen_module
@@ -232,7 +233,6 @@ if _GET.get("flag"):
 @pytest.fixture
 def builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     # The class statements that reached the lane's build(): made, or bound one by one.
-    from phprt.engine import classes
 
     made: list[str] = []
     build = classes.Lane.build
@@ -254,8 +254,57 @@ def test_a_run_of_kept_classes_is_bound_at_once(site: Path, builds: list[str]) -
     assert all(cls is first for cls in later)
 
 
-@pytest.mark.clause("PERF-CLASS-2", "PERF-CLASS-1")
-def test_an_instance_kept_once_ends_are_compared_at_once_still_ends_the_lane(site: Path) -> None:
+@pytest.fixture(params=["c", "python"])
+def lane_loops(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The loops over every kept class at a request's end: C's (PERF-CLASS-4), or Python's."""
+    if request.param == "python":
+        monkeypatch.setattr(classes, "_refcounts", classes._python_refcounts)
+        monkeypatch.setattr(classes, "_same_names", classes._python_same_names)
+    elif classes._refcounts is classes._python_refcounts:
+        pytest.skip("phprt/engine/_speedups.c is not compiled here")
+    return str(request.param)
+
+
+@pytest.mark.clause("PERF-CLASS-4")
+def test_the_lanes_loops_in_c_are_the_python_ones() -> None:
+    if classes._refcounts is classes._python_refcounts:
+        pytest.skip("phprt/engine/_speedups.c is not compiled here")
+
+    class Base:
+        pass
+
+    class Other:
+        pass
+
+    class Child(Base):
+        def name(self) -> str:
+            return "child"
+
+    objects: list[Any] = [Base, Child, Child.name, vars(Child), (), 7, object()]
+    assert classes._refcounts(objects) == classes._python_refcounts(objects)
+    held = [Child, Child.name]  # two more references
+    assert classes._refcounts(objects) == classes._python_refcounts(objects)
+    del held
+    names = [(cls.__name__, cls.__qualname__, cls.__bases__) for cls in (Base, Child, int)]
+    everyone: list[Any] = [Base, Child, int, object()]  # more classes than names: the first ones
+    for changed in (None, "__name__", "__qualname__", "__bases__", "equal"):
+        if changed == "__bases__":
+            Child.__bases__ = (Other,)
+        elif changed == "equal":  # another str object of the same text: == compares equal
+            Child.__bases__ = (Base,)
+            Child.__name__ = "".join(["Chi", "ld"])
+        elif changed is not None:
+            setattr(Child, changed, "Renamed")
+        expected = changed in (None, "equal")
+        assert classes._same_names(everyone, names) is expected
+        assert classes._python_same_names(everyone, names) is expected
+        Child.__name__, Child.__qualname__ = names[1][0], names[1][1]
+    with pytest.raises(TypeError):
+        classes._same_names(everyone[:1], names)  # fewer classes than names
+
+
+@pytest.mark.clause("PERF-CLASS-2", "PERF-CLASS-1", "PERF-CLASS-4")
+def test_an_instance_kept_once_ends_are_compared_at_once_still_ends_the_lane(site: Path, lane_loops: str) -> None:
     (site / "quiet.py").write_text(QUIET)
     assert [served(site / "quiet.py", f"s={n}") for n in range(4)] == [b"child 0", b"child 1", b"child 2", b"child 3"]
     assert served(site / "quiet.py", "s=4&keep=1") == b"child 4"
@@ -271,8 +320,17 @@ def test_an_instance_kept_once_ends_are_compared_at_once_still_ends_the_lane(sit
     assert seen().classes[4]() is None  # the ended lane, its code and its classes are freed
 
 
-@pytest.mark.clause("PERF-CLASS-2", "PERF-CLASS-1")
-def test_a_class_changed_once_ends_are_compared_at_once_is_set_back(site: Path) -> None:
+@pytest.mark.clause("PERF-CLASS-2", "PERF-CLASS-4")
+def test_a_class_renamed_once_ends_are_compared_at_once_is_not_the_next_requests(site: Path, lane_loops: str) -> None:
+    (site / "renamed.py").write_text(QUIET.replace(
+        "echo(item.name()", "if _GET.get('rename'):\n    Child.__name__ = 'Renamed'\necho(Child.__name__, ' ', item.name()"))
+    queries = ["s=0", "s=1", "s=2", "s=3&rename=1", "s=4", "s=5"]
+    assert [served(site / "renamed.py", query) for query in queries] == [
+        b"Child child 0", b"Child child 1", b"Child child 2", b"Renamed child 3", b"Child child 4", b"Child child 5"]
+
+
+@pytest.mark.clause("PERF-CLASS-2", "PERF-CLASS-1", "PERF-CLASS-4")
+def test_a_class_changed_once_ends_are_compared_at_once_is_set_back(site: Path, lane_loops: str) -> None:
     (site / "quiet.py").write_text(QUIET)
     queries = ["s=0", "s=1", "s=2", "s=3&flag=1", "s=4", "s=5"]
     assert [served(site / "quiet.py", query) for query in queries] == [
@@ -293,7 +351,6 @@ def test_a_base_named_outside_the_run_that_changed_makes_the_class_anew(site: Pa
 @pytest.mark.clause("PERF-CLASS-2")
 def test_a_lane_s_code_reports_what_the_script_s_own_reports(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A class statement that fails in a run: the same report, file and line, as where no lane runs.
-    from phprt.engine import classes
     from phprt.engine import script as scripts
 
     path = site / "missing.py"
@@ -308,7 +365,6 @@ def test_a_lane_s_code_reports_what_the_script_s_own_reports(site: Path, monkeyp
 
 @pytest.mark.clause("PERF-CLASS-2")
 def test_a_script_holding_the_lane_s_own_string_gets_no_lanes() -> None:
-    from phprt.engine import classes
 
     source = f"class A:\n    pass\n\nmark = {classes._LANE!r}\n"
     tree = compile(source, "t.py", "exec", _ast.PyCF_ONLY_AST)
@@ -536,7 +592,6 @@ def test_lanes_change_no_answer(site: Path, script: str, monkeypatch: pytest.Mon
     # makes each class at every request: the same bodies.
     import random
 
-    from phprt.engine import classes
     from phprt.engine import script as scripts
 
     source, extras = REPLAYED[script]
@@ -556,7 +611,6 @@ def test_generated_scripts_answer_alike_with_lanes_and_without(site: Path, monke
     # makes each class at every request, the same bodies -- and lanes did serve again.
     import random
 
-    from phprt.engine import classes
     from phprt.engine import script as scripts
 
     made: list[None] = []
