@@ -28,7 +28,11 @@ refcounts(PyObject *module, PyObject *objects)
         return NULL;
     }
     for (Py_ssize_t i = 0; i < size; i++) {
-        PyObject *count = PyLong_FromSsize_t(Py_REFCNT(PyList_GET_ITEM(objects, i)) + 1);  /* + the call's */
+        /* counted holding a reference of our own, as sys.getrefcount()'s call holds its argument
+           (an immortal object's count, 3.12's, does not move) */
+        PyObject *object = Py_NewRef(PyList_GET_ITEM(objects, i));
+        PyObject *count = PyLong_FromSsize_t(Py_REFCNT(object));
+        Py_DECREF(object);
         if (count == NULL) {
             Py_DECREF(counts);
             return NULL;
