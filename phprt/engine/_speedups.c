@@ -49,36 +49,43 @@ same(PyObject *a, PyObject *b)
     return a == b ? 1 : PyObject_RichCompareBool(a, b, Py_EQ);
 }
 
+/* same() of (cls.__name__, cls.__qualname__, cls.__bases__), read as attributes, and ``expected`` */
+static int
+same_as_read(PyObject *cls, PyObject *expected)
+{
+    PyObject *name = PyObject_GetAttrString(cls, "__name__");
+    PyObject *qualname = name == NULL ? NULL : PyObject_GetAttrString(cls, "__qualname__");
+    PyObject *bases = qualname == NULL ? NULL : PyObject_GetAttrString(cls, "__bases__");
+    PyObject *found = bases == NULL ? NULL : PyTuple_Pack(3, name, qualname, bases);
+    Py_XDECREF(name);
+    Py_XDECREF(qualname);
+    Py_XDECREF(bases);
+    if (found == NULL) {
+        return -1;
+    }
+    int equal = same(found, expected);
+    Py_DECREF(found);
+    return equal;
+}
+
 static PyObject *
 same_names(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2 || !PyList_CheckExact(args[0]) || !PyList_CheckExact(args[1])
-        || PyList_GET_SIZE(args[1]) > PyList_GET_SIZE(args[0])) {
-        PyErr_SetString(PyExc_TypeError, "same_names(classes: list, names: list), no more names than classes");
+    if (nargs != 2 || !PyList_CheckExact(args[0]) || !PyList_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "same_names(classes: list, names: list)");
         return NULL;
     }
     PyObject *classes = args[0], *names = args[1];
+    if (PyList_GET_SIZE(names) > PyList_GET_SIZE(classes)) {
+        Py_RETURN_FALSE;  /* fewer classes than names: lists of two lengths */
+    }
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(names); i++) {
         PyObject *cls = PyList_GET_ITEM(classes, i);
         PyObject *expected = PyList_GET_ITEM(names, i);
         if (!PyType_Check(cls) || !(((PyTypeObject *)cls)->tp_flags & Py_TPFLAGS_HEAPTYPE)
             || !PyTuple_CheckExact(expected) || PyTuple_GET_SIZE(expected) != 3) {
             /* not what a class statement makes, or not what the lane took: the Python way */
-            PyObject *found = PyTuple_Pack(3, Py_None, Py_None, Py_None);
-            if (found == NULL) {
-                return NULL;
-            }
-            static const char *attributes[3] = {"__name__", "__qualname__", "__bases__"};
-            for (int k = 0; k < 3; k++) {
-                PyObject *value = PyObject_GetAttrString(cls, attributes[k]);
-                if (value == NULL) {
-                    Py_DECREF(found);
-                    return NULL;
-                }
-                Py_SETREF(((PyTupleObject *)found)->ob_item[k], value);
-            }
-            int equal = same(found, expected);
-            Py_DECREF(found);
+            int equal = same_as_read(cls, expected);
             if (equal <= 0) {
                 return equal < 0 ? NULL : Py_NewRef(Py_False);
             }

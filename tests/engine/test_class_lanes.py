@@ -267,6 +267,7 @@ def lane_loops(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
 
 @pytest.mark.clause("PERF-CLASS-4")
 def test_the_lanes_loops_in_c_are_the_python_ones() -> None:
+    _names = classes._names
     if classes._refcounts is classes._python_refcounts:
         pytest.skip("phprt/engine/_speedups.c is not compiled here")
 
@@ -299,8 +300,10 @@ def test_the_lanes_loops_in_c_are_the_python_ones() -> None:
         assert classes._same_names(everyone, names) is expected
         assert classes._python_same_names(everyone, names) is expected
         Child.__name__, Child.__qualname__ = names[1][0], names[1][1]
-    with pytest.raises(TypeError):
-        classes._same_names(everyone[:1], names)  # fewer classes than names
+    assert classes._same_names(everyone[:1], names) is classes._python_same_names(everyone[:1], names) is False
+    static = [int, str]  # not what a class statement makes: read as attributes
+    assert classes._same_names(static, [_names(int), _names(str)]) is True
+    assert classes._same_names(static, [_names(int), _names(int)]) is False
 
 
 @pytest.mark.clause("PERF-CLASS-2", "PERF-CLASS-1", "PERF-CLASS-4")
