@@ -10,6 +10,9 @@
  * phprt/php.py uses it only where the method's own frame shows what the port passed (a
  * method of no named parameter but ``self``, or of named ones without defaults), so that
  * PHP's trace, read from that frame, is the same with it as without it.
+ * With ``direct`` (echo's, PERF-CALL-5), ``active`` holds the callable itself -- the echo
+ * the active Runtime started its request with -- called with the arguments as they are,
+ * and ``fallback`` (phprt/php.py's _echo) where it holds none.
  * Optional: phprt works without it.
  */
 #define PY_SSIZE_T_CLEAN
@@ -24,6 +27,7 @@ typedef struct {
     PyObject *module;    /* "phprt.php" */
     PyObject *doc;
     int no_arguments;
+    int direct;          /* ``active`` holds the callable itself (PERF-CALL-5), not the Runtime */
     vectorcallfunc vectorcall;
 } Function;
 
@@ -34,6 +38,19 @@ function_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, Py
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
     PyObject *runtime = NULL;
+    if (self->direct) {  /* the callable the request started with: called as it is (PERF-CALL-5) */
+        PyObject *callable = NULL;
+        if (PyContextVar_Get(self->active, NULL, &callable) < 0) {
+            return NULL;
+        }
+        if (callable == NULL || callable == Py_None) {
+            Py_XDECREF(callable);
+            return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
+        }
+        PyObject *result = PyObject_Vectorcall(callable, args, nargsf, kwnames);
+        Py_DECREF(callable);
+        return result;
+    }
     if (!(self->no_arguments && nargs + nkw > 0)) {
         if (PyContextVar_Get(self->active, NULL, &runtime) < 0) {
             return NULL;
@@ -148,14 +165,15 @@ static PyTypeObject FunctionType = {
 static PyObject *
 make_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 6 || !PyUnicode_CheckExact(args[0]) || !PyContextVar_CheckExact(args[1])
+    if (nargs != 7 || !PyUnicode_CheckExact(args[0]) || !PyContextVar_CheckExact(args[1])
         || !PyCallable_Check(args[2]) || !PyUnicode_CheckExact(args[4])) {
-        PyErr_SetString(PyExc_TypeError,
-                        "function(name: str, active: ContextVar, fallback, no_arguments: bool, module: str, doc)");
+        PyErr_SetString(PyExc_TypeError, "function(name: str, active: ContextVar, fallback, no_arguments: bool, "
+                                         "module: str, doc, direct: bool)");
         return NULL;
     }
     int no_arguments = PyObject_IsTrue(args[3]);
-    if (no_arguments < 0) {
+    int direct = PyObject_IsTrue(args[6]);
+    if (no_arguments < 0 || direct < 0) {
         return NULL;
     }
     Function *self = PyObject_GC_New(Function, &FunctionType);
@@ -167,6 +185,7 @@ make_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     self->active = Py_NewRef(args[1]);
     self->fallback = Py_NewRef(args[2]);
     self->no_arguments = no_arguments;
+    self->direct = direct;
     self->module = Py_NewRef(args[4]);
     self->doc = Py_NewRef(args[5]);
     self->vectorcall = function_vectorcall;
@@ -176,7 +195,7 @@ make_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
 static PyMethodDef functions[] = {
     {"function", (PyCFunction)(void (*)(void))make_function, METH_FASTCALL,
-     PyDoc_STR("function(name, active, fallback, no_arguments, module, doc) -> a phprt.php function.")},
+     PyDoc_STR("function(name, active, fallback, no_arguments, module, doc, direct) -> a phprt.php function.")},
     {NULL, NULL, 0, NULL},
 };
 
@@ -191,7 +210,7 @@ PyInit__dispatch(void)
         return NULL;
     }
     PyObject *module = PyModule_Create(&dispatch);
-    if (module != NULL && PyModule_AddIntConstant(module, "VERSION", 1) < 0) {
+    if (module != NULL && PyModule_AddIntConstant(module, "VERSION", 2) < 0) {
         Py_DECREF(module);
         return NULL;
     }

@@ -26,16 +26,16 @@ from typing import Any, Callable, Iterator, MutableMapping
 from .engine.constants import *  # noqa: F403
 from .engine.constants import __all__ as _constants
 from .engine.functions import FUNCTIONS, PhpFunction
-from .engine.runtime import ACTIVE, Runtime
+from .engine.runtime import ACTIVE, ECHO, Runtime
 from .engine.script import STAR_EXPORTS
 from .engine.values import Ref
 from .output.printf import PhpOutput
 
-_c_function: Callable[[str, Any, Callable[..., Any], bool, str, str | None], Callable[..., Any]] | None
+_c_function: Callable[[str, Any, Callable[..., Any], bool, str, str | None, bool], Callable[..., Any]] | None
 try:  # the optional C fast path (PERF-CALL-4)
     from ._dispatch import VERSION as _C_VERSION
     from ._dispatch import function as _c_function
-    if _C_VERSION != 1:  # built from an older _dispatch.c
+    if _C_VERSION != 2:  # built from an older _dispatch.c
         _c_function = None
 except ImportError:  # not compiled: every function is a Python copy (PERF-CALL-3)
     _c_function = None
@@ -75,12 +75,26 @@ def _call0() -> Any:
         raise
 
 
+def _echo(*args: Any, **kwargs: Any) -> Any:
+    # echo, PHP's construct (no frame in PHP's trace): the echo the active Runtime started its
+    # request with, called as it is -- no attribute looked up at each call (PERF-CALL-5)
+    echo = ECHO.get()
+    if echo is None:
+        return runtime().echo(*args, **kwargs)  # runtime() raises: no Runtime is active
+    return echo(*args, **kwargs)
+
+
 def _bind(entry: PhpFunction) -> Callable[..., Any]:
     # _call's code with NAME replaced by the PHP name: the method is looked up as an
     # attribute written in the code would be, and the frame is named as PHP names the
     # function (engine/uncaught.py); no source is compiled. In C where the method's own
     # frame shows what the port passed, PHP's trace being read from it (PERF-CALL-4).
+    # echo calls the echo its request started with (_echo, PERF-CALL-5).
     name = entry.name
+    if name == "echo":
+        echo = FunctionType(_echo.__code__.replace(co_name=name, co_qualname=name), globals(), name)
+        echo.__doc__ = entry.function.__doc__
+        return echo if _c_function is None else _c_function(name, ECHO, echo, False, __name__, echo.__doc__, True)
     template = (_call0 if entry.max_args == 0 else _call).__code__
     code = template.replace(co_name=name, co_qualname=name,
                             co_names=tuple(name if each == "NAME" else each for each in template.co_names))
@@ -88,7 +102,7 @@ def _bind(entry: PhpFunction) -> Callable[..., Any]:
     function.__doc__ = entry.function.__doc__
     if _c_function is None or not _shows_what_was_passed(entry.function):
         return function
-    return _c_function(name, ACTIVE, function, entry.max_args == 0, __name__, function.__doc__)
+    return _c_function(name, ACTIVE, function, entry.max_args == 0, __name__, function.__doc__, False)
 
 
 def _shows_what_was_passed(method: Callable[..., Any]) -> bool:

@@ -14,7 +14,7 @@ import os
 import sys
 from contextvars import ContextVar, Token
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ..http.functions import HeaderFunctions
 from ..http.headers import HeaderQueue, head_for, http_date
@@ -51,10 +51,12 @@ from .var_functions import SerializeFunctions
 if TYPE_CHECKING:
     from .trace import Trace
 
-__all__ = ["ACTIVE", "POWERED_BY", "Runtime"]
+__all__ = ["ACTIVE", "ECHO", "POWERED_BY", "Runtime"]
 
 #: The Runtime whose ``with`` block the current thread or asyncio task is in (RT-ACTIVE-1).
 ACTIVE: ContextVar[Runtime | None] = ContextVar("phprt_active_runtime", default=None)
+#: The echo the active Runtime started its request with, which ``phprt.php``'s echo calls (PERF-CALL-5).
+ECHO: ContextVar[Callable[..., None] | None] = ContextVar("phprt_echo", default=None)
 #: The X-Powered-By value phprt sends where PHP sends "PHP/8.2.36" (DEV-POWERED-BY-1).
 POWERED_BY = "PHP/8.2 (phprt)"
 _POWERED_BY_LINE = f"X-Powered-By: {POWERED_BY}"
@@ -196,6 +198,7 @@ class Runtime(
             self._entry_frame = None  # the request's frames go with it, as __exit__ lets them (PERF-RELEASE-1)
             raise StartupFailed() from None
         self._token: Token[Runtime | None] = ACTIVE.set(self)
+        self._echo_token = ECHO.set(self.echo)
         if self._capture_print:
             self._capture = capturing(self.echo)
         return self
@@ -219,6 +222,7 @@ class Runtime(
         finally:
             if self._capture_print:
                 release(self._capture)
+            ECHO.reset(self._echo_token)
             ACTIVE.reset(self._token)
             self._entry_frame = None  # the request's frames go with it (PERF-RELEASE-1)
         return handled or isinstance(exc, (Bailout, TimeLimitExceeded))

@@ -920,18 +920,54 @@ def test_phprt_php_calls_the_active_runtimes_method_with_what_was_passed(tmp_pat
     with Runtime(transport=Transport()) as rt:
         assert php.ob_start(chunk_size=4096) and php.ob_get_status()["chunk_size"] == 4096
         php.echo("a")
-        rt.echo = lambda *args: rt.ob_get_level()  # an instance's own method is the one called
-        assert php.echo("b") == 1
+        rt.ob_get_length = lambda: rt.ob_get_level() + 6  # type: ignore[method-assign]
+        assert php.ob_get_length() == 7  # an instance's own method is the one called
+        del rt.ob_get_length
         with pytest.raises(TypeError, match=r"^ob_get_clean\(\) takes 0 positional arguments"):
             php.ob_get_clean(1)
         assert php.ob_get_clean() == "a"
-        del rt.echo
 
         def broken(*args: Any) -> None:
             raise AttributeError("inside")
         rt.ini_set = broken  # type: ignore[method-assign]
         with pytest.raises(AttributeError, match="^inside$"):  # a method's own error passes on
             php.ini_set("precision", "14")
+
+
+@pytest.mark.clause("PERF-CALL-5", "RT-ACTIVE-1")
+@pytest.mark.parametrize("copy", ["built", "python"])
+def test_phprt_php_echo_calls_the_echo_its_request_started_with(copy: str) -> None:
+    import phprt.php as php
+
+    echo = php.echo if copy == "built" else _python_copy("echo")
+    with pytest.raises(RuntimeError, match="no phprt Runtime is active"):
+        echo("x")
+    outer_transport, inner_transport = MemoryTransport(), MemoryTransport()
+    with Runtime(transport=outer_transport) as outer:
+        echo("a", 1)
+        outer.ob_start()
+        echo("b")
+        with Runtime(transport=inner_transport):
+            echo("inner")  # the inner request's, while it runs
+        echo("c")
+        seen: list[Any] = []
+        outer.echo = lambda *args: seen.append(args)  # type: ignore[method-assign]
+        echo("d")  # set during the request: not the echo it started with
+        assert seen == [] and outer.ob_get_clean() == "bcd"
+        errors: list[BaseException] = []
+
+        def elsewhere() -> None:
+            try:
+                echo("e")
+            except RuntimeError as error:
+                errors.append(error)
+        thread = threading.Thread(target=elsewhere)
+        thread.start()
+        thread.join()
+        assert len(errors) == 1  # another thread is in no request
+    assert outer_transport.body == b"a1" and inner_transport.body == b"inner"
+    with pytest.raises(RuntimeError, match="no phprt Runtime is active"):
+        echo("x")
 
 
 def _python_copy(name: str) -> Callable[..., Any]:
@@ -986,9 +1022,9 @@ def test_phprt_php_functions_in_c_do_what_the_python_copies_do(tmp_path: Path) -
         assert both("echo", "a", 1) == ("returned", None) and rt.ob_get_contents() == "a1a1"
         arguments = ["%s" * 12, *range(12)]  # more than the C call's own room: a list of its own
         assert both("sprintf", *arguments) == ("returned", "01234567891011")
-        rt.echo = lambda *args: args  # an instance's own method is the one called
-        assert both("echo", "b", "c") == ("returned", ("b", "c"))
-        del rt.echo
+        rt.sprintf = lambda *args: args  # type: ignore[method-assign]  # an instance's own method is the one called
+        assert both("sprintf", "b", "c") == ("returned", ("b", "c"))
+        del rt.sprintf
 
         def broken(*args: Any) -> None:
             raise AttributeError("inside")
