@@ -871,6 +871,42 @@ def test_the_command_serves_a_unix_socket_until_a_signal(docroot: Path, tmp_path
     assert not os.path.exists(path)
 
 
+@pytest.mark.clause("FCGI-THREAD-1", "NET-CLI-1")
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_the_command_stopped_while_a_request_runs_ends_it_and_exits(tmp_path: Path, sig: int) -> None:
+    # One worker runs the request in its loop's thread, the main one; the signal stops the loop
+    # while the script runs, whose response then ends with the loop stopped: the client gets it
+    # all and the command exits -- it used to wait forever for a lock its own thread held.
+    root = tmp_path / "root"
+    root.mkdir()
+    started, gate = tmp_path / "started", tmp_path / "open"
+    (root / "late.py").write_text(
+        "import os, time\nfrom phprt.php import *\necho('late')\n"
+        f"open({str(started)!r}, 'w').close()\n"
+        f"while not os.path.exists({str(gate)!r}):\n    time.sleep(0.01)\n")
+    path = str(tmp_path / "cli.sock")
+    process = _spawn(root, "--listen", path)
+    try:
+        _await(lambda: os.path.exists(path), "socket", process)
+        client = Client(path)
+        try:
+            client.send(fcgi_request(nginx_params(root, "/late.py")))
+            _await(started.exists, "the script", process)
+            process.send_signal(sig)
+            time.sleep(0.3)  # the signal's handler runs in the script's thread: the loop stops first
+            gate.write_text("")
+            assert client.read_end().stdout.endswith(b"late")
+        finally:
+            client.close()
+        assert process.wait(TIMEOUT) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
 @pytest.mark.clause("FCGI-WORKERS-1", "NET-CLI-1", "NET-PERF-10")
 def test_workers_share_the_socket_are_replaced_and_stop_together(docroot: Path, tmp_path: Path) -> None:
     # On one CPU, two of the three workers are spares; each runs one script at a time, so the
