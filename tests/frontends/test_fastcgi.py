@@ -569,11 +569,8 @@ def test_scripts_past_max_requests_wait_for_a_free_slot(tmp_path: Path) -> None:
             second.close()
 
 
-@pytest.mark.clause("FCGI-THREAD-1")
-def test_a_response_that_ends_after_the_server_stopped_lets_its_script_end(tmp_path: Path) -> None:
-    # The script's response ends (its END_REQUEST, the connection given back) once the server's
-    # loop has stopped: the connection is closed in the script's thread, which then ends its
-    # Runtime as every Runtime ends -- it used to wait for the connection's lock it held itself.
+def _late_script(tmp_path: Path) -> tuple[Path, Path, Path]:
+    # (root, started, gate): root/late.py echoes "late", makes ``started`` and runs until ``gate`` exists
     root = tmp_path / "root"
     root.mkdir()
     started, gate = tmp_path / "started", tmp_path / "open"
@@ -581,6 +578,15 @@ def test_a_response_that_ends_after_the_server_stopped_lets_its_script_end(tmp_p
         "import os, time\nfrom phprt.php import *\necho('late')\n"
         f"open({str(started)!r}, 'w').close()\n"
         f"while not os.path.exists({str(gate)!r}):\n    time.sleep(0.01)\n")
+    return root, started, gate
+
+
+@pytest.mark.clause("FCGI-THREAD-1")
+def test_a_response_that_ends_after_the_server_stopped_lets_its_script_end(tmp_path: Path) -> None:
+    # The script's response ends (its END_REQUEST, the connection given back) once the server's
+    # loop has stopped: the connection is closed in the script's thread, which then ends its
+    # Runtime as every Runtime ends -- it used to wait for the connection's lock it held itself.
+    root, started, gate = _late_script(tmp_path)
     server = FastCgiServer(root, "127.0.0.1:0").start()
     client = Client(server.address)
     try:
@@ -848,11 +854,16 @@ def _stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> int:
     try:
         return process.wait(TIMEOUT)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+        _reap(process)
+
+
+def _reap(process: subprocess.Popen[bytes]) -> None:
+    # the server killed if it still runs, its output closed
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 @pytest.mark.clause("FCGI-LISTEN-1", "NET-CLI-1", "FCGI-WORKERS-1")
@@ -877,13 +888,7 @@ def test_the_command_stopped_while_a_request_runs_ends_it_and_exits(tmp_path: Pa
     # One worker runs the request in its loop's thread, the main one; the signal stops the loop
     # while the script runs, whose response then ends with the loop stopped: the client gets it
     # all and the command exits -- it used to wait forever for a lock its own thread held.
-    root = tmp_path / "root"
-    root.mkdir()
-    started, gate = tmp_path / "started", tmp_path / "open"
-    (root / "late.py").write_text(
-        "import os, time\nfrom phprt.php import *\necho('late')\n"
-        f"open({str(started)!r}, 'w').close()\n"
-        f"while not os.path.exists({str(gate)!r}):\n    time.sleep(0.01)\n")
+    root, started, gate = _late_script(tmp_path)
     path = str(tmp_path / "cli.sock")
     process = _spawn(root, "--listen", path)
     try:
@@ -900,11 +905,7 @@ def test_the_command_stopped_while_a_request_runs_ends_it_and_exits(tmp_path: Pa
             client.close()
         assert process.wait(TIMEOUT) == 0
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+        _reap(process)
 
 
 @pytest.mark.clause("FCGI-WORKERS-1", "NET-CLI-1", "NET-PERF-10")
