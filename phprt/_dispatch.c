@@ -10,9 +10,13 @@
  * phprt/php.py uses it only where the method's own frame shows what the port passed (a
  * method of no named parameter but ``self``, or of named ones without defaults), so that
  * PHP's trace, read from that frame, is the same with it as without it.
- * With ``direct`` (echo's, PERF-CALL-5), ``active`` holds the callable itself -- the echo
- * the active Runtime started its request with -- called with the arguments as they are,
- * and ``fallback`` (phprt/php.py's _echo) where it holds none.
+ *
+ * direct(name, active, fallback, module, doc) returns echo's function (PERF-CALL-5,
+ * PERF-CALL-6): ``active`` holds the callable itself -- the echo the active Runtime started
+ * its request with -- called with the arguments as they are, and ``fallback`` (phprt/php.py's
+ * _echo) where it holds none. A builtin function, so that CPython calls it by its fastest
+ * path, which calls a builtin echo's C function at once; one per process (echo's), what it
+ * calls held in this module's statics.
  * Optional: phprt works without it.
  */
 #define PY_SSIZE_T_CLEAN
@@ -27,7 +31,6 @@ typedef struct {
     PyObject *module;    /* "phprt.php" */
     PyObject *doc;
     int no_arguments;
-    int direct;          /* ``active`` holds the callable itself (PERF-CALL-5), not the Runtime */
     vectorcallfunc vectorcall;
 } Function;
 
@@ -38,19 +41,6 @@ function_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, Py
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
     PyObject *runtime = NULL;
-    if (self->direct) {  /* the callable the request started with: called as it is (PERF-CALL-5) */
-        PyObject *callable = NULL;
-        if (PyContextVar_Get(self->active, NULL, &callable) < 0) {
-            return NULL;
-        }
-        if (callable == NULL || callable == Py_None) {
-            Py_XDECREF(callable);
-            return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
-        }
-        PyObject *result = PyObject_Vectorcall(callable, args, nargsf, kwnames);
-        Py_DECREF(callable);
-        return result;
-    }
     if (!(self->no_arguments && nargs + nkw > 0)) {
         if (PyContextVar_Get(self->active, NULL, &runtime) < 0) {
             return NULL;
@@ -165,15 +155,14 @@ static PyTypeObject FunctionType = {
 static PyObject *
 make_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 7 || !PyUnicode_CheckExact(args[0]) || !PyContextVar_CheckExact(args[1])
+    if (nargs != 6 || !PyUnicode_CheckExact(args[0]) || !PyContextVar_CheckExact(args[1])
         || !PyCallable_Check(args[2]) || !PyUnicode_CheckExact(args[4])) {
         PyErr_SetString(PyExc_TypeError, "function(name: str, active: ContextVar, fallback, no_arguments: bool, "
-                                         "module: str, doc, direct: bool)");
+                                         "module: str, doc)");
         return NULL;
     }
     int no_arguments = PyObject_IsTrue(args[3]);
-    int direct = PyObject_IsTrue(args[6]);
-    if (no_arguments < 0 || direct < 0) {
+    if (no_arguments < 0) {
         return NULL;
     }
     Function *self = PyObject_GC_New(Function, &FunctionType);
@@ -185,7 +174,6 @@ make_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     self->active = Py_NewRef(args[1]);
     self->fallback = Py_NewRef(args[2]);
     self->no_arguments = no_arguments;
-    self->direct = direct;
     self->module = Py_NewRef(args[4]);
     self->doc = Py_NewRef(args[5]);
     self->vectorcall = function_vectorcall;
@@ -193,9 +181,76 @@ make_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return (PyObject *)self;
 }
 
+/* -- echo's function: a builtin over a ContextVar that holds the callable (PERF-CALL-6) -- */
+
+/* The one direct function's (echo's): what it calls, and its name and doc. A later direct()
+ * (phprt.php made again) remakes them, for the functions made before it too. */
+static struct {
+    PyMethodDef def;     /* ml_name and ml_doc: the UTF-8 of name and doc */
+    PyObject *name;
+    PyObject *doc;       /* "name(*args, **kwargs)\n--\n\n" and the doc: a builtin's text signature */
+    PyObject *active;    /* phprt.engine.runtime.ECHO */
+    PyObject *fallback;  /* phprt/php.py's _echo */
+} direct_state;
+
+static PyObject *
+direct_call(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    PyObject *callable = NULL;
+    if (PyContextVar_Get(direct_state.active, NULL, &callable) < 0) {
+        return NULL;
+    }
+    if (callable == NULL || callable == Py_None) {
+        Py_XDECREF(callable);
+        return PyObject_Vectorcall(direct_state.fallback, args, nargs, kwnames);
+    }
+    PyObject *result;
+    if (kwnames == NULL && PyCFunction_CheckExact(callable) && PyCFunction_GET_FLAGS(callable) == METH_FASTCALL) {
+        /* a builtin echo (phprt/output/_speedups.c's): its C function, at once */
+        _PyCFunctionFast call = (_PyCFunctionFast)(void (*)(void))PyCFunction_GET_FUNCTION(callable);
+        result = call(PyCFunction_GET_SELF(callable), args, nargs);
+    }
+    else {
+        result = PyObject_Vectorcall(callable, args, nargs, kwnames);
+    }
+    Py_DECREF(callable);
+    return result;
+}
+
+static PyObject *
+make_direct(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5 || !PyUnicode_CheckExact(args[0]) || !PyContextVar_CheckExact(args[1])
+        || !PyCallable_Check(args[2]) || !PyUnicode_CheckExact(args[3])
+        || !(args[4] == Py_None || PyUnicode_CheckExact(args[4]))) {
+        PyErr_SetString(PyExc_TypeError, "direct(name: str, active: ContextVar, fallback, module: str, doc: str | None)");
+        return NULL;
+    }
+    PyObject *doc = args[4] == Py_None ? PyUnicode_FromFormat("%U(*args, **kwargs)\n--\n\n", args[0])
+                                       : PyUnicode_FromFormat("%U(*args, **kwargs)\n--\n\n%U", args[0], args[4]);
+    const char *name_text = PyUnicode_AsUTF8(args[0]);
+    const char *doc_text = doc == NULL ? NULL : PyUnicode_AsUTF8(doc);
+    if (name_text == NULL || doc_text == NULL) {
+        Py_XDECREF(doc);
+        return NULL;
+    }
+    Py_XSETREF(direct_state.name, Py_NewRef(args[0]));  /* kept: the def's name and doc are theirs */
+    Py_XSETREF(direct_state.doc, doc);
+    Py_XSETREF(direct_state.active, Py_NewRef(args[1]));
+    Py_XSETREF(direct_state.fallback, Py_NewRef(args[2]));
+    direct_state.def.ml_name = name_text;
+    direct_state.def.ml_doc = doc_text;
+    direct_state.def.ml_meth = (PyCFunction)(void (*)(void))direct_call;
+    direct_state.def.ml_flags = METH_FASTCALL | METH_KEYWORDS;
+    /* bound to this module: named, shown and pickled as a module's builtin function is */
+    return PyCFunction_NewEx(&direct_state.def, module, args[3]);
+}
+
 static PyMethodDef functions[] = {
     {"function", (PyCFunction)(void (*)(void))make_function, METH_FASTCALL,
-     PyDoc_STR("function(name, active, fallback, no_arguments, module, doc, direct) -> a phprt.php function.")},
+     PyDoc_STR("function(name, active, fallback, no_arguments, module, doc) -> a phprt.php function.")},
+    {"direct", (PyCFunction)(void (*)(void))make_direct, METH_FASTCALL,
+     PyDoc_STR("direct(name, active, fallback, module, doc) -> a phprt.php function calling what active holds.")},
     {NULL, NULL, 0, NULL},
 };
 
@@ -210,7 +265,7 @@ PyInit__dispatch(void)
         return NULL;
     }
     PyObject *module = PyModule_Create(&dispatch);
-    if (module != NULL && PyModule_AddIntConstant(module, "VERSION", 2) < 0) {
+    if (module != NULL && PyModule_AddIntConstant(module, "VERSION", 3) < 0) {
         Py_DECREF(module);
         return NULL;
     }

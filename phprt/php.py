@@ -31,14 +31,16 @@ from .engine.script import STAR_EXPORTS
 from .engine.values import Ref
 from .output.printf import PhpOutput
 
-_c_function: Callable[[str, Any, Callable[..., Any], bool, str, str | None, bool], Callable[..., Any]] | None
-try:  # the optional C fast path (PERF-CALL-4)
+_c_function: Callable[[str, Any, Callable[..., Any], bool, str, str | None], Callable[..., Any]] | None
+_c_direct: Callable[[str, Any, Callable[..., Any], str, str | None], Callable[..., Any]] | None
+try:  # the optional C fast path (PERF-CALL-4, PERF-CALL-6)
     from ._dispatch import VERSION as _C_VERSION
+    from ._dispatch import direct as _c_direct
     from ._dispatch import function as _c_function
-    if _C_VERSION != 2:  # built from an older _dispatch.c
-        _c_function = None
+    if _C_VERSION != 3:  # built from an older _dispatch.c
+        _c_function = _c_direct = None
 except ImportError:  # not compiled: every function is a Python copy (PERF-CALL-3)
-    _c_function = None
+    _c_function = _c_direct = None
 
 
 def runtime() -> Runtime:
@@ -94,7 +96,7 @@ def _bind(entry: PhpFunction) -> Callable[..., Any]:
     if name == "echo":
         echo = FunctionType(_echo.__code__.replace(co_name=name, co_qualname=name), globals(), name)
         echo.__doc__ = entry.function.__doc__
-        return echo if _c_function is None else _c_function(name, ECHO, echo, False, __name__, echo.__doc__, True)
+        return echo if _c_direct is None else _c_direct(name, ECHO, echo, __name__, echo.__doc__)
     template = (_call0 if entry.max_args == 0 else _call).__code__
     code = template.replace(co_name=name, co_qualname=name,
                             co_names=tuple(name if each == "NAME" else each for each in template.co_names))
@@ -102,7 +104,7 @@ def _bind(entry: PhpFunction) -> Callable[..., Any]:
     function.__doc__ = entry.function.__doc__
     if _c_function is None or not _shows_what_was_passed(entry.function):
         return function
-    return _c_function(name, ACTIVE, function, entry.max_args == 0, __name__, function.__doc__, False)
+    return _c_function(name, ACTIVE, function, entry.max_args == 0, __name__, function.__doc__)
 
 
 def _shows_what_was_passed(method: Callable[..., Any]) -> bool:

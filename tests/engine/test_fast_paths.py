@@ -15,7 +15,7 @@ import threading
 import time
 import weakref
 from pathlib import Path
-from types import FunctionType
+from types import BuiltinFunctionType, FunctionType
 from typing import Any, Callable
 
 import pytest
@@ -26,6 +26,7 @@ from phprt.engine import ini as ini_module
 from phprt.engine.callables import _accepted_positional
 from phprt.engine.ini import configure, ini_bool, ini_integer
 from phprt.engine.timelimit import _WATCHDOG
+from phprt.output import functions as output_functions
 from phprt.output.stack import OutputHandler, OutputStack, as_bytes
 from phprt.transports.base import Transport
 from tests.support.ports import spin, uncaught_output
@@ -970,18 +971,55 @@ def test_phprt_php_echo_calls_the_echo_its_request_started_with(copy: str) -> No
         echo("x")
 
 
+@pytest.mark.clause("PERF-CALL-6", "PERF-CALL-5")
+def test_phprt_php_echo_in_c_is_a_builtin_that_does_what_the_python_copy_does() -> None:
+    import pickle
+
+    import phprt.php as php
+
+    if php._c_direct is None:
+        pytest.skip("phprt/_dispatch.c is not compiled here: echo is a Python copy")
+    copy = _python_copy("echo")
+    assert type(php.echo) is BuiltinFunctionType and php.echo.__self__ is sys.modules["phprt._dispatch"]
+    assert (php.echo.__name__, php.echo.__qualname__, php.echo.__module__, php.echo.__doc__) == (
+        "echo", "echo", "phprt.php", copy.__doc__)
+    assert str(inspect.signature(php.echo)) == "(*args, **kwargs)" and repr(php.echo) == "<built-in function echo>"
+    assert pickle.loads(pickle.dumps(php.echo)) is php.echo
+
+    def both(*args: Any, **kwargs: Any) -> tuple[str, Any]:
+        outcome = _outcome(lambda: php.echo(*args, **kwargs))
+        assert outcome == _outcome(lambda: copy(*args, **kwargs))
+        return outcome
+
+    assert "no phprt Runtime is active" in both("x")[1]
+    transport = MemoryTransport()
+    with Runtime(transport=transport) as rt:  # a builtin echo, its C function called at once
+        assert (type(rt.echo) is BuiltinFunctionType) == (output_functions._c_echo_into is not None)
+        assert both("a", 1) == both("b") == ("returned", None)
+        assert both("c", end="")[0] == "TypeError"  # a keyword: the echo's own call, and its error
+        rt.ob_start()
+        assert both("d", 2.5) == ("returned", None) and rt.ob_get_clean() == "d2.5d2.5"  # a float: its fallback
+    assert transport.body == b"a1a1bb"
+    seen: list[Any] = []
+    plain = Runtime(transport=MemoryTransport())
+    plain.echo = lambda *args, **kwargs: seen.append((args, kwargs))  # type: ignore[method-assign]
+    with plain:  # the echo the request starts with is a Python callable: called as Python calls it
+        assert both("e", 3, sep="-") == ("returned", None)
+    assert seen == [(("e", 3), {"sep": "-"})] * 2
+
+
 def _python_copy(name: str) -> Callable[..., Any]:
     # phprt.php's function ``name`` as PERF-CALL-3 makes it, whether the C one is built or not
     import phprt.php as php
     from phprt.engine.functions import FUNCTIONS
 
     entry = next(entry for entry in FUNCTIONS if entry.name == name)
-    saved = php._c_function
-    php._c_function = None
+    saved = php._c_function, php._c_direct
+    php._c_function = php._c_direct = None
     try:
         return php._bind(entry)
     finally:
-        php._c_function = saved
+        php._c_function, php._c_direct = saved
 
 
 def _outcome(call: Callable[[], Any]) -> tuple[str, Any]:
@@ -1002,7 +1040,7 @@ def test_phprt_php_functions_in_c_do_what_the_python_copies_do(tmp_path: Path) -
     assert isinstance(php.header, FunctionType) and isinstance(php.user_error, FunctionType)
     assert (php.ob_start.__name__, php.ob_start.__qualname__, php.ob_start.__module__) == ("ob_start",) * 2 + (
         "phprt.php",)
-    assert php.ob_start.__doc__ == _python_copy("ob_start").__doc__ and repr(php.echo) == "<function phprt.php.echo>"
+    assert php.ob_start.__doc__ == _python_copy("ob_start").__doc__ and repr(php.ob_start) == "<function phprt.php.ob_start>"
     import pickle
 
     assert pickle.loads(pickle.dumps(php.echo)) is php.echo  # by name, as a Python function
