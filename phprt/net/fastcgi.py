@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Union
 
+from ..engine.records import record
 from .body import BodySink as Sink
 from .body import Buffer
 
@@ -61,7 +61,7 @@ class ProtocolError(Exception):
     """The peer broke the protocol; the connection must be closed (FCGI-MALFORMED-1)."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Record:
     type: int
     request_id: int
@@ -251,14 +251,14 @@ class Request:
         return f"Request(request_id={self.request_id!r}, params={self.params!r}, keep_conn={self.keep_conn!r})"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Abort:
     """ABORT_REQUEST for the running request: its client is gone (FCGI-ABORT-1)."""
 
     request_id: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Closed:
     """The web server closed the connection; ``request_id`` the request it abandoned, if one ran."""
 

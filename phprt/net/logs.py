@@ -12,7 +12,6 @@ from __future__ import annotations
 import sys
 import threading
 import time
-import traceback
 from typing import Callable, TextIO
 
 __all__ = ["Log", "ctime_stamp", "fpm_stamp"]
@@ -76,4 +75,6 @@ class Log:
             self.line(text.rstrip("\n"))  # one message, with the timestamp once
 
     def exception(self, error: BaseException) -> None:
+        import traceback  # where one is written: a server starts without it (PERF-IMPORT-1)
+
         self.write("".join(traceback.format_exception(error)))

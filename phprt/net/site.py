@@ -9,25 +9,27 @@ here, so a script sees the same request variables on each (NET-SERVER-1).
 
 from __future__ import annotations
 
-import html
-import mimetypes
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 from ..engine.ini import SAPI_PROFILES, configure
 from ..engine.memo import Memo
-from ..engine.records import record
+from ..engine.records import field, record
 from ..engine.runtime import Runtime
 from ..engine.script import Script, execute
 from ..engine.versions import ini_parsing, profile
 from ..http.headers import REASONS
+from ..output.htmlspecialchars import htmlspecialchars
 from ..transports.base import Transport
 from .docroot import DocumentRoot, Refused, Resolved
 from .http11 import Limits
+
+if TYPE_CHECKING:
+    from mimetypes import MimeTypes
 
 __all__ = ["MAX_BODY", "SOFTWARE", "HttpRequest", "ScriptCall", "Site", "StaticResponse", "content_type", "error_page"]
 
@@ -55,8 +57,6 @@ _PAGES = {
 }
 #: A request header's name as sent -> (its name lower-cased, its $_SERVER key without HTTP_).
 _FIELD_KEYS: Memo[str, tuple[str, str]] = Memo(1024)
-#: Python's own table, not the machine's /etc/mime.types, so a file's type is the same everywhere.
-_MIME = mimetypes.MimeTypes(filenames=())
 
 
 @record(frozen=True)
@@ -134,7 +134,7 @@ class StaticResponse:
                 yield piece
 
 
-@dataclass
+@record
 class ScriptCall:
     """A script to run for the request, with the request variables it sees."""
 
@@ -168,7 +168,9 @@ class ScriptCall:
 def error_page(status: int, request: HttpRequest) -> StaticResponse:
     """``php -S``'s error page for ``status`` (NET-ERROR-1)."""
     reason = REASONS.get(status, "")
-    content = _PAGES.get(status, "<h1>{reason}</h1>").format(reason=reason, uri=html.escape(request.target, quote=True))
+    # php_cli_server.c escapes it with ENT_QUOTES and no double encoding
+    uri = htmlspecialchars(request.target.encode("utf-8", "surrogateescape"), substitute=False)
+    content = _PAGES.get(status, "<h1>{reason}</h1>").format(reason=reason, uri=uri.decode("utf-8", "surrogateescape"))
     body = f"<!doctype html><html><head><title>{status} {reason}</title>{_CSS}</head><body>{content}</body></html>"
     data = body.encode()
     return StaticResponse(status, (("Content-Type", "text/html; charset=UTF-8"), ("Content-Length", str(len(data)))), data)
@@ -176,10 +178,19 @@ def error_page(status: int, request: HttpRequest) -> StaticResponse:
 
 def content_type(path: Path) -> str | None:
     """The type ``php -S`` gives a static file: by its extension, ``; charset=UTF-8`` for text (NET-STATIC-1)."""
-    mime, _ = _MIME.guess_type(path.name, strict=False)
+    mime, _ = _mime_types().guess_type(path.name, strict=False)
     if mime is None:
         return None
     return f"{mime}; charset=UTF-8" if mime.startswith("text/") else mime
+
+
+@lru_cache(maxsize=None)
+def _mime_types() -> MimeTypes:
+    # Python's own table, not the machine's /etc/mime.types, so a file's type is the same
+    # everywhere; made for the first static file, as the module is imported (PERF-IMPORT-1)
+    from mimetypes import MimeTypes
+
+    return MimeTypes(filenames=())
 
 
 class Site:

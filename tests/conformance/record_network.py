@@ -30,6 +30,7 @@ REQUESTS = {
     b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 3\r\nCookie: a=1\r\nX-Custom: v\r\n\r\nk=v",
     "http10-no-query": b"GET /info.php HTTP/1.0\r\n\r\n",
     "missing": b"GET /missing?x=<b> HTTP/1.1\r\nHost: h\r\n\r\n",
+    "missing-with-entities": b"GET /a'b&amp;c<d>\"e&#039;f&copy;&foo;&#1114112;&#X41;&apos;& HTTP/1.1\r\nHost: h\r\n\r\n",
     "repeated-fields": b"GET /info.php HTTP/1.1\r\nX-Custom: yes\r\nHost: h\r\nx-custom: again\r\n"
     b"Set-Cookie: a\r\nSet-Cookie: b\r\nX-Custom: third\r\n\r\n",
     "static-put": b"PUT /style.css HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n",

@@ -50,7 +50,7 @@ from phprt.net.http11 import (
 from phprt.net.listener import host_port
 from phprt.net.site import HttpRequest, Site
 from phprt.server import HttpServer
-from tests.support import EXAMPLES, ROOT, add_escapes
+from tests.support import EXAMPLES, NETWORK, ROOT, add_escapes
 from tests.support.http import (
     TIMEOUT,
     ask,
@@ -196,6 +196,15 @@ def test_http11_client_keeps_one_connection_for_scripts_files_and_errors(make_se
     assert answers[3] == (200, "chunked", None, None, b"page")
     wait_for(lambda: "Closing" in log_of(server), "the connection to close")
     assert log_of(server).count(" Accepted") == 1
+
+
+@pytest.mark.clause("NET-ERROR-1", "SERVE-PARSE-1")
+def test_the_404_page_escapes_the_target_as_php_s_does(make_server, docroot) -> None:
+    """php -S (recorded): ENT_QUOTES, so ' is &#039;, and no double encoding: an entity stays one."""
+    reply = ask(make_server(docroot), NETWORK["requests"]["missing-with-entities"].encode("latin-1"))
+    recorded = NETWORK["responses"]["missing-with-entities"].encode("latin-1").partition(b"\r\n\r\n")[2]
+    assert reply.status == 404 and reply.body == recorded
+    assert b"/a&#039;b&amp;c&lt;d&gt;&quot;e&#039;f&copy;&amp;foo;" in reply.body
 
 
 @pytest.mark.clause("SERVE-KEEP-1", "SERVE-FRAME-1", "SERVE-HEAD-1", "SERVE-PARSE-1")

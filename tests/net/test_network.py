@@ -130,8 +130,8 @@ def test_server_variables_are_those_php_s_gives_in_its_order(docroot: Path, name
 
 
 @pytest.mark.clause("NET-STATIC-1", "NET-ERROR-1")
-@pytest.mark.parametrize("name", ["static-css", "static-json", "static-unknown-type", "missing", "static-put", "static-options",
-                                  "no-fallback-with-a-dot"])
+@pytest.mark.parametrize("name", ["static-css", "static-json", "static-unknown-type", "missing", "missing-with-entities",
+                                  "static-put", "static-options", "no-fallback-with-a-dot"])
 def test_static_files_and_error_pages_are_php_s_bytes(docroot: Path, name: str) -> None:
     (docroot / "index.py").unlink()  # the recorded root has no index, only sub/ has one
     answer = Site(docroot).answer(_request(RECORDED["requests"][name]))
