@@ -19,6 +19,7 @@ __all__ = ["field", "record", "replace"]
 
 _T = TypeVar("_T")
 _FIELDS = "__record_fields__"
+_SPECS = "__record_specs__"  # each field's _Field, the inherited ones first
 
 
 class _Field:
@@ -69,21 +70,31 @@ def record(cls: type[_T] | None = None, /, *, frozen: bool = False, slots: bool 
 
 
 def _build(cls: type[_T], frozen: bool, slots: bool) -> type[_T]:
-    names = [name for name, kind in cls.__dict__.get("__annotations__", {}).items()
-             if not str(kind).startswith(("ClassVar", "typing.ClassVar"))]
+    own = [name for name, kind in cls.__dict__.get("__annotations__", {}).items()
+           if not str(kind).startswith(("ClassVar", "typing.ClassVar"))]
+    given = {name: cls.__dict__.get(name, _MISSING) for name in own}
     if slots:
         namespace_of_class = {key: value for key, value in cls.__dict__.items()
-                              if key not in ("__dict__", "__weakref__") and key not in names}
-        namespace_of_class["__slots__"] = tuple(names)
-        defaults = {name: cls.__dict__[name] for name in names if name in cls.__dict__}
+                              if key not in ("__dict__", "__weakref__") and key not in own}
+        namespace_of_class["__slots__"] = tuple(own)
         cls = type(cls.__name__, cls.__bases__, namespace_of_class)
-    else:
-        defaults = {name: cls.__dict__[name] for name in names if name in cls.__dict__}
+    # A record's base records' fields come first, in their order; one it names again keeps its
+    # place and takes the new default, as a dataclass's does.
+    specs: dict[str, _Field] = {}
+    for base in reversed(cls.__mro__[1:]):
+        specs.update(base.__dict__.get(_SPECS, {}))
+    for name in own:
+        value = given[name]
+        specs[name] = value if isinstance(value, _Field) else _Field(value, None, True, True)
+        if isinstance(value, _Field) and not slots:  # a field() is no class attribute, as in a dataclass
+            if value.default is _MISSING:
+                delattr(cls, name)
+            else:
+                setattr(cls, name, value.default)
+    names = list(specs)
     namespace: dict[str, Any] = {"_MISSING": _MISSING}
     parameters, body, compared, shown = [], [], [], []
-    for name in names:
-        given = defaults.get(name, _MISSING)
-        spec = given if isinstance(given, _Field) else _Field(given, None, True, True)
+    for name, spec in specs.items():
         if spec.factory is not None:
             namespace[f"_factory_{name}"] = spec.factory
             parameters.append(f"{name}=_MISSING")
@@ -95,11 +106,6 @@ def _build(cls: type[_T], frozen: bool, slots: bool) -> type[_T]:
         else:
             parameters.append(name)
             value = name
-        if isinstance(given, _Field) and not slots:  # a field() is no class attribute, as in a dataclass
-            if spec.default is _MISSING:
-                delattr(cls, name)
-            else:
-                setattr(cls, name, spec.default)
         if not frozen:
             body.append(f"    self.{name} = {value}")
         elif slots:
@@ -142,6 +148,7 @@ def _build(cls: type[_T], frozen: bool, slots: bool) -> type[_T]:
     elif "__hash__" not in cls.__dict__:
         setattr(cls, "__hash__", None)  # eq without frozen: unhashable, as a dataclass
     setattr(cls, _FIELDS, tuple(names))
+    setattr(cls, _SPECS, specs)
     return cls
 
 

@@ -187,7 +187,7 @@ def content_type(path: Path) -> str | None:
 @lru_cache(maxsize=None)
 def _mime_types() -> MimeTypes:
     # Python's own table, not the machine's /etc/mime.types, so a file's type is the same
-    # everywhere; made for the first static file, as the module is imported (PERF-IMPORT-1)
+    # everywhere; made at the first static file, not when a server starts (PERF-IMPORT-1)
     from mimetypes import MimeTypes
 
     return MimeTypes(filenames=())

@@ -18,10 +18,10 @@ import json
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
+from ..engine.records import record
 from ..engine.runtime import ACTIVE, Runtime
 from ..engine.script import execute
 from ..engine.trace import Trace
@@ -118,7 +118,7 @@ class TraceLog:
         return _INDEX.replace("@ROWS@", body)
 
 
-@dataclass
+@record
 class TracedCall(ScriptCall):
     """A script call whose Runtime records a trace, kept in ``log`` when the request ends."""
 

@@ -73,6 +73,29 @@ def test_a_record_behaves_as_the_dataclass_it_was() -> None:
         Plain([], None, 3)
 
 
+@record
+class Child(Plain):
+    extra: int = 0
+    error: str | None = "again"  # named again: its place kept, its default the new one
+
+
+@dataclass
+class ChildDataclass(PlainDataclass):
+    extra: int = 0
+    error: str | None = "again"
+
+
+@pytest.mark.clause("PERF-IMPORT-1")
+def test_a_record_s_subclass_takes_its_fields_first_as_a_dataclass_s_does() -> None:
+    child = Child([1], extra=2)
+    assert repr(child) == repr(ChildDataclass([1], extra=2)).replace("ChildDataclass", "Child")
+    assert repr(child) == "Child(entries=[1], error='again', extra=2)"
+    assert child == Child([1], "again", 2) and child != Plain([1], "again") and replace(child, extra=3).extra == 3
+    assert Child().entries == [] and Child().entries is not Child().entries
+    with pytest.raises(TypeError):
+        Child([], None, 3, 4)
+
+
 @pytest.mark.clause("PERF-IMPORT-1")
 def test_phprt_records_keep_their_fields() -> None:
     diagnostic = Diagnostic(2, "boom", "f.py", 3, backtrace="trace")
