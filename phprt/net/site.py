@@ -166,14 +166,34 @@ class ScriptCall:
 
 
 def error_page(status: int, request: HttpRequest) -> StaticResponse:
-    """``php -S``'s error page for ``status`` (NET-ERROR-1)."""
-    reason = REASONS.get(status, "")
-    # php_cli_server.c escapes it with ENT_QUOTES and no double encoding
-    uri = htmlspecialchars(request.target.encode("utf-8", "surrogateescape"), substitute=False)
-    content = _PAGES.get(status, "<h1>{reason}</h1>").format(reason=reason, uri=uri.decode("utf-8", "surrogateescape"))
-    body = f"<!doctype html><html><head><title>{status} {reason}</title>{_CSS}</head><body>{content}</body></html>"
-    data = body.encode()
+    """``php -S``'s error page for ``status`` (NET-ERROR-1): none for a HEAD request, whose
+    Content-Length is 0."""
+    if request.method == "HEAD":
+        data = b""
+    else:
+        reason = REASONS.get(status, "")
+        # php_cli_server.c escapes it with ENT_QUOTES and no double encoding
+        uri = htmlspecialchars(request.target.encode("utf-8", "surrogateescape"), substitute=False)
+        content = _PAGES.get(status, "<h1>{reason}</h1>").format(reason=reason, uri=uri.decode("utf-8", "surrogateescape"))
+        data = f"<!doctype html><html><head><title>{status} {reason}</title>{_CSS}</head><body>{content}</body></html>".encode()
     return StaticResponse(status, (("Content-Type", "text/html; charset=UTF-8"), ("Content-Length", str(len(data)))), data)
+
+
+#: The methods ``php -S`` answers 405 wherever no script runs, before it looks for the file (NET-STATIC-1).
+_NOT_FOR_FILES = ("DELETE", "PUT", "PATCH")
+
+
+def _not_allowed(request: HttpRequest, log_message: str = "") -> StaticResponse:
+    page = error_page(405, request)
+    return StaticResponse(405, (*page.headers, ("Allow", "GET, HEAD, POST")), page.body, log_message)
+
+
+def _not_found(request: HttpRequest, log_message: str) -> StaticResponse:
+    # where no script runs and no file is found: 404, or 405 to a method php -S refuses a file
+    if request.method in _NOT_FOR_FILES:
+        return _not_allowed(request, log_message)
+    page = error_page(404, request)
+    return StaticResponse(404, page.headers, page.body, log_message)
 
 
 def content_type(path: Path) -> str | None:
@@ -233,20 +253,19 @@ class Site:
         try:
             return self._answer(request, self.root)
         except Refused as refused:
+            if refused.status == 404:
+                return _not_found(request, "No such file or directory")  # php -S's log
             page = error_page(refused.status, request)
-            message = "No such file or directory" if refused.status == 404 else str(refused)  # php -S's log
-            return StaticResponse(page.status, page.headers, page.body, message)
+            return StaticResponse(page.status, page.headers, page.body, str(refused))
         except OSError as error:  # a name too long, a file that cannot be read
-            page = error_page(404, request)
-            return StaticResponse(page.status, page.headers, page.body, error.strerror or str(error))
+            return _not_found(request, error.strerror or str(error))
 
     def _answer(self, request: HttpRequest, root: DocumentRoot) -> ScriptCall | StaticResponse:
         resolved = root.resolve(request.site_path)
         if resolved.is_script:
             return self._call(request, resolved.path, resolved)
-        if request.method in ("DELETE", "PUT", "PATCH"):  # php -S serves a file to any other method
-            page = error_page(405, request)
-            return StaticResponse(405, (*page.headers, ("Allow", "GET, HEAD, POST")), page.body)
+        if request.method in _NOT_FOR_FILES:
+            return _not_allowed(request)
         size = (resolved.status or resolved.path.stat()).st_size
         mime = content_type(resolved.path)
         headers = ((("Content-Type", mime),) if mime else ()) + (("Content-Length", str(size)),)

@@ -409,6 +409,8 @@ def test_static_files_and_error_pages(tmp_path: Path) -> None:
     exchange = call(app, get("/missing?x=<b>"))
     recorded = NETWORK["responses"]["missing"].encode("latin-1")
     assert exchange.start["status"] == 404 and exchange.body == recorded.partition(b"\r\n\r\n")[2]
+    exchange = call(app, get("/missing.css", "HEAD"))  # php -S makes no page for HEAD (recorded: head-missing)
+    assert exchange.start["status"] == 404 and exchange.body == b"" and (b"content-length", b"0") in exchange.start["headers"]
 
 
 @pytest.mark.clause("WSGI-ERRORS-1")

@@ -207,6 +207,22 @@ def test_the_404_page_escapes_the_target_as_php_s_does(make_server, docroot) -> 
     assert b"/a&#039;b&amp;c&lt;d&gt;&quot;e&#039;f&copy;&amp;foo;" in reply.body
 
 
+@pytest.mark.clause("NET-ERROR-1", "NET-STATIC-1")
+@pytest.mark.parametrize("name", ["head-missing", "put-missing", "delete-no-index"])
+def test_head_gets_an_empty_error_page_and_put_a_405_for_a_missing_file_as_from_php_s(make_server, tmp_path,
+                                                                                      name: str) -> None:
+    server = make_server(tmp_path)
+    raw = NETWORK["requests"][name].encode("latin-1")
+    reply = ask(server, raw, head_request=raw.startswith(b"HEAD"))
+    head, _, body = NETWORK["responses"][name].encode("latin-1").partition(b"\r\n\r\n")
+    status_line, *fields = [line.decode() for line in head.split(b"\r\n") if not line.startswith((b"Date", b"Connection"))]
+    assert (reply.status_line, [line for line in reply.lines if not line.startswith(("Date", "Connection"))],
+            reply.body) == (status_line, fields, body)
+    method, target = raw.split(b" ")[:2]
+    wait_for(lambda: f"[{reply.status}]: {method.decode()} {target.decode()} - No such file or directory" in log_of(server),
+             "the log line")
+
+
 @pytest.mark.clause("SERVE-KEEP-1", "SERVE-FRAME-1", "SERVE-HEAD-1", "SERVE-PARSE-1")
 def test_http10_client_gets_php_s_response_and_keep_alive_only_when_it_asks(make_server, docroot) -> None:
     """php -S, ``GET /status.php HTTP/1.0``: ``HTTP/1.0 200 OK``, Date, ``Connection: close``,

@@ -422,8 +422,11 @@ def test_static_files_and_error_pages_are_served_as_phprt_serve_serves_them(tmp_
         status, fields, body = exchange(port, get("/style.css", "HEAD"))
         assert (status, body) == ("HTTP/1.0 200 OK", b"") and ("Content-Length", "7") in fields
         status, _, body = exchange(port, get("/missing?x=<b>"))
+        head_status, head_fields, head_body = exchange(port, get("/missing.css", "HEAD"))
     recorded = NETWORK["responses"]["missing"].encode("latin-1")
     assert status == "HTTP/1.0 404 Not Found" and body == recorded.partition(b"\r\n\r\n")[2]
+    # php -S makes no page for HEAD (recorded: head-missing)
+    assert (head_status, head_body) == ("HTTP/1.0 404 Not Found", b"") and ("Content-Length", "0") in head_fields
 
 
 @pytest.mark.clause("WSGI-ERRORS-1")

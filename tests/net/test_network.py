@@ -93,6 +93,18 @@ def test_nothing_outside_the_document_root_is_named(docroot: Path, url: str, sta
     assert refused.value.status == status
 
 
+@pytest.mark.clause("DOCROOT-REFUSE-1", "NET-STATIC-1")
+@pytest.mark.parametrize("url", ["/../secret.py", "/%2e%2e/secret.txt", "/link.txt", "/__pycache__/x.cpython-311.pyc",
+                                 "/" + "x" * 300 + ".txt"])
+def test_a_refused_path_is_answered_as_a_missing_file_to_every_method(docroot: Path, url: str) -> None:
+    site = Site(docroot)
+    answers = {method: site.answer(HttpRequest(method, url)) for method in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH")}
+    assert {method: answer.status for method, answer in answers.items()} == {
+        "GET": 404, "HEAD": 404, "POST": 404, "PUT": 405, "DELETE": 405, "PATCH": 405}
+    assert all(isinstance(answer, StaticResponse) and answer.log_message for answer in answers.values())
+    assert ("Allow", "GET, HEAD, POST") in answers["PUT"].headers and answers["HEAD"].body == b""
+
+
 @pytest.mark.clause("DOCROOT-REFUSE-1")
 def test_a_fastcgi_script_filename_must_be_a_script_inside_the_root(docroot: Path) -> None:
     root = DocumentRoot(docroot)
@@ -131,7 +143,8 @@ def test_server_variables_are_those_php_s_gives_in_its_order(docroot: Path, name
 
 @pytest.mark.clause("NET-STATIC-1", "NET-ERROR-1")
 @pytest.mark.parametrize("name", ["static-css", "static-json", "static-unknown-type", "missing", "missing-with-entities",
-                                  "static-put", "static-options", "no-fallback-with-a-dot"])
+                                  "static-put", "static-options", "no-fallback-with-a-dot", "head-missing",
+                                  "put-missing", "delete-no-index"])
 def test_static_files_and_error_pages_are_php_s_bytes(docroot: Path, name: str) -> None:
     (docroot / "index.py").unlink()  # the recorded root has no index, only sub/ has one
     answer = Site(docroot).answer(_request(RECORDED["requests"][name]))
