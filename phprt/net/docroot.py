@@ -129,12 +129,12 @@ class DocumentRoot:
                     if status is not None and S_ISREG(status.st_mode):
                         return self._inside(index, index_name, path_info, status)
                 break
-            if S_ISREG(mode):
-                return self._inside(candidate, named, path_info, status)
+            if S_ISREG(mode):  # /x.py/ runs x.py with PATH_INFO "/", as php -S walks back from x.py/
+                return self._inside(candidate, named, path_info or plan.slash, status)
             if named != "/":
                 status = _status(candidate + ".py")
                 if status is not None and S_ISREG(status.st_mode):
-                    return self._inside(candidate + ".py", named + ".py", path_info, status)
+                    return self._inside(candidate + ".py", named + ".py", path_info or plan.slash, status)
         raise Refused(404, "no such file")
 
     def _plan(self, url_path: str) -> _Plan:
@@ -150,16 +150,18 @@ class DocumentRoot:
         if any(segment in ("..", "__pycache__") for segment in segments):
             raise Refused(404, "the path leaves the document root")
         static = any("." in segment for segment in segments)
+        # a path ending in "/" (or "/.", which php -S normalises to it) keeps a slash at its end
+        trailing = "/" if segments and decoded.rpartition(b"/")[2] in (b"", b".") else ""
         root = self._root
         candidates = []
         for depth in range(len(segments), -1, -1):  # php -S walks back to what exists
             candidate = os.path.join(root, *segments[:depth]) if depth else root
             named = "/" + "/".join(segments[:depth])
             rest = segments[depth:]
-            path_info = "/" + "/".join(rest) + ("/" if url_path.endswith("/") else "") if rest else ""
+            path_info = "/" + "/".join(rest) + trailing if rest else ""
             indexes = tuple((os.path.join(candidate, index), named.rstrip("/") + "/" + index) for index in self.INDEX)
             candidates.append((candidate, named, path_info, bool(rest), indexes))
-        return _Plan(static, tuple(candidates))
+        return _Plan(static, tuple(candidates), trailing)
 
     def script(self, filename: str, status: os.stat_result | None = None) -> Path:
         """The script a FastCGI request's SCRIPT_FILENAME names: a ``.py`` file
@@ -189,11 +191,13 @@ class DocumentRoot:
 @record(frozen=True)
 class _Plan:
     """What a URL path names, before the file system is asked: whether it names a
-    static file (a dot in a segment), and its candidates from the longest: (file,
-    SCRIPT_NAME, PATH_INFO, whether PATH_INFO is left, the directory's index files)."""
+    static file (a dot in a segment), its candidates from the longest: (file,
+    SCRIPT_NAME, PATH_INFO, whether PATH_INFO is left, the directory's index files),
+    and the PATH_INFO of a file the whole path names: "/" after a trailing slash."""
 
     static: bool
     candidates: tuple[tuple[str, str, str, bool, tuple[tuple[str, str], ...]], ...]
+    slash: str = ""
 
 
 def _mode(path: str) -> int:

@@ -29,6 +29,8 @@ REQUESTS = {
     "post-with-path-info": b"POST /info.php/extra/x?q=1&b=2 HTTP/1.1\r\nHost: example.test:8080\r\nUser-Agent: t\r\n"
     b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 3\r\nCookie: a=1\r\nX-Custom: v\r\n\r\nk=v",
     "http10-no-query": b"GET /info.php HTTP/1.0\r\n\r\n",
+    "path-info-trailing-slash": b"GET /info.php/ HTTP/1.1\r\nHost: h\r\n\r\n",
+    "path-info-ending-in-a-dot": b"GET /info.php/x/. HTTP/1.1\r\nHost: h\r\n\r\n",
     "missing": b"GET /missing?x=<b> HTTP/1.1\r\nHost: h\r\n\r\n",
     "missing-with-entities": b"GET /a'b&amp;c<d>\"e&#039;f&copy;&foo;&#1114112;&#X41;&apos;& HTTP/1.1\r\nHost: h\r\n\r\n",
     "repeated-fields": b"GET /info.php HTTP/1.1\r\nX-Custom: yes\r\nHost: h\r\nx-custom: again\r\n"

@@ -207,6 +207,15 @@ def test_the_404_page_escapes_the_target_as_php_s_does(make_server, docroot) -> 
     assert b"/a&#039;b&amp;c&lt;d&gt;&quot;e&#039;f&copy;&amp;foo;" in reply.body
 
 
+@pytest.mark.clause("DOCROOT-MAP-1", "NET-SERVER-1")
+@pytest.mark.parametrize(("path", "path_info"), [("/info.py/", "/"), ("/info.py/x/.", "/x/"), ("/info.py/x", "/x")])
+def test_a_slash_at_the_path_s_end_stays_at_path_info_s_end(make_server, tmp_path, path: str, path_info: str) -> None:
+    """Recorded from php -S: /info.php/ has PATH_INFO "/", /info.php/x/. has "/x/"."""
+    (tmp_path / "info.py").write_text("from phprt.php import *\necho(_SERVER['PATH_INFO'], ' ', _SERVER['PHP_SELF'])\n")
+    reply = ask(make_server(tmp_path), get(path))
+    assert reply.status == 200 and reply.body == f"{path_info} /info.py{path_info}".encode()
+
+
 @pytest.mark.clause("NET-ERROR-1", "NET-STATIC-1")
 @pytest.mark.parametrize("name", ["head-missing", "put-missing", "delete-no-index"])
 def test_head_gets_an_empty_error_page_and_put_a_405_for_a_missing_file_as_from_php_s(make_server, tmp_path,

@@ -64,6 +64,8 @@ def _parse_response(raw: str) -> tuple[list[str], str]:
         ("/sub/nothing/more", "sub/index.py", "/sub/index.py", "/nothing/more"),
         ("/style.css/more", "style.css", "/style.css", "/more"),
         ("/v1.0/", "v1.0/index.py", "/v1.0/index.py", ""),
+        ("/x.py/", "x.py", "/x.py", "/"), ("/x.py//", "x.py", "/x.py", "/"), ("/x.py/.", "x.py", "/x.py", "/"),
+        ("/x/", "x.py", "/x.py", "/"), ("/x.py/more/.", "x.py", "/x.py", "/more/"), ("/sub/.", "sub/index.py", "/sub/index.py", ""),
     ],
 )
 def test_a_url_path_names_a_file_as_php_s_does(docroot: Path, url: str, file: str, script_name: str, path_info: str) -> None:
@@ -125,7 +127,8 @@ def _request(raw: str) -> HttpRequest:
 
 
 @pytest.mark.clause("NET-SERVER-1")
-@pytest.mark.parametrize("name", ["post-with-path-info", "http10-no-query", "repeated-fields", "index-fallback"])
+@pytest.mark.parametrize("name", ["post-with-path-info", "http10-no-query", "repeated-fields", "index-fallback",
+                                  "path-info-trailing-slash", "path-info-ending-in-a-dot"])
 def test_server_variables_are_those_php_s_gives_in_its_order(docroot: Path, name: str) -> None:
     request = _request(RECORDED["requests"][name].replace(".php", ".py"))
     answer = Site(docroot).answer(request)
