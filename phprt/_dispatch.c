@@ -234,14 +234,14 @@ make_direct(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         Py_XDECREF(doc);
         return NULL;
     }
+    direct_state.def.ml_name = name_text;  /* the new name's and doc's, before the old ones go */
+    direct_state.def.ml_doc = doc_text;
+    direct_state.def.ml_meth = (PyCFunction)(void (*)(void))direct_call;
+    direct_state.def.ml_flags = METH_FASTCALL | METH_KEYWORDS;
     Py_XSETREF(direct_state.name, Py_NewRef(args[0]));  /* kept: the def's name and doc are theirs */
     Py_XSETREF(direct_state.doc, doc);
     Py_XSETREF(direct_state.active, Py_NewRef(args[1]));
     Py_XSETREF(direct_state.fallback, Py_NewRef(args[2]));
-    direct_state.def.ml_name = name_text;
-    direct_state.def.ml_doc = doc_text;
-    direct_state.def.ml_meth = (PyCFunction)(void (*)(void))direct_call;
-    direct_state.def.ml_flags = METH_FASTCALL | METH_KEYWORDS;
     /* bound to this module: named, shown and pickled as a module's builtin function is */
     return PyCFunction_NewEx(&direct_state.def, module, args[3]);
 }
