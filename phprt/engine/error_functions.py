@@ -19,7 +19,7 @@ from .diagnostics import (
     display_errors_mode,
     escape_html,
 )
-from .errors import Bailout
+from .errors import Bailout, Exit
 from .frames import caller_location, is_phprt
 from .functions import php_function, require
 from .ini import ini_integer
@@ -284,11 +284,18 @@ class ErrorFunctions(RuntimeBase):
         diagnostic = Diagnostic(level, message, file, line, backtrace)
         self.diagnostics.append(diagnostic)
         if self._error_handlers and not self._in_error_handler and not level & UNHANDLEABLE_LEVELS:
-            _, handler, mask = self._error_handlers[-1]
+            entry = self._error_handlers[-1]
+            _, handler, mask = entry
             if handler is not None and mask & level:
                 self._in_error_handler = True
                 try:
                     handled = handler(level, message, file, line)
+                except (Bailout, TimeLimitExceeded) as stopped:
+                    if not isinstance(stopped, Exit) and self._error_handlers and self._error_handlers[-1] is entry:
+                        # zend_error() unsets the handler for its call and puts it back when the
+                        # call returns: a bailout out of the call leaves none (DIAG-HANDLER-1)
+                        self._error_handlers[-1] = (None, None, mask)
+                    raise
                 finally:
                     self._in_error_handler = False
                 if handled is not False:

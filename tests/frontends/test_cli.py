@@ -45,6 +45,39 @@ def test_run_takes_ini_values_and_exits_255_after_a_fatal_error(tmp_path: Path) 
     assert completed.stderr == f"PHP Fatal error:  stop in {script} on line 4\n".encode()
 
 
+#: What stops the user error handler's call in the scripts below (line 2), each ported line by line from
+#: a PHP script whose output php -n -d display_errors=1 gave (PHP 8.2.36): a fatal error and the time
+#: limit jump out of zend_error()'s call, which had unset the handler and never puts it back -- the
+#: shutdown function's notice then has no handler, and set_error_handler(null) returns NULL; exit()
+#: unwinds as an exception, and the handler is back.
+_STOPPED_IN_THE_HANDLER = {
+    "fatal": ('trigger_error("fatal inside", E_USER_ERROR)',
+              "Fatal error: fatal inside in {script} on line 2\nshutdown\n\nNotice: in shutdown in {script} on line 4\nNULL\n"),
+    "time limit": ("set_time_limit(1), any(time.thread_time() < 0 for _ in iter(int, 1))",  # spins on CPU time
+                   "Fatal error: Maximum execution time of 1 second exceeded in {script} on line 2\nshutdown\n\n"
+                   "Notice: in shutdown in {script} on line 4\nNULL\n"),
+    "exit": ('exit("exit inside\\n")', "exit inside\nshutdown\n{{eh: in shutdown}}\nstring(2) \"eh\"\n"),
+}
+
+
+@pytest.mark.clause("DIAG-HANDLER-1", "DIAG-FATAL-1", "TIME-LIMIT-1", "LIFE-EXIT-1")
+@pytest.mark.parametrize("stop", list(_STOPPED_IN_THE_HANDLER))
+def test_a_bailout_out_of_the_error_handler_leaves_no_handler_for_the_shutdown(tmp_path: Path, stop: str) -> None:
+    stopping, after = _STOPPED_IN_THE_HANDLER[stop]
+    script = tmp_path / "stopped.py"
+    script.write_text(
+        "import time; from phprt.php import *\n"
+        f"def eh(no, str_): echo(f'{{{{eh: {{str_}}}}}}\\n'); ({stopping}) if str_ == 'go' else None; return True\n"
+        "set_error_handler('eh')\n"
+        "def at_shutdown(): echo('shutdown\\n'); trigger_error('in shutdown', E_USER_NOTICE); var_dump(set_error_handler(None))\n"
+        "register_shutdown_function(at_shutdown); trigger_error('go', E_USER_NOTICE)\n"
+        "echo('not reached\\n')\n"
+    )
+    completed = run("-d", "display_errors=1", str(script))
+    fatal = "" if stop == "exit" else "\n"
+    assert completed.stdout.decode() == "{eh: go}\n" + fatal + after.format(script=script)
+
+
 @pytest.mark.clause("RT-RUN-1", "INI-UNKNOWN-1")
 def test_run_accepts_a_directive_name_as_php_does(tmp_path: Path) -> None:
     # php -n -d date.timezone=UTC -d no_such=1 runs the script; ini_get("no_such") is false
