@@ -15,7 +15,7 @@ import stat
 import time
 from typing import Any, Iterable, Mapping
 
-__all__ = ["fpm_request", "fpm_server_variables"]
+__all__ = ["auth_variables", "fpm_request", "fpm_server_variables"]
 
 _BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
 
@@ -124,8 +124,9 @@ def _fix_pathinfo(env: dict[str, str]) -> tuple[str | None, str | None, os.stat_
     return translated, request_uri, status
 
 
-def _auth(value: str | None) -> dict[str, str]:
-    """php_handle_auth_data(): PHP_AUTH_USER and PHP_AUTH_PW from Basic, PHP_AUTH_DIGEST from Digest."""
+def auth_variables(value: str | None) -> dict[str, str]:
+    """php_handle_auth_data() of an Authorization value: PHP_AUTH_USER and PHP_AUTH_PW from Basic,
+    PHP_AUTH_DIGEST from Digest, as PHP-FPM and ``php -S`` register them (FCGI-SERVER-1, NET-SERVER-1)."""
     if not value:
         return {}
     if value[:6].lower() == "basic ":
@@ -171,7 +172,7 @@ def fpm_request(params: Iterable[tuple[str, str]] | Mapping[str, str],
     server["PHP_SELF"] = (request_uri or "") + (path_info or "")
     authorization = values.get("HTTP_AUTHORIZATION")
     if authorization:
-        server.update(_auth(authorization))
+        server.update(auth_variables(authorization))
     now = time.time() if now is None else now
     server["REQUEST_TIME_FLOAT"] = now
     server["REQUEST_TIME"] = int(now)

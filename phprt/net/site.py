@@ -26,6 +26,7 @@ from ..http.headers import REASONS
 from ..output.htmlspecialchars import htmlspecialchars
 from ..transports.base import Transport
 from .docroot import DocumentRoot, Refused, Resolved
+from .fpm import auth_variables
 from .http11 import Limits
 
 if TYPE_CHECKING:
@@ -314,7 +315,11 @@ class Site:
             key = keys[lowered]
             if key == "CONTENT_TYPE" or key == "CONTENT_LENGTH":
                 server[key] = value
+            elif key == "PROXY":  # no HTTP_PROXY, which a proxy library would trust (httpoxy, CVE-2016-5385)
+                continue
             server["HTTP_" + key] = value
+        if "authorization" in fields:  # php_handle_auth_data()
+            server.update(auth_variables(fields["authorization"]))
         server["REQUEST_TIME_FLOAT"] = now
         server["REQUEST_TIME"] = int(now)
         argv = server["argv"] = query.split("+") if query else []  # php_build_argv()

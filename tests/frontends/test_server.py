@@ -216,6 +216,16 @@ def test_a_slash_at_the_path_s_end_stays_at_path_info_s_end(make_server, tmp_pat
     assert reply.status == 200 and reply.body == f"{path_info} /info.py{path_info}".encode()
 
 
+@pytest.mark.clause("NET-SERVER-1")
+def test_authorization_gives_php_auth_and_a_proxy_header_gives_no_http_proxy(make_server, tmp_path) -> None:
+    """Recorded from php -S (auth-basic, proxy-header): PHP_AUTH_USER/PW after the HTTP_* entries; no HTTP_PROXY."""
+    (tmp_path / "auth.py").write_text("from phprt.php import *\n"
+                                      "echo(','.join(k for k in _SERVER if k.startswith(('HTTP_', 'PHP_AUTH'))), ' ',"
+                                      " _SERVER.get('PHP_AUTH_USER'), ':', _SERVER.get('PHP_AUTH_PW'))\n")
+    reply = ask(make_server(tmp_path), get("/auth.py", "HTTP/1.1", "Authorization: basic dXNlcjpwYXNz", "Proxy: http://evil"))
+    assert reply.status == 200 and reply.body == b"HTTP_HOST,HTTP_AUTHORIZATION,PHP_AUTH_USER,PHP_AUTH_PW user:pass"
+
+
 @pytest.mark.clause("NET-ERROR-1", "NET-STATIC-1")
 @pytest.mark.parametrize("name", ["head-missing", "put-missing", "delete-no-index"])
 def test_head_gets_an_empty_error_page_and_put_a_405_for_a_missing_file_as_from_php_s(make_server, tmp_path,

@@ -128,7 +128,8 @@ def _request(raw: str) -> HttpRequest:
 
 @pytest.mark.clause("NET-SERVER-1")
 @pytest.mark.parametrize("name", ["post-with-path-info", "http10-no-query", "repeated-fields", "index-fallback",
-                                  "path-info-trailing-slash", "path-info-ending-in-a-dot"])
+                                  "path-info-trailing-slash", "path-info-ending-in-a-dot", "auth-basic", "auth-digest",
+                                  "auth-basic-without-a-colon", "proxy-header"])
 def test_server_variables_are_those_php_s_gives_in_its_order(docroot: Path, name: str) -> None:
     request = _request(RECORDED["requests"][name].replace(".php", ".py"))
     answer = Site(docroot).answer(request)
