@@ -442,3 +442,13 @@ def test_a_large_static_file_is_sent_in_pieces(tmp_path: Path) -> None:
     assert len(exchange.messages) > 2 and exchange.body == data
     assert (b"content-length", str(len(data)).encode()) in exchange.start["headers"]
 
+
+@pytest.mark.clause("NET-SERVER-1", "DOCROOT-MAP-1", "ASGI-REQUEST-1")
+def test_a_script_sees_path_info_and_php_auth_as_under_php_s(tmp_path: Path) -> None:
+    """Recorded from php -S (path-info-trailing-slash, auth-basic, proxy-header)."""
+    (tmp_path / "info.py").write_text("from phprt.php import *\n"
+                                      "echo(_SERVER.get('PATH_INFO'), ' ', _SERVER.get('PHP_AUTH_USER'), ':',"
+                                      " _SERVER.get('PHP_AUTH_PW'), ' ', 'HTTP_PROXY' if 'HTTP_PROXY' in _SERVER else 'no HTTP_PROXY')\n")
+    raw = b"GET /info.py/ HTTP/1.1\r\nHost: test\r\nAuthorization: basic dXNlcjpwYXNz\r\nProxy: http://evil\r\n\r\n"
+    exchange = call(ASGIApp(tmp_path), raw)
+    assert exchange.start["status"] == 200 and exchange.body == b"/ user:pass no HTTP_PROXY"

@@ -50,7 +50,7 @@ from phprt.net.http11 import (
 from phprt.net.listener import host_port
 from phprt.net.site import HttpRequest, Site
 from phprt.server import HttpServer
-from tests.support import EXAMPLES, NETWORK, ROOT, add_escapes
+from tests.support import EXAMPLES, NETWORK, ROOT, add_escapes, python
 from tests.support.http import (
     TIMEOUT,
     ask,
@@ -1170,3 +1170,25 @@ def test_a_large_static_file_arrives_whole_in_pieces(make_server, docroot) -> No
     assert (response.getheader("Content-Length"), response.read()) == (str(len(data)), b"")
     conn.close()
 
+
+
+@pytest.mark.clause("PERF-IMPORT-1", "SERVE-CLI-1")
+def test_the_command_serves_without_the_modules_only_some_requests_use(tmp_path: Path) -> None:
+    # as tests/frontends/test_fastcgi.py's for `python -m phprt fastcgi`: none of these is what a
+    # request needs -- unless the interpreter alone loads it (a site hook)
+    unused = ("dataclasses", "inspect", "ast", "html", "mimetypes", "traceback")
+    bare = python("-c", "import sys; print(*sys.modules)").stdout.decode().split()
+    (tmp_path / "modules.py").write_text(f"import sys\nfrom phprt.php import *\n"
+                                         f"echo(' '.join(m for m in {unused!r} if m in sys.modules))\n")
+    process, lines = _start_cli([str(tmp_path), "--listen", "127.0.0.1:0"])
+    try:
+        started = lines.get(timeout=TIMEOUT).decode()
+        port = re.search(r"http://127\.0\.0\.1:(\d+)", started)
+        assert port, started
+        conn = http.client.HTTPConnection("127.0.0.1", int(port[1]), timeout=TIMEOUT)
+        conn.request("GET", "/modules.py")
+        response = conn.getresponse()
+        assert (response.status, response.read().decode()) == (200, " ".join(m for m in unused if m in bare))
+        conn.close()
+    finally:
+        _stop(process)
