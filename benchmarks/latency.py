@@ -4,7 +4,8 @@ The script takes a CLOCK_MONOTONIC stamp (PHP's ``hrtime(true)``, Python's
 ``time.monotonic_ns()``: the same clock, the same machine), echoes it and calls
 ``flush()`` (or ``fastcgi_finish_request()``), then sleeps 20 ms; a socket client takes
 the same clock when the stamp has arrived (or, for fastcgi_finish_request(), when the
-response is complete: END_REQUEST, or over HTTP the connection's close). The median over
+response is complete: END_REQUEST, or over HTTP the end its framing gives -- the
+Content-Length reached, the last chunk, else the connection's close). The median over
 sequential requests, one server process on each side: ``serve`` beside ``php -n -S`` over
 HTTP, ``fastcgi`` beside php-fpm8.2 (pm = static, one child) with a FastCGI client of its
 own (no web server in between), and the WSGI application under gunicorn (gthread, one
@@ -47,7 +48,7 @@ TIMEOUT = 10.0
 
 def _http_once(port: int, path: str, complete: bool = False) -> float:
     """Seconds from the script's stamp to its arrival at an HTTP client (or, with
-    ``complete``, to the end of the response: the server closes, as the request asked)."""
+    ``complete``, to the end of the response as its framing gives it)."""
     with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
         sock.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
         data = b""
@@ -57,10 +58,21 @@ def _http_once(port: int, path: str, complete: bool = False) -> float:
                 raise RuntimeError(f"no stamp in the response: {data[:300]!r}")
             data += chunk
         arrived = time.monotonic_ns()
-        while sock.recv(65536):  # the rest, to the end
-            pass
+        while not _whole(data) and (chunk := sock.recv(65536)):
+            data += chunk
         ended = time.monotonic_ns()
     return ((ended if complete else arrived) - int(match[1])) / 1e9
+
+
+def _whole(response: bytes) -> bool:
+    """Whether ``response`` is a whole HTTP/1.1 response by its framing: its Content-Length
+    reached, or its last chunk there; one delimited by the close never is."""
+    head, _, body = response.partition(b"\r\n\r\n")
+    fields = {name.strip().lower(): value.strip() for name, _, value in
+              (line.partition(b":") for line in head.split(b"\r\n")[1:])}
+    if b"content-length" in fields:
+        return len(body) >= int(fields[b"content-length"])
+    return fields.get(b"transfer-encoding") == b"chunked" and body.endswith(b"0\r\n\r\n")
 
 
 def _fastcgi_once(address: str, script: Path, complete: bool) -> float:

@@ -1,5 +1,4 @@
-"""phprt as a WSGI application (PEP 3333), and the gateway both it and
-``phprt.asgi`` put between a Runtime and a Python web server (WSGI-*, ASGI-*).
+"""phprt as a WSGI application (PEP 3333).
 
 ``WSGIApp(target)`` serves a document root, one ported script or a Python
 callable, as ``phprt serve`` does, behind any WSGI server::
@@ -7,22 +6,24 @@ callable, as ``phprt serve`` does, behind any WSGI server::
     from phprt.wsgi import WSGIApp
     application = WSGIApp("examples")        # gunicorn module:application
 
-Each request's script runs in a Runtime of its own, in a thread of the
-application's ``ScriptThreads`` (WSGI-THREAD-1, WSGI-PERF-1); the response is the iterable the application returns, which
-yields the output as the script writes it. A web server sits between PHP and the
-client as nginx sits in front of php-cgi or PHP-FPM: it gets the head as a status
-and header fields (WSGI-HEAD-1), knows when the response is complete -- at the
-script's end, at fastcgi_finish_request(), once the declared Content-Length is
-there (WSGI-EARLY-1) -- and tells the script when the client has gone
-(WSGI-ABORT-1).
+Each request's script runs in a Runtime of its own in the server's thread that
+called the application, as mod_php runs in the Apache worker that took the
+request (WSGI-THREAD-1): the server's threads are the workers, and no hand-over
+stands between a request and its script. The output goes to the server through
+``start_response`` and the ``write()`` it returns (WSGI-ITER-1): held until PHP
+flushes, 8 KiB are waiting or the response is complete (WSGI-STREAM-1); a
+response complete before any of it went out goes whole, with its length, so
+that the client has it all at fastcgi_finish_request() (WSGI-EARLY-1). A write
+the server fails is the client gone (WSGI-ABORT-1).
 
-The pieces it shares with ``phprt.asgi`` are in phprt/transports/gateway.py
-and phprt/transports/heads.py.
+What it shares with ``phprt.asgi`` -- the head's forms, the request's rebuilding
+rules -- is in phprt/transports/gateway.py and phprt/transports/heads.py.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Iterator, Mapping
+import contextvars
+from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import quote
 
 from .engine.ini_files import IniFile, server_configuration
@@ -30,9 +31,12 @@ from .engine.memo import Memo
 from .engine.script import Script
 from .http.request import StreamedBody
 from .net.body import BODY_BUFFER
+from .net.logs import Log
+from .net.runner import Running
 from .net.site import MAX_BODY, HttpRequest, ScriptCall, Site, StaticResponse, error_page
-from .transports.gateway import PATH_SAFE, BodyTooLarge, HeadForms, ResponseChannel, ScriptThreads
-from .transports.heads import GatewayHead
+from .transports.base import ResponseHead, Transport
+from .transports.gateway import PATH_SAFE, BodyTooLarge, HeadForms
+from .transports.heads import BAD_GATEWAY, GatewayHead
 
 __all__ = ["WSGIApp", "request_from_environ"]
 
@@ -152,21 +156,25 @@ class WSGIApp:
     ``max_body`` bytes is answered 413 (WSGI-REQUEST-1), one over ``body_buffer`` bytes is
     read from wsgi.input by the script as it starts, an upload as it is parsed (PERF-UPLOAD-2).
 
-    ``join(timeout)`` waits until the scripts still running -- after their response
-    ended early, say -- have ended."""
+    ``running`` is how many of its scripts run now; ``join(timeout)`` waits until none does."""
 
     def __init__(self, target: Script, *, sapi: str = "cgi", ini: Mapping[str, Any] | None = None, ini_file: IniFile = None,
                  max_body: int = MAX_BODY, body_buffer: int = BODY_BUFFER, php_version: str = "8.2") -> None:
         self.site = Site(target, sapi=sapi, ini=server_configuration(sapi, ini, ini_file),  # CONF-API-1
                          php_version=php_version)  # VER-PROFILE-1
-        self.scripts = ScriptThreads()  # WSGI-THREAD-1, WSGI-PERF-1
         self.max_body = max_body
         self.body_buffer = body_buffer
         self._heads = HeadForms(_wsgi_head)
+        self._running = Running()
+
+    @property
+    def running(self) -> int:
+        """How many of the application's scripts run now."""
+        return self._running.count
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait until no script runs (at most ``timeout`` seconds); whether none does."""
-        return self.scripts.join(timeout)
+        return self._running.join(timeout)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         try:
@@ -181,12 +189,26 @@ class WSGIApp:
             start_response(f"{answer.status} {answer.reason}", headers)
             return answer.body_for(request.method)
         # PHP's stderr goes to wsgi.errors, a text stream, else to the process's stderr (WSGI-ERRORS-1)
-        channel = ResponseChannel(self._heads, sapi=answer.sapi, method=request.method, log=environ.get("wsgi.errors"))
-        self.scripts.submit(answer, channel)
-        return _ResponseBody(channel, start_response)
+        response = WSGIResponse(self._heads, start_response, sapi=answer.sapi, method=request.method,
+                                log=environ.get("wsgi.errors"))
+        self._running.enter()
+        error: BaseException | None = None
+        try:  # in this thread, in a fresh empty context (WSGI-THREAD-1, RT-ACTIVE-1)
+            contextvars.Context().run(answer.run, response)
+        except BaseException as caught:  # noqa: B036 - the response says what happened
+            error = caught
+        finally:
+            response.input = b""  # the body's memory goes back now
+            self._running.leave()
+        response.ended(error)
+        return ()
 
 
 WSGIHead = tuple[str, list[tuple[str, str]]]
+
+
+def _declares_length(fields: list[tuple[str, str]]) -> bool:
+    return any(name.lower() == "content-length" for name, _ in fields)
 
 
 def _wsgi_head(head: GatewayHead) -> WSGIHead:
@@ -194,33 +216,132 @@ def _wsgi_head(head: GatewayHead) -> WSGIHead:
     return f"{head.status} {_native(head.reason)}", [(_native(name), _native(value)) for name, value in head.fields]
 
 
-class _ResponseBody:
-    """The iterable a WSGIApp returns: it calls start_response when the head
-    arrives, then yields the body as the script writes it (WSGI-STREAM-1). Its
-    close() before the end is the server saying the client has gone (WSGI-ABORT-1)."""
+class WSGIResponse(Transport):
+    """The transport of a request whose script runs in the WSGI server's thread
+    (WSGI-THREAD-1). No thread of its own and no lock: the script's writes are the
+    server's.
 
-    def __init__(self, channel: ResponseChannel[WSGIHead], start_response: StartResponse) -> None:
-        self._channel = channel
+    - Body bytes are held until PHP flushes, ``HOLD`` bytes wait, or the response
+      is complete; then the head goes by ``start_response`` (once) and the bytes
+      by the ``write()`` it returned (WSGI-STREAM-1, WSGI-ITER-1).
+    - The response is complete at the request's end, at fastcgi_finish_request(),
+      once the body reaches the Content-Length the head declared (read as nginx
+      reads PHP-FPM's), or at once after a head that allows no body (a HEAD
+      request, 204, 304, WSGI-STATUS-1's 502) (WSGI-EARLY-1). A response complete
+      before any of it went out goes with the Content-Length of its body, unless it
+      declared one or has none: the client has all of it then, while the script
+      goes on. Output after that is dropped and reported delivered.
+    - ``ending()`` (fastcgi_finish_request() under a profile that flushes before it
+      ends the response, DEV-FINISH-1) holds the rest, flushed or not, for the end.
+    - A ``write()`` that raises is the client gone (WSGI-ABORT-1): that write and
+      every later one report it, unless the response was complete.
+    - A second head (a header callback that outputs) is body bytes where the SAPI
+      writes its head into the stream, as php-cgi does (WSGI-HEAD-2).
+    """
+
+    #: Body bytes held before they go to the server by themselves: Apache's core output
+    #: filter and PHP-FPM's record buffer hold a script's output as much (WSGI-STREAM-1).
+    HOLD = 8192
+
+    can_end_early = True
+    finish_request = True
+    joins_writes = True  # what is held goes as one write (PERF-ECHO-4)
+
+    def __init__(self, heads: HeadForms[WSGIHead], start_response: StartResponse, *, sapi: str = "cgi",
+                 method: str = "GET", log: Any = None) -> None:
+        self._heads = heads
         self._start_response = start_response
-        self._done = False
+        self._head_in_stream = sapi != "apache2handler"
+        self._method = method
+        self._log = log
+        self._head: tuple[GatewayHead, int | None, WSGIHead] | None = None
+        self._write: Callable[[bytes], object] | None = None  # the server's, once the head has gone
+        self._held: list[bytes] = []
+        self._held_size = 0
+        self._remaining: int | None = None  # what the declared Content-Length still allows
+        self._ending = False
+        self.complete = False  # the client has (or will have) the whole response
+        self.gone = False  # the client went away before that
 
-    def __iter__(self) -> Iterator[bytes]:
-        return self
+    def send_headers(self, head: ResponseHead) -> None:
+        if self.gone or self.complete:
+            return
+        if self._head is not None:  # PHP sent its head again (WSGI-HEAD-2)
+            if self._head_in_stream:
+                self.write(head.block())
+            return
+        self._head = known = self._heads.of(head)
+        gateway, length, _ = known
+        if gateway is BAD_GATEWAY or not gateway.body_allowed(self._method):
+            self.complete = True
+            self._hand_over()
+        else:
+            self._remaining = length
+            if length == 0:
+                self.complete = True
+                self._hand_over()
 
-    def __next__(self) -> bytes:
-        if self._done:
-            raise StopIteration
-        head, data, done = self._channel.take()
-        if head is not None:
-            self._start_response(head[0], list(head[1]))  # a list of its own: a server may change it
-        if done:
-            self._done = True
-            if not data:
-                raise StopIteration
-        # b"" after the head alone: servers that send the head on an empty write do
-        return data
+    def write(self, data: bytes) -> bool:
+        if self.gone:
+            return False
+        if self.complete:
+            return True
+        remaining = self._remaining
+        if remaining is not None:
+            data = data[:remaining]
+            self._remaining = remaining = remaining - len(data)
+            self.complete = remaining == 0
+        self._held.append(data)
+        self._held_size += len(data)
+        if self.complete or (self._held_size >= self.HOLD and not self._ending):
+            return self._hand_over()
+        return True
 
-    def close(self) -> None:
-        if not self._done:
-            self._done = True
-            self._channel.client_gone()
+    def flush(self) -> bool:
+        if not self._ending and not self.complete and (self._held or self._write is None and self._head is not None):
+            return self._hand_over()
+        return not self.gone
+
+    def write_stderr(self, data: bytes) -> None:
+        self._logger().stderr(data)
+
+    def ending(self) -> None:
+        self._ending = True
+
+    def finish(self) -> None:
+        if not self.complete and not self.gone:
+            self.complete = True
+            self._hand_over()
+
+    def ended(self, error: BaseException | None) -> None:
+        """The script has ended: what stopped it, if anything, goes to the log
+        (WSGI-ERRORS-1), and the response ends -- 500 if it never had a head."""
+        if error is not None:
+            self._logger().exception(error)
+        if self._head is None and not self.gone:
+            self._head = self._heads.internal_error
+        self.finish()
+
+    def _logger(self) -> Log:
+        if not isinstance(self._log, Log):
+            self._log = Log(self._log)
+        return self._log
+
+    def _hand_over(self) -> bool:
+        # the head (once) and what is held, to the server; False once the client has gone
+        data = b"".join(self._held)
+        self._held.clear()
+        self._held_size = 0
+        if self._write is None:
+            gateway, _, (status, fields) = self._head or self._heads.internal_error
+            fields = list(fields)  # a list of its own: a server may change it
+            if self.complete and gateway.body_allowed(self._method) and not _declares_length(fields):
+                fields.append(("Content-Length", str(len(data))))  # all of it: the client knows its end
+            self._write = self._start_response(status, fields)
+        try:
+            self._write(data)  # b"" after the head alone: the server writes the head then
+        except Exception:  # noqa: BLE001 - whatever the server raised, the client cannot have the rest
+            if not self.complete:
+                self.gone = True
+            return self.complete
+        return True

@@ -121,6 +121,8 @@ class LifecycleFunctions(RuntimeBase):
             return False
         if self._trace is not None:
             self._trace.record("finish-request", {})
+        if not self.sapi.fastcgi:  # what follows is the response's end: a transport may hold it for that (DEV-FINISH-1)
+            self._sink.ending()
         self._out.end_all()
         self._send_headers()
         if not self.sapi.fastcgi:  # PHP-FPM's fcgi_end() writes its buffer out with no abort

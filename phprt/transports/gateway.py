@@ -1,8 +1,10 @@
-"""Between a Runtime and a Python web server: the channel the script writes to and
-the server reads from, across threads (WSGI-HEAD-1, WSGI-THREAD-1), and the
-threads the scripts run in (``ScriptThreads``, WSGI-PERF-1). No I/O of its own;
-``phprt.wsgi`` and ``phprt.asgi`` put them on their servers, and
-phprt/transports/heads.py gives the channel the head as a status and fields."""
+"""Between a Runtime and a Python web server: a head in the server's form, made once
+per distinct head (``HeadForms``, WSGI-PERF-2), which ``phprt.wsgi`` and
+``phprt.asgi`` share; and for ``phprt.asgi``, whose scripts never run on the event
+loop, the channel the script writes to and the loop reads from, across threads
+(ASGI-THREAD-1), and the threads the scripts run in (``ScriptThreads``,
+WSGI-PERF-1). No I/O of its own; phprt/transports/heads.py gives the head as a
+status and fields."""
 
 from __future__ import annotations
 
@@ -74,11 +76,12 @@ def _no_form(gateway: GatewayHead) -> GatewayHead:
 
 
 class ResponseChannel(Transport, Generic[Form]):
-    """The transport of a request served through a Python web server.
+    """The transport of a request served through an ASGI server, its script in
+    another thread (ASGI-THREAD-1).
 
     ``ScriptCall.run`` gives it the request's ``server`` and ``input``. The
     script's thread writes to it as to any transport; the server's side
-    takes what has arrived (``poll``, or ``take``, which waits) and says when
+    takes what has arrived (``poll``, woken by ``on_change``) and says when
     the client has gone (``client_gone``). Thread-safe; no I/O.
 
     - The response is complete when the script finishes it (the request's end,
@@ -93,9 +96,8 @@ class ResponseChannel(Transport, Generic[Form]):
     - A write waits while more than 1 MiB is waiting for a slow client.
     - ``ended`` is the script's thread done with it; the server learns it from
       ``poll`` with the rest, by the same one wake-up (WSGI-PERF-3).
-    - No condition variable per request: ``take`` waits on a plain lock the next
-      change releases, and a head that leaves the response open wakes no one
-      until the write, flush or end that follows it (WSGI-PERF-5).
+    - No condition variable per request, and a head that leaves the response
+      open wakes no one until the write, flush or end that follows it (WSGI-PERF-5).
 
     ``heads`` converts the head (``HeadForms``); ``log`` is where PHP's stderr goes:
     a ``Log``, or a text stream (None: the process's stderr) that becomes one when
@@ -116,8 +118,6 @@ class ResponseChannel(Transport, Generic[Form]):
         #: Where a script's write waits for room: made by the first write that must wait (WSGI-PERF-5).
         self._room: threading.Condition | None = None
         self._sleepers = 0  # writers waiting on _room: only they need a notify
-        #: What the server's ``take`` waits on, released by the next change: a plain lock (WSGI-PERF-5).
-        self._ready: threading.Lock | None = None
         self._unsignalled = False  # a head arrived, its wake-up left to what follows it (WSGI-PERF-5)
         self._head: tuple[GatewayHead, int | None, Form] | None = None
         self._head_taken = False
@@ -126,7 +126,6 @@ class ResponseChannel(Transport, Generic[Form]):
         self._remaining: int | None = None  # what the declared Content-Length still allows
         self._complete = False  # the client has (or will have) the whole response
         self._gone = False  # the client went away before that
-        self._drained = False  # the server has taken everything, to the end
         self._ended = False  # the script's thread is done with the channel
         self._wake: Callable[[], object] | None = None
         self._woken = False  # wake() was called since the server's last poll(): once is enough
@@ -217,10 +216,6 @@ class ResponseChannel(Transport, Generic[Form]):
         if self._sleepers:
             assert self._room is not None
             self._room.notify_all()
-        ready = self._ready
-        if ready is not None:  # the server waits in take(): once released, it looks again
-            self._ready = None
-            ready.release()
         if self._wake is not None and not self._woken:
             self._woken = True
             try:
@@ -236,44 +231,23 @@ class ResponseChannel(Transport, Generic[Form]):
         body bytes, and whether the response is complete with them; None when
         nothing did. ``script_ended`` then says whether the script's thread is done."""
         with self._lock:
-            return self._poll()
-
-    def take(self) -> tuple[Form | None, bytes, bool]:
-        """``poll``, waiting until something arrives: on a plain lock the next change
-        releases, not a condition variable (one server thread takes, WSGI-PERF-5)."""
-        lock = self._lock
-        while True:
-            with lock:
-                if self._drained:
-                    return None, b"", True
-                taken = self._poll()
-                if taken is not None:
-                    return taken
-                self._ready = ready = threading.Lock()
-                ready.acquire()
-            ready.acquire()  # released by the next _changed(), under the lock
-
-    def _poll(self) -> tuple[Form | None, bytes, bool] | None:
-        # poll(), the lock held
-        self._woken = self._unsignalled = False
-        done = self._complete or self._gone
-        head = None
-        if not self._head_taken and (self._head is not None or done):
-            head, self._head_taken = (self._head or self._heads.internal_error)[2], True
-        if len(self._chunks) == 1:
-            data = self._chunks.pop()
-        else:
-            data = b"".join(self._chunks)
-            self._chunks.clear()
-        self._pending = 0
-        if head is None and not data and not done:
-            return None
-        if done:
-            self._drained = True
-        if self._sleepers:  # a write waiting for room has it now
-            assert self._room is not None
-            self._room.notify_all()
-        return head, data, done
+            self._woken = self._unsignalled = False
+            done = self._complete or self._gone
+            head = None
+            if not self._head_taken and (self._head is not None or done):
+                head, self._head_taken = (self._head or self._heads.internal_error)[2], True
+            if len(self._chunks) == 1:
+                data = self._chunks.pop()
+            else:
+                data = b"".join(self._chunks)
+                self._chunks.clear()
+            self._pending = 0
+            if head is None and not data and not done:
+                return None
+            if self._sleepers:  # a write waiting for room has it now
+                assert self._room is not None
+                self._room.notify_all()
+            return head, data, done
 
     def on_change(self, wake: Callable[[], object] | None) -> None:
         """Call ``wake()`` (from the script's thread) when something arrives or the
@@ -313,7 +287,7 @@ class ResponseChannel(Transport, Generic[Form]):
 
 
 class ScriptThreads:
-    """The threads a WSGI or ASGI application runs its scripts in (WSGI-THREAD-1,
+    """The threads an ASGI application runs its scripts in (ASGI-THREAD-1,
     WSGI-PERF-1): each script in a Runtime of its own, in a reused thread of a
     ``WorkerPool`` (NET-POOL-1: the most recently idle thread takes the next script, by a
     lock of its own), in a fresh empty context (RT-ACTIVE-1), at most ``MAX_THREADS`` at

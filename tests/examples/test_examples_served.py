@@ -90,7 +90,7 @@ from tests.support.asgi import run as run_asgi
 from tests.support.fastcgi import END, Client, fcgi_request, nginx_params
 from tests.support.http import text_of, wait_for
 from tests.support.nginx import Nginx, require_nginx
-from tests.support.wsgi import connect, get, read_to_end, read_until, serve, split_response
+from tests.support.wsgi import connect, get, read_framed, read_to_end, read_until, serve, split_response
 
 GATE = 10.0  # seconds a shortened sleep() waits for the test at most: a bound, never an expectation
 SHORT = 300_000  # microseconds: every sleep() of an example, as in tests/frontends/test_server.py
@@ -224,14 +224,14 @@ def test_wsgi_stop_button_loop_stops_at_a_later_write_or_runs_to_the_end(example
 
 @pytest.mark.clause("WSGI-EARLY-1", "WSGI-HOP-1", "EXAMPLES-1")
 def test_wsgi_close_connection_early_gives_the_client_its_22_bytes_before_the_work(example) -> None:
-    """The body reaches the Content-Length of the head, so the iterable ends and wsgiref
-    closes the connection while the script sleeps; its last echo is dropped and succeeds."""
+    """The body reaches the Content-Length of the head, so the client has all of it while
+    the script sleeps; its last echo is dropped and succeeds."""
     served = example("close_connection_early.py")
     app = WSGIApp(served.script, ini=OB_4096)
     with serve(app) as port:
         with connect(port) as sock:
             sock.sendall(get("/close_connection_early.py"))
-            status, fields, body = split_response(read_to_end(sock))  # to the end of the connection
+            status, fields, body = split_response(read_framed(sock))  # as its Content-Length says
             complete = time.monotonic()
         served.gate.set()
         assert app.join(GATE)
@@ -252,7 +252,7 @@ def test_wsgi_redirect_with_fastcgi_finish_request_reaches_the_client_before_the
     with serve(app) as port:
         with connect(port) as sock:
             sock.sendall(get("/redirect_fastcgi_finish_request.py"))
-            status, fields, body = split_response(read_to_end(sock))
+            status, fields, body = split_response(read_framed(sock))
             complete = time.monotonic()
         assert text_of(served.log) == ""  # not yet: the work waits at the gate
         served.gate.set()

@@ -21,6 +21,7 @@ from phprt.server import HttpServer
 from phprt.wsgi import WSGIApp
 from tests.support.asgi import Exchange, run
 from tests.support.fastcgi import exchange, fcgi_request, nginx_params
+from tests.support.wsgi import ServerSide
 
 #: A function and a class refer to the namespace, and it to them: a cycle, unless it is emptied.
 PAGE = ('from phprt.php import *\nheader("X-Page: 1")\n\ndef greet():\n    return "hello"\n\n'
@@ -90,11 +91,7 @@ def _door(door: str, docroot: Path, path: str) -> Iterator[Callable[[], bytes]]:
                                        "QUERY_STRING": "", "SERVER_NAME": "test", "SERVER_PORT": "80",
                                        "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.input": io.BytesIO(b""),
                                        "wsgi.errors": io.StringIO()}
-            body = app(environ, lambda status, headers, exc_info=None: None)
-            try:
-                return b"".join(body)
-            finally:
-                getattr(body, "close", lambda: None)()
+            return ServerSide().call(app, environ)[2]
 
         yield serve_wsgi
         assert app.join(10)

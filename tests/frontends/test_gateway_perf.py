@@ -27,8 +27,8 @@ from phprt.transports.gateway import HeadForms, ResponseChannel
 from phprt.transports.heads import gateway_form
 from phprt.transports.memory import MemoryTransport
 from phprt.wsgi import WSGIApp, request_from_environ
-from tests.support.asgi import Exchange, run, scope_for
-from tests.support.wsgi import WAIT, Gate, exchange, get, page, serve
+from tests.support.asgi import Exchange, call, run, scope_for, take
+from tests.support.wsgi import WAIT, Gate, ServerSide, get, page
 
 VARIABLE: contextvars.ContextVar[str] = contextvars.ContextVar("VARIABLE", default="unset")
 
@@ -42,19 +42,14 @@ def environ_for(path: str = "/", **extra: Any) -> dict[str, Any]:
 
 def served(app: WSGIApp, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
     """One call of ``app``, its body read to the end, as a WSGI server makes it."""
-    started: list[tuple[str, list[tuple[str, str]]]] = []
-    body = app(environ, lambda status, headers, exc_info=None: started.append((status, headers)))
-    data = b"".join(body)
-    getattr(body, "close", lambda: None)()
-    assert len(started) == 1
-    return started[0][0], started[0][1], data
+    return ServerSide().call(app, environ)
 
 
-# -- WSGI-PERF-1: the script threads ------------------------------------------------------------
+# -- WSGI-THREAD-1, WSGI-PERF-1: where the scripts run ---------------------------------------------
 
 
-@pytest.mark.clause("WSGI-PERF-1", "WSGI-THREAD-1")
-def test_a_script_runs_in_a_reused_thread_in_a_clean_context() -> None:
+@pytest.mark.clause("WSGI-THREAD-1")
+def test_a_wsgi_script_runs_in_the_servers_thread_in_a_clean_context() -> None:
     seen: list[tuple[int, str]] = []
 
     def script() -> None:
@@ -63,16 +58,36 @@ def test_a_script_runs_in_a_reused_thread_in_a_clean_context() -> None:
         echo("ok")
 
     app = WSGIApp(script)
+    VARIABLE.set("the server's")
     for _ in range(2):
         assert served(app, environ_for())[2] == b"ok"
-        assert app.join(WAIT)
+    assert seen == [(threading.get_ident(), "unset")] * 2  # the calling thread; nothing set before (RT-ACTIVE-1)
+    assert VARIABLE.get() == "the server's" and app.running == 0
+
+
+def asgi_get(app: ASGIApp) -> bytes:
+    return call(app, get("/")).body
+
+
+@pytest.mark.clause("WSGI-PERF-1", "ASGI-THREAD-1")
+def test_an_asgi_script_runs_in_a_reused_thread_in_a_clean_context() -> None:
+    seen: list[tuple[int, str]] = []
+
+    def script() -> None:
+        seen.append((threading.get_ident(), VARIABLE.get()))
+        VARIABLE.set("set by a script")
+        echo("ok")
+
+    app = ASGIApp(script)
+    for _ in range(2):
+        assert asgi_get(app) == b"ok"
     (first, first_value), (second, second_value) = seen
-    assert first != threading.get_ident() and second == first  # not the server's thread; the same one again
+    assert first != threading.get_ident() and second == first  # not the loop's thread; the same one again
     assert first_value == second_value == "unset"  # nothing the previous script set (RT-ACTIVE-1)
     assert app.scripts.threads == 1 and app.scripts.running == 0
 
 
-@pytest.mark.clause("WSGI-PERF-1", "WSGI-THREAD-1")
+@pytest.mark.clause("WSGI-PERF-1", "ASGI-THREAD-1")
 def test_beyond_max_threads_a_script_waits_for_the_next_free_thread() -> None:
     gate, ran = Gate(), []
 
@@ -82,40 +97,37 @@ def test_beyond_max_threads_a_script_waits_for_the_next_free_thread() -> None:
             gate.wait()
         echo(f"run {len(ran)}")
 
-    app = WSGIApp(script)
+    app = ASGIApp(script)
     app.scripts.MAX_THREADS = 1
-    with serve(app) as port:
-        results: list[bytes] = []
-        first = threading.Thread(target=lambda: results.append(exchange(port, get("/"))[2]))
-        first.start()
-        deadline = time.monotonic() + WAIT
-        while not ran and time.monotonic() < deadline:
-            time.sleep(0.01)
-        second = threading.Thread(target=lambda: results.append(exchange(port, get("/"))[2]))
-        second.start()
-        while app.scripts.running < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert app.scripts.running == 2 and len(ran) == 1  # the second waits: no thread is free
+
+    async def main() -> list[bytes]:
+        first = asyncio.ensure_future(Exchange(app, get("/")).run())
+        while not ran:
+            await asyncio.sleep(0.01)
+        second = asyncio.ensure_future(Exchange(app, get("/")).run())
+        while app.scripts.running < 2:
+            await asyncio.sleep(0.01)
+        assert len(ran) == 1  # the second waits: no thread is free
         gate.open()
-        first.join(WAIT)
-        second.join(WAIT)
-    assert sorted(results) == [b"run 1", b"run 2"] and gate.opened == [True]
-    assert ran[0] == ran[1] and app.scripts.threads == 1
+        return [(await first).body, (await second).body]
+
+    assert run(main()) == [b"run 1", b"run 2"] and gate.opened == [True]
+    assert app.join(WAIT) and ran[0] == ran[1] and app.scripts.threads == 1
 
 
 @pytest.mark.clause("WSGI-PERF-1")
-def test_an_idle_thread_ends_and_a_closed_app_answers_500() -> None:
-    app = WSGIApp(page)
+def test_an_idle_thread_ends_and_a_closed_app_answers_500(capsys: pytest.CaptureFixture[str]) -> None:
+    app = ASGIApp(page)
     app.scripts.IDLE_TIMEOUT = 0.05
-    assert served(app, environ_for())[0] == "200 OK"
+    assert call(app, get("/")).start["status"] == 200
     deadline = time.monotonic() + WAIT
     while app.scripts.threads and time.monotonic() < deadline:
         time.sleep(0.01)
     assert app.scripts.threads == 0
     app.scripts.close()
-    errors = io.StringIO()
-    assert served(app, environ_for(**{"wsgi.errors": errors}))[:3:2] == ("500 Internal Server Error", b"")
-    assert "closed" in errors.getvalue() and app.join(WAIT)
+    exchange = call(app, get("/"))
+    assert (exchange.start["status"], exchange.body) == (500, b"")
+    assert "closed" in capsys.readouterr().err
 
 
 # -- WSGI-PERF-2: converted once ---------------------------------------------------------------
@@ -449,7 +461,7 @@ def script_thread(call: ScriptCall, channel: ResponseChannel[Any]) -> threading.
 
 
 @pytest.mark.clause("WSGI-PERF-5", "WSGI-STREAM-1")
-def test_take_waits_for_the_scripts_next_change() -> None:
+def test_the_server_is_woken_by_the_scripts_next_change() -> None:
     gate = Gate()
 
     def script() -> None:
@@ -459,18 +471,18 @@ def test_take_waits_for_the_scripts_next_change() -> None:
 
     call, channel = channel_of(script)
     thread = script_thread(call, channel)
-    head, data, done = channel.take()
+    head, data, done = take(channel)
     while not data and not done:  # the head may come before "first" (bounded: the script writes once)
-        _, data, done = channel.take()
+        _, data, done = take(channel)
     assert head is not None and data == b"first" and not done
     gate.open()
     rest = b""
     while not done:  # "second", then the end
-        _, piece, done = channel.take()
+        _, piece, done = take(channel)
         rest += piece
     thread.join(WAIT)
     assert rest == b"second" and gate.opened == [True] and not thread.is_alive()
-    assert channel.take() == (None, b"", True)
+    assert channel.poll() == (None, b"", True)
 
 
 @pytest.mark.clause("WSGI-PERF-5", "WSGI-STREAM-1", "WSGI-ABORT-1")
@@ -495,7 +507,8 @@ def test_a_write_waits_for_room_until_the_server_takes_or_the_client_leaves() ->
 
     writer_waits()
     first = len(steps)
-    taken = channel.take()  # room again: the write goes on
+    taken = channel.poll()  # room again: the write goes on
+    assert taken is not None
     assert len(taken[1]) == first * 8192 == 1 << 20  # what waited: the 1 MiB a slow client may hold
     deadline = time.monotonic() + WAIT
     while len(steps) <= first + 1 and time.monotonic() < deadline:

@@ -31,11 +31,14 @@ import pytest
 
 from phprt.php import (
     _GET,
+    connection_aborted,
     echo,
+    fastcgi_finish_request,
     flush,
     header,
     header_register_callback,
     http_response_code,
+    ignore_user_abort,
     runtime,
     trigger_error,
     usleep,
@@ -49,6 +52,7 @@ from tests.support.wsgi import (
     WAIT,
     WEB_PROFILES,
     Gate,
+    ServerSide,
     blank_date,
     connect,
     cut_by_content_length,
@@ -184,23 +188,50 @@ def test_a_second_head_is_body_bytes_where_the_sapi_writes_it_into_the_stream(sa
 
 
 @pytest.mark.clause("WSGI-STREAM-1", "WSGI-THREAD-1")
-def test_the_client_reads_the_first_part_while_the_script_still_runs() -> None:
+@pytest.mark.parametrize("send", ["flush", "8 KiB"])
+def test_the_client_reads_what_php_flushed_while_the_script_still_runs(send: str) -> None:
     gate = Gate()
+    first = b"first|" if send == "flush" else b"x" * 8192
 
     def script() -> None:
-        echo("first|")
-        gate.wait()  # until the client has read "first|"
+        echo(first.decode())
+        if send == "flush":
+            flush()
+        gate.wait()  # until the client has read the first part
         echo("second")
         gate.end()
 
     with serve(WSGIApp(script)) as port, connect(port) as sock:
         sock.sendall(get("/"))
-        data = read_until(sock, b"", b"first|")
+        data = read_until(sock, b"", first)
         read_first = time.monotonic()
         gate.open()
         _, _, body = split_response(read_to_end(sock, data))
-    assert body == b"first|second"
+    assert body == first + b"second"
     assert gate.opened == [True] and read_first < gate.ended[0]
+
+
+@pytest.mark.clause("WSGI-STREAM-1", "WSGI-ITER-1", "WSGI-THREAD-1")
+def test_output_is_held_until_php_flushes_or_8_kib_wait() -> None:
+    server, seen = ServerSide(), []
+
+    def script() -> None:
+        seen.append(threading.get_ident())
+        echo("a")
+        echo("b" * 8000)
+        seen.append(len(server.written))  # 8,001 bytes held
+        echo("c" * 191)
+        seen.append(server.body)  # 8,192: they went
+        echo("d")
+        flush()
+        seen.append(server.body)
+        echo("e")
+
+    environ: dict[str, Any] = {}
+    setup_testing_defaults(environ)
+    status, fields, body = server.call(WSGIApp(script), environ)
+    assert seen == [threading.get_ident(), 0, b"a" + b"b" * 8000 + b"c" * 191, b"a" + b"b" * 8000 + b"c" * 191 + b"d"]
+    assert status == "200 OK" and body.endswith(b"de") and ("Content-Length", "8194") not in fields
 
 
 @pytest.mark.clause("WSGI-HEAD-1")
@@ -223,20 +254,46 @@ def test_the_head_goes_out_when_php_sends_it() -> None:
     assert data.endswith(b"\r\n\r\nbody") and gate.opened == [True]
 
 
-@pytest.mark.clause("WSGI-EARLY-1", "WSGI-ITER-1")
+def framed_response(port: int, method: str = "GET") -> tuple[int, str | None, bytes]:
+    """The status, Content-Length and body of a response read as its framing says, not to the
+    connection's end: the server keeps the connection until the script has ended."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=WAIT)
+    try:
+        connection.request(method, "/")
+        response = connection.getresponse()
+        return response.status, response.getheader("Content-Length"), response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.clause("WSGI-EARLY-1", "WSGI-ITER-1", "DEV-FINISH-1")
 @pytest.mark.parametrize("finish", [cut_by_content_length, finish_request], ids=["content-length", "fastcgi_finish_request"])
-@pytest.mark.parametrize("sapi", ["cgi", "fpm"])
+@pytest.mark.parametrize("sapi", WEB_PROFILES)
 def test_the_response_ends_before_the_script_does(finish: Callable[[], None], sapi: str) -> None:
     gate = Gate()
-    with serve(WSGIApp(early_script(gate, finish), sapi=sapi)) as port, connect(port) as sock:
-        sock.sendall(get("/"))
-        raw = read_to_end(sock)  # the server closes the connection when the iterable ends
+    with serve(WSGIApp(early_script(gate, finish), sapi=sapi)) as port:
+        status, length, body = framed_response(port)
         client_done = time.monotonic()
         gate.open()
-    _, _, body = split_response(raw)
-    assert body == b"ok"
+    assert (status, length, body) == (200, "2", b"ok")  # fastcgi_finish_request(): the length of all there was
     assert gate.opened == [True] and client_done < gate.ended[0]
     assert gate.status == [0]  # nothing the script did afterwards counted as an abort
+
+
+@pytest.mark.clause("DEV-WSGI-EARLY-1", "WSGI-EARLY-1")
+def test_a_response_under_way_ends_with_the_script() -> None:
+    # once part of a body without a declared length went out, a WSGI application has no way
+    # to end it before it returns
+    def script() -> None:
+        echo("a")
+        flush()
+        echo("b")
+        fastcgi_finish_request()
+        echo("dropped")
+
+    with serve(WSGIApp(script)) as port:
+        status, length, body = framed_response(port)
+    assert (status, length, body) == (200, None, b"ab")
 
 
 @pytest.mark.clause("WSGI-EARLY-1")
@@ -252,13 +309,11 @@ def test_a_response_without_a_body_ends_with_its_head(kind: str) -> None:
         gate.wait()
         gate.end()
 
-    with serve(WSGIApp(script)) as port, connect(port) as sock:
-        sock.sendall(get("/", "HEAD" if kind == "HEAD" else "GET"))
-        raw = read_to_end(sock)
+    with serve(WSGIApp(script)) as port:
+        status, length, body = framed_response(port, "HEAD" if kind == "HEAD" else "GET")
         client_done = time.monotonic()
         gate.open()
-    status, _, body = split_response(raw)
-    assert status.startswith(f"HTTP/1.0 {200 if kind == 'HEAD' else kind} ") and body == b""
+    assert (status, length, body) == (200 if kind == "HEAD" else int(kind), None, b"")
     assert gate.opened == [True] and client_done < gate.ended[0] and gate.status == [0]
 
 
@@ -304,35 +359,52 @@ def test_a_declared_content_length_is_read_as_nginx_reads_php_fpms(lines: list[s
     app = WSGIApp(script)
     environ: dict[str, Any] = {}
     setup_testing_defaults(environ)
-    result = app(environ, lambda status, headers, exc_info=None: None)
-    assert b"".join(result) == body
-    assert app.join(WAIT)
+    _, fields, got = ServerSide().call(app, environ)
+    assert got == body
+    # the script's own fields, none added beside them
+    assert [value for name, value in fields if name == "Content-Length"] == [
+        line[16:].encode().decode("latin-1") for line in lines]  # WSGI's native strings
 
 
-@pytest.mark.clause("WSGI-ITER-1", "WSGI-ABORT-1")
-def test_start_response_is_called_from_the_iteration_and_close_is_the_client_leaving() -> None:
-    gate = Gate()
+@pytest.mark.clause("WSGI-ITER-1", "WSGI-THREAD-1", "WSGI-EARLY-1")
+def test_the_head_goes_by_start_response_and_a_whole_body_with_its_length() -> None:
+    server, seen = ServerSide(), []
 
     def script() -> None:
-        gate.probe()
-        echo("a")
-        gate.wait()
-        echo("b")
+        seen.append((threading.get_ident(), runtime() is not None))
+        header("X-A: 1")
+        echo("h\u00e9llo")
 
     app = WSGIApp(script)
     environ: dict[str, Any] = {}
     setup_testing_defaults(environ)
-    calls: list[tuple[str, list[tuple[str, str]]]] = []
-    result = app(environ, lambda status, headers, exc_info=None: calls.append((status, headers)))
-    assert calls == []  # the script may already have sent its head; the server hears of it only when iterating
-    iterator = iter(result)
-    pieces = [next(iterator)]
-    while pieces[-1] == b"":
-        pieces.append(next(iterator))
-    assert len(calls) == 1 and calls[0][0] == "200 OK" and b"".join(pieces) == b"a"
-    result.close()  # type: ignore[attr-defined]
-    gate.open()
-    assert app.join(WAIT) and gate.status == [1]
+    status, fields, body = server.call(app, environ)
+    assert seen == [(threading.get_ident(), True)]  # in the server's thread
+    assert status == "200 OK" and ("X-A", "1") in fields and body == "h\u00e9llo".encode()
+    assert fields[-1] == ("Content-Length", "6") and server.written == [body]  # by write(), once
+    assert app.running == 0 and app.join(0)
+
+
+@pytest.mark.clause("WSGI-ITER-1", "WSGI-ABORT-1")
+@pytest.mark.parametrize("ignore", [False, True], ids=["stops", "ignore_user_abort"])
+def test_a_write_the_server_fails_is_the_client_leaving(ignore: bool) -> None:
+    server, gate, steps = ServerSide(), Gate(), []
+
+    def script() -> None:
+        gate.probe()
+        ignore_user_abort(ignore)
+        for step in range(3):
+            echo(f"{step}")
+            flush()
+            steps.append((step, connection_aborted()))
+            server.fail = True
+
+    environ: dict[str, Any] = {}
+    setup_testing_defaults(environ)
+    _, _, body = server.call(WSGIApp(script), environ)
+    # under "cgi" a flush notices nothing (SAPI-ABORT-1): the write after it does
+    assert body == b"0" and gate.status == [1]
+    assert steps == ([(0, 0), (1, 0), (2, 1)] if ignore else [(0, 0), (1, 0)])
 
 
 @pytest.mark.clause("WSGI-THREAD-1", "WSGI-APP-1")
@@ -439,9 +511,7 @@ def test_php_s_stderr_goes_to_wsgi_errors() -> None:
     setup_testing_defaults(environ)
     errors = io.StringIO()
     environ["wsgi.errors"] = errors
-    result = app(environ, lambda status, headers, exc_info=None: None)
-    assert b"".join(result) == b""
-    assert app.join(WAIT)
+    assert ServerSide().call(app, environ)[2] == b""
     assert f"PHP Notice:  to the log in {__file__} on line " in errors.getvalue()
 
 

@@ -502,15 +502,16 @@ def test_a_job_waiting_on_blocked_ones_gets_a_thread_after_the_relief() -> None:
         WorkerPool(2, name="phprt-test-pool", running=0)
 
 
-@pytest.mark.clause("NET-POOL-2", "WSGI-THREAD-1")
+@pytest.mark.clause("NET-POOL-2", "ASGI-THREAD-1")
 def test_a_gateways_sleeping_scripts_do_not_keep_the_others_waiting(tmp_path: Path) -> None:
-    # Through WSGIApp: 4 scripts that each wait for all 4 to have started can only end if the
-    # 2 running ones are relieved: each gets a thread of its own.
+    # Through ASGIApp's script threads: 4 scripts that each wait for all 4 to have started can
+    # only end if the 2 running ones are relieved: each gets a thread of its own.
+    from phprt.asgi import ASGIApp
     from phprt.transports.gateway import ResponseChannel
-    from phprt.wsgi import WSGIApp
+    from tests.support.asgi import take
 
     started = threading.Barrier(4, timeout=10)
-    app = WSGIApp(lambda: (started.wait(), print("ok", end="")))
+    app = ASGIApp(lambda: (started.wait(), print("ok", end="")))
     channels = [ResponseChannel() for _ in range(4)]
     for channel in channels:
         app.scripts.submit(ScriptCall(app.site.script, {"REQUEST_METHOD": "GET"}, b"", "cgi"), channel)
@@ -518,7 +519,7 @@ def test_a_gateways_sleeping_scripts_do_not_keep_the_others_waiting(tmp_path: Pa
     for channel in channels:
         taken = b""
         while True:
-            _, data, done = channel.take()
+            _, data, done = take(channel)
             taken += data
             if done:
                 break

@@ -11,10 +11,11 @@ import time
 from typing import Any, Awaitable, Callable
 
 from phprt.asgi import ASGIApp
+from phprt.transports.gateway import ResponseChannel
 
 from .wsgi import WAIT, get
 
-__all__ = ["Exchange", "call", "check_message_order", "get", "run", "scope_for"]
+__all__ = ["Exchange", "call", "check_message_order", "get", "run", "scope_for", "take"]
 
 
 def scope_for(raw: bytes, *, client: tuple[str, int] = ("127.0.0.1", 40000)) -> tuple[dict[str, Any], bytes]:
@@ -113,3 +114,15 @@ def check_message_order(messages: list[dict[str, Any]]) -> None:
     bodies = messages[1:]
     assert bodies and all(m["type"] == "http.response.body" for m in bodies)
     assert [m["more_body"] for m in bodies] == [True] * (len(bodies) - 1) + [False]
+
+
+def take(channel: ResponseChannel[Any]) -> tuple[Any, bytes, bool]:
+    """``channel.poll()``, waiting for the script's next change as the ASGI loop does: woken by
+    ``on_change``, never by a timer."""
+    while True:
+        changed = threading.Event()
+        channel.on_change(changed.set)
+        taken = channel.poll()
+        if taken is not None:
+            return taken
+        assert changed.wait(WAIT), "the script changed nothing"

@@ -98,6 +98,20 @@ def read_to_end(sock: socket.socket, data: bytes = b"") -> bytes:
     return data
 
 
+def read_framed(sock: socket.socket) -> bytes:
+    """One response read as its Content-Length frames it (to the end of the connection where it
+    has none): a WSGI server keeps the connection until the script has ended."""
+    data = read_until(sock, b"", b"\r\n\r\n")
+    _, fields, body = split_response(data)
+    lengths = [value for name, value in fields if name.lower() == "content-length"]
+    if not lengths:
+        return read_to_end(sock, data)
+    while len(body) < int(lengths[-1]) and (piece := sock.recv(65536)):
+        body += piece
+        data += piece
+    return data
+
+
 def split_response(raw: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
     """The status line, the header fields in order, and the body of a raw HTTP/1.0 response."""
     head, _, body = raw.partition(b"\r\n\r\n")
@@ -114,6 +128,38 @@ def exchange(port: int, request: bytes) -> tuple[str, list[tuple[str, str]], byt
 
 def get(path: str, method: str = "GET") -> bytes:
     return f"{method} {path} HTTP/1.1\r\nHost: test\r\n\r\n".encode()
+
+
+class ServerSide:
+    """A WSGI server's side of calls of an application, in memory: what ``start_response`` was
+    given, what ``write()`` was given and then what the iterable yielded; a write raises as one to a
+    client that has gone once ``fail`` is set."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple[str, list[tuple[str, str]]]] = []
+        self.written: list[bytes] = []
+        self.fail = False
+
+    def start_response(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+        self.started.append((status, headers))
+        return self.write
+
+    def write(self, data: bytes) -> None:
+        if self.fail:
+            raise BrokenPipeError(32, "Broken pipe")
+        self.written.append(data)
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.written)
+
+    def call(self, app: WSGIApp, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+        """One call of ``app``: the status, the fields and the body the client got."""
+        result = app(environ, self.start_response)
+        self.written.extend(result)
+        getattr(result, "close", lambda: None)()
+        assert len(self.started) == 1
+        return self.started[0][0], self.started[0][1], self.body
 
 
 def expected_response(app: WSGIApp, raw_request: bytes = b"GET / HTTP/1.1\r\nHost: test\r\n\r\n") -> MemoryTransport:
