@@ -10,8 +10,8 @@ The request body is read in full before the script starts, as a web server
 reads it before it runs PHP. The script then runs in a thread of the
 application's ``ScriptThreads`` (WSGI-PERF-1), never on the event loop
 (ASGI-THREAD-1), after the document root's lookup in the same thread (WSGI-PERF-4);
-its output reaches the loop through the same ``ResponseChannel`` the WSGI
-application uses, with one wake-up for all that arrived (WSGI-PERF-3), handed to
+its output reaches the loop through a ``ResponseChannel`` (phprt/transports/gateway.py),
+with one wake-up for all that arrived (WSGI-PERF-3), handed to
 the loop together with the other requests' wake-ups of the moment (ASGI-PERF-2), and leaves
 as ``http.response.start`` and ``http.response.body`` messages (ASGI-SEND-1). A
 task listens for ``http.disconnect`` while the response is under way: the client
