@@ -35,8 +35,8 @@ from .net.logs import Log
 from .net.runner import Running
 from .net.site import MAX_BODY, HttpRequest, ScriptCall, Site, StaticResponse, error_page
 from .transports.base import ResponseHead, Transport
-from .transports.gateway import PATH_SAFE, BodyTooLarge, HeadForms
-from .transports.heads import BAD_GATEWAY, GatewayHead
+from .transports.gateway import PATH_SAFE, BodyTooLarge, HeadForms, body_left
+from .transports.heads import GatewayHead
 
 __all__ = ["WSGIApp", "request_from_environ"]
 
@@ -271,15 +271,10 @@ class WSGIResponse(Transport):
                 self.write(head.block())
             return
         self._head = known = self._heads.of(head)
-        gateway, length, _ = known
-        if gateway is BAD_GATEWAY or not gateway.body_allowed(self._method):
+        self._remaining = body_left(known, self._method)
+        if self._remaining == 0:  # the client has all there is with the head
             self.complete = True
             self._hand_over()
-        else:
-            self._remaining = length
-            if length == 0:
-                self.complete = True
-                self._hand_over()
 
     def write(self, data: bytes) -> bool:
         if self.gone:

@@ -24,7 +24,7 @@ from .heads import BAD_GATEWAY, INTERNAL_ERROR, GatewayHead, gateway_form
 #: A script to run, or a document root's lookup that says what answers (WSGI-PERF-4).
 Job = Union[ScriptCall, Callable[[], Union[ScriptCall, StaticResponse]]]
 
-__all__ = ["BodyTooLarge", "HeadForms", "PATH_SAFE", "ResponseChannel", "ScriptThreads"]
+__all__ = ["BodyTooLarge", "HeadForms", "PATH_SAFE", "ResponseChannel", "ScriptThreads", "body_left"]
 
 #: RFC 3986's pchar and "/": what a path rebuilt from a server's decoded one leaves unescaped.
 PATH_SAFE = "/:@!$&'()*+,;=-._~"
@@ -66,6 +66,16 @@ class HeadForms(Generic[Form]):
             known = (gateway, length, self.form(gateway))
             self._known.keep(key, known)
         return known
+
+
+def body_left(known: tuple[GatewayHead, int | None, Any], method: str) -> int | None:
+    """How many body bytes a response with this head (as ``HeadForms.of`` gives it) may still
+    have: none where it can have no body -- a HEAD request, 204, 304, WSGI-STATUS-1's 502 --
+    else the Content-Length it declared, or None: all until the end (WSGI-EARLY-1)."""
+    gateway, length, _ = known
+    if gateway is BAD_GATEWAY or not gateway.body_allowed(method):
+        return 0
+    return length
 
 
 def _no_form(gateway: GatewayHead) -> GatewayHead:
@@ -144,12 +154,8 @@ class ResponseChannel(Transport, Generic[Form]):
                     self._append(head.block())
                 return
             self._head = known = self._heads.of(head)
-            gateway, length, _ = known
-            if gateway is BAD_GATEWAY or not gateway.body_allowed(self._method):
-                self._complete = True
-            else:
-                self._remaining = length
-                self._complete = length == 0
+            self._remaining = body_left(known, self._method)
+            self._complete = self._remaining == 0
             if self._complete:
                 self._changed()
             else:  # a write, a flush or the end follows at once and wakes the server for both (WSGI-PERF-5)

@@ -48,16 +48,20 @@ def served(app: WSGIApp, environ: dict[str, Any]) -> tuple[str, list[tuple[str, 
 # -- WSGI-THREAD-1, WSGI-PERF-1: where the scripts run ---------------------------------------------
 
 
-@pytest.mark.clause("WSGI-THREAD-1")
-def test_a_wsgi_script_runs_in_the_servers_thread_in_a_clean_context() -> None:
-    seen: list[tuple[int, str]] = []
-
+def where_it_runs(seen: list[tuple[int, str]]) -> Callable[[], None]:
+    """A script that notes its thread and what VARIABLE holds for it, then sets VARIABLE."""
     def script() -> None:
         seen.append((threading.get_ident(), VARIABLE.get()))
         VARIABLE.set("set by a script")
         echo("ok")
 
-    app = WSGIApp(script)
+    return script
+
+
+@pytest.mark.clause("WSGI-THREAD-1")
+def test_a_wsgi_script_runs_in_the_servers_thread_in_a_clean_context() -> None:
+    seen: list[tuple[int, str]] = []
+    app = WSGIApp(where_it_runs(seen))
     VARIABLE.set("the server's")
     for _ in range(2):
         assert served(app, environ_for())[2] == b"ok"
@@ -72,13 +76,7 @@ def asgi_get(app: ASGIApp) -> bytes:
 @pytest.mark.clause("WSGI-PERF-1", "ASGI-THREAD-1")
 def test_an_asgi_script_runs_in_a_reused_thread_in_a_clean_context() -> None:
     seen: list[tuple[int, str]] = []
-
-    def script() -> None:
-        seen.append((threading.get_ident(), VARIABLE.get()))
-        VARIABLE.set("set by a script")
-        echo("ok")
-
-    app = ASGIApp(script)
+    app = ASGIApp(where_it_runs(seen))
     for _ in range(2):
         assert asgi_get(app) == b"ok"
     (first, first_value), (second, second_value) = seen
