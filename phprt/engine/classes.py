@@ -749,8 +749,9 @@ def _set_back(copies: list[tuple[_Kept, str, Any, bytes | None, list[Any] | None
                 value.clear()
                 value.update(made)
             continue
-        if dump is not None and not nested and sys.getrefcount(value) == 3 and _dumped(value) == dump:
-            continue  # (counted: the class's reference, this name's, the argument's)
+        if dump is not None and not nested and sys.getrefcount(value) == 3 and (
+                _dumped(value) == dump if made else value.__class__ is made.__class__ and not value):
+            continue  # (counted: the class's reference, this name's, the argument's); empty as made: no bytes to compare
         try:
             setattr(kept.cls, name, _fresh(made))
         except (AttributeError, TypeError):

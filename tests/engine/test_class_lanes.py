@@ -399,17 +399,22 @@ def _kept(site: Path, name: str, source: str, queries: list[str]) -> tuple[list[
 @pytest.mark.clause("PERF-CLASS-3")
 def test_a_kept_class_s_lists_and_dicts_are_as_made_at_every_request(site: Path) -> None:
     source = ("from phprt.php import *\nimport seen\nimport weakref\n\n"
-              "class Registry:\n    items = [1, 2.0, -0.0]\n    names: dict = {'a': 1, 'b': 2}\n    tags = {'x'}\n\n"
+              "class Registry:\n    items = [1, 2.0, -0.0]\n    names: dict = {'a': 1, 'b': 2}\n    tags = {'x'}\n"
+              "    empty = []\n\n"
               "seen.classes.append(weakref.ref(Registry))\n"
-              "echo(repr(Registry.items), repr(Registry.names), repr(Registry.tags), repr(Registry.__annotations__))\n"
+              "echo(repr(Registry.items), repr(Registry.names), repr(Registry.tags), repr(Registry.__annotations__),"
+              " repr(Registry.empty))\n"
               "change = _GET.get('change')\n"
               "if change == 'append':\n    Registry.items.append(3)\n"
               "if change == 'types':\n    Registry.items[0] = True\n    Registry.items[1] = 2\n    Registry.items[2] = 0.0\n"
               "if change == 'order':\n    del Registry.names['a']\n    Registry.names['a'] = 1\n"
               "if change == 'replace':\n    Registry.tags = 'other'\n    Registry.__annotations__['tags'] = set\n"
-              "if change == 'delete':\n    del Registry.items\n")
-    made = b"[1, 2.0, -0.0]{'a': 1, 'b': 2}{'x'}{'names': <class 'dict'>}"
-    queries = ["", "change=append", "", "change=types", "", "change=order", "", "change=replace", "", "change=delete", ""]
+              "if change == 'delete':\n    del Registry.items\n"
+              "if change == 'fill':\n    Registry.empty.append(1)\n"
+              "if change == 'empty-set':\n    Registry.empty = set()\n")
+    made = b"[1, 2.0, -0.0]{'a': 1, 'b': 2}{'x'}{'names': <class 'dict'>}[]"
+    queries = ["", "change=append", "", "change=types", "", "change=order", "", "change=replace", "", "change=delete", "",
+               "change=fill", "", "change=empty-set", ""]
     bodies, classes = _kept(site, "registry.py", source, queries)
     assert bodies == [made] * len(queries)  # each change, equal by == or not, gone by the next request
     assert all(cls is classes[0] for cls in classes)  # set back: the lane goes on
