@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from .constants import (
     E_COMPILE_ERROR,
     E_COMPILE_WARNING,
@@ -23,6 +25,7 @@ from .constants import (
 # php_get_display_errors_mode() and its results, written once there (INI-PARSE-2).
 from .ini_scanner import DISPLAY_OFF, DISPLAY_STDERR, DISPLAY_STDOUT, display_errors_mode
 from .records import field, record
+from .values import PHP_BYTES
 
 __all__ = ["DISPLAY_OFF", "DISPLAY_STDERR", "DISPLAY_STDOUT", "Diagnostic", "FATAL_LEVELS", "UNHANDLEABLE_LEVELS", "display_errors_mode", "escape_html"]
 
@@ -49,6 +52,20 @@ FATAL_LEVELS = E_ERROR | E_CORE_ERROR | E_COMPILE_ERROR | E_USER_ERROR | E_RECOV
 #: Levels never given to a user error handler (DIAG-HANDLER-3).
 UNHANDLEABLE_LEVELS = E_ERROR | E_PARSE | E_CORE_ERROR | E_CORE_WARNING | E_COMPILE_ERROR | E_COMPILE_WARNING
 
+
+def escape_html(text: str, charset: str = "UTF-8", codec: str = "utf-8") -> str:
+    """main.c's escape_html() (DIAG-DISPLAY-2): htmlspecialchars() with ENT_COMPAT and double
+    encoding -- ``&``, ``<``, ``>`` and ``"`` -- in ``charset`` (internal_encoding, else
+    default_charset); where an invalid character makes that empty, once more with each invalid
+    character as U+FFFD. ``codec`` is how the Runtime holds the string's bytes."""
+    if not text.isascii():
+        from ..output.htmlspecialchars import charset_kind, htmlspecialchars
+
+        data, kind = text.encode(codec, PHP_BYTES), charset_kind(charset.encode("latin-1", "replace"))
+        escaped = htmlspecialchars(data, kind, substitute=False, quotes=False, double_encode=True) or \
+            htmlspecialchars(data, kind, quotes=False, double_encode=True)
+        return escaped.decode(codec, "surrogateescape")
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
 @record(frozen=True)
@@ -77,11 +94,13 @@ class Diagnostic:
         line = f"PHP {self.label}:  {self.message} in {self.file} on line {self.line}"
         return f"{line}\n{self.backtrace}" if self.backtrace else line
 
-    def display_text(self, html: bool, prepend: str = "", append: str = "") -> str:
+    def display_text(self, html: bool, prepend: str = "", append: str = "",
+                     escape: Callable[[str], str] = escape_html) -> str:
         """What display_errors prints into the output (DIAG-DISPLAY-1, DIAG-DISPLAY-2): under
-        html_errors an E_ERROR or E_PARSE message is escaped here, as php_error_cb() escapes it."""
+        html_errors an E_ERROR or E_PARSE message is escaped here by ``escape``, as php_error_cb()
+        escapes it."""
         if html:
-            message = escape_html(self.message) if self.level in (E_ERROR, E_PARSE) else self.message
+            message = escape(self.message) if self.level in (E_ERROR, E_PARSE) else self.message
             return (
                 f"{prepend}<br />\n<b>{self.label}</b>:  {message} in <b>{self.file}</b>"
                 f" on line <b>{self.line}</b><br />\n{self.backtrace and self.backtrace + chr(10)}{append}"
@@ -91,8 +110,3 @@ class Diagnostic:
     def as_array(self) -> dict[str, object]:
         """The array error_get_last() returns."""
         return {"type": self.level, "message": self.message, "file": self.file, "line": self.line}
-
-
-def escape_html(text: str) -> str:
-    # htmlspecialchars() with ENT_COMPAT: &, <, > and double quotes.
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")

@@ -274,7 +274,7 @@ class ErrorFunctions(RuntimeBase):
         # zend_error(): a user handler first, then php_error_cb(). A ``docref`` message
         # (php_error_docref(), "function(): ...") is HTML-escaped under html_errors.
         if docref and self._ini_flag("html_errors"):
-            message = escape_html(message)
+            message = self._escape_html(message)
         if level & FATAL_LEVELS and self._pending is not None:
             self._report_pending()
         file, line = location or caller_location(self._shutdown_frame)
@@ -306,6 +306,11 @@ class ErrorFunctions(RuntimeBase):
         if not self._pending_held:
             self._raise_pending()  # a handler the displayed text ran threw or exited (OUT-EXIT-1)
 
+    def _escape_html(self, text: str) -> str:
+        # main.c's escape_html(), in the charset get_default_charset() gives (DIAG-DISPLAY-2)
+        return escape_html(text, self._ini_str("internal_encoding") or self._ini_str("default_charset") or "UTF-8",
+                           self.charset)
+
     def _report(self, diagnostic: Diagnostic) -> None:
         # php_error_cb(): remember, log, display; a fatal level sets the exit status
         # and, where nothing was displayed, the 500 status.
@@ -319,7 +324,8 @@ class ErrorFunctions(RuntimeBase):
             if mode == DISPLAY_STDERR and not html and self.sapi.name in ("cli", "cgi"):
                 self.transport.write_stderr(f"{diagnostic}\n".encode(self.charset, PHP_BYTES))
             elif mode != DISPLAY_OFF and (not self._starting or self._ini_flag("display_startup_errors")):
-                text = diagnostic.display_text(html, self._ini_str("error_prepend_string"), self._ini_str("error_append_string"))
+                text = diagnostic.display_text(html, self._ini_str("error_prepend_string"),
+                                               self._ini_str("error_append_string"), self._escape_html)
                 self._out.write(text)
         if level & FATAL_LEVELS:
             self.exit_status = 255

@@ -1,6 +1,7 @@
 """PHP's htmlspecialchars() as ext/standard/html.c makes it, with ENT_QUOTES and no double
 encoding -- what the URL rewriter's hidden inputs (OUT-REWRITE-1, with ENT_SUBSTITUTE) and
-``php -S``'s error pages (NET-ERROR-1) escape with: the charsets PHP knows, their
+``php -S``'s error pages (NET-ERROR-1) escape with -- or with ENT_COMPAT and double encoding,
+main.c's escape_html() of a displayed diagnostic (DIAG-DISPLAY-2): the charsets PHP knows, their
 characters read as get_next_char() reads them, and the entities an ``&`` may already start.
 """
 
@@ -175,11 +176,13 @@ def _entity_length(s: bytes, pos: int) -> int:
     return q - pos
 
 
-def htmlspecialchars(s: bytes, kind: str = "utf-8", *, substitute: bool = True) -> bytes:
+def htmlspecialchars(s: bytes, kind: str = "utf-8", *, substitute: bool = True, quotes: bool = True,
+                     double_encode: bool = False) -> bytes:
     """php_escape_html_entities_ex(s, all=0, ENT_QUOTES (| ENT_SUBSTITUTE), charset, double_encode=0):
     ``&`` (unless an entity follows), ``"``, ``'``, ``<`` and ``>`` as entities, in the charset of
     ``kind`` (``charset_kind()``); an invalid character U+FFFD with ``substitute``, else the
-    whole result empty, as PHP returns it."""
+    whole result empty, as PHP returns it. ``quotes=False`` is ENT_COMPAT (``'`` stays as it
+    is); ``double_encode=True`` makes every ``&`` ``&amp;``."""
     replacement = b"\xef\xbf\xbd" if kind == "utf-8" else b"&#xFFFD;"
     out: list[bytes] = []
     pos, n = 0, len(s)
@@ -191,13 +194,15 @@ def htmlspecialchars(s: bytes, kind: str = "utf-8", *, substitute: bool = True) 
             out.append(replacement)
         elif nxt - pos > 1:
             out.append(s[pos:nxt])
-        elif s[pos] == 0x26:
+        elif s[pos] == 0x26 and not double_encode:
             length = _entity_length(s, nxt)
             if length:
                 out.append(s[pos : nxt + length + 1])
                 nxt += length + 1
             else:
                 out.append(b"&amp;")
+        elif s[pos] == 0x27 and not quotes:
+            out.append(b"'")
         else:
             out.append(_BASIC_ENTITIES.get(s[pos], s[pos : pos + 1]))
         pos = nxt
