@@ -293,7 +293,7 @@ class RequestParser:
         # fields is ASCII: its characters are its bytes.
         if match.end(3) > limits.request_line or end + 2 - match.start(5) > limits.header_section or method == "CONNECT":
             return None
-        fields = [(name, value.strip(" \t")) for name, value in _PLAIN_FIELD.findall(block)]
+        fields = [(name, value.lstrip(" \t")) for name, value in _PLAIN_FIELD.findall(block)]
         if len(fields) > limits.header_count:
             return None
         del buffer[:end + 4]
@@ -318,7 +318,7 @@ class RequestParser:
         name, colon, value = line.partition(b":")
         if not colon or not TOKEN.fullmatch(name):
             raise self._error(400, "Malformed header field")
-        value = value.strip(b" \t")
+        value = value.lstrip(b" \t")  # its trailing blanks kept, as php -S keeps them (SERVE-PARSE-2)
         if _FIELD_VALUE_BAD.search(value):
             raise self._error(400, "Invalid character in a header field")
         if len(self._fields) >= limits.header_count:
@@ -343,7 +343,7 @@ class RequestParser:
                 codings.append(value)
         if len(hosts) > 1 or (version >= (1, 1) and not hosts):
             raise self._error(400, "An HTTP/1.1 request needs exactly one Host field")
-        if hosts and not _HOST.fullmatch(hosts[0]):
+        if hosts and not _HOST.fullmatch(hosts[0].rstrip(" \t")):
             raise self._error(400, "Malformed Host field")
         length: int | None = None
         chunked = False

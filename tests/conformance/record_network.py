@@ -35,6 +35,8 @@ REQUESTS = {
     "auth-basic-without-a-colon": b"GET /info.php HTTP/1.1\r\nHost: h\r\nAuthorization: Basic dXNlcg==\r\n\r\n",
     "proxy-header": b"GET /info.php HTTP/1.1\r\nHost: h\r\nProxy: http://evil:8080\r\nX-After: 1\r\n\r\n",
     "path-info-ending-in-a-dot": b"GET /info.php/x/. HTTP/1.1\r\nHost: h\r\n\r\n",
+    "trailing-blanks": b"POST /info.php HTTP/1.1\r\nHost: h  \r\nX-A: v  \r\nX-B:   w \t\r\nCookie: c=1 ; d=2  \r\n"
+    b"X-C: \r\nContent-Type: application/x-www-form-urlencoded \t\r\nContent-Length: 3  \r\n\r\nk=v",
     "missing": b"GET /missing?x=<b> HTTP/1.1\r\nHost: h\r\n\r\n",
     "missing-with-entities": b"GET /a'b&amp;c<d>\"e&#039;f&copy;&foo;&#1114112;&#X41;&apos;& HTTP/1.1\r\nHost: h\r\n\r\n",
     "repeated-fields": b"GET /info.php HTTP/1.1\r\nX-Custom: yes\r\nHost: h\r\nx-custom: again\r\n"
