@@ -333,6 +333,8 @@ class WSGIResponse(Transport):
             if self.complete and gateway.body_allowed(self._method) and not _declares_length(fields):
                 fields.append(("Content-Length", str(len(data))))  # all of it: the client knows its end
             self._write = self._start_response(status, fields)
+        elif not data:  # the head went before, and nothing is held
+            return not self.gone
         try:
             self._write(data)  # b"" after the head alone: the server writes the head then
         except Exception:  # noqa: BLE001 - whatever the server raised, the client cannot have the rest

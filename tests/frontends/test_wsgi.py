@@ -211,6 +211,22 @@ def test_the_client_reads_what_php_flushed_while_the_script_still_runs(send: str
     assert gate.opened == [True] and read_first < gate.ended[0]
 
 
+@pytest.mark.clause("WSGI-STREAM-1", "OUT-IMPLICIT-1")
+def test_implicit_flush_sends_each_write_at_once() -> None:
+    server, seen = ServerSide(), []
+
+    def script() -> None:
+        echo("a")
+        seen.append(server.body)
+        echo("b")
+        seen.append(server.body)
+
+    environ: dict[str, Any] = {}
+    setup_testing_defaults(environ)
+    server.call(WSGIApp(script, ini={"implicit_flush": "1"}), environ)
+    assert seen == [b"a", b"ab"] and server.written == [b"a", b"b"]
+
+
 @pytest.mark.clause("WSGI-STREAM-1", "WSGI-ITER-1", "WSGI-THREAD-1")
 def test_output_is_held_until_php_flushes_or_8_kib_wait() -> None:
     server, seen = ServerSide(), []
