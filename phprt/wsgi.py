@@ -204,16 +204,14 @@ class WSGIApp:
         return ()
 
 
-WSGIHead = tuple[str, list[tuple[str, str]]]
-
-
-def _declares_length(fields: list[tuple[str, str]]) -> bool:
-    return any(name.lower() == "content-length" for name, _ in fields)
+#: The status line and fields as start_response takes them, and whether a Content-Length is among them.
+WSGIHead = tuple[str, list[tuple[str, str]], bool]
 
 
 def _wsgi_head(head: GatewayHead) -> WSGIHead:
-    # the status line and fields as start_response takes them: latin-1 native strings (WSGI-HEAD-1)
-    return f"{head.status} {_native(head.reason)}", [(_native(name), _native(value)) for name, value in head.fields]
+    # latin-1 native strings (WSGI-HEAD-1); made once per distinct head (WSGI-PERF-2)
+    fields = [(_native(name), _native(value)) for name, value in head.fields]
+    return f"{head.status} {_native(head.reason)}", fields, any(name.lower() == "content-length" for name, _ in fields)
 
 
 class WSGIResponse(Transport):
@@ -328,9 +326,9 @@ class WSGIResponse(Transport):
         self._held.clear()
         self._held_size = 0
         if self._write is None:
-            gateway, _, (status, fields) = self._head or self._heads.internal_error
+            gateway, _, (status, fields, declared) = self._head or self._heads.internal_error
             fields = list(fields)  # a list of its own: a server may change it
-            if self.complete and gateway.body_allowed(self._method) and not _declares_length(fields):
+            if self.complete and gateway.body_allowed(self._method) and not declared:
                 fields.append(("Content-Length", str(len(data))))  # all of it: the client knows its end
             self._write = self._start_response(status, fields)
         elif not data:  # the head went before, and nothing is held
