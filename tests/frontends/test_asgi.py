@@ -26,6 +26,9 @@ from phprt.wsgi import WSGIApp
 from tests.support import NETWORK, VOLATILE, uploads
 from tests.support.asgi import Exchange, call, check_message_order, run, scope_for
 from tests.support.wsgi import (
+    INFO_AUTH_BODY,
+    INFO_AUTH_PY,
+    INFO_AUTH_REQUEST,
     RECORDED_VARIABLES,
     REQUEST,
     WAIT,
@@ -446,9 +449,6 @@ def test_a_large_static_file_is_sent_in_pieces(tmp_path: Path) -> None:
 @pytest.mark.clause("NET-SERVER-1", "DOCROOT-MAP-1", "ASGI-REQUEST-1")
 def test_a_script_sees_path_info_and_php_auth_as_under_php_s(tmp_path: Path) -> None:
     """Recorded from php -S (path-info-trailing-slash, auth-basic, proxy-header)."""
-    (tmp_path / "info.py").write_text("from phprt.php import *\n"
-                                      "echo(_SERVER.get('PATH_INFO'), ' ', _SERVER.get('PHP_AUTH_USER'), ':',"
-                                      " _SERVER.get('PHP_AUTH_PW'), ' ', 'HTTP_PROXY' if 'HTTP_PROXY' in _SERVER else 'no HTTP_PROXY')\n")
-    raw = b"GET /info.py/ HTTP/1.1\r\nHost: test\r\nAuthorization: basic dXNlcjpwYXNz\r\nProxy: http://evil\r\n\r\n"
-    exchange = call(ASGIApp(tmp_path), raw)
-    assert exchange.start["status"] == 200 and exchange.body == b"/ user:pass no HTTP_PROXY"
+    (tmp_path / "info.py").write_text(INFO_AUTH_PY)
+    exchange = call(ASGIApp(tmp_path), INFO_AUTH_REQUEST)
+    assert exchange.start["status"] == 200 and exchange.body == INFO_AUTH_BODY

@@ -38,7 +38,7 @@ from phprt.net.fastcgi import (
     encode_record,
     encode_stream,
 )
-from tests.support import ROOT, python
+from tests.support import ROOT, unused_modules_probe
 from tests.support.fastcgi import (
     ABORT,
     BEGIN,
@@ -910,12 +910,7 @@ def test_the_command_stopped_while_a_request_runs_ends_it_and_exits(tmp_path: Pa
 
 @pytest.mark.clause("PERF-IMPORT-1", "NET-CLI-1")
 def test_the_command_serves_without_the_modules_only_some_requests_use(tmp_path: Path) -> None:
-    # dataclasses (and its inspect and ast), html, mimetypes, traceback: none is what a request
-    # needs -- unless the interpreter alone loads it (a site hook)
-    unused = ("dataclasses", "inspect", "ast", "html", "mimetypes", "traceback")
-    bare = python("-c", "import sys; print(*sys.modules)").stdout.decode().split()
-    (tmp_path / "modules.py").write_text(f"import sys\nfrom phprt.php import *\n"
-                                         f"echo(' '.join(m for m in {unused!r} if m in sys.modules))\n")
+    expected = unused_modules_probe(tmp_path)
     path = str(tmp_path / "cli.sock")
     process = _spawn(tmp_path, "--listen", path)
     try:
@@ -923,7 +918,7 @@ def test_the_command_serves_without_the_modules_only_some_requests_use(tmp_path:
         reply = exchange(path, fcgi_request(nginx_params(tmp_path, "/modules.py")))
     finally:
         _stop(process)
-    assert reply.stdout.partition(b"\r\n\r\n")[2].decode() == " ".join(m for m in unused if m in bare)
+    assert reply.stdout.partition(b"\r\n\r\n")[2].decode() == expected
 
 
 @pytest.mark.clause("FCGI-WORKERS-1", "NET-CLI-1", "NET-PERF-10")

@@ -50,7 +50,7 @@ from phprt.net.http11 import (
 from phprt.net.listener import host_port
 from phprt.net.site import HttpRequest, Site
 from phprt.server import HttpServer
-from tests.support import EXAMPLES, NETWORK, ROOT, add_escapes, python
+from tests.support import EXAMPLES, NETWORK, ROOT, add_escapes, unused_modules_probe
 from tests.support.http import (
     TIMEOUT,
     ask,
@@ -1058,6 +1058,14 @@ def _start_cli(args: list[str]) -> tuple[subprocess.Popen[bytes], queue.Queue[by
     return process, lines
 
 
+def _started_port(lines: queue.Queue[bytes]) -> int:
+    # php -S's first line: ``[time] PHP 8.2 Development Server (phprt) (http://ADDRESS) started``
+    started = lines.get(timeout=TIMEOUT).decode()
+    match = re.fullmatch(r"\[.+\] PHP 8\.2 Development Server \(phprt\) \(http://127\.0\.0\.1:(\d+)\) started\n", started)
+    assert match, started
+    return int(match[1])
+
+
 def _stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.kill()
@@ -1072,10 +1080,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 def test_command_line_serves_until_ctrl_c_and_exits_cleanly(docroot, sig: int) -> None:
     process, lines = _start_cli([str(docroot), "--listen", "127.0.0.1:0"])
     try:
-        started = lines.get(timeout=TIMEOUT).decode()
-        match = re.fullmatch(r"\[.+\] PHP 8\.2 Development Server \(phprt\) \(http://127\.0\.0\.1:(\d+)\) started\n", started)
-        assert match, started
-        conn = http.client.HTTPConnection("127.0.0.1", int(match[1]), timeout=TIMEOUT)
+        conn = http.client.HTTPConnection("127.0.0.1", _started_port(lines), timeout=TIMEOUT)
         conn.request("GET", "/hello.py")
         response = conn.getresponse()
         assert (response.status, response.read()) == (200, b"hello")
@@ -1192,21 +1197,14 @@ def test_a_large_static_file_arrives_whole_in_pieces(make_server, docroot) -> No
 
 @pytest.mark.clause("PERF-IMPORT-1", "SERVE-CLI-1")
 def test_the_command_serves_without_the_modules_only_some_requests_use(tmp_path: Path) -> None:
-    # as tests/frontends/test_fastcgi.py's for `python -m phprt fastcgi`: none of these is what a
-    # request needs -- unless the interpreter alone loads it (a site hook)
-    unused = ("dataclasses", "inspect", "ast", "html", "mimetypes", "traceback")
-    bare = python("-c", "import sys; print(*sys.modules)").stdout.decode().split()
-    (tmp_path / "modules.py").write_text(f"import sys\nfrom phprt.php import *\n"
-                                         f"echo(' '.join(m for m in {unused!r} if m in sys.modules))\n")
+    # as tests/frontends/test_fastcgi.py's for `python -m phprt fastcgi`
+    expected = unused_modules_probe(tmp_path)
     process, lines = _start_cli([str(tmp_path), "--listen", "127.0.0.1:0"])
     try:
-        started = lines.get(timeout=TIMEOUT).decode()
-        port = re.search(r"http://127\.0\.0\.1:(\d+)", started)
-        assert port, started
-        conn = http.client.HTTPConnection("127.0.0.1", int(port[1]), timeout=TIMEOUT)
+        conn = http.client.HTTPConnection("127.0.0.1", _started_port(lines), timeout=TIMEOUT)
         conn.request("GET", "/modules.py")
         response = conn.getresponse()
-        assert (response.status, response.read().decode()) == (200, " ".join(m for m in unused if m in bare))
+        assert (response.status, response.read().decode()) == (200, expected)
         conn.close()
     finally:
         _stop(process)

@@ -47,6 +47,9 @@ from phprt.transports.heads import HOP_BY_HOP
 from phprt.wsgi import WSGIApp, request_from_environ
 from tests.support import NETWORK, VOLATILE, uploads
 from tests.support.wsgi import (
+    INFO_AUTH_BODY,
+    INFO_AUTH_PY,
+    INFO_AUTH_REQUEST,
     RECORDED_VARIABLES,
     REQUEST,
     WAIT,
@@ -568,10 +571,7 @@ def test_a_large_static_file_arrives_whole(tmp_path: Path) -> None:
 @pytest.mark.clause("NET-SERVER-1", "DOCROOT-MAP-1", "WSGI-REQUEST-1")
 def test_a_script_sees_path_info_and_php_auth_as_under_php_s(tmp_path: Path) -> None:
     """Recorded from php -S (path-info-trailing-slash, auth-basic, proxy-header)."""
-    (tmp_path / "info.py").write_text("from phprt.php import *\n"
-                                      "echo(_SERVER.get('PATH_INFO'), ' ', _SERVER.get('PHP_AUTH_USER'), ':',"
-                                      " _SERVER.get('PHP_AUTH_PW'), ' ', 'HTTP_PROXY' if 'HTTP_PROXY' in _SERVER else 'no HTTP_PROXY')\n")
-    raw = b"GET /info.py/ HTTP/1.1\r\nHost: test\r\nAuthorization: basic dXNlcjpwYXNz\r\nProxy: http://evil\r\n\r\n"
+    (tmp_path / "info.py").write_text(INFO_AUTH_PY)
     with serve(WSGIApp(tmp_path)) as port:
-        status, _, body = exchange(port, raw)
-    assert (status, body) == ("HTTP/1.0 200 OK", b"/ user:pass no HTTP_PROXY")
+        status, _, body = exchange(port, INFO_AUTH_REQUEST)
+    assert (status, body) == ("HTTP/1.0 200 OK", INFO_AUTH_BODY)

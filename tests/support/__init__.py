@@ -28,6 +28,19 @@ def python(*args: str, cwd: Path = ROOT, **env: str) -> subprocess.CompletedProc
                           env={**os.environ, "PYTHONPATH": str(ROOT), **env})
 
 
+#: Modules no request needs, which a server command must not import to serve one (PERF-IMPORT-1).
+UNUSED_MODULES = ("dataclasses", "inspect", "ast", "html", "mimetypes", "traceback")
+
+
+def unused_modules_probe(root: Path) -> str:
+    """Write ``root/modules.py``, a script that echoes which UNUSED_MODULES are loaded; what it
+    must echo: those the interpreter alone loads (a site hook), in that order."""
+    bare = python("-c", "import sys; print(*sys.modules)").stdout.decode().split()
+    (root / "modules.py").write_text(f"import sys\nfrom phprt.php import *\n"
+                                     f"echo(' '.join(m for m in {UNUSED_MODULES!r} if m in sys.modules))\n")
+    return " ".join(m for m in UNUSED_MODULES if m in bare)
+
+
 def add_escapes(root: Path, secret: str) -> None:
     """Files beside ROOT holding SECRET, and symlinks inside ROOT that lead to them: what a document
     root must never serve (DOCROOT-REFUSE-1)."""

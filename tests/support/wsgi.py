@@ -190,6 +190,16 @@ def blank_date(fields: list[tuple[str, str]]) -> list[tuple[str, str]]:
 # -- the scripts ---------------------------------------------------------------------------------
 
 
+#: A script printing PATH_INFO, PHP_AUTH_USER:PHP_AUTH_PW and whether HTTP_PROXY is set; the request
+#: that php -S answers "/ user:pass no HTTP_PROXY" (recorded: path-info-trailing-slash, auth-basic,
+#: proxy-header).
+INFO_AUTH_PY = ("from phprt.php import *\n"
+                "echo(_SERVER.get('PATH_INFO'), ' ', _SERVER.get('PHP_AUTH_USER'), ':',"
+                " _SERVER.get('PHP_AUTH_PW'), ' ', 'HTTP_PROXY' if 'HTTP_PROXY' in _SERVER else 'no HTTP_PROXY')\n")
+INFO_AUTH_REQUEST = b"GET /info.py/ HTTP/1.1\r\nHost: test\r\nAuthorization: basic dXNlcjpwYXNz\r\nProxy: http://evil\r\n\r\n"
+INFO_AUTH_BODY = b"/ user:pass no HTTP_PROXY"
+
+
 def page() -> None:
     header("X-A: 1")
     setcookie("c", "v w")
