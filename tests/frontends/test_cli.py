@@ -78,34 +78,6 @@ def test_a_bailout_out_of_the_error_handler_leaves_no_handler_for_the_shutdown(t
     assert completed.stdout.decode() == "{eh: go}\n" + fatal + after.format(script=script)
 
 
-#: php-cgi -n 8.2.36 (and with -d default_charset=ISO-8859-1), the body after the head, for
-#:   <?php ob_start("f\xff<'x'>&amp;"); ob_start("g\xe9");
-#:   throw new Exception("bad \xff <b> & &amp; \"q\" 'x'");
-#: {script} for the file's path. Under UTF-8 the invalid bytes become U+FFFD in the escaped text.
-_ESCAPED_DISPLAY = (
-    "<br />\n<b>Warning</b>:  ob_start(): function &quot;f{ff}&lt;'x'&gt;&amp;amp;&quot; not found or invalid "
-    "function name in <b>{script}</b> on line <b>2</b><br />\n"
-    "<br />\n<b>Notice</b>:  ob_start(): Failed to create buffer in <b>{script}</b> on line <b>2</b><br />\n"
-    "<br />\n<b>Warning</b>:  ob_start(): function &quot;g{e9}&quot; not found or invalid function name in "
-    "<b>{script}</b> on line <b>3</b><br />\n"
-    "<br />\n<b>Notice</b>:  ob_start(): Failed to create buffer in <b>{script}</b> on line <b>3</b><br />\n"
-    "<br />\n<b>Fatal error</b>:  Uncaught Exception: bad {ff} &lt;b&gt; &amp; &amp;amp; &quot;q&quot; 'x' in "
-    "{script}:4\nStack trace:\n#0 {{main}}\n  thrown in <b>{script}</b> on line <b>4</b><br />\n"
-)
-
-
-@pytest.mark.clause("DIAG-DISPLAY-2")
-@pytest.mark.parametrize("charset", ["UTF-8", "ISO-8859-1"])
-def test_a_displayed_message_with_invalid_bytes_is_escaped_as_php_escapes_it(tmp_path: Path, charset: str) -> None:
-    script = tmp_path / "escaped.py"
-    script.write_text("from phprt.php import *\nob_start(\"f\\udcff<'x'>&amp;\")\nob_start(\"g\\udce9\")\n"
-                      "raise Exception(\"bad \\udcff <b> & &amp; \\\"q\\\" 'x'\")\n")
-    completed = run("--sapi", "cgi", "-d", f"default_charset={charset}", str(script))
-    ff, e9 = ("\N{REPLACEMENT CHARACTER}",) * 2 if charset == "UTF-8" else ("\xff", "\xe9")
-    expected = _ESCAPED_DISPLAY.format(script=script, ff=ff, e9=e9).encode("utf-8" if charset == "UTF-8" else "latin-1")
-    assert completed.stdout.partition(b"\r\n\r\n")[2] == expected
-
-
 @pytest.mark.clause("RT-RUN-1", "INI-UNKNOWN-1")
 def test_run_accepts_a_directive_name_as_php_does(tmp_path: Path) -> None:
     # php -n -d date.timezone=UTC -d no_such=1 runs the script; ini_get("no_such") is false

@@ -22,6 +22,9 @@ What PHP 8.2.36 did, recorded with ``php -n``, ``php-cgi -n``, ``php -n -S`` and
 * An uncaught ``Exception('a<b>&"c')`` under ``php -n -S``: displayed escaped, and logged raw:
   ``[200]: GET /exc.php - Uncaught Exception: a<b>&"c in FILE:2`` + the stack trace lines +
   ``  thrown in FILE on line 2``.
+* ESCAPED_PHP under html_errors (php-cgi -n, php -n -S, php-fpm8.2 -n: the same body; and
+  php-cgi with ``-d default_charset=ISO-8859-1``): ESCAPED below, a byte 0xFF or 0xE9 being
+  ``EF BF BD`` under UTF-8 and itself under ISO-8859-1 (DIAG-DISPLAY-2).
 * ``-d precision=5 -d x=a=b -d y=2``: ``php`` writes ``PHP:  syntax error, unexpected '=' in
   Unknown on line 8`` to stderr (its six built-in lines come first), php-cgi, ``php -S`` and
   ``php-fpm8.2`` say ``line 2``; precision is 5, x is "a", y is not set, and the script runs.
@@ -71,6 +74,29 @@ WEB = "<br />\n<b>Parse error</b>:  {message} in <b>{file}</b> on line <b>3</b><
 CGI_HEAD = b"X-Powered-By: PHP/8.2 (phprt)\r\nContent-type: text/html; charset=UTF-8\r\n\r\n"
 
 
+#: A docref warning naming a callback, and an uncaught exception's message, each with `<`, `&`,
+#: quotes and a byte invalid in UTF-8.
+ESCAPED_PHP = "<?php\nob_start(\"f\\xff<'x'>&amp;\");\nob_start(\"g\\xe9\");\nthrow new Exception(\"bad \\xff <b> & &amp; \\\"q\\\" 'x'\");\n"
+ESCAPED = ("from phprt.php import *\nob_start(\"f\\udcff<'x'>&amp;\")\nob_start(\"g\\udce9\")\n"
+           "raise Exception(\"bad \\udcff <b> & &amp; \\\"q\\\" 'x'\")\n")
+#: The body PHP sent for ESCAPED_PHP, {script} for its path.
+ESCAPED_BODY = (
+    "<br />\n<b>Warning</b>:  ob_start(): function &quot;f{ff}&lt;'x'&gt;&amp;amp;&quot; not found or invalid "
+    "function name in <b>{script}</b> on line <b>2</b><br />\n"
+    "<br />\n<b>Notice</b>:  ob_start(): Failed to create buffer in <b>{script}</b> on line <b>2</b><br />\n"
+    "<br />\n<b>Warning</b>:  ob_start(): function &quot;g{e9}&quot; not found or invalid function name in "
+    "<b>{script}</b> on line <b>3</b><br />\n"
+    "<br />\n<b>Notice</b>:  ob_start(): Failed to create buffer in <b>{script}</b> on line <b>3</b><br />\n"
+    "<br />\n<b>Fatal error</b>:  Uncaught Exception: bad {ff} &lt;b&gt; &amp; &amp;amp; &quot;q&quot; 'x' in "
+    "{script}:4\nStack trace:\n#0 {{main}}\n  thrown in <b>{script}</b> on line <b>4</b><br />\n"
+)
+
+
+def _escaped_body(script: Path, charset: str = "UTF-8") -> bytes:
+    ff, e9 = ("\N{REPLACEMENT CHARACTER}",) * 2 if charset == "UTF-8" else ("\xff", "\xe9")
+    return ESCAPED_BODY.format(script=script, ff=ff, e9=e9).encode("utf-8" if charset == "UTF-8" else "latin-1")
+
+
 def _run(*arguments: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run([sys.executable, "-m", "phprt", "run", *arguments], capture_output=True, timeout=WAIT, cwd=cwd)
 
@@ -81,6 +107,7 @@ def root(tmp_path: Path) -> Path:
     root.mkdir()
     (root / "parse.py").write_text(PARSE)
     (root / "exc.py").write_text("from phprt.php import *\nraise Exception('a<b>&\"c')\n")
+    (root / "escaped.py").write_text(ESCAPED)
     return root
 
 
@@ -165,6 +192,33 @@ def test_wsgi_and_asgi_report_a_parse_error(root: Path) -> None:
         assert (status, body) == ("HTTP/1.0 200 OK", expected)
     exchange = asgi_call(ASGIApp(root), asgi_get("/parse.py"))
     assert (exchange.start["status"], exchange.body) == (200, expected)
+
+
+# -- html_errors escaping ---------------------------------------------------------------------
+
+
+@pytest.mark.clause("DIAG-DISPLAY-2")
+@pytest.mark.parametrize("charset", ["UTF-8", "ISO-8859-1"])
+def test_run_under_cgi_escapes_a_displayed_message_as_php_cgi_does(root: Path, charset: str) -> None:
+    script = root / "escaped.py"
+    completed = _run("--sapi", "cgi", "-d", f"default_charset={charset}", str(script))
+    assert completed.stdout.partition(b"\r\n\r\n")[2] == _escaped_body(script, charset)
+
+
+@pytest.mark.clause("DIAG-DISPLAY-2", "NET-SERVER-1")
+def test_every_server_door_escapes_a_displayed_message_as_php_does(root: Path) -> None:
+    expected = _escaped_body(root / "escaped.py")
+    with HttpServer(root, log=io.StringIO()) as server:
+        connection = http.client.HTTPConnection(*server.address, timeout=WAIT)
+        connection.request("GET", "/escaped.py")
+        assert connection.getresponse().read() == expected
+        connection.close()
+    with FastCgiServer(root, "127.0.0.1:0") as responder:
+        reply = fcgi_exchange(responder.address, fcgi_request(nginx_params(root, "/escaped.py")))
+        assert reply.stdout.partition(b"\r\n\r\n")[2] == expected
+    with wsgi_serve(WSGIApp(root)) as port:
+        assert wsgi_exchange(port, wsgi_get("/escaped.py"))[2] == expected
+    assert asgi_call(ASGIApp(root), asgi_get("/escaped.py")).body == expected
 
 
 @pytest.mark.clause("RT-RUN-3")
