@@ -34,6 +34,7 @@ from phprt.wsgi import WSGIApp
 from tests.support import ROOT
 from tests.support.asgi import call as asgi_call
 from tests.support.asgi import get as asgi_get
+from tests.support.doors import DOORS, served_answers
 from tests.support.fastcgi import exchange as fcgi_exchange
 from tests.support.fastcgi import fcgi_request, nginx_params
 from tests.support.wsgi import exchange as wsgi_exchange
@@ -206,18 +207,7 @@ def test_the_user_exception_handler_at_every_door(tmp_path: Path) -> None:
     script = _script(root, "index.py", HANDLED)
     done = _run(str(script))
     assert (done.returncode, done.stdout, done.stderr) == (0, HANDLED_OUTPUT, b"")
-    with HttpServer(root, log=io.StringIO()) as server:
-        connection = http.client.HTTPConnection(*server.address, timeout=WAIT)
-        connection.request("GET", "/index.py")
-        response = connection.getresponse()
-        assert (response.status, response.read()) == (200, HANDLED_OUTPUT)
-        connection.close()
-    with FastCgiServer(root, "127.0.0.1:0") as fastcgi:
-        reply = fcgi_exchange(fastcgi.address, fcgi_request(nginx_params(root, "/index.py")))
-    assert reply.stdout.partition(b"\r\n\r\n")[2] == HANDLED_OUTPUT
-    with wsgi_serve(WSGIApp(root)) as port:
-        assert wsgi_exchange(port, wsgi_get("/index.py"))[2] == HANDLED_OUTPUT
-    assert asgi_call(ASGIApp(root), asgi_get("/index.py")).body == HANDLED_OUTPUT
+    assert served_answers(root, "/index.py") == dict.fromkeys(DOORS, (200, HANDLED_OUTPUT))
 
 
 @pytest.mark.clause("RT-SCRIPT-1")

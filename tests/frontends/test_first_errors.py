@@ -56,6 +56,7 @@ from phprt.wsgi import WSGIApp
 from tests.support import ROOT
 from tests.support.asgi import call as asgi_call
 from tests.support.asgi import get as asgi_get
+from tests.support.doors import DOORS, served_answers
 from tests.support.fastcgi import exchange as fcgi_exchange
 from tests.support.fastcgi import fcgi_request, nginx_params
 from tests.support.wsgi import exchange as wsgi_exchange
@@ -207,18 +208,7 @@ def test_run_under_cgi_escapes_a_displayed_message_as_php_cgi_does(root: Path, c
 
 @pytest.mark.clause("DIAG-DISPLAY-2", "NET-SERVER-1")
 def test_every_server_door_escapes_a_displayed_message_as_php_does(root: Path) -> None:
-    expected = _escaped_body(root / "escaped.py")
-    with HttpServer(root, log=io.StringIO()) as server:
-        connection = http.client.HTTPConnection(*server.address, timeout=WAIT)
-        connection.request("GET", "/escaped.py")
-        assert connection.getresponse().read() == expected
-        connection.close()
-    with FastCgiServer(root, "127.0.0.1:0") as responder:
-        reply = fcgi_exchange(responder.address, fcgi_request(nginx_params(root, "/escaped.py")))
-        assert reply.stdout.partition(b"\r\n\r\n")[2] == expected
-    with wsgi_serve(WSGIApp(root)) as port:
-        assert wsgi_exchange(port, wsgi_get("/escaped.py"))[2] == expected
-    assert asgi_call(ASGIApp(root), asgi_get("/escaped.py")).body == expected
+    assert served_answers(root, "/escaped.py") == dict.fromkeys(DOORS, (200, _escaped_body(root / "escaped.py")))
 
 
 @pytest.mark.clause("RT-RUN-3")
