@@ -61,20 +61,41 @@ def _python_refcounts(objects: list[Any]) -> list[int]:
     return list(map(sys.getrefcount, objects))
 
 
+def _python_same_counts(objects: list[Any], counts: list[int]) -> bool:
+    """Whether ``_refcounts(objects) == counts``. The same as _speedups.same_counts() for objects
+    that are not ints (which the counts made here could refer to)."""
+    return _python_refcounts(objects) == counts
+
+
+def _python_same_dicts(dicts: list[dict[str, Any]], made: list[dict[str, Any]]) -> bool:
+    """``dicts == made``. The same as _speedups.same_dicts()."""
+    return dicts == made
+
+
 def _python_same_names(classes: list[Any], names: list[tuple[str, str, tuple[type, ...]]]) -> bool:
     """Whether each of the first len(names) classes has the names and bases ``names`` holds for it.
     The same as _speedups.same_names()."""
     return list(map(_names, classes[:len(names)])) == names
 
 
+def _python_as_made(copies: list[_SetBack]) -> bool:
+    """Whether each of a lane's kept lists, dicts and sets is as made and its class's alone
+    (``_as_made``): nothing for ``_set_back`` to do. The same as _speedups.as_made()."""
+    return all(_as_made(kept.type_dict, name, made, dump, keys, nested) for kept, name, made, dump, keys, nested in copies)
+
+
+_PYTHON_LOOPS = (_python_refcounts, _python_same_counts, _python_same_dicts, _python_same_names, _python_as_made)
 try:  # the optional C fast path over every kept class at a request's end (PERF-CLASS-4)
     from ._speedups import VERSION as _C_VERSION
+    from ._speedups import as_made as _all_as_made
     from ._speedups import refcounts as _refcounts
+    from ._speedups import same_counts as _same_counts
+    from ._speedups import same_dicts as _same_dicts
     from ._speedups import same_names as _same_names
-    if _C_VERSION != 1:  # built from another _speedups.c
-        _refcounts, _same_names = _python_refcounts, _python_same_names
+    if _C_VERSION != 3:  # built from another _speedups.c
+        _refcounts, _same_counts, _same_dicts, _same_names, _all_as_made = _PYTHON_LOOPS
 except ImportError:  # not compiled: the Python loops, with the same results
-    _refcounts, _same_names = _python_refcounts, _python_same_names
+    _refcounts, _same_counts, _same_dicts, _same_names, _all_as_made = _PYTHON_LOOPS
 
 _python_build_class = builtins.__build_class__
 #: The lanes running a request now, by their namespace's id (a live namespace's id is its own).
@@ -154,6 +175,9 @@ def _dumped(value: Any) -> bytes | None:
 #: of it (``_dumped``) or, where there are none (``__annotations__``: classes, equal to themselves
 #: alone), a dict's keys in order (else None); and whether it holds lists, dicts or sets itself.
 _Copy = tuple[str, Any, bytes | None, list[Any] | None, bool]
+#: The same in a lane's list, after the class it belongs to. (Not the class's dict: a holder, whose
+#: references are counted before the lane takes the class.)
+_SetBack = tuple["_Kept", str, Any, bytes | None, list[Any] | None, bool]
 
 
 def _annotation_names(node: _ast.expr) -> list[str] | None:
@@ -559,7 +583,7 @@ class Lane:
         self.unread: dict[CodeType, _Kept] = {}  # those whose statement reads no name: bound at once
         self.by_class: dict[int, _Kept] = {}  # the same, by the class's id
         #: their lists, dicts and sets (``_Kept.copies``), set back at each end
-        self.copies: list[tuple[_Kept, str, Any, bytes | None, list[Any] | None, bool]] = []
+        self.copies: list[_SetBack] = []
         self.made: list[_Made] = []  # the script's other classes with functions, while they live
         #: decorated classes made, until their statement ends (``settle``): each with what it reads, and
         #: the kept classes with how often each was referred to after it was made
@@ -695,15 +719,15 @@ class Lane:
             _RUNNING.pop(id(self.namespace), None)
         if self.namespace:
             return
-        if not _set_back(self.copies):
+        if not _all_as_made(self.copies) and not _set_back(self.copies):
             return
         token = get_cache_token()
         if token != self.abc_token:  # a class made some class its virtual subclass: not one of these
             if any(type(kept.cls) is ABCMeta and _registered(kept.cls) for kept in self.kept.values()):
                 return
             self.abc_token = token
-        if self.counts is None or self.dicts != self.attributes \
-                or not _same_names(self.watched, self.names) or self._counts() != self.counts:
+        if self.counts is None or not _same_dicts(self.dicts, self.attributes) \
+                or not _same_names(self.watched, self.names) or not _same_counts(self.watched, self.counts):
             self.watched, self.dicts, self.attributes, self.names, self.counts = [], [], [], [], None
             for kept in self.kept.values():  # restored first: what a request set on a class goes with it
                 if not kept.restored() or kept.escaped():
@@ -737,21 +761,31 @@ class Lane:
                 _idle_lanes += 1
 
 
-def _set_back(copies: list[tuple[_Kept, str, Any, bytes | None, list[Any] | None, bool]]) -> bool:
-    # Each kept class's list, dict and set as made, and the class's alone (no one else may change the
-    # next request's): else a new copy -- always, where lists, dicts or sets inside it might be
-    # another's. One marshal cannot write (``__annotations__``) is a holder, whose references are
-    # counted: it is set back in place. False where one cannot be set.
+def _as_made(type_dict: dict[str, Any], name: str, made: Any, dump: bytes | None, keys: list[Any] | None,
+             nested: bool) -> bool:
+    # Whether a kept class's list, dict or set ``name`` in its ``type_dict`` is as made and the class's
+    # alone (no one else may change the next request's): a dict marshal cannot write (``__annotations__``,
+    # a holder, whose references are counted) equal, keys in order; another, with no lists, dicts or sets
+    # inside that might be another's, referred to by the class alone and marshal's bytes of it the same
+    # (counted: the class's reference, this name's, the argument's); empty as made: no bytes to compare.
+    value = type_dict.get(name, _restored)
+    if dump is None and type(value) is dict:
+        return value == made and list(value) == keys
+    return dump is not None and not nested and sys.getrefcount(value) == 3 and (
+        _dumped(value) == dump if made else value.__class__ is made.__class__ and not value)
+
+
+def _set_back(copies: list[_SetBack]) -> bool:
+    # Each kept class's list, dict and set as made (``_as_made``): else a new copy, or a dict set back in
+    # place (a holder). False where one cannot be set.
     for kept, name, made, dump, keys, nested in copies:
+        if _as_made(kept.type_dict, name, made, dump, keys, nested):
+            continue
         value = kept.type_dict.get(name, _restored)
         if dump is None and type(value) is dict:
-            if value != made or list(value) != keys:
-                value.clear()
-                value.update(made)
+            value.clear()
+            value.update(made)
             continue
-        if dump is not None and not nested and sys.getrefcount(value) == 3 and (
-                _dumped(value) == dump if made else value.__class__ is made.__class__ and not value):
-            continue  # (counted: the class's reference, this name's, the argument's); empty as made: no bytes to compare
         try:
             setattr(kept.cls, name, _fresh(made))
         except (AttributeError, TypeError):

@@ -258,8 +258,8 @@ def test_a_run_of_kept_classes_is_bound_at_once(site: Path, builds: list[str]) -
 def lane_loops(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """The loops over every kept class at a request's end: C's (PERF-CLASS-4), or Python's."""
     if request.param == "python":
-        monkeypatch.setattr(classes, "_refcounts", classes._python_refcounts)
-        monkeypatch.setattr(classes, "_same_names", classes._python_same_names)
+        for name in ("_refcounts", "_same_counts", "_same_dicts", "_same_names", "_all_as_made"):
+            monkeypatch.setattr(classes, name, getattr(classes, "_python_" + name.removeprefix("_all").lstrip("_")))
     elif classes._refcounts is classes._python_refcounts:
         pytest.skip("phprt/engine/_speedups.c is not compiled here")
     return str(request.param)
@@ -286,6 +286,24 @@ def test_the_lanes_loops_in_c_are_the_python_ones() -> None:
     held = [Child, Child.name]  # two more references
     assert classes._refcounts(objects) == classes._python_refcounts(objects)
     del held
+    watched = objects[:5]  # what a lane watches: no int, which a list of counts would refer to itself
+    counts = classes._refcounts(watched)
+    assert classes._same_counts(watched, counts) is classes._python_same_counts(watched, counts) is True
+    held = [Child]
+    assert classes._same_counts(watched, counts) is classes._python_same_counts(watched, counts) is False
+    del held
+    for other, expected in ((counts[:-1], False), ([*counts, 1], False), ([*counts[:-1], 2**70], False),
+                            ([*counts[:-1], float(counts[-1])], True)):  # == of an int and a float
+        assert classes._same_counts(watched, other) is classes._python_same_counts(watched, other) is expected
+    made = [dict(vars(Child)), {"a": 1.0, "b": [2]}]
+    dicts = [classes._type_dict(Child), {"a": 1, "b": [2]}]  # the second: equal, not the same objects
+    assert classes._same_dicts(dicts, made) is classes._python_same_dicts(dicts, made) is True
+    for changed in ([dicts[0], {"b": [2], "a": 1}], [dicts[0], {"a": 1, "b": [3]}], [dicts[0]], [*dicts, {}]):
+        expected = changed == made  # reordered: equal; another value, or lists of two lengths: not
+        assert classes._same_dicts(changed, made) is classes._python_same_dicts(changed, made) is expected
+    Child.extra = 1  # the class's own dict changed
+    assert classes._same_dicts(dicts, made) is classes._python_same_dicts(dicts, made) is False
+    del Child.extra
     names = [(cls.__name__, cls.__qualname__, cls.__bases__) for cls in (Base, Child, int)]
     everyone: list[Any] = [Base, Child, int, object()]  # more classes than names: the first ones
     for changed in (None, "__name__", "__qualname__", "__bases__", "equal"):
@@ -304,6 +322,50 @@ def test_the_lanes_loops_in_c_are_the_python_ones() -> None:
     static = [int, str]  # not what a class statement makes: read as attributes
     assert classes._same_names(static, [_names(int), _names(str)]) is True
     assert classes._same_names(static, [_names(int), _names(int)]) is False
+
+
+@pytest.mark.clause("PERF-CLASS-4")
+def test_the_c_check_of_kept_lists_dicts_and_sets_is_the_python_one() -> None:
+    if classes._all_as_made is classes._python_as_made:
+        pytest.skip("phprt/engine/_speedups.c is not compiled here")
+
+    class Kept:
+        items = [1, 2.0]
+        names = {"a": 1, "b": 2}
+        empty: set[int] = set()
+        annotated: dict[str, type] = {"items": list}
+
+    class Holder:  # what a lane's copies name for the class: a _Kept, with its class's own dict
+        type_dict = classes._type_dict(Kept)
+
+    def answers(copies: list[Any]) -> bool:
+        c, python = classes._all_as_made(copies), classes._python_as_made(copies)
+        assert c is python
+        return c
+
+    lists = [(Holder, name, made, dump := classes._dumped(made), list(made) if dump is None else None, False)
+             for name, made in [("items", [1, 2.0]), ("names", {"a": 1, "b": 2}), ("empty", set()),
+                                ("annotated", {"items": list})]]
+    assert answers(lists) is True
+    held = Kept.items  # another reference: not the class's alone
+    assert answers(lists) is False
+    del held
+    for change, undo in [
+            (lambda: Kept.items.append(3), lambda: Kept.items.pop()),
+            (lambda: Kept.items.__setitem__(0, True), lambda: Kept.items.__setitem__(0, 1)),  # == but not as made
+            (lambda: Kept.names.update(a=Kept.names.pop("a")), lambda: Kept.names.update(b=Kept.names.pop("b"))),
+            (lambda: Kept.empty.add(1), lambda: Kept.empty.clear()),
+            (lambda: setattr(Kept, "empty", []), lambda: setattr(Kept, "empty", set())),
+            (lambda: Kept.annotated.update(more=int), lambda: Kept.annotated.pop("more")),
+            (lambda: setattr(Kept, "items", [object()]), lambda: setattr(Kept, "items", [1, 2.0])),  # marshal cannot
+            (lambda: delattr(Kept, "names"), lambda: setattr(Kept, "names", {"a": 1, "b": 2}))]:
+        change()
+        assert answers(lists) is False
+        undo()
+        assert answers(lists) is True
+    nested = [(Holder, "items", [[1]], classes._dumped([[1]]), None, True)]
+    assert answers(nested) is False  # lists inside: always a new copy
+    assert answers([]) is True
 
 
 @pytest.mark.clause("PERF-CLASS-2", "PERF-CLASS-1", "PERF-CLASS-4")
@@ -396,8 +458,8 @@ def _kept(site: Path, name: str, source: str, queries: list[str]) -> tuple[list[
     return bodies, [ref() for ref in seen().classes]
 
 
-@pytest.mark.clause("PERF-CLASS-3")
-def test_a_kept_class_s_lists_and_dicts_are_as_made_at_every_request(site: Path) -> None:
+@pytest.mark.clause("PERF-CLASS-3", "PERF-CLASS-4")
+def test_a_kept_class_s_lists_and_dicts_are_as_made_at_every_request(site: Path, lane_loops: str) -> None:
     source = ("from phprt.php import *\nimport seen\nimport weakref\n\n"
               "class Registry:\n    items = [1, 2.0, -0.0]\n    names: dict = {'a': 1, 'b': 2}\n    tags = {'x'}\n"
               "    empty = []\n\n"
@@ -499,8 +561,8 @@ def test_a_class_whose_annotation_is_made_anew_at_every_request_leaves_the_other
     assert all(plain is plains[0] for plain in plains)
 
 
-@pytest.mark.clause("PERF-CLASS-3")
-def test_a_kept_class_s_list_kept_past_its_request_is_not_the_next_request_s(site: Path) -> None:
+@pytest.mark.clause("PERF-CLASS-3", "PERF-CLASS-4")
+def test_a_kept_class_s_list_kept_past_its_request_is_not_the_next_request_s(site: Path, lane_loops: str) -> None:
     # as where each request makes its class: the list a request kept (as made: empty) is its own
     source = ("from phprt.php import *\nimport seen\n\nclass Registry:\n    items = []\n\n"
               "if _GET.get('keep'):\n    seen.kept.append(Registry.items)\nelse:\n    Registry.items.append(_GET['s'])\n"
