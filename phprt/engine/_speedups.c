@@ -53,11 +53,21 @@ refcounts(PyObject *module, PyObject *objects)
     return counts;
 }
 
+/* Whether a call's arguments are two lists; else a TypeError naming ``usage`` */
+static int
+two_lists(PyObject *const *args, Py_ssize_t nargs, const char *usage)
+{
+    if (nargs != 2 || !PyList_CheckExact(args[0]) || !PyList_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, usage);
+        return 0;
+    }
+    return 1;
+}
+
 static PyObject *
 same_counts(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2 || !PyList_CheckExact(args[0]) || !PyList_CheckExact(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "same_counts(objects: list, counts: list)");
+    if (!two_lists(args, nargs, "same_counts(objects: list, counts: list)")) {
         return NULL;
     }
     PyObject *objects = args[0], *counts = args[1];
@@ -139,8 +149,7 @@ paired_equal(PyObject *a, PyObject *b)
 static PyObject *
 same_dicts(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2 || !PyList_CheckExact(args[0]) || !PyList_CheckExact(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "same_dicts(dicts: list, made: list)");
+    if (!two_lists(args, nargs, "same_dicts(dicts: list, made: list)")) {
         return NULL;
     }
     PyObject *dicts = args[0], *made = args[1];
@@ -185,8 +194,7 @@ same_as_read(PyObject *cls, PyObject *expected)
 static PyObject *
 same_names(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2 || !PyList_CheckExact(args[0]) || !PyList_CheckExact(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "same_names(classes: list, names: list)");
+    if (!two_lists(args, nargs, "same_names(classes: list, names: list)")) {
         return NULL;
     }
     PyObject *classes = args[0], *names = args[1];
