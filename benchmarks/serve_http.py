@@ -148,6 +148,14 @@ def long_script(lines: int, php: bool) -> str:
     ), ('f1(1, 2);\necho "Hello, world!\\n";\n', 'f1(1, 2)\necho("Hello, world!\\n")\n'))
 
 
+def table_script(lines: int, php: bool) -> str:
+    """A script of about ``lines`` lines: one constant array (a lookup table, PERF-SCRIPT-2), one
+    entry of it echoed."""
+    return _generated(php, lines - 3, lambda index: (f"    'key{index}' => 'value {index}',\n", f"    'key{index}': 'value {index}',\n"),
+                      ("];\necho $table['key5'], \"\\n\";\n", "}\necho(table['key5'], '\\n')\n"), head="table = {\n") \
+        .replace("<?php\n", "<?php\n$table = [\n", 1)
+
+
 def classes_script(lines: int, php: bool) -> str:
     """A script of about ``lines`` lines: classes of a constructor and three methods defined,
     one used, its result echoed."""
@@ -205,6 +213,8 @@ def _site(directory: Path) -> tuple[Path, Path]:
     (php / "classes.php").write_text(classes_script(700, php=True))
     (py / "typed.py").write_text(typed_script(700, php=False))
     (php / "typed.php").write_text(typed_script(700, php=True))
+    (py / "table.py").write_text(table_script(700, php=False))
+    (php / "table.php").write_text(table_script(700, php=True))
     # the same classes in a module the script imports: made once per process (RT-SCRIPT-1)
     (py / "classes_module.py").write_text(classes_script(700, php=False).partition("\n")[2].rpartition("echo(")[0])
     (py / "imports_classes.py").write_text('from phprt.php import *\nfrom classes_module import C1\n'
@@ -265,12 +275,14 @@ def _long_vs_short(py: Path, php: Path, seconds: float, measured: bool) -> list[
         long = wrk(f"http://127.0.0.1:{port}/long.py", 16, seconds)[0]
         classes = wrk(f"http://127.0.0.1:{port}/classes.py", 16, seconds)[0]
         typed = wrk(f"http://127.0.0.1:{port}/typed.py", 16, seconds)[0]
+        table = wrk(f"http://127.0.0.1:{port}/table.py", 16, seconds)[0]
         imported = wrk(f"http://127.0.0.1:{port}/imports_classes.py", 16, seconds)[0]
         page = wrk(f"http://127.0.0.1:{port}/page.py?name=x", 16, seconds)[0]
     results.append(Result.of("serve 700-line script req/s", long, short, "req/s", "serve 5-line script"))
     results.append(Result.of("serve 700 lines of 50 classes req/s", classes, short, "req/s", "serve 5-line script"))
     results.append(Result.of("serve 700 lines of a typed class hierarchy req/s", typed, short, "req/s",
                              "serve 5-line script"))
+    results.append(Result.of("serve 700 lines of a constant array req/s", table, short, "req/s", "serve 5-line script"))
     results.append(Result.of("serve, the 50 classes imported from a module req/s", imported, short, "req/s",
                              "serve 5-line script"))
     theirs = None
@@ -281,10 +293,13 @@ def _long_vs_short(py: Path, php: Path, seconds: float, measured: bool) -> list[
             long = wrk(f"http://127.0.0.1:{port}/long.php", 16, seconds)[0]
             classes = wrk(f"http://127.0.0.1:{port}/classes.php", 16, seconds)[0]
             typed = wrk(f"http://127.0.0.1:{port}/typed.php", 16, seconds)[0]
+            table = wrk(f"http://127.0.0.1:{port}/table.php", 16, seconds)[0]
             theirs = wrk(f"http://127.0.0.1:{port}/page.php?name=x", 16, seconds)[0]
         results.append(Result.of("php -S 700-line script req/s", long, short, "req/s", "php -S 5-line script"))
         results.append(Result.of("php -S 700 lines of 50 classes req/s", classes, short, "req/s", "php -S 5-line script"))
         results.append(Result.of("php -S 700 lines of a typed class hierarchy req/s", typed, short, "req/s",
+                                 "php -S 5-line script"))
+        results.append(Result.of("php -S 700 lines of a constant array req/s", table, short, "req/s",
                                  "php -S 5-line script"))
     if php_available() and _opcache():
         port = free_port()  # production's PHP: opcache binds the compiled classes from shared memory
@@ -293,9 +308,12 @@ def _long_vs_short(py: Path, php: Path, seconds: float, measured: bool) -> list[
             short = wrk(f"http://127.0.0.1:{port}/index.php", 16, seconds)[0]
             classes = wrk(f"http://127.0.0.1:{port}/classes.php", 16, seconds)[0]
             typed = wrk(f"http://127.0.0.1:{port}/typed.php", 16, seconds)[0]
+            table = wrk(f"http://127.0.0.1:{port}/table.php", 16, seconds)[0]
         results.append(Result.of("php -S + opcache 700 lines of 50 classes req/s", classes, short, "req/s",
                                  "php -S + opcache 5-line script"))
         results.append(Result.of("php -S + opcache 700 lines of a typed class hierarchy req/s", typed, short,
+                                 "req/s", "php -S + opcache 5-line script"))
+        results.append(Result.of("php -S + opcache 700 lines of a constant array req/s", table, short,
                                  "req/s", "php -S + opcache 5-line script"))
     results.append(Result.of("serve a 52-echo page 1p req/s", page, theirs, "req/s", "php -n -S"))
     return results

@@ -50,6 +50,10 @@ from enum import EnumType
 from types import BuiltinFunctionType, CodeType, FunctionType, MethodDescriptorType, WrapperDescriptorType
 from typing import Any
 
+from .displays import CONSTANT_TYPES as _CONSTANTS
+from .displays import Made, substituted
+from .displays import constant as _constant
+
 __all__ = ["Lane", "LaneCode", "checkout", "lane_code", "plain_class_bodies"]
 
 #: What a class statement made of a class beside its attributes and references: its names and bases.
@@ -108,7 +112,6 @@ MAX_IDLE = 8
 MAX_LANES = 256
 _idle_lanes = 0
 
-_CONSTANTS = (int, float, complex, str, bytes, bool, type(None), type(Ellipsis))
 #: The decorators a plain method may have, and what each name must be bound to as its class is made.
 _DECORATORS: dict[str, object] = {"staticmethod": staticmethod, "classmethod": classmethod, "property": property,
                                   "abstractmethod": abstractmethod}
@@ -126,17 +129,6 @@ _METACLASSES = (type, ABCMeta, EnumType)
 #: (a decorator's; a module's attribute by module and name), or None for whatever it is bound to
 #: when the class is made.
 _Reads = tuple[tuple[str, object | None], ...]
-
-
-def _constant(node: _ast.expr | None) -> bool:
-    # A value that is the same immutable object each time: a literal, or a tuple of them.
-    if isinstance(node, _ast.Constant):
-        return isinstance(node.value, _CONSTANTS)
-    if isinstance(node, _ast.UnaryOp) and isinstance(node.op, (_ast.USub, _ast.UAdd)):
-        return isinstance(node.operand, _ast.Constant) and isinstance(node.operand.value, (int, float, complex))
-    if isinstance(node, _ast.Tuple):
-        return all(_constant(item) for item in node.elts)
-    return False
 
 
 def _display(node: _ast.expr) -> bool:
@@ -337,9 +329,10 @@ class LaneCode:
         self.code, self.plain, self.runs = code, plain, runs
 
 
-def lane_code(tree: _ast.Module, code: CodeType, path: str) -> LaneCode | None:
+def lane_code(tree: _ast.Module, code: CodeType, path: str, copied: dict[str, Made] | None = None) -> LaneCode | None:
     """The code the lanes of the script run, ``tree`` compiled to ``code`` (PERF-CLASS-2); None
-    where it has no plain class statement at its top."""
+    where it has no plain class statement at its top. ``copied``: the dict displays made once that
+    ``tree`` copies (PERF-SCRIPT-2)."""
     if _LANE in code.co_consts:  # the script's own string: its lanes would read the lane there
         return None
     deferred = bool(code.co_flags & __future__.annotations.compiler_flag)
@@ -361,7 +354,8 @@ def lane_code(tree: _ast.Module, code: CodeType, path: str) -> LaneCode | None:
         runs[-1].append(node)
     if not runs:
         return None
-    lanes = compile(_ast.Module(body=body, type_ignores=tree.type_ignores), path, "exec", dont_inherit=True)
+    lanes = substituted(compile(_ast.Module(body=body, type_ignores=tree.type_ignores), path, "exec", dont_inherit=True),
+                        copied or {})
     plain = plain_class_bodies(tree, lanes)
     bodies = {(constant.co_name, constant.co_firstlineno): constant for constant in plain}
     made = []

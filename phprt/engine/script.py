@@ -26,7 +26,7 @@ from contextvars import ContextVar
 from types import CodeType, ModuleType
 from typing import Any, Callable, Iterable, Mapping, Sequence, Union, cast
 
-from . import classes
+from . import classes, displays
 from .constants import E_PARSE
 from .errors import StartupFailed
 from .runtime import Runtime
@@ -107,7 +107,8 @@ def _compiled(path: str, status: os.stat_result | None = None) -> tuple[CodeType
     ``fstat`` of what was read. With it, the module of a leading ``from phprt.php import *``
     taken out of the code (PERF-SCRIPT-1), else None, and the code a served request runs to bind
     the classes an earlier one made, where it has class statements that can be (PERF-CLASS-1,
-    PERF-CLASS-2), else None. ``status`` is that ``stat``, when
+    PERF-CLASS-2), else None. Its constant dict displays are made once, here (PERF-SCRIPT-2).
+    ``status`` is that ``stat``, when
     the server already asked it for this request (FCGI-PERF-3)."""
     if status is None:
         status = os.stat(path)
@@ -119,8 +120,9 @@ def _compiled(path: str, status: os.stat_result | None = None) -> tuple[CodeType
         key = (status.st_ino, status.st_dev, status.st_size, status.st_mtime_ns)
         tree = cast(_ast.Module, compile(source.read(), path, "exec", _ast.PyCF_ONLY_AST, dont_inherit=True))
     prelude = _take_prelude(tree)
-    code = compile(tree, path, "exec", dont_inherit=True)
-    lanes = classes.lane_code(tree, code, path)
+    made = displays.made_once(tree)  # its constant dict displays, made now (PERF-SCRIPT-2)
+    code = displays.substituted(compile(tree, path, "exec", dont_inherit=True), made)
+    lanes = classes.lane_code(tree, code, path, made)
     _CODE[path] = (key, code, prelude, lanes)
     return code, prelude, lanes
 

@@ -421,7 +421,7 @@ def test_a_lane_s_code_reports_what_the_script_s_own_reports(site: Path, monkeyp
     path = site / "missing.py"
     path.write_text("from phprt.php import *\n\nclass A:\n    pass\n\nclass B(Missing):\n    pass\n")
     with_lanes = [served(path) for _ in range(3)]
-    monkeypatch.setattr(classes, "lane_code", lambda tree, code, path: None)
+    monkeypatch.setattr(classes, "lane_code", lambda tree, code, path, copied=None: None)
     monkeypatch.setattr(scripts, "_CODE", {})
     without = served(path)
     assert with_lanes == [without] * 3
@@ -669,7 +669,7 @@ def test_lanes_change_no_answer(site: Path, script: str, monkeypatch: pytest.Mon
     draw = random.Random(f"{script} 20261205")
     queries = [f"s={n}" + (f"&{draw.choice(extras)}" if extras and draw.random() < 0.15 else "") for n in range(40)]
     with_lanes = [served(site / script, query) for query in queries]
-    monkeypatch.setattr(classes, "lane_code", lambda tree, code, path: None)
+    monkeypatch.setattr(classes, "lane_code", lambda tree, code, path, copied=None: None)
     monkeypatch.setattr(scripts, "_CODE", {})
     assert [served(site / script, query) for query in queries] == with_lanes
 
@@ -696,7 +696,7 @@ def test_generated_scripts_answer_alike_with_lanes_and_without(site: Path, monke
                    for index in range(12)]
         cases.append((path, queries, [served(path, query) for query in queries]))
     assert len(made) < 40 * 12 // 2  # most requests took a lane an earlier one left
-    monkeypatch.setattr(classes, "lane_code", lambda tree, code, path: None)
+    monkeypatch.setattr(classes, "lane_code", lambda tree, code, path, copied=None: None)
     monkeypatch.setattr(scripts, "_CODE", {})
     for path, queries, with_lanes in cases:
         assert [served(path, query) for query in queries] == with_lanes, path.read_text()
