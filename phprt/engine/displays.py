@@ -6,17 +6,21 @@ is evaluated, yet Python makes it entry by entry each time. PHP's opcache makes 
 and shares it, immutable, until a script writes to it. The cached code of a script file
 (RT-SCRIPT-2) does the same: each such display of ``MIN_ENTRIES`` entries or more is made once, when
 the file is compiled, and each evaluation takes a copy of it (``dict.copy()``: a new dict with the
-same keys in the same order and the same values) -- what the display would have made. A display
-that is the value of a class body's own statement stays as written: it is what makes a class plain,
-to be kept by a lane (PERF-CLASS-1); and so does an annotation, whose text a script may read.
+same keys in the same order and the same values) -- what the display would have made. So is a
+display one level deeper, of ``MIN_ENTRIES`` entries in all: a list of such dicts (records), a list
+of lists of constants (rows), a dict whose values are such dicts -- each evaluation copying the
+outer container and each inner one. A display that is the value of a class body's own statement
+stays as written: it is what makes a class plain, to be kept by a lane (PERF-CLASS-1); and so does
+an annotation, whose text a script may read.
 """
 
 from __future__ import annotations
 
 import _ast  # the parser's nodes alone (PERF-IMPORT-1)
 import os
+from functools import partial
 from types import CodeType
-from typing import Any
+from typing import Any, Callable
 
 __all__ = ["CONSTANT_TYPES", "MIN_ENTRIES", "PLACEHOLDER", "Made", "constant", "made_once", "substituted"]
 
@@ -43,23 +47,40 @@ def constant(node: _ast.expr | None) -> bool:
 
 
 def _value(node: _ast.expr) -> Any:
-    # What a ``constant`` node evaluates to.
+    # What a ``constant`` node, or a display ``_copier`` takes, evaluates to: a dict's entries
+    # inserted in order, as the display inserts them.
     if isinstance(node, _ast.Constant):
         return node.value
     if isinstance(node, _ast.UnaryOp):
         operand = node.operand.value  # type: ignore[attr-defined]
         return -operand if isinstance(node.op, _ast.USub) else +operand
-    return tuple(_value(item) for item in node.elts)  # type: ignore[attr-defined]
+    if isinstance(node, _ast.Dict):
+        return dict(zip(map(_value, node.keys), map(_value, node.values)))  # type: ignore[arg-type]
+    if isinstance(node, _ast.List):
+        return list(map(_value, node.elts))
+    return tuple(map(_value, node.elts))  # type: ignore[attr-defined]
+
+
+def _records(rows: list[dict[Any, Any]]) -> list[dict[Any, Any]]:
+    return list(map(dict.copy, rows))
+
+
+def _rows(rows: list[list[Any]]) -> list[list[Any]]:
+    return list(map(list.copy, rows))
+
+
+def _keyed(table: dict[Any, dict[Any, Any]]) -> dict[Any, dict[Any, Any]]:
+    return dict(zip(table, map(dict.copy, table.values())))
 
 
 class Made:
-    """A dict display made once: ``copy()`` gives what evaluating the display gives. (The code
-    holds this rather than the dict: a code object's constants are hashed with it.)"""
+    """A display made once: ``copy()`` gives what evaluating the display gives. (The code holds
+    this rather than the value: a code object's constants are hashed with it.)"""
 
     __slots__ = ("copy",)
 
-    def __init__(self, value: dict[Any, Any]) -> None:
-        self.copy = value.copy
+    def __init__(self, value: Any, copier: Callable[[Any], Any] | None) -> None:
+        self.copy = value.copy if copier is None else partial(copier, value)
 
 
 #: The fields that hold annotations, which stay as written: under ``from __future__ import annotations``
@@ -67,13 +88,38 @@ class Made:
 _ANNOTATIONS = frozenset({"annotation", "returns"})
 
 
-def _display(node: _ast.AST) -> bool:
-    # A dict display of MIN_ENTRIES or more constant keys and values (no ``**`` unpacking).
-    return isinstance(node, _ast.Dict) and len(node.keys) >= MIN_ENTRIES and \
-        all(key is not None and constant(key) for key in node.keys) and all(map(constant, node.values))
+def _flat(node: _ast.AST) -> bool:
+    # A dict display of constant keys and values (no ``**`` unpacking).
+    return isinstance(node, _ast.Dict) and all(key is not None and constant(key) for key in node.keys) and \
+        all(map(constant, node.values))
 
 
-def _copied(node: _ast.Dict, number: int) -> _ast.Call:
+def _size(nodes: list[Any]) -> int:
+    # How many entries or items the displays ``nodes`` hold in all.
+    return sum(len(node.keys) if isinstance(node, _ast.Dict) else len(node.elts) for node in nodes)
+
+
+def _copier(node: _ast.AST) -> tuple[Callable[[Any], Any] | None] | None:
+    """How each evaluation of the display ``node`` copies what it makes once -- ``(None,)`` for
+    ``dict.copy`` -- where it is one to make once (of MIN_ENTRIES entries or more in all); else None."""
+    if isinstance(node, _ast.Dict):
+        if not all(key is not None and constant(key) for key in node.keys):
+            return None
+        if all(map(constant, node.values)):
+            return (None,) if len(node.keys) >= MIN_ENTRIES else None
+        if all(map(_flat, node.values)) and _size(node.values) >= MIN_ENTRIES:
+            return (_keyed,)
+        return None
+    if isinstance(node, _ast.List) and node.elts:
+        if all(map(_flat, node.elts)) and _size(node.elts) >= MIN_ENTRIES:
+            return (_records,)
+        if all(isinstance(item, _ast.List) and all(map(constant, item.elts)) for item in node.elts) and \
+                _size(node.elts) >= MIN_ENTRIES:
+            return (_rows,)
+    return None
+
+
+def _copied(node: _ast.expr, number: int) -> _ast.Call:
     # ``<PLACEHOLDER number>.copy()``, at the display's place
     holder = _ast.Constant(value=f"{PLACEHOLDER}{number}")
     method = _ast.Attribute(value=holder, attr="copy", ctx=_ast.Load())
@@ -90,12 +136,12 @@ def made_once(tree: _ast.Module) -> dict[str, Made]:
     made: dict[str, Made] = {}
 
     def replaced(node: _ast.AST) -> _ast.AST:
-        if not _display(node):
+        copier = _copier(node)
+        if copier is None:
             pending.append(node)
             return node
         display: Any = node
-        value = dict(zip(map(_value, display.keys), map(_value, display.values)))  # in order, as the display inserts
-        made[f"{PLACEHOLDER}{len(made)}"] = Made(value)
+        made[f"{PLACEHOLDER}{len(made)}"] = Made(_value(display), copier[0])
         return _copied(display, len(made) - 1)
 
     pending: list[_ast.AST] = [tree]

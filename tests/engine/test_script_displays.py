@@ -75,6 +75,38 @@ def test_a_constant_dict_display_gives_what_python_makes_a_new_dict_each_time(tm
     assert [_served(script, f"n={n}") for n in range(3)] == [expected] * 3
 
 
+#: Displays one level deeper: records (a list of dicts), rows (a list of lists), a dict of dicts --
+#: each evaluation's inner containers its own, as the display makes them.
+NESTED = """from phprt.php import *
+
+
+def tables():
+    records = [{"id": 1, "name": "a", "price": 1.5}, {"id": 2, "name": "b", "price": -0.0}, {},
+               {"id": 3, "id": True, 1: "one", 1.0: "float"}]
+    rows = [[1, 2, 3], [], ["x", (1, 2), None, b"y"], [True, 1.0]]
+    keyed = {"de": {"name": "Germany", "code": 49}, "fr": {"name": "France", "code": 33}, "de": {"k": -1},
+             1: {}, (2, "t"): {"a": 1, "b": 2, "c": 3}}
+    return records, rows, keyed
+
+
+first = tables()
+echo(repr(first), "|", repr([[type(k).__name__ for k in record] for record in first[0]]), "|")
+first[0][0]["added"] = 1
+first[1][0].append(4)
+first[2]["fr"]["name"] = "changed"
+echo(repr(tables()), "|", repr(first[0][0] is not tables()[0][0]), "|", _GET.get("n", "-"))
+"""
+
+
+@pytest.mark.clause("PERF-SCRIPT-2")
+def test_records_rows_and_a_dict_of_dicts_give_what_python_makes(tmp_path: Path) -> None:
+    script = tmp_path / "nested.py"
+    script.write_text(NESTED)
+    assert len(_made(_compiled(str(script))[0])) == 3
+    expected = _python(NESTED)
+    assert [_served(script) for _ in range(3)] == [expected] * 3
+
+
 @pytest.mark.clause("PERF-SCRIPT-2")
 def test_what_is_not_a_constant_display_runs_as_written(tmp_path: Path) -> None:
     script = tmp_path / "kept.py"
@@ -84,11 +116,13 @@ def test_what_is_not_a_constant_display_runs_as_written(tmp_path: Path) -> None:
         f"small = {{{keys.rpartition(',')[0]}}}\n"  # one entry short
         f"named = {{{keys}, 'x': name}}\n"  # a value read from a name
         f"unpacked = {{{keys}, **small}}\n"  # ``**``
-        f"nested = {{{keys}, 'inner': [1, 2]}}\n"  # a list: not one object each time
+        f"nested = {{{keys}, 'inner': [1, 2]}}\n"  # a list among constants
+        f"deeper = [[[1]] * {displays.MIN_ENTRIES}]\n"  # lists two levels deep
+        f"mixed = [{{{keys}}}, [1, 2]]\n"  # a dict and a list: the dict alone is made once
         f"class Config:\n    TABLE = {{{keys}}}\n\n"  # a class's own: what makes a class plain (PERF-CLASS-1)
         f"def annotated(x: {{{keys}}}) -> {{{keys}}}:\n    pass\n\n"  # annotations: their text may be read
         "echo(len(small), len(named), len(unpacked), len(nested), len(Config.TABLE))\n")
-    assert _made(_compiled(str(script))[0]) == []
+    assert [type(made.copy()) for made in _made(_compiled(str(script))[0])] == [dict]  # mixed's dict alone
     assert _served(script) == f"{displays.MIN_ENTRIES - 1}{displays.MIN_ENTRIES + 1}{displays.MIN_ENTRIES}" \
         f"{displays.MIN_ENTRIES + 1}{displays.MIN_ENTRIES}".encode()
 
