@@ -131,8 +131,8 @@ def _copied(node: _ast.expr, number: int) -> _ast.Call:
 
 
 def made_once(tree: _ast.Module) -> dict[str, Made]:
-    """Replace, in ``tree``, each dict display to make once by a copy of what ``substituted`` will
-    put in the compiled code; what each placeholder stands for."""
+    """Replace, in ``tree``, each display to make once (``_copier``) by a copy of what ``substituted``
+    will put in the compiled code; what each placeholder stands for."""
     made: dict[str, Made] = {}
 
     def replaced(node: _ast.AST) -> _ast.AST:
