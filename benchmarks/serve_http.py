@@ -133,11 +133,11 @@ def php_command(docroot: Path, port: int) -> list[str]:
 
 
 def _generated(php: bool, parts: int, part: Callable[[int], tuple[str, str]], tail: tuple[str, str],
-               head: str = "") -> str:
-    """A script of ``parts`` generated parts and a tail, in PHP or as its port: ``part(index)`` and
-    ``tail`` give each as (PHP, port); ``head`` goes before the port's parts."""
+               head: tuple[str, str] = ("", "")) -> str:
+    """A script of ``parts`` generated parts between a head and a tail, in PHP or as its port:
+    ``part(index)``, ``tail`` and ``head`` give each as (PHP, port)."""
     body = "".join(part(index)[0 if php else 1] for index in range(parts))
-    return "<?php\n" + body + tail[0] if php else "from phprt.php import *\n" + head + body + tail[1]
+    return "<?php\n" + head[0] + body + tail[0] if php else "from phprt.php import *\n" + head[1] + body + tail[1]
 
 
 def long_script(lines: int, php: bool) -> str:
@@ -152,8 +152,8 @@ def table_script(lines: int, php: bool) -> str:
     """A script of about ``lines`` lines: one constant array (a lookup table, PERF-SCRIPT-2), one
     entry of it echoed."""
     return _generated(php, lines - 3, lambda index: (f"    'key{index}' => 'value {index}',\n", f"    'key{index}': 'value {index}',\n"),
-                      ("];\necho $table['key5'], \"\\n\";\n", "}\necho(table['key5'], '\\n')\n"), head="table = {\n") \
-        .replace("<?php\n", "<?php\n$table = [\n", 1)
+                      ("];\necho $table['key5'], \"\\n\";\n", "}\necho(table['key5'], '\\n')\n"),
+                      head=("$table = [\n", "table = {\n"))
 
 
 def classes_script(lines: int, php: bool) -> str:
@@ -198,7 +198,7 @@ def typed_script(lines: int, php: bool) -> str:
         f"        return self.LIMITS[k] if k < len(self.LIMITS) else 0\n\n\n"
         f"class Error{index}(Exception):\n    pass\n\n\n",
     ), ('$c = new C1(3);\necho $c->name(), " ", $c->limit(1), "\\n";\n', 'c = C1(3)\necho(c.name(), " ", c.limit(1), "\\n")\n'),
-        head="from abc import ABC, abstractmethod\n\n")
+        head=("", "from abc import ABC, abstractmethod\n\n"))
 
 
 def _site(directory: Path) -> tuple[Path, Path]:
