@@ -329,7 +329,7 @@ class LaneCode:
         self.code, self.plain, self.runs = code, plain, runs
 
 
-def lane_code(tree: _ast.Module, code: CodeType, path: str, copied: dict[str, Made] | None = None) -> LaneCode | None:
+def lane_code(tree: _ast.Module, code: CodeType, path: str, copied: dict[str, Made]) -> LaneCode | None:
     """The code the lanes of the script run, ``tree`` compiled to ``code`` (PERF-CLASS-2); None
     where it has no plain class statement at its top. ``copied``: the dict displays made once that
     ``tree`` copies (PERF-SCRIPT-2)."""
@@ -355,7 +355,7 @@ def lane_code(tree: _ast.Module, code: CodeType, path: str, copied: dict[str, Ma
     if not runs:
         return None
     lanes = substituted(compile(_ast.Module(body=body, type_ignores=tree.type_ignores), path, "exec", dont_inherit=True),
-                        copied or {})
+                        copied)
     plain = plain_class_bodies(tree, lanes)
     bodies = {(constant.co_name, constant.co_firstlineno): constant for constant in plain}
     made = []

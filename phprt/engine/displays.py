@@ -79,8 +79,8 @@ class Made:
 
     __slots__ = ("copy",)
 
-    def __init__(self, value: Any, copier: Callable[[Any], Any] | None) -> None:
-        self.copy = value.copy if copier is None else partial(copier, value)
+    def __init__(self, value: Any, copier: Callable[[Any], Any]) -> None:
+        self.copy = value.copy if copier is dict.copy else partial(copier, value)
 
 
 #: The fields that hold annotations, which stay as written: under ``from __future__ import annotations``
@@ -99,23 +99,23 @@ def _size(nodes: list[Any]) -> int:
     return sum(len(node.keys) if isinstance(node, _ast.Dict) else len(node.elts) for node in nodes)
 
 
-def _copier(node: _ast.AST) -> tuple[Callable[[Any], Any] | None] | None:
-    """How each evaluation of the display ``node`` copies what it makes once -- ``(None,)`` for
-    ``dict.copy`` -- where it is one to make once (of MIN_ENTRIES entries or more in all); else None."""
+def _copier(node: _ast.AST) -> Callable[[Any], Any] | None:
+    """How each evaluation of the display ``node`` copies what it makes once, where it is one to
+    make once (of MIN_ENTRIES entries or more in all); else None."""
     if isinstance(node, _ast.Dict):
         if not all(key is not None and constant(key) for key in node.keys):
             return None
         if all(map(constant, node.values)):
-            return (None,) if len(node.keys) >= MIN_ENTRIES else None
+            return dict.copy if len(node.keys) >= MIN_ENTRIES else None
         if all(map(_flat, node.values)) and _size(node.values) >= MIN_ENTRIES:
-            return (_keyed,)
+            return _keyed
         return None
     if isinstance(node, _ast.List) and node.elts:
         if all(map(_flat, node.elts)) and _size(node.elts) >= MIN_ENTRIES:
-            return (_records,)
+            return _records
         if all(isinstance(item, _ast.List) and all(map(constant, item.elts)) for item in node.elts) and \
                 _size(node.elts) >= MIN_ENTRIES:
-            return (_rows,)
+            return _rows
     return None
 
 
@@ -141,7 +141,7 @@ def made_once(tree: _ast.Module) -> dict[str, Made]:
             pending.append(node)
             return node
         display: Any = node
-        made[f"{PLACEHOLDER}{len(made)}"] = Made(_value(display), copier[0])
+        made[f"{PLACEHOLDER}{len(made)}"] = Made(_value(display), copier)
         return _copied(display, len(made) - 1)
 
     pending: list[_ast.AST] = [tree]

@@ -433,10 +433,10 @@ def test_a_script_holding_the_lane_s_own_string_gets_no_lanes() -> None:
 
     source = f"class A:\n    pass\n\nmark = {classes._LANE!r}\n"
     tree = compile(source, "t.py", "exec", _ast.PyCF_ONLY_AST)
-    assert classes.lane_code(tree, compile(tree, "t.py", "exec", dont_inherit=True), "t.py") is None
+    assert classes.lane_code(tree, compile(tree, "t.py", "exec", dont_inherit=True), "t.py", {}) is None
     plain = "class A:\n    pass\n"
     tree = compile(plain, "p.py", "exec", _ast.PyCF_ONLY_AST)
-    made = classes.lane_code(tree, compile(tree, "p.py", "exec", dont_inherit=True), "p.py")
+    made = classes.lane_code(tree, compile(tree, "p.py", "exec", dont_inherit=True), "p.py", {})
     assert made is not None and [name for (name, _, _), in made.runs] == ["A"]
 
 
